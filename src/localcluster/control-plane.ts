@@ -1,0 +1,445 @@
+// A real Kubernetes control plane on loopback, started the way controller-runtime's envtest
+// starts one (etcd + kube-apiserver with client-certificate auth and RBAC), plus
+// kube-controller-manager, kube-scheduler and kwok with one fake node so that Deployments get
+// Ready pods and Services get EndpointSlices without running any container.
+//
+// Used by the test run (one shared instance, plus private ones for restart tests) and by
+// `npm start` when no cluster is configured.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { request as httpRequest } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as k8s from '@kubernetes/client-node';
+import * as yaml from 'js-yaml';
+import { ensurePki, type ControlPlanePki } from './pki.js';
+import { ComponentProcess } from './process.js';
+
+/** The package root: two levels up from both src/localcluster and dist/localcluster. */
+const packageRoot = fileURLToPath(new URL('../../', import.meta.url));
+const tempRoot = join(tmpdir(), 'wso2-frontend-control-plane');
+
+export const FAKE_NODE_NAME = 'kwok-node-0';
+export const POD_CIDR = '10.244.0.0/16';
+const SERVICE_CIDR = '10.96.0.0/16';
+const NODE_IP = '10.244.0.1';
+
+export interface LocalControlPlaneOptions {
+  /** Where data, certificates, logs and the kubeconfig live. A fresh temporary directory when omitted. */
+  dir?: string;
+  /**
+   * With workloads (the default), kube-controller-manager, kube-scheduler and kwok run too;
+   * without, only etcd and kube-apiserver (enough for API-only tests, and faster).
+   */
+  workloads?: boolean;
+  /** Directory with the binaries; found or built by scripts/control-plane-binaries.sh when omitted. */
+  binDir?: string;
+}
+
+interface Ports {
+  etcdClient: number;
+  etcdPeer: number;
+  apiserver: number;
+  controllerManager: number;
+  scheduler: number;
+  kwok: number;
+}
+
+interface SavedState {
+  ports: Ports;
+  pids: Record<string, number | undefined>;
+  kubeconfig: string;
+}
+
+/** Finds (or builds, once) the control-plane binaries; progress goes to stderr. */
+export function controlPlaneBinaries(): string {
+  const script = join(packageRoot, 'scripts', 'control-plane-binaries.sh');
+  const result = spawnSync('bash', [script], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`${script} failed with exit code ${result.status}`);
+  const dir = result.stdout.trim().split('\n').pop();
+  if (!dir) throw new Error(`${script} printed no directory`);
+  return dir;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Six distinct free loopback ports. */
+async function pickPorts(): Promise<Ports> {
+  const ports = new Set<number>();
+  while (ports.size < 6) ports.add(await freePort());
+  const [etcdClient, etcdPeer, apiserver, controllerManager, scheduler, kwok] = [...ports] as [number, number, number, number, number, number];
+  return { etcdClient, etcdPeer, apiserver, controllerManager, scheduler, kwok };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Removes temporary directories left by runs whose process is gone (killed, not stopped). */
+function removeAbandonedDirs(): void {
+  if (!existsSync(tempRoot)) return;
+  for (const entry of readdirSync(tempRoot)) {
+    const owner = Number(entry.split('-')[0]);
+    if (Number.isInteger(owner) && owner !== process.pid && !isAlive(owner)) {
+      rmSync(join(tempRoot, entry), { recursive: true, force: true });
+    }
+  }
+}
+
+interface HttpResult {
+  status: number;
+  body: string;
+}
+
+function get(url: string, tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; insecure?: boolean }): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    const options = tls
+      ? { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: !tls.insecure, timeout: 2000 }
+      : { timeout: 2000 };
+    const send = url.startsWith('https:') ? httpsRequest : httpRequest;
+    const req = send(url, options, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`timeout on ${url}`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const running = new Set<LocalControlPlane>();
+// Last line of defence for a normal exit that skipped stop(); a killed process is covered by
+// the children's parent-death signal.
+process.once('exit', () => {
+  for (const plane of running) plane.killNow();
+});
+
+export class LocalControlPlane {
+  readonly dir: string;
+  readonly kubeconfigPath: string;
+  readonly workloads: boolean;
+  private readonly ownsDir: boolean;
+  private readonly binDir: string;
+  private readonly pki: ControlPlanePki;
+  private ports: Ports | undefined;
+  private components: ComponentProcess[] = [];
+
+  private constructor(options: LocalControlPlaneOptions) {
+    this.workloads = options.workloads ?? true;
+    this.binDir = options.binDir ?? controlPlaneBinaries();
+    if (options.dir) {
+      this.dir = options.dir;
+      this.ownsDir = false;
+      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    } else {
+      removeAbandonedDirs();
+      mkdirSync(tempRoot, { recursive: true });
+      this.dir = mkdtempSync(join(tempRoot, `${process.pid}-`));
+      this.ownsDir = true;
+    }
+    mkdirSync(join(this.dir, 'logs'), { recursive: true });
+    this.pki = ensurePki(join(this.dir, 'pki'));
+    this.kubeconfigPath = join(this.dir, 'kubeconfig');
+  }
+
+  /** Starts a control plane and waits until it is healthy (and, with workloads, can run pods). */
+  static async start(options: LocalControlPlaneOptions = {}): Promise<LocalControlPlane> {
+    const plane = new LocalControlPlane(options);
+    await plane.start();
+    return plane;
+  }
+
+  get apiServerUrl(): string {
+    if (!this.ports) throw new Error('the control plane has not been started');
+    return `https://127.0.0.1:${this.ports.apiserver}`;
+  }
+
+  get logsDir(): string {
+    return join(this.dir, 'logs');
+  }
+
+  /** Process ids of the running components, by component name. */
+  pids(): Record<string, number | undefined> {
+    return Object.fromEntries(this.components.map((c) => [c.name, c.pid]));
+  }
+
+  /** A client-node KubeConfig for the admin user. */
+  kubeConfig(): k8s.KubeConfig {
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(this.kubeconfigPath);
+    return kc;
+  }
+
+  /**
+   * (Re)starts every component on the ports and data of this directory. A port picked as free
+   * can be taken by another process before a component binds it; a first start then retries
+   * on fresh ports.
+   */
+  async start(): Promise<void> {
+    if (this.components.some((c) => c.pid !== undefined)) throw new Error('the control plane is already running');
+    const saved = this.savedPorts();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.startOn(saved ?? (await pickPorts()));
+        return;
+      } catch (error) {
+        const portTaken = error instanceof Error && /address already in use/.test(error.message);
+        if (saved || !portTaken || attempt === 3) throw error;
+        // Nothing was ever served from this data; etcd recorded the old peer URL in it.
+        rmSync(join(this.dir, 'etcd'), { recursive: true, force: true });
+      }
+    }
+  }
+
+  private async startOn(ports: Ports): Promise<void> {
+    this.ports = ports;
+    this.writeKubeconfig();
+    this.components = this.defineComponents();
+    running.add(this);
+    try {
+      const [etcd, apiserver, ...rest] = this.components;
+      etcd!.start();
+      await this.waitFor(etcd!, () => get(`http://127.0.0.1:${this.ports!.etcdClient}/health`), (r) => r.body.includes('"health":"true"'));
+      apiserver!.start();
+      await this.waitFor(apiserver!, () => get(`${this.apiServerUrl}/readyz`, this.adminTls()), (r) => r.status === 200, 90_000);
+      for (const component of rest) component.start();
+      if (this.workloads) await this.waitForWorkloads();
+      this.saveState();
+    } catch (error) {
+      await this.stopComponents();
+      throw error;
+    }
+  }
+
+  /** Stops every component; keeps the data unless `removeData` (a temporary directory is always removed). */
+  async stop(options: { removeData?: boolean } = {}): Promise<void> {
+    await this.stopComponents();
+    if (options.removeData ?? this.ownsDir) rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** Stops and starts again with the same data, ports and credentials. */
+  async restart(): Promise<void> {
+    await this.stopComponents();
+    await this.start();
+  }
+
+  /** The last lines of every component log, for a failing test or a failed start. */
+  logTails(lines = 40): string {
+    return this.components.map((c) => `----- ${c.name} (${c.logFile}) -----\n${c.logTail(lines)}`).join('\n');
+  }
+
+  /** Synchronous SIGKILL of every component, for the process 'exit' path. */
+  killNow(): void {
+    for (const component of this.components) component.kill();
+  }
+
+  private async stopComponents(): Promise<void> {
+    for (const component of [...this.components].reverse()) await component.stop();
+    running.delete(this);
+    if (existsSync(this.dir)) this.saveState();
+  }
+
+  private savedPorts(): Ports | undefined {
+    const stateFile = join(this.dir, 'state.json');
+    return existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as SavedState).ports : undefined;
+  }
+
+  private saveState(): void {
+    const state: SavedState = { ports: this.ports!, pids: this.pids(), kubeconfig: this.kubeconfigPath };
+    writeFileSync(join(this.dir, 'state.json'), JSON.stringify(state, null, 2));
+  }
+
+  private adminTls() {
+    return {
+      ca: readFileSync(this.pki.caCertFile),
+      cert: readFileSync(this.pki.adminCertFile),
+      key: readFileSync(this.pki.adminKeyFile),
+    };
+  }
+
+  private writeKubeconfig(): void {
+    const b64 = (file: string) => readFileSync(file).toString('base64');
+    const kubeconfig = {
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'local', cluster: { server: this.apiServerUrl, 'certificate-authority-data': b64(this.pki.caCertFile) } }],
+      users: [{ name: 'admin', user: { 'client-certificate-data': b64(this.pki.adminCertFile), 'client-key-data': b64(this.pki.adminKeyFile) } }],
+      contexts: [{ name: 'local', context: { cluster: 'local', user: 'admin', namespace: 'default' } }],
+      'current-context': 'local',
+    };
+    writeFileSync(this.kubeconfigPath, yaml.dump(kubeconfig), { mode: 0o600 });
+  }
+
+  private defineComponents(): ComponentProcess[] {
+    const p = this.ports!;
+    const pki = this.pki;
+    const dataDir = (name: string) => {
+      const dir = join(this.dir, name);
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      return dir;
+    };
+    const component = (name: string, args: string[]) =>
+      new ComponentProcess(name, join(this.binDir, name), args, join(this.logsDir, `${name}.log`));
+    const peerUrl = `http://127.0.0.1:${p.etcdPeer}`;
+    const clientUrl = `http://127.0.0.1:${p.etcdClient}`;
+    const kubeconfig = this.kubeconfigPath;
+    // Delegated authentication and authorization against the API server, as in a real cluster.
+    const delegation = [`--kubeconfig=${kubeconfig}`, `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`];
+
+    const components = [
+      component('etcd', [
+        '--name=local',
+        `--data-dir=${dataDir('etcd')}`,
+        `--listen-client-urls=${clientUrl}`,
+        `--advertise-client-urls=${clientUrl}`,
+        `--listen-peer-urls=${peerUrl}`,
+        `--initial-advertise-peer-urls=${peerUrl}`,
+        `--initial-cluster=local=${peerUrl}`,
+        // Throw-away test data: skipping fsync makes every write much faster, as envtest does.
+        '--unsafe-no-fsync=true',
+        '--log-level=warn',
+      ]),
+      component('kube-apiserver', [
+        '--advertise-address=127.0.0.1',
+        '--bind-address=127.0.0.1',
+        `--secure-port=${p.apiserver}`,
+        `--etcd-servers=${clientUrl}`,
+        `--cert-dir=${dataDir('apiserver')}`,
+        `--tls-cert-file=${pki.servingCertFile}`,
+        `--tls-private-key-file=${pki.servingKeyFile}`,
+        `--client-ca-file=${pki.caCertFile}`,
+        // Published in kube-system/extension-apiserver-authentication for the components'
+        // delegated authentication; only a client certificate named front-proxy-client may proxy.
+        `--requestheader-client-ca-file=${pki.caCertFile}`,
+        '--requestheader-allowed-names=front-proxy-client',
+        '--requestheader-username-headers=X-Remote-User',
+        '--requestheader-group-headers=X-Remote-Group',
+        '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+        '--authorization-mode=RBAC',
+        '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+        `--service-account-key-file=${pki.serviceAccountPublicKeyFile}`,
+        `--service-account-signing-key-file=${pki.serviceAccountKeyFile}`,
+        `--service-cluster-ip-range=${SERVICE_CIDR}`,
+        '--allow-privileged=true',
+        // No real network: the `kubernetes` Service gets no endpoints instead of a loopback one.
+        '--endpoint-reconciler-type=none',
+        '--profiling=false',
+      ]),
+    ];
+    if (!this.workloads) return components;
+    components.push(
+      component('kube-controller-manager', [
+        ...delegation,
+        '--bind-address=127.0.0.1',
+        `--secure-port=${p.controllerManager}`,
+        `--cert-dir=${dataDir('kube-controller-manager')}`,
+        '--leader-elect=false',
+        `--service-account-private-key-file=${pki.serviceAccountKeyFile}`,
+        `--root-ca-file=${pki.caCertFile}`,
+        `--cluster-signing-cert-file=${pki.caCertFile}`,
+        `--cluster-signing-key-file=${pki.caKeyFile}`,
+        `--service-cluster-ip-range=${SERVICE_CIDR}`,
+        '--use-service-account-credentials=false',
+        '--profiling=false',
+      ]),
+      component('kube-scheduler', [
+        ...delegation,
+        '--bind-address=127.0.0.1',
+        `--secure-port=${p.scheduler}`,
+        `--cert-dir=${dataDir('kube-scheduler')}`,
+        '--leader-elect=false',
+        '--profiling=false',
+      ]),
+      component('kwok', [
+        `--kubeconfig=${kubeconfig}`,
+        `--config=${join(packageRoot, 'scripts', 'kwok-stages.yaml')}`,
+        `--manage-single-node=${FAKE_NODE_NAME}`,
+        `--cidr=${POD_CIDR}`,
+        `--node-ip=${NODE_IP}`,
+        `--server-address=127.0.0.1:${p.kwok}`,
+        '--node-lease-duration-seconds=40',
+      ]),
+    );
+    return components;
+  }
+
+  /** Waits until the controllers, the scheduler and kwok can take a pod to Ready. */
+  private async waitForWorkloads(): Promise<void> {
+    const byName = (name: string) => this.components.find((c) => c.name === name)!;
+    const insecure = { insecure: true };
+    await this.waitFor(byName('kube-controller-manager'), () => get(`https://127.0.0.1:${this.ports!.controllerManager}/healthz`, insecure), (r) => r.status === 200);
+    await this.waitFor(byName('kube-scheduler'), () => get(`https://127.0.0.1:${this.ports!.scheduler}/healthz`, insecure), (r) => r.status === 200);
+    await this.waitFor(byName('kwok'), () => get(`http://127.0.0.1:${this.ports!.kwok}/healthz`), (r) => r.status === 200);
+
+    const core = this.kubeConfig().makeApiClient(k8s.CoreV1Api);
+    await this.ensureFakeNode(core);
+    await this.waitFor(
+      byName('kwok'),
+      () => core.readNode({ name: FAKE_NODE_NAME }),
+      (node) => node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+    );
+    // Pods are admitted only once the service-account controller made the namespace's default account.
+    await this.waitFor(
+      byName('kube-controller-manager'),
+      () => core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' }),
+      () => true,
+    );
+  }
+
+  private async ensureFakeNode(core: k8s.CoreV1Api): Promise<void> {
+    const node: k8s.V1Node = {
+      metadata: {
+        name: FAKE_NODE_NAME,
+        labels: { 'kubernetes.io/hostname': FAKE_NODE_NAME, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', type: 'kwok' },
+        annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
+      },
+      spec: { podCIDR: POD_CIDR, podCIDRs: [POD_CIDR] },
+    };
+    try {
+      await core.createNode({ body: node });
+    } catch (error) {
+      if (!(error instanceof k8s.ApiException && error.code === 409)) throw error;
+    }
+  }
+
+  /** Polls `probe` until `ok` holds, failing fast with the component's log if it exits. */
+  private async waitFor<T>(component: ComponentProcess, probe: () => Promise<T>, ok: (result: T) => boolean, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last = 'no answer yet';
+    for (;;) {
+      component.assertRunning();
+      try {
+        const result = await probe();
+        if (ok(result)) return;
+        last = JSON.stringify(result).slice(0, 300);
+      } catch (error) {
+        last = error instanceof Error ? error.message : String(error);
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`${component.name} not ready after ${timeoutMs / 1000} s (last: ${last}); last log lines:\n${component.logTail()}`);
+      }
+      await sleep(100);
+    }
+  }
+}
