@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// The `wso2-frontend` command: one binary, one subcommand per job.
+import { runLocalCluster, usage as localClusterUsage } from './local-cluster.js';
+
+type Subcommand = { run: (argv: string[]) => Promise<number>; usage: string };
+
+const subcommands: Record<string, Subcommand> = {
+  'local-cluster': { run: runLocalCluster, usage: localClusterUsage },
+};
+
+function help(): string {
+  return `Usage: wso2-frontend <command> [options]
+
+Commands:
+${Object.values(subcommands).map((s) => `  ${s.usage.split('\n')[0]}`).join('\n')}
+
+Run 'wso2-frontend <command> --help' for a command's options.`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(help());
+    return name ? 0 : 2;
+  }
+  const subcommand = subcommands[name];
+  if (!subcommand) {
+    console.error(`wso2-frontend: unknown command '${name}'\n\n${help()}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(subcommand.usage);
+    return 0;
+  }
+  return subcommand.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(`wso2-frontend: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  },
+);
