@@ -1,0 +1,60 @@
+// Helpers for tests that talk to the shared local control plane (started by global-setup.js).
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import * as k8s from '@kubernetes/client-node';
+
+const execFileAsync = promisify(execFile);
+
+export function kubeConfig(): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromDefault();
+  if (!process.env.KUBECONFIG) throw new Error('KUBECONFIG is not set: run the tests through `npm test`');
+  return kc;
+}
+
+/** Runs the machine's kubectl against the test cluster, as a user would; returns stdout. */
+export async function kubectl(args: string[], input?: string): Promise<string> {
+  const child = execFileAsync('kubectl', args, { env: process.env, maxBuffer: 16 * 1024 * 1024 });
+  if (input !== undefined) {
+    child.child.stdin?.end(input);
+  }
+  try {
+    return (await child).stdout;
+  } catch (error) {
+    const e = error as { stderr?: string; message: string };
+    throw new Error(`kubectl ${args.join(' ')} failed: ${e.stderr?.trim() || e.message}`);
+  }
+}
+
+/** A fresh namespace for one test file, so files never see each other's objects. */
+export async function createNamespace(prefix: string): Promise<string> {
+  const name = `${prefix}-${randomBytes(3).toString('hex')}`;
+  await kubeConfig().makeApiClient(k8s.CoreV1Api).createNamespace({ body: { metadata: { name } } });
+  return name;
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls until `check` returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      const cause = lastError instanceof Error ? `: ${lastError.message}` : '';
+      throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${cause}`);
+    }
+    await sleep(200);
+  }
+}
+
+export function isNotFound(error: unknown): boolean {
+  return error instanceof k8s.ApiException && error.code === 404;
+}

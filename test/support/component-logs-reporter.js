@@ -1,0 +1,11 @@
+// Prints the last lines of each control-plane component's log when a test failed, so a
+// failure caused by the cluster (not the code under test) shows its cause in CI output.
+export default class ComponentLogsReporter {
+  onRunComplete(_contexts, results) {
+    const plane = globalThis.__WSO2_FRONTEND_CONTROL_PLANE__;
+    const failed = results.numFailedTests > 0 || results.numRuntimeErrorTestSuites > 0;
+    if (plane && failed) {
+      console.log(`\nControl-plane component logs (tests failed):\n${plane.logTails(60)}`);
+    }
+  }
+}

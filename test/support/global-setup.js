@@ -1,0 +1,12 @@
+// Starts the control plane shared by every test file and points KUBECONFIG (inherited by the
+// Jest workers and by kubectl) at it. Loads the compiled code: `npm test` builds first.
+import { LocalControlPlane } from '../../dist/localcluster/control-plane.js';
+
+export default async function globalSetup() {
+  const started = Date.now();
+  const plane = await LocalControlPlane.start();
+  globalThis.__WSO2_FRONTEND_CONTROL_PLANE__ = plane;
+  process.env.KUBECONFIG = plane.kubeconfigPath;
+  process.env.WSO2_FRONTEND_TEST_APISERVER = plane.apiServerUrl;
+  console.log(`\nlocal control plane ready in ${((Date.now() - started) / 1000).toFixed(1)} s at ${plane.apiServerUrl} (${plane.dir})`);
+}
