@@ -1,0 +1,29 @@
+# syntax=docker/dockerfile:1
+# The operator image: compiled JavaScript and production dependencies on Node.js 24, run as
+# an unprivileged user. Build: docker build -t wso2-frontend-operator .
+
+FROM node:24-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# The image already has Node 24: skip the `node` dev dependency's download of another one.
+RUN npm ci --ignore-scripts
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npx tsc -p tsconfig.build.json
+
+FROM node:24-bookworm-slim AS production-dependencies
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+
+FROM node:24-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=production-dependencies /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+COPY crds ./crds
+# The `node` user of the official image, by number so that runAsNonRoot can verify it.
+USER 1000:1000
+ENTRYPOINT ["node", "/app/dist/cli/main.js"]
+CMD ["--help"]

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Makes a fresh machine ready for `npm test`: the Debian packages the tests use and the
+# control-plane binaries (built once from the Go module proxy, then cached outside the repo).
+# Quick when everything is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[test-setup] %s\n' "$*" >&2; }
+
+missing=()
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || missing+=(nginx)
+command -v setpriv >/dev/null || missing+=(util-linux)
+command -v flock >/dev/null || missing+=(util-linux)
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=()
+  if [ "$(id -u)" != 0 ]; then
+    if sudo -n true 2>/dev/null; then sudo=(sudo -n); else
+      log "please install these Debian packages (no root here to do it): ${missing[*]}"; exit 1
+    fi
+  fi
+  log "installing ${missing[*]} with apt-get"
+  "${sudo[@]}" apt-get update -qq
+  # The tests start their own NGINX processes; keep the package's service from starting one.
+  printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+  "${sudo[@]}" chmod +x /usr/sbin/policy-rc.d
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  "${sudo[@]}" rm -f /usr/sbin/policy-rc.d
+fi
+
+command -v kubectl >/dev/null || { log "kubectl is needed (the machine image provides it)"; exit 1; }
+
+bin_dir=$(bash scripts/control-plane-binaries.sh)
+log "control-plane binaries: $bin_dir"
