@@ -1,0 +1,279 @@
+// The Wso2Frontend API, v1alpha1. One TypeBox definition gives both the OpenAPI schema in the
+// CRD (see src/render/crd.ts) and the TypeScript types (Static<...>), so they cannot drift.
+// Defaults that do not depend on the pattern live here, so the API server and the offline
+// `render` command apply the same ones; pattern-dependent defaults come from src/model.
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { AFFINITY_MODES, HTTP_MODES, PATTERNS, PRODUCTS, ROLES } from '../model/catalog.js';
+
+export const API_GROUP = 'wso2-frontend.dev';
+export const API_VERSION = 'v1alpha1';
+export const KIND = 'Wso2Frontend';
+export const PLURAL = 'wso2frontends';
+export const SINGULAR = 'wso2frontend';
+export const SHORT_NAMES = ['w2fe'];
+export const CATEGORIES = ['wso2'];
+
+/** RFC 1123 DNS subdomain: lower-case labels of letters, digits and '-', joined by '.'. */
+export const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$';
+/** RFC 1123 DNS label, as Kubernetes object names of Secrets and ConfigMaps allow. */
+export const DNS_LABEL = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
+/** One NGINX time value with one unit: 500ms, 60s, 5m, 1h, 7d. */
+export const DURATION = '^[0-9]{1,6}(ms|s|m|h|d)$';
+/** One NGINX size: bytes, or k/m/g. */
+export const SIZE = '^[0-9]{1,6}[kmg]?$';
+
+const Enum = <T extends readonly string[]>(values: T, options: { description: string; default?: T[number] }) =>
+  Type.Union(
+    values.map((v) => Type.Literal(v)),
+    options,
+  ) as unknown as TSchema & { static: T[number] };
+
+const HostName = (description: string) => Type.String({ description, minLength: 1, maxLength: 253, pattern: DNS_SUBDOMAIN });
+const ObjectName = (description: string) => Type.String({ description, minLength: 1, maxLength: 63, pattern: DNS_LABEL });
+const Port = (description: string, defaultValue?: number) =>
+  Type.Integer({ description, minimum: 1, maximum: 65535, ...(defaultValue === undefined ? {} : { default: defaultValue }) });
+const Duration = (description: string, defaultValue?: string) =>
+  Type.String({ description, maxLength: 8, pattern: DURATION, ...(defaultValue === undefined ? {} : { default: defaultValue }) });
+const Size = (description: string, defaultValue: string) => Type.String({ description, maxLength: 7, pattern: SIZE, default: defaultValue });
+const StringMap = (description: string) => Type.Record(Type.String(), Type.String({ maxLength: 4096 }), { description, maxProperties: 64 });
+
+export const CookieSettings = Type.Object(
+  {
+    name: Type.Optional(
+      Type.String({ description: 'Name of the affinity cookie that NGINX issues.', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', default: 'WSO2FE_ROUTE' }),
+    ),
+    path: Type.Optional(Type.String({ description: 'Cookie path.', maxLength: 256, pattern: '^/[A-Za-z0-9._~/-]*$', default: '/' })),
+    secure: Type.Optional(Type.Boolean({ description: 'Send the cookie over HTTPS only.', default: true })),
+    sameSite: Type.Optional(Enum(['Strict', 'Lax', 'None'] as const, { description: 'SameSite attribute of the cookie.', default: 'Lax' })),
+    maxAge: Type.Optional(Duration('Lifetime of the cookie; a session cookie when unset.')),
+  },
+  {
+    description: 'The cookie NGINX issues on the first response for cookie affinity.',
+    additionalProperties: false,
+  },
+);
+
+export const SessionAffinity = Type.Object(
+  {
+    mode: Enum(AFFINITY_MODES, {
+      description:
+        'none; client-ip (ip_hash); cookie (NGINX issues a cookie and hashes it consistently, so every replica picks the same node; community NGINX); nginx-plus-sticky (sticky learn on JSESSIONID, NGINX Plus only).',
+    }),
+    cookie: Type.Optional(CookieSettings),
+  },
+  { description: 'Session affinity for this site; the default follows the pattern (sticky where the product needs it).', additionalProperties: false },
+);
+
+export const SiteOverride = Type.Object(
+  {
+    host: Type.Optional(HostName('Public host name (RFC 1123) of this site; the pattern gives a default.')),
+    http: Type.Optional(Enum(HTTP_MODES, { description: 'What plain HTTP on this host does: redirect (301 to HTTPS), proxy (to the node\'s HTTP port), or off.' })),
+    sessionAffinity: Type.Optional(SessionAffinity),
+    pinnedNode: Type.Optional(ObjectName('For a management site pinned to one node: the name of that node in spec.backends.external.nodes.')),
+    tlsSecretName: Type.Optional(ObjectName('With spec.tls.mode secret: a kubernetes.io/tls Secret for this host instead of spec.tls.secretName.')),
+  },
+  { description: 'Overrides for one site of the pattern.', additionalProperties: false },
+);
+
+export const ExternalNode = Type.Object(
+  {
+    name: ObjectName('Name of the node, unique within the resource.'),
+    address: Type.String({ description: 'IPv4 or IPv6 address, or DNS name, of the node.', minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:-]+$' }),
+    roles: Type.Array(Enum(ROLES, { description: 'A role of the pattern.' }), {
+      description: 'The pattern roles this node serves.',
+      minItems: 1,
+      maxItems: 8,
+      'x-kubernetes-list-type': 'set',
+    }),
+    portOffset: Type.Optional(Type.Integer({ description: 'The node\'s WSO2 port offset (added to every product port).', minimum: 0, maximum: 1000, default: 0 })),
+  },
+  { additionalProperties: false },
+);
+
+export const ManagedComponent = Type.Object(
+  {
+    replicas: Type.Optional(Type.Integer({ description: 'Number of pods; the pattern gives a default.', minimum: 0, maximum: 50 })),
+    resources: Type.Optional(
+      Type.Object(
+        { requests: Type.Optional(StringMap('Resource requests (cpu, memory).')), limits: Type.Optional(StringMap('Resource limits (cpu, memory).')) },
+        { description: 'Compute resources of the product container.', additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const Backends = Type.Object(
+  {
+    external: Type.Optional(
+      Type.Object(
+        {
+          nodes: Type.Array(ExternalNode, {
+            description: 'The WSO2 nodes outside the cluster, as in the seeds.',
+            minItems: 1,
+            maxItems: 64,
+            'x-kubernetes-list-type': 'map',
+            'x-kubernetes-list-map-keys': ['name'],
+          }),
+        },
+        { description: 'Nodes the operator does not run.', additionalProperties: false },
+      ),
+    ),
+    managed: Type.Optional(
+      Type.Object(
+        {
+          image: Type.Optional(Type.String({ description: 'Product image; default wso2/<product>:<version>.', minLength: 1, maxLength: 512 })),
+          components: Type.Optional(
+            Type.Record(Type.String(), ManagedComponent, { description: 'Per role of the pattern: replicas and resources.', maxProperties: 8 }),
+          ),
+          configMapName: Type.Optional(
+            ObjectName('ConfigMap with the base product configuration (deployment.toml, or the Carbon 4 files); the operator patches the proxy settings into it.'),
+          ),
+        },
+        { description: 'The operator runs the WSO2 pods of the pattern.', additionalProperties: false },
+      ),
+    ),
+  },
+  { description: 'Where the WSO2 nodes are: exactly one of external or managed.', additionalProperties: false },
+);
+
+export const Tls = Type.Object(
+  {
+    mode: Type.Optional(
+      Enum(['self-signed', 'secret'] as const, {
+        description: 'self-signed: the operator issues and renews a CA and server certificates; secret: kubernetes.io/tls Secrets you provide (for example from cert-manager).',
+        default: 'self-signed',
+      }),
+    ),
+    secretName: Type.Optional(ObjectName('With mode secret: the Secret for every host without its own sites.<name>.tlsSecretName.')),
+    certificatePerHost: Type.Optional(Type.Boolean({ description: 'Self-signed: one certificate per host instead of one with every host as SAN.', default: false })),
+    extraSANs: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:*-]+$' }), {
+        description: 'Self-signed: extra DNS names or IP addresses in the certificates (for example localhost).',
+        maxItems: 16,
+        'x-kubernetes-list-type': 'set',
+      }),
+    ),
+  },
+  { description: 'Certificates of the public hosts.', additionalProperties: false },
+);
+
+export const BackendTls = Type.Object(
+  {
+    verify: Type.Optional(Type.Boolean({ description: 'Verify the nodes\' certificates (off by default: WSO2 nodes ship self-signed ones).', default: false })),
+    caSecretName: Type.Optional(ObjectName('Secret whose ca.crt signs the nodes\' certificates; required when verify is true.')),
+  },
+  { description: 'TLS from NGINX to the WSO2 nodes (always HTTPS on HTTPS ports, with SNI).', additionalProperties: false },
+);
+
+export const NginxSettings = Type.Object(
+  {
+    edition: Type.Optional(Enum(['community', 'plus'] as const, { description: 'NGINX edition; plus enables nginx-plus-sticky.', default: 'community' })),
+    image: Type.Optional(Type.String({ description: 'NGINX image.', minLength: 1, maxLength: 512, default: 'nginxinc/nginx-unprivileged:1.29' })),
+    replicas: Type.Optional(Type.Integer({ description: 'NGINX pods (a PodDisruptionBudget is added above 1).', minimum: 1, maximum: 20, default: 2 })),
+    service: Type.Optional(
+      Type.Object(
+        {
+          type: Type.Optional(Enum(['ClusterIP', 'NodePort', 'LoadBalancer'] as const, { description: 'Type of the NGINX Service.', default: 'LoadBalancer' })),
+          annotations: Type.Optional(StringMap('Annotations of the NGINX Service (for example for a cloud load balancer).')),
+        },
+        { description: 'The Service in front of NGINX.', additionalProperties: false },
+      ),
+    ),
+    timeouts: Type.Optional(
+      Type.Object(
+        {
+          connect: Type.Optional(Duration('proxy_connect_timeout.', '60s')),
+          read: Type.Optional(Duration('proxy_read_timeout (seeds: 5m).', '5m')),
+          send: Type.Optional(Duration('proxy_send_timeout (seeds: 5m).', '5m')),
+        },
+        { description: 'Timeouts towards the WSO2 nodes.', additionalProperties: false },
+      ),
+    ),
+    proxyBufferSize: Type.Optional(Size('proxy_buffer_size: room for the large cookie headers WSO2 portals send.', '16k')),
+    clientMaxBodySize: Type.Optional(Size('client_max_body_size: largest request body (API payloads, file uploads).', '100m')),
+    hsts: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Optional(Type.Boolean({ description: 'Send Strict-Transport-Security on HTTPS responses.', default: true })),
+          maxAgeSeconds: Type.Optional(Type.Integer({ description: 'max-age of the header.', minimum: 0, maximum: 63072000, default: 31536000 })),
+          includeSubDomains: Type.Optional(Type.Boolean({ description: 'Add includeSubDomains.', default: false })),
+        },
+        { description: 'HTTP Strict Transport Security.', additionalProperties: false },
+      ),
+    ),
+  },
+  { description: 'The NGINX in front of the nodes. No raw configuration snippets: every value is validated.', additionalProperties: false },
+);
+
+export const Wso2FrontendSpec = Type.Object(
+  {
+    product: Enum(PRODUCTS, { description: 'The WSO2 product behind this frontend.' }),
+    version: Type.Optional(
+      Type.String({
+        description: 'Product version (x.y.z); decides the configuration format (deployment.toml, or the Carbon 4 XML/JSON files). Default: the newest known release.',
+        maxLength: 32,
+        pattern: '^[0-9]+\\.[0-9]+\\.[0-9]+$',
+      }),
+    ),
+    pattern: Enum(PATTERNS, { description: 'Deployment pattern: a preset of sites, roles, ports and stickiness from the WSO2 procedures.' }),
+    sites: Type.Optional(
+      Type.Record(Type.String(), SiteOverride, { description: 'Overrides per site of the pattern (keys: the pattern\'s site names).', maxProperties: 8 }),
+    ),
+    ports: Type.Optional(
+      Type.Object(
+        { http: Type.Optional(Port('Public HTTP port.', 80)), https: Type.Optional(Port('Public HTTPS port.', 443)) },
+        { description: 'Public ports of the frontend; the product is told them as its proxy ports.', additionalProperties: false },
+      ),
+    ),
+    backends: Backends,
+    tls: Type.Optional(Tls),
+    backendTLS: Type.Optional(BackendTls),
+    nginx: Type.Optional(NginxSettings),
+  },
+  { description: 'What to front and how.', additionalProperties: false },
+);
+
+export const Condition = Type.Object(
+  {
+    type: Type.String({ description: 'Condition type, for example Ready.', maxLength: 316 }),
+    status: Enum(['True', 'False', 'Unknown'] as const, { description: 'Status of the condition.' }),
+    reason: Type.String({ description: 'Machine-readable reason in CamelCase.', maxLength: 1024 }),
+    message: Type.String({ description: 'What a person needs to know.', maxLength: 32768 }),
+    observedGeneration: Type.Optional(Type.Integer({ description: 'Generation the condition was computed for.', minimum: 0 })),
+    lastTransitionTime: Type.String({ description: 'When status last changed.', format: 'date-time' }),
+  },
+  { additionalProperties: false },
+);
+
+export const Wso2FrontendStatus = Type.Object(
+  {
+    observedGeneration: Type.Optional(Type.Integer({ description: 'The generation of the spec the status describes.', minimum: 0 })),
+    conditions: Type.Optional(
+      Type.Array(Condition, {
+        description: 'Ready (summary), Accepted, CertificatesReady, ConfigurationServed, BackendsAvailable, and kstatus Reconciling/Stalled.',
+        maxItems: 16,
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['type'],
+      }),
+    ),
+    urls: Type.Optional(Type.String({ description: 'Public HTTPS URLs, comma-separated.', maxLength: 4096 })),
+    certificateNotAfter: Type.Optional(Type.String({ description: 'Earliest expiry of the served certificates.', format: 'date-time' })),
+    configHash: Type.Optional(Type.String({ description: 'Hash of the NGINX configuration being served.', maxLength: 128 })),
+  },
+  { description: 'What the operator observed and did.', additionalProperties: false },
+);
+
+export type Wso2FrontendSpec = Static<typeof Wso2FrontendSpec>;
+export type Wso2FrontendStatus = Static<typeof Wso2FrontendStatus>;
+export type SiteOverride = Static<typeof SiteOverride>;
+export type SessionAffinity = Static<typeof SessionAffinity>;
+export type ExternalNode = Static<typeof ExternalNode>;
+
+export interface Wso2Frontend {
+  apiVersion: `${typeof API_GROUP}/${typeof API_VERSION}`;
+  kind: typeof KIND;
+  metadata: { name: string; namespace?: string; uid?: string; generation?: number; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec: Wso2FrontendSpec;
+  status?: Wso2FrontendStatus;
+}

@@ -1,0 +1,128 @@
+// Schema validation without an API server (for `render` and as the operator's safety net):
+// the same TypeBox schema the CRD is rendered from, its defaults applied the way the API server
+// applies them, and errors reported with Kubernetes field paths and messages a user can act on.
+import type { TSchema } from '@sinclair/typebox';
+import { ValueErrorType } from '@sinclair/typebox/errors';
+import { Value } from '@sinclair/typebox/value';
+import { DNS_LABEL, DNS_SUBDOMAIN, DURATION, SIZE, Wso2FrontendSpec } from './schema.js';
+
+export interface Problem {
+  /** Field path as the API server writes it, for example spec.sites.portal.host or spec.backends.external.nodes[0]. */
+  path: string;
+  message: string;
+}
+
+export const formatProblem = (p: Problem) => `${p.path}: ${p.message}`;
+
+type Json = Record<string, unknown>;
+
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Fills in `default` values the way the API server defaults a structural schema: a missing
+ * property gets its default, then defaulting goes on inside objects, map values and list items.
+ */
+function applyDefaults(schema: Json, value: unknown): unknown {
+  if (Array.isArray(value)) {
+    const items = schema.items as Json | undefined;
+    return items ? value.map((item) => applyDefaults(items, item)) : value;
+  }
+  if (!isObject(value)) return value;
+  const out: Json = { ...value };
+  const properties = (schema.properties ?? {}) as Record<string, Json>;
+  for (const [key, property] of Object.entries(properties)) {
+    if (out[key] === undefined && property.default !== undefined) out[key] = structuredClone(property.default);
+    if (out[key] !== undefined) out[key] = applyDefaults(property, out[key]);
+  }
+  const mapValues = schema.patternProperties ? Object.values(schema.patternProperties as Record<string, Json>)[0] : undefined;
+  if (mapValues) {
+    for (const key of Object.keys(out)) out[key] = applyDefaults(mapValues, out[key]);
+  }
+  return out;
+}
+
+/** A copy of the spec with the schema's defaults filled in. */
+export function withDefaults(spec: unknown): unknown {
+  return applyDefaults(Wso2FrontendSpec as unknown as Json, structuredClone(spec));
+}
+
+const PATTERN_MEANINGS: Record<string, string> = {
+  [DNS_SUBDOMAIN]: 'must be a lower-case RFC 1123 host name (letters, digits, "-" and ".", each label at most 63 characters)',
+  [DNS_LABEL]: 'must be a lower-case RFC 1123 name (letters, digits and "-", at most 63 characters)',
+  [DURATION]: 'must be a number with one unit, ms, s, m, h or d (for example 5m)',
+  [SIZE]: 'must be a size in bytes with an optional k, m or g (for example 16k)',
+};
+
+/** Turns a JSON pointer (/sites/portal/host) into the field path the API server reports (spec.sites.portal.host). */
+function fieldPath(pointer: string, root: TSchema): string {
+  let schema = root as Json | undefined;
+  let path = 'spec';
+  for (const raw of pointer.split('/').slice(1)) {
+    const segment = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    const properties = schema?.properties as Record<string, Json> | undefined;
+    if (properties && segment in properties) {
+      path += `.${segment}`;
+      schema = properties[segment];
+    } else if (schema?.patternProperties) {
+      path += `.${segment}`;
+      schema = Object.values(schema.patternProperties as Record<string, Json>)[0];
+    } else if (schema?.type === 'array') {
+      path += `[${segment}]`;
+      schema = schema.items as Json;
+    } else {
+      path += `.${segment}`;
+      schema = undefined;
+    }
+  }
+  return path;
+}
+
+function describe(error: { type: ValueErrorType; schema: TSchema; value: unknown; message: string }): string {
+  const schema = error.schema as Json;
+  const literals = (schema.anyOf as Json[] | undefined)?.filter((s) => 'const' in s).map((s) => `"${String(s.const)}"`);
+  switch (error.type) {
+    case ValueErrorType.Union:
+      return literals ? `Unsupported value: ${JSON.stringify(error.value)}: supported values: ${literals.join(', ')}` : error.message;
+    case ValueErrorType.StringPattern:
+      return `Invalid value: ${JSON.stringify(error.value)}: ${PATTERN_MEANINGS[schema.pattern as string] ?? `must match ${String(schema.pattern)}`}`;
+    case ValueErrorType.ObjectRequiredProperty:
+      return 'Required value';
+    case ValueErrorType.ObjectAdditionalProperties:
+      return 'unknown field';
+    case ValueErrorType.NumberMinimum:
+    case ValueErrorType.IntegerMinimum:
+      return `Invalid value: ${String(error.value)}: must be greater than or equal to ${String(schema.minimum)}`;
+    case ValueErrorType.NumberMaximum:
+    case ValueErrorType.IntegerMaximum:
+      return `Invalid value: ${String(error.value)}: must be less than or equal to ${String(schema.maximum)}`;
+    case ValueErrorType.StringMaxLength:
+      return `Too long: may not be more than ${String(schema.maxLength)} characters`;
+    case ValueErrorType.StringMinLength:
+      return `Invalid value: must be at least ${String(schema.minLength)} characters`;
+    case ValueErrorType.ArrayMinItems:
+      return `Invalid value: must have at least ${String(schema.minItems)} items`;
+    case ValueErrorType.ArrayMaxItems:
+      return `Too many: must have at most ${String(schema.maxItems)} items`;
+    case ValueErrorType.ArrayUniqueItems:
+      return 'Duplicate value: items must be unique';
+    case ValueErrorType.ObjectMaxProperties:
+      return `Too many: must have at most ${String(schema.maxProperties)} entries`;
+    default:
+      return error.message;
+  }
+}
+
+/** Every schema violation of a (defaulted) spec. */
+export function schemaProblems(spec: unknown): Problem[] {
+  const seen = new Set<string>();
+  const problems: Problem[] = [];
+  for (const error of Value.Errors(Wso2FrontendSpec, spec)) {
+    const problem = { path: fieldPath(error.path, Wso2FrontendSpec), message: describe(error) };
+    const key = formatProblem(problem);
+    if (!seen.has(key)) {
+      seen.add(key);
+      problems.push(problem);
+    }
+  }
+  return problems;
+}
