@@ -1,0 +1,265 @@
+// Product and pattern knowledge: every deployment the seed procedures describe, as a named
+// preset. Pure data. The API schema takes its enums from here and the model turns a preset
+// plus the user's overrides into a topology.
+
+export const PRODUCTS = ['api-manager', 'identity-server', 'enterprise-integrator', 'micro-integrator'] as const;
+export type Product = (typeof PRODUCTS)[number];
+
+export const PATTERNS = [
+  'apim-single',
+  'apim-active-active',
+  'apim-ha-gateway',
+  'apim-ha-publisher',
+  'apim-ha-store',
+  'apim-ha-key-manager',
+  'apim-distributed',
+  'is-pattern-1',
+  'ei-cluster',
+  'mi-cluster',
+] as const;
+export type PatternName = (typeof PATTERNS)[number];
+
+export const ROLES = [
+  'all-in-one',
+  'gateway-manager',
+  'gateway-worker',
+  'publisher',
+  'store',
+  'key-manager',
+  'control-plane',
+  'gateway',
+  'traffic-manager',
+  'worker',
+  'manager',
+  'integrator',
+  'micro-integrator',
+] as const;
+export type Role = (typeof ROLES)[number];
+
+export const AFFINITY_MODES = ['none', 'client-ip', 'cookie', 'nginx-plus-sticky'] as const;
+export type AffinityMode = (typeof AFFINITY_MODES)[number];
+
+/** What plain HTTP on a public host does: redirect to HTTPS, proxy to the node's HTTP port, or nothing. */
+export const HTTP_MODES = ['redirect', 'proxy', 'off'] as const;
+export type HttpMode = (typeof HTTP_MODES)[number];
+
+export type ConfigFormat = 'deployment-toml' | 'carbon4';
+
+export interface ProductInfo {
+  defaultVersion: string;
+  defaultImage: (version: string) => string;
+  /** Carbon 4 products keep proxy settings in XML/JSON files; later ones in deployment.toml. */
+  configFormat: (version: SemVer) => ConfigFormat;
+}
+
+export interface SemVer {
+  major: number;
+  minor: number;
+  patch: number;
+}
+
+export const PRODUCT_INFO: Record<Product, ProductInfo> = {
+  'api-manager': {
+    defaultVersion: '4.5.0',
+    defaultImage: (v) => `wso2/wso2am:${v}`,
+    configFormat: (v) => (v.major >= 3 ? 'deployment-toml' : 'carbon4'),
+  },
+  'identity-server': {
+    defaultVersion: '7.1.0',
+    defaultImage: (v) => `wso2/wso2is:${v}`,
+    configFormat: (v) => (v.major > 5 || (v.major === 5 && v.minor >= 9) ? 'deployment-toml' : 'carbon4'),
+  },
+  'enterprise-integrator': {
+    defaultVersion: '6.6.0',
+    defaultImage: (v) => `wso2/wso2ei-integrator:${v}`,
+    configFormat: (v) => (v.major >= 7 ? 'deployment-toml' : 'carbon4'),
+  },
+  'micro-integrator': {
+    defaultVersion: '4.4.0',
+    defaultImage: (v) => `wso2/wso2mi:${v}`,
+    configFormat: () => 'deployment-toml',
+  },
+};
+
+/** Where a public listener sends traffic: a port of the nodes of one role. */
+export interface BackendPort {
+  role: Role;
+  port: number;
+}
+
+/** A path that gets its own location block, with `proxy_redirect` from node URLs to the public host. */
+export interface EndpointLocation {
+  path: string;
+}
+
+export interface SitePreset {
+  host: string;
+  /** HTTPS listener target. */
+  https: BackendPort;
+  /** The node's plain-HTTP port for the same service, when it has one (needed for http: proxy). */
+  httpPort?: number;
+  http: HttpMode;
+  affinity: AffinityMode;
+  /** Management hosts go to exactly one node of the role (the first listed, or the one named). */
+  pinned?: boolean;
+  /** Endpoint-specific locations (Identity Server seed), in addition to `/`. */
+  endpointLocations?: EndpointLocation[];
+}
+
+export interface RolePreset {
+  /** Replicas when the operator runs the pods. */
+  replicas: number;
+}
+
+export interface PatternPreset {
+  product: Product;
+  /** The seed document and section it reproduces. */
+  seed: string;
+  description: string;
+  /** The lowest product version the layout exists in. */
+  minVersion?: SemVer;
+  roles: Partial<Record<Role, RolePreset>>;
+  sites: Record<string, SitePreset>;
+}
+
+// Identity Server endpoints that redirect with the node's own URL unless rewritten (seed 003).
+const IDENTITY_ENDPOINTS: EndpointLocation[] = [
+  { path: '/oauth2/token' },
+  { path: '/commonauth' },
+  { path: '/oauth2/authorize' },
+  { path: '/authenticationendpoint/' },
+  { path: '/oauth2/userinfo' },
+];
+
+// Ports the products listen on with no port offset.
+const CARBON_HTTPS = 9443;
+const CARBON_HTTP = 9763;
+const PASSTHROUGH_HTTPS = 8243;
+const PASSTHROUGH_HTTP = 8280;
+
+export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
+  'apim-single': {
+    product: 'api-manager',
+    seed: '001/002/004 "NGINX for a Single Node deployment"',
+    description: 'one all-in-one node; portals on one host, API traffic on another; no stickiness',
+    roles: { 'all-in-one': { replicas: 1 } },
+    sites: {
+      portal: { host: 'api.am.wso2.com', https: { role: 'all-in-one', port: CARBON_HTTPS }, httpPort: CARBON_HTTP, http: 'redirect', affinity: 'none' },
+      gateway: { host: 'gw.am.wso2.com', https: { role: 'all-in-one', port: PASSTHROUGH_HTTPS }, httpPort: PASSTHROUGH_HTTP, http: 'redirect', affinity: 'none' },
+    },
+  },
+  'apim-active-active': {
+    product: 'api-manager',
+    seed: '001/002/004 "NGINX for an Active-Active deployment"',
+    description: 'two all-in-one nodes; portals sticky (mandatory for Publisher and Store), API traffic not',
+    roles: { 'all-in-one': { replicas: 2 } },
+    sites: {
+      portal: { host: 'api.am.wso2.com', https: { role: 'all-in-one', port: CARBON_HTTPS }, httpPort: CARBON_HTTP, http: 'redirect', affinity: 'cookie' },
+      gateway: { host: 'gw.am.wso2.com', https: { role: 'all-in-one', port: PASSTHROUGH_HTTPS }, httpPort: PASSTHROUGH_HTTP, http: 'redirect', affinity: 'none' },
+    },
+  },
+  'apim-ha-gateway': {
+    product: 'api-manager',
+    seed: '001/002/004 "NGINX for a deployment with HA for the Gateway"',
+    description: 'gateway manager on its own host (sticky on 9443), gateway workers behind the API host (no stickiness on 8243)',
+    roles: { 'gateway-manager': { replicas: 1 }, 'gateway-worker': { replicas: 2 } },
+    sites: {
+      management: { host: 'mgtgw.am.wso2.com', https: { role: 'gateway-manager', port: CARBON_HTTPS }, httpPort: CARBON_HTTP, http: 'redirect', affinity: 'cookie' },
+      gateway: { host: 'gw.am.wso2.com', https: { role: 'gateway-worker', port: PASSTHROUGH_HTTPS }, httpPort: PASSTHROUGH_HTTP, http: 'redirect', affinity: 'none' },
+    },
+  },
+  'apim-ha-publisher': {
+    product: 'api-manager',
+    seed: '001/002/004 "NGINX for a deployment with HA for the Publisher"',
+    description: 'two Publisher nodes, sticky',
+    roles: { publisher: { replicas: 2 } },
+    sites: {
+      publisher: { host: 'publisher.am.wso2.com', https: { role: 'publisher', port: CARBON_HTTPS }, httpPort: CARBON_HTTP, http: 'redirect', affinity: 'cookie' },
+    },
+  },
+  'apim-ha-store': {
+    product: 'api-manager',
+    seed: '001/002/004 "NGINX for a deployment with HA for the API Store"',
+    description: 'two Store (Developer Portal) nodes, sticky',
+    roles: { store: { replicas: 2 } },
+    sites: {
+      store: { host: 'store.am.wso2.com', https: { role: 'store', port: CARBON_HTTPS }, httpPort: CARBON_HTTP, http: 'redirect', affinity: 'cookie' },
+    },
+  },
+  'apim-ha-key-manager': {
+    product: 'api-manager',
+    seed: '001/002/004 "NGINX for a deployment with HA for the Key Manager"',
+    description: 'two Key Manager nodes, sticky',
+    roles: { 'key-manager': { replicas: 2 } },
+    sites: {
+      'key-manager': { host: 'km.am.wso2.com', https: { role: 'key-manager', port: CARBON_HTTPS }, httpPort: CARBON_HTTP, http: 'redirect', affinity: 'cookie' },
+    },
+  },
+  'apim-distributed': {
+    product: 'api-manager',
+    seed: 'API Manager 4.x distributed layout (control plane, gateway, traffic manager)',
+    description: 'control plane portals (sticky), gateway for REST, WebSocket and WebSub traffic; the traffic manager has no public host',
+    minVersion: { major: 4, minor: 0, patch: 0 },
+    roles: { 'control-plane': { replicas: 2 }, gateway: { replicas: 2 }, 'traffic-manager': { replicas: 2 } },
+    sites: {
+      portal: { host: 'am.wso2.com', https: { role: 'control-plane', port: CARBON_HTTPS }, httpPort: CARBON_HTTP, http: 'redirect', affinity: 'cookie' },
+      gateway: { host: 'gw.wso2.com', https: { role: 'gateway', port: PASSTHROUGH_HTTPS }, httpPort: PASSTHROUGH_HTTP, http: 'redirect', affinity: 'none' },
+      websocket: { host: 'websocket.wso2.com', https: { role: 'gateway', port: 8099 }, httpPort: 9099, http: 'redirect', affinity: 'none' },
+      websub: { host: 'websub.wso2.com', https: { role: 'gateway', port: 8021 }, httpPort: 9021, http: 'redirect', affinity: 'none' },
+    },
+  },
+  'is-pattern-1': {
+    product: 'identity-server',
+    seed: '003 "Fronting with a load balancer (Nginx)"',
+    description: 'two-node cluster; workers behind is host (HTTP proxied to 9763), endpoint locations with proxy_redirect, management host pinned to the manager node',
+    roles: { worker: { replicas: 2 }, manager: { replicas: 1 } },
+    sites: {
+      identity: {
+        host: 'is.wso2.com',
+        https: { role: 'worker', port: CARBON_HTTPS },
+        httpPort: CARBON_HTTP,
+        http: 'proxy',
+        affinity: 'cookie',
+        endpointLocations: IDENTITY_ENDPOINTS,
+      },
+      management: { host: 'mgt.is.wso2.com', https: { role: 'manager', port: CARBON_HTTPS }, httpPort: CARBON_HTTP, http: 'redirect', affinity: 'none', pinned: true },
+    },
+  },
+  'ei-cluster': {
+    product: 'enterprise-integrator',
+    seed: '000 "Configuring the load balancer"',
+    description: 'two ESB nodes; HTTPS to 8243 (sticky), HTTP proxied to 8280, management console host pinned to node 1',
+    roles: { integrator: { replicas: 2 } },
+    sites: {
+      integrator: { host: 'ei.wso2.com', https: { role: 'integrator', port: PASSTHROUGH_HTTPS }, httpPort: PASSTHROUGH_HTTP, http: 'proxy', affinity: 'cookie' },
+      management: { host: 'ui.ei.wso2.com', https: { role: 'integrator', port: CARBON_HTTPS }, httpPort: CARBON_HTTP, http: 'redirect', affinity: 'none', pinned: true },
+    },
+  },
+  'mi-cluster': {
+    product: 'micro-integrator',
+    seed: 'Micro Integrator behind NGINX (HTTPS 8253, HTTP 8290, management API 9164)',
+    description: 'stateless integration nodes (no stickiness), HTTP proxied to 8290, management API pinned to one node',
+    roles: { 'micro-integrator': { replicas: 2 } },
+    sites: {
+      integrator: { host: 'mi.wso2.com', https: { role: 'micro-integrator', port: 8253 }, httpPort: 8290, http: 'proxy', affinity: 'none' },
+      management: { host: 'mgt.mi.wso2.com', https: { role: 'micro-integrator', port: 9164 }, http: 'redirect', affinity: 'none', pinned: true },
+    },
+  },
+};
+
+export function patternsOf(product: Product): PatternName[] {
+  return PATTERNS.filter((p) => PATTERN_PRESETS[p].product === product);
+}
+
+export function rolesOf(pattern: PatternName): Role[] {
+  return ROLES.filter((r) => PATTERN_PRESETS[pattern].roles[r] !== undefined);
+}
+
+export function sitesOf(pattern: PatternName): string[] {
+  return Object.keys(PATTERN_PRESETS[pattern].sites);
+}
+
+export function parseVersion(version: string): SemVer | undefined {
+  const match = /^(\d+)\.(\d+)\.(\d+)$/.exec(version);
+  return match ? { major: Number(match[1]), minor: Number(match[2]), patch: Number(match[3]) } : undefined;
+}

@@ -1,0 +1,218 @@
+// From a validated spec to the normalized topology the render layer works from: sites (public
+// host, listeners, locations, TLS), upstreams (role, target port, protocol, stickiness, pinned
+// node, servers) and the settings each product role needs. Pure: no I/O, same input, same output.
+import type { Wso2FrontendSpec } from '../api/schema.js';
+import {
+  PATTERN_PRESETS,
+  PRODUCT_INFO,
+  parseVersion,
+  rolesOf,
+  type AffinityMode,
+  type ConfigFormat,
+  type PatternName,
+  type Product,
+  type Role,
+  type SitePreset,
+} from './catalog.js';
+
+export interface CookiePolicy {
+  name: string;
+  path: string;
+  secure: boolean;
+  sameSite: 'Strict' | 'Lax' | 'None';
+  /** Unset: a session cookie. */
+  maxAgeSeconds?: number;
+}
+
+export type StickinessPolicy =
+  | { mode: 'none' }
+  | { mode: 'client-ip' }
+  | { mode: 'cookie'; cookie: CookiePolicy }
+  | { mode: 'nginx-plus-sticky' };
+
+export interface UpstreamServer {
+  node: string;
+  address: string;
+  port: number;
+}
+
+export interface Upstream {
+  name: string;
+  role: Role;
+  /** The product port, before any node's port offset. */
+  port: number;
+  protocol: 'https' | 'http';
+  stickiness: StickinessPolicy;
+  /** Set when every request goes to this one node (management hosts). */
+  pinnedNode?: string;
+  /** External nodes, known now; for managed backends filled from endpoints by the controller. */
+  servers: UpstreamServer[];
+}
+
+export interface Location {
+  path: string;
+  upstream: string;
+  /** Rewrite redirects that carry a node's own URL to the public host (`proxy_redirect`). */
+  rewriteNodeRedirects: boolean;
+}
+
+export type HttpListener = { mode: 'redirect' } | { mode: 'off' } | { mode: 'proxy'; locations: Location[] };
+
+export interface Site {
+  name: string;
+  host: string;
+  https: { locations: Location[] };
+  http: HttpListener;
+  /** The Secret with this host's certificate when the user provides one; else self-signed. */
+  tlsSecretName?: string;
+}
+
+export interface RoleSettings {
+  role: Role;
+  /** The public host the product should consider its own (`[server] hostname`, carbon.xml HostName). */
+  hostname: string;
+  /** The management console host (carbon.xml MgtHostName). */
+  managementHostname: string;
+}
+
+export interface ProductSettings {
+  configFormat: ConfigFormat;
+  /** The public ports the product must put in the URLs it generates (`proxyPort`). */
+  proxyPorts: { http: number; https: number };
+  roles: RoleSettings[];
+}
+
+export interface Component {
+  role: Role;
+  replicas: number;
+}
+
+export interface Topology {
+  product: Product;
+  version: string;
+  pattern: PatternName;
+  ports: { http: number; https: number };
+  sites: Site[];
+  upstreams: Upstream[];
+  backends: { source: 'external' } | { source: 'managed'; image: string; components: Component[] };
+  productSettings: ProductSettings;
+}
+
+const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
+
+export function durationSeconds(duration: string): number {
+  const match = /^(\d+)(ms|s|m|h|d)$/.exec(duration);
+  if (!match) throw new Error(`not a duration: ${duration}`);
+  return Math.ceil(Number(match[1]) * UNIT_SECONDS[match[2]!]!);
+}
+
+type SpecSite = NonNullable<Wso2FrontendSpec['sites']>[string];
+
+function stickiness(sitePreset: SitePreset, override: SpecSite | undefined): StickinessPolicy {
+  const affinity = override?.sessionAffinity;
+  const mode: AffinityMode = affinity?.mode ?? sitePreset.affinity;
+  switch (mode) {
+    case 'none':
+    case 'client-ip':
+    case 'nginx-plus-sticky':
+      return { mode };
+    case 'cookie': {
+      const c = affinity?.cookie;
+      return {
+        mode,
+        cookie: {
+          name: c?.name ?? 'WSO2FE_ROUTE',
+          path: c?.path ?? '/',
+          secure: c?.secure ?? true,
+          sameSite: c?.sameSite ?? 'Lax',
+          ...(c?.maxAge ? { maxAgeSeconds: durationSeconds(c.maxAge) } : {}),
+        },
+      };
+    }
+  }
+}
+
+function serversOf(spec: Wso2FrontendSpec, role: Role, port: number, pinnedNode: string | undefined): UpstreamServer[] {
+  const nodes = (spec.backends.external?.nodes ?? []).filter((n) => n.roles.includes(role));
+  const chosen = pinnedNode === undefined ? nodes : nodes.filter((n) => n.name === pinnedNode);
+  return chosen.map((n) => ({ node: n.name, address: n.address, port: port + (n.portOffset ?? 0) }));
+}
+
+/** The topology of a spec that `validateSpec` accepted (defaults applied). */
+export function buildTopology(spec: Wso2FrontendSpec): Topology {
+  const pattern = spec.pattern as PatternName;
+  const product = spec.product as Product;
+  const preset = PATTERN_PRESETS[pattern];
+  const version = spec.version ?? PRODUCT_INFO[product].defaultVersion;
+  const ports = { http: spec.ports?.http ?? 80, https: spec.ports?.https ?? 443 };
+  const external = spec.backends.external;
+
+  const sites: Site[] = [];
+  const upstreams: Upstream[] = [];
+  for (const [name, sitePreset] of Object.entries(preset.sites)) {
+    const override = spec.sites?.[name];
+    const role = sitePreset.https.role;
+    const pinnedNode = sitePreset.pinned && external ? (override?.pinnedNode ?? external.nodes.find((n) => n.roles.includes(role))?.name) : undefined;
+    const upstream = (listener: 'https' | 'http', port: number): Upstream => ({
+      name: `${name}-${listener}`,
+      role,
+      port,
+      protocol: listener,
+      stickiness: sitePreset.pinned ? { mode: 'none' } : stickiness(sitePreset, override),
+      ...(pinnedNode ? { pinnedNode } : {}),
+      servers: serversOf(spec, role, port, pinnedNode),
+    });
+    const locationsTo = (target: Upstream): Location[] => [
+      { path: '/', upstream: target.name, rewriteNodeRedirects: false },
+      ...(sitePreset.endpointLocations ?? []).map((l) => ({ path: l.path, upstream: target.name, rewriteNodeRedirects: true })),
+    ];
+
+    const httpsUpstream = upstream('https', sitePreset.https.port);
+    upstreams.push(httpsUpstream);
+    const httpMode = override?.http ?? sitePreset.http;
+    let http: HttpListener;
+    if (httpMode === 'proxy' && sitePreset.httpPort !== undefined) {
+      const httpUpstream = upstream('http', sitePreset.httpPort);
+      upstreams.push(httpUpstream);
+      http = { mode: 'proxy', locations: locationsTo(httpUpstream) };
+    } else {
+      http = { mode: httpMode === 'off' ? 'off' : 'redirect' };
+    }
+    const tlsSecretName = spec.tls?.mode === 'secret' ? (override?.tlsSecretName ?? spec.tls.secretName) : undefined;
+    sites.push({
+      name,
+      host: override?.host ?? sitePreset.host,
+      https: { locations: locationsTo(httpsUpstream) },
+      http,
+      ...(tlsSecretName ? { tlsSecretName } : {}),
+    });
+  }
+
+  const roles = rolesOf(pattern);
+  const hostServedBy = (role: Role, pinned: boolean) =>
+    Object.entries(preset.sites)
+      .filter(([, s]) => s.https.role === role && !!s.pinned === pinned)
+      .map(([n]) => sites.find((site) => site.name === n)!.host)[0];
+  const roleSettings = roles.map((role): RoleSettings => {
+    const hostname = hostServedBy(role, false) ?? hostServedBy(role, true) ?? sites[0]!.host;
+    return { role, hostname, managementHostname: hostServedBy(role, true) ?? hostname };
+  });
+
+  const semver = parseVersion(version)!;
+  return {
+    product,
+    version,
+    pattern,
+    ports,
+    sites,
+    upstreams,
+    backends: external
+      ? { source: 'external' }
+      : {
+          source: 'managed',
+          image: spec.backends.managed?.image ?? PRODUCT_INFO[product].defaultImage(version),
+          components: roles.map((role) => ({ role, replicas: spec.backends.managed?.components?.[role]?.replicas ?? preset.roles[role]!.replicas })),
+        },
+    productSettings: { configFormat: PRODUCT_INFO[product].configFormat(semver), proxyPorts: ports, roles: roleSettings },
+  };
+}

@@ -1,0 +1,124 @@
+// Semantic validation: every problem of a resource at once, each with the field path and what
+// is allowed. Runs the schema (with defaults), the cross-field rules the CRD also enforces in
+// CEL, and the checks that need the pattern presets with their defaults filled in.
+import { isIP } from 'node:net';
+import type { Wso2FrontendSpec } from '../api/schema.js';
+import { DNS_SUBDOMAIN } from '../api/schema.js';
+import { schemaProblems, withDefaults, type Problem } from '../api/validate.js';
+import { PATTERN_PRESETS, PRODUCT_INFO, parseVersion, type PatternName, type Product, type SemVer } from './catalog.js';
+import { ALL_RULES, type CrossFieldRule } from './rules.js';
+
+export type ValidationResult = { ok: true; spec: Wso2FrontendSpec } | { ok: false; problems: Problem[] };
+
+const dnsName = new RegExp(DNS_SUBDOMAIN);
+const showVersion = (v: SemVer) => `${v.major}.${v.minor}.${v.patch}`;
+const compareVersions = (a: SemVer, b: SemVer) => a.major - b.major || a.minor - b.minor || a.patch - b.patch;
+
+function ruleProblems<T>(rules: CrossFieldRule<T>[], value: T | undefined, path: string): Problem[] {
+  if (value === undefined) return [];
+  return rules.flatMap((rule) => {
+    const message = rule.check(value);
+    return message === undefined ? [] : [{ path: `${path}${rule.fieldPath ?? ''}`, message }];
+  });
+}
+
+// The API server names a map entry spec.sites.portal in schema errors but spec.sites[portal]
+// in errors of CEL rules inside it; each problem here is named the way the API server names it.
+function crossFieldProblems(spec: Wso2FrontendSpec): Problem[] {
+  const siteEntries = Object.entries(spec.sites ?? {});
+  return [
+    ...ruleProblems(ALL_RULES.spec as CrossFieldRule<Wso2FrontendSpec>[], spec, 'spec'),
+    ...ruleProblems(ALL_RULES.backends as CrossFieldRule<Wso2FrontendSpec['backends']>[], spec.backends, 'spec.backends'),
+    ...ruleProblems(ALL_RULES.tls as CrossFieldRule<NonNullable<Wso2FrontendSpec['tls']>>[], spec.tls, 'spec.tls'),
+    ...ruleProblems(ALL_RULES.backendTLS as CrossFieldRule<NonNullable<Wso2FrontendSpec['backendTLS']>>[], spec.backendTLS, 'spec.backendTLS'),
+    ...siteEntries.flatMap(([name, site]) => [
+      ...ruleProblems(ALL_RULES.sessionAffinity as CrossFieldRule<NonNullable<typeof site.sessionAffinity>>[], site.sessionAffinity, `spec.sites[${name}].sessionAffinity`),
+      ...ruleProblems(
+        ALL_RULES.cookie as CrossFieldRule<NonNullable<NonNullable<typeof site.sessionAffinity>['cookie']>>[],
+        site.sessionAffinity?.cookie,
+        `spec.sites[${name}].sessionAffinity.cookie`,
+      ),
+    ]),
+  ];
+}
+
+/** Checks that need the presets' defaults or more than CEL can express cheaply. */
+function presetProblems(spec: Wso2FrontendSpec): Problem[] {
+  const problems: Problem[] = [];
+  const preset = PATTERN_PRESETS[spec.pattern as PatternName];
+  const product = spec.product as Product;
+
+  const version = parseVersion(spec.version ?? PRODUCT_INFO[product].defaultVersion);
+  if (version && preset.minVersion && compareVersions(version, preset.minVersion) < 0) {
+    problems.push({ path: 'spec.version', message: `pattern ${spec.pattern} needs ${product} ${showVersion(preset.minVersion)} or later` });
+  }
+
+  // Host names must stay unique once the pattern's defaults fill the gaps.
+  const hostOwner = new Map<string, string>();
+  for (const [name, sitePreset] of Object.entries(preset.sites)) {
+    const override = spec.sites?.[name];
+    const host = override?.host ?? sitePreset.host;
+    const owner = hostOwner.get(host);
+    const bothExplicit = owner !== undefined && override?.host !== undefined && spec.sites?.[owner]?.host !== undefined;
+    if (owner !== undefined && !bothExplicit) {
+      problems.push({ path: `spec.sites.${name}.host`, message: `host ${host} is already the host of site ${owner}; give each site its own host name` });
+    }
+    if (owner === undefined) hostOwner.set(host, name);
+  }
+
+  for (const [name, override] of Object.entries(spec.sites ?? {})) {
+    const sitePreset = preset.sites[name];
+    if (!sitePreset) continue;
+    if (override.http === 'proxy' && sitePreset.httpPort === undefined) {
+      problems.push({ path: `spec.sites.${name}.http`, message: `site ${name} has no plain-HTTP port on the nodes; allowed: redirect, off` });
+    }
+    if (override.pinnedNode !== undefined) {
+      const pinnedSites = Object.entries(preset.sites).filter(([, s]) => s.pinned).map(([n]) => n);
+      const node = spec.backends.external?.nodes.find((n) => n.name === override.pinnedNode);
+      if (!sitePreset.pinned) {
+        problems.push({
+          path: `spec.sites.${name}.pinnedNode`,
+          message: `site ${name} is not pinned to one node; pinnedNode applies to: ${pinnedSites.join(', ') || `no site of pattern ${spec.pattern}`}`,
+        });
+      } else if (node && !node.roles.includes(sitePreset.https.role)) {
+        problems.push({ path: `spec.sites.${name}.pinnedNode`, message: `node ${node.name} does not have role ${sitePreset.https.role}, which serves site ${name}` });
+      }
+    }
+  }
+
+  const nodes = spec.backends.external?.nodes ?? [];
+  nodes.forEach((node, i) => {
+    if (nodes.findIndex((n) => n.name === node.name) !== i) {
+      problems.push({ path: `spec.backends.external.nodes[${i}]`, message: `Duplicate value: "${node.name}": node names must be unique` });
+    }
+    if (!isIP(node.address) && !dnsName.test(node.address)) {
+      problems.push({
+        path: `spec.backends.external.nodes[${i}].address`,
+        message: `Invalid value: "${node.address}": must be an IPv4 or IPv6 address or a lower-case RFC 1123 DNS name`,
+      });
+    }
+    node.roles.forEach((role, j) => {
+      if (node.roles.indexOf(role) !== j) {
+        problems.push({ path: `spec.backends.external.nodes[${i}].roles[${j}]`, message: `Duplicate value: "${role}": each role at most once` });
+      }
+    });
+  });
+
+  (spec.tls?.extraSANs ?? []).forEach((san, i) => {
+    const name = san.startsWith('*.') ? san.slice(2) : san;
+    if (!isIP(san) && !dnsName.test(name)) {
+      problems.push({ path: `spec.tls.extraSANs[${i}]`, message: `Invalid value: "${san}": must be an IP address or a lower-case DNS name (optionally starting with *.)` });
+    }
+  });
+  return problems;
+}
+
+/** Validates a spec as a user wrote it; on success returns it with every schema default applied. */
+export function validateSpec(input: unknown): ValidationResult {
+  const spec = withDefaults(input);
+  const schema = schemaProblems(spec);
+  if (schema.length) return { ok: false, problems: schema };
+  const valid = spec as Wso2FrontendSpec;
+  const problems = [...crossFieldProblems(valid), ...presetProblems(valid)];
+  return problems.length ? { ok: false, problems } : { ok: true, spec: valid };
+}
