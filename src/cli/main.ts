@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // The `wso2-frontend` command: one binary, one subcommand per job.
+import { runCrd, usage as crdUsage } from './crd.js';
 import { runLocalCluster, usage as localClusterUsage } from './local-cluster.js';
 
 type Subcommand = { run: (argv: string[]) => Promise<number>; usage: string };
 
 const subcommands: Record<string, Subcommand> = {
+  crd: { run: runCrd, usage: crdUsage },
   'local-cluster': { run: runLocalCluster, usage: localClusterUsage },
 };
 
