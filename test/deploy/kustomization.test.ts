@@ -2,8 +2,9 @@
 import * as k8s from '@kubernetes/client-node';
 import { kubeConfig, kubectl } from '../support/cluster.js';
 
-test('kubectl apply -k deploy/ creates the operator namespace with restricted Pod Security and its service account', async () => {
+test('kubectl apply -k deploy/ installs the CRD, the operator namespace with restricted Pod Security and its service account', async () => {
   const output = await kubectl(['apply', '-k', 'deploy/']);
+  expect(output).toContain('customresourcedefinition.apiextensions.k8s.io/wso2frontends.wso2-frontend.dev');
   expect(output).toContain('namespace/wso2-frontend-system');
 
   const core = kubeConfig().makeApiClient(k8s.CoreV1Api);

@@ -1,0 +1,175 @@
+// The seed routing tables, computed by the model from the examples: for each public host and
+// port, which role and backend port it reaches, on which nodes, with which stickiness, and
+// which node a pinned management host goes to.
+import type { Wso2Frontend } from '../../src/api/schema.js';
+import { buildTopology, type Topology, type Upstream } from '../../src/model/topology.js';
+import { validateSpec } from '../../src/model/validate.js';
+import { example } from '../support/resources.js';
+
+function topologyOf(resource: Wso2Frontend): Topology {
+  const result = validateSpec(resource.spec);
+  if (!result.ok) throw new Error(`invalid example: ${JSON.stringify(result.problems)}`);
+  return buildTopology(result.spec);
+}
+
+function describeUpstream(u: Upstream): string {
+  const servers = u.servers.map((s) => `${s.node}=${s.address}:${s.port}`).join(' ');
+  const pin = u.pinnedNode ? ` pinned ${u.pinnedNode}` : '';
+  return `${u.protocol}://${u.role}:${u.port} [${servers}] ${u.stickiness.mode}${pin}`;
+}
+
+/** One line per public listener: "host:port -> what happens". */
+function routingTable(t: Topology): string[] {
+  const upstream = (name: string) => describeUpstream(t.upstreams.find((u) => u.name === name)!);
+  return t.sites.flatMap((site) => {
+    const root = (locations: { path: string; upstream: string }[]) => upstream(locations.find((l) => l.path === '/')!.upstream);
+    const http =
+      site.http.mode === 'proxy' ? root(site.http.locations) : site.http.mode === 'redirect' ? `301 https://${site.host}:${t.ports.https}` : 'off';
+    return [`${site.host}:${t.ports.https} -> ${root(site.https.locations)}`, `${site.host}:${t.ports.http} -> ${http}`];
+  });
+}
+
+test('seed 000, EI cluster: HTTPS to both nodes :8243 (sticky), HTTP to :8280, the console host pinned to node 1 :9443', () => {
+  expect(routingTable(topologyOf(example('ei-cluster.yaml')))).toEqual([
+    'ei.wso2.com:443 -> https://integrator:8243 [node-1=192.0.2.11:8243 node-2=192.0.2.12:8243] cookie',
+    'ei.wso2.com:80 -> http://integrator:8280 [node-1=192.0.2.11:8280 node-2=192.0.2.12:8280] cookie',
+    'ui.ei.wso2.com:443 -> https://integrator:9443 [node-1=192.0.2.11:9443] none pinned node-1',
+    'ui.ei.wso2.com:80 -> 301 https://ui.ei.wso2.com:443',
+  ]);
+});
+
+test('seeds 001/002, single node: portals :9443 and gateway :8243 without stickiness, HTTP redirected', () => {
+  expect(routingTable(topologyOf(example('apim-single.yaml')))).toEqual([
+    'api.am.wso2.com:443 -> https://all-in-one:9443 [node-1=192.0.2.21:9443] none',
+    'api.am.wso2.com:80 -> 301 https://api.am.wso2.com:443',
+    'gw.am.wso2.com:443 -> https://all-in-one:8243 [node-1=192.0.2.21:8243] none',
+    'gw.am.wso2.com:80 -> 301 https://gw.am.wso2.com:443',
+  ]);
+});
+
+test('seeds 001/002, active-active: portals sticky on both nodes, gateway not sticky', () => {
+  expect(routingTable(topologyOf(example('apim-active-active.yaml')))).toEqual([
+    'api.am.wso2.com:443 -> https://all-in-one:9443 [node-1=192.0.2.31:9443 node-2=192.0.2.32:9443] cookie',
+    'api.am.wso2.com:80 -> 301 https://api.am.wso2.com:443',
+    'gw.am.wso2.com:443 -> https://all-in-one:8243 [node-1=192.0.2.31:8243 node-2=192.0.2.32:8243] none',
+    'gw.am.wso2.com:80 -> 301 https://gw.am.wso2.com:443',
+  ]);
+});
+
+test('seeds 001/002, HA gateway: the manager host to the gateway manager :9443 (sticky), API traffic to the workers :8243', () => {
+  expect(routingTable(topologyOf(example('apim-ha-gateway.yaml')))).toEqual([
+    'mgtgw.am.wso2.com:443 -> https://gateway-manager:9443 [gwm=192.0.2.41:9443] cookie',
+    'mgtgw.am.wso2.com:80 -> 301 https://mgtgw.am.wso2.com:443',
+    'gw.am.wso2.com:443 -> https://gateway-worker:8243 [gw-1=192.0.2.42:8243 gw-2=192.0.2.43:8243] none',
+    'gw.am.wso2.com:80 -> 301 https://gw.am.wso2.com:443',
+  ]);
+});
+
+test('seeds 001/002, HA publisher, store and key manager: one sticky host each, in the mode the example chose', () => {
+  expect(routingTable(topologyOf(example('apim-ha-publisher.yaml')))[0]).toBe(
+    'publisher.am.wso2.com:443 -> https://publisher:9443 [publisher-1=192.0.2.51:9443 publisher-2=192.0.2.52:9443] client-ip',
+  );
+  expect(routingTable(topologyOf(example('apim-ha-store.yaml')))[0]).toBe(
+    'store.am.wso2.com:443 -> https://store:9443 [store-1=192.0.2.61:9443 store-2=192.0.2.62:9443] cookie',
+  );
+  expect(routingTable(topologyOf(example('apim-ha-key-manager.yaml')))[0]).toBe(
+    'km.am.wso2.com:443 -> https://key-manager:9443 [km-1=192.0.2.71:9443 km-2=192.0.2.72:9443] nginx-plus-sticky',
+  );
+});
+
+test('a cookie overridden field by field keeps the other defaults', () => {
+  const store = topologyOf(example('apim-ha-store.yaml')).upstreams.find((u) => u.name === 'store-https')!;
+  expect(store.stickiness).toEqual({ mode: 'cookie', cookie: { name: 'STORE_ROUTE', path: '/', secure: true, sameSite: 'Strict', maxAgeSeconds: 28800 } });
+});
+
+test('seed 003, IS pattern 1: workers on HTTPS and HTTP :9763, endpoint locations rewrite node redirects, management pinned to the manager', () => {
+  const t = topologyOf(example('is-pattern-1.yaml'));
+  expect(routingTable(t)).toEqual([
+    'is.wso2.com:443 -> https://worker:9443 [worker-1=192.0.2.83:9443 worker-2=192.0.2.84:9443] cookie',
+    'is.wso2.com:80 -> http://worker:9763 [worker-1=192.0.2.83:9763 worker-2=192.0.2.84:9763] cookie',
+    'mgt.is.wso2.com:443 -> https://manager:9443 [manager=192.0.2.82:9443] none pinned manager',
+    'mgt.is.wso2.com:80 -> 301 https://mgt.is.wso2.com:443',
+  ]);
+  const identity = t.sites.find((s) => s.name === 'identity')!;
+  expect(identity.https.locations.map((l) => [l.path, l.rewriteNodeRedirects])).toEqual([
+    ['/', false],
+    ['/oauth2/token', true],
+    ['/commonauth', true],
+    ['/oauth2/authorize', true],
+    ['/authenticationendpoint/', true],
+    ['/oauth2/userinfo', true],
+  ]);
+});
+
+test('seed 003 on Identity Server 5.4.1 keeps proxy settings in the Carbon 4 files; the management host is the manager\'s MgtHostName', () => {
+  const settings = topologyOf(example('is-pattern-1.yaml')).productSettings;
+  expect(settings.configFormat).toBe('carbon4');
+  expect(settings.proxyPorts).toEqual({ http: 80, https: 443 });
+  expect(settings.roles).toEqual([
+    { role: 'worker', hostname: 'is.wso2.com', managementHostname: 'is.wso2.com' },
+    { role: 'manager', hostname: 'mgt.is.wso2.com', managementHostname: 'mgt.is.wso2.com' },
+  ]);
+});
+
+test('seed 004, API Manager 2.x: Carbon 4 product configuration with the example\'s own host names', () => {
+  const t = topologyOf(example('apim-2-active-active.yaml'));
+  expect(t.productSettings.configFormat).toBe('carbon4');
+  expect(t.sites.map((s) => s.host)).toEqual(['apim.example.com', 'api.example.com']);
+  expect(t.upstreams[0]!.servers.map((s) => `${s.address}:${s.port}`)).toEqual(['apim-1.internal.example.com:9443', 'apim-2.internal.example.com:9443']);
+});
+
+test('API Manager 4.x distributed: portal, gateway, WebSocket and WebSub hosts; managed components with pattern replicas unless overridden', () => {
+  const t = topologyOf(example('apim-distributed.yaml'));
+  expect(t.sites.map((s) => `${s.host} -> ${s.https.locations[0]!.upstream}`)).toEqual([
+    'am.wso2.com -> portal-https',
+    'gw.wso2.com -> gateway-https',
+    'websocket.wso2.com -> websocket-https',
+    'websub.wso2.com -> websub-https',
+  ]);
+  expect(t.upstreams.map((u) => `${u.role}:${u.port} ${u.stickiness.mode} servers=${u.servers.length}`)).toEqual([
+    'control-plane:9443 cookie servers=0',
+    'gateway:8243 none servers=0',
+    'gateway:8099 none servers=0',
+    'gateway:8021 none servers=0',
+  ]);
+  expect(t.backends).toEqual({
+    source: 'managed',
+    image: 'wso2/wso2am:4.5.0',
+    components: [
+      { role: 'control-plane', replicas: 2 },
+      { role: 'gateway', replicas: 3 },
+      { role: 'traffic-manager', replicas: 2 },
+    ],
+  });
+  expect(t.productSettings.configFormat).toBe('deployment-toml');
+  expect(t.productSettings.roles.find((r) => r.role === 'traffic-manager')!.hostname).toBe('am.wso2.com');
+});
+
+test('Micro Integrator: HTTPS :8253, HTTP :8290, management API pinned to the named node', () => {
+  expect(routingTable(topologyOf(example('mi-cluster.yaml')))).toEqual([
+    'mi.wso2.com:443 -> https://micro-integrator:8253 [mi-1=192.0.2.91:8253 mi-2=192.0.2.92:8253] none',
+    'mi.wso2.com:80 -> http://micro-integrator:8290 [mi-1=192.0.2.91:8290 mi-2=192.0.2.92:8290] none',
+    'mgt.mi.wso2.com:443 -> https://micro-integrator:9164 [mi-2=192.0.2.92:9164] none pinned mi-2',
+    'mgt.mi.wso2.com:80 -> 301 https://mgt.mi.wso2.com:443',
+  ]);
+});
+
+test('a node\'s port offset shifts every product port of that node', () => {
+  const resource = example('apim-single.yaml');
+  resource.spec.backends.external!.nodes[0]!.portOffset = 1;
+  expect(topologyOf(resource).upstreams.map((u) => u.servers[0]!.port)).toEqual([9444, 8244]);
+});
+
+test('Identity Server 7 with a user Secret: every site serves that Secret, product settings in deployment.toml', () => {
+  const t = topologyOf(example('is-7-managed.yaml'));
+  expect(t.sites.map((s) => [s.host, s.tlsSecretName])).toEqual([
+    ['login.example.com', 'example-com-tls'],
+    ['console.example.com', 'example-com-tls'],
+  ]);
+  expect(t.productSettings.configFormat).toBe('deployment-toml');
+});
+
+test('the same spec always gives the same topology', () => {
+  const spec = example('is-pattern-1.yaml').spec;
+  expect(JSON.stringify(topologyOf(example('is-pattern-1.yaml')))).toBe(JSON.stringify(topologyOf({ ...example('is-pattern-1.yaml'), spec })));
+});

@@ -1,0 +1,26 @@
+// Loading the example resources and installing the CRD in the shared test cluster.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as yaml from 'js-yaml';
+import type { Wso2Frontend } from '../../src/api/schema.js';
+import { kubectl } from './cluster.js';
+
+export const CRD_FILE = 'crds/wso2frontends.wso2-frontend.dev.yaml';
+
+export function examples(): { file: string; resource: Wso2Frontend }[] {
+  return readdirSync('examples')
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
+    .map((file) => ({ file, resource: yaml.load(readFileSync(join('examples', file), 'utf8')) as Wso2Frontend }));
+}
+
+export function example(file: string): Wso2Frontend {
+  const found = examples().find((e) => e.file === file);
+  if (!found) throw new Error(`no example ${file}`);
+  return found.resource;
+}
+
+export async function installCrd(): Promise<void> {
+  await kubectl(['apply', '--server-side', '--field-manager=wso2-frontend-tests', '-f', CRD_FILE]);
+  await kubectl(['wait', '--for=condition=Established', 'crd/wso2frontends.wso2-frontend.dev', '--timeout=60s']);
+}
