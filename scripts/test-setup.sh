@@ -11,6 +11,8 @@ missing=()
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || missing+=(nginx)
 command -v setpriv >/dev/null || missing+=(util-linux)
 command -v flock >/dev/null || missing+=(util-linux)
+# keytool reads the PKCS#12 truststores the operator gives WSO2 nodes, as Java would.
+command -v keytool >/dev/null || missing+=(default-jre-headless)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=()
   if [ "$(id -u)" != 0 ]; then

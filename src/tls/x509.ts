@@ -1,7 +1,15 @@
 // Building blocks for X.509 certificates: keys come from Node's native crypto (fast and
-// CSPRNG-backed), node-forge assembles and signs the certificates.
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+// CSPRNG-backed), node-forge assembles the certificates and Node's crypto signs them (forge's
+// pure-JavaScript RSA takes up to a second per signature).
+import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import forge from 'node-forge';
+
+// forge exports this; @types/node-forge does not declare it.
+declare module 'node-forge' {
+  namespace pki {
+    function getTBSCertificate(cert: Certificate): asn1.Asn1;
+  }
+}
 
 export interface KeyPair {
   privateKeyPem: string;
@@ -38,7 +46,8 @@ export interface CertificateRequest {
 
 export interface Issuer {
   certificatePem: string;
-  keyPair: KeyPair;
+  /** Only the private key signs; the public half is in the certificate. */
+  keyPair: Pick<KeyPair, 'privateKeyPem'>;
 }
 
 /** A positive serial number of 16 random bytes (RFC 5280 allows up to 20 octets). */
@@ -48,11 +57,24 @@ function randomSerialHex(): string {
   return bytes.toString('hex');
 }
 
+// UTF8String as RFC 5280 asks: forge's default PrintableString cannot hold a wildcard's '*'.
+// (@types/node-forge types valueTagClass as a tag class; forge reads it as the tag type.)
+const UTF8_STRING = forge.asn1.Type.UTF8 as number as forge.asn1.Class;
+
 function forgeAttributes(dn: DistinguishedName): forge.pki.CertificateField[] {
   return [
-    { name: 'commonName', value: dn.commonName },
-    ...(dn.organizations ?? []).map((o) => ({ name: 'organizationName', value: o })),
+    { name: 'commonName', value: dn.commonName, valueTagClass: UTF8_STRING },
+    ...(dn.organizations ?? []).map((o) => ({ name: 'organizationName', value: o, valueTagClass: UTF8_STRING })),
   ];
+}
+
+/** What forge's `cert.sign(key, sha256)` does, with the signature computed natively. */
+function signSha256WithRsa(cert: forge.pki.Certificate, privateKeyPem: string): void {
+  cert.md = forge.md.sha256.create();
+  cert.signatureOid = cert.siginfo.algorithmOid = forge.pki.oids.sha256WithRSAEncryption!;
+  cert.tbsCertificate = forge.pki.getTBSCertificate(cert);
+  const tbsDer = Buffer.from(forge.asn1.toDer(cert.tbsCertificate).getBytes(), 'binary');
+  cert.signature = sign('sha256', tbsDer, privateKeyPem).toString('binary');
 }
 
 /** Signs a certificate with the issuer's key (or self-signs when no issuer is given). */
@@ -87,7 +109,7 @@ export function createCertificate(request: CertificateRequest, issuer?: Issuer):
   }
   cert.setExtensions(extensions);
 
-  const signingKey = forge.pki.privateKeyFromPem((issuer ?? request).keyPair.privateKeyPem);
-  cert.sign(signingKey, forge.md.sha256.create());
-  return forge.pki.certificateToPem(cert);
+  signSha256WithRsa(cert, (issuer ?? request).keyPair.privateKeyPem);
+  // forge ends PEM lines with CRLF; Node, OpenSSL and kubectl write LF, and stored PEM is compared byte for byte.
+  return forge.pki.certificateToPem(cert).replace(/\r\n/g, '\n');
 }

@@ -1,0 +1,112 @@
+// Self-signed mode: each frontend gets its own CA, and the CA signs the server certificates that
+// carry the frontend's public host names. No I/O and no clock: the caller passes `now` and stores
+// what comes back in kubernetes.io/tls Secrets (the layout cert-manager uses). Keys and serial
+// numbers are random, so issue only when a decision in renewal.ts says so.
+import { isIP } from 'node:net';
+import { uniqueNames } from './names.js';
+import { createCertificate, generateRsaKeyPair, type SubjectAltName } from './x509.js';
+
+export interface KeyAndCertificate {
+  certificatePem: string;
+  /** PKCS#8 PEM. */
+  privateKeyPem: string;
+  notBefore: Date;
+  notAfter: Date;
+}
+
+export interface IssueOptions {
+  now: Date;
+  /** RSA modulus length; default 2048, the minimum accepted. */
+  keyBits?: number;
+  /** Lifetime in milliseconds; default 10 years for a CA, 90 days for a server certificate. */
+  validity?: number;
+}
+
+/**
+ * The data of a kubernetes.io/tls Secret: the chain (leaf first), the leaf's key, and the CA.
+ * A type alias, not an interface, so it can be passed where any Secret data is read.
+ */
+export type TlsSecretData = {
+  'tls.crt': string;
+  'tls.key': string;
+  'ca.crt': string;
+};
+
+const DAY_MS = 24 * 3600 * 1000;
+export const DEFAULT_CA_VALIDITY_MS = 3650 * DAY_MS;
+export const DEFAULT_SERVER_VALIDITY_MS = 90 * DAY_MS;
+export const MIN_KEY_BITS = 2048;
+
+function keyBitsOf(options: IssueOptions): number {
+  const bits = options.keyBits ?? MIN_KEY_BITS;
+  if (!Number.isInteger(bits) || bits < MIN_KEY_BITS) {
+    throw new RangeError(`keyBits must be an integer of at least ${MIN_KEY_BITS}, got ${bits}`);
+  }
+  return bits;
+}
+
+/** X.509 stores whole seconds: truncating here makes the dates returned equal those read back from the PEM. */
+function wholeSeconds(ms: number): Date {
+  return new Date(Math.floor(ms / 1000) * 1000);
+}
+
+function validityWindow(options: IssueOptions, defaultValidity: number): { notBefore: Date; notAfter: Date } {
+  const validity = options.validity ?? defaultValidity;
+  if (!Number.isFinite(validity) || validity < 1000) {
+    throw new RangeError(`validity must be at least one second (in milliseconds), got ${validity}`);
+  }
+  const notBefore = wholeSeconds(options.now.getTime());
+  return { notBefore, notAfter: wholeSeconds(notBefore.getTime() + validity) };
+}
+
+export function issueCa(commonName: string, options: IssueOptions): KeyAndCertificate {
+  const { notBefore, notAfter } = validityWindow(options, DEFAULT_CA_VALIDITY_MS);
+  const keyPair = generateRsaKeyPair(keyBitsOf(options));
+  const certificatePem = createCertificate({ subject: { commonName }, keyPair, notBefore, notAfter, isCA: true });
+  return { certificatePem, privateKeyPem: keyPair.privateKeyPem, notBefore, notAfter };
+}
+
+/**
+ * A server certificate signed by `ca`, with every name as a SAN (IP addresses as iPAddress SANs)
+ * and the first name as the common name. It never outlives the CA: clients reject the chain
+ * once the CA has expired.
+ */
+export function issueServerCertificate(ca: KeyAndCertificate, names: string[], options: IssueOptions): KeyAndCertificate {
+  const sans = uniqueNames(names);
+  const commonName = sans[0];
+  if (commonName === undefined) throw new RangeError('a server certificate needs at least one host name');
+  const window = validityWindow(options, DEFAULT_SERVER_VALIDITY_MS);
+  const notBefore = window.notBefore;
+  const notAfter = window.notAfter > ca.notAfter ? ca.notAfter : window.notAfter;
+  const keyPair = generateRsaKeyPair(keyBitsOf(options));
+  const subjectAltNames: SubjectAltName[] = sans.map((name) => (isIP(name) ? { ip: name } : { dns: name }));
+  const certificatePem = createCertificate(
+    { subject: { commonName }, keyPair, notBefore, notAfter, isCA: false, serverAuth: true, subjectAltNames },
+    { certificatePem: ca.certificatePem, keyPair: { privateKeyPem: ca.privateKeyPem } },
+  );
+  return { certificatePem, privateKeyPem: keyPair.privateKeyPem, notBefore, notAfter };
+}
+
+/** Which names go into which server certificate: extra names (e.g. `localhost`) go into every one. */
+export function serverCertificateNames(hostNames: readonly string[], extraNames: readonly string[], perHost: boolean): string[][] {
+  const hosts = uniqueNames(hostNames);
+  return perHost ? hosts.map((host) => uniqueNames([host, ...extraNames])) : [uniqueNames([...hosts, ...extraNames])];
+}
+
+function pemBlock(pem: string): string {
+  return pem.endsWith('\n') ? pem : `${pem}\n`;
+}
+
+/** The Secret for a server certificate: `tls.crt` holds the leaf then the CA, so clients get the full chain. */
+export function tlsSecretData(leaf: KeyAndCertificate, ca: KeyAndCertificate): TlsSecretData {
+  return {
+    'tls.crt': pemBlock(leaf.certificatePem) + pemBlock(ca.certificatePem),
+    'tls.key': pemBlock(leaf.privateKeyPem),
+    'ca.crt': pemBlock(ca.certificatePem),
+  };
+}
+
+/** The Secret that keeps the CA and its key, so that renewals are signed by the CA nodes already trust. */
+export function caSecretData(ca: KeyAndCertificate): TlsSecretData {
+  return { 'tls.crt': pemBlock(ca.certificatePem), 'tls.key': pemBlock(ca.privateKeyPem), 'ca.crt': pemBlock(ca.certificatePem) };
+}

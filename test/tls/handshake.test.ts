@@ -1,0 +1,166 @@
+// Issued certificates served by a real NGINX: a TLS client that trusts only the frontend's CA
+// completes the handshake for every host name (chosen by SNI), in both layouts: one certificate
+// for all hosts, and one certificate per host.
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { connect, type PeerCertificate } from 'node:tls';
+import { ComponentProcess } from '../../src/localcluster/process.js';
+import { issueCa, issueServerCertificate, serverCertificateNames, tlsSecretData, type KeyAndCertificate } from '../../src/tls/issuer.js';
+import { scratch } from './tools.js';
+
+const NGINX = '/usr/sbin/nginx';
+const HOSTS = ['api.am.wso2.com', 'gw.am.wso2.com'];
+const EXTRA = ['localhost', '127.0.0.1'];
+
+const files = scratch('tls-handshake');
+let ca: KeyAndCertificate;
+let nginx: ComponentProcess;
+const ports = { shared: 0, perHost: 0 };
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** One server block per host; `certificateOf` says which stored Secret each host serves. */
+function serverBlocks(port: number, certificateOf: (host: string) => string): string {
+  return HOSTS.map(
+    (host) => `
+  server {
+    listen 127.0.0.1:${port} ssl;
+    server_name ${host};
+    ssl_certificate ${certificateOf(host)}.crt;
+    ssl_certificate_key ${certificateOf(host)}.key;
+    return 200 $ssl_server_name;
+  }`,
+  ).join('\n');
+}
+
+/** Writes a Secret's tls.crt and tls.key where NGINX reads them, as the operator's Pod would mount them. */
+function writeSecret(name: string, leaf: KeyAndCertificate): string {
+  const data = tlsSecretData(leaf, ca);
+  files.write(`${name}.crt`, data['tls.crt']);
+  files.write(`${name}.key`, data['tls.key']);
+  return join(files.dir, name);
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1', rejectUnauthorized: false }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function startNginx(): Promise<ComponentProcess> {
+  const process = new ComponentProcess('nginx', NGINX, [
+    '-e', 'stderr',
+    '-p', `${files.dir}/`,
+    '-c', 'nginx.conf',
+    '-g', `daemon off; pid ${files.dir}/nginx.pid; error_log stderr;`,
+  ], join(files.dir, 'nginx.log'));
+  process.start();
+  for (;;) {
+    process.assertRunning();
+    if ((await accepts(ports.shared)) && (await accepts(ports.perHost))) return process;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+beforeAll(async () => {
+  const now = new Date(); // the client checks validity against the real clock
+  ca = issueCa('wso2-frontend default/apim', { now });
+  const [sharedNames] = serverCertificateNames(HOSTS, EXTRA, false);
+  const shared = writeSecret('shared', issueServerCertificate(ca, sharedNames!, { now }));
+  const perHost = new Map(
+    serverCertificateNames(HOSTS, EXTRA, true).map((names) => [names[0]!, writeSecret(`host-${names[0]}`, issueServerCertificate(ca, names, { now }))]),
+  );
+  ports.shared = await freePort();
+  ports.perHost = await freePort();
+  files.write(
+    'nginx.conf',
+    `events {}
+http {
+  access_log off;
+  client_body_temp_path ${files.dir}/client_body;
+  proxy_temp_path ${files.dir}/proxy;
+  fastcgi_temp_path ${files.dir}/fastcgi;
+  uwsgi_temp_path ${files.dir}/uwsgi;
+  scgi_temp_path ${files.dir}/scgi;
+${serverBlocks(ports.shared, () => shared)}
+${serverBlocks(ports.perHost, (host) => perHost.get(host)!)}
+}
+`,
+  );
+  nginx = await startNginx();
+});
+
+afterAll(async () => {
+  await nginx?.stop(5000);
+  files.remove();
+});
+
+interface Handshake {
+  authorized: boolean;
+  peer: PeerCertificate;
+  body: string;
+}
+
+/** A TLS client trusting only the frontend CA: the handshake fails unless the chain and the name verify. */
+function handshake(port: number, servername: string | undefined, hostHeader: string): Promise<Handshake> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, ca: ca.certificatePem, ...(servername ? { servername } : {}) }, () => {
+      const authorized = socket.authorized;
+      const peer = socket.getPeerCertificate();
+      let response = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (response += chunk));
+      socket.on('end', () => resolve({ authorized, peer, body: response.split('\r\n\r\n')[1] ?? '' }));
+      socket.end(`GET / HTTP/1.1\r\nHost: ${hostHeader}\r\nConnection: close\r\n\r\n`);
+    });
+    socket.once('error', reject);
+  });
+}
+
+describe('one certificate for every host', () => {
+  test.each(HOSTS)('%s: the handshake verifies against the CA and NGINX saw the name by SNI', async (host) => {
+    const result = await handshake(ports.shared, host, host);
+    expect(result.authorized).toBe(true);
+    expect(result.peer.subjectaltname).toBe('DNS:api.am.wso2.com, DNS:gw.am.wso2.com, DNS:localhost, IP Address:127.0.0.1');
+    expect(result.body).toBe(host);
+  });
+
+  test('localhost, an extra SAN, verifies too', async () => {
+    expect((await handshake(ports.shared, 'localhost', 'localhost')).authorized).toBe(true);
+  });
+
+  test('127.0.0.1, an extra IP SAN, verifies without SNI (clients send none for an address)', async () => {
+    const result = await handshake(ports.shared, undefined, '127.0.0.1');
+    expect(result.authorized).toBe(true);
+    expect(result.body).toBe('');
+  });
+});
+
+describe('one certificate per host', () => {
+  test.each(HOSTS)('%s: NGINX serves that host its own certificate, which verifies against the CA', async (host) => {
+    const result = await handshake(ports.perHost, host, host);
+    expect(result.authorized).toBe(true);
+    expect(result.peer.subject.CN).toBe(host);
+    expect(result.peer.subjectaltname).toBe(`DNS:${host}, DNS:localhost, IP Address:127.0.0.1`);
+    expect(result.body).toBe(host);
+  });
+
+  test('a name NGINX does not serve gets the default (first) server certificate, which the client rejects', async () => {
+    await expect(handshake(ports.perHost, 'store.am.wso2.com', 'store.am.wso2.com')).rejects.toThrow(
+      "Hostname/IP does not match certificate's altnames: Host: store.am.wso2.com. is not in the cert's altnames: DNS:api.am.wso2.com, DNS:localhost, IP Address:127.0.0.1",
+    );
+  });
+});
