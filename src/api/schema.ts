@@ -36,11 +36,25 @@ const Duration = (description: string, defaultValue?: string) =>
   Type.String({ description, maxLength: 8, pattern: DURATION, ...(defaultValue === undefined ? {} : { default: defaultValue }) });
 const Size = (description: string, defaultValue: string) => Type.String({ description, maxLength: 7, pattern: SIZE, default: defaultValue });
 const StringMap = (description: string) => Type.Record(Type.String(), Type.String({ maxLength: 4096 }), { description, maxProperties: 64 });
+/** A container image reference: [registry[:port]/]path[:tag][@sha256:digest]. */
+export const IMAGE = '^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$';
+/** A Kubernetes resource quantity such as 500m, 2, 1.5, 2Gi. */
+export const QUANTITY = '^[0-9]+(\\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$';
+const Image = (description: string, defaultValue?: string) =>
+  Type.String({ description, minLength: 1, maxLength: 512, pattern: IMAGE, ...(defaultValue === undefined ? {} : { default: defaultValue }) });
+const Quantities = (description: string) =>
+  Type.Record(Type.String(), Type.String({ maxLength: 64, pattern: QUANTITY }), { description, maxProperties: 8 });
 
 export const CookieSettings = Type.Object(
   {
     name: Type.Optional(
-      Type.String({ description: 'Name of the affinity cookie that NGINX issues.', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', default: 'WSO2FE_ROUTE' }),
+      Type.String({
+        description: 'Name of the affinity cookie that NGINX issues (letters, digits and _, so NGINX can read it back as $cookie_<name>).',
+        minLength: 1,
+        maxLength: 64,
+        pattern: '^[A-Za-z0-9_]+$',
+        default: 'WSO2FE_ROUTE',
+      }),
     ),
     path: Type.Optional(Type.String({ description: 'Cookie path.', maxLength: 256, pattern: '^/[A-Za-z0-9._~/-]*$', default: '/' })),
     secure: Type.Optional(Type.Boolean({ description: 'Send the cookie over HTTPS only.', default: true })),
@@ -95,7 +109,7 @@ export const ManagedComponent = Type.Object(
     replicas: Type.Optional(Type.Integer({ description: 'Number of pods; the pattern gives a default.', minimum: 0, maximum: 50 })),
     resources: Type.Optional(
       Type.Object(
-        { requests: Type.Optional(StringMap('Resource requests (cpu, memory).')), limits: Type.Optional(StringMap('Resource limits (cpu, memory).')) },
+        { requests: Type.Optional(Quantities('Resource requests (cpu, memory).')), limits: Type.Optional(Quantities('Resource limits (cpu, memory).')) },
         { description: 'Compute resources of the product container.', additionalProperties: false },
       ),
     ),
@@ -122,7 +136,7 @@ export const Backends = Type.Object(
     managed: Type.Optional(
       Type.Object(
         {
-          image: Type.Optional(Type.String({ description: 'Product image; default wso2/<product>:<version>.', minLength: 1, maxLength: 512 })),
+          image: Type.Optional(Image('Product image; default wso2/<product>:<version>.')),
           components: Type.Optional(
             Type.Record(Type.String(), ManagedComponent, { description: 'Per role of the pattern: replicas and resources.', maxProperties: 8 }),
           ),
@@ -169,7 +183,7 @@ export const BackendTls = Type.Object(
 export const NginxSettings = Type.Object(
   {
     edition: Type.Optional(Enum(['community', 'plus'] as const, { description: 'NGINX edition; plus enables nginx-plus-sticky.', default: 'community' })),
-    image: Type.Optional(Type.String({ description: 'NGINX image.', minLength: 1, maxLength: 512, default: 'nginxinc/nginx-unprivileged:1.29' })),
+    image: Type.Optional(Image('NGINX image.', 'nginxinc/nginx-unprivileged:1.29')),
     replicas: Type.Optional(Type.Integer({ description: 'NGINX pods (a PodDisruptionBudget is added above 1).', minimum: 1, maximum: 20, default: 2 })),
     service: Type.Optional(
       Type.Object(

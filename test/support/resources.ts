@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as yaml from 'js-yaml';
 import type { Wso2Frontend } from '../../src/api/schema.js';
-import { kubectl } from './cluster.js';
+import { eventually, kubectl } from './cluster.js';
 
 export const CRD_FILE = 'crds/wso2frontends.wso2-frontend.dev.yaml';
 
@@ -23,4 +23,6 @@ export function example(file: string): Wso2Frontend {
 export async function installCrd(): Promise<void> {
   await kubectl(['apply', '--server-side', '--field-manager=wso2-frontend-tests', '-f', CRD_FILE]);
   await kubectl(['wait', '--for=condition=Established', 'crd/wso2frontends.wso2-frontend.dev', '--timeout=60s']);
+  // Established does not mean the OpenAPI schema is published yet; kubectl explain needs it.
+  await eventually('the CRD schema to be published', async () => ((await kubectl(['explain', 'wso2frontend.spec.nginx'])).includes('edition') ? true : undefined));
 }
