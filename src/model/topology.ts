@@ -58,13 +58,34 @@ export interface Location {
 
 export type HttpListener = { mode: 'redirect' } | { mode: 'off' } | { mode: 'proxy'; locations: Location[] };
 
+/** The certificate a site serves: issued by the operator, or from a Secret the user names. */
+export type SiteCertificate = { source: 'self-signed'; name: string } | { source: 'secret'; name: string; secretName: string };
+
 export interface Site {
   name: string;
   host: string;
   https: { locations: Location[] };
   http: HttpListener;
-  /** The Secret with this host's certificate when the user provides one; else self-signed. */
-  tlsSecretName?: string;
+  certificate: SiteCertificate;
+}
+
+/** A certificate the frontend serves, with the public hosts it must cover. */
+export interface CertificatePlan {
+  name: string;
+  source: 'self-signed' | 'secret';
+  secretName?: string;
+  hosts: string[];
+}
+
+export interface NginxSettings {
+  edition: 'community' | 'plus';
+  image: string;
+  replicas: number;
+  service: { type: 'ClusterIP' | 'NodePort' | 'LoadBalancer'; annotations: Record<string, string> };
+  timeouts: { connect: string; read: string; send: string };
+  proxyBufferSize: string;
+  clientMaxBodySize: string;
+  hsts: { enabled: boolean; maxAgeSeconds: number; includeSubDomains: boolean };
 }
 
 export interface RoleSettings {
@@ -95,6 +116,10 @@ export interface Topology {
   sites: Site[];
   upstreams: Upstream[];
   backends: { source: 'external' } | { source: 'managed'; image: string; components: Component[] };
+  tls: { mode: 'self-signed' | 'secret'; certificatePerHost: boolean; extraSANs: string[] };
+  certificates: CertificatePlan[];
+  backendTls: { verify: boolean; caSecretName?: string };
+  nginx: NginxSettings;
   productSettings: ProductSettings;
 }
 
@@ -178,14 +203,11 @@ export function buildTopology(spec: Wso2FrontendSpec): Topology {
     } else {
       http = { mode: httpMode === 'off' ? 'off' : 'redirect' };
     }
-    const tlsSecretName = spec.tls?.mode === 'secret' ? (override?.tlsSecretName ?? spec.tls.secretName) : undefined;
-    sites.push({
-      name,
-      host: override?.host ?? sitePreset.host,
-      https: { locations: locationsTo(httpsUpstream) },
-      http,
-      ...(tlsSecretName ? { tlsSecretName } : {}),
-    });
+    const secretName = spec.tls?.mode === 'secret' ? (override?.tlsSecretName ?? spec.tls.secretName) : undefined;
+    const certificate: SiteCertificate = secretName
+      ? { source: 'secret', name: `secret-${secretName}`, secretName }
+      : { source: 'self-signed', name: spec.tls?.certificatePerHost ? `site-${name}` : 'frontend' };
+    sites.push({ name, host: override?.host ?? sitePreset.host, https: { locations: locationsTo(httpsUpstream) }, http, certificate });
   }
 
   const roles = rolesOf(pattern);
@@ -213,6 +235,34 @@ export function buildTopology(spec: Wso2FrontendSpec): Topology {
           image: spec.backends.managed?.image ?? PRODUCT_INFO[product].defaultImage(version),
           components: roles.map((role) => ({ role, replicas: spec.backends.managed?.components?.[role]?.replicas ?? preset.roles[role]!.replicas })),
         },
+    tls: { mode: spec.tls?.mode ?? 'self-signed', certificatePerHost: spec.tls?.certificatePerHost ?? false, extraSANs: spec.tls?.extraSANs ?? [] },
+    certificates: certificatePlans(sites),
+    backendTls: { verify: spec.backendTLS?.verify ?? false, ...(spec.backendTLS?.caSecretName ? { caSecretName: spec.backendTLS.caSecretName } : {}) },
+    nginx: nginxSettings(spec.nginx),
     productSettings: { configFormat: PRODUCT_INFO[product].configFormat(semver), proxyPorts: ports, roles: roleSettings },
+  };
+}
+
+function certificatePlans(sites: Site[]): CertificatePlan[] {
+  const plans = new Map<string, CertificatePlan>();
+  for (const { certificate, host } of sites) {
+    const plan = plans.get(certificate.name);
+    if (plan) plan.hosts.push(host);
+    else plans.set(certificate.name, { name: certificate.name, source: certificate.source, ...(certificate.source === 'secret' ? { secretName: certificate.secretName } : {}), hosts: [host] });
+  }
+  return [...plans.values()];
+}
+
+/** The NGINX settings with every default resolved (the schema's defaults, for specs that skipped defaulting). */
+function nginxSettings(n: Wso2FrontendSpec['nginx']): NginxSettings {
+  return {
+    edition: n?.edition ?? 'community',
+    image: n?.image ?? 'nginxinc/nginx-unprivileged:1.29',
+    replicas: n?.replicas ?? 2,
+    service: { type: n?.service?.type ?? 'LoadBalancer', annotations: n?.service?.annotations ?? {} },
+    timeouts: { connect: n?.timeouts?.connect ?? '60s', read: n?.timeouts?.read ?? '5m', send: n?.timeouts?.send ?? '5m' },
+    proxyBufferSize: n?.proxyBufferSize ?? '16k',
+    clientMaxBodySize: n?.clientMaxBodySize ?? '100m',
+    hsts: { enabled: n?.hsts?.enabled ?? true, maxAgeSeconds: n?.hsts?.maxAgeSeconds ?? 31536000, includeSubDomains: n?.hsts?.includeSubDomains ?? false },
   };
 }

@@ -73,7 +73,7 @@ test('seeds 001/002, HA publisher, store and key manager: one sticky host each, 
     'store.am.wso2.com:443 -> https://store:9443 [store-1=192.0.2.61:9443 store-2=192.0.2.62:9443] cookie',
   );
   expect(routingTable(topologyOf(example('apim-ha-key-manager.yaml')))[0]).toBe(
-    'km.am.wso2.com:443 -> https://key-manager:9443 [km-1=192.0.2.71:9443 km-2=192.0.2.72:9443] nginx-plus-sticky',
+    'km.am.wso2.com:443 -> https://key-manager:9443 [km-1=192.0.2.71:9443 km-2=192.0.2.72:9443] cookie',
   );
 });
 
@@ -162,9 +162,9 @@ test('a node\'s port offset shifts every product port of that node', () => {
 
 test('Identity Server 7 with a user Secret: every site serves that Secret, product settings in deployment.toml', () => {
   const t = topologyOf(example('is-7-managed.yaml'));
-  expect(t.sites.map((s) => [s.host, s.tlsSecretName])).toEqual([
-    ['login.example.com', 'example-com-tls'],
-    ['console.example.com', 'example-com-tls'],
+  expect(t.sites.map((s) => [s.host, s.certificate])).toEqual([
+    ['login.example.com', { source: 'secret', name: 'secret-example-com-tls', secretName: 'example-com-tls' }],
+    ['console.example.com', { source: 'secret', name: 'secret-example-com-tls', secretName: 'example-com-tls' }],
   ]);
   expect(t.productSettings.configFormat).toBe('deployment-toml');
 });
