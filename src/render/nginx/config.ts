@@ -1,0 +1,287 @@
+// NGINX configuration from a topology: a main nginx.conf and one vhost file per public host.
+// Deterministic: the same topology and layout give byte-identical text. Every path is relative
+// so the tree runs unchanged under `nginx -p DIR -c nginx.conf` and in the container (where the
+// prefix is a writable directory and the conf directory holds the mounted ConfigMap/Secrets).
+import { PATTERN_PRESETS } from '../../model/catalog.js';
+import type { Location, Site, StickinessPolicy, Topology, Upstream } from '../../model/topology.js';
+import { because, blank, block, comment, directive, toText, value, type Arg, type Node } from './syntax.js';
+
+export interface NginxLayout {
+  /** Where NGINX listens. */
+  listen: { address?: string; http: number; https: number };
+  /** The ports clients use (redirect targets, X-Forwarded-Port, proxyPort); differ from `listen` behind a Service. */
+  publicPorts: { http: number; https: number };
+}
+
+/** In the container NGINX runs unprivileged on 8080/8443; the Service maps the public ports to them. */
+export const CONTAINER_PORTS = { http: 8080, https: 8443 } as const;
+
+export function containerLayout(t: Topology): NginxLayout {
+  return { listen: { ...CONTAINER_PORTS }, publicPorts: t.ports };
+}
+
+/** Mozilla "intermediate" ECDHE suites for TLS 1.2; TLS 1.3 suites are not configurable here. */
+const TLS12_CIPHERS = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
+export const certificatePaths = (certificateName: string) => ({
+  certificate: `tls/${certificateName}/tls.crt`,
+  key: `tls/${certificateName}/tls.key`,
+});
+export const BACKEND_CA_PATH = 'tls/backend-ca/ca.crt';
+
+const listenArg = (layout: NginxLayout, port: number): Arg =>
+  layout.listen.address ? [value('address', layout.listen.address), ':', value('port', port)] : value('port', port);
+
+/** A public URL prefix such as https://host or https://host:8443 (the port only when not the default). */
+function publicOrigin(scheme: 'http' | 'https', host: string, port: number): Arg {
+  const isDefault = (scheme === 'https' && port === 443) || (scheme === 'http' && port === 80);
+  return isDefault ? [`${scheme}://`, value('host', host)] : [`${scheme}://`, value('host', host), ':', value('port', port)];
+}
+
+/** NGINX variable names allow letters, digits and _ only. */
+const variableName = (upstream: Upstream) => upstream.name.replace(/-/g, '_');
+
+export function renderMainConf(t: Topology, layout: NginxLayout): string {
+  const n = t.nginx;
+  const bufferSize = n.proxyBufferSize;
+  const http: Node[] = [
+    because(directive('server_tokens', 'off'), 'no NGINX version in headers and error pages'),
+    directive('default_type', 'application/octet-stream'),
+    directive('sendfile', 'on'),
+    directive('keepalive_timeout', '65s'),
+    comment('Temporary files under the prefix, writable by the unprivileged user.'),
+    directive('client_body_temp_path', 'client_body_temp'),
+    directive('proxy_temp_path', 'proxy_temp'),
+    directive('fastcgi_temp_path', 'fastcgi_temp'),
+    directive('uwsgi_temp_path', 'uwsgi_temp'),
+    directive('scgi_temp_path', 'scgi_temp'),
+    blank,
+    comment('Structured access logs on the container\'s stdout; each vhost names itself in "host".'),
+    directive(
+      'log_format',
+      'wso2_json',
+      'escape=json',
+      `'{"time":"$time_iso8601","host":"$server_name","remote_addr":"$remote_addr","request":"$request","status":$status,"bytes":$body_bytes_sent,"upstream":"$upstream_addr","upstream_status":"$upstream_status","request_time":$request_time,"request_id":"$request_id"}'`,
+    ),
+    directive('access_log', '/dev/stdout', 'wso2_json'),
+    blank,
+    comment('WebSocket upgrades (seeds: "Upgrade $http_upgrade" and "Connection upgrade"), through a map so\nordinary requests keep their keep-alive connection to the node.'),
+    block('map', ['$http_upgrade', '$connection_upgrade'], [directive('default', 'upgrade'), directive("''", "''")]),
+    blank,
+    comment('TLS 1.2 and 1.3 only, modern ciphers (the seeds\' "ssl on;" was removed in NGINX 1.25.1; "listen ... ssl" replaces it).'),
+    directive('ssl_protocols', 'TLSv1.2', 'TLSv1.3'),
+    directive('ssl_ciphers', TLS12_CIPHERS),
+    directive('ssl_prefer_server_ciphers', 'off'),
+    directive('ssl_session_cache', 'shared:wso2_tls:10m'),
+    directive('ssl_session_timeout', '1d'),
+    directive('ssl_session_tickets', 'off'),
+    blank,
+    comment('Towards the WSO2 nodes.'),
+    because(directive('proxy_http_version', '1.1'), 'seeds; needed for WebSockets and upstream keep-alive'),
+    because(directive('proxy_read_timeout', value('duration', n.timeouts.read)), 'seeds: proxy_read_timeout 5m'),
+    because(directive('proxy_send_timeout', value('duration', n.timeouts.send)), 'seeds: proxy_send_timeout 5m'),
+    directive('proxy_connect_timeout', value('duration', n.timeouts.connect)),
+    because(directive('proxy_buffer_size', value('size', bufferSize)), 'room for the large cookie headers of the portals'),
+    directive('proxy_buffers', '8', value('size', bufferSize)),
+    directive('proxy_busy_buffers_size', value('size', doubled(bufferSize))),
+    directive('client_max_body_size', value('size', n.clientMaxBodySize)),
+    because(directive('proxy_next_upstream', 'error', 'timeout', 'http_502', 'http_503', 'http_504'), 'a dead node is skipped'),
+    because(directive('proxy_ssl_server_name', 'on'), 'SNI towards the nodes'),
+    directive('proxy_ssl_protocols', 'TLSv1.2', 'TLSv1.3'),
+    directive('proxy_ssl_session_reuse', 'on'),
+    ...(t.backendTls.verify
+      ? [directive('proxy_ssl_verify', 'on'), directive('proxy_ssl_trusted_certificate', BACKEND_CA_PATH), directive('proxy_ssl_verify_depth', '3')]
+      : [because(directive('proxy_ssl_verify', 'off'), 'WSO2 nodes ship self-signed certificates; set backendTLS.verify to check them')]),
+    blank,
+    comment('Host names this frontend does not serve: no certificate is offered, plain HTTP gets 404.'),
+    block('server', [], [
+      directive('listen', listenArg(layout, layout.listen.http), 'default_server'),
+      directive('default_type', 'text/plain'),
+      directive('return', '404', '"No WSO2 site is served for this host name.\\n"'),
+    ]),
+    block('server', [], [directive('listen', listenArg(layout, layout.listen.https), 'ssl', 'default_server'), directive('ssl_reject_handshake', 'on')]),
+    blank,
+    because(directive('include', 'vhost-*.conf'), 'one file per public host'),
+  ];
+  return toText([
+    comment(`NGINX for WSO2 ${t.product} ${t.version}, pattern ${t.pattern}.\nGenerated by wso2-frontend-operator; edit the Wso2Frontend resource instead.`),
+    because(directive('worker_processes', 'auto'), 'one worker per CPU'),
+    because(directive('pid', 'nginx.pid'), 'relative to the prefix (-p)'),
+    directive('error_log', 'stderr', 'notice'),
+    block('events', [], [directive('worker_connections', '4096')]),
+    block('http', [], http),
+  ]);
+}
+
+function doubled(size: string): string {
+  const match = /^(\d+)([kmg]?)$/.exec(size)!;
+  return `${Number(match[1]) * 2}${match[2]}`;
+}
+
+function balancing(u: Upstream): Node[] {
+  const s: StickinessPolicy = u.stickiness;
+  switch (s.mode) {
+    case 'none':
+      return [];
+    case 'client-ip':
+      return [because(directive('ip_hash'), 'seeds: ip_hash, stickiness by client address on community NGINX')];
+    case 'cookie':
+      return [
+        because(
+          directive('hash', `$wso2fe_route_${variableName(u)}`, 'consistent'),
+          'stickiness: every replica maps the same cookie to the same node',
+        ),
+      ];
+    case 'nginx-plus-sticky':
+      return [
+        because(
+          directive('sticky', 'learn', 'create=$upstream_cookie_jsessionid', 'lookup=$cookie_jsessionid', `zone=${variableName(u)}_sessions:1m`),
+          'seeds: NGINX Plus sticky learn on JSESSIONID',
+        ),
+      ];
+  }
+}
+
+/**
+ * Cookie affinity on community NGINX: a request without the cookie is routed by a fresh
+ * $request_id and the response sets that value as the cookie, so the first response and every
+ * later request hash to the same node.
+ */
+function cookieMaps(u: Upstream): Node[] {
+  if (u.stickiness.mode !== 'cookie') return [];
+  const c = u.stickiness.cookie;
+  const cookieVariable = ['$cookie_', value('cookie-name', c.name)];
+  const attributes: Arg = [
+    '"',
+    value('cookie-name', c.name),
+    '=$request_id; Path=',
+    value('cookie-path', c.path),
+    ...(c.maxAgeSeconds !== undefined ? ['; Max-Age=', value('integer', c.maxAgeSeconds)] : []),
+    // A Secure cookie set over plain HTTP would never come back, and affinity would be lost.
+    c.secure && u.protocol === 'https' ? '; Secure' : '',
+    '; HttpOnly; SameSite=',
+    c.sameSite,
+    '"',
+  ];
+  return [
+    block('map', [cookieVariable, `$wso2fe_route_${variableName(u)}`], [directive('""', '$request_id'), directive('default', cookieVariable)]),
+    block('map', [cookieVariable, `$wso2fe_set_cookie_${variableName(u)}`], [directive('""', attributes), directive('default', '""')]),
+  ];
+}
+
+function upstreamBlock(u: Upstream): Node[] {
+  if (u.servers.length === 0) return [];
+  const servers = u.servers.map((s) => directive('server', [value('address', s.address), ':', value('port', s.port)], 'max_fails=3', 'fail_timeout=10s'));
+  return [
+    ...cookieMaps(u),
+    block('upstream', [u.name], [
+      ...(u.pinnedNode ? [comment(`Pinned: only node ${u.pinnedNode} (management console).`)] : []),
+      ...balancing(u),
+      ...servers,
+      because(directive('keepalive', '16'), 'reuse connections to the nodes'),
+    ]),
+  ];
+}
+
+function upstreamOf(t: Topology, location: Location): Upstream {
+  return t.upstreams.find((u) => u.name === location.upstream)!;
+}
+
+function locationBlock(t: Topology, site: Site, location: Location, scheme: 'http' | 'https', publicPort: number): Node {
+  const upstream = upstreamOf(t, location);
+  if (upstream.servers.length === 0) {
+    return block('location', [location.path], [
+      directive('default_type', 'text/plain'),
+      directive('return', '503', `"No ready WSO2 node for site ${site.name} (role ${upstream.role}, port ${upstream.port}).\\n"`),
+    ]);
+  }
+  const redirects = location.rewriteNodeRedirects
+    ? upstream.servers.map((s) =>
+        because(
+          directive(
+            'proxy_redirect',
+            [`${upstream.protocol}://`, value('address', s.address), ':', value('port', s.port), '/'],
+            [publicOrigin(scheme, site.host, publicPort), '/'].flat(),
+          ),
+          `seed 003: node ${s.node}'s own URL back to the public host`,
+        ),
+      )
+    : [];
+  return block('location', [location.path], [directive('proxy_pass', `${upstream.protocol}://${upstream.name}`), ...redirects]);
+}
+
+/** What every location of a listener shares; locations inherit it from the server block. */
+function proxiedServerSettings(t: Topology, site: Site, locations: Location[], scheme: 'http' | 'https', publicPort: number): Node[] {
+  const upstream = upstreamOf(t, locations[0]!);
+  const hsts = t.nginx.hsts;
+  return [
+    ...(upstream.protocol === 'https' ? [because(directive('proxy_ssl_name', value('host', site.host)), 'SNI towards the nodes: the public host name')] : []),
+    because(directive('proxy_set_header', 'Host', '$http_host'), 'seeds'),
+    because(directive('proxy_set_header', 'X-Forwarded-Host', '$host'), 'seeds'),
+    because(directive('proxy_set_header', 'X-Forwarded-Server', '$host'), 'seeds'),
+    because(directive('proxy_set_header', 'X-Forwarded-For', '$proxy_add_x_forwarded_for'), 'seeds'),
+    because(directive('proxy_set_header', 'X-Forwarded-Port', value('port', publicPort)), 'seeds 001/002/004: X-Forwarded-Port 443, the public port'),
+    directive('proxy_set_header', 'X-Forwarded-Proto', scheme),
+    because(directive('proxy_set_header', 'Upgrade', '$http_upgrade'), 'seeds: WebSocket'),
+    directive('proxy_set_header', 'Connection', '$connection_upgrade'),
+    ...(scheme === 'https' && hsts.enabled
+      ? [directive('add_header', 'Strict-Transport-Security', ['"max-age=', value('integer', hsts.maxAgeSeconds), hsts.includeSubDomains ? '; includeSubDomains"' : '"'], 'always')]
+      : []),
+    ...(upstream.stickiness.mode === 'cookie' && upstream.servers.length > 0
+      ? [because(directive('add_header', 'Set-Cookie', `$wso2fe_set_cookie_${variableName(upstream)}`, 'always'), 'empty, so not sent, once the client has the cookie')]
+      : []),
+  ];
+}
+
+export function renderVhost(t: Topology, site: Site, layout: NginxLayout): string {
+  const preset = PATTERN_PRESETS[t.pattern];
+  const siteUpstreams = t.upstreams.filter((u) => site.https.locations.some((l) => l.upstream === u.name) || (site.http.mode === 'proxy' && site.http.locations.some((l) => l.upstream === u.name)));
+  const tls = certificatePaths(site.certificate.name);
+  const httpsServer = block('server', [], [
+    because(directive('listen', listenArg(layout, layout.listen.https), 'ssl'), 'replaces the seeds\' "listen 443; ssl on;"'),
+    directive('server_name', value('host', site.host)),
+    directive('ssl_certificate', tls.certificate),
+    directive('ssl_certificate_key', tls.key),
+    because(directive('access_log', '/dev/stdout', 'wso2_json'), 'seeds: per-vhost logs, here to stdout'),
+    directive('error_log', 'stderr'),
+    ...proxiedServerSettings(t, site, site.https.locations, 'https', layout.publicPorts.https),
+    ...site.https.locations.map((l) => locationBlock(t, site, l, 'https', layout.publicPorts.https)),
+  ]);
+  const httpServer =
+    site.http.mode === 'off'
+      ? []
+      : [
+          block('server', [], [
+            directive('listen', listenArg(layout, layout.listen.http)),
+            directive('server_name', value('host', site.host)),
+            directive('access_log', '/dev/stdout', 'wso2_json'),
+            directive('error_log', 'stderr'),
+            ...(site.http.mode === 'redirect'
+              ? [because(directive('return', '301', [publicOrigin('https', site.host, layout.publicPorts.https), '$request_uri'].flat()), 'seeds: HTTP to HTTPS, permanent')]
+              : [
+                  ...proxiedServerSettings(t, site, site.http.locations, 'http', layout.publicPorts.http),
+                  ...site.http.locations.map((l) => locationBlock(t, site, l, 'http', layout.publicPorts.http)),
+                ]),
+          ]),
+        ];
+  return toText([
+    comment(`Site ${site.name}: ${site.host}.\nPattern ${t.pattern}, from ${preset.seed}.`),
+    ...siteUpstreams.flatMap(upstreamBlock),
+    httpsServer,
+    ...httpServer,
+  ]);
+}
+
+/** Every file of the NGINX configuration, by name in the conf directory (flat, as ConfigMap keys must be). */
+export function renderNginx(t: Topology, layout: NginxLayout): Record<string, string> {
+  const files: Record<string, string> = { 'nginx.conf': renderMainConf(t, layout) };
+  for (const site of t.sites) files[`vhost-${site.name}.conf`] = renderVhost(t, site, layout);
+  return files;
+}
