@@ -2,12 +2,14 @@
 // The `wso2-frontend` command: one binary, one subcommand per job.
 import { runCrd, usage as crdUsage } from './crd.js';
 import { runLocalCluster, usage as localClusterUsage } from './local-cluster.js';
+import { runRender, usage as renderUsage, UsageError } from './render.js';
 
 type Subcommand = { run: (argv: string[]) => Promise<number>; usage: string };
 
 const subcommands: Record<string, Subcommand> = {
   crd: { run: runCrd, usage: crdUsage },
   'local-cluster': { run: runLocalCluster, usage: localClusterUsage },
+  render: { run: runRender, usage: renderUsage },
 };
 
 function help(): string {
@@ -43,6 +45,6 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     console.error(`wso2-frontend: ${error instanceof Error ? error.message : String(error)}`);
-    process.exitCode = 1;
+    process.exitCode = error instanceof UsageError ? 2 : 1;
   },
 );

@@ -1,0 +1,114 @@
+// `wso2-frontend render`: the offline view of what the operator would do for a resource, either
+// as Kubernetes objects or as a runnable NGINX tree for a local preview.
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import * as yaml from 'js-yaml';
+import { API_GROUP, API_VERSION, KIND, type Wso2Frontend } from '../api/schema.js';
+import { formatProblem } from '../api/validate.js';
+import { buildTopology, type Topology } from '../model/topology.js';
+import { validateSpec } from '../model/validate.js';
+import { BACKEND_CA_PATH, certificatePaths, renderNginx, type NginxLayout } from '../render/nginx/config.js';
+import { caSecretName, certificateSecretName, desiredObjects } from '../render/objects.js';
+import { issueCa, issueServerCertificate, serverCertificateNames, tlsSecretData } from '../tls/issuer.js';
+
+export const usage = `wso2-frontend render -f RESOURCE.yaml [--nginx-dir DIR [--bind ADDRESS] [--http-port N] [--https-port N]]
+
+Validates a Wso2Frontend and prints, as multi-document YAML, the objects the operator would
+create for it. With --nginx-dir, writes a runnable NGINX tree instead, with certificates for
+local use; serve it with: nginx -p DIR -c nginx.conf
+  --bind ADDRESS    address NGINX listens on (default 127.0.0.1)
+  --http-port N     plain HTTP port (default 8080)
+  --https-port N    HTTPS port (default 8443)`;
+
+export class UsageError extends Error {}
+
+function readResource(file: string): Wso2Frontend {
+  const documents = yaml.loadAll(readFileSync(file, 'utf8')).filter((d) => d !== null && d !== undefined);
+  if (documents.length !== 1) throw new UsageError(`${file}: expected one ${KIND} resource, found ${documents.length} documents`);
+  const resource = documents[0] as Partial<Wso2Frontend>;
+  if (resource.apiVersion !== `${API_GROUP}/${API_VERSION}` || resource.kind !== KIND) {
+    throw new UsageError(`${file}: expected apiVersion ${API_GROUP}/${API_VERSION} and kind ${KIND}`);
+  }
+  if (!resource.metadata?.name) throw new UsageError(`${file}: metadata.name: Required value`);
+  return resource as Wso2Frontend;
+}
+
+function port(flag: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`--${flag}: must be a port number from 1 to 65535, not ${JSON.stringify(text)}`);
+  return n;
+}
+
+/** Certificates for a local preview: a fresh CA and server certificates for the frontend's hosts. */
+function writeCertificates(dir: string, topology: Topology): void {
+  const now = new Date();
+  const ca = issueCa('wso2-frontend local preview CA', { now });
+  mkdirSync(join(dir, 'tls', 'ca'), { recursive: true });
+  writeFileSync(join(dir, 'tls', 'ca', 'ca.crt'), ca.certificatePem);
+  for (const plan of topology.certificates) {
+    const [names] = serverCertificateNames(plan.hosts, topology.tls.extraSANs, false);
+    const data = tlsSecretData(issueServerCertificate(ca, names!, { now }), ca);
+    const paths = certificatePaths(plan.name);
+    mkdirSync(join(dir, 'tls', plan.name), { recursive: true });
+    writeFileSync(join(dir, paths.certificate), data['tls.crt']);
+    writeFileSync(join(dir, paths.key), data['tls.key'], { mode: 0o600 });
+  }
+  if (topology.backendTls.verify) {
+    // The nodes' real CA is in a Secret the preview cannot read; this stand-in keeps the tree runnable.
+    mkdirSync(dirname(join(dir, BACKEND_CA_PATH)), { recursive: true });
+    writeFileSync(join(dir, BACKEND_CA_PATH), ca.certificatePem);
+  }
+}
+
+/** Writes a runnable NGINX tree (configuration and local certificates); returns the number of configuration files. */
+export function writeNginxTree(dir: string, topology: Topology, layout: NginxLayout): number {
+  const files = renderNginx(topology, layout);
+  mkdirSync(dir, { recursive: true });
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  writeCertificates(dir, topology);
+  return Object.keys(files).length;
+}
+
+export async function runRender(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      file: { type: 'string', short: 'f' },
+      'nginx-dir': { type: 'string' },
+      bind: { type: 'string' },
+      'http-port': { type: 'string' },
+      'https-port': { type: 'string' },
+    },
+    strict: true,
+  });
+  if (!values.file) throw new UsageError('-f RESOURCE.yaml is required');
+  const resource = readResource(values.file);
+  const result = validateSpec(resource.spec);
+  if (!result.ok) {
+    console.error(`${values.file}: ${resource.metadata.name} is not valid:\n${result.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`);
+    return 1;
+  }
+  const topology = buildTopology(result.spec);
+
+  const dir = values['nginx-dir'];
+  if (dir === undefined) {
+    const objects = desiredObjects(resource, topology);
+    const issued = topology.tls.mode === 'self-signed' ? [caSecretName(resource), ...topology.certificates.map((c) => certificateSecretName(resource, c.name))] : [];
+    const note = issued.length ? `# The operator also issues kubernetes.io/tls Secrets, not printed as they hold private keys: ${issued.join(', ')}\n` : '';
+    process.stdout.write(objects.map((o) => yaml.dump(o, { lineWidth: -1, noRefs: true })).join('---\n') + note);
+    return 0;
+  }
+
+  const listen = { http: port('http-port', values['http-port'], 8080), https: port('https-port', values['https-port'], 8443) };
+  if (listen.http === listen.https) throw new UsageError('--http-port and --https-port must differ');
+  const layout: NginxLayout = { listen: { address: values.bind ?? '127.0.0.1', ...listen }, publicPorts: listen };
+  if (existsSync(dir) && readdirSync(dir).length > 0) throw new UsageError(`--nginx-dir ${dir}: exists and is not empty`);
+  const files = writeNginxTree(dir, topology, layout);
+  const host = topology.sites[0]!.host;
+  console.log(`Wrote ${files} configuration files and certificates to ${dir}.
+Serve it:  nginx -p ${dir} -c nginx.conf
+Try it:    curl --cacert ${join(dir, 'tls', 'ca', 'ca.crt')} --resolve ${host}:${listen.https}:${layout.listen.address} https://${host}:${listen.https}/`);
+  return 0;
+}
