@@ -1,0 +1,8 @@
+// npm run bench: every benchmark, printing its figures.
+import { benchRender } from './render.js';
+import { benchThroughput } from './throughput.js';
+import { benchTls } from './tls.js';
+
+benchRender();
+benchTls();
+await benchThroughput();

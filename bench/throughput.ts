@@ -1,0 +1,150 @@
+// Requests per second and p99 latency through the generated configuration, against a
+// hand-written seed configuration (seed 001, single node) on the same NGINX and the same
+// backend (an NGINX answering HTTPS on the node's port), measured with wrk over loopback.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as yaml from 'js-yaml';
+import type { Wso2Frontend } from '../src/api/schema.js';
+import { writeNginxTree } from '../src/cli/render.js';
+import { ComponentProcess } from '../src/localcluster/process.js';
+import { buildTopology } from '../src/model/topology.js';
+import { validateSpec } from '../src/model/validate.js';
+import { issueCa, issueServerCertificate } from '../src/tls/issuer.js';
+
+const NGINX = process.env.NGINX_BIN ?? '/usr/sbin/nginx';
+const NODE_ADDRESS = '127.0.50.1';
+const ROUNDS = 3;
+const SECONDS = 6;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const tempPaths = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((p) => `${p}_temp_path ${p}_temp;`).join(' ');
+
+function writeTls(dir: string): void {
+  const now = new Date();
+  const ca = issueCa('bench CA', { now });
+  const leaf = issueServerCertificate(ca, ['localhost', NODE_ADDRESS], { now });
+  mkdirSync(join(dir, 'tls'), { recursive: true });
+  writeFileSync(join(dir, 'tls', 'server.crt'), leaf.certificatePem);
+  writeFileSync(join(dir, 'tls', 'server.key'), leaf.privateKeyPem);
+}
+
+/** The WSO2 node stand-in: HTTPS on 9443 answering a small JSON body, as fast as NGINX can. */
+function backendConf(): string {
+  return `worker_processes 1; pid nginx.pid; error_log stderr;
+events { worker_connections 4096; }
+http { ${tempPaths} access_log off;
+  server { listen ${NODE_ADDRESS}:9443 ssl; ssl_certificate tls/server.crt; ssl_certificate_key tls/server.key;
+    location / { default_type application/json; return 200 '{"node":"node-1"}'; } } }
+`;
+}
+
+/** Seed 001 "NGINX for a Single Node deployment", as written there, on this machine's ports and paths. */
+function seedConf(port: number): string {
+  return `worker_processes auto; pid nginx.pid; error_log stderr;
+events { worker_connections 4096; }
+http { ${tempPaths}
+    upstream sslapi.am.wso2.com {
+        server ${NODE_ADDRESS}:9443;
+    }
+    server {
+        listen 127.0.0.1:${port} ssl;
+        server_name localhost;
+        proxy_set_header X-Forwarded-Port 443;
+        ssl_certificate tls/server.crt;
+        ssl_certificate_key tls/server.key;
+        location / {
+                proxy_set_header X-Forwarded-Host $host;
+                proxy_set_header X-Forwarded-Server $host;
+                proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+                proxy_set_header Host $http_host;
+                proxy_read_timeout 5m;
+                proxy_send_timeout 5m;
+                proxy_pass https://sslapi.am.wso2.com;
+            }
+            access_log logs/access.log;
+            error_log logs/error.log;
+    }
+}
+`;
+}
+
+async function startNginx(dir: string): Promise<ComponentProcess> {
+  mkdirSync(join(dir, 'logs'), { recursive: true });
+  const nginx = new ComponentProcess('nginx', NGINX, ['-p', `${dir}/`, '-c', 'nginx.conf', '-g', 'daemon off;'], join(dir, 'nginx.out'));
+  nginx.start();
+  await new Promise((r) => setTimeout(r, 500));
+  nginx.assertRunning();
+  return nginx;
+}
+
+function wrk(port: number): { rps: number; p99: number } {
+  const result = spawnSync('wrk', ['-t1', '-c16', `-d${SECONDS}s`, '--latency', `https://localhost:${port}/`], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`wrk failed: ${result.stderr}`);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(result.stdout)?.[1]);
+  const p99Match = /99%\s+([\d.]+)(us|ms|s)/.exec(result.stdout);
+  const p99 = p99Match ? Number(p99Match[1]) * { us: 0.001, ms: 1, s: 1000 }[p99Match[2] as 'us' | 'ms' | 's'] : NaN;
+  const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(result.stdout);
+  if (errors) throw new Error(`wrk saw errors: ${errors[0]}`);
+  return { rps, p99 };
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+export async function benchThroughput(): Promise<void> {
+  const scratch = mkdtempSync(join(tmpdir(), 'wso2-frontend-bench-'));
+  const processes: ComponentProcess[] = [];
+  try {
+    const backendDir = join(scratch, 'backend');
+    writeTls(backendDir);
+    writeFileSync(join(backendDir, 'nginx.conf'), backendConf());
+    processes.push(await startNginx(backendDir));
+
+    const seedPort = await freePort();
+    const seedDir = join(scratch, 'seed');
+    writeTls(seedDir);
+    writeFileSync(join(seedDir, 'nginx.conf'), seedConf(seedPort));
+    processes.push(await startNginx(seedDir));
+
+    const generatedPort = await freePort();
+    const resource = yaml.load(readFileSync('examples/apim-single.yaml', 'utf8')) as Wso2Frontend;
+    resource.spec.sites = { portal: { host: 'localhost' } };
+    resource.spec.backends.external!.nodes[0]!.address = NODE_ADDRESS;
+    const result = validateSpec(resource.spec);
+    if (!result.ok) throw new Error(JSON.stringify(result.problems));
+    const topology = buildTopology(result.spec);
+    const generatedDir = join(scratch, 'generated');
+    writeNginxTree(generatedDir, topology, { listen: { address: '127.0.0.1', http: await freePort(), https: generatedPort }, publicPorts: { http: 80, https: 443 } });
+    processes.push(await startNginx(generatedDir));
+
+    const seed: { rps: number; p99: number }[] = [];
+    const generated: { rps: number; p99: number }[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      generated.push(wrk(generatedPort));
+      seed.push(wrk(seedPort));
+    }
+    const g = { rps: median(generated.map((r) => r.rps)), p99: median(generated.map((r) => r.p99)) };
+    const s = { rps: median(seed.map((r) => r.rps)), p99: median(seed.map((r) => r.p99)) };
+    console.log(`\nThroughput through NGINX ${nginxVersion()} (wrk -t1 -c16, ${SECONDS} s x ${ROUNDS} rounds, medians; HTTPS in, HTTPS to the node):`);
+    console.log(`  hand-written seed 001 config: ${s.rps.toFixed(0)} req/s, p99 ${s.p99.toFixed(2)} ms`);
+    console.log(`  generated config:             ${g.rps.toFixed(0)} req/s, p99 ${g.p99.toFixed(2)} ms`);
+    console.log(`  ratio generated/seed: ${(g.rps / s.rps).toFixed(2)} (target >= 0.95)`);
+  } finally {
+    for (const p of processes.reverse()) await p.stop(5000);
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+function nginxVersion(): string {
+  return /nginx\/([\d.]+)/.exec(spawnSync(NGINX, ['-v'], { encoding: 'utf8' }).stderr)?.[1] ?? '?';
+}

@@ -1,0 +1,78 @@
+// `wso2-frontend render`: the objects as YAML, or a runnable NGINX tree; bad input is named and
+// nothing is written.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as yaml from 'js-yaml';
+import { send } from '../support/client.js';
+import { freePort, onLoopback } from '../support/frontend.js';
+import { NginxProcess, nginxTest } from '../support/nginx.js';
+import { example } from '../support/resources.js';
+
+const cli = join(process.cwd(), 'dist', 'cli', 'main.js');
+const run = (...args: string[]) => spawnSync(process.execPath, [cli, 'render', ...args], { encoding: 'utf8' });
+
+let scratch: string;
+beforeAll(() => {
+  scratch = mkdtempSync(join(tmpdir(), 'wso2-frontend-cli-render-'));
+});
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+test('render -f prints the NGINX ConfigMap as YAML and names the Secrets it does not print', () => {
+  const result = run('-f', 'examples/apim-single.yaml');
+  expect(result.status).toBe(0);
+  const [configMap] = yaml.loadAll(result.stdout.split('\n# ')[0]!) as { kind: string; metadata: { name: string; labels: Record<string, string> }; data: Record<string, string> }[];
+  expect(configMap!.kind).toBe('ConfigMap');
+  expect(configMap!.metadata.name).toBe('apim-single-nginx');
+  expect(configMap!.metadata.labels['app.kubernetes.io/instance']).toBe('apim-single');
+  expect(Object.keys(configMap!.data).sort()).toEqual(['nginx.conf', 'vhost-gateway.conf', 'vhost-portal.conf']);
+  expect(configMap!.data['vhost-portal.conf']).toContain('listen 8443 ssl;');
+  expect(result.stdout).toContain('not printed as they hold private keys: apim-single-tls-ca, apim-single-tls-frontend');
+  expect(result.stdout).not.toContain('PRIVATE KEY');
+});
+
+test('render --nginx-dir writes a tree that nginx -p DIR -c nginx.conf serves on the chosen address and ports', async () => {
+  const file = join(scratch, 'ei.yaml');
+  writeFileSync(file, yaml.dump(onLoopback(example('ei-cluster.yaml'), 70)));
+  const dir = join(scratch, 'ei-tree');
+  const ports = { http: await freePort(), https: await freePort() };
+  const result = run('-f', file, '--nginx-dir', dir, '--bind', '127.0.0.1', '--http-port', String(ports.http), '--https-port', String(ports.https));
+  expect(result.status).toBe(0);
+  expect(result.stdout).toContain(`nginx -p ${dir} -c nginx.conf`);
+  expect(nginxTest(dir)).toEqual({ ok: true, output: '' });
+
+  const nginx = await NginxProcess.start(dir, ports.https);
+  try {
+    const redirect = await send({ scheme: 'http', port: ports.http, host: 'ui.ei.wso2.com', path: '/carbon/' });
+    expect(redirect.headers.location).toBe(`https://ui.ei.wso2.com:${ports.https}/carbon/`);
+    // No node runs behind it here: the TLS handshake with the generated certificate is what matters.
+    const response = await send({ scheme: 'https', port: ports.https, host: 'ei.wso2.com', ca: readFileSync(join(dir, 'tls', 'ca', 'ca.crt'), 'utf8') });
+    expect(response.status).toBe(502);
+  } finally {
+    await nginx.stop();
+  }
+});
+
+test('an invalid resource is rejected with each field named, exit code 1, and nothing written', () => {
+  const file = join(scratch, 'bad.yaml');
+  const bad = example('apim-single.yaml');
+  bad.spec.sites = { portal: { host: 'API.example.com' } };
+  bad.spec.nginx = { replicas: 0 };
+  writeFileSync(file, yaml.dump(bad));
+  const dir = join(scratch, 'never-written');
+  const result = run('-f', file, '--nginx-dir', dir);
+  expect(result.status).toBe(1);
+  expect(result.stderr).toContain('spec.sites.portal.host: Invalid value: "API.example.com": must be a lower-case RFC 1123 host name');
+  expect(result.stderr).toContain('spec.nginx.replicas: Invalid value: 0: must be greater than or equal to 1');
+  expect(existsSync(dir)).toBe(false);
+});
+
+test('usage mistakes exit 2 with the reason', () => {
+  expect(run().stderr).toContain('-f RESOURCE.yaml is required');
+  expect(run().status).toBe(2);
+  const wrongKind = join(scratch, 'wrong-kind.yaml');
+  writeFileSync(wrongKind, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n');
+  expect(run('-f', wrongKind).stderr).toContain('expected apiVersion wso2-frontend.dev/v1alpha1 and kind Wso2Frontend');
+  expect(run('-f', 'examples/apim-single.yaml', '--nginx-dir', join(scratch, 'p'), '--https-port', '70000').stderr).toContain('--https-port: must be a port number from 1 to 65535');
+});

@@ -1,0 +1,88 @@
+// The rendered NGINX configuration: accepted by a real `nginx -t` for every example,
+// byte-identical for the same input, valid and answering 503 when an upstream has no
+// endpoints, and never carrying a value its kind does not allow.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeNginxTree } from '../../src/cli/render.js';
+import { buildTopology } from '../../src/model/topology.js';
+import { validateSpec } from '../../src/model/validate.js';
+import { containerLayout, renderNginx } from '../../src/render/nginx/config.js';
+import { directive, toText, value } from '../../src/render/nginx/syntax.js';
+import { send } from '../support/client.js';
+import { freePort, onLoopback, topologyOf } from '../support/frontend.js';
+import { NginxProcess, nginxTest } from '../support/nginx.js';
+import { example, examples } from '../support/resources.js';
+
+let scratch: string;
+beforeAll(() => {
+  scratch = mkdtempSync(join(tmpdir(), 'wso2-frontend-render-'));
+});
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+// NGINX resolves node host names when it loads a configuration, and some examples name nodes
+// that exist only in their authors' networks: the check runs them with their nodes on loopback.
+test.each(examples().map((e, i) => [e.file, onLoopback(e.resource, 60 + i)] as const))('%s renders a configuration that nginx -t accepts', (file, resource) => {
+  const dir = join(scratch, file);
+  writeNginxTree(dir, topologyOf(resource), containerLayout(topologyOf(resource)));
+  const result = nginxTest(dir);
+  expect(result.output).not.toMatch(/emerg|\[warn\]/);
+  expect(result.ok).toBe(true);
+});
+
+test('the same resource renders byte-identical files every time', () => {
+  for (const { resource } of examples()) {
+    const first = renderNginx(topologyOf(resource), containerLayout(topologyOf(resource)));
+    const again = renderNginx(topologyOf(structuredClone(resource)), containerLayout(topologyOf(resource)));
+    expect(again).toEqual(first);
+  }
+});
+
+test('one vhost file per public host, plus nginx.conf', () => {
+  const files = renderNginx(topologyOf(example('apim-distributed.yaml')), containerLayout(topologyOf(example('apim-distributed.yaml'))));
+  expect(Object.keys(files).sort()).toEqual(['nginx.conf', 'vhost-gateway.conf', 'vhost-portal.conf', 'vhost-websocket.conf', 'vhost-websub.conf']);
+});
+
+test('a site whose upstream has no endpoints yet answers 503 with a clear body on a real NGINX', async () => {
+  const topology = topologyOf(example('apim-distributed.yaml'));
+  expect(topology.upstreams.every((u) => u.servers.length === 0)).toBe(true);
+  const dir = join(scratch, 'no-endpoints');
+  const ports = { http: await freePort(), https: await freePort() };
+  writeNginxTree(dir, topology, { listen: { address: '127.0.0.1', ...ports }, publicPorts: ports });
+  const nginx = await NginxProcess.start(dir, ports.https);
+  try {
+    const { readFileSync } = await import('node:fs');
+    const response = await send({ scheme: 'https', port: ports.https, host: 'gw.wso2.com', ca: readFileSync(join(dir, 'tls', 'ca', 'ca.crt'), 'utf8') });
+    expect(response.status).toBe(503);
+    expect(response.body).toBe('No ready WSO2 node for site gateway (role gateway, port 8243).\n');
+  } finally {
+    await nginx.stop();
+  }
+});
+
+test('NGINX Plus users get the seeds\' sticky learn directive on JSESSIONID', () => {
+  const resource = example('apim-ha-key-manager.yaml');
+  resource.spec.nginx = { edition: 'plus' };
+  resource.spec.sites = { 'key-manager': { sessionAffinity: { mode: 'nginx-plus-sticky' } } };
+  const result = validateSpec(resource.spec);
+  if (!result.ok) throw new Error(JSON.stringify(result.problems));
+  const vhost = renderNginx(buildTopology(result.spec), containerLayout(buildTopology(result.spec)))['vhost-key-manager.conf']!;
+  expect(vhost).toContain('sticky learn create=$upstream_cookie_jsessionid lookup=$cookie_jsessionid zone=key_manager_https_sessions:1m;');
+  expect(vhost).not.toContain('Set-Cookie');
+});
+
+test('the syntax builder refuses a value that does not fit its kind, whatever validation let through', () => {
+  for (const [kind, bad] of [
+    ['host', 'api.example.com;'],
+    ['host', 'a b'],
+    ['address', '10.0.0.1:80 backup'],
+    ['duration', '5m; return 200'],
+    ['size', '1m}'],
+    ['cookie-name', 'ROUTE$x'],
+    ['cookie-path', '/"'],
+    ['port', '443 ssl'],
+  ] as const) {
+    expect(() => toText([directive('server_name', value(kind, bad))])).toThrow(`refusing to write ${JSON.stringify(bad)} into NGINX configuration`);
+  }
+  expect(toText([directive('server', [value('address', '2001:db8::1'), ':', value('port', 9443)])])).toBe('server [2001:db8::1]:9443;\n');
+});

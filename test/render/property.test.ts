@@ -1,0 +1,250 @@
+// Properties of validation and rendering over many inputs:
+// - 1000 random valid specs (seeded, so a failure can be replayed) each render a configuration
+//   that a real `nginx -t` accepts;
+// - every string field of the spec, given a value with a character that means something to
+//   NGINX, is rejected by validation before anything is rendered.
+import { spawn } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeNginxTree } from '../../src/cli/render.js';
+import { PATTERN_PRESETS, PATTERNS, rolesOf, type PatternName } from '../../src/model/catalog.js';
+import { buildTopology } from '../../src/model/topology.js';
+import { validateSpec } from '../../src/model/validate.js';
+import { certificatePaths, containerLayout, renderNginx } from '../../src/render/nginx/config.js';
+import { renderCrd } from '../../src/render/crd.js';
+import { NGINX } from '../support/nginx.js';
+
+/** mulberry32: a small seeded PRNG, so every run generates the same specs. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const SEED = 20261121;
+
+function generator(rand: () => number) {
+  const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
+  const pick = <T>(items: readonly T[]): T => items[int(0, items.length - 1)]!;
+  const maybe = (p = 0.5) => rand() < p;
+  const label = () => `${pick(['a', 'b', 'z', 'x1', 'node', 'api'])}${int(0, 999)}${maybe(0.3) ? '-' + int(0, 9) : ''}`;
+  const hostName = () => `${label()}.${label()}.${pick(['com', 'org', 'example', 'internal'])}`;
+  const address = () =>
+    pick([
+      () => `10.${int(0, 255)}.${int(0, 255)}.${int(1, 254)}`,
+      () => `2001:db8::${int(1, 65535).toString(16)}`,
+      () => `127.0.0.${int(1, 254)}`,
+    ])();
+  const duration = () => `${int(1, 600)}${pick(['ms', 's', 'm', 'h', 'd'])}`;
+  const size = () => `${int(1, 512)}${pick(['', 'k', 'm'])}`;
+
+  return function spec(): Record<string, unknown> {
+    const pattern: PatternName = pick(PATTERNS);
+    const preset = PATTERN_PRESETS[pattern];
+    const roles = rolesOf(pattern);
+    const usedHosts = new Set<string>();
+    const sites: Record<string, Record<string, unknown>> = {};
+    const external = maybe(0.8);
+    const nodes = external
+      ? roles.flatMap((role) =>
+          Array.from({ length: int(1, 3) }, () => ({ name: '', address: address(), roles: [role], ...(maybe(0.3) ? { portOffset: int(0, 1000) } : {}) })),
+        )
+      : [];
+    nodes.forEach((n, i) => (n.name = `node-${i}`));
+
+    for (const [name, site] of Object.entries(preset.sites)) {
+      if (!maybe(0.6)) {
+        usedHosts.add(site.host);
+        continue;
+      }
+      const override: Record<string, unknown> = {};
+      let host = site.host;
+      if (maybe()) {
+        do host = hostName();
+        while (usedHosts.has(host));
+        override.host = host;
+      }
+      usedHosts.add(host);
+      if (maybe()) override.http = site.httpPort === undefined ? pick(['redirect', 'off']) : pick(['redirect', 'proxy', 'off']);
+      if (maybe() && !site.pinned) {
+        const mode = pick(['none', 'client-ip', 'cookie']);
+        override.sessionAffinity =
+          mode === 'cookie' && maybe()
+            ? { mode, cookie: { name: pick(['ROUTE', 'WSO2FE_ROUTE', 'route_2']), path: pick(['/', '/portal', '/a/b-c']), sameSite: pick(['Strict', 'Lax']), ...(maybe() ? { maxAge: duration() } : {}) } }
+            : { mode };
+      }
+      if (site.pinned && external && maybe()) override.pinnedNode = pick(nodes.filter((n) => n.roles.includes(site.https.role))).name;
+      sites[name] = override;
+    }
+    // Default hosts of sites left alone must not collide with chosen ones: keep only unique outcomes.
+    const http = int(1, 65535);
+    let https = int(1, 65535);
+    if (https === http) https = http === 65535 ? 1 : http + 1;
+    return {
+      product: preset.product,
+      ...(maybe() ? { version: preset.minVersion ? `${int(4, 5)}.${int(0, 9)}.${int(0, 9)}` : `${int(2, 7)}.${int(0, 9)}.${int(0, 9)}` } : {}),
+      pattern,
+      sites,
+      ports: { http, https },
+      backends: external ? { external: { nodes } } : { managed: { components: Object.fromEntries(roles.filter(() => maybe()).map((r) => [r, { replicas: int(0, 5) }])) } },
+      ...(maybe() ? { tls: maybe() ? { mode: 'secret', secretName: label() } : { certificatePerHost: maybe(), extraSANs: maybe() ? ['localhost', '127.0.0.1'] : [] } } : {}),
+      ...(maybe(0.3) ? { backendTLS: { verify: true, caSecretName: label() } } : {}),
+      nginx: {
+        replicas: int(1, 20),
+        timeouts: { connect: duration(), read: duration(), send: duration() },
+        proxyBufferSize: size(),
+        clientMaxBodySize: size(),
+        hsts: { enabled: maybe(), maxAgeSeconds: int(0, 63072000), includeSubDomains: maybe() },
+      },
+    };
+  };
+}
+
+function nginxTestAsync(dir: string): Promise<{ ok: boolean; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(NGINX, ['-t', '-q', '-p', `${dir}/`, '-c', 'nginx.conf'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let output = '';
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.on('close', (code) => resolve({ ok: code === 0, output }));
+  });
+}
+
+test('1000 random valid specs each render a configuration that nginx -t accepts', async () => {
+  const next = generator(random(SEED));
+  const scratch = mkdtempSync(join(tmpdir(), 'wso2-frontend-property-'));
+  // One set of certificate files, copied under every name a configuration refers to.
+  const certificates = join(scratch, 'certificates');
+  const sample = buildTopology((validateSpec({ product: 'api-manager', pattern: 'apim-single', backends: { managed: {} } }) as { ok: true; spec: never }).spec);
+  writeNginxTree(certificates, sample, containerLayout(sample));
+  const shared = join(certificates, certificatePaths('frontend').certificate, '..');
+
+  const failures: string[] = [];
+  let checked = 0;
+  const checkOne = async (index: number) => {
+    const spec = next();
+    const result = validateSpec(spec);
+    if (!result.ok) {
+      failures.push(`spec ${index} is not valid: ${JSON.stringify(result.problems)}\n${JSON.stringify(spec)}`);
+      return;
+    }
+    const topology = buildTopology(result.spec);
+    const dir = join(scratch, `spec-${index}`);
+    mkdirSync(dir, { recursive: true });
+    for (const [name, text] of Object.entries(renderNginx(topology, containerLayout(topology)))) writeFileSync(join(dir, name), text);
+    for (const plan of topology.certificates) cpSync(shared, join(dir, 'tls', plan.name), { recursive: true });
+    if (topology.backendTls.verify) cpSync(join(certificates, 'tls', 'ca'), join(dir, 'tls', 'backend-ca'), { recursive: true });
+    const verdict = await nginxTestAsync(dir);
+    if (!verdict.ok) failures.push(`spec ${index} (seed ${SEED}) failed nginx -t: ${verdict.output}\n${JSON.stringify(spec)}`);
+    rmSync(dir, { recursive: true, force: true });
+    checked++;
+  };
+  try {
+    for (let i = 0; i < 1000; i += 2) await Promise.all([checkOne(i), checkOne(i + 1)]);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  expect(failures.slice(0, 3)).toEqual([]);
+  expect(checked).toBe(1000);
+}, 300_000);
+
+// Every character NGINX gives a meaning to, or that ends a token.
+const HOSTILE = [';', '{', '}', '\n', '$', '"', "'", '#', ' '];
+
+type Schema = { type?: string; properties?: Record<string, Schema>; additionalProperties?: Schema; items?: Schema; enum?: string[] };
+
+/** Paths (with <key> for map entries and [] for list items) of every string field of the spec. */
+function stringFields(schema: Schema, path: string[]): string[][] {
+  if (schema.type === 'string') return [path];
+  if (schema.properties) return Object.entries(schema.properties).flatMap(([k, v]) => stringFields(v, [...path, k]));
+  if (schema.additionalProperties) return stringFields(schema.additionalProperties, [...path, '<key>']);
+  if (schema.items) return stringFields(schema.items, [...path, '[]']);
+  return [];
+}
+
+/** Specs in which every optional object exists, so that each string field has a place to go. */
+function fullSpecs(): Record<string, unknown>[] {
+  const common = {
+    product: 'api-manager',
+    version: '4.5.0',
+    pattern: 'apim-active-active',
+    sites: { portal: { host: 'api.example.com', http: 'redirect', sessionAffinity: { mode: 'cookie', cookie: { name: 'ROUTE', path: '/', sameSite: 'Lax', maxAge: '1h' } } } },
+    backendTLS: { verify: true, caSecretName: 'nodes-ca' },
+    nginx: {
+      edition: 'community',
+      image: 'nginx:1.29',
+      service: { type: 'LoadBalancer', annotations: { 'example.com/lb': 'internal' } },
+      timeouts: { connect: '60s', read: '5m', send: '5m' },
+      proxyBufferSize: '16k',
+      clientMaxBodySize: '100m',
+    },
+  };
+  return [
+    { ...common, tls: { mode: 'self-signed', extraSANs: ['localhost'] }, backends: { external: { nodes: [{ name: 'node-1', address: '10.0.0.1', roles: ['all-in-one'] }] } } },
+    {
+      ...common,
+      sites: { portal: { ...common.sites.portal, tlsSecretName: 'portal-tls' } },
+      tls: { mode: 'secret', secretName: 'frontend-tls' },
+      backends: { managed: { image: 'wso2/wso2am:4.5.0', configMapName: 'base', components: { 'all-in-one': { resources: { requests: { cpu: '1' }, limits: { memory: '2Gi' } } } } } },
+    },
+    {
+      product: 'enterprise-integrator',
+      pattern: 'ei-cluster',
+      sites: { management: { pinnedNode: 'node-1' } },
+      backends: { external: { nodes: [{ name: 'node-1', address: '10.0.0.1', roles: ['integrator'] }] } },
+    },
+  ];
+}
+
+/** Sets the field at `path` in a copy of `spec`; undefined when the spec has no place for it. */
+function withField(spec: Record<string, unknown>, path: string[], text: string): Record<string, unknown> | undefined {
+  const copy = structuredClone(spec);
+  let node: unknown = copy;
+  for (const [i, key] of path.entries()) {
+    const last = i === path.length - 1;
+    if (node === null || typeof node !== 'object') return undefined;
+    const container = node as Record<string, unknown> & unknown[];
+    const slot = key === '[]' ? 0 : key === '<key>' ? Object.keys(container)[0] : key;
+    if (slot === undefined || !(slot in container)) return undefined;
+    if (last) (container as Record<string | number, unknown>)[slot] = text;
+    else node = (container as Record<string | number, unknown>)[slot];
+  }
+  return copy;
+}
+
+// Service annotations are Kubernetes metadata for cloud load balancers: free-form by design,
+// written only into the Service object and never into NGINX configuration (tested below).
+const FREE_FORM = ['nginx.service.annotations.<key>'];
+
+const specSchema = renderCrd().spec.versions[0]!.schema.openAPIV3Schema.properties.spec as Schema;
+const fields = stringFields(specSchema, []).filter((p) => !FREE_FORM.includes(p.join('.')));
+
+test('every string field of the spec is covered by the hostile-value test', () => {
+  const covered = fields.filter((path) => fullSpecs().some((spec) => withField(spec, path, 'x') !== undefined));
+  expect(fields.filter((f) => !covered.includes(f)).map((f) => f.join('.'))).toEqual([]);
+  expect(fields.length).toBeGreaterThanOrEqual(25);
+});
+
+test.each(fields.map((f) => [f.join('.'), f] as const))('%s with any NGINX-significant character is rejected by validation', (_name, path) => {
+  for (const spec of fullSpecs()) {
+    for (const char of HOSTILE) {
+      const hostile = withField(spec, path, `ok${char}injected`);
+      if (!hostile) continue;
+      const result = validateSpec(hostile);
+      expect({ char, rejected: !result.ok }).toEqual({ char, rejected: true });
+    }
+  }
+});
+
+test('free-form Service annotations never reach the NGINX configuration', () => {
+  const spec = fullSpecs()[0]!;
+  (spec.nginx as { service: { annotations: Record<string, string> } }).service.annotations['example.com/lb'] = 'x; return 200 "pwned"; #';
+  const result = validateSpec(spec);
+  if (!result.ok) throw new Error(JSON.stringify(result.problems));
+  const topology = buildTopology(result.spec);
+  for (const text of Object.values(renderNginx(topology, containerLayout(topology)))) expect(text).not.toContain('pwned');
+});

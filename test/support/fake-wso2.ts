@@ -1,0 +1,110 @@
+// A process-local stand-in for a WSO2 node: HTTPS on the product's ports with its own
+// self-signed certificate (plain HTTP on the HTTP ports), a JSESSIONID cookie, redirects that
+// carry the node's own host and port, and a WebSocket echo. Every response says which node
+// and port answered and which headers arrived, so tests can see where NGINX sent a request.
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import { createCertificate, generateRsaKeyPair } from '../../src/tls/x509.js';
+
+export interface NodeAnswer {
+  node: string;
+  port: number;
+  scheme: 'http' | 'https';
+  method: string;
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export interface FakeNodePorts {
+  https: number[];
+  http: number[];
+}
+
+export class FakeWso2Node {
+  private servers: Server[] = [];
+  private sessions = 0;
+  private readonly tls: { key: string; cert: string };
+
+  constructor(
+    readonly name: string,
+    readonly address: string,
+    readonly ports: FakeNodePorts,
+  ) {
+    const keyPair = generateRsaKeyPair();
+    const now = Date.now();
+    const cert = createCertificate({
+      subject: { commonName: name },
+      keyPair,
+      notBefore: new Date(now - 60_000),
+      notAfter: new Date(now + 86_400_000),
+      isCA: false,
+      serverAuth: true,
+      subjectAltNames: [{ ip: address }, { dns: 'localhost' }],
+    });
+    this.tls = { key: keyPair.privateKeyPem, cert };
+  }
+
+  private handle(scheme: 'http' | 'https', port: number, req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', `${scheme}://${this.address}:${port}`);
+    const headers: Record<string, string> = {};
+    if (!/(^|;\s*)JSESSIONID=/.test(req.headers.cookie ?? '')) {
+      headers['set-cookie'] = `JSESSIONID=${this.name}.${++this.sessions}; Path=/; HttpOnly`;
+    }
+    // WSO2 endpoints redirect with the node's own URL (seed 003), which NGINX must rewrite.
+    if (url.pathname.endsWith('/redirect-to-self')) {
+      headers.location = `${scheme}://${this.address}:${port}/authenticationendpoint/login.do?from=${this.name}`;
+      req.resume();
+      res.writeHead(302, headers).end();
+      return;
+    }
+    headers['content-type'] = 'application/json';
+    const answer: NodeAnswer = { node: this.name, port, scheme, method: req.method ?? '', path: req.url ?? '', headers: req.headers };
+    req.resume();
+    req.on('end', () => res.writeHead(200, headers).end(JSON.stringify(answer)));
+  }
+
+  private echoWebSockets(server: Server): void {
+    const wss = new WebSocketServer({ noServer: true });
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        ws.on('message', (data, isBinary) => ws.send(isBinary ? data : `${this.name}: ${data.toString()}`));
+      });
+    });
+  }
+
+  async start(): Promise<void> {
+    const listen = (server: Server, port: number) =>
+      new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, this.address, () => resolve());
+      });
+    for (const port of this.ports.https) {
+      const server = createHttpsServer(this.tls, (req, res) => this.handle('https', port, req, res));
+      this.echoWebSockets(server);
+      await listen(server, port);
+      this.servers.push(server);
+    }
+    for (const port of this.ports.http) {
+      const server = createHttpServer((req, res) => this.handle('http', port, req, res));
+      this.echoWebSockets(server);
+      await listen(server, port);
+      this.servers.push(server);
+    }
+  }
+
+  /** Stops listening and drops open connections, as a crashed node would. */
+  async stop(): Promise<void> {
+    await Promise.all(
+      this.servers.map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+          }),
+      ),
+    );
+    this.servers = [];
+  }
+}
