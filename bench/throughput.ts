@@ -3,12 +3,12 @@
 // backend (an NGINX answering HTTPS on the node's port), measured with wrk over loopback.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as yaml from 'js-yaml';
 import type { Wso2Frontend } from '../src/api/schema.js';
 import { writeNginxTree } from '../src/cli/render.js';
+import { freePort } from '../src/localcluster/ports.js';
 import { ComponentProcess } from '../src/localcluster/process.js';
 import { buildTopology } from '../src/model/topology.js';
 import { validateSpec } from '../src/model/validate.js';
@@ -18,15 +18,6 @@ const NGINX = process.env.NGINX_BIN ?? '/usr/sbin/nginx';
 const NODE_ADDRESS = '127.0.50.1';
 const ROUNDS = 3;
 const SECONDS = 6;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const tempPaths = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((p) => `${p}_temp_path ${p}_temp;`).join(' ');
 

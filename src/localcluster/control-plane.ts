@@ -9,13 +9,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import * as yaml from 'js-yaml';
 import { ensurePki, type ControlPlanePki } from './pki.js';
+import { freePort } from './ports.js';
 import { ComponentProcess } from './process.js';
 
 /** The package root: two levels up from both src/localcluster and dist/localcluster. */
@@ -62,17 +62,6 @@ export function controlPlaneBinaries(): string {
   const dir = result.stdout.trim().split('\n').pop();
   if (!dir) throw new Error(`${script} printed no directory`);
   return dir;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /** Six distinct free loopback ports. */

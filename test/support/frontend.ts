@@ -2,27 +2,18 @@
 // nodes on 127.0.<block>.<n> at the product ports, the rendered configuration runs in a real
 // NGINX on free ports, and clients reach each public host through it.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Wso2Frontend } from '../../src/api/schema.js';
 import { writeNginxTree } from '../../src/cli/render.js';
+import { freePort } from '../../src/localcluster/ports.js';
 import { buildTopology, type Topology } from '../../src/model/topology.js';
 import { validateSpec } from '../../src/model/validate.js';
 import type { NginxLayout } from '../../src/render/nginx/config.js';
 import { FakeWso2Node } from './fake-wso2.js';
 import { NginxProcess } from './nginx.js';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
+export { freePort };
 
 /** The resource with each external node moved to a loopback address of its own. */
 export function onLoopback(resource: Wso2Frontend, block: number): Wso2Frontend {

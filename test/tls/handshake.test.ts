@@ -1,9 +1,9 @@
 // Issued certificates served by a real NGINX: a TLS client that trusts only the frontend's CA
 // completes the handshake for every host name (chosen by SNI), in both layouts: one certificate
 // for all hosts, and one certificate per host.
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { connect, type PeerCertificate } from 'node:tls';
+import { freePort } from '../../src/localcluster/ports.js';
 import { ComponentProcess } from '../../src/localcluster/process.js';
 import { issueCa, issueServerCertificate, serverCertificateNames, tlsSecretData, type KeyAndCertificate } from '../../src/tls/issuer.js';
 import { scratch } from './tools.js';
@@ -16,17 +16,6 @@ const files = scratch('tls-handshake');
 let ca: KeyAndCertificate;
 let nginx: ComponentProcess;
 const ports = { shared: 0, perHost: 0 };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** One server block per host; `certificateOf` says which stored Secret each host serves. */
 function serverBlocks(port: number, certificateOf: (host: string) => string): string {
