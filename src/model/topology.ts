@@ -157,14 +157,33 @@ function stickiness(sitePreset: SitePreset, override: SpecSite | undefined): Sti
   }
 }
 
-function serversOf(spec: Wso2FrontendSpec, role: Role, port: number, pinnedNode: string | undefined): UpstreamServer[] {
-  const nodes = (spec.backends.external?.nodes ?? []).filter((n) => n.roles.includes(role));
-  const chosen = pinnedNode === undefined ? nodes : nodes.filter((n) => n.name === pinnedNode);
-  return chosen.map((n) => ({ node: n.name, address: n.address, port: port + (n.portOffset ?? 0) }));
+/** Ready endpoints of the operator-run pods, by role (from the role Services' EndpointSlices). */
+export type ObservedEndpoints = Partial<Record<Role, { pod: string; address: string }[]>>;
+
+interface BackendNode {
+  name: string;
+  address: string;
+  portOffset: number;
 }
 
-/** The topology of a spec that `validateSpec` accepted (defaults applied). */
-export function buildTopology(spec: Wso2FrontendSpec): Topology {
+/** The nodes of a role: the spec's external nodes, or the ready pods observed for managed backends (by pod name, so the order is stable). */
+function nodesOf(spec: Wso2FrontendSpec, role: Role, observed: ObservedEndpoints): BackendNode[] {
+  if (spec.backends.external) {
+    return spec.backends.external.nodes.filter((n) => n.roles.includes(role)).map((n) => ({ name: n.name, address: n.address, portOffset: n.portOffset ?? 0 }));
+  }
+  return [...(observed[role] ?? [])].sort((a, b) => (a.pod < b.pod ? -1 : a.pod > b.pod ? 1 : 0)).map((e) => ({ name: e.pod, address: e.address, portOffset: 0 }));
+}
+
+function serversOf(nodes: BackendNode[], port: number, pinnedNode: string | undefined): UpstreamServer[] {
+  const chosen = pinnedNode === undefined ? nodes : nodes.filter((n) => n.name === pinnedNode);
+  return chosen.map((n) => ({ node: n.name, address: n.address, port: port + n.portOffset }));
+}
+
+/**
+ * The topology of a spec that `validateSpec` accepted (defaults applied). For managed backends
+ * the upstream servers are the observed ready endpoints; until there are some, none.
+ */
+export function buildTopology(spec: Wso2FrontendSpec, observed: ObservedEndpoints = {}): Topology {
   const pattern = spec.pattern as PatternName;
   const product = spec.product as Product;
   const preset = PATTERN_PRESETS[pattern];
@@ -177,7 +196,9 @@ export function buildTopology(spec: Wso2FrontendSpec): Topology {
   for (const [name, sitePreset] of Object.entries(preset.sites)) {
     const override = spec.sites?.[name];
     const role = sitePreset.https.role;
-    const pinnedNode = sitePreset.pinned && external ? (override?.pinnedNode ?? external.nodes.find((n) => n.roles.includes(role))?.name) : undefined;
+    const nodes = nodesOf(spec, role, observed);
+    // A pinned site goes to the node the user names, else the first node of the role (pod -0 when managed).
+    const pinnedNode = sitePreset.pinned ? (override?.pinnedNode ?? nodes[0]?.name) : undefined;
     const upstream = (listener: 'https' | 'http', port: number): Upstream => ({
       name: `${name}-${listener}`,
       role,
@@ -185,7 +206,7 @@ export function buildTopology(spec: Wso2FrontendSpec): Topology {
       protocol: listener,
       stickiness: sitePreset.pinned ? { mode: 'none' } : stickiness(sitePreset, override),
       ...(pinnedNode ? { pinnedNode } : {}),
-      servers: serversOf(spec, role, port, pinnedNode),
+      servers: serversOf(nodes, port, pinnedNode),
     });
     const locationsTo = (target: Upstream): Location[] => [
       { path: '/', upstream: target.name, rewriteNodeRedirects: false },

@@ -173,3 +173,30 @@ test('the same spec always gives the same topology', () => {
   const spec = example('is-pattern-1.yaml').spec;
   expect(JSON.stringify(topologyOf(example('is-pattern-1.yaml')))).toBe(JSON.stringify(topologyOf({ ...example('is-pattern-1.yaml'), spec })));
 });
+
+test('managed backends route to the observed ready pods of each role; a pinned site to the first pod by name', () => {
+  const result = validateSpec(example('is-7-managed.yaml').spec);
+  if (!result.ok) throw new Error('invalid');
+  const t = buildTopology(result.spec, {
+    worker: [
+      { pod: 'identity-7-worker-b', address: '10.244.0.12' },
+      { pod: 'identity-7-worker-a', address: '10.244.0.11' },
+    ],
+    manager: [
+      { pod: 'identity-7-manager-1', address: '10.244.0.21' },
+      { pod: 'identity-7-manager-0', address: '10.244.0.20' },
+    ],
+  });
+  expect(routingTable(t)).toEqual([
+    'login.example.com:443 -> https://worker:9443 [identity-7-worker-a=10.244.0.11:9443 identity-7-worker-b=10.244.0.12:9443] cookie',
+    'login.example.com:80 -> http://worker:9763 [identity-7-worker-a=10.244.0.11:9763 identity-7-worker-b=10.244.0.12:9763] cookie',
+    'console.example.com:443 -> https://manager:9443 [identity-7-manager-0=10.244.0.20:9443] none pinned identity-7-manager-0',
+    'console.example.com:80 -> 301 https://console.example.com:443',
+  ]);
+});
+
+test('managed backends with no ready pods yet have upstreams without servers', () => {
+  const t = topologyOf(example('is-7-managed.yaml'));
+  expect(t.upstreams.map((u) => u.servers.length)).toEqual([0, 0, 0]);
+  expect(t.upstreams.find((u) => u.name === 'management-https')!.pinnedNode).toBeUndefined();
+});
