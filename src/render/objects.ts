@@ -1,21 +1,11 @@
-// The Kubernetes objects the operator keeps for one Wso2Frontend, rendered from its topology.
-// This revision renders the NGINX configuration; the reconciler adds the workloads.
+// The Kubernetes objects the operator keeps for one Wso2Frontend, rendered from its topology:
+// the NGINX configuration, and the NGINX Deployment, Service and PodDisruptionBudget that serve
+// it. Pure: the controller supplies what it observed (the configuration hash to roll pods on).
+import { createHash } from 'node:crypto';
+import type { V1ConfigMap, V1Deployment, V1PodDisruptionBudget, V1Service, V1VolumeProjection } from '@kubernetes/client-node';
 import type { Wso2Frontend } from '../api/schema.js';
-import type { Topology } from '../model/topology.js';
-import { containerLayout, renderNginx } from './nginx/config.js';
-
-export interface ObjectMeta {
-  name: string;
-  namespace?: string;
-  labels: Record<string, string>;
-}
-
-export interface ConfigMapObject {
-  apiVersion: 'v1';
-  kind: 'ConfigMap';
-  metadata: ObjectMeta;
-  data: Record<string, string>;
-}
+import { durationSeconds, type Topology } from '../model/topology.js';
+import { BACKEND_CA_PATH, certificatePaths, CONTAINER_PORTS, containerLayout, HEALTH_PATH, renderNginx } from './nginx/config.js';
 
 export function labelsFor(frontend: Wso2Frontend, component: string): Record<string, string> {
   return {
@@ -26,27 +16,152 @@ export function labelsFor(frontend: Wso2Frontend, component: string): Record<str
   };
 }
 
-const meta = (frontend: Wso2Frontend, name: string, component: string): ObjectMeta => ({
+const selectorFor = (frontend: Wso2Frontend, component: string) => ({
+  'app.kubernetes.io/instance': frontend.metadata.name,
+  'app.kubernetes.io/component': component,
+});
+
+const meta = (frontend: Wso2Frontend, name: string, component: string) => ({
   name,
   ...(frontend.metadata.namespace ? { namespace: frontend.metadata.namespace } : {}),
   labels: labelsFor(frontend, component),
 });
 
-export const nginxConfigMapName = (frontend: Wso2Frontend) => `${frontend.metadata.name}-nginx`;
+export const nginxName = (frontend: Wso2Frontend) => `${frontend.metadata.name}-nginx`;
 /** The Secret of one certificate the operator issues (self-signed mode), and of the CA that signs them. */
 export const certificateSecretName = (frontend: Wso2Frontend, certificateName: string) => `${frontend.metadata.name}-tls-${certificateName}`;
 export const caSecretName = (frontend: Wso2Frontend) => `${frontend.metadata.name}-tls-ca`;
 
-export function nginxConfigMap(frontend: Wso2Frontend, topology: Topology): ConfigMapObject {
+/** Where the configuration is mounted in the NGINX container, and the writable prefix for pid and temp files. */
+export const NGINX_CONF_DIR = '/etc/wso2-frontend/nginx';
+export const NGINX_PREFIX = '/tmp/nginx/';
+/** The nginx-unprivileged image's user. */
+const NGINX_UID = 101;
+
+/** A short hash of the served configuration: on the pod template, so a change rolls the NGINX pods. */
+export function configHash(files: Record<string, string>, certificateVersions: string[] = []): string {
+  const hash = createHash('sha256');
+  for (const name of Object.keys(files).sort()) hash.update(`${name}\0${files[name]}\0`);
+  for (const version of certificateVersions) hash.update(`${version}\0`);
+  return hash.digest('hex').slice(0, 16);
+}
+
+export function nginxConfigMap(frontend: Wso2Frontend, topology: Topology): V1ConfigMap {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(frontend, nginxName(frontend), 'nginx'), data: renderNginx(topology, containerLayout(topology)) };
+}
+
+/** The configuration and every certificate, in one read-only volume laid out as nginx.conf expects. */
+function configProjection(frontend: Wso2Frontend, topology: Topology): V1VolumeProjection[] {
+  const certificates = topology.certificates.map((plan): V1VolumeProjection => {
+    const paths = certificatePaths(plan.name);
+    return {
+      secret: {
+        name: plan.source === 'secret' ? plan.secretName! : certificateSecretName(frontend, plan.name),
+        items: [
+          { key: 'tls.crt', path: paths.certificate },
+          { key: 'tls.key', path: paths.key },
+        ],
+      },
+    };
+  });
+  const backendCa = topology.backendTls.caSecretName ? [{ secret: { name: topology.backendTls.caSecretName, items: [{ key: 'ca.crt', path: BACKEND_CA_PATH }] } }] : [];
+  return [{ configMap: { name: nginxName(frontend) } }, ...certificates, ...backendCa];
+}
+
+export function nginxDeployment(frontend: Wso2Frontend, topology: Topology, hash: string): V1Deployment {
+  const selector = selectorFor(frontend, 'nginx');
+  const nginxArgs = ['-p', NGINX_PREFIX, '-c', `${NGINX_CONF_DIR}/nginx.conf`];
+  const probe = (periodSeconds: number) => ({ httpGet: { path: HEALTH_PATH, port: 'health' }, periodSeconds, failureThreshold: 3 });
   return {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: meta(frontend, nginxConfigMapName(frontend), 'nginx'),
-    data: renderNginx(topology, containerLayout(topology)),
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: meta(frontend, nginxName(frontend), 'nginx'),
+    spec: {
+      replicas: topology.nginx.replicas,
+      selector: { matchLabels: selector },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      template: {
+        metadata: { labels: labelsFor(frontend, 'nginx'), annotations: { 'wso2-frontend.dev/config-hash': hash } },
+        spec: {
+          automountServiceAccountToken: false,
+          securityContext: { runAsNonRoot: true, runAsUser: NGINX_UID, runAsGroup: NGINX_UID, seccompProfile: { type: 'RuntimeDefault' } },
+          affinity: {
+            podAntiAffinity: {
+              preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: selector } } }],
+            },
+          },
+          containers: [
+            {
+              name: 'nginx',
+              image: topology.nginx.image,
+              command: ['nginx'],
+              args: [...nginxArgs, '-g', 'daemon off;'],
+              ports: [
+                { name: 'http', containerPort: CONTAINER_PORTS.http },
+                { name: 'https', containerPort: CONTAINER_PORTS.https },
+                { name: 'health', containerPort: CONTAINER_PORTS.health },
+              ],
+              readinessProbe: probe(5),
+              livenessProbe: probe(10),
+              // Stop taking new connections once the endpoints are gone, then let requests in flight finish.
+              lifecycle: { preStop: { exec: { command: ['/bin/sh', '-c', `sleep 5; nginx ${nginxArgs.join(' ')} -s quit; while [ -e ${NGINX_PREFIX}nginx.pid ]; do sleep 1; done`] } } },
+              resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '256Mi' } },
+              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+              volumeMounts: [
+                { name: 'config', mountPath: NGINX_CONF_DIR, readOnly: true },
+                { name: 'run', mountPath: NGINX_PREFIX },
+              ],
+            },
+          ],
+          // Long enough for a request at the read timeout to finish after the graceful quit.
+          terminationGracePeriodSeconds: durationSeconds(topology.nginx.timeouts.read) + 30,
+          volumes: [
+            { name: 'config', projected: { sources: configProjection(frontend, topology) } },
+            { name: 'run', emptyDir: { sizeLimit: '256Mi' } },
+          ],
+        },
+      },
+    },
   };
 }
 
+export function nginxService(frontend: Wso2Frontend, topology: Topology): V1Service {
+  const { type, annotations } = topology.nginx.service;
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { ...meta(frontend, nginxName(frontend), 'nginx'), ...(Object.keys(annotations).length ? { annotations } : {}) },
+    spec: {
+      type,
+      selector: selectorFor(frontend, 'nginx'),
+      ports: [
+        { name: 'http', port: topology.ports.http, targetPort: 'http' },
+        { name: 'https', port: topology.ports.https, targetPort: 'https' },
+      ],
+      // Keep the client's address: X-Forwarded-For and client-IP affinity depend on it.
+      ...(type === 'ClusterIP' ? {} : { externalTrafficPolicy: 'Local' }),
+    },
+  };
+}
+
+export function nginxDisruptionBudget(frontend: Wso2Frontend): V1PodDisruptionBudget {
+  return {
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: meta(frontend, nginxName(frontend), 'nginx'),
+    spec: { maxUnavailable: 1, selector: { matchLabels: selectorFor(frontend, 'nginx') } },
+  };
+}
+
+export type DesiredObject = V1ConfigMap | V1Deployment | V1Service | V1PodDisruptionBudget;
+
 /** The objects without secret material (certificates are issued by the controller at reconcile time). */
-export function desiredObjects(frontend: Wso2Frontend, topology: Topology): ConfigMapObject[] {
-  return [nginxConfigMap(frontend, topology)];
+export function desiredObjects(frontend: Wso2Frontend, topology: Topology, certificateVersions: string[] = []): DesiredObject[] {
+  const configMap = nginxConfigMap(frontend, topology);
+  return [
+    configMap,
+    nginxDeployment(frontend, topology, configHash(configMap.data ?? {}, certificateVersions)),
+    nginxService(frontend, topology),
+    ...(topology.nginx.replicas > 1 ? [nginxDisruptionBudget(frontend)] : []),
+  ];
 }

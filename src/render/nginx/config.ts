@@ -7,14 +7,15 @@ import type { Location, Site, StickinessPolicy, Topology, Upstream } from '../..
 import { because, blank, block, comment, directive, toText, value, type Arg, type Node } from './syntax.js';
 
 export interface NginxLayout {
-  /** Where NGINX listens. */
-  listen: { address?: string; http: number; https: number };
+  /** Where NGINX listens; `health` is a plain-HTTP port for the kubelet's probes, not exposed by the Service. */
+  listen: { address?: string; http: number; https: number; health?: number };
   /** The ports clients use (redirect targets, X-Forwarded-Port, proxyPort); differ from `listen` behind a Service. */
   publicPorts: { http: number; https: number };
 }
 
 /** In the container NGINX runs unprivileged on 8080/8443; the Service maps the public ports to them. */
-export const CONTAINER_PORTS = { http: 8080, https: 8443 } as const;
+export const CONTAINER_PORTS = { http: 8080, https: 8443, health: 8081 } as const;
+export const HEALTH_PATH = '/healthz';
 
 export function containerLayout(t: Topology): NginxLayout {
   return { listen: { ...CONTAINER_PORTS }, publicPorts: t.ports };
@@ -107,6 +108,17 @@ export function renderMainConf(t: Topology, layout: NginxLayout): string {
       directive('return', '404', '"No WSO2 site is served for this host name.\\n"'),
     ]),
     block('server', [], [directive('listen', listenArg(layout, layout.listen.https), 'ssl', 'default_server'), directive('ssl_reject_handshake', 'on')]),
+    ...(layout.listen.health === undefined
+      ? []
+      : [
+          comment('Liveness and readiness for the kubelet, on a port the Service does not expose.'),
+          block('server', [], [
+            directive('listen', listenArg(layout, layout.listen.health)),
+            directive('access_log', 'off'),
+            block('location', ['=', HEALTH_PATH], [directive('default_type', 'text/plain'), directive('return', '200', '"ok\\n"')]),
+            block('location', ['/'], [directive('return', '404')]),
+          ]),
+        ]),
     blank,
     because(directive('include', 'vhost-*.conf'), 'one file per public host'),
   ];
