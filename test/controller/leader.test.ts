@@ -1,0 +1,132 @@
+// Leader election on a real Lease: of two candidates exactly one leads, a leader that shuts
+// down hands over at once, and a leader cut off from the API server steps down before the
+// other candidate takes over.
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import * as k8s from '@kubernetes/client-node';
+import { LeaderElector, type LeaderElectionOptions } from '../../src/controller/runtime/leader.js';
+import { createNamespace, eventually, kubeConfig } from '../support/cluster.js';
+
+const leaseDurationMs = 2000;
+
+let namespace: string;
+let leases: k8s.CoordinationV1Api;
+const electors: LeaderElector[] = [];
+
+beforeAll(async () => {
+  namespace = await createNamespace('leader');
+  leases = kubeConfig().makeApiClient(k8s.CoordinationV1Api);
+});
+
+afterEach(async () => {
+  await Promise.all(electors.splice(0).map((elector) => elector.stop()));
+});
+
+/** A candidate that records when it started and stopped leading. */
+function candidate(identity: string, leaseName: string, config: k8s.KubeConfig = kubeConfig()) {
+  const events: Array<{ event: 'started' | 'stopped'; at: number }> = [];
+  const options: LeaderElectionOptions = {
+    kubeConfig: config,
+    namespace,
+    leaseName,
+    identity,
+    leaseDurationMs,
+    retryPeriodMs: 200,
+    onStartedLeading: () => events.push({ event: 'started', at: Date.now() }),
+    onStoppedLeading: () => events.push({ event: 'stopped', at: Date.now() }),
+    logger: () => undefined,
+  };
+  const elector = new LeaderElector(options);
+  electors.push(elector);
+  return { identity, elector, events };
+}
+
+/** A TCP relay to the API server that a test can cut, to partition one candidate from it. */
+async function partitionableRelay(): Promise<{ config: k8s.KubeConfig; cut: () => void }> {
+  const target = new URL(kubeConfig().getCurrentCluster()!.server);
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = connect(Number(target.port), target.hostname);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => socket.destroy());
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (typeof address !== 'object' || !address) throw new Error('the relay has no address');
+
+  const base = kubeConfig();
+  const config = new k8s.KubeConfig();
+  config.loadFromOptions({
+    clusters: base.getClusters().map((cluster) => ({ ...cluster, server: `https://127.0.0.1:${address.port}` })),
+    users: base.getUsers(),
+    contexts: base.getContexts(),
+    currentContext: base.getCurrentContext(),
+  });
+  const cut = () => {
+    server.close();
+    for (const socket of sockets) socket.destroy();
+  };
+  return { config, cut };
+}
+
+async function holder(leaseName: string): Promise<k8s.V1LeaseSpec> {
+  return (await leases.readNamespacedLease({ name: leaseName, namespace })).spec ?? {};
+}
+
+test('of two candidates on one lease exactly one leads, and the lease names it', async () => {
+  const a = candidate('replica-a', 'one-leader');
+  const b = candidate('replica-b', 'one-leader');
+  a.elector.start();
+  b.elector.start();
+
+  const leader = await eventually('a leader', async () => [a, b].find((c) => c.elector.isLeader));
+  // Several retry periods later, still exactly one.
+  // client-node types renewTime as a Date but hands over the wire's string.
+  const renewedAt = async () => Date.parse(String((await holder('one-leader')).renewTime));
+  await eventually('a few renewals', async () => ((await renewedAt()) > leader.events[0]!.at + 600 ? true : undefined), 10_000);
+
+  expect([a, b].filter((c) => c.elector.isLeader).map((c) => c.identity)).toEqual([leader.identity]);
+  expect([...a.events, ...b.events].map((e) => e.event)).toEqual(['started']);
+  const spec = await holder('one-leader');
+  expect(spec.holderIdentity).toBe(leader.identity);
+  expect(spec.leaseDurationSeconds).toBe(2);
+});
+
+test('a leader that stops releases the lease and the other candidate takes over at once', async () => {
+  const a = candidate('replica-a', 'handover');
+  a.elector.start();
+  await eventually('replica-a to lead', async () => (a.elector.isLeader ? true : undefined));
+  const b = candidate('replica-b', 'handover');
+  b.elector.start();
+
+  const stoppedAt = Date.now();
+  await a.elector.stop();
+
+  expect(a.events.map((e) => e.event)).toEqual(['started', 'stopped']);
+  await eventually('replica-b to lead', async () => (b.elector.isLeader ? true : undefined), 10_000);
+  expect(b.events[0]!.at - stoppedAt).toBeLessThan(leaseDurationMs);
+  const spec = await holder('handover');
+  expect(spec.holderIdentity).toBe('replica-b');
+  expect(spec.leaseTransitions).toBe(1);
+});
+
+test('a leader cut off from the API server steps down before the other candidate takes over', async () => {
+  const relay = await partitionableRelay();
+  const a = candidate('replica-a', 'partition', relay.config);
+  a.elector.start();
+  await eventually('replica-a to lead', async () => (a.elector.isLeader ? true : undefined));
+  const b = candidate('replica-b', 'partition');
+  b.elector.start();
+
+  relay.cut();
+
+  await eventually('replica-b to lead', async () => (b.elector.isLeader ? true : undefined), 10_000);
+  const steppedDown = a.events.find((e) => e.event === 'stopped');
+  expect(steppedDown).toBeDefined();
+  expect(b.events[0]!.at).toBeGreaterThanOrEqual(steppedDown!.at);
+  expect(a.elector.isLeader).toBe(false);
+  expect((await holder('partition')).holderIdentity).toBe('replica-b');
+});
