@@ -106,6 +106,8 @@ export interface ProductSettings {
 export interface Component {
   role: Role;
   replicas: number;
+  /** The product container's compute resources, when the spec sets them (the render layer has the defaults). */
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
 }
 
 export interface Topology {
@@ -254,7 +256,10 @@ export function buildTopology(spec: Wso2FrontendSpec, observed: ObservedEndpoint
       : {
           source: 'managed',
           image: spec.backends.managed?.image ?? PRODUCT_INFO[product].defaultImage(version),
-          components: roles.map((role) => ({ role, replicas: spec.backends.managed?.components?.[role]?.replicas ?? preset.roles[role]!.replicas })),
+          components: roles.map((role): Component => {
+            const component = spec.backends.managed?.components?.[role];
+            return { role, replicas: component?.replicas ?? preset.roles[role]!.replicas, ...(component?.resources ? { resources: component.resources } : {}) };
+          }),
         },
     tls: { mode: spec.tls?.mode ?? 'self-signed', certificatePerHost: spec.tls?.certificatePerHost ?? false, extraSANs: spec.tls?.extraSANs ?? [] },
     certificates: certificatePlans(sites),
