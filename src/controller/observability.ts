@@ -1,0 +1,173 @@
+// The operator's own health and metrics endpoints: /healthz for the kubelet's liveness probe,
+// /readyz for its readiness probe and /metrics for Prometheus. Metrics live in a registry of
+// their own rather than prom-client's global one, so tests and several operators in one process
+// never register the same metric twice.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { WorkQueueStats } from './runtime/workqueue.js';
+
+/** How a reconcile ended: done, asked to run again later, or failed (retried with backoff). */
+export type ReconcileResult = 'success' | 'error' | 'requeue';
+
+const metricPrefix = 'wso2_frontend_';
+
+/** From a no-op reconcile (about 1 ms) to one waiting on a slow API server or NGINX reload (a minute). */
+const reconcileDurationBuckets = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+export class OperatorMetrics {
+  readonly registry = new Registry();
+  private readonly reconcileTotal: Counter<'result'>;
+  private readonly reconcileDuration: Histogram<'result'>;
+  private readonly certificateExpiry: Gauge<'namespace' | 'name' | 'certificate'>;
+  /** Certificate names with an expiry series, per frontend ("namespace/name"), so forgetting a frontend removes all of them. */
+  private readonly certificatesByFrontend = new Map<string, Set<string>>();
+
+  /** `queueStats` is read on every scrape, so the queue needs no hooks into the metrics. */
+  constructor(queueStats: () => WorkQueueStats) {
+    const registers = [this.registry];
+    this.reconcileTotal = new Counter({
+      name: `${metricPrefix}reconcile_total`,
+      help: 'Reconciles of WSO2Frontend objects, by result (success, error, requeue).',
+      labelNames: ['result'],
+      registers,
+    });
+    this.reconcileDuration = new Histogram({
+      name: `${metricPrefix}reconcile_duration_seconds`,
+      help: 'Duration of reconciles of WSO2Frontend objects in seconds, by result.',
+      labelNames: ['result'],
+      buckets: reconcileDurationBuckets,
+      registers,
+    });
+    new Gauge({
+      name: `${metricPrefix}queue_depth`,
+      help: 'Keys waiting in the work queue to be reconciled.',
+      registers,
+      collect() {
+        this.set(queueStats().depth);
+      },
+    });
+    new Counter({
+      name: `${metricPrefix}queue_retries_total`,
+      help: 'Failed reconciles scheduled for a retry with backoff.',
+      registers,
+      collect() {
+        // The queue owns the running total; the counter only mirrors it at scrape time.
+        this.reset();
+        this.inc(queueStats().retries);
+      },
+    });
+    this.certificateExpiry = new Gauge({
+      name: `${metricPrefix}certificate_expiry_seconds`,
+      help: 'Seconds until the notAfter time of a certificate served for a WSO2Frontend (negative once expired).',
+      labelNames: ['namespace', 'name', 'certificate'],
+      registers,
+    });
+    collectDefaultMetrics({ register: this.registry, prefix: metricPrefix });
+  }
+
+  observeReconcile(result: ReconcileResult, seconds: number): void {
+    this.reconcileTotal.inc({ result });
+    this.reconcileDuration.observe({ result }, seconds);
+  }
+
+  setCertificateExpiry(namespace: string, name: string, certificate: string, seconds: number): void {
+    this.certificateExpiry.set({ namespace, name, certificate }, seconds);
+    const key = `${namespace}/${name}`;
+    const certificates = this.certificatesByFrontend.get(key) ?? new Set<string>();
+    certificates.add(certificate);
+    this.certificatesByFrontend.set(key, certificates);
+  }
+
+  /** Drops every series of a deleted frontend, so its certificates do not look like they are still expiring. */
+  forgetFrontend(namespace: string, name: string): void {
+    const key = `${namespace}/${name}`;
+    for (const certificate of this.certificatesByFrontend.get(key) ?? []) {
+      this.certificateExpiry.remove({ namespace, name, certificate });
+    }
+    this.certificatesByFrontend.delete(key);
+  }
+}
+
+export interface HealthServerOptions {
+  /** 0 binds a free port; the bound one is returned. */
+  port: number;
+  /** Node's default (all interfaces) when omitted, which probes from the kubelet need. */
+  host?: string;
+  metrics: OperatorMetrics;
+  /** False when the operator is stuck and should be restarted. */
+  isLive(): boolean;
+  /** True once the informers have synced, also while standing by for leader election. */
+  isReady(): boolean;
+}
+
+export interface HealthServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startHealthServer(options: HealthServerOptions): Promise<HealthServer> {
+  const server = createServer((request, response) => {
+    respond(request, response, options).catch(() => {
+      // Never leak a stack trace to whoever can reach the port.
+      if (!response.headersSent) sendText(response, 500, 'internal error');
+      else response.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        // Prometheus and fetch keep connections alive; without this close() waits for them to time out.
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function respond(request: IncomingMessage, response: ServerResponse, options: HealthServerOptions): Promise<void> {
+  const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+  if (path !== '/healthz' && path !== '/readyz' && path !== '/metrics') {
+    sendText(response, 404, 'not found');
+    return;
+  }
+  if (request.method !== 'GET' && request.method !== 'HEAD') {
+    response.setHeader('Allow', 'GET, HEAD');
+    sendText(response, 405, 'method not allowed');
+    return;
+  }
+  switch (path) {
+    case '/healthz':
+      if (options.isLive()) sendText(response, 200, 'ok');
+      else sendText(response, 500, 'not live');
+      return;
+    case '/readyz':
+      if (options.isReady()) sendText(response, 200, 'ok');
+      else sendText(response, 503, 'not ready');
+      return;
+    case '/metrics': {
+      const { registry } = options.metrics;
+      const body = await registry.metrics();
+      send(response, 200, registry.contentType, body);
+      return;
+    }
+  }
+}
+
+function sendText(response: ServerResponse, status: number, text: string): void {
+  send(response, status, 'text/plain; charset=utf-8', `${text}\n`);
+}
+
+function send(response: ServerResponse, status: number, contentType: string, body: string): void {
+  response.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
+  // Node leaves the body out of responses to HEAD.
+  response.end(body);
+}
