@@ -2,6 +2,7 @@
 // The `wso2-frontend` command: one binary, one subcommand per job.
 import { runCrd, usage as crdUsage } from './crd.js';
 import { runLocalCluster, usage as localClusterUsage } from './local-cluster.js';
+import { runOperator, usage as operatorUsage } from './operator.js';
 import { runRender, usage as renderUsage, UsageError } from './render.js';
 
 type Subcommand = { run: (argv: string[]) => Promise<number>; usage: string };
@@ -9,6 +10,7 @@ type Subcommand = { run: (argv: string[]) => Promise<number>; usage: string };
 const subcommands: Record<string, Subcommand> = {
   crd: { run: runCrd, usage: crdUsage },
   'local-cluster': { run: runLocalCluster, usage: localClusterUsage },
+  operator: { run: runOperator, usage: operatorUsage },
   render: { run: runRender, usage: renderUsage },
 };
 

@@ -10,6 +10,7 @@ import { buildTopology, type Topology } from '../model/topology.js';
 import { validateSpec } from '../model/validate.js';
 import { BACKEND_CA_PATH, certificatePaths, renderNginx, type NginxLayout } from '../render/nginx/config.js';
 import { caSecretName, certificateSecretName, desiredObjects } from '../render/objects.js';
+import { wso2Workloads } from '../render/workloads.js';
 import { issueCa, issueServerCertificate, serverCertificateNames, tlsSecretData } from '../tls/issuer.js';
 
 export const usage = `wso2-frontend render -f RESOURCE.yaml [--nginx-dir DIR [--bind ADDRESS] [--http-port N] [--https-port N]]
@@ -94,7 +95,7 @@ export async function runRender(argv: string[]): Promise<number> {
 
   const dir = values['nginx-dir'];
   if (dir === undefined) {
-    const objects = desiredObjects(resource, topology);
+    const objects = [...desiredObjects(resource, topology), ...wso2Workloads(resource, topology)];
     const issued = topology.tls.mode === 'self-signed' ? [caSecretName(resource), ...topology.certificates.map((c) => certificateSecretName(resource, c.name))] : [];
     const note = issued.length ? `# The operator also issues kubernetes.io/tls Secrets, not printed as they hold private keys: ${issued.join(', ')}\n` : '';
     process.stdout.write(objects.map((o) => yaml.dump(o, { lineWidth: -1, noRefs: true })).join('---\n') + note);

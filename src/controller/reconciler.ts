@@ -1,0 +1,282 @@
+// Reconcile one Wso2Frontend: validate, settle its certificates, render and apply what it
+// owns with server-side apply, prune what it no longer needs, and report status and Events.
+// The decisions come from the pure layers (model, render, tls, status); this file only reads,
+// writes and reports.
+import { createHash } from 'node:crypto';
+import * as k8s from '@kubernetes/client-node';
+import { API_GROUP, API_VERSION, KIND, PLURAL, type Wso2Frontend, type Wso2FrontendStatus } from '../api/schema.js';
+import { formatProblem } from '../api/validate.js';
+import { buildTopology, type ObservedEndpoints, type Topology } from '../model/topology.js';
+import { validateSpec } from '../model/validate.js';
+import type { Role } from '../model/catalog.js';
+import { caSecretName, certificateSecretName, desiredObjects, labelsFor, nginxName } from '../render/objects.js';
+import { wso2Workloads } from '../render/workloads.js';
+import { caSecretData, issueCa, issueServerCertificate, serverCertificateNames, tlsSecretData, type KeyAndCertificate } from '../tls/issuer.js';
+import { checkProvidedCertificate } from '../tls/provided.js';
+import { decideCa, decideServerCertificate } from '../tls/renewal.js';
+import { parseKey, type Logger } from './runtime/controller.js';
+import type { WorkResult } from './runtime/workqueue.js';
+import { EventRecorder } from './events.js';
+import { computeStatus, sameStatus, type Findings, type Verdict } from './status.js';
+
+export const FIELD_MANAGER = 'wso2-frontend-operator';
+
+/** Every kind the operator may own, for pruning. */
+const OWNED_KINDS = [
+  { apiVersion: 'v1', kind: 'ConfigMap' },
+  { apiVersion: 'v1', kind: 'Secret' },
+  { apiVersion: 'v1', kind: 'Service' },
+  { apiVersion: 'apps/v1', kind: 'Deployment' },
+  { apiVersion: 'apps/v1', kind: 'StatefulSet' },
+  { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget' },
+] as const;
+
+/** Renewal is re-checked at least this often, so a long renewal time never outgrows a timer. */
+const MAX_REQUEUE_MS = 12 * 3600 * 1000;
+
+type Data = Record<string, string>;
+const decode = (data: Record<string, string> | undefined): Data | undefined =>
+  data && Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+const encode = (data: Data) => Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')]));
+const fingerprint = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
+
+interface CertificateOutcome {
+  verdict: Verdict;
+  /** Secrets to write now (issued or renewed, and current leaves). */
+  secrets: k8s.V1Secret[];
+  /** Every Secret the frontend keeps, written now or not: pruning must spare them. */
+  kept: string[];
+  /** Identities of the served certificates, in the configuration hash so a new one rolls NGINX. */
+  versions: string[];
+  notAfter?: Date;
+  renewAt?: Date;
+  issued: string[];
+}
+
+export interface ReconcilerOptions {
+  kubeConfig: k8s.KubeConfig;
+  /** The cached Wso2Frontend for a key (from the controller's informer). */
+  get: (key: string) => Wso2Frontend | undefined;
+  events: EventRecorder;
+  log: Logger;
+  now?: () => Date;
+}
+
+export class FrontendReconciler {
+  private readonly objects: k8s.KubernetesObjectApi;
+  private readonly core: k8s.CoreV1Api;
+  private readonly discovery: k8s.DiscoveryV1Api;
+  private readonly custom: k8s.CustomObjectsApi;
+  private readonly now: () => Date;
+
+  constructor(private readonly options: ReconcilerOptions) {
+    this.objects = k8s.KubernetesObjectApi.makeApiClient(options.kubeConfig);
+    this.core = options.kubeConfig.makeApiClient(k8s.CoreV1Api);
+    this.discovery = options.kubeConfig.makeApiClient(k8s.DiscoveryV1Api);
+    this.custom = options.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+    this.now = options.now ?? (() => new Date());
+  }
+
+  async reconcile(key: string): Promise<WorkResult> {
+    const frontend = this.options.get(key);
+    // Gone: what it owned is garbage-collected through the owner references.
+    if (!frontend) return;
+    try {
+      return await this.reconcileFrontend(frontend);
+    } catch (error) {
+      await this.options.events.record(frontend, 'Warning', 'ReconcileFailed', 'Reconcile', `reconcile failed and will be retried: ${String(error)}`);
+      throw error;
+    }
+  }
+
+  private async reconcileFrontend(frontend: Wso2Frontend): Promise<WorkResult> {
+    const generation = frontend.metadata.generation ?? 0;
+    const validation = validateSpec(frontend.spec);
+    if (!validation.ok) {
+      // Nothing owned is touched: whatever works keeps working until the spec is fixed.
+      const message = validation.problems.map(formatProblem).join('; ');
+      const changed = await this.writeStatus(frontend, { generation, accepted: { ok: false, reason: 'InvalidSpec', message } });
+      if (changed) await this.options.events.record(frontend, 'Warning', 'InvalidSpec', 'Validate', message);
+      return;
+    }
+    const accepted: Verdict = { ok: true, reason: 'Valid', message: 'the spec is valid' };
+    const observed = await this.observeEndpoints(frontend);
+    const topology = buildTopology(validation.spec, observed);
+
+    const certificates = await this.settleCertificates(frontend, topology);
+    const findings: Findings = { generation, accepted, certificates: certificates.verdict, urls: publicUrls(topology), ...(certificates.notAfter ? { certificateNotAfter: certificates.notAfter } : {}) };
+    if (!certificates.verdict.ok) {
+      await this.writeStatus(frontend, findings);
+      return;
+    }
+    for (const secret of certificates.secrets) await this.apply(frontend, secret);
+    for (const host of certificates.issued) await this.options.events.record(frontend, 'Normal', 'CertificateIssued', 'Issue', `issued certificate ${host}`);
+
+    const desired = [...desiredObjects(frontend, topology, certificates.versions), ...wso2Workloads(frontend, topology)];
+    const applied = new Map<string, k8s.KubernetesObject>();
+    for (const object of desired) applied.set(`${object.kind}/${object.metadata!.name}`, await this.apply(frontend, object));
+    await this.prune(frontend, new Set([...applied.keys(), ...certificates.kept.map((name) => `Secret/${name}`)]));
+
+    const deployment = applied.get(`Deployment/${nginxName(frontend)}`) as k8s.V1Deployment;
+    const configHash = deployment.spec?.template.metadata?.annotations?.['wso2-frontend.dev/config-hash'];
+    findings.configuration = rollout(deployment);
+    findings.backends = backendsAvailable(topology);
+    if (configHash) findings.configHash = configHash;
+    const previousHash = frontend.status?.configHash;
+    const wasReady = frontend.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+    await this.writeStatus(frontend, findings);
+    if (configHash && configHash !== previousHash) {
+      await this.options.events.record(frontend, 'Normal', 'ConfigurationUpdated', 'Render', `NGINX configuration ${configHash} applied`);
+    }
+    const ready = findings.configuration.ok && findings.backends.ok;
+    if (ready && !wasReady) await this.options.events.record(frontend, 'Normal', 'Ready', 'Reconcile', `serving ${findings.urls?.join(', ')}`);
+    return certificates.renewAt ? { requeueAfterMs: Math.max(1000, Math.min(MAX_REQUEUE_MS, certificates.renewAt.getTime() - this.now().getTime())) } : undefined;
+  }
+
+  /** Ready endpoints of the operator-run pods, by role, from the role Services' EndpointSlices. */
+  private async observeEndpoints(frontend: Wso2Frontend): Promise<ObservedEndpoints> {
+    if (frontend.spec.backends.external) return {};
+    const namespace = frontend.metadata.namespace!;
+    const slices = await this.discovery.listNamespacedEndpointSlice({ namespace, labelSelector: `app.kubernetes.io/instance=${frontend.metadata.name}` });
+    const observed: ObservedEndpoints = {};
+    for (const slice of slices.items) {
+      const role = slice.metadata?.labels?.['app.kubernetes.io/component'] as Role | undefined;
+      if (!role || role === ('nginx' as Role)) continue;
+      const ready = (slice.endpoints ?? []).filter((e) => e.conditions?.ready && !e.conditions.terminating);
+      observed[role] = [...(observed[role] ?? []), ...ready.flatMap((e) => e.addresses.map((address) => ({ pod: e.targetRef?.name ?? address, address })))];
+    }
+    return observed;
+  }
+
+  private async readSecretData(namespace: string, name: string): Promise<Data | undefined> {
+    try {
+      return decode((await this.core.readNamespacedSecret({ name, namespace })).data);
+    } catch (error) {
+      if (error instanceof k8s.ApiException && error.code === 404) return undefined;
+      throw error;
+    }
+  }
+
+  private secret(frontend: Wso2Frontend, name: string, data: Data): k8s.V1Secret {
+    return { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: { name, namespace: frontend.metadata.namespace!, labels: labelsFor(frontend, 'tls') }, data: encode(data) };
+  }
+
+  /** Self-signed: keep, renew or issue the CA and each certificate; user Secrets: check them. */
+  private async settleCertificates(frontend: Wso2Frontend, topology: Topology): Promise<CertificateOutcome> {
+    const namespace = frontend.metadata.namespace!;
+    const now = this.now();
+    const outcome: CertificateOutcome = { verdict: { ok: true, reason: 'CertificatesValid', message: '' }, secrets: [], kept: [], versions: [], issued: [] };
+    const earliest = (a: Date | undefined, b: Date) => (a && a < b ? a : b);
+
+    if (topology.tls.mode === 'secret') {
+      const problems: string[] = [];
+      for (const plan of topology.certificates) {
+        const data = await this.readSecretData(namespace, plan.secretName!);
+        const check = checkProvidedCertificate(data ?? {}, plan.hosts, now);
+        if (check.problems.length) problems.push(`Secret ${plan.secretName}: ${check.message}`);
+        if (check.notAfter) outcome.notAfter = earliest(outcome.notAfter, check.notAfter);
+        if (data?.['tls.crt']) outcome.versions.push(fingerprint(data['tls.crt']));
+      }
+      outcome.verdict = problems.length
+        ? { ok: false, reason: 'CertificateInvalid', message: problems.join('; ') }
+        : { ok: true, reason: 'CertificatesValid', message: `${topology.certificates.length} provided certificate(s) cover their hosts` };
+      return outcome;
+    }
+
+    const caName = caSecretName(frontend);
+    outcome.kept.push(caName);
+    const caDecision = decideCa(now, await this.readSecretData(namespace, caName));
+    let ca: KeyAndCertificate;
+    if (caDecision.action === 'keep') {
+      ca = caDecision.ca;
+    } else {
+      ca = issueCa(`${frontend.metadata.name} frontend CA`, { now });
+      outcome.secrets.push(this.secret(frontend, caName, caSecretData(ca)));
+      outcome.issued.push(`CA (${caDecision.reason})`);
+    }
+    for (const plan of topology.certificates) {
+      const name = certificateSecretName(frontend, plan.name);
+      const [names] = serverCertificateNames(plan.hosts, topology.tls.extraSANs, false);
+      const stored = await this.readSecretData(namespace, name);
+      const decision = decideServerCertificate(now, stored, names!, { caCertificatePem: ca.certificatePem });
+      let data = stored;
+      if (decision.action === 'keep') {
+        outcome.renewAt = earliest(outcome.renewAt, decision.renewAt);
+        outcome.notAfter = earliest(outcome.notAfter, decision.notAfter);
+      } else {
+        const leaf = issueServerCertificate(ca, names!, { now });
+        data = tlsSecretData(leaf, ca);
+        outcome.notAfter = earliest(outcome.notAfter, leaf.notAfter);
+        outcome.issued.push(`${plan.hosts.join(', ')} (${decision.reason})`);
+      }
+      outcome.secrets.push(this.secret(frontend, name, data!));
+      outcome.kept.push(name);
+      outcome.versions.push(fingerprint(data!['tls.crt']!));
+    }
+    outcome.verdict = { ok: true, reason: 'CertificatesValid', message: `${topology.certificates.length} certificate(s) issued by the frontend CA` };
+    return outcome;
+  }
+
+  private async apply<T extends k8s.KubernetesObject>(frontend: Wso2Frontend, object: T): Promise<T> {
+    const owned = {
+      ...object,
+      metadata: {
+        ...object.metadata,
+        ownerReferences: [{ apiVersion: `${API_GROUP}/${API_VERSION}`, kind: KIND, name: frontend.metadata.name, uid: frontend.metadata.uid!, controller: true, blockOwnerDeletion: true }],
+      },
+    };
+    return this.objects.patch(owned, undefined, undefined, FIELD_MANAGER, true, k8s.PatchStrategy.ServerSideApply);
+  }
+
+  /** Deletes owned objects that are no longer desired (a host removed, a pattern changed). */
+  private async prune(frontend: Wso2Frontend, desired: Set<string>): Promise<void> {
+    const selector = `app.kubernetes.io/instance=${frontend.metadata.name},app.kubernetes.io/managed-by=wso2-frontend-operator`;
+    for (const { apiVersion, kind } of OWNED_KINDS) {
+      const list = await this.objects.list(apiVersion, kind, frontend.metadata.namespace, undefined, undefined, undefined, undefined, selector);
+      for (const object of list.items) {
+        const ownedByThis = object.metadata?.ownerReferences?.some((o) => o.uid === frontend.metadata.uid && o.controller);
+        if (ownedByThis && !desired.has(`${kind}/${object.metadata?.name}`)) {
+          await this.objects.delete({ apiVersion, kind, metadata: { name: object.metadata!.name!, namespace: frontend.metadata.namespace! } });
+          this.options.log('info', 'pruned', { frontend: frontend.metadata.name, kind, name: object.metadata?.name });
+        }
+      }
+    }
+  }
+
+  /** Writes the status (server-side apply on the status subresource) only when it changed; says whether it did. */
+  private async writeStatus(frontend: Wso2Frontend, findings: Findings): Promise<boolean> {
+    const status: Wso2FrontendStatus = computeStatus(findings, frontend.status, this.now());
+    if (sameStatus(frontend.status, status)) return false;
+    const { namespace, name } = parseKey(`${frontend.metadata.namespace}/${frontend.metadata.name}`);
+    await this.custom.patchNamespacedCustomObjectStatus(
+      { group: API_GROUP, version: API_VERSION, namespace: namespace!, plural: PLURAL, name, fieldManager: FIELD_MANAGER, force: true, body: { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: KIND, metadata: { name, namespace }, status } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply),
+    );
+    return true;
+  }
+}
+
+function publicUrls(topology: Topology): string[] {
+  const port = topology.ports.https === 443 ? '' : `:${topology.ports.https}`;
+  return topology.sites.map((s) => `https://${s.host}${port}/`);
+}
+
+/** NGINX serves the current configuration when every replica runs the current pod template. */
+function rollout(deployment: k8s.V1Deployment): Verdict {
+  const wanted = deployment.spec?.replicas ?? 1;
+  const s = deployment.status ?? {};
+  const current = (s.observedGeneration ?? 0) >= (deployment.metadata?.generation ?? 0);
+  const updated = s.updatedReplicas ?? 0;
+  const available = s.availableReplicas ?? 0;
+  if (current && updated >= wanted && available >= wanted && (s.replicas ?? 0) <= wanted) {
+    return { ok: true, reason: 'Served', message: `${available} NGINX replica(s) serve the current configuration` };
+  }
+  return { ok: false, reason: 'RollingOut', message: `${Math.min(updated, available)} of ${wanted} NGINX replica(s) serve the current configuration`, waiting: true };
+}
+
+function backendsAvailable(topology: Topology): Verdict {
+  const empty = topology.upstreams.filter((u) => u.servers.length === 0).map((u) => `${u.role}:${u.port}`);
+  return empty.length
+    ? { ok: false, reason: 'NoReadyBackend', message: `no ready backend for ${[...new Set(empty)].join(', ')}`, waiting: true }
+    : { ok: true, reason: 'BackendsReady', message: 'every role has a ready backend' };
+}

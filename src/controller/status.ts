@@ -1,0 +1,77 @@
+// The status of a Wso2Frontend, computed from what a reconcile found. Pure, so the status is
+// written only when it really changed. Conditions follow the Kubernetes API conventions and
+// kstatus: Ready summarises; Reconciling says work is in progress; Stalled says it cannot
+// progress without a change from the user.
+import type { Wso2FrontendStatus } from '../api/schema.js';
+
+export type ConditionStatus = 'True' | 'False' | 'Unknown';
+
+export interface Condition {
+  type: string;
+  status: ConditionStatus;
+  reason: string;
+  message: string;
+  observedGeneration?: number;
+  lastTransitionTime: string;
+}
+
+export type Verdict = { ok: true; reason: string; message: string } | { ok: false; reason: string; message: string; waiting?: boolean };
+
+/** What one reconcile learned, per aspect; `undefined` means not reached (an earlier step failed). */
+export interface Findings {
+  generation: number;
+  accepted: Verdict;
+  certificates?: Verdict;
+  configuration?: Verdict;
+  backends?: Verdict;
+  urls?: string[];
+  certificateNotAfter?: Date;
+  configHash?: string;
+}
+
+const NOT_CHECKED = 'NotChecked';
+const notChecked: Verdict = { ok: false, reason: NOT_CHECKED, message: 'not checked: an earlier step did not succeed', waiting: true };
+
+/** Keeps lastTransitionTime when a condition's status did not change. */
+function withTransitionTime(next: Omit<Condition, 'lastTransitionTime'>, previous: Condition[] | undefined, now: Date): Condition {
+  const before = previous?.find((c) => c.type === next.type);
+  const lastTransitionTime = before && before.status === next.status ? before.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return { ...next, lastTransitionTime };
+}
+
+export function computeStatus(findings: Findings, previous: Wso2FrontendStatus | undefined, now: Date): Wso2FrontendStatus {
+  const aspects: [string, Verdict][] = [
+    ['Accepted', findings.accepted],
+    ['CertificatesReady', findings.certificates ?? notChecked],
+    ['ConfigurationServed', findings.configuration ?? notChecked],
+    ['BackendsAvailable', findings.backends ?? notChecked],
+  ];
+  const failing = aspects.filter(([, v]) => !v.ok);
+  // Stalled: something only the user can fix (a rejected spec, a bad certificate Secret).
+  const stalled = failing.filter(([, v]) => !v.ok && !v.waiting);
+  const ready: Verdict = failing[0]?.[1] ?? { ok: true, reason: 'Ready', message: 'NGINX serves the current configuration and every role has a ready backend' };
+  const generation = findings.generation;
+  const condition = (type: string, status: ConditionStatus, reason: string, message: string) =>
+    withTransitionTime({ type, status, reason, message, observedGeneration: generation }, previous?.conditions as Condition[] | undefined, now);
+  const statusOf = (v: Verdict): ConditionStatus => (v.ok ? 'True' : v.reason === NOT_CHECKED ? 'Unknown' : 'False');
+  const progressing = !ready.ok && stalled.length === 0;
+  const conditions = [
+    condition('Ready', statusOf(ready), ready.reason, ready.message),
+    ...aspects.map(([type, v]) => condition(type, statusOf(v), v.reason, v.message)),
+    condition('Reconciling', progressing ? 'True' : 'False', progressing ? ready.reason : 'Reconciled', progressing ? ready.message : 'nothing in progress'),
+    condition('Stalled', stalled.length ? 'True' : 'False', stalled[0]?.[1].reason ?? 'Progressing', stalled[0]?.[1].message ?? 'no problem needs a change of the resource'),
+  ];
+  return {
+    observedGeneration: generation,
+    conditions,
+    ...(findings.urls?.length ? { urls: findings.urls.join(',') } : {}),
+    ...(findings.certificateNotAfter ? { certificateNotAfter: findings.certificateNotAfter.toISOString().replace(/\.\d{3}Z$/, 'Z') } : {}),
+    ...(findings.configHash ? { configHash: findings.configHash } : {}),
+  };
+}
+
+/** Same meaning: the same fields and conditions (status writes are skipped otherwise). */
+export function sameStatus(a: Wso2FrontendStatus | undefined, b: Wso2FrontendStatus): boolean {
+  const normal = (s: Wso2FrontendStatus | undefined) => JSON.stringify({ ...s, conditions: [...(s?.conditions ?? [])].sort((x, y) => x.type.localeCompare(y.type)) });
+  return normal(a) === normal(b);
+}

@@ -1,0 +1,180 @@
+// The operator against the real control plane (kube-controller-manager, scheduler and kwok run
+// the NGINX pods): a resource applied with kubectl becomes Ready, owns its objects, keeps its
+// certificates across restarts, reports a bad spec without touching what works, follows spec
+// changes, puts back edits of what it owns, makes no writes on a resync of unchanged
+// resources, and everything it owned goes when the resource goes.
+import { X509Certificate } from 'node:crypto';
+import * as k8s from '@kubernetes/client-node';
+import * as yaml from 'js-yaml';
+import type { Wso2Frontend } from '../../src/api/schema.js';
+import { createOperator } from '../../src/cli/operator.js';
+import type { Controller } from '../../src/controller/runtime/controller.js';
+import { createNamespace, eventually, isNotFound, kubeConfig, kubectl } from '../support/cluster.js';
+import { example, installCrd } from '../support/resources.js';
+
+let namespace: string;
+let controller: Controller<Wso2Frontend>;
+const core = () => kubeConfig().makeApiClient(k8s.CoreV1Api);
+const NAME = 'apim-active-active';
+
+function startOperator(): Promise<void> {
+  controller = createOperator({ kubeConfig: kubeConfig(), namespaces: [namespace], resyncPeriodMs: 1500, identity: 'test' }).controller;
+  return controller.start();
+}
+
+async function frontend(): Promise<Wso2Frontend> {
+  return JSON.parse(await kubectl(['get', 'wso2frontend', NAME, '-n', namespace, '-o', 'json'])) as Wso2Frontend;
+}
+
+const condition = (f: Wso2Frontend, type: string) => f.status?.conditions?.find((c) => c.type === type);
+
+beforeAll(async () => {
+  await installCrd();
+  namespace = await createNamespace('operator');
+  await startOperator();
+  await kubectl(['apply', '-n', namespace, '-f', '-'], yaml.dump(example('apim-active-active.yaml')));
+  await kubectl(['wait', '--for=condition=Ready', `wso2frontend/${NAME}`, '-n', namespace, '--timeout=90s']);
+});
+
+afterAll(async () => {
+  await controller?.stop();
+});
+
+test('kubectl wait --for=condition=Ready succeeds and the status tells the URLs, configuration hash and certificate expiry', async () => {
+  const f = await frontend();
+  expect(f.status?.observedGeneration).toBe(f.metadata.generation);
+  expect(f.status?.urls).toBe('https://api.am.wso2.com/,https://gw.am.wso2.com/');
+  expect(f.status?.configHash).toMatch(/^[0-9a-f]{16}$/);
+  expect(new Date(f.status!.certificateNotAfter!).getTime()).toBeGreaterThan(Date.now() + 80 * 86_400_000);
+  for (const type of ['Accepted', 'CertificatesReady', 'ConfigurationServed', 'BackendsAvailable']) expect(condition(f, type)?.status).toBe('True');
+  expect(condition(f, 'Reconciling')?.status).toBe('False');
+  expect(condition(f, 'Stalled')?.status).toBe('False');
+});
+
+test('the owned objects carry a controller owner reference to the resource', async () => {
+  const f = await frontend();
+  const owned = JSON.parse(await kubectl(['get', 'configmap,secret,service,deployment,poddisruptionbudget', '-n', namespace, '-l', `app.kubernetes.io/instance=${NAME}`, '-o', 'json'])) as {
+    items: { kind: string; metadata: { name: string; ownerReferences?: { uid: string; controller?: boolean }[] } }[];
+  };
+  expect(owned.items.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+    `ConfigMap/${NAME}-nginx`,
+    `Deployment/${NAME}-nginx`,
+    `PodDisruptionBudget/${NAME}-nginx`,
+    `Secret/${NAME}-tls-ca`,
+    `Secret/${NAME}-tls-frontend`,
+    `Service/${NAME}-nginx`,
+  ]);
+  for (const o of owned.items) expect(o.metadata.ownerReferences).toEqual([expect.objectContaining({ uid: f.metadata.uid, controller: true })]);
+});
+
+test('the certificate Secret is kubernetes.io/tls, signed by the CA Secret, with every host as SAN', async () => {
+  const leaf = await core().readNamespacedSecret({ name: `${NAME}-tls-frontend`, namespace });
+  const ca = await core().readNamespacedSecret({ name: `${NAME}-tls-ca`, namespace });
+  expect(leaf.type).toBe('kubernetes.io/tls');
+  const certificate = new X509Certificate(Buffer.from(leaf.data!['tls.crt']!, 'base64'));
+  const caCertificate = new X509Certificate(Buffer.from(ca.data!['tls.crt']!, 'base64'));
+  expect(certificate.verify(caCertificate.publicKey)).toBe(true);
+  expect(certificate.subjectAltName).toBe('DNS:api.am.wso2.com, DNS:gw.am.wso2.com');
+});
+
+test('a resync of unchanged resources writes nothing: the resource and its Secrets keep their resourceVersion', async () => {
+  const before = await frontend();
+  const secret = await core().readNamespacedSecret({ name: `${NAME}-tls-frontend`, namespace });
+  await new Promise((r) => setTimeout(r, 4000)); // more than two resync periods
+  const resourceVersion = (f: Wso2Frontend) => (f.metadata as { resourceVersion?: string }).resourceVersion;
+  expect(resourceVersion(await frontend())).toBe(resourceVersion(before));
+  expect((await core().readNamespacedSecret({ name: `${NAME}-tls-frontend`, namespace })).metadata?.resourceVersion).toBe(secret.metadata?.resourceVersion);
+});
+
+test('a restarted operator keeps the certificates byte for byte', async () => {
+  const secret = await core().readNamespacedSecret({ name: `${NAME}-tls-frontend`, namespace });
+  await controller.stop();
+  await startOperator();
+  await kubectl(['wait', '--for=condition=Ready', `wso2frontend/${NAME}`, '-n', namespace, '--timeout=60s']);
+  const after = await core().readNamespacedSecret({ name: `${NAME}-tls-frontend`, namespace });
+  expect(after.data).toEqual(secret.data);
+  expect(after.metadata?.resourceVersion).toBe(secret.metadata?.resourceVersion);
+});
+
+test('an edit of an owned field is put back', async () => {
+  const original = (await core().readNamespacedConfigMap({ name: `${NAME}-nginx`, namespace })).data!['nginx.conf'];
+  await kubectl(['patch', 'configmap', `${NAME}-nginx`, '-n', namespace, '--type=merge', '-p', JSON.stringify({ data: { 'nginx.conf': 'events {}' } })]);
+  const restored = await eventually('the ConfigMap to be restored', async () => {
+    const text = (await core().readNamespacedConfigMap({ name: `${NAME}-nginx`, namespace })).data!['nginx.conf'];
+    return text === original ? text : undefined;
+  });
+  expect(restored).toBe(original);
+});
+
+test('an invalid spec is reported on the status and as an Event, and nothing owned changes', async () => {
+  const configMap = await core().readNamespacedConfigMap({ name: `${NAME}-nginx`, namespace });
+  // Valid for the schema and CEL; only the presets know api.am.wso2.com is the portal's host.
+  await kubectl(['patch', 'wso2frontend', NAME, '-n', namespace, '--type=merge', '-p', JSON.stringify({ spec: { sites: { gateway: { host: 'api.am.wso2.com' } } } })]);
+  const f = await eventually('Accepted=False', async () => {
+    const current = await frontend();
+    return condition(current, 'Accepted')?.status === 'False' ? current : undefined;
+  });
+  expect(condition(f, 'Accepted')).toMatchObject({ reason: 'InvalidSpec', message: 'spec.sites.gateway.host: host api.am.wso2.com is already the host of site portal; give each site its own host name' });
+  expect(condition(f, 'Ready')?.status).toBe('False');
+  expect(condition(f, 'Stalled')?.status).toBe('True');
+  expect(f.status?.observedGeneration).toBe(f.metadata.generation);
+  const events = await eventually('an InvalidSpec Event', async () => {
+    const text = await kubectl(['get', 'events.events.k8s.io', '-n', namespace, '--field-selector', `regarding.name=${NAME},reason=InvalidSpec`, '-o', 'json']);
+    const items = (JSON.parse(text) as { items: { note: string; type: string }[] }).items;
+    return items.length ? items : undefined;
+  });
+  expect(events[0]).toMatchObject({ type: 'Warning', note: expect.stringContaining('spec.sites.gateway.host') });
+  expect((await core().readNamespacedConfigMap({ name: `${NAME}-nginx`, namespace })).metadata?.resourceVersion).toBe(configMap.metadata?.resourceVersion);
+});
+
+test('a spec change is followed: new host, new configuration, new certificate, Ready again', async () => {
+  const before = await frontend();
+  await kubectl(['patch', 'wso2frontend', NAME, '-n', namespace, '--type=merge', '-p', JSON.stringify({ spec: { sites: { gateway: { host: 'api.example.com' } } } })]);
+  await eventually('Ready with the new host', async () => {
+    const f = await frontend();
+    return condition(f, 'Ready')?.status === 'True' && f.status?.urls?.includes('api.example.com') ? f : undefined;
+  });
+  const after = await frontend();
+  expect(after.status?.configHash).not.toBe(before.status?.configHash);
+  const vhost = (await core().readNamespacedConfigMap({ name: `${NAME}-nginx`, namespace })).data!['vhost-gateway.conf'];
+  expect(vhost).toContain('server_name api.example.com;');
+  const leaf = await core().readNamespacedSecret({ name: `${NAME}-tls-frontend`, namespace });
+  expect(new X509Certificate(Buffer.from(leaf.data!['tls.crt']!, 'base64')).subjectAltName).toBe('DNS:api.am.wso2.com, DNS:api.example.com');
+});
+
+test('a host that needs its own certificate gets one, and the shared certificate is pruned', async () => {
+  await kubectl(['patch', 'wso2frontend', NAME, '-n', namespace, '--type=merge', '-p', JSON.stringify({ spec: { tls: { certificatePerHost: true } } })]);
+  const secrets = await eventually('per-host certificate Secrets only', async () => {
+    const names = (await core().listNamespacedSecret({ namespace, labelSelector: `app.kubernetes.io/instance=${NAME}` })).items.map((s) => s.metadata!.name!).sort();
+    return names.includes(`${NAME}-tls-frontend`) ? undefined : names;
+  });
+  expect(secrets).toEqual([`${NAME}-tls-ca`, `${NAME}-tls-site-gateway`, `${NAME}-tls-site-portal`]);
+});
+
+test('deleting the resource garbage-collects everything it owned', async () => {
+  await kubectl(['delete', 'wso2frontend', NAME, '-n', namespace]);
+  // The garbage collector picks up a newly installed CRD at its periodic (30 s) resync.
+  const gone = await eventually(
+    'the owned ConfigMap to be collected',
+    async () => {
+      try {
+        await core().readNamespacedConfigMap({ name: `${NAME}-nginx`, namespace });
+        return undefined;
+      } catch (error) {
+        return isNotFound(error) ? true : undefined;
+      }
+    },
+    110_000,
+  );
+  expect(gone).toBe(true);
+});
+
+test('managed backends: the operator runs the WSO2 pods and routes to their endpoints once they are ready', async () => {
+  const managed = example('apim-distributed.yaml');
+  await kubectl(['apply', '-n', namespace, '-f', '-'], yaml.dump(managed));
+  await kubectl(['wait', '--for=condition=Ready', 'wso2frontend/apim-distributed', '-n', namespace, '--timeout=90s']);
+  const pods = (await core().listNamespacedPod({ namespace, labelSelector: 'app.kubernetes.io/instance=apim-distributed,app.kubernetes.io/component=gateway' })).items;
+  expect(pods).toHaveLength(3);
+  const vhost = (await core().readNamespacedConfigMap({ name: 'apim-distributed-nginx', namespace })).data!['vhost-gateway.conf']!;
+  for (const pod of pods) expect(vhost).toContain(`server ${pod.status!.podIP}:8243 max_fails=3 fail_timeout=10s;`);
+});
