@@ -4,6 +4,7 @@ import { runCrd, usage as crdUsage } from './crd.js';
 import { runLocalCluster, usage as localClusterUsage } from './local-cluster.js';
 import { runOperator, usage as operatorUsage } from './operator.js';
 import { runRender, usage as renderUsage, UsageError } from './render.js';
+import { runStart, usage as startUsage } from './start.js';
 
 type Subcommand = { run: (argv: string[]) => Promise<number>; usage: string };
 
@@ -12,6 +13,7 @@ const subcommands: Record<string, Subcommand> = {
   'local-cluster': { run: runLocalCluster, usage: localClusterUsage },
   operator: { run: runOperator, usage: operatorUsage },
   render: { run: runRender, usage: renderUsage },
+  start: { run: runStart, usage: startUsage },
 };
 
 function help(): string {

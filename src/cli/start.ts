@@ -1,0 +1,81 @@
+// `wso2-frontend start` (npm start): the operator against the current cluster when one answers;
+// otherwise a local control plane with the CRD and an example applied, so a newcomer sees the
+// operator work on a fresh machine.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as k8s from '@kubernetes/client-node';
+import * as yaml from 'js-yaml';
+import { API_GROUP, API_VERSION, PLURAL, type Wso2Frontend } from '../api/schema.js';
+import { LocalControlPlane } from '../localcluster/control-plane.js';
+import { renderCrd } from '../render/crd.js';
+import { createOperator, runOperator } from './operator.js';
+
+export const usage = `wso2-frontend start
+
+Runs the operator against the current cluster (kubeconfig or in-cluster) when it answers;
+otherwise starts a local control plane, installs the CRD, applies examples/apim-active-active.yaml
+and runs the operator there, until Ctrl-C.`;
+
+const EXAMPLE = fileURLToPath(new URL('../../examples/apim-active-active.yaml', import.meta.url));
+
+async function currentCluster(): Promise<boolean> {
+  try {
+    const kc = new k8s.KubeConfig();
+    kc.loadFromDefault();
+    if (!kc.getCurrentCluster()) return false;
+    await Promise.race([kc.makeApiClient(k8s.VersionApi).getCode(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 3000))]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function runStart(argv: string[]): Promise<number> {
+  if (argv.length) throw new Error(`start takes no arguments\n\n${usage}`);
+  if (await currentCluster()) {
+    console.log('Using the current cluster (install the CRD with: kubectl apply -k deploy/).');
+    return runOperator([]);
+  }
+  const stopRequested = new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  console.log('No cluster answers: starting a local control plane (the first run builds it; see README).');
+  const plane = await LocalControlPlane.start();
+  const kubeConfig = plane.kubeConfig();
+  const objects = k8s.KubernetesObjectApi.makeApiClient(kubeConfig);
+  const apply = (object: k8s.KubernetesObject) => objects.patch(object, undefined, undefined, 'wso2-frontend-start', true, k8s.PatchStrategy.ServerSideApply);
+  await apply(renderCrd() as k8s.KubernetesObject);
+  const extensions = kubeConfig.makeApiClient(k8s.ApiextensionsV1Api);
+  while (!(await extensions.readCustomResourceDefinition({ name: `${PLURAL}.${API_GROUP}` })).status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) await sleep(200);
+
+  const { controller } = createOperator({ kubeConfig, resyncPeriodMs: 600_000 });
+  await controller.start();
+  const example = yaml.load(readFileSync(EXAMPLE, 'utf8')) as Wso2Frontend;
+  example.metadata.namespace = 'default';
+  await apply(example as unknown as k8s.KubernetesObject);
+  const custom = kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+  const readyUrls = async () => {
+    const f = (await custom.getNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace: 'default', plural: PLURAL, name: example.metadata.name })) as Wso2Frontend;
+    return f.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? f.status.urls : undefined;
+  };
+  let urls: string | undefined;
+  for (let i = 0; i < 120 && !(urls = await readyUrls()); i++) await sleep(500);
+  console.log(`
+The operator runs against a local control plane; ${example.metadata.name} is ${urls ? `Ready (${urls})` : 'not Ready yet'}.
+In another shell:
+  export KUBECONFIG=${plane.kubeconfigPath}
+  kubectl get wso2frontends
+  kubectl get wso2frontend ${example.metadata.name} -o yaml
+  kubectl get configmap ${example.metadata.name}-nginx -o jsonpath='{.data.vhost-portal\\.conf}'
+  kubectl events --for wso2frontend/${example.metadata.name}
+  kubectl apply -f examples/ei-cluster.yaml && kubectl wait --for=condition=Ready wso2frontend/ei
+Press Ctrl-C to stop.`);
+  await stopRequested;
+  console.log('Stopping the operator and the local control plane...');
+  await controller.stop();
+  await plane.stop();
+  return 0;
+}
