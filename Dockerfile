@@ -23,7 +23,8 @@ COPY --from=production-dependencies /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY crds ./crds
+COPY examples ./examples
 # The `node` user of the official image, by number so that runAsNonRoot can verify it.
 USER 1000:1000
 ENTRYPOINT ["node", "/app/dist/cli/main.js"]
-CMD ["--help"]
+CMD ["operator", "--leader-elect"]
