@@ -16,12 +16,12 @@ export function labelsFor(frontend: Wso2Frontend, component: string): Record<str
   };
 }
 
-const selectorFor = (frontend: Wso2Frontend, component: string) => ({
+export const selectorFor = (frontend: Wso2Frontend, component: string) => ({
   'app.kubernetes.io/instance': frontend.metadata.name,
   'app.kubernetes.io/component': component,
 });
 
-const meta = (frontend: Wso2Frontend, name: string, component: string) => ({
+export const meta = (frontend: Wso2Frontend, name: string, component: string) => ({
   name,
   ...(frontend.metadata.namespace ? { namespace: frontend.metadata.namespace } : {}),
   labels: labelsFor(frontend, component),

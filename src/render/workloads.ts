@@ -5,7 +5,7 @@ import type { V1Container, V1ContainerPort, V1Deployment, V1PodSpec, V1PodTempla
 import type { Wso2Frontend } from '../api/schema.js';
 import { PATTERN_PRESETS, type Role } from '../model/catalog.js';
 import type { Component, Topology } from '../model/topology.js';
-import { labelsFor } from './objects.js';
+import { labelsFor, meta, selectorFor } from './objects.js';
 
 export type Wso2Workload = V1Deployment | V1StatefulSet | V1Service;
 
@@ -22,16 +22,9 @@ const DEFAULT_RESOURCES: V1ResourceRequirements = { requests: { cpu: '1', memory
 
 export const roleName = (frontend: Wso2Frontend, role: Role) => `${frontend.metadata.name}-${role}`;
 
-const roleSelector = (frontend: Wso2Frontend, role: Role) => ({
-  'app.kubernetes.io/instance': frontend.metadata.name,
-  'app.kubernetes.io/component': role,
-});
+const roleSelector = (frontend: Wso2Frontend, role: Role) => selectorFor(frontend, role);
 
-const roleMeta = (frontend: Wso2Frontend, role: Role) => ({
-  name: roleName(frontend, role),
-  ...(frontend.metadata.namespace ? { namespace: frontend.metadata.namespace } : {}),
-  labels: labelsFor(frontend, role),
-});
+const roleMeta = (frontend: Wso2Frontend, role: Role) => meta(frontend, roleName(frontend, role), role);
 
 /** The product ports a role listens on, HTTPS first per site; named `https-9443`, `http-9763` (15 characters at most). */
 export function rolePorts(topology: Topology, role: Role): V1ContainerPort[] {
