@@ -1,4 +1,5 @@
 // npm run bench: every benchmark, printing its figures.
+import { benchOperator } from './operator.js';
 import { benchRender } from './render.js';
 import { benchThroughput } from './throughput.js';
 import { benchTls } from './tls.js';
@@ -6,3 +7,4 @@ import { benchTls } from './tls.js';
 benchRender();
 benchTls();
 await benchThroughput();
+await benchOperator();

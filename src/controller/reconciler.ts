@@ -248,10 +248,16 @@ export class FrontendReconciler {
     const status: Wso2FrontendStatus = computeStatus(findings, frontend.status, this.now());
     if (sameStatus(frontend.status, status)) return false;
     const { namespace, name } = parseKey(`${frontend.metadata.namespace}/${frontend.metadata.name}`);
-    await this.custom.patchNamespacedCustomObjectStatus(
-      { group: API_GROUP, version: API_VERSION, namespace: namespace!, plural: PLURAL, name, fieldManager: FIELD_MANAGER, force: true, body: { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: KIND, metadata: { name, namespace }, status } },
-      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply),
-    );
+    try {
+      await this.custom.patchNamespacedCustomObjectStatus(
+        { group: API_GROUP, version: API_VERSION, namespace: namespace!, plural: PLURAL, name, fieldManager: FIELD_MANAGER, force: true, body: { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: KIND, metadata: { name, namespace }, status } },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply),
+      );
+    } catch (error) {
+      // Deleted since the cache saw it: nothing to report on, and what it owned is being collected.
+      if (error instanceof k8s.ApiException && error.code === 404) return false;
+      throw error;
+    }
     return true;
   }
 }

@@ -173,8 +173,15 @@ test('managed backends: the operator runs the WSO2 pods and routes to their endp
   const managed = example('apim-distributed.yaml');
   await kubectl(['apply', '-n', namespace, '-f', '-'], yaml.dump(managed));
   await kubectl(['wait', '--for=condition=Ready', 'wso2frontend/apim-distributed', '-n', namespace, '--timeout=90s']);
-  const pods = (await core().listNamespacedPod({ namespace, labelSelector: 'app.kubernetes.io/instance=apim-distributed,app.kubernetes.io/component=gateway' })).items;
-  expect(pods).toHaveLength(3);
-  const vhost = (await core().readNamespacedConfigMap({ name: 'apim-distributed-nginx', namespace })).data!['vhost-gateway.conf']!;
-  for (const pod of pods) expect(vhost).toContain(`server ${pod.status!.podIP}:8243 max_fails=3 fail_timeout=10s;`);
+  // Ready needs one ready pod per role; the others join the configuration as they become ready.
+  const pods = await eventually('three running gateway pods with addresses', async () => {
+    const items = (await core().listNamespacedPod({ namespace, labelSelector: 'app.kubernetes.io/instance=apim-distributed,app.kubernetes.io/component=gateway' })).items;
+    return items.length === 3 && items.every((p) => p.status?.podIP) ? items : undefined;
+  });
+  const servers = pods.map((pod) => `server ${pod.status!.podIP}:8243 max_fails=3 fail_timeout=10s;`);
+  const vhost = await eventually('every gateway pod in the NGINX configuration', async () => {
+    const text = (await core().readNamespacedConfigMap({ name: 'apim-distributed-nginx', namespace })).data!['vhost-gateway.conf']!;
+    return servers.every((line) => text.includes(line)) ? text : undefined;
+  });
+  expect(vhost.match(/server 10\.244\.\d+\.\d+:8243 /g)).toHaveLength(3);
 });
