@@ -2,11 +2,11 @@
 // otherwise a local control plane with the CRD and an example applied, so a newcomer sees the
 // operator work on a fresh machine.
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import * as yaml from 'js-yaml';
 import { API_GROUP, API_VERSION, PLURAL, type Wso2Frontend } from '../api/schema.js';
-import { LocalControlPlane } from '../localcluster/control-plane.js';
+import { LocalControlPlane, packageRoot } from '../localcluster/control-plane.js';
 import { renderCrd } from '../render/crd.js';
 import { createOperator, runOperator } from './operator.js';
 
@@ -16,7 +16,7 @@ Runs the operator against the current cluster (kubeconfig or in-cluster) when it
 otherwise starts a local control plane, installs the CRD, applies examples/apim-active-active.yaml
 and runs the operator there, until Ctrl-C.`;
 
-const EXAMPLE = fileURLToPath(new URL('../../examples/apim-active-active.yaml', import.meta.url));
+const EXAMPLE = join(packageRoot, 'examples', 'apim-active-active.yaml');
 
 async function currentCluster(): Promise<boolean> {
   try {

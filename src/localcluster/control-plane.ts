@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import * as yaml from 'js-yaml';
@@ -18,8 +18,18 @@ import { ensurePki, type ControlPlanePki } from './pki.js';
 import { freePort } from './ports.js';
 import { ComponentProcess } from './process.js';
 
-/** The package root: two levels up from both src/localcluster and dist/localcluster. */
-const packageRoot = fileURLToPath(new URL('../../', import.meta.url));
+/** The directory of package.json above this module, wherever it was compiled to (dist/, dist-bench/src/) or run from (src/). */
+function findPackageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('wso2-frontend-operator: package.json not found above the module');
+    dir = parent;
+  }
+  return dir;
+}
+
+export const packageRoot = findPackageRoot();
 const tempRoot = join(tmpdir(), 'wso2-frontend-control-plane');
 
 export const FAKE_NODE_NAME = 'kwok-node-0';
