@@ -185,3 +185,61 @@ test('managed backends: the operator runs the WSO2 pods and routes to their endp
   });
   expect(vhost.match(/server 10\.244\.\d+\.\d+:8243 /g)).toHaveLength(3);
 });
+
+describe('certificates from a Secret the user manages (cert-manager style)', () => {
+  const BYO = 'byo-cert';
+  const hosts = ['portal.example.com', 'api.example.com'];
+  const secretFor = async (data: Record<string, string>) => {
+    const body = { metadata: { name: 'example-tls', namespace }, type: 'kubernetes.io/tls', stringData: data };
+    try {
+      await core().replaceNamespacedSecret({ name: 'example-tls', namespace, body });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      await core().createNamespacedSecret({ namespace, body });
+    }
+  };
+  const issue = async () => {
+    const { issueCa, issueServerCertificate, tlsSecretData } = await import('../../src/tls/issuer.js');
+    const ca = issueCa('user CA', { now: new Date() });
+    return tlsSecretData(issueServerCertificate(ca, hosts, { now: new Date() }), ca);
+  };
+  const status = async () => JSON.parse(await kubectl(['get', 'wso2frontend', BYO, '-n', namespace, '-o', 'json'])) as Wso2Frontend;
+
+  beforeAll(async () => {
+    await secretFor(await issue());
+    const resource = example('apim-active-active.yaml');
+    resource.metadata.name = BYO;
+    resource.spec.sites = { portal: { host: hosts[0]! }, gateway: { host: hosts[1]! } };
+    resource.spec.tls = { mode: 'secret', secretName: 'example-tls' };
+    await kubectl(['apply', '-n', namespace, '-f', '-'], yaml.dump(resource));
+    await kubectl(['wait', '--for=condition=Ready', `wso2frontend/${BYO}`, '-n', namespace, '--timeout=90s']);
+  });
+
+  test('a renewed certificate in the Secret is served: the NGINX pods roll to a new configuration hash', async () => {
+    const before = (await status()).status!.configHash!;
+    await secretFor(await issue());
+    const after = await eventually('a new configuration hash', async () => {
+      const f = await status();
+      return f.status?.configHash && f.status.configHash !== before ? f.status.configHash : undefined;
+    });
+    const deployment = await kubeConfig().makeApiClient(k8s.AppsV1Api).readNamespacedDeployment({ name: `${BYO}-nginx`, namespace });
+    expect(deployment.spec!.template.metadata!.annotations!['wso2-frontend.dev/config-hash']).toBe(after);
+    expect(deployment.spec!.template.spec!.volumes![0]!.projected!.sources!.map((s) => s.secret?.name)).toContain('example-tls');
+  });
+
+  test('a Secret whose key does not match its certificate is reported, and what works is not replaced', async () => {
+    const configMap = await core().readNamespacedConfigMap({ name: `${BYO}-nginx`, namespace });
+    const good = await issue();
+    const other = await issue();
+    await secretFor({ ...good, 'tls.key': other['tls.key'] });
+    const f = await eventually('CertificatesReady=False', async () => {
+      const current = await status();
+      return condition(current, 'CertificatesReady')?.status === 'False' ? current : undefined;
+    });
+    expect(condition(f, 'CertificatesReady')?.reason).toBe('CertificateInvalid');
+    expect(condition(f, 'CertificatesReady')?.message).toContain('Secret example-tls');
+    expect(condition(f, 'CertificatesReady')?.message).not.toContain('PRIVATE KEY');
+    expect(condition(f, 'Stalled')?.status).toBe('True');
+    expect((await core().readNamespacedConfigMap({ name: `${BYO}-nginx`, namespace })).metadata?.resourceVersion).toBe(configMap.metadata?.resourceVersion);
+  });
+});
