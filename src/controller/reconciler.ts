@@ -14,7 +14,7 @@ import { wso2Workloads } from '../render/workloads.js';
 import { caSecretData, issueCa, issueServerCertificate, serverCertificateNames, tlsSecretData, type KeyAndCertificate } from '../tls/issuer.js';
 import { checkProvidedCertificate } from '../tls/provided.js';
 import { decideCa, decideServerCertificate } from '../tls/renewal.js';
-import { parseKey, type Logger } from './runtime/controller.js';
+import type { Logger } from './runtime/controller.js';
 import type { WorkResult } from './runtime/workqueue.js';
 import { EventRecorder } from './events.js';
 import { computeStatus, sameStatus, type Findings, type Verdict } from './status.js';
@@ -247,10 +247,10 @@ export class FrontendReconciler {
   private async writeStatus(frontend: Wso2Frontend, findings: Findings): Promise<boolean> {
     const status: Wso2FrontendStatus = computeStatus(findings, frontend.status, this.now());
     if (sameStatus(frontend.status, status)) return false;
-    const { namespace, name } = parseKey(`${frontend.metadata.namespace}/${frontend.metadata.name}`);
+    const { namespace = 'default', name } = frontend.metadata;
     try {
       await this.custom.patchNamespacedCustomObjectStatus(
-        { group: API_GROUP, version: API_VERSION, namespace: namespace!, plural: PLURAL, name, fieldManager: FIELD_MANAGER, force: true, body: { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: KIND, metadata: { name, namespace }, status } },
+        { group: API_GROUP, version: API_VERSION, namespace, plural: PLURAL, name, fieldManager: FIELD_MANAGER, force: true, body: { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: KIND, metadata: { name, namespace }, status } },
         k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply),
       );
     } catch (error) {
