@@ -70,8 +70,18 @@ export function computeStatus(findings: Findings, previous: Wso2FrontendStatus |
   };
 }
 
-/** Same meaning: the same fields and conditions (status writes are skipped otherwise). */
+/** JSON with object keys sorted: the API server does not keep the key order the operator wrote. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    return `{${entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** Same meaning: the same fields and conditions, in any key or condition order (status writes are skipped otherwise). */
 export function sameStatus(a: Wso2FrontendStatus | undefined, b: Wso2FrontendStatus): boolean {
-  const normal = (s: Wso2FrontendStatus | undefined) => JSON.stringify({ ...s, conditions: [...(s?.conditions ?? [])].sort((x, y) => x.type.localeCompare(y.type)) });
+  const normal = (s: Wso2FrontendStatus | undefined) => canonical({ ...s, conditions: [...(s?.conditions ?? [])].sort((x, y) => x.type.localeCompare(y.type)) });
   return normal(a) === normal(b);
 }
