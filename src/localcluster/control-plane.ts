@@ -361,6 +361,10 @@ export class LocalControlPlane {
         `--service-cluster-ip-range=${SERVICE_CIDR}`,
         '--use-service-account-credentials=false',
         '--profiling=false',
+        // No client-side rate limits, as kwokctl's DisableQPSLimits sets them: the defaults (20
+        // requests/s here, 50 in the scheduler) would take minutes to run a thousand Deployments.
+        '--kube-api-qps=5000',
+        '--kube-api-burst=10000',
       ]),
       component('kube-scheduler', [
         ...delegation,
@@ -369,6 +373,8 @@ export class LocalControlPlane {
         `--cert-dir=${dataDir('kube-scheduler')}`,
         '--leader-elect=false',
         '--profiling=false',
+        '--kube-api-qps=5000',
+        '--kube-api-burst=10000',
       ]),
       component('kwok', [
         `--kubeconfig=${kubeconfig}`,
