@@ -7,32 +7,65 @@ import { API_GROUP, API_VERSION, KIND, PLURAL, type Wso2Frontend } from '../api/
 import { EventRecorder } from '../controller/events.js';
 import { OperatorMetrics, startHealthServer } from '../controller/observability.js';
 import { FrontendReconciler } from '../controller/reconciler.js';
-import { Controller, jsonLogger, labelKeys, objectKey, ownerKeys, type ResourceType } from '../controller/runtime/controller.js';
+import { Controller, jsonLogger, labelKeys, objectKey, ownerKeys, type CacheTransform, type ResourceType, type SecondaryWatch } from '../controller/runtime/controller.js';
+import { PooledKubeConfig } from '../controller/runtime/kubeconfig.js';
 import { LeaderElector } from '../controller/runtime/leader.js';
 
-export const usage = `wso2-frontend operator [--namespace NS]... [--health-port N] [--leader-elect [--lease-namespace NS]] [--resync-minutes N]
+export const usage = `wso2-frontend operator [--namespace NS]... [--health-port N] [--leader-elect [--lease-namespace NS]] [--resync-minutes N] [--concurrency N]
 
 Reconciles every Wso2Frontend (in all namespaces, or the ones named) using the current
 kubeconfig, or the in-cluster service account. Serves /healthz, /readyz and /metrics.`;
 
 export const PRIMARY: ResourceType = { group: API_GROUP, version: API_VERSION, plural: PLURAL, kind: KIND };
-const owned = (group: string, version: string, plural: string, kind: string) => ({ resource: { group, version, plural, kind }, primaryKeys: ownerKeys(PRIMARY) });
+/** Everything the operator creates carries this label, so its informers watch nothing else. */
+const MANAGED = 'app.kubernetes.io/managed-by=wso2-frontend-operator';
+const owned = (group: string, version: string, plural: string, kind: string, transform?: CacheTransform): SecondaryWatch => ({
+  resource: { group, version, plural, kind },
+  primaryKeys: ownerKeys(PRIMARY),
+  labelSelector: MANAGED,
+  ...(transform ? { transform } : {}),
+});
+/** Reconcile reads only the names, owners and versions of its ConfigMaps: the rendered files stay out of the cache. */
+const withoutData: CacheTransform = (object) => {
+  const { data: _data, binaryData: _binary, ...rest } = object as k8s.V1ConfigMap;
+  return rest;
+};
+/** The user's Secrets are watched to notice a renewal; reconcile reads their data from the API server. */
+const USER_SECRETS = 'Secret/user';
 
 export interface OperatorOptions {
   kubeConfig: k8s.KubeConfig;
   namespaces?: string[];
   resyncPeriodMs?: number;
   identity?: string;
+  /** Reconciles running at once (different resources; one resource is never reconciled twice at once). */
+  concurrency?: number;
 }
+
+export const DEFAULT_CONCURRENCY = 8;
 
 /** The controller with its reconciler, ready to start (used by the command and by tests). */
 export function createOperator(options: OperatorOptions): { controller: Controller<Wso2Frontend>; metrics: OperatorMetrics } {
   const identity = options.identity ?? `${hostname()}-${process.pid}`;
+  // One connection pool for every request and watch; closed with the controller when it is ours.
+  const ownPool = !(options.kubeConfig instanceof PooledKubeConfig);
+  const kubeConfig = options.kubeConfig instanceof PooledKubeConfig ? options.kubeConfig : PooledKubeConfig.from(options.kubeConfig);
   const log = jsonLogger;
-  const events = new EventRecorder(options.kubeConfig, identity, (error) => log('error', 'recording an event failed', { error: String(error) }));
+  const events = new EventRecorder(kubeConfig, identity, (error) => log('error', 'recording an event failed', { error: String(error) }));
   let controller: Controller<Wso2Frontend> | undefined;
   let metrics: OperatorMetrics | undefined;
-  const reconciler = new FrontendReconciler({ kubeConfig: options.kubeConfig, get: (key) => controller!.get(key), events, log });
+  const reconciler = new FrontendReconciler({
+    kubeConfig,
+    get: (key) => controller!.get(key),
+    cache: {
+      get: (kind, namespace, name) => controller!.cached(kind, namespace, name),
+      list: (kind, namespace) => controller!.cachedList(kind, namespace),
+      watches: (kind, namespace) => controller!.watches(kind, namespace),
+    },
+    events,
+    log,
+    onCertificates: (namespace, name, notAfter) => metrics!.setCertificates(namespace, name, notAfter),
+  });
   // A user's TLS Secret changing (a cert-manager renewal) concerns every frontend that names it.
   const userSecret = (secret: k8s.KubernetesObject) =>
     controller!
@@ -40,16 +73,18 @@ export function createOperator(options: OperatorOptions): { controller: Controll
       .filter((f) => f.metadata.namespace === secret.metadata?.namespace && f.spec.tls?.mode === 'secret' && [f.spec.tls.secretName, ...Object.values(f.spec.sites ?? {}).map((s) => s.tlsSecretName)].includes(secret.metadata?.name))
       .map(objectKey);
   controller = new Controller<Wso2Frontend>({
-    kubeConfig: options.kubeConfig,
+    kubeConfig,
     primary: PRIMARY,
     secondaries: [
-      owned('', 'v1', 'configmaps', 'ConfigMap'),
-      { resource: { group: '', version: 'v1', plural: 'secrets', kind: 'Secret' }, primaryKeys: (s) => [...ownerKeys(PRIMARY)(s), ...userSecret(s)] },
+      owned('', 'v1', 'configmaps', 'ConfigMap', withoutData),
+      owned('', 'v1', 'secrets', 'Secret'),
+      { resource: { group: '', version: 'v1', plural: 'secrets', kind: 'Secret' }, cacheName: USER_SECRETS, primaryKeys: userSecret, transform: withoutData },
       owned('', 'v1', 'services', 'Service'),
       owned('apps', 'v1', 'deployments', 'Deployment'),
       owned('apps', 'v1', 'statefulsets', 'StatefulSet'),
+      owned('policy', 'v1', 'poddisruptionbudgets', 'PodDisruptionBudget'),
       // EndpointSlices carry their Service's labels, so the instance label names the frontend.
-      { resource: { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', kind: 'EndpointSlice' }, primaryKeys: labelKeys('app.kubernetes.io/instance') },
+      { resource: { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', kind: 'EndpointSlice' }, primaryKeys: labelKeys('app.kubernetes.io/instance'), labelSelector: MANAGED },
     ],
     reconcile: async (key) => {
       const started = process.hrtime.bigint();
@@ -64,7 +99,9 @@ export function createOperator(options: OperatorOptions): { controller: Controll
     },
     ...(options.namespaces?.length ? { namespaces: options.namespaces } : {}),
     ...(options.resyncPeriodMs ? { resyncPeriodMs: options.resyncPeriodMs } : {}),
+    concurrency: options.concurrency ?? DEFAULT_CONCURRENCY,
     logger: log,
+    ...(ownPool ? { afterStop: () => kubeConfig.close() } : {}),
   });
   metrics = new OperatorMetrics(() => controller!.stats());
   return { controller, metrics };
@@ -79,19 +116,38 @@ export async function runOperator(argv: string[]): Promise<number> {
       'leader-elect': { type: 'boolean', default: false },
       'lease-namespace': { type: 'string' },
       'resync-minutes': { type: 'string', default: '10' },
+      concurrency: { type: 'string', default: String(DEFAULT_CONCURRENCY) },
     },
     strict: true,
   });
-  const kubeConfig = new k8s.KubeConfig();
+  const kubeConfig = new PooledKubeConfig();
   kubeConfig.loadFromDefault();
   const identity = `${hostname()}-${process.pid}`;
-  const { controller, metrics } = createOperator({ kubeConfig, namespaces: values.namespace ?? [], resyncPeriodMs: Number(values['resync-minutes']) * 60_000, identity });
+  const resyncMinutes = Number(values['resync-minutes']);
+  if (!(resyncMinutes > 0)) {
+    process.stderr.write(`--resync-minutes must be a positive number (fractions allowed), got ${values['resync-minutes']}\n`);
+    return 2;
+  }
+  const concurrency = Number(values.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
+    process.stderr.write(`--concurrency must be a whole number from 1 to 64, got ${values.concurrency}\n`);
+    return 2;
+  }
+  const healthPort = Number(values['health-port']);
+  if (!Number.isInteger(healthPort) || healthPort < 0 || healthPort > 65535) {
+    process.stderr.write(`--health-port must be a port number from 0 (any free port) to 65535, got ${values['health-port']}\n`);
+    return 2;
+  }
+  const { controller, metrics } = createOperator({ kubeConfig, namespaces: values.namespace ?? [], resyncPeriodMs: resyncMinutes * 60_000, identity, concurrency });
   let ready = false;
-  const health = await startHealthServer({ port: Number(values['health-port']), metrics, isLive: () => true, isReady: () => ready });
-  const stopRequested = new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  const health = await startHealthServer({ port: healthPort, metrics, isLive: () => true, isReady: () => ready });
+  // Listeners stay for the whole shutdown: a second signal must not kill the process before the lease is released.
+  let requestStop!: () => void;
+  const stopRequested = new Promise<void>((resolve) => (requestStop = resolve));
+  process.on('SIGINT', () => requestStop());
+  process.on('SIGTERM', () => requestStop());
+  let stopping = false;
+  let lostLeadership = false;
 
   let elector: LeaderElector | undefined;
   if (values['leader-elect']) {
@@ -102,8 +158,13 @@ export async function runOperator(argv: string[]): Promise<number> {
       leaseName: 'wso2-frontend-operator',
       identity,
       onStartedLeading: () => void controller.start(),
-      // Another replica may lead now: stop at once rather than reconcile beside it.
-      onStoppedLeading: () => process.kill(process.pid, 'SIGTERM'),
+      // Unless we are shutting down, another replica may lead now: stop at once rather than
+      // reconcile beside it, and exit non-zero so the pod is restarted as a fresh candidate.
+      onStoppedLeading: () => {
+        if (stopping) return;
+        lostLeadership = true;
+        requestStop();
+      },
     });
     elector.start();
     ready = true; // a standby is ready: it is waiting for the lease
@@ -113,9 +174,12 @@ export async function runOperator(argv: string[]): Promise<number> {
   }
   jsonLogger('info', 'operator started', { identity, healthPort: health.port, leaderElection: values['leader-elect'] });
   await stopRequested;
+  stopping = true;
   jsonLogger('info', 'stopping: finishing reconciles in flight', {});
   await controller.stop();
   await elector?.stop();
   await health.close();
-  return 0;
+  await kubeConfig.close();
+  if (lostLeadership) jsonLogger('error', 'exiting: lost the leader-election lease', {});
+  return lostLeadership ? 1 : 0;
 }

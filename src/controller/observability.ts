@@ -20,11 +20,11 @@ export class OperatorMetrics {
   private readonly reconcileTotal: Counter<'result'>;
   private readonly reconcileDuration: Histogram<'result'>;
   private readonly certificateExpiry: Gauge<'namespace' | 'name' | 'certificate'>;
-  /** Certificate names with an expiry series, per frontend ("namespace/name"), so forgetting a frontend removes all of them. */
-  private readonly certificatesByFrontend = new Map<string, Set<string>>();
+  /** notAfter of each served certificate, per frontend ("namespace/name"); the seconds left are computed at scrape time. */
+  private readonly notAfterByFrontend = new Map<string, Map<string, Date>>();
 
   /** `queueStats` is read on every scrape, so the queue needs no hooks into the metrics. */
-  constructor(queueStats: () => WorkQueueStats) {
+  constructor(queueStats: () => WorkQueueStats, private readonly now: () => number = Date.now) {
     const registers = [this.registry];
     this.reconcileTotal = new Counter({
       name: `${metricPrefix}reconcile_total`,
@@ -62,6 +62,7 @@ export class OperatorMetrics {
       help: 'Seconds until the notAfter time of a certificate served for a WSO2Frontend (negative once expired).',
       labelNames: ['namespace', 'name', 'certificate'],
       registers,
+      collect: () => this.refreshCertificateExpiry(),
     });
     collectDefaultMetrics({ register: this.registry, prefix: metricPrefix });
   }
@@ -71,21 +72,29 @@ export class OperatorMetrics {
     this.reconcileDuration.observe({ result }, seconds);
   }
 
-  setCertificateExpiry(namespace: string, name: string, certificate: string, seconds: number): void {
-    this.certificateExpiry.set({ namespace, name, certificate }, seconds);
-    const key = `${namespace}/${name}`;
-    const certificates = this.certificatesByFrontend.get(key) ?? new Set<string>();
-    certificates.add(certificate);
-    this.certificatesByFrontend.set(key, certificates);
+  /** The certificates a frontend serves now (by Secret name) and their notAfter; replaces what it served before. */
+  setCertificates(namespace: string, name: string, notAfter: ReadonlyMap<string, Date>): void {
+    this.forgetFrontend(namespace, name);
+    if (notAfter.size) this.notAfterByFrontend.set(`${namespace}/${name}`, new Map(notAfter));
   }
 
   /** Drops every series of a deleted frontend, so its certificates do not look like they are still expiring. */
   forgetFrontend(namespace: string, name: string): void {
-    const key = `${namespace}/${name}`;
-    for (const certificate of this.certificatesByFrontend.get(key) ?? []) {
+    for (const certificate of this.notAfterByFrontend.get(`${namespace}/${name}`)?.keys() ?? []) {
       this.certificateExpiry.remove({ namespace, name, certificate });
     }
-    this.certificatesByFrontend.delete(key);
+    this.notAfterByFrontend.delete(`${namespace}/${name}`);
+  }
+
+  private refreshCertificateExpiry(): void {
+    const now = this.now();
+    for (const [key, certificates] of this.notAfterByFrontend) {
+      const slash = key.indexOf('/');
+      const [namespace, name] = [key.slice(0, slash), key.slice(slash + 1)];
+      for (const [certificate, notAfter] of certificates) {
+        this.certificateExpiry.set({ namespace, name, certificate }, Math.round((notAfter.getTime() - now) / 1000));
+      }
+    }
   }
 }
 

@@ -12,9 +12,10 @@ import type { Role } from '../model/catalog.js';
 import { caSecretName, certificateSecretName, desiredObjects, labelsFor, nginxName } from '../render/objects.js';
 import { wso2Workloads } from '../render/workloads.js';
 import { caSecretData, issueCa, issueServerCertificate, serverCertificateNames, tlsSecretData, type KeyAndCertificate } from '../tls/issuer.js';
+import { generateRsaKeyPairAsync } from '../tls/x509.js';
 import { checkProvidedCertificate } from '../tls/provided.js';
 import { decideCa, decideServerCertificate } from '../tls/renewal.js';
-import type { Logger } from './runtime/controller.js';
+import { parseKey, type Logger } from './runtime/controller.js';
 import type { WorkResult } from './runtime/workqueue.js';
 import { EventRecorder } from './events.js';
 import { computeStatus, sameStatus, type Findings, type Verdict } from './status.js';
@@ -49,16 +50,35 @@ interface CertificateOutcome {
   /** Identities of the served certificates, in the configuration hash so a new one rolls NGINX. */
   versions: string[];
   notAfter?: Date;
+  /** notAfter of every served certificate, by Secret name (for the expiry metric). */
+  served: Map<string, Date>;
   renewAt?: Date;
   issued: string[];
+}
+
+/** Reads of what the controller watches, served from its informer caches. */
+export interface WatchedCache {
+  get<T extends k8s.KubernetesObject>(kind: string, namespace: string, name: string): T | undefined;
+  list<T extends k8s.KubernetesObject>(kind: string, namespace: string): T[];
+  watches(kind: string, namespace: string): boolean;
+}
+
+/** What the last apply of one object sent and got back, to skip applies that would change nothing. */
+interface AppliedRecord {
+  hash: string;
+  resourceVersion: string;
 }
 
 export interface ReconcilerOptions {
   kubeConfig: k8s.KubeConfig;
   /** The cached Wso2Frontend for a key (from the controller's informer). */
   get: (key: string) => Wso2Frontend | undefined;
+  /** Caches of the owned and read kinds; kinds it does not watch are read from the API server. */
+  cache?: WatchedCache;
   events: EventRecorder;
   log: Logger;
+  /** Told the certificates a frontend serves (Secret name -> notAfter) after each reconcile that settled them, and an empty map once it is gone. */
+  onCertificates?: (namespace: string, name: string, notAfter: ReadonlyMap<string, Date>) => void;
   now?: () => Date;
 }
 
@@ -68,6 +88,8 @@ export class FrontendReconciler {
   private readonly discovery: k8s.DiscoveryV1Api;
   private readonly custom: k8s.CustomObjectsApi;
   private readonly now: () => Date;
+  /** Per frontend key, per owned object: the last apply (see applyIfChanged). */
+  private readonly applied = new Map<string, Map<string, AppliedRecord>>();
 
   constructor(private readonly options: ReconcilerOptions) {
     this.objects = k8s.KubernetesObjectApi.makeApiClient(options.kubeConfig);
@@ -80,7 +102,12 @@ export class FrontendReconciler {
   async reconcile(key: string): Promise<WorkResult> {
     const frontend = this.options.get(key);
     // Gone: what it owned is garbage-collected through the owner references.
-    if (!frontend) return;
+    if (!frontend) {
+      this.applied.delete(key);
+      const { namespace = '', name } = parseKey(key);
+      this.options.onCertificates?.(namespace, name, new Map());
+      return;
+    }
     try {
       return await this.reconcileFrontend(frontend);
     } catch (error) {
@@ -104,17 +131,18 @@ export class FrontendReconciler {
     const topology = buildTopology(validation.spec, observed);
 
     const certificates = await this.settleCertificates(frontend, topology);
+    this.options.onCertificates?.(frontend.metadata.namespace!, frontend.metadata.name, certificates.served);
     const findings: Findings = { generation, accepted, certificates: certificates.verdict, urls: publicUrls(topology), ...(certificates.notAfter ? { certificateNotAfter: certificates.notAfter } : {}) };
     if (!certificates.verdict.ok) {
       await this.writeStatus(frontend, findings);
       return;
     }
-    for (const secret of certificates.secrets) await this.apply(frontend, secret);
+    for (const secret of certificates.secrets) await this.applyIfChanged(frontend, secret);
     for (const host of certificates.issued) await this.options.events.record(frontend, 'Normal', 'CertificateIssued', 'Issue', `issued certificate ${host}`);
 
     const desired = [...desiredObjects(frontend, topology, certificates.versions), ...wso2Workloads(frontend, topology)];
     const applied = new Map<string, k8s.KubernetesObject>();
-    for (const object of desired) applied.set(`${object.kind}/${object.metadata!.name}`, await this.apply(frontend, object));
+    for (const object of desired) applied.set(`${object.kind}/${object.metadata!.name}`, await this.applyIfChanged(frontend, object));
     await this.prune(frontend, new Set([...applied.keys(), ...certificates.kept.map((name) => `Secret/${name}`)]));
 
     const deployment = applied.get(`Deployment/${nginxName(frontend)}`) as k8s.V1Deployment;
@@ -137,9 +165,14 @@ export class FrontendReconciler {
   private async observeEndpoints(frontend: Wso2Frontend): Promise<ObservedEndpoints> {
     if (frontend.spec.backends.external) return {};
     const namespace = frontend.metadata.namespace!;
-    const slices = await this.discovery.listNamespacedEndpointSlice({ namespace, labelSelector: `app.kubernetes.io/instance=${frontend.metadata.name}` });
+    const instance = 'app.kubernetes.io/instance';
+    const slices = this.options.cache?.watches('EndpointSlice', namespace)
+      ? this.options.cache.list<k8s.V1EndpointSlice>('EndpointSlice', namespace).filter((s) => s.metadata?.labels?.[instance] === frontend.metadata.name)
+      : (await this.discovery.listNamespacedEndpointSlice({ namespace, labelSelector: `${instance}=${frontend.metadata.name}` })).items;
     const observed: ObservedEndpoints = {};
-    for (const slice of slices.items) {
+    // Sorted, so the rendered upstreams do not change with the order the cache returns slices in.
+    slices.sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
+    for (const slice of slices) {
       const role = slice.metadata?.labels?.['app.kubernetes.io/component'] as Role | undefined;
       if (!role || role === ('nginx' as Role)) continue;
       const ready = (slice.endpoints ?? []).filter((e) => e.conditions?.ready && !e.conditions.terminating);
@@ -148,7 +181,18 @@ export class FrontendReconciler {
     return observed;
   }
 
-  private async readSecretData(namespace: string, name: string): Promise<Data | undefined> {
+  /**
+   * A Secret's data from the cache, or from the API server when the cache does not hold it or
+   * has not yet seen the operator's own last write of it. `fresh` skips the cache: a certificate
+   * is issued only on what the API server says now.
+   */
+  private async readSecretData(frontend: Wso2Frontend, name: string, fresh = false): Promise<Data | undefined> {
+    const namespace = frontend.metadata.namespace!;
+    if (!fresh) {
+      const cached = this.options.cache?.get<k8s.V1Secret>('Secret', namespace, name);
+      const written = this.applied.get(`${namespace}/${frontend.metadata.name}`)?.get(`Secret/${name}`);
+      if (cached && (!written || written.resourceVersion === cached.metadata?.resourceVersion)) return decode(cached.data);
+    }
     try {
       return decode((await this.core.readNamespacedSecret({ name, namespace })).data);
     } catch (error) {
@@ -165,16 +209,19 @@ export class FrontendReconciler {
   private async settleCertificates(frontend: Wso2Frontend, topology: Topology): Promise<CertificateOutcome> {
     const namespace = frontend.metadata.namespace!;
     const now = this.now();
-    const outcome: CertificateOutcome = { verdict: { ok: true, reason: 'CertificatesValid', message: '' }, secrets: [], kept: [], versions: [], issued: [] };
+    const outcome: CertificateOutcome = { verdict: { ok: true, reason: 'CertificatesValid', message: '' }, secrets: [], kept: [], versions: [], issued: [], served: new Map() };
     const earliest = (a: Date | undefined, b: Date) => (a && a < b ? a : b);
 
     if (topology.tls.mode === 'secret') {
       const problems: string[] = [];
       for (const plan of topology.certificates) {
-        const data = await this.readSecretData(namespace, plan.secretName!);
+        const data = await this.readSecretData(frontend, plan.secretName!);
         const check = checkProvidedCertificate(data ?? {}, plan.hosts, now);
         if (check.problems.length) problems.push(`Secret ${plan.secretName}: ${check.message}`);
-        if (check.notAfter) outcome.notAfter = earliest(outcome.notAfter, check.notAfter);
+        if (check.notAfter) {
+          outcome.notAfter = earliest(outcome.notAfter, check.notAfter);
+          outcome.served.set(plan.secretName!, check.notAfter);
+        }
         if (data?.['tls.crt']) outcome.versions.push(fingerprint(data['tls.crt']));
       }
       outcome.verdict = problems.length
@@ -185,28 +232,35 @@ export class FrontendReconciler {
 
     const caName = caSecretName(frontend);
     outcome.kept.push(caName);
-    const caDecision = decideCa(now, await this.readSecretData(namespace, caName));
+    let caDecision = decideCa(now, await this.readSecretData(frontend, caName));
+    if (caDecision.action !== 'keep') caDecision = decideCa(now, await this.readSecretData(frontend, caName, true));
     let ca: KeyAndCertificate;
     if (caDecision.action === 'keep') {
       ca = caDecision.ca;
     } else {
-      ca = issueCa(`${frontend.metadata.name} frontend CA`, { now });
+      ca = issueCa(`${frontend.metadata.name} frontend CA`, { now, keyPair: await generateRsaKeyPairAsync() });
       outcome.secrets.push(this.secret(frontend, caName, caSecretData(ca)));
       outcome.issued.push(`CA (${caDecision.reason})`);
     }
     for (const plan of topology.certificates) {
       const name = certificateSecretName(frontend, plan.name);
       const [names] = serverCertificateNames(plan.hosts, topology.tls.extraSANs, false);
-      const stored = await this.readSecretData(namespace, name);
-      const decision = decideServerCertificate(now, stored, names!, { caCertificatePem: ca.certificatePem });
+      let stored = await this.readSecretData(frontend, name);
+      let decision = decideServerCertificate(now, stored, names!, { caCertificatePem: ca.certificatePem });
+      if (decision.action !== 'keep') {
+        stored = await this.readSecretData(frontend, name, true);
+        decision = decideServerCertificate(now, stored, names!, { caCertificatePem: ca.certificatePem });
+      }
       let data = stored;
       if (decision.action === 'keep') {
         outcome.renewAt = earliest(outcome.renewAt, decision.renewAt);
         outcome.notAfter = earliest(outcome.notAfter, decision.notAfter);
+        outcome.served.set(name, decision.notAfter);
       } else {
-        const leaf = issueServerCertificate(ca, names!, { now });
+        const leaf = issueServerCertificate(ca, names!, { now, keyPair: await generateRsaKeyPairAsync() });
         data = tlsSecretData(leaf, ca);
         outcome.notAfter = earliest(outcome.notAfter, leaf.notAfter);
+        outcome.served.set(name, leaf.notAfter);
         outcome.issued.push(`${plan.hosts.join(', ')} (${decision.reason})`);
       }
       outcome.secrets.push(this.secret(frontend, name, data!));
@@ -215,6 +269,28 @@ export class FrontendReconciler {
     }
     outcome.verdict = { ok: true, reason: 'CertificatesValid', message: `${topology.certificates.length} certificate(s) issued by the frontend CA` };
     return outcome;
+  }
+
+  /**
+   * Applies `object` unless the last apply of exactly this content got back the resourceVersion
+   * the cache holds now: then nobody has changed it since, and the apply would change nothing.
+   * Any other writer (a user's edit, a controller's status update) changes the resourceVersion,
+   * so drift is still put back on the next reconcile. A resync of unchanged resources therefore
+   * sends no requests at all.
+   */
+  private async applyIfChanged<T extends k8s.KubernetesObject>(frontend: Wso2Frontend, object: T): Promise<T> {
+    const namespace = frontend.metadata.namespace!;
+    const id = `${object.kind}/${object.metadata!.name}`;
+    const hash = createHash('sha256').update(JSON.stringify(object)).update(frontend.metadata.uid ?? '').digest('hex');
+    const frontendKey = `${namespace}/${frontend.metadata.name}`;
+    const records = this.applied.get(frontendKey) ?? new Map<string, AppliedRecord>();
+    this.applied.set(frontendKey, records);
+    const record = records.get(id);
+    const cached = this.options.cache?.get<T>(object.kind!, namespace, object.metadata!.name!);
+    if (record && cached && record.hash === hash && cached.metadata?.resourceVersion === record.resourceVersion) return cached;
+    const result = await this.apply(frontend, object);
+    records.set(id, { hash, resourceVersion: result.metadata?.resourceVersion ?? '' });
+    return result;
   }
 
   private async apply<T extends k8s.KubernetesObject>(frontend: Wso2Frontend, object: T): Promise<T> {
@@ -231,12 +307,21 @@ export class FrontendReconciler {
   /** Deletes owned objects that are no longer desired (a host removed, a pattern changed). */
   private async prune(frontend: Wso2Frontend, desired: Set<string>): Promise<void> {
     const selector = `app.kubernetes.io/instance=${frontend.metadata.name},app.kubernetes.io/managed-by=wso2-frontend-operator`;
+    const namespace = frontend.metadata.namespace!;
     for (const { apiVersion, kind } of OWNED_KINDS) {
-      const list = await this.objects.list(apiVersion, kind, frontend.metadata.namespace, undefined, undefined, undefined, undefined, selector);
-      for (const object of list.items) {
+      const items = this.options.cache?.watches(kind, namespace)
+        ? this.options.cache.list(kind, namespace)
+        : (await this.objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, selector)).items;
+      for (const object of items) {
         const ownedByThis = object.metadata?.ownerReferences?.some((o) => o.uid === frontend.metadata.uid && o.controller);
         if (ownedByThis && !desired.has(`${kind}/${object.metadata?.name}`)) {
-          await this.objects.delete({ apiVersion, kind, metadata: { name: object.metadata!.name!, namespace: frontend.metadata.namespace! } });
+          try {
+            await this.objects.delete({ apiVersion, kind, metadata: { name: object.metadata!.name!, namespace } });
+          } catch (error) {
+            // Already gone (the cache had not seen the deletion yet).
+            if (!(error instanceof k8s.ApiException && error.code === 404)) throw error;
+          }
+          this.applied.get(`${namespace}/${frontend.metadata.name}`)?.delete(`${kind}/${object.metadata?.name}`);
           this.options.log('info', 'pruned', { frontend: frontend.metadata.name, kind, name: object.metadata?.name });
         }
       }

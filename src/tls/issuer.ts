@@ -2,9 +2,10 @@
 // carry the frontend's public host names. No I/O and no clock: the caller passes `now` and stores
 // what comes back in kubernetes.io/tls Secrets (the layout cert-manager uses). Keys and serial
 // numbers are random, so issue only when a decision in renewal.ts says so.
+import { createPublicKey } from 'node:crypto';
 import { isIP } from 'node:net';
 import { uniqueNames } from './names.js';
-import { createCertificate, generateRsaKeyPair, type SubjectAltName } from './x509.js';
+import { createCertificate, generateRsaKeyPair, type KeyPair, type SubjectAltName } from './x509.js';
 
 export interface KeyAndCertificate {
   certificatePem: string;
@@ -20,6 +21,8 @@ export interface IssueOptions {
   keyBits?: number;
   /** Lifetime in milliseconds; default 10 years for a CA, 90 days for a server certificate. */
   validity?: number;
+  /** A key generated beforehand (e.g. off the event loop with generateRsaKeyPairAsync); one is generated when omitted. */
+  keyPair?: KeyPair;
 }
 
 /**
@@ -45,6 +48,17 @@ function keyBitsOf(options: IssueOptions): number {
   return bits;
 }
 
+/** The given key when it is RSA of at least the minimum size, else a new one of `keyBits`. */
+function keyPairOf(options: IssueOptions): KeyPair {
+  if (!options.keyPair) return generateRsaKeyPair(keyBitsOf(options));
+  const details = createPublicKey(options.keyPair.publicKeyPem);
+  const bits = details.asymmetricKeyDetails?.modulusLength ?? 0;
+  if (details.asymmetricKeyType !== 'rsa' || bits < MIN_KEY_BITS) {
+    throw new RangeError(`the key must be RSA of at least ${MIN_KEY_BITS} bits, got ${details.asymmetricKeyType} ${bits}`);
+  }
+  return options.keyPair;
+}
+
 /** X.509 stores whole seconds: truncating here makes the dates returned equal those read back from the PEM. */
 function wholeSeconds(ms: number): Date {
   return new Date(Math.floor(ms / 1000) * 1000);
@@ -61,7 +75,7 @@ function validityWindow(options: IssueOptions, defaultValidity: number): { notBe
 
 export function issueCa(commonName: string, options: IssueOptions): KeyAndCertificate {
   const { notBefore, notAfter } = validityWindow(options, DEFAULT_CA_VALIDITY_MS);
-  const keyPair = generateRsaKeyPair(keyBitsOf(options));
+  const keyPair = keyPairOf(options);
   const certificatePem = createCertificate({ subject: { commonName }, keyPair, notBefore, notAfter, isCA: true });
   return { certificatePem, privateKeyPem: keyPair.privateKeyPem, notBefore, notAfter };
 }
@@ -78,7 +92,7 @@ export function issueServerCertificate(ca: KeyAndCertificate, names: string[], o
   const window = validityWindow(options, DEFAULT_SERVER_VALIDITY_MS);
   const notBefore = window.notBefore;
   const notAfter = window.notAfter > ca.notAfter ? ca.notAfter : window.notAfter;
-  const keyPair = generateRsaKeyPair(keyBitsOf(options));
+  const keyPair = keyPairOf(options);
   const subjectAltNames: SubjectAltName[] = sans.map((name) => (isIP(name) ? { ip: name } : { dns: name }));
   const certificatePem = createCertificate(
     { subject: { commonName }, keyPair, notBefore, notAfter, isCA: false, serverAuth: true, subjectAltNames },

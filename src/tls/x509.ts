@@ -1,7 +1,7 @@
 // Building blocks for X.509 certificates: keys come from Node's native crypto (fast and
 // CSPRNG-backed), node-forge assembles the certificates and Node's crypto signs them (forge's
 // pure-JavaScript RSA takes up to a second per signature).
-import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { generateKeyPair, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import forge from 'node-forge';
 
 // forge exports this; @types/node-forge does not declare it.
@@ -23,6 +23,20 @@ export function generateRsaKeyPair(bits = 2048): KeyPair {
     privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
   });
   return { privateKeyPem: privateKey, publicKeyPem: publicKey };
+}
+
+/**
+ * The same key, generated on libuv's thread pool: a 2048-bit key costs tens of milliseconds of
+ * CPU, which the event loop (watches, health checks, other reconciles) does not wait for.
+ */
+export function generateRsaKeyPairAsync(bits = 2048): Promise<KeyPair> {
+  return new Promise((resolve, reject) =>
+    generateKeyPair(
+      'rsa',
+      { modulusLength: bits, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } },
+      (error, publicKeyPem, privateKeyPem) => (error ? reject(error) : resolve({ privateKeyPem, publicKeyPem })),
+    ),
+  );
 }
 
 export interface DistinguishedName {

@@ -15,8 +15,12 @@ class Operator {
   live = true;
   ready = false;
   stats = queueStats();
-  readonly metrics = new OperatorMetrics(() => this.stats);
+  readonly metrics: OperatorMetrics;
   server: HealthServer | undefined;
+
+  constructor(now?: () => number) {
+    this.metrics = new OperatorMetrics(() => this.stats, now);
+  }
 
   async start(port = 0): Promise<HealthServer> {
     this.server = await startHealthServer({
@@ -42,8 +46,8 @@ class Operator {
 
 let operators: Operator[] = [];
 
-async function startOperator(): Promise<Operator> {
-  const operator = new Operator();
+async function startOperator(now?: () => number): Promise<Operator> {
+  const operator = new Operator(now);
   operators.push(operator);
   await operator.start();
   return operator;
@@ -136,19 +140,28 @@ test('queue depth and retries are read from the work queue at scrape time', asyn
 });
 
 test('certificate expiry is exported per certificate and removed when the frontend is forgotten', async () => {
-  const operator = await startOperator();
-  operator.metrics.setCertificateExpiry('prod', 'apim', 'gateway', 86_400);
-  operator.metrics.setCertificateExpiry('prod', 'apim', 'publisher', 3_600);
-  operator.metrics.setCertificateExpiry('prod', 'is', 'gateway', 7_200);
+  let now = Date.parse('2026-01-01T00:00:00Z');
+  const operator = await startOperator(() => now);
+  const at = (seconds: number) => new Date(now + seconds * 1000);
+  operator.metrics.setCertificates('prod', 'apim', new Map([['apim-tls-gateway', at(86_400)], ['apim-tls-publisher', at(3_600)]]));
+  operator.metrics.setCertificates('prod', 'is', new Map([['is-tls-frontend', at(7_200)]]));
 
   const before = await operator.scrape();
-  expect(before).toContain('wso2_frontend_certificate_expiry_seconds{namespace="prod",name="apim",certificate="gateway"} 86400\n');
-  expect(before).toContain('wso2_frontend_certificate_expiry_seconds{namespace="prod",name="apim",certificate="publisher"} 3600\n');
+  expect(before).toContain('wso2_frontend_certificate_expiry_seconds{namespace="prod",name="apim",certificate="apim-tls-gateway"} 86400\n');
+  expect(before).toContain('wso2_frontend_certificate_expiry_seconds{namespace="prod",name="apim",certificate="apim-tls-publisher"} 3600\n');
+
+  // The seconds left count down between reconciles, computed at each scrape.
+  now += 600_000;
+  expect(await operator.scrape()).toContain('wso2_frontend_certificate_expiry_seconds{namespace="prod",name="apim",certificate="apim-tls-publisher"} 3000\n');
+
+  // A certificate no longer served (a host removed) goes with the next set.
+  operator.metrics.setCertificates('prod', 'apim', new Map([['apim-tls-gateway', at(86_400)]]));
+  expect(await operator.scrape()).not.toContain('apim-tls-publisher');
 
   operator.metrics.forgetFrontend('prod', 'apim');
   const after = await operator.scrape();
   expect(after).not.toContain('name="apim"');
-  expect(after).toContain('wso2_frontend_certificate_expiry_seconds{namespace="prod",name="is",certificate="gateway"} 7200\n');
+  expect(after).toContain('wso2_frontend_certificate_expiry_seconds{namespace="prod",name="is",certificate="is-tls-frontend"} 6600\n');
 });
 
 test('/metrics includes default Node process metrics with the operator prefix', async () => {

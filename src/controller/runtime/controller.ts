@@ -14,10 +14,29 @@ export interface ResourceType {
   kind: string;
 }
 
+/**
+ * Shrinks an object before it is cached (controller-runtime's cache transforms): the cache holds
+ * every watched object for the life of the process, so what reconcile never reads is dropped.
+ * Must return a new or the same object; it sees each listed or watched object once.
+ */
+export type CacheTransform = (object: k8s.KubernetesObject) => k8s.KubernetesObject;
+
+/** Drops metadata.managedFields, which only the API server's apply logic reads. */
+export const stripManagedFields: CacheTransform = (object) => {
+  if (object.metadata?.managedFields) delete object.metadata.managedFields;
+  return object;
+};
+
 /** A secondary kind and the keys of the primaries a change to one of its objects affects. */
 export interface SecondaryWatch {
   resource: ResourceType;
   primaryKeys: (object: k8s.KubernetesObject) => string[];
+  /** Watch only objects with these labels (e.g. the ones the operator manages). */
+  labelSelector?: string;
+  /** Applied to every object before it is cached; managed fields are always dropped. */
+  transform?: CacheTransform;
+  /** The name reconcile reads this cache by (see Controller.cached); the kind when omitted. */
+  cacheName?: string;
 }
 
 export type Reconcile = (key: string) => Promise<WorkResult>;
@@ -34,6 +53,8 @@ export interface ControllerOptions {
   kubeConfig: k8s.KubeConfig;
   primary: ResourceType;
   secondaries?: SecondaryWatch[];
+  /** Watch only primaries with these labels. */
+  primaryLabelSelector?: string;
   reconcile: Reconcile;
   /** Watch only these namespaces; all namespaces when omitted or empty. */
   namespaces?: string[];
@@ -47,6 +68,8 @@ export interface ControllerOptions {
   watchRestartBaseDelayMs?: number;
   watchRestartMaxDelayMs?: number;
   logger?: Logger;
+  /** Runs at the end of stop(), e.g. to close the connections the controller used. */
+  afterStop?: () => Promise<void>;
 }
 
 /** The work queue key of an object: "namespace/name", or "name" for cluster-scoped objects. */
@@ -94,18 +117,34 @@ class RestartingInformer {
   private cancelRestart: (() => void) | undefined;
   private stopped = false;
   private starting: Promise<void> | undefined;
+  private markSynced!: () => void;
+  /** Resolves once a first list has filled the cache. */
+  readonly synced = new Promise<void>((resolve) => (this.markSynced = resolve));
 
   constructor(
     kubeConfig: k8s.KubeConfig,
     readonly resource: ResourceType,
     readonly namespace: string | undefined,
+    readonly cacheName: string,
     private readonly onChange: (object: k8s.KubernetesObject) => void,
     private readonly restartDelay: (failures: number) => number,
     private readonly log: Logger,
+    labelSelector?: string,
+    transform?: CacheTransform,
   ) {
     const objects = k8s.KubernetesObjectApi.makeApiClient(kubeConfig);
-    const list = () => objects.list<k8s.KubernetesObject>(apiVersionOf(resource), resource.kind, namespace);
-    this.informer = k8s.makeInformer(kubeConfig, watchPath(resource, namespace), list);
+    const shrink = (object: k8s.KubernetesObject) => stripManagedFields(transform ? transform(object) : object);
+    const list = async () => {
+      const result = await objects.list<k8s.KubernetesObject>(apiVersionOf(resource), resource.kind, namespace, undefined, undefined, undefined, undefined, labelSelector);
+      return { ...result, items: result.items.map(shrink) };
+    };
+    // makeInformer, with the watched objects passed through `shrink` before the cache sees them.
+    const watch = new k8s.Watch(kubeConfig);
+    const shrinkingWatch = {
+      watch: (path: string, query: Record<string, string | number | boolean | undefined>, callback: (phase: string, object: unknown, raw?: unknown) => void, done: (error: unknown) => void) =>
+        watch.watch(path, query, (phase, object, raw) => callback(phase, phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' ? shrink(object as k8s.KubernetesObject) : object, raw), done),
+    } as k8s.Watch;
+    this.informer = new k8s.ListWatch(watchPath(resource, namespace), shrinkingWatch, list, false, labelSelector);
     for (const verb of [k8s.ADD, k8s.UPDATE, k8s.DELETE] as const) this.informer.on(verb, (object) => this.deliver(object));
     this.informer.on(k8s.ERROR, (error: unknown) => this.restartLater(error));
   }
@@ -133,7 +172,10 @@ class RestartingInformer {
     } catch (error) {
       this.restartLater(error);
     }
-    if (this.errors === errorsBefore) this.consecutiveFailures = 0;
+    if (this.errors === errorsBefore) {
+      this.consecutiveFailures = 0;
+      this.markSynced();
+    }
   }
 
   // ListWatch swallows exceptions thrown by handlers while parsing watch lines; catching here
@@ -183,22 +225,35 @@ export class Controller<Primary extends k8s.KubernetesObject = k8s.KubernetesObj
     const base = options.watchRestartBaseDelayMs ?? 200;
     const max = options.watchRestartMaxDelayMs ?? 30_000;
     const restartDelay = (failures: number) => Math.min(base * 2 ** failures, max);
-    const informer = (resource: ResourceType, namespace: string | undefined, onChange: (object: k8s.KubernetesObject) => void) =>
-      new RestartingInformer(options.kubeConfig, resource, namespace, onChange, restartDelay, this.log);
+    const informer = (resource: ResourceType, namespace: string | undefined, onChange: (object: k8s.KubernetesObject) => void, labelSelector?: string, transform?: CacheTransform, cacheName?: string) =>
+      new RestartingInformer(options.kubeConfig, resource, namespace, cacheName ?? resource.kind, onChange, restartDelay, this.log, labelSelector, transform);
 
-    this.primaries = scopes.map((namespace) => informer(options.primary, namespace, (object) => this.queue.add(objectKey(object))));
+    this.primaries = scopes.map((namespace) => informer(options.primary, namespace, (object) => this.queue.add(objectKey(object)), options.primaryLabelSelector));
     this.secondaries = (options.secondaries ?? []).flatMap((watch) =>
       scopes.map((namespace) =>
-        informer(watch.resource, namespace, (object) => {
-          for (const key of watch.primaryKeys(object)) this.queue.add(key);
-        }),
+        informer(
+          watch.resource,
+          namespace,
+          (object) => {
+            for (const key of watch.primaryKeys(object)) this.queue.add(key);
+          },
+          watch.labelSelector,
+          watch.transform,
+          watch.cacheName,
+        ),
       ),
     );
   }
 
-  /** Starts the informers (their first lists enqueue every existing primary) and the resync. */
+  /**
+   * Starts the secondary informers and waits until their caches are filled, then the primary
+   * informers (their first lists enqueue every existing primary) and the resync. A reconcile
+   * therefore never reads a secondary cache that has not been listed yet.
+   */
   async start(): Promise<void> {
-    await Promise.all([...this.primaries, ...this.secondaries].map((informer) => informer.start()));
+    await Promise.all(this.secondaries.map((informer) => informer.start()));
+    await Promise.all(this.secondaries.map((informer) => informer.synced));
+    await Promise.all(this.primaries.map((informer) => informer.start()));
     const period = this.options.resyncPeriodMs;
     if (period !== undefined) this.resyncTimer = setInterval(() => this.resync(), period);
   }
@@ -208,6 +263,7 @@ export class Controller<Primary extends k8s.KubernetesObject = k8s.KubernetesObj
     clearInterval(this.resyncTimer);
     await Promise.all([...this.primaries, ...this.secondaries].map((informer) => informer.stop()));
     await this.queue.shutDown();
+    await this.options.afterStop?.();
   }
 
   /** The cached primary for `key`, so reconcile reads the watched state without a GET. */
@@ -215,6 +271,25 @@ export class Controller<Primary extends k8s.KubernetesObject = k8s.KubernetesObj
     const { namespace, name } = parseKey(key);
     const informer = this.primaries.find((i) => i.namespace === undefined || i.namespace === namespace);
     return informer?.informer.get(name, namespace) as Primary | undefined;
+  }
+
+  /** A cached secondary object (by cache name: the kind unless the watch named it); undefined when the cache does not hold it. */
+  cached<T extends k8s.KubernetesObject>(cacheName: string, namespace: string, name: string): T | undefined {
+    return this.secondaryInformer(cacheName, namespace)?.informer.get(name, namespace) as T | undefined;
+  }
+
+  /** The cached objects of one secondary cache in one namespace. */
+  cachedList<T extends k8s.KubernetesObject>(cacheName: string, namespace: string): T[] {
+    return (this.secondaryInformer(cacheName, namespace)?.informer.list(namespace) ?? []) as T[];
+  }
+
+  /** Whether a cache of that name covers `namespace`. */
+  watches(cacheName: string, namespace: string): boolean {
+    return this.secondaryInformer(cacheName, namespace) !== undefined;
+  }
+
+  private secondaryInformer(cacheName: string, namespace: string): RestartingInformer | undefined {
+    return this.secondaries.find((i) => i.cacheName === cacheName && (i.namespace === undefined || i.namespace === namespace));
   }
 
   /** Every cached primary. */
