@@ -1,10 +1,14 @@
 // The `wso2-frontend operator` command as child processes against the real control plane, run
 // as the replicas of its Deployment run it: with leader election exactly one replica
 // reconciles, a killed leader's Lease is taken over once it has expired, and a leader stopped
-// with SIGTERM hands over at once.
+// with SIGTERM hands over at once; the running command serves its probes and metrics; a field
+// taken by another manager and a 409 from the API server do not stop it.
+import { createServer, type Server } from 'node:https';
 import * as k8s from '@kubernetes/client-node';
 import * as yaml from 'js-yaml';
 import type { Wso2Frontend } from '../../src/api/schema.js';
+import { FIELD_MANAGER } from '../../src/controller/reconciler.js';
+import { createCertificate, generateRsaKeyPair } from '../../src/tls/x509.js';
 import { createNamespace, eventually, kubeConfig, kubectl } from '../support/cluster.js';
 import { OperatorProcess } from '../support/operator-process.js';
 import { sumOf, type Sample } from '../support/prometheus.js';
@@ -122,5 +126,195 @@ describe('two replicas with leader election', () => {
     await eventually('the new replica to hold the Lease', async () => ((await lease(namespace)).holderIdentity === successor.identity ? true : undefined), 30_000);
     // A lease left to expire would take at least 13 s (15 s from its last renewal).
     expect(Date.now() - stoppedAt).toBeLessThan(8_000);
+  });
+});
+
+/**
+ * A validating admission webhook that answers the operator's next writes of ConfigMaps in one
+ * namespace with 409 Conflict, as the API server answers a write that lost a race: the
+ * operator writes with server-side apply and force, so the API server itself never does.
+ */
+class ConflictWebhook {
+  /** Writes still to be refused. */
+  private toRefuse = 0;
+  refused = 0;
+  private sawDryRun = false;
+
+  private constructor(
+    private readonly server: Server,
+    private readonly configurationName: string,
+  ) {}
+
+  static async start(namespace: string): Promise<ConflictWebhook> {
+    const now = Date.now();
+    const validity = { notBefore: new Date(now - 60_000), notAfter: new Date(now + 3_600_000) };
+    const caKeys = generateRsaKeyPair();
+    const ca = createCertificate({ subject: { commonName: 'conflict webhook CA' }, keyPair: caKeys, isCA: true, ...validity });
+    const keys = generateRsaKeyPair();
+    const certificate = createCertificate(
+      { subject: { commonName: '127.0.0.1' }, keyPair: keys, isCA: false, serverAuth: true, subjectAltNames: [{ ip: '127.0.0.1' }], ...validity },
+      { certificatePem: ca, keyPair: caKeys },
+    );
+    let webhook: ConflictWebhook | undefined;
+    const server = createServer({ key: keys.privateKeyPem, cert: certificate }, (request, response) => {
+      let body = '';
+      request.setEncoding('utf8');
+      request.on('data', (chunk: string) => (body += chunk));
+      request.on('end', () => {
+        const review = JSON.parse(body) as { request: { uid: string; dryRun?: boolean; options?: { fieldManager?: string } } };
+        const answer = webhook!.review(review.request);
+        response.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: answer }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    webhook = new ConflictWebhook(server, `conflicts-${namespace}`);
+    await kubeConfig()
+      .makeApiClient(k8s.AdmissionregistrationV1Api)
+      .createValidatingWebhookConfiguration({
+        body: {
+          metadata: { name: webhook.configurationName },
+          webhooks: [
+            {
+              name: 'conflicts.wso2-frontend.dev',
+              clientConfig: { url: `https://127.0.0.1:${port}/`, caBundle: Buffer.from(ca).toString('base64') },
+              rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['UPDATE'], resources: ['configmaps'] }],
+              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } },
+              // Ignore: a webhook that went away must not block anything; the test counts what it refused.
+              failurePolicy: 'Ignore',
+              sideEffects: 'None',
+              admissionReviewVersions: ['v1'],
+              timeoutSeconds: 5,
+            },
+          ],
+        },
+      });
+    return webhook;
+  }
+
+  private review(request: { uid: string; dryRun?: boolean; options?: { fieldManager?: string } }) {
+    if (request.dryRun) {
+      this.sawDryRun = true;
+      return { uid: request.uid, allowed: true };
+    }
+    if (request.options?.fieldManager !== FIELD_MANAGER || this.toRefuse === 0) return { uid: request.uid, allowed: true };
+    this.toRefuse--;
+    this.refused++;
+    return { uid: request.uid, allowed: false, status: { code: 409, reason: 'Conflict', message: 'the object has been modified; please apply your changes to the latest version and try again' } };
+  }
+
+  /** Waits until the API server calls the webhook: a dry-run write reaches it and changes nothing. */
+  async registered(namespace: string, configMap: string): Promise<void> {
+    const core = kubeConfig().makeApiClient(k8s.CoreV1Api);
+    await eventually('the API server to call the webhook', async () => {
+      await core.patchNamespacedConfigMap(
+        { name: configMap, namespace, dryRun: 'All', body: { metadata: { annotations: { 'probe.wso2-frontend.dev/at': String(Date.now()) } } } },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      );
+      return this.sawDryRun ? true : undefined;
+    });
+  }
+
+  refuseNext(count: number): void {
+    this.toRefuse = count;
+  }
+
+  async close(): Promise<void> {
+    await kubeConfig().makeApiClient(k8s.AdmissionregistrationV1Api).deleteValidatingWebhookConfiguration({ name: this.configurationName });
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+}
+
+describe('the running command', () => {
+  let namespace: string;
+  let operator: OperatorProcess;
+  const configMap = `${NAME}-nginx`;
+  const core = () => kubeConfig().makeApiClient(k8s.CoreV1Api);
+
+  beforeAll(async () => {
+    namespace = await createNamespace('operator-command');
+    operator = await OperatorProcess.start(['--namespace', namespace, '--health-port', '0']);
+    await kubectl(['apply', '-n', namespace, '-f', '-'], frontendManifest());
+    await kubectl(['wait', '--for=condition=Ready', `wso2frontend/${NAME}`, '-n', namespace, '--timeout=90s']);
+  });
+
+  afterAll(async () => {
+    await operator?.stop();
+  });
+
+  /** Another field manager takes nginx.conf with force, as `kubectl apply --server-side --force-conflicts` does. */
+  async function takeNginxConf(): Promise<void> {
+    const taken = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: configMap, namespace }, data: { 'nginx.conf': 'events {}' } };
+    const applied = JSON.parse(await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=intruder', '-o', 'json', '-f', '-'], yaml.dump(taken))) as k8s.V1ConfigMap;
+    expect(applied.data?.['nginx.conf']).toBe('events {}');
+  }
+
+  /** The ConfigMap once nginx.conf holds `text` again and the operator alone owns it. */
+  function nginxConfTakenBack(text: string): Promise<k8s.V1ConfigMap> {
+    return eventually('the operator to own nginx.conf again', async () => {
+      const current = await core().readNamespacedConfigMap({ name: configMap, namespace });
+      const owners = (current.metadata?.managedFields ?? []).filter((m) => JSON.stringify(m.fieldsV1 ?? {}).includes('"f:nginx.conf"')).map((m) => m.manager);
+      return current.data?.['nginx.conf'] === text && owners.length === 1 && owners[0] === FIELD_MANAGER ? current : undefined;
+    });
+  }
+
+  test('/healthz and /readyz answer 200', async () => {
+    expect(await operator.get('/healthz')).toEqual({ status: 200, body: 'ok\n' });
+    expect(await operator.get('/readyz')).toEqual({ status: 200, body: 'ok\n' });
+  });
+
+  test('/metrics counts reconciles by result, times each of them, and shows an empty queue once settled', async () => {
+    const samples = await eventually('an empty work queue', async () => {
+      const current = await operator.metrics();
+      return current.some((s) => s.name === 'wso2_frontend_queue_depth' && s.value === 0) ? current : undefined;
+    });
+    expect(sumOf(samples, 'wso2_frontend_reconcile_total', { result: 'success' })).toBeGreaterThan(0);
+    for (const result of ['success', 'requeue', 'error']) {
+      const count = sumOf(samples, 'wso2_frontend_reconcile_total', { result });
+      expect({ result, timed: sumOf(samples, 'wso2_frontend_reconcile_duration_seconds_count', { result }) }).toEqual({ result, timed: count });
+      expect({ result, inLastBucket: sumOf(samples, 'wso2_frontend_reconcile_duration_seconds_bucket', { result, le: '+Inf' }) }).toEqual({ result, inLastBucket: count });
+    }
+  });
+
+  test('/metrics shows when the served certificate expires: about 90 days ahead, as the status says', async () => {
+    const notAfter = new Date((await frontend(namespace)).status!.certificateNotAfter!).getTime();
+    const series = (await operator.metrics()).filter((s) => s.name === 'wso2_frontend_certificate_expiry_seconds' && s.labels.namespace === namespace && s.labels.name === NAME);
+    expect(series).not.toHaveLength(0);
+    const earliest = Math.min(...series.map((s) => s.value));
+    expect(Math.abs(earliest - (notAfter - Date.now()) / 1000)).toBeLessThan(60);
+    expect(earliest).toBeGreaterThan(89 * 86_400);
+    expect(earliest).toBeLessThanOrEqual(90 * 86_400);
+  });
+
+  test('a field another manager takes with force is taken back, and the operator keeps running', async () => {
+    const original = (await core().readNamespacedConfigMap({ name: configMap, namespace })).data!['nginx.conf']!;
+    await takeNginxConf();
+    await nginxConfTakenBack(original);
+    expect(operator.running).toBe(true);
+    expect((await operator.get('/healthz')).status).toBe(200);
+  });
+
+  test('a write refused with 409 Conflict fails the reconcile, which is retried until the write succeeds', async () => {
+    const original = (await core().readNamespacedConfigMap({ name: configMap, namespace })).data!['nginx.conf']!;
+    const errorsBefore = sumOf(await operator.metrics(), 'wso2_frontend_reconcile_total', { result: 'error' });
+    const webhook = await ConflictWebhook.start(namespace);
+    try {
+      await webhook.registered(namespace, configMap);
+      webhook.refuseNext(3);
+      await takeNginxConf();
+      await nginxConfTakenBack(original);
+      expect(webhook.refused).toBe(3);
+    } finally {
+      await webhook.close();
+    }
+    const samples = await operator.metrics();
+    expect(sumOf(samples, 'wso2_frontend_reconcile_total', { result: 'error' })).toBe(errorsBefore + 3);
+    expect(sumOf(samples, 'wso2_frontend_queue_retries_total')).toBeGreaterThanOrEqual(3);
+    const failed = (await operatorEvents(namespace)).filter((e) => e.reason === 'ReconcileFailed');
+    expect(failed).not.toHaveLength(0);
+    expect(failed[0]!).toMatchObject({ type: 'Warning', note: expect.stringContaining('HTTP-Code: 409') });
+    expect(operator.running).toBe(true);
+    expect((await operator.get('/healthz')).status).toBe(200);
   });
 });
