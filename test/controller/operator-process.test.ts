@@ -2,17 +2,21 @@
 // as the replicas of its Deployment run it: with leader election exactly one replica
 // reconciles, a killed leader's Lease is taken over once it has expired, and a leader stopped
 // with SIGTERM hands over at once; the running command serves its probes and metrics; a field
-// taken by another manager and a 409 from the API server do not stop it.
+// taken by another manager and a 409 from the API server do not stop it. Last, a resync of a
+// settled frontend sends the API server no write, counted by the API server itself (on a
+// private control plane, so no other test file's requests are counted).
 import { createServer, type Server } from 'node:https';
 import * as k8s from '@kubernetes/client-node';
 import * as yaml from 'js-yaml';
 import type { Wso2Frontend } from '../../src/api/schema.js';
+import { createOperator } from '../../src/cli/operator.js';
 import { FIELD_MANAGER } from '../../src/controller/reconciler.js';
+import { LocalControlPlane } from '../../src/localcluster/control-plane.js';
 import { createCertificate, generateRsaKeyPair } from '../../src/tls/x509.js';
 import { createNamespace, eventually, kubeConfig, kubectl } from '../support/cluster.js';
 import { OperatorProcess } from '../support/operator-process.js';
-import { sumOf, type Sample } from '../support/prometheus.js';
-import { example, installCrd } from '../support/resources.js';
+import { parseMetrics, sumOf, type Sample } from '../support/prometheus.js';
+import { CRD_FILE, example, installCrd } from '../support/resources.js';
 
 const NAME = 'apim-active-active';
 const LEASE = 'wso2-frontend-operator';
@@ -316,5 +320,74 @@ describe('the running command', () => {
     expect(failed[0]!).toMatchObject({ type: 'Warning', note: expect.stringContaining('HTTP-Code: 409') });
     expect(operator.running).toBe(true);
     expect((await operator.get('/healthz')).status).toBe(200);
+  });
+});
+
+describe('a resync of a settled frontend (private control plane)', () => {
+  let plane: LocalControlPlane;
+  let operator: ReturnType<typeof createOperator>;
+  const onPlane = (args: string[], input?: string) => kubectl(['--kubeconfig', plane.kubeconfigPath, ...args], input);
+  /** Write verbs as apiserver_request_total names them (APPLY is a server-side apply PATCH). */
+  const WRITE_VERBS = new Set(['POST', 'PUT', 'PATCH', 'APPLY', 'DELETE', 'DELETECOLLECTION']);
+  /** What the operator writes: what it owns (never their status, which controllers write) and Wso2Frontends (their status). */
+  const OPERATOR_WRITES = new Set(['configmaps', 'secrets', 'services', 'deployments', 'statefulsets', 'poddisruptionbudgets', 'wso2frontends', 'wso2frontends/status']);
+
+  /** Write requests the API server has served so far, by "resource[/subresource] VERB". */
+  async function writeRequests(): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    for (const s of parseMetrics(await onPlane(['get', '--raw', '/metrics']))) {
+      if (s.name !== 'apiserver_request_total' || !WRITE_VERBS.has(s.labels.verb ?? '')) continue;
+      const key = `${s.labels.resource}${s.labels.subresource ? `/${s.labels.subresource}` : ''} ${s.labels.verb}`;
+      counts.set(key, (counts.get(key) ?? 0) + s.value);
+    }
+    return counts;
+  }
+
+  async function operatorReconciles(): Promise<number> {
+    return reconciles(parseMetrics(await operator.metrics.registry.metrics()));
+  }
+
+  /** Resource versions of the frontend and of every object it leads to, but pods (kwok keeps those moving). */
+  function resourceVersions(): Promise<string> {
+    const kinds = 'wso2frontends,configmaps,secrets,services,deployments,replicasets,poddisruptionbudgets,statefulsets';
+    return onPlane(['get', kinds, '-n', 'default', '-o', 'jsonpath={range .items[*]}{.kind}/{.metadata.name}={.metadata.resourceVersion}{"\\n"}{end}']);
+  }
+
+  beforeAll(async () => {
+    plane = await LocalControlPlane.start();
+    await onPlane(['apply', '--server-side', '--field-manager=wso2-frontend-tests', '-f', CRD_FILE]);
+    await onPlane(['wait', '--for=condition=Established', 'crd/wso2frontends.wso2-frontend.dev', '--timeout=60s']);
+    operator = createOperator({ kubeConfig: plane.kubeConfig(), namespaces: ['default'], resyncPeriodMs: 1000, identity: 'resync-test' });
+    await operator.controller.start();
+    await onPlane(['apply', '-n', 'default', '-f', '-'], frontendManifest());
+    await onPlane(['wait', '--for=condition=Ready', `wso2frontend/${NAME}`, '-n', 'default', '--timeout=90s']);
+  }, 240_000);
+
+  afterAll(async () => {
+    await operator?.controller.stop();
+    await plane?.stop();
+  });
+
+  test('the operator sends the API server no write request while it resyncs an unchanged frontend', async () => {
+    // Settled: nothing changed across two resync periods.
+    let previous: { versions: string; at: number } | undefined;
+    await eventually('no object to change for two resync periods', async () => {
+      const versions = await resourceVersions();
+      if (previous?.versions === versions && Date.now() - previous.at >= 2_000) return true;
+      if (previous?.versions !== versions) previous = { versions, at: Date.now() };
+      return undefined;
+    });
+
+    const before = await writeRequests();
+    const reconcilesBefore = await operatorReconciles();
+    await eventually('five resyncs', async () => ((await operatorReconciles()) >= reconcilesBefore + 5 ? true : undefined), 30_000);
+    const after = await writeRequests();
+
+    const byOperator: Record<string, number> = {};
+    for (const [key, count] of after) {
+      const written = count - (before.get(key) ?? 0);
+      if (written > 0 && OPERATOR_WRITES.has(key.split(' ')[0]!)) byOperator[key] = written;
+    }
+    expect(byOperator).toEqual({});
   });
 });
