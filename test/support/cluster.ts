@@ -27,6 +27,25 @@ export async function kubectl(args: string[], input?: string): Promise<string> {
   }
 }
 
+export interface KubectlOutcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs kubectl and reports its exit code and output instead of failing: `kubectl diff` exits 1 to say "there are differences". */
+export async function kubectlOutcome(args: string[]): Promise<KubectlOutcome> {
+  try {
+    const { stdout, stderr } = await execFileAsync('kubectl', args, { env: process.env, maxBuffer: 16 * 1024 * 1024 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: unknown; stdout?: string; stderr?: string };
+    // A string code (ENOENT, ...) means kubectl did not run at all.
+    if (typeof e.code !== 'number') throw error;
+    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
 /** A fresh namespace for one test file, so files never see each other's objects. */
 export async function createNamespace(prefix: string): Promise<string> {
   const name = `${prefix}-${randomBytes(3).toString('hex')}`;
