@@ -1,65 +1,143 @@
-// The operator on the local control plane (kwok runs the NGINX pods): time from kubectl-style
-// apply to Ready, one resource at a time; then a batch applied at once, the time until all are
-// Ready, and the operator process's memory.
+// The operator on the local control plane (kwok runs the NGINX pods), run as its own process
+// with the real command, so its memory is its own: time from apply to Ready one resource at a
+// time; then batches applied at once, the time until all are Ready and the operator's RSS; then
+// the API server's write requests during resyncs of resources that did not change.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import * as yaml from 'js-yaml';
-import { readFileSync } from 'node:fs';
 import { API_GROUP, API_VERSION, PLURAL, type Wso2Frontend } from '../src/api/schema.js';
-import { createOperator } from '../src/cli/operator.js';
-import { LocalControlPlane } from '../src/localcluster/control-plane.js';
+import { LocalControlPlane, packageRoot } from '../src/localcluster/control-plane.js';
 import { renderCrd } from '../src/render/crd.js';
 import { percentile } from './stats.js';
 
 const SEQUENTIAL = Number(process.env.BENCH_OPERATOR_SEQUENTIAL ?? 20);
-const BATCH = Number(process.env.BENCH_OPERATOR_BATCH ?? 100);
+const BATCHES = (process.env.BENCH_OPERATOR_BATCHES ?? '100,1000').split(',').map(Number);
+const RESYNC_SECONDS = 10;
+const APPLY_CONCURRENCY = 16;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const run = promisify(execFile);
+
+/** Peak and current resident memory of a process, in MB, from /proc. */
+function memoryOf(pid: number): { rssMb: number; peakMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
+  return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
+}
+
+/** The API server's write requests so far, by resource, from apiserver_request_total. */
+async function writesByResource(kubeconfig: string): Promise<Map<string, number>> {
+  const { stdout } = await run('kubectl', ['--kubeconfig', kubeconfig, 'get', '--raw', '/metrics'], { maxBuffer: 256 * 2 ** 20 });
+  const writes = new Map<string, number>();
+  for (const line of stdout.split('\n')) {
+    if (!line.startsWith('apiserver_request_total{')) continue;
+    const verb = /verb="([A-Z]+)"/.exec(line)?.[1] ?? '';
+    if (!['POST', 'PUT', 'PATCH', 'APPLY', 'DELETE', 'DELETECOLLECTION'].includes(verb)) continue;
+    const resource = /resource="([^"]*)"/.exec(line)?.[1] ?? '';
+    const subresource = /subresource="([^"]*)"/.exec(line)?.[1];
+    const key = subresource ? `${resource}/${subresource}` : resource;
+    writes.set(key, (writes.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+  }
+  return writes;
+}
+
+function startOperatorProcess(kubeconfig: string): ChildProcess {
+  const child = spawn(
+    process.execPath,
+    // The V8 flag the image's entrypoint sets (see the Dockerfile).
+    ['--max-semi-space-size=2', fileURLToPath(new URL('../src/cli/main.js', import.meta.url)), 'operator', '--health-port', '0', '--resync-minutes', String(RESYNC_SECONDS / 60)],
+    { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  if (process.env.BENCH_OPERATOR_LOG) child.stderr!.pipe(createWriteStream(process.env.BENCH_OPERATOR_LOG));
+  let tail = '';
+  child.stderr!.on('data', (chunk: Buffer) => (tail = (tail + chunk.toString()).slice(-4000)));
+  child.on('exit', (code, signal) => {
+    if (code !== 0 && signal !== 'SIGTERM') process.stderr.write(`operator exited (${code ?? signal}); last output:\n${tail}\n`);
+  });
+  return child;
+}
 
 export async function benchOperator(): Promise<void> {
   const plane = await LocalControlPlane.start();
+  let operator: ChildProcess | undefined;
   try {
     const kubeConfig = plane.kubeConfig();
     const objects = k8s.KubernetesObjectApi.makeApiClient(kubeConfig);
-    const apply = (o: k8s.KubernetesObject) => objects.patch(o, undefined, undefined, 'bench', true, k8s.PatchStrategy.ServerSideApply);
-    await apply(renderCrd() as k8s.KubernetesObject);
+    const apply = (o: object) => objects.patch(o as k8s.KubernetesObject, undefined, undefined, 'bench', true, k8s.PatchStrategy.ServerSideApply);
+    await apply(renderCrd());
     await sleep(2000);
     const custom = kubeConfig.makeApiClient(k8s.CustomObjectsApi);
-    const template = yaml.load(readFileSync('examples/apim-active-active.yaml', 'utf8')) as Wso2Frontend;
-    const frontend = (name: string): Wso2Frontend => ({ ...template, metadata: { name, namespace: 'default' }, spec: { ...template.spec, nginx: { replicas: 1 } } });
-    const isReady = async (name: string) => {
-      const f = (await custom.getNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace: 'default', plural: PLURAL, name })) as Wso2Frontend;
-      return f.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+    const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
+    const template = yaml.load(readFileSync(join(packageRoot, 'examples', 'apim-active-active.yaml'), 'utf8')) as Wso2Frontend;
+    // ClusterIP Services: a thousand LoadBalancer Services would need 3000 node ports (two
+    // ports and a health-check port each), more than the 2768 of the default range.
+    const frontend = (namespace: string, name: string) => ({ ...template, metadata: { name, namespace }, spec: { ...template.spec, nginx: { replicas: 1, service: { type: 'ClusterIP' } } } });
+    const isReady = (f: Wso2Frontend) => f.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True' && c.observedGeneration === f.metadata.generation) ?? false;
+    const readyIn = async (namespace: string): Promise<Set<string>> => {
+      const list = (await custom.listNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural: PLURAL })) as { items: Wso2Frontend[] };
+      return new Set(list.items.filter(isReady).map((f) => f.metadata.name));
     };
-    const originalWrite = process.stderr.write.bind(process.stderr);
-    process.stderr.write = (() => true) as typeof process.stderr.write; // the operator's JSON logs
-    const { controller } = createOperator({ kubeConfig, resyncPeriodMs: 600_000 });
-    await controller.start();
 
+    operator = startOperatorProcess(plane.kubeconfigPath);
+    const pid = operator.pid!;
+
+    await core.createNamespace({ body: { metadata: { name: 'bench-sequential' } } });
     const latencies: number[] = [];
     for (let i = 0; i < SEQUENTIAL; i++) {
       const started = Date.now();
-      await apply(frontend(`seq-${i}`) as unknown as k8s.KubernetesObject);
-      while (!(await isReady(`seq-${i}`))) await sleep(25);
+      await apply(frontend('bench-sequential', `seq-${i}`));
+      for (;;) {
+        const f = (await custom.getNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace: 'bench-sequential', plural: PLURAL, name: `seq-${i}` })) as Wso2Frontend;
+        if (isReady(f)) break;
+        await sleep(20);
+      }
       latencies.push(Date.now() - started);
     }
     latencies.sort((a, b) => a - b);
-
-    const rssBefore = process.memoryUsage().rss;
-    const started = Date.now();
-    for (let i = 0; i < BATCH; i++) await apply(frontend(`batch-${i}`) as unknown as k8s.KubernetesObject);
-    const pending = new Set(Array.from({ length: BATCH }, (_, i) => `batch-${i}`));
-    let peakRss = rssBefore;
-    while (pending.size && Date.now() - started < 600_000) {
-      for (const name of [...pending]) if (await isReady(name)) pending.delete(name);
-      peakRss = Math.max(peakRss, process.memoryUsage().rss);
-      await sleep(500);
-    }
-    const batchSeconds = (Date.now() - started) / 1000;
-    await controller.stop();
-    process.stderr.write = originalWrite;
-    console.log(`\nOperator on the local control plane (apim-active-active, 1 NGINX replica each, self-signed certificates):`);
+    console.log(`\nOperator (its own process) on the local control plane; apim-active-active with 1 NGINX replica and a ClusterIP Service, self-signed RSA-2048 certificates:`);
     console.log(`  apply -> Ready, ${SEQUENTIAL} resources one by one: p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms`);
-    console.log(`  ${BATCH} resources applied at once: ${BATCH - pending.size} Ready after ${batchSeconds.toFixed(1)} s; operator process RSS peak ${(peakRss / 2 ** 20).toFixed(0)} MB (it shares the process with this benchmark)`);
+
+    for (const size of BATCHES) {
+      const namespace = `bench-${size}`;
+      await core.createNamespace({ body: { metadata: { name: namespace } } });
+      const started = Date.now();
+      let peakMb = 0;
+      const sampler = setInterval(() => (peakMb = Math.max(peakMb, memoryOf(pid).rssMb)), 250);
+      const names = Array.from({ length: size }, (_, i) => `f-${i}`);
+      let next = 0;
+      const applier = async () => {
+        while (next < names.length) await apply(frontend(namespace, names[next++]!));
+      };
+      await Promise.all(Array.from({ length: APPLY_CONCURRENCY }, applier));
+      const appliedSeconds = (Date.now() - started) / 1000;
+      let ready = new Set<string>();
+      while (ready.size < size && Date.now() - started < 900_000) {
+        await sleep(500);
+        ready = await readyIn(namespace);
+      }
+      const seconds = (Date.now() - started) / 1000;
+      clearInterval(sampler);
+      console.log(
+        `  ${size} resources applied at once (${APPLY_CONCURRENCY} at a time, all applied after ${appliedSeconds.toFixed(1)} s): ${ready.size} Ready after ${seconds.toFixed(1)} s; operator RSS peak ${peakMb.toFixed(0)} MB, ${memoryOf(pid).rssMb.toFixed(0)} MB now`,
+      );
+    }
+
+    // Settled: count write requests over two resyncs of everything (the nodes' and leader leases excluded).
+    await sleep(RESYNC_SECONDS * 1000);
+    const total = SEQUENTIAL + BATCHES.reduce((a, b) => a + b, 0);
+    const before = await writesByResource(plane.kubeconfigPath);
+    await sleep(2 * RESYNC_SECONDS * 1000 + 2000);
+    const after = await writesByResource(plane.kubeconfigPath);
+    const delta = [...after].map(([resource, n]) => [resource, n - (before.get(resource) ?? 0)] as const).filter(([resource, n]) => n > 0 && resource !== 'leases');
+    const writes = delta.reduce((sum, [, n]) => sum + n, 0);
+    console.log(
+      `  two resyncs of ${total} unchanged resources (every ${RESYNC_SECONDS} s): ${writes} write requests to the API server${delta.length ? ` (${delta.map(([r, n]) => `${r}: ${n}`).join(', ')})` : ''}; operator RSS ${memoryOf(pid).rssMb.toFixed(0)} MB`,
+    );
   } finally {
+    operator?.kill('SIGTERM');
     await plane.stop();
   }
 }

@@ -111,7 +111,7 @@ export class FrontendReconciler {
     try {
       return await this.reconcileFrontend(frontend);
     } catch (error) {
-      await this.options.events.record(frontend, 'Warning', 'ReconcileFailed', 'Reconcile', `reconcile failed and will be retried: ${String(error)}`);
+      await this.options.events.record(frontend, 'Warning', 'ReconcileFailed', 'Reconcile', `reconcile failed and will be retried: ${describeApiError(error)}`);
       throw error;
     }
   }
@@ -142,7 +142,19 @@ export class FrontendReconciler {
 
     const desired = [...desiredObjects(frontend, topology, certificates.versions), ...wso2Workloads(frontend, topology)];
     const applied = new Map<string, k8s.KubernetesObject>();
-    for (const object of desired) applied.set(`${object.kind}/${object.metadata!.name}`, await this.applyIfChanged(frontend, object));
+    let current: k8s.KubernetesObject | undefined;
+    try {
+      for (const object of desired) {
+        current = object;
+        applied.set(`${object.kind}/${object.metadata!.name}`, await this.applyIfChanged(frontend, object));
+      }
+    } catch (error) {
+      // Say on the resource what the API server refused (a full NodePort range, a quota, an
+      // admission webhook); the reconcile is retried with backoff.
+      const message = `${current!.kind} ${current!.metadata!.name}: ${describeApiError(error)}`;
+      await this.writeStatus(frontend, { ...findings, configuration: { ok: false, reason: 'ApplyFailed', message, waiting: true } });
+      throw new Error(message, { cause: error });
+    }
     await this.prune(frontend, new Set([...applied.keys(), ...certificates.kept.map((name) => `Secret/${name}`)]));
 
     const deployment = applied.get(`Deployment/${nginxName(frontend)}`) as k8s.V1Deployment;
@@ -345,6 +357,20 @@ export class FrontendReconciler {
     }
     return true;
   }
+}
+
+/** The API server's own message for a refused request ("422 Service "x" is invalid: ..."), else the error's text. */
+export function describeApiError(error: unknown): string {
+  if (error instanceof k8s.ApiException) {
+    try {
+      const status = JSON.parse(error.body as string) as { message?: string };
+      if (status.message) return `${error.code} ${status.message}`;
+    } catch {
+      // not a Status object
+    }
+    return `HTTP ${error.code}`;
+  }
+  return error instanceof Error ? error.message : String(error);
 }
 
 function publicUrls(topology: Topology): string[] {

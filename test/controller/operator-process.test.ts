@@ -299,25 +299,36 @@ describe('the running command', () => {
     expect((await operator.get('/healthz')).status).toBe(200);
   });
 
-  test('a write refused with 409 Conflict fails the reconcile, which is retried until the write succeeds', async () => {
+  test('a write refused with 409 Conflict fails the reconcile, is reported on the status and as an Event, and is retried until it succeeds', async () => {
     const original = (await core().readNamespacedConfigMap({ name: configMap, namespace })).data!['nginx.conf']!;
     const errorsBefore = sumOf(await operator.metrics(), 'wso2_frontend_reconcile_total', { result: 'error' });
     const webhook = await ConflictWebhook.start(namespace);
     try {
       await webhook.registered(namespace, configMap);
-      webhook.refuseNext(3);
+      webhook.refuseNext(1_000_000);
       await takeNginxConf();
+      // While the writes are refused, the status names the object and the API server's answer.
+      const served = await eventually('ConfigurationServed=False with reason ApplyFailed', async () => {
+        const f = JSON.parse(await kubectl(['get', 'wso2frontend', NAME, '-n', namespace, '-o', 'json'])) as Wso2Frontend;
+        const c = f.status?.conditions?.find((x) => x.type === 'ConfigurationServed');
+        return c?.reason === 'ApplyFailed' ? c : undefined;
+      });
+      expect(served.status).toBe('False');
+      expect(served.message).toContain(`ConfigMap ${configMap}: 409 `);
+      expect(served.message).toContain('the object has been modified');
+      webhook.refuseNext(0);
       await nginxConfTakenBack(original);
-      expect(webhook.refused).toBe(3);
+      expect(webhook.refused).toBeGreaterThanOrEqual(1);
     } finally {
       await webhook.close();
     }
     const samples = await operator.metrics();
-    expect(sumOf(samples, 'wso2_frontend_reconcile_total', { result: 'error' })).toBe(errorsBefore + 3);
-    expect(sumOf(samples, 'wso2_frontend_queue_retries_total')).toBeGreaterThanOrEqual(3);
+    expect(sumOf(samples, 'wso2_frontend_reconcile_total', { result: 'error' })).toBe(errorsBefore + webhook.refused);
+    expect(sumOf(samples, 'wso2_frontend_queue_retries_total')).toBeGreaterThanOrEqual(webhook.refused);
     const failed = (await operatorEvents(namespace)).filter((e) => e.reason === 'ReconcileFailed');
     expect(failed).not.toHaveLength(0);
-    expect(failed[0]!).toMatchObject({ type: 'Warning', note: expect.stringContaining('HTTP-Code: 409') });
+    expect(failed[0]!).toMatchObject({ type: 'Warning', note: expect.stringContaining(`ConfigMap ${configMap}: 409 `) });
+    await kubectl(['wait', '--for=condition=Ready', `wso2frontend/${NAME}`, '-n', namespace, '--timeout=60s']);
     expect(operator.running).toBe(true);
     expect((await operator.get('/healthz')).status).toBe(200);
   });

@@ -186,6 +186,24 @@ test('managed backends: the operator runs the WSO2 pods and routes to their endp
   expect(vhost.match(/server 10\.244\.\d+\.\d+:8243 /g)).toHaveLength(3);
 });
 
+test('managed backends: scaling a role down shrinks its EndpointSlices and the rendered upstream follows', async () => {
+  const scaled = example('apim-distributed.yaml');
+  (scaled.spec.backends.managed!.components as Record<string, { replicas: number }>).gateway = { replicas: 1 };
+  await kubectl(['apply', '-n', namespace, '-f', '-'], yaml.dump(scaled));
+  const discovery = kubeConfig().makeApiClient(k8s.DiscoveryV1Api);
+  const address = await eventually('one ready gateway endpoint left in the EndpointSlices', async () => {
+    const slices = (await discovery.listNamespacedEndpointSlice({ namespace, labelSelector: 'app.kubernetes.io/instance=apim-distributed,app.kubernetes.io/component=gateway' })).items;
+    const ready = slices.flatMap((s) => (s.endpoints ?? []).filter((e) => e.conditions?.ready && !e.conditions.terminating).flatMap((e) => e.addresses));
+    return ready.length === 1 ? ready[0] : undefined;
+  });
+  const vhost = await eventually('only that endpoint in the gateway upstream', async () => {
+    const text = (await core().readNamespacedConfigMap({ name: 'apim-distributed-nginx', namespace })).data!['vhost-gateway.conf']!;
+    return text.match(/server 10\.244\.\d+\.\d+:8243 /g)?.length === 1 ? text : undefined;
+  });
+  expect(vhost).toContain(`server ${address}:8243 max_fails=3 fail_timeout=10s;`);
+  await kubectl(['wait', '--for=condition=Ready', 'wso2frontend/apim-distributed', '-n', namespace, '--timeout=60s']);
+});
+
 describe('certificates from a Secret the user manages (cert-manager style)', () => {
   const BYO = 'byo-cert';
   const hosts = ['portal.example.com', 'api.example.com'];
