@@ -28,6 +28,12 @@ function memoryOf(pid: number): { rssMb: number; peakMb: number } {
   return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
 }
 
+/** CPU seconds (user + system, all threads) a process has used so far, from /proc. */
+function cpuSecondsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
 /** The API server's write requests so far, by resource, from apiserver_request_total. */
 async function writesByResource(kubeconfig: string): Promise<Map<string, number>> {
   const { stdout } = await run('kubectl', ['--kubeconfig', kubeconfig, 'get', '--raw', '/metrics'], { maxBuffer: 256 * 2 ** 20 });
@@ -44,7 +50,7 @@ async function writesByResource(kubeconfig: string): Promise<Map<string, number>
   return writes;
 }
 
-function startOperatorProcess(kubeconfig: string): ChildProcess {
+function startOperatorProcess(kubeconfig: string): { child: ChildProcess; healthPort: Promise<number> } {
   const child = spawn(
     process.execPath,
     // The V8 flag the image's entrypoint sets (see the Dockerfile).
@@ -53,11 +59,24 @@ function startOperatorProcess(kubeconfig: string): ChildProcess {
   );
   if (process.env.BENCH_OPERATOR_LOG) child.stderr!.pipe(createWriteStream(process.env.BENCH_OPERATOR_LOG));
   let tail = '';
-  child.stderr!.on('data', (chunk: Buffer) => (tail = (tail + chunk.toString()).slice(-4000)));
+  let reportPort: (port: number) => void;
+  const healthPort = new Promise<number>((resolve) => (reportPort = resolve));
+  child.stderr!.on('data', (chunk: Buffer) => {
+    tail = (tail + chunk.toString()).slice(-4000);
+    const port = /"message":"operator started".*"healthPort":(\d+)/.exec(tail)?.[1];
+    if (port) reportPort(Number(port));
+  });
   child.on('exit', (code, signal) => {
     if (code !== 0 && signal !== 'SIGTERM') process.stderr.write(`operator exited (${code ?? signal}); last output:\n${tail}\n`);
   });
-  return child;
+  return { child, healthPort };
+}
+
+/** Heap and external memory of the operator from its own /metrics (prom-client's Node metrics), in MB. */
+async function operatorHeap(port: number): Promise<string> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^wso2_frontend_${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
+  return `V8 heap used ${value('nodejs_heap_size_used_bytes').toFixed(0)} MB of ${value('nodejs_heap_size_total_bytes').toFixed(0)}, external ${value('nodejs_external_memory_bytes').toFixed(0)} MB`;
 }
 
 export async function benchOperator(): Promise<void> {
@@ -81,8 +100,12 @@ export async function benchOperator(): Promise<void> {
       return new Set(list.items.filter(isReady).map((f) => f.metadata.name));
     };
 
-    operator = startOperatorProcess(plane.kubeconfigPath);
+    const started = startOperatorProcess(plane.kubeconfigPath);
+    operator = started.child;
     const pid = operator.pid!;
+    const healthPort = await started.healthPort;
+    const processes = { operator: pid, ...plane.pids() } as Record<string, number | undefined>;
+    const cpu = () => Object.fromEntries(Object.entries(processes).filter(([, p]) => p).map(([name, p]) => [name, cpuSecondsOf(p!)]));
 
     await core.createNamespace({ body: { metadata: { name: 'bench-sequential' } } });
     const latencies: number[] = [];
@@ -103,6 +126,7 @@ export async function benchOperator(): Promise<void> {
     for (const size of BATCHES) {
       const namespace = `bench-${size}`;
       await core.createNamespace({ body: { metadata: { name: namespace } } });
+      const cpuBefore = cpu();
       const started = Date.now();
       let peakMb = 0;
       const sampler = setInterval(() => (peakMb = Math.max(peakMb, memoryOf(pid).rssMb)), 250);
@@ -120,9 +144,12 @@ export async function benchOperator(): Promise<void> {
       }
       const seconds = (Date.now() - started) / 1000;
       clearInterval(sampler);
+      const cpuAfter = cpu();
+      const used = Object.entries(cpuAfter).map(([name, s]) => [name, s - (cpuBefore[name] ?? 0)] as const).sort((a, b) => b[1] - a[1]);
       console.log(
-        `  ${size} resources applied at once (${APPLY_CONCURRENCY} at a time, all applied after ${appliedSeconds.toFixed(1)} s): ${ready.size} Ready after ${seconds.toFixed(1)} s; operator RSS peak ${peakMb.toFixed(0)} MB, ${memoryOf(pid).rssMb.toFixed(0)} MB now`,
+        `  ${size} resources applied at once (${APPLY_CONCURRENCY} at a time, all applied after ${appliedSeconds.toFixed(1)} s): ${ready.size} Ready after ${seconds.toFixed(1)} s; operator RSS peak ${peakMb.toFixed(0)} MB, ${memoryOf(pid).rssMb.toFixed(0)} MB now (${await operatorHeap(healthPort)})`,
       );
+      console.log(`    CPU seconds meanwhile (2 cores: ${(2 * seconds).toFixed(0)} available): ${used.map(([name, s]) => `${name} ${s.toFixed(1)}`).join(', ')}`);
     }
 
     // Settled: count write requests over two resyncs of everything (the nodes' and leader leases excluded).

@@ -30,6 +30,12 @@ const withoutData: CacheTransform = (object) => {
   const { data: _data, binaryData: _binary, ...rest } = object as k8s.V1ConfigMap;
   return rest;
 };
+/** Reconcile reads a workload's replicas, generation, status and pod-template annotations, never its containers. */
+const withoutPodSpec: CacheTransform = (object) => {
+  const workload = object as k8s.V1Deployment;
+  if (workload.spec?.template?.spec) workload.spec.template.spec = { containers: [] };
+  return workload;
+};
 /** The user's Secrets are watched to notice a renewal; reconcile reads their data from the API server. */
 const USER_SECRETS = 'Secret/user';
 
@@ -80,8 +86,8 @@ export function createOperator(options: OperatorOptions): { controller: Controll
       owned('', 'v1', 'secrets', 'Secret'),
       { resource: { group: '', version: 'v1', plural: 'secrets', kind: 'Secret' }, cacheName: USER_SECRETS, primaryKeys: userSecret, transform: withoutData },
       owned('', 'v1', 'services', 'Service'),
-      owned('apps', 'v1', 'deployments', 'Deployment'),
-      owned('apps', 'v1', 'statefulsets', 'StatefulSet'),
+      owned('apps', 'v1', 'deployments', 'Deployment', withoutPodSpec),
+      owned('apps', 'v1', 'statefulsets', 'StatefulSet', withoutPodSpec),
       owned('policy', 'v1', 'poddisruptionbudgets', 'PodDisruptionBudget'),
       // EndpointSlices carry their Service's labels, so the instance label names the frontend.
       { resource: { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', kind: 'EndpointSlice' }, primaryKeys: labelKeys('app.kubernetes.io/instance'), labelSelector: MANAGED },

@@ -90,6 +90,8 @@ export class FrontendReconciler {
   private readonly now: () => Date;
   /** Per frontend key, per owned object: the last apply (see applyIfChanged). */
   private readonly applied = new Map<string, Map<string, AppliedRecord>>();
+  /** Per frontend key: the desired set its last prune left, so an unchanged set is not scanned again. */
+  private readonly pruned = new Map<string, string>();
 
   constructor(private readonly options: ReconcilerOptions) {
     this.objects = k8s.KubernetesObjectApi.makeApiClient(options.kubeConfig);
@@ -104,6 +106,7 @@ export class FrontendReconciler {
     // Gone: what it owned is garbage-collected through the owner references.
     if (!frontend) {
       this.applied.delete(key);
+      this.pruned.delete(key);
       const { namespace = '', name } = parseKey(key);
       this.options.onCertificates?.(namespace, name, new Map());
       return;
@@ -316,8 +319,20 @@ export class FrontendReconciler {
     return this.objects.patch(owned, undefined, undefined, FIELD_MANAGER, true, k8s.PatchStrategy.ServerSideApply);
   }
 
-  /** Deletes owned objects that are no longer desired (a host removed, a pattern changed). */
+  /**
+   * Deletes owned objects that are no longer desired (a host removed, a pattern changed). Only
+   * the operator creates objects it owns, so once a desired set has been pruned, nothing is left
+   * to prune until the set changes; the first reconcile after a start always scans.
+   */
   private async prune(frontend: Wso2Frontend, desired: Set<string>): Promise<void> {
+    const frontendKey = `${frontend.metadata.namespace}/${frontend.metadata.name}`;
+    const desiredKey = `${frontend.metadata.uid} ${[...desired].sort().join(' ')}`;
+    if (this.pruned.get(frontendKey) === desiredKey) return;
+    await this.pruneUnwanted(frontend, desired);
+    this.pruned.set(frontendKey, desiredKey);
+  }
+
+  private async pruneUnwanted(frontend: Wso2Frontend, desired: Set<string>): Promise<void> {
     const selector = `app.kubernetes.io/instance=${frontend.metadata.name},app.kubernetes.io/managed-by=wso2-frontend-operator`;
     const namespace = frontend.metadata.namespace!;
     for (const { apiVersion, kind } of OWNED_KINDS) {
