@@ -53,8 +53,9 @@ async function writesByResource(kubeconfig: string): Promise<Map<string, number>
 function startOperatorProcess(kubeconfig: string): { child: ChildProcess; healthPort: Promise<number> } {
   const child = spawn(
     process.execPath,
-    // The V8 flag the image's entrypoint sets (see the Dockerfile).
-    ['--max-semi-space-size=2', fileURLToPath(new URL('../src/cli/main.js', import.meta.url)), 'operator', '--health-port', '0', '--resync-minutes', String(RESYNC_SECONDS / 60)],
+    // The V8 flags the operator runs with in a cluster: the image's entrypoint (Dockerfile) and
+    // NODE_OPTIONS in deploy/operator.yaml.
+    [...(process.env.BENCH_OPERATOR_NODE_FLAGS ?? '--max-semi-space-size=2 --max-old-space-size=128').split(' '), fileURLToPath(new URL('../src/cli/main.js', import.meta.url)), 'operator', '--health-port', '0', '--resync-minutes', String(RESYNC_SECONDS / 60)],
     { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   if (process.env.BENCH_OPERATOR_LOG) child.stderr!.pipe(createWriteStream(process.env.BENCH_OPERATOR_LOG));
