@@ -36,7 +36,16 @@ const withoutPodSpec: CacheTransform = (object) => {
   if (workload.spec?.template?.spec) workload.spec.template.spec = { containers: [] };
   return workload;
 };
-/** The user's Secrets are watched to notice a renewal; reconcile reads their data from the API server. */
+/**
+ * The user's Secrets are watched only to notice a renewal (reconcile reads their data from the
+ * API server), so only their names are kept: annotations such as kubectl's
+ * last-applied-configuration would otherwise keep every Secret's data in memory.
+ */
+const nameOnly: CacheTransform = (object) => ({
+  apiVersion: object.apiVersion,
+  kind: object.kind,
+  metadata: { name: object.metadata?.name, namespace: object.metadata?.namespace, uid: object.metadata?.uid, resourceVersion: object.metadata?.resourceVersion },
+});
 const USER_SECRETS = 'Secret/user';
 
 export interface OperatorOptions {
@@ -84,7 +93,7 @@ export function createOperator(options: OperatorOptions): { controller: Controll
     secondaries: [
       owned('', 'v1', 'configmaps', 'ConfigMap', withoutData),
       owned('', 'v1', 'secrets', 'Secret'),
-      { resource: { group: '', version: 'v1', plural: 'secrets', kind: 'Secret' }, cacheName: USER_SECRETS, primaryKeys: userSecret, transform: withoutData },
+      { resource: { group: '', version: 'v1', plural: 'secrets', kind: 'Secret' }, cacheName: USER_SECRETS, primaryKeys: userSecret, transform: nameOnly },
       owned('', 'v1', 'services', 'Service'),
       owned('apps', 'v1', 'deployments', 'Deployment', withoutPodSpec),
       owned('apps', 'v1', 'statefulsets', 'StatefulSet', withoutPodSpec),
@@ -163,7 +172,10 @@ export async function runOperator(argv: string[]): Promise<number> {
       namespace,
       leaseName: 'wso2-frontend-operator',
       identity,
-      onStartedLeading: () => void controller.start(),
+      // Never after a stop was requested: the controller is draining or stopped for good.
+      onStartedLeading: () => {
+        if (!stopping && !lostLeadership) void controller.start();
+      },
       // Unless we are shutting down, another replica may lead now: stop at once rather than
       // reconcile beside it, and exit non-zero so the pod is restarted as a fresh candidate.
       onStoppedLeading: () => {
@@ -175,7 +187,8 @@ export async function runOperator(argv: string[]): Promise<number> {
     elector.start();
     ready = true; // a standby is ready: it is waiting for the lease
   } else {
-    await controller.start();
+    // A SIGTERM while the caches fill (an API server that does not answer) still stops it.
+    await Promise.race([controller.start(), stopRequested]);
     ready = true;
   }
   jsonLogger('info', 'operator started', { identity, healthPort: health.port, leaderElection: values['leader-elect'] });

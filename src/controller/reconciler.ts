@@ -125,7 +125,8 @@ export class FrontendReconciler {
     if (!validation.ok) {
       // Nothing owned is touched: whatever works keeps working until the spec is fixed.
       const message = validation.problems.map(formatProblem).join('; ');
-      const changed = await this.writeStatus(frontend, { generation, accepted: { ok: false, reason: 'InvalidSpec', message } });
+      const served = frontend.status?.configHash ? { configHash: frontend.status.configHash } : {};
+      const changed = await this.writeStatus(frontend, { generation, accepted: { ok: false, reason: 'InvalidSpec', message }, ...served });
       if (changed) await this.options.events.record(frontend, 'Warning', 'InvalidSpec', 'Validate', message);
       return;
     }
@@ -135,18 +136,29 @@ export class FrontendReconciler {
 
     const certificates = await this.settleCertificates(frontend, topology);
     this.options.onCertificates?.(frontend.metadata.namespace!, frontend.metadata.name, certificates.served);
-    const findings: Findings = { generation, accepted, certificates: certificates.verdict, urls: publicUrls(topology), ...(certificates.notAfter ? { certificateNotAfter: certificates.notAfter } : {}) };
+    const findings: Findings = {
+      generation,
+      accepted,
+      certificates: certificates.verdict,
+      urls: publicUrls(topology),
+      ...(certificates.notAfter ? { certificateNotAfter: certificates.notAfter } : {}),
+      // Until a new configuration is applied, the one served is the one the status names.
+      ...(frontend.status?.configHash ? { configHash: frontend.status.configHash } : {}),
+    };
     if (!certificates.verdict.ok) {
       await this.writeStatus(frontend, findings);
       return;
     }
-    for (const secret of certificates.secrets) await this.applyIfChanged(frontend, secret);
-    for (const host of certificates.issued) await this.options.events.record(frontend, 'Normal', 'CertificateIssued', 'Issue', `issued certificate ${host}`);
 
     const desired = [...desiredObjects(frontend, topology, certificates.versions), ...wso2Workloads(frontend, topology)];
     const applied = new Map<string, k8s.KubernetesObject>();
     let current: k8s.KubernetesObject | undefined;
     try {
+      for (const secret of certificates.secrets) {
+        current = secret;
+        await this.applyIfChanged(frontend, secret);
+      }
+      for (const host of certificates.issued) await this.options.events.record(frontend, 'Normal', 'CertificateIssued', 'Issue', `issued certificate ${host}`);
       for (const object of desired) {
         current = object;
         applied.set(`${object.kind}/${object.metadata!.name}`, await this.applyIfChanged(frontend, object));
@@ -339,18 +351,22 @@ export class FrontendReconciler {
       const items = this.options.cache?.watches(kind, namespace)
         ? this.options.cache.list(kind, namespace)
         : (await this.objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, selector)).items;
-      for (const object of items) {
-        const ownedByThis = object.metadata?.ownerReferences?.some((o) => o.uid === frontend.metadata.uid && o.controller);
-        if (ownedByThis && !desired.has(`${kind}/${object.metadata?.name}`)) {
-          try {
-            await this.objects.delete({ apiVersion, kind, metadata: { name: object.metadata!.name!, namespace } });
-          } catch (error) {
-            // Already gone (the cache had not seen the deletion yet).
-            if (!(error instanceof k8s.ApiException && error.code === 404)) throw error;
-          }
-          this.applied.get(`${namespace}/${frontend.metadata.name}`)?.delete(`${kind}/${object.metadata?.name}`);
-          this.options.log('info', 'pruned', { frontend: frontend.metadata.name, kind, name: object.metadata?.name });
+      const candidates = new Set(items.filter((o) => o.metadata?.ownerReferences?.some((r) => r.uid === frontend.metadata.uid && r.controller)).map((o) => o.metadata!.name!));
+      // What this process applied counts too: the cache may not have seen it yet, and the prune
+      // memo would otherwise skip it for good.
+      for (const id of this.applied.get(`${namespace}/${frontend.metadata.name}`)?.keys() ?? []) {
+        if (id.startsWith(`${kind}/`)) candidates.add(id.slice(kind.length + 1));
+      }
+      for (const name of candidates) {
+        if (desired.has(`${kind}/${name}`)) continue;
+        try {
+          await this.objects.delete({ apiVersion, kind, metadata: { name, namespace } });
+        } catch (error) {
+          // Already gone (the cache had not seen the deletion yet).
+          if (!(error instanceof k8s.ApiException && error.code === 404)) throw error;
         }
+        this.applied.get(`${namespace}/${frontend.metadata.name}`)?.delete(`${kind}/${name}`);
+        this.options.log('info', 'pruned', { frontend: frontend.metadata.name, kind, name });
       }
     }
   }

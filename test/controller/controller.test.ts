@@ -250,3 +250,48 @@ test('stop resolves only after the reconcile in flight has finished', async () =
 
   expect(finished).toBe(true);
 });
+
+test('a stopped controller stays stopped: a later start neither watches nor reconciles', async () => {
+  const namespace = await createNamespace('ctrl-final');
+  const { controller, reconciled } = await startController({ namespaces: [namespace], resyncPeriodMs: 200 });
+  await createWidget(namespace, 'before', 1);
+  await reconciledWith(reconciled, `${namespace}/before`, 1);
+  await controller.stop();
+  // A leader elector that wins the lease again while the process shuts down calls start().
+  await controller.start();
+  await createWidget(namespace, 'after', 2);
+  const seen = reconciled.length;
+  await sleep(1000); // five resync periods and time for a watch event: nothing may arrive
+  expect(reconciled.length).toBe(seen);
+  expect(controller.get(`${namespace}/after`)).toBeUndefined();
+});
+
+test('secondary caches are listed before the first reconcile, and transformed before they are cached', async () => {
+  const namespace = await createNamespace('ctrl-cache');
+  await core.createNamespacedConfigMap({
+    namespace,
+    body: { metadata: { name: 'for-one', labels: { widget: 'one', kept: 'yes' } }, data: { big: 'x'.repeat(10_000) } },
+  });
+  await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: 'unlabelled' }, data: { big: 'y' } } });
+  await createWidget(namespace, 'one', 1);
+  const seenAtFirstReconcile: (k8s.V1ConfigMap | undefined)[] = [];
+  const { controller } = await startController({
+    namespaces: [namespace],
+    secondaries: [
+      {
+        resource: configMaps,
+        primaryKeys: labelKeys('widget'),
+        labelSelector: 'kept=yes',
+        transform: (o) => ({ ...o, data: undefined }) as k8s.KubernetesObject,
+      },
+    ],
+    reconcileHook: () => seenAtFirstReconcile.push(controller.cached<k8s.V1ConfigMap>('ConfigMap', namespace, 'for-one')),
+  });
+  await eventually('a reconcile', async () => (seenAtFirstReconcile.length ? true : undefined));
+  const cached = seenAtFirstReconcile[0];
+  expect(cached?.metadata?.name).toBe('for-one');
+  expect(cached?.data).toBeUndefined();
+  expect(cached?.metadata?.managedFields).toBeUndefined();
+  expect(controller.cached('ConfigMap', namespace, 'unlabelled')).toBeUndefined();
+  expect(controller.cachedList('ConfigMap', namespace).map((c) => c.metadata?.name)).toEqual(['for-one']);
+});

@@ -86,3 +86,16 @@ test('the syntax builder refuses a value that does not fit its kind, whatever va
   }
   expect(toText([directive('server', [value('address', '2001:db8::1'), ':', value('port', 9443)])])).toBe('server [2001:db8::1]:9443;\n');
 });
+
+test('a pod name from the cluster cannot end a comment and start a directive', () => {
+  // Identity Server's Location rewrite names each node's pod in a comment.
+  const managed = example('is-7-managed.yaml');
+  const result = validateSpec(managed.spec);
+  if (!result.ok) throw new Error('the example is valid');
+  // EndpointSlices are written by whoever may write them in the namespace: their targetRef names are not checked.
+  const hostile = 'is-0\nserver evil.example.com:443;\r#';
+  const topology = buildTopology(result.spec, { worker: [{ pod: hostile, address: '10.244.0.7' }] });
+  const text = Object.values(renderNginx(topology, containerLayout(topology))).join('\n');
+  expect(text).toContain("# seed 003: node is-0?server evil.example.com:443;?#'s own URL back to the public host");
+  expect(text).not.toMatch(/^\s*server evil\.example\.com/m);
+});

@@ -117,6 +117,7 @@ class RestartingInformer {
   private cancelRestart: (() => void) | undefined;
   private stopped = false;
   private starting: Promise<void> | undefined;
+  private closed = false;
   private markSynced!: () => void;
   /** Resolves once a first list has filled the cache. */
   readonly synced = new Promise<void>((resolve) => (this.markSynced = resolve));
@@ -142,7 +143,9 @@ class RestartingInformer {
     const watch = new k8s.Watch(kubeConfig);
     const shrinkingWatch = {
       watch: (path: string, query: Record<string, string | number | boolean | undefined>, callback: (phase: string, object: unknown, raw?: unknown) => void, done: (error: unknown) => void) =>
-        watch.watch(path, query, (phase, object, raw) => callback(phase, phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' ? shrink(object as k8s.KubernetesObject) : object, raw), done),
+        // Bookmarks keep the resourceVersion of a quiet, label-selected watch current, so a
+        // reconnect resumes instead of relisting after a 410.
+        watch.watch(path, { ...query, allowWatchBookmarks: true }, (phase, object, raw) => callback(phase, phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' ? shrink(object as k8s.KubernetesObject) : object, raw), done),
     } as k8s.Watch;
     this.informer = new k8s.ListWatch(watchPath(resource, namespace), shrinkingWatch, list, false, labelSelector);
     for (const verb of [k8s.ADD, k8s.UPDATE, k8s.DELETE] as const) this.informer.on(verb, (object) => this.deliver(object));
@@ -151,12 +154,15 @@ class RestartingInformer {
 
   /** Resolves once the first list is cached and the watch is open (or the first attempt failed and a restart is scheduled). */
   start(): Promise<void> {
+    if (this.closed) return Promise.resolve();
     this.stopped = false;
     this.starting = this.startOnce();
     return this.starting;
   }
 
+  /** Stops for good: a later start() does nothing. */
   async stop(): Promise<void> {
+    this.closed = true;
     this.stopped = true;
     this.cancelRestart?.();
     this.cancelRestart = undefined;
@@ -212,6 +218,11 @@ export class Controller<Primary extends k8s.KubernetesObject = k8s.KubernetesObj
   private readonly secondaries: RestartingInformer[];
   private readonly log: Logger;
   private resyncTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+  private markStopped!: () => void;
+  private readonly stopped = new Promise<void>((resolve) => (this.markStopped = resolve));
+  /** Until the primaries are listed, a secondary's event has no primary to map to (the first list enqueues them all anyway). */
+  private primariesListed = false;
 
   constructor(private readonly options: ControllerOptions) {
     this.log = options.logger ?? jsonLogger;
@@ -235,6 +246,7 @@ export class Controller<Primary extends k8s.KubernetesObject = k8s.KubernetesObj
           watch.resource,
           namespace,
           (object) => {
+            if (!this.primariesListed) return;
             for (const key of watch.primaryKeys(object)) this.queue.add(key);
           },
           watch.labelSelector,
@@ -251,15 +263,20 @@ export class Controller<Primary extends k8s.KubernetesObject = k8s.KubernetesObj
    * therefore never reads a secondary cache that has not been listed yet.
    */
   async start(): Promise<void> {
+    if (this.stopping) return;
     await Promise.all(this.secondaries.map((informer) => informer.start()));
-    await Promise.all(this.secondaries.map((informer) => informer.synced));
+    await Promise.race([Promise.all(this.secondaries.map((informer) => informer.synced)), this.stopped]);
+    if (this.stopping) return;
     await Promise.all(this.primaries.map((informer) => informer.start()));
+    this.primariesListed = true;
     const period = this.options.resyncPeriodMs;
-    if (period !== undefined) this.resyncTimer = setInterval(() => this.resync(), period);
+    if (period !== undefined && !this.stopping) this.resyncTimer = setInterval(() => this.resync(), period);
   }
 
-  /** Stops watching and resolves once the reconciles in flight have finished. */
+  /** Stops watching for good and resolves once the reconciles in flight have finished. */
   async stop(): Promise<void> {
+    this.stopping = true;
+    this.markStopped();
     clearInterval(this.resyncTimer);
     await Promise.all([...this.primaries, ...this.secondaries].map((informer) => informer.stop()));
     await this.queue.shutDown();

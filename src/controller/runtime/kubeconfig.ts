@@ -23,9 +23,13 @@ export class PooledKubeConfig extends k8s.KubeConfig {
     await super.applySecurityAuthentication(context);
     const created = context.getDispatcher();
     if (!created) return;
-    // Keyed by everything that shapes the connection (server, CA, client certificate), hashed so
-    // no key material is kept in a map key; tokens travel in headers and may change freely.
-    const key = createHash('sha256').update(JSON.stringify([this.getCurrentCluster(), this.getCurrentUser()])).digest('hex');
+    // Keyed by what shapes the connection (server, CA, TLS checks, proxy, client certificate),
+    // hashed so no key material is kept in a map key. Tokens travel in headers and may change
+    // freely (an OIDC refresh rewrites the user's tokens, and must not create a new pool).
+    const cluster = this.getCurrentCluster();
+    const user = this.getCurrentUser();
+    const shape = [cluster?.server, cluster?.caData, cluster?.caFile, cluster?.skipTLSVerify, cluster?.tlsServerName, cluster?.proxyUrl, user?.certData, user?.certFile, user?.keyData, user?.keyFile];
+    const key = createHash('sha256').update(JSON.stringify(shape)).digest('hex');
     const shared = this.dispatchers.get(key);
     if (shared) {
       context.setDispatcher(shared); // the Agent just created has opened nothing yet

@@ -63,12 +63,15 @@ function argText(arg: Arg): string {
 
 function lines(node: Node, depth: number): string[] {
   const indent = '    '.repeat(depth);
-  const suffix = (c?: string) => (c ? `  # ${c}` : '');
+  // A comment can name things from the cluster (a pod's name): control characters, a newline
+  // above all, would end the comment and start a directive, so they become '?'.
+  const safe = (text: string) => text.replace(/[\x00-\x1f\x7f]/g, '?');
+  const suffix = (c?: string) => (c ? `  # ${safe(c)}` : '');
   switch (node.kind) {
     case 'blank':
       return [''];
     case 'comment':
-      return node.text.split('\n').map((l) => `${indent}# ${l}`.trimEnd());
+      return node.text.split('\n').map((l) => `${indent}# ${safe(l)}`.trimEnd());
     case 'directive':
       return [`${indent}${[node.name, ...node.args.map(argText)].join(' ')};${suffix(node.comment)}`];
     case 'block':
