@@ -34,17 +34,17 @@ function cpuSecondsOf(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
 }
 
-/** The API server's write requests so far, by resource, from apiserver_request_total. */
-async function writesByResource(kubeconfig: string): Promise<Map<string, number>> {
+/** The API server's requests so far (writes only, or all), by resource, from apiserver_request_total. */
+async function requestsByResource(kubeconfig: string, writesOnly = true): Promise<Map<string, number>> {
   const { stdout } = await run('kubectl', ['--kubeconfig', kubeconfig, 'get', '--raw', '/metrics'], { maxBuffer: 256 * 2 ** 20 });
   const writes = new Map<string, number>();
   for (const line of stdout.split('\n')) {
     if (!line.startsWith('apiserver_request_total{')) continue;
     const verb = /verb="([A-Z]+)"/.exec(line)?.[1] ?? '';
-    if (!['POST', 'PUT', 'PATCH', 'APPLY', 'DELETE', 'DELETECOLLECTION'].includes(verb)) continue;
+    if (writesOnly && !['POST', 'PUT', 'PATCH', 'APPLY', 'DELETE', 'DELETECOLLECTION'].includes(verb)) continue;
     const resource = /resource="([^"]*)"/.exec(line)?.[1] ?? '';
     const subresource = /subresource="([^"]*)"/.exec(line)?.[1];
-    const key = subresource ? `${resource}/${subresource}` : resource;
+    const key = `${subresource ? `${resource}/${subresource}` : resource}${writesOnly ? '' : ` ${verb}`}`;
     writes.set(key, (writes.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
   }
   return writes;
@@ -128,6 +128,7 @@ export async function benchOperator(): Promise<void> {
       const namespace = `bench-${size}`;
       await core.createNamespace({ body: { metadata: { name: namespace } } });
       const cpuBefore = cpu();
+      const requestsBefore = await requestsByResource(plane.kubeconfigPath, false);
       const started = Date.now();
       let peakMb = 0;
       const sampler = setInterval(() => (peakMb = Math.max(peakMb, memoryOf(pid).rssMb)), 250);
@@ -146,19 +147,25 @@ export async function benchOperator(): Promise<void> {
       const seconds = (Date.now() - started) / 1000;
       clearInterval(sampler);
       const cpuAfter = cpu();
+      const requestsAfter = await requestsByResource(plane.kubeconfigPath, false);
+      const perFrontend = [...requestsAfter]
+        .map(([key, n]) => [key, (n - (requestsBefore.get(key) ?? 0)) / size] as const)
+        .filter(([, n]) => n >= 0.5)
+        .sort((a, b) => b[1] - a[1]);
       const used = Object.entries(cpuAfter).map(([name, s]) => [name, s - (cpuBefore[name] ?? 0)] as const).sort((a, b) => b[1] - a[1]);
       console.log(
         `  ${size} resources applied at once (${APPLY_CONCURRENCY} at a time, all applied after ${appliedSeconds.toFixed(1)} s): ${ready.size} Ready after ${seconds.toFixed(1)} s; operator RSS peak ${peakMb.toFixed(0)} MB, ${memoryOf(pid).rssMb.toFixed(0)} MB now (${await operatorHeap(healthPort)})`,
       );
+      console.log(`    API requests per resource, by everyone: ${perFrontend.map(([key, n]) => `${key} ${n.toFixed(1)}`).join(', ')}`);
       console.log(`    CPU seconds meanwhile (2 cores: ${(2 * seconds).toFixed(0)} available): ${used.map(([name, s]) => `${name} ${s.toFixed(1)}`).join(', ')}`);
     }
 
     // Settled: count write requests over two resyncs of everything (the nodes' and leader leases excluded).
     await sleep(RESYNC_SECONDS * 1000);
     const total = SEQUENTIAL + BATCHES.reduce((a, b) => a + b, 0);
-    const before = await writesByResource(plane.kubeconfigPath);
+    const before = await requestsByResource(plane.kubeconfigPath);
     await sleep(2 * RESYNC_SECONDS * 1000 + 2000);
-    const after = await writesByResource(plane.kubeconfigPath);
+    const after = await requestsByResource(plane.kubeconfigPath);
     const delta = [...after].map(([resource, n]) => [resource, n - (before.get(resource) ?? 0)] as const).filter(([resource, n]) => n > 0 && resource !== 'leases');
     const writes = delta.reduce((sum, [, n]) => sum + n, 0);
     console.log(

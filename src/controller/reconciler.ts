@@ -158,7 +158,8 @@ export class FrontendReconciler {
         current = secret;
         await this.applyIfChanged(frontend, secret);
       }
-      for (const host of certificates.issued) await this.options.events.record(frontend, 'Normal', 'CertificateIssued', 'Issue', `issued certificate ${host}`);
+      // One Event per reconcile, however many certificates it issued (a new frontend gets its CA and a certificate at once).
+      if (certificates.issued.length) await this.options.events.record(frontend, 'Normal', 'CertificateIssued', 'Issue', `issued ${certificates.issued.join('; ')}`);
       for (const object of desired) {
         current = object;
         applied.set(`${object.kind}/${object.metadata!.name}`, await this.applyIfChanged(frontend, object));
@@ -213,19 +214,33 @@ export class FrontendReconciler {
    * has not yet seen the operator's own last write of it. `fresh` skips the cache: a certificate
    * is issued only on what the API server says now.
    */
-  private async readSecretData(frontend: Wso2Frontend, name: string, fresh = false): Promise<Data | undefined> {
+  private async readSecretData(frontend: Wso2Frontend, name: string): Promise<{ data: Data | undefined; fresh: boolean }> {
     const namespace = frontend.metadata.namespace!;
-    if (!fresh) {
-      const cached = this.options.cache?.get<k8s.V1Secret>('Secret', namespace, name);
-      const written = this.applied.get(`${namespace}/${frontend.metadata.name}`)?.get(`Secret/${name}`);
-      if (cached && (!written || written.resourceVersion === cached.metadata?.resourceVersion)) return decode(cached.data);
-    }
+    const cached = this.options.cache?.get<k8s.V1Secret>('Secret', namespace, name);
+    const written = this.applied.get(`${namespace}/${frontend.metadata.name}`)?.get(`Secret/${name}`);
+    if (cached && (!written || written.resourceVersion === cached.metadata?.resourceVersion)) return { data: decode(cached.data), fresh: false };
+    return { data: await this.readFreshSecretData(namespace, name), fresh: true };
+  }
+
+  private async readFreshSecretData(namespace: string, name: string): Promise<Data | undefined> {
     try {
       return decode((await this.core.readNamespacedSecret({ name, namespace })).data);
     } catch (error) {
       if (error instanceof k8s.ApiException && error.code === 404) return undefined;
       throw error;
     }
+  }
+
+  /**
+   * A decision on a Secret's data, from the cache when it says keep; anything else (issue,
+   * renew) is decided again on what the API server holds now, unless that is what was read.
+   */
+  private async decideOnSecret<D extends { action: string }>(frontend: Wso2Frontend, name: string, decide: (data: Data | undefined) => D): Promise<{ decision: D; data: Data | undefined }> {
+    const first = await this.readSecretData(frontend, name);
+    const decision = decide(first.data);
+    if (decision.action === 'keep' || first.fresh) return { decision, data: first.data };
+    const data = await this.readFreshSecretData(frontend.metadata.namespace!, name);
+    return { decision: decide(data), data };
   }
 
   private secret(frontend: Wso2Frontend, name: string, data: Data): k8s.V1Secret {
@@ -242,7 +257,7 @@ export class FrontendReconciler {
     if (topology.tls.mode === 'secret') {
       const problems: string[] = [];
       for (const plan of topology.certificates) {
-        const data = await this.readSecretData(frontend, plan.secretName!);
+        const { data } = await this.readSecretData(frontend, plan.secretName!);
         const check = checkProvidedCertificate(data ?? {}, plan.hosts, now);
         if (check.problems.length) problems.push(`Secret ${plan.secretName}: ${check.message}`);
         if (check.notAfter) {
@@ -259,25 +274,19 @@ export class FrontendReconciler {
 
     const caName = caSecretName(frontend);
     outcome.kept.push(caName);
-    let caDecision = decideCa(now, await this.readSecretData(frontend, caName));
-    if (caDecision.action !== 'keep') caDecision = decideCa(now, await this.readSecretData(frontend, caName, true));
+    const { decision: caDecision } = await this.decideOnSecret(frontend, caName, (data) => decideCa(now, data));
     let ca: KeyAndCertificate;
     if (caDecision.action === 'keep') {
       ca = caDecision.ca;
     } else {
       ca = issueCa(`${frontend.metadata.name} frontend CA`, { now, keyPair: await generateRsaKeyPairAsync() });
       outcome.secrets.push(this.secret(frontend, caName, caSecretData(ca)));
-      outcome.issued.push(`CA (${caDecision.reason})`);
+      outcome.issued.push(`the frontend CA (${caDecision.message})`);
     }
     for (const plan of topology.certificates) {
       const name = certificateSecretName(frontend, plan.name);
       const [names] = serverCertificateNames(plan.hosts, topology.tls.extraSANs, false);
-      let stored = await this.readSecretData(frontend, name);
-      let decision = decideServerCertificate(now, stored, names!, { caCertificatePem: ca.certificatePem });
-      if (decision.action !== 'keep') {
-        stored = await this.readSecretData(frontend, name, true);
-        decision = decideServerCertificate(now, stored, names!, { caCertificatePem: ca.certificatePem });
-      }
+      const { decision, data: stored } = await this.decideOnSecret(frontend, name, (data) => decideServerCertificate(now, data, names!, { caCertificatePem: ca.certificatePem }));
       let data = stored;
       if (decision.action === 'keep') {
         outcome.renewAt = earliest(outcome.renewAt, decision.renewAt);
@@ -288,7 +297,7 @@ export class FrontendReconciler {
         data = tlsSecretData(leaf, ca);
         outcome.notAfter = earliest(outcome.notAfter, leaf.notAfter);
         outcome.served.set(name, leaf.notAfter);
-        outcome.issued.push(`${plan.hosts.join(', ')} (${decision.reason})`);
+        outcome.issued.push(`the certificate for ${plan.hosts.join(', ')} (${decision.message})`);
       }
       outcome.secrets.push(this.secret(frontend, name, data!));
       outcome.kept.push(name);

@@ -51,6 +51,12 @@ test('kubectl wait --for=condition=Ready succeeds and the status tells the URLs,
   expect(condition(f, 'Stalled')?.status).toBe('False');
 });
 
+test('one CertificateIssued Event tells the CA and the certificate issued for the new resource', async () => {
+  const text = await kubectl(['get', 'events.events.k8s.io', '-n', namespace, '--field-selector', `regarding.name=${NAME},reason=CertificateIssued`, '-o', 'json']);
+  const notes = (JSON.parse(text) as { items: { note: string; type: string }[] }).items.map((e) => e.note);
+  expect(notes).toEqual(['issued the frontend CA (no CA certificate is stored yet); the certificate for api.am.wso2.com, gw.am.wso2.com (no server certificate is stored yet)']);
+});
+
 test('the owned objects carry a controller owner reference to the resource', async () => {
   const f = await frontend();
   const owned = JSON.parse(await kubectl(['get', 'configmap,secret,service,deployment,poddisruptionbudget', '-n', namespace, '-l', `app.kubernetes.io/instance=${NAME}`, '-o', 'json'])) as {
