@@ -249,7 +249,6 @@ export class FrontendReconciler {
 
   /** Self-signed: keep, renew or issue the CA and each certificate; user Secrets: check them. */
   private async settleCertificates(frontend: Wso2Frontend, topology: Topology): Promise<CertificateOutcome> {
-    const namespace = frontend.metadata.namespace!;
     const now = this.now();
     const outcome: CertificateOutcome = { verdict: { ok: true, reason: 'CertificatesValid', message: '' }, secrets: [], kept: [], versions: [], issued: [], served: new Map() };
     const earliest = (a: Date | undefined, b: Date) => (a && a < b ? a : b);

@@ -347,35 +347,30 @@ export class LocalControlPlane {
       ]),
     ];
     if (!this.workloads) return components;
+    // What kube-controller-manager and kube-scheduler share: delegated auth, loopback, no leader
+    // election, and no client-side rate limits, as kwokctl's DisableQPSLimits sets them (the
+    // defaults, 20 requests/s and 50, would take minutes to run a thousand Deployments).
+    const controlLoop = (name: string, port: number) => [
+      ...delegation,
+      '--bind-address=127.0.0.1',
+      `--secure-port=${port}`,
+      `--cert-dir=${dataDir(name)}`,
+      '--leader-elect=false',
+      '--profiling=false',
+      '--kube-api-qps=5000',
+      '--kube-api-burst=10000',
+    ];
     components.push(
       component('kube-controller-manager', [
-        ...delegation,
-        '--bind-address=127.0.0.1',
-        `--secure-port=${p.controllerManager}`,
-        `--cert-dir=${dataDir('kube-controller-manager')}`,
-        '--leader-elect=false',
+        ...controlLoop('kube-controller-manager', p.controllerManager),
         `--service-account-private-key-file=${pki.serviceAccountKeyFile}`,
         `--root-ca-file=${pki.caCertFile}`,
         `--cluster-signing-cert-file=${pki.caCertFile}`,
         `--cluster-signing-key-file=${pki.caKeyFile}`,
         `--service-cluster-ip-range=${SERVICE_CIDR}`,
         '--use-service-account-credentials=false',
-        '--profiling=false',
-        // No client-side rate limits, as kwokctl's DisableQPSLimits sets them: the defaults (20
-        // requests/s here, 50 in the scheduler) would take minutes to run a thousand Deployments.
-        '--kube-api-qps=5000',
-        '--kube-api-burst=10000',
       ]),
-      component('kube-scheduler', [
-        ...delegation,
-        '--bind-address=127.0.0.1',
-        `--secure-port=${p.scheduler}`,
-        `--cert-dir=${dataDir('kube-scheduler')}`,
-        '--leader-elect=false',
-        '--profiling=false',
-        '--kube-api-qps=5000',
-        '--kube-api-burst=10000',
-      ]),
+      component('kube-scheduler', controlLoop('kube-scheduler', p.scheduler)),
       component('kwok', [
         `--kubeconfig=${kubeconfig}`,
         `--config=${join(packageRoot, 'scripts', 'kwok-stages.yaml')}`,
