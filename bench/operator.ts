@@ -36,7 +36,9 @@ function cpuSecondsOf(pid: number): number {
 
 /** The API server's requests so far (writes only, or all), by resource, from apiserver_request_total. */
 async function requestsByResource(kubeconfig: string, writesOnly = true): Promise<Map<string, number>> {
-  const { stdout } = await run('kubectl', ['--kubeconfig', kubeconfig, 'get', '--raw', '/metrics'], { maxBuffer: 256 * 2 ** 20 });
+  const { stdout } = await run('kubectl', ['--kubeconfig', kubeconfig, 'get', '--raw', '/metrics'], {
+    maxBuffer: 256 * 2 ** 20,
+  });
   const writes = new Map<string, number>();
   for (const line of stdout.split('\n')) {
     if (!line.startsWith('apiserver_request_total{')) continue;
@@ -55,7 +57,15 @@ function startOperatorProcess(kubeconfig: string): { child: ChildProcess; health
     process.execPath,
     // The V8 flags the operator runs with in a cluster: the image's entrypoint (Dockerfile) and
     // NODE_OPTIONS in deploy/operator.yaml.
-    [...(process.env.BENCH_OPERATOR_NODE_FLAGS ?? '--max-semi-space-size=2 --max-old-space-size=128').split(' '), fileURLToPath(new URL('../src/cli/main.js', import.meta.url)), 'operator', '--health-port', '0', '--resync-minutes', String(RESYNC_SECONDS / 60)],
+    [
+      ...(process.env.BENCH_OPERATOR_NODE_FLAGS ?? '--max-semi-space-size=2 --max-old-space-size=128').split(' '),
+      fileURLToPath(new URL('../src/cli/main.js', import.meta.url)),
+      'operator',
+      '--health-port',
+      '0',
+      '--resync-minutes',
+      String(RESYNC_SECONDS / 60),
+    ],
     { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   if (process.env.BENCH_OPERATOR_LOG) child.stderr!.pipe(createWriteStream(process.env.BENCH_OPERATOR_LOG));
@@ -68,7 +78,8 @@ function startOperatorProcess(kubeconfig: string): { child: ChildProcess; health
     if (port) reportPort(Number(port));
   });
   child.on('exit', (code, signal) => {
-    if (code !== 0 && signal !== 'SIGTERM') process.stderr.write(`operator exited (${code ?? signal}); last output:\n${tail}\n`);
+    if (code !== 0 && signal !== 'SIGTERM')
+      process.stderr.write(`operator exited (${code ?? signal}); last output:\n${tail}\n`);
   });
   return { child, healthPort };
 }
@@ -76,7 +87,8 @@ function startOperatorProcess(kubeconfig: string): { child: ChildProcess; health
 /** Heap and external memory of the operator from its own /metrics (prom-client's Node metrics), in MB. */
 async function operatorHeap(port: number): Promise<string> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const value = (name: string) => Number(new RegExp(`^wso2_frontend_${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
+  const value = (name: string) =>
+    Number(new RegExp(`^wso2_frontend_${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
   return `V8 heap used ${value('nodejs_heap_size_used_bytes').toFixed(0)} MB of ${value('nodejs_heap_size_total_bytes').toFixed(0)}, external ${value('nodejs_external_memory_bytes').toFixed(0)} MB`;
 }
 
@@ -86,18 +98,33 @@ export async function benchOperator(): Promise<void> {
   try {
     const kubeConfig = plane.kubeConfig();
     const objects = k8s.KubernetesObjectApi.makeApiClient(kubeConfig);
-    const apply = (o: object) => objects.patch(o as k8s.KubernetesObject, undefined, undefined, 'bench', true, k8s.PatchStrategy.ServerSideApply);
+    const apply = (o: object) =>
+      objects.patch(o as k8s.KubernetesObject, undefined, undefined, 'bench', true, k8s.PatchStrategy.ServerSideApply);
     await apply(renderCrd());
     await sleep(2000);
     const custom = kubeConfig.makeApiClient(k8s.CustomObjectsApi);
     const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
-    const template = yaml.load(readFileSync(join(packageRoot, 'examples', 'apim-active-active.yaml'), 'utf8')) as Wso2Frontend;
+    const template = yaml.load(
+      readFileSync(join(packageRoot, 'examples', 'apim-active-active.yaml'), 'utf8'),
+    ) as Wso2Frontend;
     // ClusterIP Services: a thousand LoadBalancer Services would need 3000 node ports (two
     // ports and a health-check port each), more than the 2768 of the default range.
-    const frontend = (namespace: string, name: string) => ({ ...template, metadata: { name, namespace }, spec: { ...template.spec, nginx: { replicas: 1, service: { type: 'ClusterIP' } } } });
-    const isReady = (f: Wso2Frontend) => f.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True' && c.observedGeneration === f.metadata.generation) ?? false;
+    const frontend = (namespace: string, name: string) => ({
+      ...template,
+      metadata: { name, namespace },
+      spec: { ...template.spec, nginx: { replicas: 1, service: { type: 'ClusterIP' } } },
+    });
+    const isReady = (f: Wso2Frontend) =>
+      f.status?.conditions?.some(
+        (c) => c.type === 'Ready' && c.status === 'True' && c.observedGeneration === f.metadata.generation,
+      ) ?? false;
     const readyIn = async (namespace: string): Promise<Set<string>> => {
-      const list = (await custom.listNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural: PLURAL })) as { items: Wso2Frontend[] };
+      const list = (await custom.listNamespacedCustomObject({
+        group: API_GROUP,
+        version: API_VERSION,
+        namespace,
+        plural: PLURAL,
+      })) as { items: Wso2Frontend[] };
       return new Set(list.items.filter(isReady).map((f) => f.metadata.name));
     };
 
@@ -106,7 +133,12 @@ export async function benchOperator(): Promise<void> {
     const pid = operator.pid!;
     const healthPort = await started.healthPort;
     const processes = { operator: pid, ...plane.pids() } as Record<string, number | undefined>;
-    const cpu = () => Object.fromEntries(Object.entries(processes).filter(([, p]) => p).map(([name, p]) => [name, cpuSecondsOf(p!)]));
+    const cpu = () =>
+      Object.fromEntries(
+        Object.entries(processes)
+          .filter(([, p]) => p)
+          .map(([name, p]) => [name, cpuSecondsOf(p!)]),
+      );
 
     await core.createNamespace({ body: { metadata: { name: 'bench-sequential' } } });
     const latencies: number[] = [];
@@ -114,15 +146,25 @@ export async function benchOperator(): Promise<void> {
       const started = Date.now();
       await apply(frontend('bench-sequential', `seq-${i}`));
       for (;;) {
-        const f = (await custom.getNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace: 'bench-sequential', plural: PLURAL, name: `seq-${i}` })) as Wso2Frontend;
+        const f = (await custom.getNamespacedCustomObject({
+          group: API_GROUP,
+          version: API_VERSION,
+          namespace: 'bench-sequential',
+          plural: PLURAL,
+          name: `seq-${i}`,
+        })) as Wso2Frontend;
         if (isReady(f)) break;
         await sleep(20);
       }
       latencies.push(Date.now() - started);
     }
     latencies.sort((a, b) => a - b);
-    console.log(`\nOperator (its own process) on the local control plane; apim-active-active with 1 NGINX replica and a ClusterIP Service, self-signed RSA-2048 certificates:`);
-    console.log(`  apply -> Ready, ${SEQUENTIAL} resources one by one: p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms`);
+    console.log(
+      `\nOperator (its own process) on the local control plane; apim-active-active with 1 NGINX replica and a ClusterIP Service, self-signed RSA-2048 certificates:`,
+    );
+    console.log(
+      `  apply -> Ready, ${SEQUENTIAL} resources one by one: p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms`,
+    );
 
     for (const size of BATCHES) {
       const namespace = `bench-${size}`;
@@ -152,12 +194,18 @@ export async function benchOperator(): Promise<void> {
         .map(([key, n]) => [key, (n - (requestsBefore.get(key) ?? 0)) / size] as const)
         .filter(([, n]) => n >= 0.5)
         .sort((a, b) => b[1] - a[1]);
-      const used = Object.entries(cpuAfter).map(([name, s]) => [name, s - (cpuBefore[name] ?? 0)] as const).sort((a, b) => b[1] - a[1]);
+      const used = Object.entries(cpuAfter)
+        .map(([name, s]) => [name, s - (cpuBefore[name] ?? 0)] as const)
+        .sort((a, b) => b[1] - a[1]);
       console.log(
         `  ${size} resources applied at once (${APPLY_CONCURRENCY} at a time, all applied after ${appliedSeconds.toFixed(1)} s): ${ready.size} Ready after ${seconds.toFixed(1)} s; operator RSS peak ${peakMb.toFixed(0)} MB, ${memoryOf(pid).rssMb.toFixed(0)} MB now (${await operatorHeap(healthPort)})`,
       );
-      console.log(`    API requests per resource, by everyone: ${perFrontend.map(([key, n]) => `${key} ${n.toFixed(1)}`).join(', ')}`);
-      console.log(`    CPU seconds meanwhile (2 cores: ${(2 * seconds).toFixed(0)} available): ${used.map(([name, s]) => `${name} ${s.toFixed(1)}`).join(', ')}`);
+      console.log(
+        `    API requests per resource, by everyone: ${perFrontend.map(([key, n]) => `${key} ${n.toFixed(1)}`).join(', ')}`,
+      );
+      console.log(
+        `    CPU seconds meanwhile (2 cores: ${(2 * seconds).toFixed(0)} available): ${used.map(([name, s]) => `${name} ${s.toFixed(1)}`).join(', ')}`,
+      );
     }
 
     // Settled: count write requests over two resyncs of everything (the nodes' and leader leases excluded).
@@ -166,7 +214,9 @@ export async function benchOperator(): Promise<void> {
     const before = await requestsByResource(plane.kubeconfigPath);
     await sleep(2 * RESYNC_SECONDS * 1000 + 2000);
     const after = await requestsByResource(plane.kubeconfigPath);
-    const delta = [...after].map(([resource, n]) => [resource, n - (before.get(resource) ?? 0)] as const).filter(([resource, n]) => n > 0 && resource !== 'leases');
+    const delta = [...after]
+      .map(([resource, n]) => [resource, n - (before.get(resource) ?? 0)] as const)
+      .filter(([resource, n]) => n > 0 && resource !== 'leases');
     const writes = delta.reduce((sum, [, n]) => sum + n, 0);
     console.log(
       `  two resyncs of ${total} unchanged resources (every ${RESYNC_SECONDS} s): ${writes} write requests to the API server${delta.length ? ` (${delta.map(([r, n]) => `${r}: ${n}`).join(', ')})` : ''}; operator RSS ${memoryOf(pid).rssMb.toFixed(0)} MB`,

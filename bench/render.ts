@@ -9,7 +9,9 @@ import { ms, time } from './stats.js';
 
 export function benchRender(): void {
   console.log('\nRender time per resource (validate + topology + NGINX files), 2000 runs each:');
-  for (const file of readdirSync('examples').filter((f) => f.endsWith('.yaml')).sort()) {
+  for (const file of readdirSync('examples')
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()) {
     const resource = yaml.load(readFileSync(`examples/${file}`, 'utf8')) as Wso2Frontend;
     const { p50, p99 } = time(() => {
       const result = validateSpec(resource.spec);

@@ -19,7 +19,9 @@ const NODE_ADDRESS = '127.0.50.1';
 const ROUNDS = 3;
 const SECONDS = 6;
 
-const tempPaths = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((p) => `${p}_temp_path ${p}_temp;`).join(' ');
+const tempPaths = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
+  .map((p) => `${p}_temp_path ${p}_temp;`)
+  .join(' ');
 
 function writeTls(dir: string): void {
   const now = new Date();
@@ -72,7 +74,12 @@ http { ${tempPaths}
 
 async function startNginx(dir: string): Promise<ComponentProcess> {
   mkdirSync(join(dir, 'logs'), { recursive: true });
-  const nginx = new ComponentProcess('nginx', NGINX, ['-p', `${dir}/`, '-c', 'nginx.conf', '-g', 'daemon off;'], join(dir, 'nginx.out'));
+  const nginx = new ComponentProcess(
+    'nginx',
+    NGINX,
+    ['-p', `${dir}/`, '-c', 'nginx.conf', '-g', 'daemon off;'],
+    join(dir, 'nginx.out'),
+  );
   nginx.start();
   await new Promise((r) => setTimeout(r, 500));
   nginx.assertRunning();
@@ -80,7 +87,9 @@ async function startNginx(dir: string): Promise<ComponentProcess> {
 }
 
 function wrk(port: number): { rps: number; p99: number } {
-  const result = spawnSync('wrk', ['-t1', '-c16', `-d${SECONDS}s`, '--latency', `https://localhost:${port}/`], { encoding: 'utf8' });
+  const result = spawnSync('wrk', ['-t1', '-c16', `-d${SECONDS}s`, '--latency', `https://localhost:${port}/`], {
+    encoding: 'utf8',
+  });
   if (result.status !== 0) throw new Error(`wrk failed: ${result.stderr}`);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(result.stdout)?.[1]);
   const p99Match = /99%\s+([\d.]+)(us|ms|s)/.exec(result.stdout);
@@ -115,7 +124,10 @@ export async function benchThroughput(): Promise<void> {
     if (!result.ok) throw new Error(JSON.stringify(result.problems));
     const topology = buildTopology(result.spec);
     const generatedDir = join(scratch, 'generated');
-    writeNginxTree(generatedDir, topology, { listen: { address: '127.0.0.1', http: await freePort(), https: generatedPort }, publicPorts: { http: 80, https: 443 } });
+    writeNginxTree(generatedDir, topology, {
+      listen: { address: '127.0.0.1', http: await freePort(), https: generatedPort },
+      publicPorts: { http: 80, https: 443 },
+    });
     processes.push(await startNginx(generatedDir));
 
     const seed: { rps: number; p99: number }[] = [];
@@ -126,7 +138,9 @@ export async function benchThroughput(): Promise<void> {
     }
     const g = { rps: median(generated.map((r) => r.rps)), p99: median(generated.map((r) => r.p99)) };
     const s = { rps: median(seed.map((r) => r.rps)), p99: median(seed.map((r) => r.p99)) };
-    console.log(`\nThroughput through NGINX ${nginxVersion()} (wrk -t1 -c16, ${SECONDS} s x ${ROUNDS} rounds, medians; HTTPS in, HTTPS to the node):`);
+    console.log(
+      `\nThroughput through NGINX ${nginxVersion()} (wrk -t1 -c16, ${SECONDS} s x ${ROUNDS} rounds, medians; HTTPS in, HTTPS to the node):`,
+    );
     console.log(`  hand-written seed 001 config: ${s.rps.toFixed(0)} req/s, p99 ${s.p99.toFixed(2)} ms`);
     console.log(`  generated config:             ${g.rps.toFixed(0)} req/s, p99 ${g.p99.toFixed(2)} ms`);
     console.log(`  ratio generated/seed: ${(g.rps / s.rps).toFixed(2)} (target >= 0.95)`);

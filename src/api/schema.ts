@@ -28,20 +28,41 @@ const Enum = <T extends readonly string[]>(values: T, options: { description: st
     options,
   ) as unknown as TSchema & { static: T[number] };
 
-const HostName = (description: string) => Type.String({ description, minLength: 1, maxLength: 253, pattern: DNS_SUBDOMAIN });
-const ObjectName = (description: string) => Type.String({ description, minLength: 1, maxLength: 63, pattern: DNS_LABEL });
+const HostName = (description: string) =>
+  Type.String({ description, minLength: 1, maxLength: 253, pattern: DNS_SUBDOMAIN });
+const ObjectName = (description: string) =>
+  Type.String({ description, minLength: 1, maxLength: 63, pattern: DNS_LABEL });
 const Port = (description: string, defaultValue?: number) =>
-  Type.Integer({ description, minimum: 1, maximum: 65535, ...(defaultValue === undefined ? {} : { default: defaultValue }) });
+  Type.Integer({
+    description,
+    minimum: 1,
+    maximum: 65535,
+    ...(defaultValue === undefined ? {} : { default: defaultValue }),
+  });
 const Duration = (description: string, defaultValue?: string) =>
-  Type.String({ description, maxLength: 8, pattern: DURATION, ...(defaultValue === undefined ? {} : { default: defaultValue }) });
-const Size = (description: string, defaultValue: string) => Type.String({ description, maxLength: 7, pattern: SIZE, default: defaultValue });
-const StringMap = (description: string) => Type.Record(Type.String(), Type.String({ maxLength: 4096 }), { description, maxProperties: 64 });
+  Type.String({
+    description,
+    maxLength: 8,
+    pattern: DURATION,
+    ...(defaultValue === undefined ? {} : { default: defaultValue }),
+  });
+const Size = (description: string, defaultValue: string) =>
+  Type.String({ description, maxLength: 7, pattern: SIZE, default: defaultValue });
+const StringMap = (description: string) =>
+  Type.Record(Type.String(), Type.String({ maxLength: 4096 }), { description, maxProperties: 64 });
 /** A container image reference: [registry[:port]/]path[:tag][@sha256:digest]. */
-export const IMAGE = '^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$';
+export const IMAGE =
+  '^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$';
 /** A Kubernetes resource quantity such as 500m, 2, 1.5, 2Gi. */
 export const QUANTITY = '^[0-9]+(\\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$';
 const Image = (description: string, defaultValue?: string) =>
-  Type.String({ description, minLength: 1, maxLength: 512, pattern: IMAGE, ...(defaultValue === undefined ? {} : { default: defaultValue }) });
+  Type.String({
+    description,
+    minLength: 1,
+    maxLength: 512,
+    pattern: IMAGE,
+    ...(defaultValue === undefined ? {} : { default: defaultValue }),
+  });
 const Quantities = (description: string) =>
   Type.Record(Type.String(), Type.String({ maxLength: 64, pattern: QUANTITY }), { description, maxProperties: 8 });
 
@@ -49,16 +70,21 @@ export const CookieSettings = Type.Object(
   {
     name: Type.Optional(
       Type.String({
-        description: 'Name of the affinity cookie that NGINX issues (letters, digits and _, so NGINX can read it back as $cookie_<name>).',
+        description:
+          'Name of the affinity cookie that NGINX issues (letters, digits and _, so NGINX can read it back as $cookie_<name>).',
         minLength: 1,
         maxLength: 64,
         pattern: '^[A-Za-z0-9_]+$',
         default: 'WSO2FE_ROUTE',
       }),
     ),
-    path: Type.Optional(Type.String({ description: 'Cookie path.', maxLength: 256, pattern: '^/[A-Za-z0-9._~/-]*$', default: '/' })),
+    path: Type.Optional(
+      Type.String({ description: 'Cookie path.', maxLength: 256, pattern: '^/[A-Za-z0-9._~/-]*$', default: '/' }),
+    ),
     secure: Type.Optional(Type.Boolean({ description: 'Send the cookie over HTTPS only.', default: true })),
-    sameSite: Type.Optional(Enum(['Strict', 'Lax', 'None'] as const, { description: 'SameSite attribute of the cookie.', default: 'Lax' })),
+    sameSite: Type.Optional(
+      Enum(['Strict', 'Lax', 'None'] as const, { description: 'SameSite attribute of the cookie.', default: 'Lax' }),
+    ),
     maxAge: Type.Optional(Duration('Lifetime of the cookie; a session cookie when unset.')),
   },
   {
@@ -75,16 +101,28 @@ export const SessionAffinity = Type.Object(
     }),
     cookie: Type.Optional(CookieSettings),
   },
-  { description: 'Session affinity for this site; the default follows the pattern (sticky where the product needs it).', additionalProperties: false },
+  {
+    description: 'Session affinity for this site; the default follows the pattern (sticky where the product needs it).',
+    additionalProperties: false,
+  },
 );
 
 export const SiteOverride = Type.Object(
   {
     host: Type.Optional(HostName('Public host name (RFC 1123) of this site; the pattern gives a default.')),
-    http: Type.Optional(Enum(HTTP_MODES, { description: 'What plain HTTP on this host does: redirect (301 to HTTPS), proxy (to the node\'s HTTP port), or off.' })),
+    http: Type.Optional(
+      Enum(HTTP_MODES, {
+        description:
+          "What plain HTTP on this host does: redirect (301 to HTTPS), proxy (to the node's HTTP port), or off.",
+      }),
+    ),
     sessionAffinity: Type.Optional(SessionAffinity),
-    pinnedNode: Type.Optional(ObjectName('For a management site pinned to one node: the name of that node in spec.backends.external.nodes.')),
-    tlsSecretName: Type.Optional(ObjectName('With spec.tls.mode secret: a kubernetes.io/tls Secret for this host instead of spec.tls.secretName.')),
+    pinnedNode: Type.Optional(
+      ObjectName('For a management site pinned to one node: the name of that node in spec.backends.external.nodes.'),
+    ),
+    tlsSecretName: Type.Optional(
+      ObjectName('With spec.tls.mode secret: a kubernetes.io/tls Secret for this host instead of spec.tls.secretName.'),
+    ),
   },
   { description: 'Overrides for one site of the pattern.', additionalProperties: false },
 );
@@ -92,24 +130,41 @@ export const SiteOverride = Type.Object(
 export const ExternalNode = Type.Object(
   {
     name: ObjectName('Name of the node, unique within the resource.'),
-    address: Type.String({ description: 'IPv4 or IPv6 address, or DNS name, of the node.', minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:-]+$' }),
+    address: Type.String({
+      description: 'IPv4 or IPv6 address, or DNS name, of the node.',
+      minLength: 1,
+      maxLength: 253,
+      pattern: '^[A-Za-z0-9.:-]+$',
+    }),
     roles: Type.Array(Enum(ROLES, { description: 'A role of the pattern.' }), {
       description: 'The pattern roles this node serves.',
       minItems: 1,
       maxItems: 8,
       'x-kubernetes-list-type': 'set',
     }),
-    portOffset: Type.Optional(Type.Integer({ description: 'The node\'s WSO2 port offset (added to every product port).', minimum: 0, maximum: 1000, default: 0 })),
+    portOffset: Type.Optional(
+      Type.Integer({
+        description: "The node's WSO2 port offset (added to every product port).",
+        minimum: 0,
+        maximum: 1000,
+        default: 0,
+      }),
+    ),
   },
   { additionalProperties: false },
 );
 
 export const ManagedComponent = Type.Object(
   {
-    replicas: Type.Optional(Type.Integer({ description: 'Number of pods; the pattern gives a default.', minimum: 0, maximum: 50 })),
+    replicas: Type.Optional(
+      Type.Integer({ description: 'Number of pods; the pattern gives a default.', minimum: 0, maximum: 50 }),
+    ),
     resources: Type.Optional(
       Type.Object(
-        { requests: Type.Optional(Quantities('Resource requests (cpu, memory).')), limits: Type.Optional(Quantities('Resource limits (cpu, memory).')) },
+        {
+          requests: Type.Optional(Quantities('Resource requests (cpu, memory).')),
+          limits: Type.Optional(Quantities('Resource limits (cpu, memory).')),
+        },
         { description: 'Compute resources of the product container.', additionalProperties: false },
       ),
     ),
@@ -138,10 +193,15 @@ export const Backends = Type.Object(
         {
           image: Type.Optional(Image('Product image; default wso2/<product>:<version>.')),
           components: Type.Optional(
-            Type.Record(Type.String(), ManagedComponent, { description: 'Per role of the pattern: replicas and resources.', maxProperties: 8 }),
+            Type.Record(Type.String(), ManagedComponent, {
+              description: 'Per role of the pattern: replicas and resources.',
+              maxProperties: 8,
+            }),
           ),
           configMapName: Type.Optional(
-            ObjectName('ConfigMap with the base product configuration (deployment.toml, or the Carbon 4 files); the operator patches the proxy settings into it.'),
+            ObjectName(
+              'ConfigMap with the base product configuration (deployment.toml, or the Carbon 4 files); the operator patches the proxy settings into it.',
+            ),
           ),
         },
         { description: 'The operator runs the WSO2 pods of the pattern.', additionalProperties: false },
@@ -155,12 +215,20 @@ export const Tls = Type.Object(
   {
     mode: Type.Optional(
       Enum(['self-signed', 'secret'] as const, {
-        description: 'self-signed: the operator issues and renews a CA and server certificates; secret: kubernetes.io/tls Secrets you provide (for example from cert-manager).',
+        description:
+          'self-signed: the operator issues and renews a CA and server certificates; secret: kubernetes.io/tls Secrets you provide (for example from cert-manager).',
         default: 'self-signed',
       }),
     ),
-    secretName: Type.Optional(ObjectName('With mode secret: the Secret for every host without its own sites.<name>.tlsSecretName.')),
-    certificatePerHost: Type.Optional(Type.Boolean({ description: 'Self-signed: one certificate per host instead of one with every host as SAN.', default: false })),
+    secretName: Type.Optional(
+      ObjectName('With mode secret: the Secret for every host without its own sites.<name>.tlsSecretName.'),
+    ),
+    certificatePerHost: Type.Optional(
+      Type.Boolean({
+        description: 'Self-signed: one certificate per host instead of one with every host as SAN.',
+        default: false,
+      }),
+    ),
     extraSANs: Type.Optional(
       Type.Array(Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:*-]+$' }), {
         description: 'Self-signed: extra DNS names or IP addresses in the certificates (for example localhost).',
@@ -174,22 +242,51 @@ export const Tls = Type.Object(
 
 export const BackendTls = Type.Object(
   {
-    verify: Type.Optional(Type.Boolean({ description: 'Verify the nodes\' certificates (off by default: WSO2 nodes ship self-signed ones).', default: false })),
-    caSecretName: Type.Optional(ObjectName('Secret whose ca.crt signs the nodes\' certificates; required when verify is true.')),
+    verify: Type.Optional(
+      Type.Boolean({
+        description: "Verify the nodes' certificates (off by default: WSO2 nodes ship self-signed ones).",
+        default: false,
+      }),
+    ),
+    caSecretName: Type.Optional(
+      ObjectName("Secret whose ca.crt signs the nodes' certificates; required when verify is true."),
+    ),
   },
-  { description: 'TLS from NGINX to the WSO2 nodes (always HTTPS on HTTPS ports, with SNI).', additionalProperties: false },
+  {
+    description: 'TLS from NGINX to the WSO2 nodes (always HTTPS on HTTPS ports, with SNI).',
+    additionalProperties: false,
+  },
 );
 
 export const NginxSettings = Type.Object(
   {
-    edition: Type.Optional(Enum(['community', 'plus'] as const, { description: 'NGINX edition; plus enables nginx-plus-sticky.', default: 'community' })),
+    edition: Type.Optional(
+      Enum(['community', 'plus'] as const, {
+        description: 'NGINX edition; plus enables nginx-plus-sticky.',
+        default: 'community',
+      }),
+    ),
     image: Type.Optional(Image('NGINX image.', 'nginxinc/nginx-unprivileged:1.29')),
-    replicas: Type.Optional(Type.Integer({ description: 'NGINX pods (a PodDisruptionBudget is added above 1).', minimum: 1, maximum: 20, default: 2 })),
+    replicas: Type.Optional(
+      Type.Integer({
+        description: 'NGINX pods (a PodDisruptionBudget is added above 1).',
+        minimum: 1,
+        maximum: 20,
+        default: 2,
+      }),
+    ),
     service: Type.Optional(
       Type.Object(
         {
-          type: Type.Optional(Enum(['ClusterIP', 'NodePort', 'LoadBalancer'] as const, { description: 'Type of the NGINX Service.', default: 'LoadBalancer' })),
-          annotations: Type.Optional(StringMap('Annotations of the NGINX Service (for example for a cloud load balancer).')),
+          type: Type.Optional(
+            Enum(['ClusterIP', 'NodePort', 'LoadBalancer'] as const, {
+              description: 'Type of the NGINX Service.',
+              default: 'LoadBalancer',
+            }),
+          ),
+          annotations: Type.Optional(
+            StringMap('Annotations of the NGINX Service (for example for a cloud load balancer).'),
+          ),
         },
         { description: 'The Service in front of NGINX.', additionalProperties: false },
       ),
@@ -204,20 +301,31 @@ export const NginxSettings = Type.Object(
         { description: 'Timeouts towards the WSO2 nodes.', additionalProperties: false },
       ),
     ),
-    proxyBufferSize: Type.Optional(Size('proxy_buffer_size: room for the large cookie headers WSO2 portals send.', '16k')),
-    clientMaxBodySize: Type.Optional(Size('client_max_body_size: largest request body (API payloads, file uploads).', '100m')),
+    proxyBufferSize: Type.Optional(
+      Size('proxy_buffer_size: room for the large cookie headers WSO2 portals send.', '16k'),
+    ),
+    clientMaxBodySize: Type.Optional(
+      Size('client_max_body_size: largest request body (API payloads, file uploads).', '100m'),
+    ),
     hsts: Type.Optional(
       Type.Object(
         {
-          enabled: Type.Optional(Type.Boolean({ description: 'Send Strict-Transport-Security on HTTPS responses.', default: true })),
-          maxAgeSeconds: Type.Optional(Type.Integer({ description: 'max-age of the header.', minimum: 0, maximum: 63072000, default: 31536000 })),
+          enabled: Type.Optional(
+            Type.Boolean({ description: 'Send Strict-Transport-Security on HTTPS responses.', default: true }),
+          ),
+          maxAgeSeconds: Type.Optional(
+            Type.Integer({ description: 'max-age of the header.', minimum: 0, maximum: 63072000, default: 31536000 }),
+          ),
           includeSubDomains: Type.Optional(Type.Boolean({ description: 'Add includeSubDomains.', default: false })),
         },
         { description: 'HTTP Strict Transport Security.', additionalProperties: false },
       ),
     ),
   },
-  { description: 'The NGINX in front of the nodes. No raw configuration snippets: every value is validated.', additionalProperties: false },
+  {
+    description: 'The NGINX in front of the nodes. No raw configuration snippets: every value is validated.',
+    additionalProperties: false,
+  },
 );
 
 export const Wso2FrontendSpec = Type.Object(
@@ -225,19 +333,28 @@ export const Wso2FrontendSpec = Type.Object(
     product: Enum(PRODUCTS, { description: 'The WSO2 product behind this frontend.' }),
     version: Type.Optional(
       Type.String({
-        description: 'Product version (x.y.z); decides the configuration format (deployment.toml, or the Carbon 4 XML/JSON files). Default: the newest known release.',
+        description:
+          'Product version (x.y.z); decides the configuration format (deployment.toml, or the Carbon 4 XML/JSON files). Default: the newest known release.',
         maxLength: 32,
         pattern: '^[0-9]+\\.[0-9]+\\.[0-9]+$',
       }),
     ),
-    pattern: Enum(PATTERNS, { description: 'Deployment pattern: a preset of sites, roles, ports and stickiness from the WSO2 procedures.' }),
+    pattern: Enum(PATTERNS, {
+      description: 'Deployment pattern: a preset of sites, roles, ports and stickiness from the WSO2 procedures.',
+    }),
     sites: Type.Optional(
-      Type.Record(Type.String(), SiteOverride, { description: 'Overrides per site of the pattern (keys: the pattern\'s site names).', maxProperties: 8 }),
+      Type.Record(Type.String(), SiteOverride, {
+        description: "Overrides per site of the pattern (keys: the pattern's site names).",
+        maxProperties: 8,
+      }),
     ),
     ports: Type.Optional(
       Type.Object(
         { http: Type.Optional(Port('Public HTTP port.', 80)), https: Type.Optional(Port('Public HTTPS port.', 443)) },
-        { description: 'Public ports of the frontend; the product is told them as its proxy ports.', additionalProperties: false },
+        {
+          description: 'Public ports of the frontend; the product is told them as its proxy ports.',
+          additionalProperties: false,
+        },
       ),
     ),
     backends: Backends,
@@ -254,7 +371,9 @@ export const Condition = Type.Object(
     status: Enum(['True', 'False', 'Unknown'] as const, { description: 'Status of the condition.' }),
     reason: Type.String({ description: 'Machine-readable reason in CamelCase.', maxLength: 1024 }),
     message: Type.String({ description: 'What a person needs to know.', maxLength: 32768 }),
-    observedGeneration: Type.Optional(Type.Integer({ description: 'Generation the condition was computed for.', minimum: 0 })),
+    observedGeneration: Type.Optional(
+      Type.Integer({ description: 'Generation the condition was computed for.', minimum: 0 }),
+    ),
     lastTransitionTime: Type.String({ description: 'When status last changed.', format: 'date-time' }),
   },
   { additionalProperties: false },
@@ -262,18 +381,25 @@ export const Condition = Type.Object(
 
 export const Wso2FrontendStatus = Type.Object(
   {
-    observedGeneration: Type.Optional(Type.Integer({ description: 'The generation of the spec the status describes.', minimum: 0 })),
+    observedGeneration: Type.Optional(
+      Type.Integer({ description: 'The generation of the spec the status describes.', minimum: 0 }),
+    ),
     conditions: Type.Optional(
       Type.Array(Condition, {
-        description: 'Ready (summary), Accepted, CertificatesReady, ConfigurationServed, BackendsAvailable, and kstatus Reconciling/Stalled.',
+        description:
+          'Ready (summary), Accepted, CertificatesReady, ConfigurationServed, BackendsAvailable, and kstatus Reconciling/Stalled.',
         maxItems: 16,
         'x-kubernetes-list-type': 'map',
         'x-kubernetes-list-map-keys': ['type'],
       }),
     ),
     urls: Type.Optional(Type.String({ description: 'Public HTTPS URLs, comma-separated.', maxLength: 4096 })),
-    certificateNotAfter: Type.Optional(Type.String({ description: 'Earliest expiry of the served certificates.', format: 'date-time' })),
-    configHash: Type.Optional(Type.String({ description: 'Hash of the NGINX configuration being served.', maxLength: 128 })),
+    certificateNotAfter: Type.Optional(
+      Type.String({ description: 'Earliest expiry of the served certificates.', format: 'date-time' }),
+    ),
+    configHash: Type.Optional(
+      Type.String({ description: 'Hash of the NGINX configuration being served.', maxLength: 128 }),
+    ),
   },
   { description: 'What the operator observed and did.', additionalProperties: false },
 );
@@ -287,7 +413,14 @@ export type ExternalNode = Static<typeof ExternalNode>;
 export interface Wso2Frontend {
   apiVersion: `${typeof API_GROUP}/${typeof API_VERSION}`;
   kind: typeof KIND;
-  metadata: { name: string; namespace?: string; uid?: string; generation?: number; labels?: Record<string, string>; annotations?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace?: string;
+    uid?: string;
+    generation?: number;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   spec: Wso2FrontendSpec;
   status?: Wso2FrontendStatus;
 }

@@ -34,7 +34,9 @@ function applyDefaults(schema: Json, value: unknown): unknown {
     if (out[key] === undefined && property.default !== undefined) out[key] = structuredClone(property.default);
     if (out[key] !== undefined) out[key] = applyDefaults(property, out[key]);
   }
-  const mapValues = schema.patternProperties ? Object.values(schema.patternProperties as Record<string, Json>)[0] : undefined;
+  const mapValues = schema.patternProperties
+    ? Object.values(schema.patternProperties as Record<string, Json>)[0]
+    : undefined;
   if (mapValues) {
     for (const key of Object.keys(out)) out[key] = applyDefaults(mapValues, out[key]);
   }
@@ -47,7 +49,8 @@ export function withDefaults(spec: unknown): unknown {
 }
 
 const PATTERN_MEANINGS: Record<string, string> = {
-  [DNS_SUBDOMAIN]: 'must be a lower-case RFC 1123 host name (letters, digits, "-" and ".", each label at most 63 characters)',
+  [DNS_SUBDOMAIN]:
+    'must be a lower-case RFC 1123 host name (letters, digits, "-" and ".", each label at most 63 characters)',
   [DNS_LABEL]: 'must be a lower-case RFC 1123 name (letters, digits and "-", at most 63 characters)',
   [DURATION]: 'must be a number with one unit, ms, s, m, h or d (for example 5m)',
   [SIZE]: 'must be a size in bytes with an optional k, m or g (for example 16k)',
@@ -82,7 +85,9 @@ function describe(error: { type: ValueErrorType; schema: TSchema; value: unknown
   const literals = (schema.anyOf as Json[] | undefined)?.filter((s) => 'const' in s).map((s) => `"${String(s.const)}"`);
   switch (error.type) {
     case ValueErrorType.Union:
-      return literals ? `Unsupported value: ${JSON.stringify(error.value)}: supported values: ${literals.join(', ')}` : error.message;
+      return literals
+        ? `Unsupported value: ${JSON.stringify(error.value)}: supported values: ${literals.join(', ')}`
+        : error.message;
     case ValueErrorType.StringPattern:
       return `Invalid value: ${JSON.stringify(error.value)}: ${PATTERN_MEANINGS[schema.pattern as string] ?? `must match ${String(schema.pattern)}`}`;
     case ValueErrorType.ObjectRequiredProperty:

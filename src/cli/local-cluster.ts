@@ -22,7 +22,10 @@ export async function runLocalCluster(argv: string[]): Promise<number> {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
-  const plane = await LocalControlPlane.start({ ...(values.dir ? { dir: values.dir } : {}), workloads: !values['api-only'] });
+  const plane = await LocalControlPlane.start({
+    ...(values.dir ? { dir: values.dir } : {}),
+    workloads: !values['api-only'],
+  });
   console.log(`The local control plane is running at ${plane.apiServerUrl}.
 In another shell:
   export KUBECONFIG=${plane.kubeconfigPath}

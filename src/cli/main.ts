@@ -20,7 +20,9 @@ function help(): string {
   return `Usage: wso2-frontend <command> [options]
 
 Commands:
-${Object.values(subcommands).map((s) => `  ${s.usage.split('\n')[0]}`).join('\n')}
+${Object.values(subcommands)
+  .map((s) => `  ${s.usage.split('\n')[0]}`)
+  .join('\n')}
 
 Run 'wso2-frontend <command> --help' for a command's options.`;
 }

@@ -7,7 +7,16 @@ import { API_GROUP, API_VERSION, KIND, PLURAL, type Wso2Frontend } from '../api/
 import { EventRecorder } from '../controller/events.js';
 import { OperatorMetrics, startHealthServer } from '../controller/observability.js';
 import { FrontendReconciler } from '../controller/reconciler.js';
-import { Controller, jsonLogger, labelKeys, objectKey, ownerKeys, type CacheTransform, type ResourceType, type SecondaryWatch } from '../controller/runtime/controller.js';
+import {
+  Controller,
+  jsonLogger,
+  labelKeys,
+  objectKey,
+  ownerKeys,
+  type CacheTransform,
+  type ResourceType,
+  type SecondaryWatch,
+} from '../controller/runtime/controller.js';
 import { PooledKubeConfig } from '../controller/runtime/kubeconfig.js';
 import { LeaderElector } from '../controller/runtime/leader.js';
 
@@ -19,7 +28,13 @@ kubeconfig, or the in-cluster service account. Serves /healthz, /readyz and /met
 export const PRIMARY: ResourceType = { group: API_GROUP, version: API_VERSION, plural: PLURAL, kind: KIND };
 /** Everything the operator creates carries this label, so its informers watch nothing else. */
 const MANAGED = 'app.kubernetes.io/managed-by=wso2-frontend-operator';
-const owned = (group: string, version: string, plural: string, kind: string, transform?: CacheTransform): SecondaryWatch => ({
+const owned = (
+  group: string,
+  version: string,
+  plural: string,
+  kind: string,
+  transform?: CacheTransform,
+): SecondaryWatch => ({
   resource: { group, version, plural, kind },
   primaryKeys: ownerKeys(PRIMARY),
   labelSelector: MANAGED,
@@ -44,7 +59,12 @@ const withoutPodSpec: CacheTransform = (object) => {
 const nameOnly: CacheTransform = (object) => ({
   apiVersion: object.apiVersion,
   kind: object.kind,
-  metadata: { name: object.metadata?.name, namespace: object.metadata?.namespace, uid: object.metadata?.uid, resourceVersion: object.metadata?.resourceVersion },
+  metadata: {
+    name: object.metadata?.name,
+    namespace: object.metadata?.namespace,
+    uid: object.metadata?.uid,
+    resourceVersion: object.metadata?.resourceVersion,
+  },
 });
 const USER_SECRETS = 'Secret/user';
 
@@ -60,13 +80,19 @@ export interface OperatorOptions {
 export const DEFAULT_CONCURRENCY = 8;
 
 /** The controller with its reconciler, ready to start (used by the command and by tests). */
-export function createOperator(options: OperatorOptions): { controller: Controller<Wso2Frontend>; metrics: OperatorMetrics } {
+export function createOperator(options: OperatorOptions): {
+  controller: Controller<Wso2Frontend>;
+  metrics: OperatorMetrics;
+} {
   const identity = options.identity ?? `${hostname()}-${process.pid}`;
   // One connection pool for every request and watch; closed with the controller when it is ours.
   const ownPool = !(options.kubeConfig instanceof PooledKubeConfig);
-  const kubeConfig = options.kubeConfig instanceof PooledKubeConfig ? options.kubeConfig : PooledKubeConfig.from(options.kubeConfig);
+  const kubeConfig =
+    options.kubeConfig instanceof PooledKubeConfig ? options.kubeConfig : PooledKubeConfig.from(options.kubeConfig);
   const log = jsonLogger;
-  const events = new EventRecorder(kubeConfig, identity, (error) => log('error', 'recording an event failed', { error: String(error) }));
+  const events = new EventRecorder(kubeConfig, identity, (error) =>
+    log('error', 'recording an event failed', { error: String(error) }),
+  );
   let controller: Controller<Wso2Frontend> | undefined;
   let metrics: OperatorMetrics | undefined;
   const reconciler = new FrontendReconciler({
@@ -85,7 +111,14 @@ export function createOperator(options: OperatorOptions): { controller: Controll
   const userSecret = (secret: k8s.KubernetesObject) =>
     controller!
       .list()
-      .filter((f) => f.metadata.namespace === secret.metadata?.namespace && f.spec.tls?.mode === 'secret' && [f.spec.tls.secretName, ...Object.values(f.spec.sites ?? {}).map((s) => s.tlsSecretName)].includes(secret.metadata?.name))
+      .filter(
+        (f) =>
+          f.metadata.namespace === secret.metadata?.namespace &&
+          f.spec.tls?.mode === 'secret' &&
+          [f.spec.tls.secretName, ...Object.values(f.spec.sites ?? {}).map((s) => s.tlsSecretName)].includes(
+            secret.metadata?.name,
+          ),
+      )
       .map(objectKey);
   controller = new Controller<Wso2Frontend>({
     kubeConfig,
@@ -93,19 +126,31 @@ export function createOperator(options: OperatorOptions): { controller: Controll
     secondaries: [
       owned('', 'v1', 'configmaps', 'ConfigMap', withoutData),
       owned('', 'v1', 'secrets', 'Secret'),
-      { resource: { group: '', version: 'v1', plural: 'secrets', kind: 'Secret' }, cacheName: USER_SECRETS, primaryKeys: userSecret, transform: nameOnly },
+      {
+        resource: { group: '', version: 'v1', plural: 'secrets', kind: 'Secret' },
+        cacheName: USER_SECRETS,
+        primaryKeys: userSecret,
+        transform: nameOnly,
+      },
       owned('', 'v1', 'services', 'Service'),
       owned('apps', 'v1', 'deployments', 'Deployment', withoutPodSpec),
       owned('apps', 'v1', 'statefulsets', 'StatefulSet', withoutPodSpec),
       owned('policy', 'v1', 'poddisruptionbudgets', 'PodDisruptionBudget'),
       // EndpointSlices carry their Service's labels, so the instance label names the frontend.
-      { resource: { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', kind: 'EndpointSlice' }, primaryKeys: labelKeys('app.kubernetes.io/instance'), labelSelector: MANAGED },
+      {
+        resource: { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', kind: 'EndpointSlice' },
+        primaryKeys: labelKeys('app.kubernetes.io/instance'),
+        labelSelector: MANAGED,
+      },
     ],
     reconcile: async (key) => {
       const started = process.hrtime.bigint();
       try {
         const result = await reconciler.reconcile(key);
-        metrics!.observeReconcile(result?.requeueAfterMs ? 'requeue' : 'success', Number(process.hrtime.bigint() - started) / 1e9);
+        metrics!.observeReconcile(
+          result?.requeueAfterMs ? 'requeue' : 'success',
+          Number(process.hrtime.bigint() - started) / 1e9,
+        );
         return result;
       } catch (error) {
         metrics!.observeReconcile('error', Number(process.hrtime.bigint() - started) / 1e9);
@@ -140,7 +185,9 @@ export async function runOperator(argv: string[]): Promise<number> {
   const identity = `${hostname()}-${process.pid}`;
   const resyncMinutes = Number(values['resync-minutes']);
   if (!(resyncMinutes > 0)) {
-    process.stderr.write(`--resync-minutes must be a positive number (fractions allowed), got ${values['resync-minutes']}\n`);
+    process.stderr.write(
+      `--resync-minutes must be a positive number (fractions allowed), got ${values['resync-minutes']}\n`,
+    );
     return 2;
   }
   const concurrency = Number(values.concurrency);
@@ -150,10 +197,18 @@ export async function runOperator(argv: string[]): Promise<number> {
   }
   const healthPort = Number(values['health-port']);
   if (!Number.isInteger(healthPort) || healthPort < 0 || healthPort > 65535) {
-    process.stderr.write(`--health-port must be a port number from 0 (any free port) to 65535, got ${values['health-port']}\n`);
+    process.stderr.write(
+      `--health-port must be a port number from 0 (any free port) to 65535, got ${values['health-port']}\n`,
+    );
     return 2;
   }
-  const { controller, metrics } = createOperator({ kubeConfig, namespaces: values.namespace ?? [], resyncPeriodMs: resyncMinutes * 60_000, identity, concurrency });
+  const { controller, metrics } = createOperator({
+    kubeConfig,
+    namespaces: values.namespace ?? [],
+    resyncPeriodMs: resyncMinutes * 60_000,
+    identity,
+    concurrency,
+  });
   let ready = false;
   const health = await startHealthServer({ port: healthPort, metrics, isLive: () => true, isReady: () => ready });
   // Listeners stay for the whole shutdown: a second signal must not kill the process before the lease is released.

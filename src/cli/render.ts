@@ -26,7 +26,8 @@ export class UsageError extends Error {}
 
 function readResource(file: string): Wso2Frontend {
   const documents = yaml.loadAll(readFileSync(file, 'utf8')).filter((d) => d !== null && d !== undefined);
-  if (documents.length !== 1) throw new UsageError(`${file}: expected one ${KIND} resource, found ${documents.length} documents`);
+  if (documents.length !== 1)
+    throw new UsageError(`${file}: expected one ${KIND} resource, found ${documents.length} documents`);
   const resource = documents[0] as Partial<Wso2Frontend>;
   if (resource.apiVersion !== `${API_GROUP}/${API_VERSION}` || resource.kind !== KIND) {
     throw new UsageError(`${file}: expected apiVersion ${API_GROUP}/${API_VERSION} and kind ${KIND}`);
@@ -38,7 +39,8 @@ function readResource(file: string): Wso2Frontend {
 function port(flag: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`--${flag}: must be a port number from 1 to 65535, not ${JSON.stringify(text)}`);
+  if (!Number.isInteger(n) || n < 1 || n > 65535)
+    throw new UsageError(`--${flag}: must be a port number from 1 to 65535, not ${JSON.stringify(text)}`);
   return n;
 }
 
@@ -88,7 +90,9 @@ export async function runRender(argv: string[]): Promise<number> {
   const resource = readResource(values.file);
   const result = validateSpec(resource.spec);
   if (!result.ok) {
-    console.error(`${values.file}: ${resource.metadata.name} is not valid:\n${result.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`);
+    console.error(
+      `${values.file}: ${resource.metadata.name} is not valid:\n${result.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`,
+    );
     return 1;
   }
   const topology = buildTopology(result.spec);
@@ -96,16 +100,25 @@ export async function runRender(argv: string[]): Promise<number> {
   const dir = values['nginx-dir'];
   if (dir === undefined) {
     const objects = [...desiredObjects(resource, topology), ...wso2Workloads(resource, topology)];
-    const issued = topology.tls.mode === 'self-signed' ? [caSecretName(resource), ...topology.certificates.map((c) => certificateSecretName(resource, c.name))] : [];
-    const note = issued.length ? `# The operator also issues kubernetes.io/tls Secrets, not printed as they hold private keys: ${issued.join(', ')}\n` : '';
+    const issued =
+      topology.tls.mode === 'self-signed'
+        ? [caSecretName(resource), ...topology.certificates.map((c) => certificateSecretName(resource, c.name))]
+        : [];
+    const note = issued.length
+      ? `# The operator also issues kubernetes.io/tls Secrets, not printed as they hold private keys: ${issued.join(', ')}\n`
+      : '';
     process.stdout.write(objects.map((o) => yaml.dump(o, { lineWidth: -1, noRefs: true })).join('---\n') + note);
     return 0;
   }
 
-  const listen = { http: port('http-port', values['http-port'], 8080), https: port('https-port', values['https-port'], 8443) };
+  const listen = {
+    http: port('http-port', values['http-port'], 8080),
+    https: port('https-port', values['https-port'], 8443),
+  };
   if (listen.http === listen.https) throw new UsageError('--http-port and --https-port must differ');
   const layout: NginxLayout = { listen: { address: values.bind ?? '127.0.0.1', ...listen }, publicPorts: listen };
-  if (existsSync(dir) && readdirSync(dir).length > 0) throw new UsageError(`--nginx-dir ${dir}: exists and is not empty`);
+  if (existsSync(dir) && readdirSync(dir).length > 0)
+    throw new UsageError(`--nginx-dir ${dir}: exists and is not empty`);
   const files = writeNginxTree(dir, topology, layout);
   const host = topology.sites[0]!.host;
   console.log(`Wrote ${files} configuration files and certificates to ${dir}.

@@ -23,7 +23,10 @@ async function currentCluster(): Promise<boolean> {
     const kc = new k8s.KubeConfig();
     kc.loadFromDefault();
     if (!kc.getCurrentCluster()) return false;
-    await Promise.race([kc.makeApiClient(k8s.VersionApi).getCode(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 3000))]);
+    await Promise.race([
+      kc.makeApiClient(k8s.VersionApi).getCode(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 3000)),
+    ]);
     return true;
   } catch {
     return false;
@@ -46,10 +49,16 @@ export async function runStart(argv: string[]): Promise<number> {
   const plane = await LocalControlPlane.start();
   const kubeConfig = plane.kubeConfig();
   const objects = k8s.KubernetesObjectApi.makeApiClient(kubeConfig);
-  const apply = (object: k8s.KubernetesObject) => objects.patch(object, undefined, undefined, 'wso2-frontend-start', true, k8s.PatchStrategy.ServerSideApply);
+  const apply = (object: k8s.KubernetesObject) =>
+    objects.patch(object, undefined, undefined, 'wso2-frontend-start', true, k8s.PatchStrategy.ServerSideApply);
   await apply(renderCrd() as k8s.KubernetesObject);
   const extensions = kubeConfig.makeApiClient(k8s.ApiextensionsV1Api);
-  while (!(await extensions.readCustomResourceDefinition({ name: `${PLURAL}.${API_GROUP}` })).status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) await sleep(200);
+  while (
+    !(await extensions.readCustomResourceDefinition({ name: `${PLURAL}.${API_GROUP}` })).status?.conditions?.some(
+      (c) => c.type === 'Established' && c.status === 'True',
+    )
+  )
+    await sleep(200);
 
   const { controller } = createOperator({ kubeConfig, resyncPeriodMs: 600_000 });
   await controller.start();
@@ -58,7 +67,13 @@ export async function runStart(argv: string[]): Promise<number> {
   await apply(example as unknown as k8s.KubernetesObject);
   const custom = kubeConfig.makeApiClient(k8s.CustomObjectsApi);
   const readyUrls = async () => {
-    const f = (await custom.getNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace: 'default', plural: PLURAL, name: example.metadata.name })) as Wso2Frontend;
+    const f = (await custom.getNamespacedCustomObject({
+      group: API_GROUP,
+      version: API_VERSION,
+      namespace: 'default',
+      plural: PLURAL,
+      name: example.metadata.name,
+    })) as Wso2Frontend;
     return f.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? f.status.urls : undefined;
   };
   let urls: string | undefined;

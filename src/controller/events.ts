@@ -30,7 +30,13 @@ export class EventRecorder {
       action,
       // The API limits a note to 1 kB.
       note: note.length > 1024 ? `${note.slice(0, 1021)}...` : note,
-      regarding: { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: KIND, name: frontend.metadata.name, namespace, ...(frontend.metadata.uid ? { uid: frontend.metadata.uid } : {}) },
+      regarding: {
+        apiVersion: `${API_GROUP}/${API_VERSION}`,
+        kind: KIND,
+        name: frontend.metadata.name,
+        namespace,
+        ...(frontend.metadata.uid ? { uid: frontend.metadata.uid } : {}),
+      },
     };
     try {
       await this.api.createNamespacedEvent({ namespace, body: event });

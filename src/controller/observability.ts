@@ -24,7 +24,10 @@ export class OperatorMetrics {
   private readonly notAfterByFrontend = new Map<string, Map<string, Date>>();
 
   /** `queueStats` is read on every scrape, so the queue needs no hooks into the metrics. */
-  constructor(queueStats: () => WorkQueueStats, private readonly now: () => number = Date.now) {
+  constructor(
+    queueStats: () => WorkQueueStats,
+    private readonly now: () => number = Date.now,
+  ) {
     const registers = [this.registry];
     this.reconcileTotal = new Counter({
       name: `${metricPrefix}reconcile_total`,
@@ -142,7 +145,11 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
   };
 }
 
-async function respond(request: IncomingMessage, response: ServerResponse, options: HealthServerOptions): Promise<void> {
+async function respond(
+  request: IncomingMessage,
+  response: ServerResponse,
+  options: HealthServerOptions,
+): Promise<void> {
   const path = new URL(request.url ?? '/', 'http://localhost').pathname;
   if (path !== '/healthz' && path !== '/readyz' && path !== '/metrics') {
     sendText(response, 404, 'not found');

@@ -11,7 +11,14 @@ import { validateSpec } from '../model/validate.js';
 import type { Role } from '../model/catalog.js';
 import { caSecretName, certificateSecretName, desiredObjects, labelsFor, nginxName } from '../render/objects.js';
 import { wso2Workloads } from '../render/workloads.js';
-import { caSecretData, issueCa, issueServerCertificate, serverCertificateNames, tlsSecretData, type KeyAndCertificate } from '../tls/issuer.js';
+import {
+  caSecretData,
+  issueCa,
+  issueServerCertificate,
+  serverCertificateNames,
+  tlsSecretData,
+  type KeyAndCertificate,
+} from '../tls/issuer.js';
 import { generateRsaKeyPairAsync } from '../tls/x509.js';
 import { checkProvidedCertificate } from '../tls/provided.js';
 import { decideCa, decideServerCertificate } from '../tls/renewal.js';
@@ -38,7 +45,8 @@ const MAX_REQUEUE_MS = 12 * 3600 * 1000;
 type Data = Record<string, string>;
 const decode = (data: Record<string, string> | undefined): Data | undefined =>
   data && Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
-const encode = (data: Data) => Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')]));
+const encode = (data: Data) =>
+  Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')]));
 const fingerprint = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
 
 interface CertificateOutcome {
@@ -114,7 +122,13 @@ export class FrontendReconciler {
     try {
       return await this.reconcileFrontend(frontend);
     } catch (error) {
-      await this.options.events.record(frontend, 'Warning', 'ReconcileFailed', 'Reconcile', `reconcile failed and will be retried: ${describeApiError(error)}`);
+      await this.options.events.record(
+        frontend,
+        'Warning',
+        'ReconcileFailed',
+        'Reconcile',
+        `reconcile failed and will be retried: ${describeApiError(error)}`,
+      );
       throw error;
     }
   }
@@ -126,7 +140,11 @@ export class FrontendReconciler {
       // Nothing owned is touched: whatever works keeps working until the spec is fixed.
       const message = validation.problems.map(formatProblem).join('; ');
       const served = frontend.status?.configHash ? { configHash: frontend.status.configHash } : {};
-      const changed = await this.writeStatus(frontend, { generation, accepted: { ok: false, reason: 'InvalidSpec', message }, ...served });
+      const changed = await this.writeStatus(frontend, {
+        generation,
+        accepted: { ok: false, reason: 'InvalidSpec', message },
+        ...served,
+      });
       if (changed) await this.options.events.record(frontend, 'Warning', 'InvalidSpec', 'Validate', message);
       return;
     }
@@ -150,7 +168,10 @@ export class FrontendReconciler {
       return;
     }
 
-    const desired = [...desiredObjects(frontend, topology, certificates.versions), ...wso2Workloads(frontend, topology)];
+    const desired = [
+      ...desiredObjects(frontend, topology, certificates.versions),
+      ...wso2Workloads(frontend, topology),
+    ];
     const applied = new Map<string, k8s.KubernetesObject>();
     let current: k8s.KubernetesObject | undefined;
     try {
@@ -159,7 +180,14 @@ export class FrontendReconciler {
         await this.applyIfChanged(frontend, secret);
       }
       // One Event per reconcile, however many certificates it issued (a new frontend gets its CA and a certificate at once).
-      if (certificates.issued.length) await this.options.events.record(frontend, 'Normal', 'CertificateIssued', 'Issue', `issued ${certificates.issued.join('; ')}`);
+      if (certificates.issued.length)
+        await this.options.events.record(
+          frontend,
+          'Normal',
+          'CertificateIssued',
+          'Issue',
+          `issued ${certificates.issued.join('; ')}`,
+        );
       for (const object of desired) {
         current = object;
         applied.set(`${object.kind}/${object.metadata!.name}`, await this.applyIfChanged(frontend, object));
@@ -168,7 +196,10 @@ export class FrontendReconciler {
       // Say on the resource what the API server refused (a full NodePort range, a quota, an
       // admission webhook); the reconcile is retried with backoff.
       const message = `${current!.kind} ${current!.metadata!.name}: ${describeApiError(error)}`;
-      await this.writeStatus(frontend, { ...findings, configuration: { ok: false, reason: 'ApplyFailed', message, waiting: true } });
+      await this.writeStatus(frontend, {
+        ...findings,
+        configuration: { ok: false, reason: 'ApplyFailed', message, waiting: true },
+      });
       throw new Error(message, { cause: error });
     }
     await this.prune(frontend, new Set([...applied.keys(), ...certificates.kept.map((name) => `Secret/${name}`)]));
@@ -182,11 +213,31 @@ export class FrontendReconciler {
     const wasReady = frontend.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
     await this.writeStatus(frontend, findings);
     if (configHash && configHash !== previousHash) {
-      await this.options.events.record(frontend, 'Normal', 'ConfigurationUpdated', 'Render', `NGINX configuration ${configHash} applied`);
+      await this.options.events.record(
+        frontend,
+        'Normal',
+        'ConfigurationUpdated',
+        'Render',
+        `NGINX configuration ${configHash} applied`,
+      );
     }
     const ready = findings.configuration.ok && findings.backends.ok;
-    if (ready && !wasReady) await this.options.events.record(frontend, 'Normal', 'Ready', 'Reconcile', `serving ${findings.urls?.join(', ')}`);
-    return certificates.renewAt ? { requeueAfterMs: Math.max(1000, Math.min(MAX_REQUEUE_MS, certificates.renewAt.getTime() - this.now().getTime())) } : undefined;
+    if (ready && !wasReady)
+      await this.options.events.record(
+        frontend,
+        'Normal',
+        'Ready',
+        'Reconcile',
+        `serving ${findings.urls?.join(', ')}`,
+      );
+    return certificates.renewAt
+      ? {
+          requeueAfterMs: Math.max(
+            1000,
+            Math.min(MAX_REQUEUE_MS, certificates.renewAt.getTime() - this.now().getTime()),
+          ),
+        }
+      : undefined;
   }
 
   /** Ready endpoints of the operator-run pods, by role, from the role Services' EndpointSlices. */
@@ -195,8 +246,15 @@ export class FrontendReconciler {
     const namespace = frontend.metadata.namespace!;
     const instance = 'app.kubernetes.io/instance';
     const slices = this.options.cache?.watches('EndpointSlice', namespace)
-      ? this.options.cache.list<k8s.V1EndpointSlice>('EndpointSlice', namespace).filter((s) => s.metadata?.labels?.[instance] === frontend.metadata.name)
-      : (await this.discovery.listNamespacedEndpointSlice({ namespace, labelSelector: `${instance}=${frontend.metadata.name}` })).items;
+      ? this.options.cache
+          .list<k8s.V1EndpointSlice>('EndpointSlice', namespace)
+          .filter((s) => s.metadata?.labels?.[instance] === frontend.metadata.name)
+      : (
+          await this.discovery.listNamespacedEndpointSlice({
+            namespace,
+            labelSelector: `${instance}=${frontend.metadata.name}`,
+          })
+        ).items;
     const observed: ObservedEndpoints = {};
     // Sorted, so the rendered upstreams do not change with the order the cache returns slices in.
     slices.sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
@@ -204,7 +262,10 @@ export class FrontendReconciler {
       const role = slice.metadata?.labels?.['app.kubernetes.io/component'] as Role | undefined;
       if (!role || role === ('nginx' as Role)) continue;
       const ready = (slice.endpoints ?? []).filter((e) => e.conditions?.ready && !e.conditions.terminating);
-      observed[role] = [...(observed[role] ?? []), ...ready.flatMap((e) => e.addresses.map((address) => ({ pod: e.targetRef?.name ?? address, address })))];
+      observed[role] = [
+        ...(observed[role] ?? []),
+        ...ready.flatMap((e) => e.addresses.map((address) => ({ pod: e.targetRef?.name ?? address, address }))),
+      ];
     }
     return observed;
   }
@@ -214,11 +275,15 @@ export class FrontendReconciler {
    * has not yet seen the operator's own last write of it. `fresh` skips the cache: a certificate
    * is issued only on what the API server says now.
    */
-  private async readSecretData(frontend: Wso2Frontend, name: string): Promise<{ data: Data | undefined; fresh: boolean }> {
+  private async readSecretData(
+    frontend: Wso2Frontend,
+    name: string,
+  ): Promise<{ data: Data | undefined; fresh: boolean }> {
     const namespace = frontend.metadata.namespace!;
     const cached = this.options.cache?.get<k8s.V1Secret>('Secret', namespace, name);
     const written = this.applied.get(`${namespace}/${frontend.metadata.name}`)?.get(`Secret/${name}`);
-    if (cached && (!written || written.resourceVersion === cached.metadata?.resourceVersion)) return { data: decode(cached.data), fresh: false };
+    if (cached && (!written || written.resourceVersion === cached.metadata?.resourceVersion))
+      return { data: decode(cached.data), fresh: false };
     return { data: await this.readFreshSecretData(namespace, name), fresh: true };
   }
 
@@ -235,7 +300,11 @@ export class FrontendReconciler {
    * A decision on a Secret's data, from the cache when it says keep; anything else (issue,
    * renew) is decided again on what the API server holds now, unless that is what was read.
    */
-  private async decideOnSecret<D extends { action: string }>(frontend: Wso2Frontend, name: string, decide: (data: Data | undefined) => D): Promise<{ decision: D; data: Data | undefined }> {
+  private async decideOnSecret<D extends { action: string }>(
+    frontend: Wso2Frontend,
+    name: string,
+    decide: (data: Data | undefined) => D,
+  ): Promise<{ decision: D; data: Data | undefined }> {
     const first = await this.readSecretData(frontend, name);
     const decision = decide(first.data);
     if (decision.action === 'keep' || first.fresh) return { decision, data: first.data };
@@ -244,13 +313,26 @@ export class FrontendReconciler {
   }
 
   private secret(frontend: Wso2Frontend, name: string, data: Data): k8s.V1Secret {
-    return { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: { name, namespace: frontend.metadata.namespace!, labels: labelsFor(frontend, 'tls') }, data: encode(data) };
+    return {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'kubernetes.io/tls',
+      metadata: { name, namespace: frontend.metadata.namespace!, labels: labelsFor(frontend, 'tls') },
+      data: encode(data),
+    };
   }
 
   /** Self-signed: keep, renew or issue the CA and each certificate; user Secrets: check them. */
   private async settleCertificates(frontend: Wso2Frontend, topology: Topology): Promise<CertificateOutcome> {
     const now = this.now();
-    const outcome: CertificateOutcome = { verdict: { ok: true, reason: 'CertificatesValid', message: '' }, secrets: [], kept: [], versions: [], issued: [], served: new Map() };
+    const outcome: CertificateOutcome = {
+      verdict: { ok: true, reason: 'CertificatesValid', message: '' },
+      secrets: [],
+      kept: [],
+      versions: [],
+      issued: [],
+      served: new Map(),
+    };
     const earliest = (a: Date | undefined, b: Date) => (a && a < b ? a : b);
 
     if (topology.tls.mode === 'secret') {
@@ -267,7 +349,11 @@ export class FrontendReconciler {
       }
       outcome.verdict = problems.length
         ? { ok: false, reason: 'CertificateInvalid', message: problems.join('; ') }
-        : { ok: true, reason: 'CertificatesValid', message: `${topology.certificates.length} provided certificate(s) cover their hosts` };
+        : {
+            ok: true,
+            reason: 'CertificatesValid',
+            message: `${topology.certificates.length} provided certificate(s) cover their hosts`,
+          };
       return outcome;
     }
 
@@ -285,7 +371,9 @@ export class FrontendReconciler {
     for (const plan of topology.certificates) {
       const name = certificateSecretName(frontend, plan.name);
       const [names] = serverCertificateNames(plan.hosts, topology.tls.extraSANs, false);
-      const { decision, data: stored } = await this.decideOnSecret(frontend, name, (data) => decideServerCertificate(now, data, names!, { caCertificatePem: ca.certificatePem }));
+      const { decision, data: stored } = await this.decideOnSecret(frontend, name, (data) =>
+        decideServerCertificate(now, data, names!, { caCertificatePem: ca.certificatePem }),
+      );
       let data = stored;
       if (decision.action === 'keep') {
         outcome.renewAt = earliest(outcome.renewAt, decision.renewAt);
@@ -302,7 +390,11 @@ export class FrontendReconciler {
       outcome.kept.push(name);
       outcome.versions.push(fingerprint(data!['tls.crt']!));
     }
-    outcome.verdict = { ok: true, reason: 'CertificatesValid', message: `${topology.certificates.length} certificate(s) issued by the frontend CA` };
+    outcome.verdict = {
+      ok: true,
+      reason: 'CertificatesValid',
+      message: `${topology.certificates.length} certificate(s) issued by the frontend CA`,
+    };
     return outcome;
   }
 
@@ -316,13 +408,17 @@ export class FrontendReconciler {
   private async applyIfChanged<T extends k8s.KubernetesObject>(frontend: Wso2Frontend, object: T): Promise<T> {
     const namespace = frontend.metadata.namespace!;
     const id = `${object.kind}/${object.metadata!.name}`;
-    const hash = createHash('sha256').update(JSON.stringify(object)).update(frontend.metadata.uid ?? '').digest('hex');
+    const hash = createHash('sha256')
+      .update(JSON.stringify(object))
+      .update(frontend.metadata.uid ?? '')
+      .digest('hex');
     const frontendKey = `${namespace}/${frontend.metadata.name}`;
     const records = this.applied.get(frontendKey) ?? new Map<string, AppliedRecord>();
     this.applied.set(frontendKey, records);
     const record = records.get(id);
     const cached = this.options.cache?.get<T>(object.kind!, namespace, object.metadata!.name!);
-    if (record && cached && record.hash === hash && cached.metadata?.resourceVersion === record.resourceVersion) return cached;
+    if (record && cached && record.hash === hash && cached.metadata?.resourceVersion === record.resourceVersion)
+      return cached;
     const result = await this.apply(frontend, object);
     records.set(id, { hash, resourceVersion: result.metadata?.resourceVersion ?? '' });
     return result;
@@ -333,7 +429,16 @@ export class FrontendReconciler {
       ...object,
       metadata: {
         ...object.metadata,
-        ownerReferences: [{ apiVersion: `${API_GROUP}/${API_VERSION}`, kind: KIND, name: frontend.metadata.name, uid: frontend.metadata.uid!, controller: true, blockOwnerDeletion: true }],
+        ownerReferences: [
+          {
+            apiVersion: `${API_GROUP}/${API_VERSION}`,
+            kind: KIND,
+            name: frontend.metadata.name,
+            uid: frontend.metadata.uid!,
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
       },
     };
     return this.objects.patch(owned, undefined, undefined, FIELD_MANAGER, true, k8s.PatchStrategy.ServerSideApply);
@@ -358,8 +463,13 @@ export class FrontendReconciler {
     for (const { apiVersion, kind } of OWNED_KINDS) {
       const items = this.options.cache?.watches(kind, namespace)
         ? this.options.cache.list(kind, namespace)
-        : (await this.objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, selector)).items;
-      const candidates = new Set(items.filter((o) => o.metadata?.ownerReferences?.some((r) => r.uid === frontend.metadata.uid && r.controller)).map((o) => o.metadata!.name!));
+        : (await this.objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, selector))
+            .items;
+      const candidates = new Set(
+        items
+          .filter((o) => o.metadata?.ownerReferences?.some((r) => r.uid === frontend.metadata.uid && r.controller))
+          .map((o) => o.metadata!.name!),
+      );
       // What this process applied counts too: the cache may not have seen it yet, and the prune
       // memo would otherwise skip it for good.
       for (const id of this.applied.get(`${namespace}/${frontend.metadata.name}`)?.keys() ?? []) {
@@ -386,7 +496,16 @@ export class FrontendReconciler {
     const { namespace = 'default', name } = frontend.metadata;
     try {
       await this.custom.patchNamespacedCustomObjectStatus(
-        { group: API_GROUP, version: API_VERSION, namespace, plural: PLURAL, name, fieldManager: FIELD_MANAGER, force: true, body: { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: KIND, metadata: { name, namespace }, status } },
+        {
+          group: API_GROUP,
+          version: API_VERSION,
+          namespace,
+          plural: PLURAL,
+          name,
+          fieldManager: FIELD_MANAGER,
+          force: true,
+          body: { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: KIND, metadata: { name, namespace }, status },
+        },
         k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply),
       );
     } catch (error) {
@@ -427,12 +546,22 @@ function rollout(deployment: k8s.V1Deployment): Verdict {
   if (current && updated >= wanted && available >= wanted && (s.replicas ?? 0) <= wanted) {
     return { ok: true, reason: 'Served', message: `${available} NGINX replica(s) serve the current configuration` };
   }
-  return { ok: false, reason: 'RollingOut', message: `${Math.min(updated, available)} of ${wanted} NGINX replica(s) serve the current configuration`, waiting: true };
+  return {
+    ok: false,
+    reason: 'RollingOut',
+    message: `${Math.min(updated, available)} of ${wanted} NGINX replica(s) serve the current configuration`,
+    waiting: true,
+  };
 }
 
 function backendsAvailable(topology: Topology): Verdict {
   const empty = topology.upstreams.filter((u) => u.servers.length === 0).map((u) => `${u.role}:${u.port}`);
   return empty.length
-    ? { ok: false, reason: 'NoReadyBackend', message: `no ready backend for ${[...new Set(empty)].join(', ')}`, waiting: true }
+    ? {
+        ok: false,
+        reason: 'NoReadyBackend',
+        message: `no ready backend for ${[...new Set(empty)].join(', ')}`,
+        waiting: true,
+      }
     : { ok: true, reason: 'BackendsReady', message: 'every role has a ready backend' };
 }

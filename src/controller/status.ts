@@ -15,7 +15,8 @@ export interface Condition {
   lastTransitionTime: string;
 }
 
-export type Verdict = { ok: true; reason: string; message: string } | { ok: false; reason: string; message: string; waiting?: boolean };
+export type Verdict =
+  { ok: true; reason: string; message: string } | { ok: false; reason: string; message: string; waiting?: boolean };
 
 /** What one reconcile learned, per aspect; `undefined` means not reached (an earlier step failed). */
 export interface Findings {
@@ -30,16 +31,30 @@ export interface Findings {
 }
 
 const NOT_CHECKED = 'NotChecked';
-const notChecked: Verdict = { ok: false, reason: NOT_CHECKED, message: 'not checked: an earlier step did not succeed', waiting: true };
+const notChecked: Verdict = {
+  ok: false,
+  reason: NOT_CHECKED,
+  message: 'not checked: an earlier step did not succeed',
+  waiting: true,
+};
 
 /** Keeps lastTransitionTime when a condition's status did not change. */
-function withTransitionTime(next: Omit<Condition, 'lastTransitionTime'>, previous: Condition[] | undefined, now: Date): Condition {
+function withTransitionTime(
+  next: Omit<Condition, 'lastTransitionTime'>,
+  previous: Condition[] | undefined,
+  now: Date,
+): Condition {
   const before = previous?.find((c) => c.type === next.type);
-  const lastTransitionTime = before && before.status === next.status ? before.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const lastTransitionTime =
+    before && before.status === next.status ? before.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
   return { ...next, lastTransitionTime };
 }
 
-export function computeStatus(findings: Findings, previous: Wso2FrontendStatus | undefined, now: Date): Wso2FrontendStatus {
+export function computeStatus(
+  findings: Findings,
+  previous: Wso2FrontendStatus | undefined,
+  now: Date,
+): Wso2FrontendStatus {
   const aspects: [string, Verdict][] = [
     ['Accepted', findings.accepted],
     ['CertificatesReady', findings.certificates ?? notChecked],
@@ -49,23 +64,43 @@ export function computeStatus(findings: Findings, previous: Wso2FrontendStatus |
   const failing = aspects.filter(([, v]) => !v.ok);
   // Stalled: something only the user can fix (a rejected spec, a bad certificate Secret).
   const stalled = failing.filter(([, v]) => !v.ok && !v.waiting);
-  const ready: Verdict = failing[0]?.[1] ?? { ok: true, reason: 'Ready', message: 'NGINX serves the current configuration and every role has a ready backend' };
+  const ready: Verdict = failing[0]?.[1] ?? {
+    ok: true,
+    reason: 'Ready',
+    message: 'NGINX serves the current configuration and every role has a ready backend',
+  };
   const generation = findings.generation;
   const condition = (type: string, status: ConditionStatus, reason: string, message: string) =>
-    withTransitionTime({ type, status, reason, message, observedGeneration: generation }, previous?.conditions as Condition[] | undefined, now);
+    withTransitionTime(
+      { type, status, reason, message, observedGeneration: generation },
+      previous?.conditions as Condition[] | undefined,
+      now,
+    );
   const statusOf = (v: Verdict): ConditionStatus => (v.ok ? 'True' : v.reason === NOT_CHECKED ? 'Unknown' : 'False');
   const progressing = !ready.ok && stalled.length === 0;
   const conditions = [
     condition('Ready', statusOf(ready), ready.reason, ready.message),
     ...aspects.map(([type, v]) => condition(type, statusOf(v), v.reason, v.message)),
-    condition('Reconciling', progressing ? 'True' : 'False', progressing ? ready.reason : 'Reconciled', progressing ? ready.message : 'nothing in progress'),
-    condition('Stalled', stalled.length ? 'True' : 'False', stalled[0]?.[1].reason ?? 'Progressing', stalled[0]?.[1].message ?? 'no problem needs a change of the resource'),
+    condition(
+      'Reconciling',
+      progressing ? 'True' : 'False',
+      progressing ? ready.reason : 'Reconciled',
+      progressing ? ready.message : 'nothing in progress',
+    ),
+    condition(
+      'Stalled',
+      stalled.length ? 'True' : 'False',
+      stalled[0]?.[1].reason ?? 'Progressing',
+      stalled[0]?.[1].message ?? 'no problem needs a change of the resource',
+    ),
   ];
   return {
     observedGeneration: generation,
     conditions,
     ...(findings.urls?.length ? { urls: findings.urls.join(',') } : {}),
-    ...(findings.certificateNotAfter ? { certificateNotAfter: findings.certificateNotAfter.toISOString().replace(/\.\d{3}Z$/, 'Z') } : {}),
+    ...(findings.certificateNotAfter
+      ? { certificateNotAfter: findings.certificateNotAfter.toISOString().replace(/\.\d{3}Z$/, 'Z') }
+      : {}),
     ...(findings.configHash ? { configHash: findings.configHash } : {}),
   };
 }
@@ -75,13 +110,17 @@ function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-    return `{${entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+    return `{${entries
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value);
 }
 
 /** Same meaning: the same fields and conditions, in any key or condition order (status writes are skipped otherwise). */
 export function sameStatus(a: Wso2FrontendStatus | undefined, b: Wso2FrontendStatus): boolean {
-  const normal = (s: Wso2FrontendStatus | undefined) => canonical({ ...s, conditions: [...(s?.conditions ?? [])].sort((x, y) => x.type.localeCompare(y.type)) });
+  const normal = (s: Wso2FrontendStatus | undefined) =>
+    canonical({ ...s, conditions: [...(s?.conditions ?? [])].sort((x, y) => x.type.localeCompare(y.type)) });
   return normal(a) === normal(b);
 }

@@ -78,7 +78,14 @@ export function controlPlaneBinaries(): string {
 async function pickPorts(): Promise<Ports> {
   const ports = new Set<number>();
   while (ports.size < 6) ports.add(await freePort());
-  const [etcdClient, etcdPeer, apiserver, controllerManager, scheduler, kwok] = [...ports] as [number, number, number, number, number, number];
+  const [etcdClient, etcdPeer, apiserver, controllerManager, scheduler, kwok] = [...ports] as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   return { etcdClient, etcdPeer, apiserver, controllerManager, scheduler, kwok };
 }
 
@@ -219,9 +226,18 @@ export class LocalControlPlane {
     try {
       const [etcd, apiserver, ...rest] = this.components;
       etcd!.start();
-      await this.waitFor(etcd!, () => get(`http://127.0.0.1:${this.ports!.etcdClient}/health`), (r) => r.body.includes('"health":"true"'));
+      await this.waitFor(
+        etcd!,
+        () => get(`http://127.0.0.1:${this.ports!.etcdClient}/health`),
+        (r) => r.body.includes('"health":"true"'),
+      );
       apiserver!.start();
-      await this.waitFor(apiserver!, () => get(`${this.apiServerUrl}/readyz`, this.adminTls()), (r) => r.status === 200, 90_000);
+      await this.waitFor(
+        apiserver!,
+        () => get(`${this.apiServerUrl}/readyz`, this.adminTls()),
+        (r) => r.status === 200,
+        90_000,
+      );
       for (const component of rest) component.start();
       if (this.workloads) await this.waitForWorkloads();
       this.saveState();
@@ -282,8 +298,21 @@ export class LocalControlPlane {
     const kubeconfig = {
       apiVersion: 'v1',
       kind: 'Config',
-      clusters: [{ name: 'local', cluster: { server: this.apiServerUrl, 'certificate-authority-data': b64(this.pki.caCertFile) } }],
-      users: [{ name: 'admin', user: { 'client-certificate-data': b64(this.pki.adminCertFile), 'client-key-data': b64(this.pki.adminKeyFile) } }],
+      clusters: [
+        {
+          name: 'local',
+          cluster: { server: this.apiServerUrl, 'certificate-authority-data': b64(this.pki.caCertFile) },
+        },
+      ],
+      users: [
+        {
+          name: 'admin',
+          user: {
+            'client-certificate-data': b64(this.pki.adminCertFile),
+            'client-key-data': b64(this.pki.adminKeyFile),
+          },
+        },
+      ],
       contexts: [{ name: 'local', context: { cluster: 'local', user: 'admin', namespace: 'default' } }],
       'current-context': 'local',
     };
@@ -304,7 +333,11 @@ export class LocalControlPlane {
     const clientUrl = `http://127.0.0.1:${p.etcdClient}`;
     const kubeconfig = this.kubeconfigPath;
     // Delegated authentication and authorization against the API server, as in a real cluster.
-    const delegation = [`--kubeconfig=${kubeconfig}`, `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`];
+    const delegation = [
+      `--kubeconfig=${kubeconfig}`,
+      `--authentication-kubeconfig=${kubeconfig}`,
+      `--authorization-kubeconfig=${kubeconfig}`,
+    ];
 
     const components = [
       component('etcd', [
@@ -388,9 +421,21 @@ export class LocalControlPlane {
   private async waitForWorkloads(): Promise<void> {
     const byName = (name: string) => this.components.find((c) => c.name === name)!;
     const insecure = { insecure: true };
-    await this.waitFor(byName('kube-controller-manager'), () => get(`https://127.0.0.1:${this.ports!.controllerManager}/healthz`, insecure), (r) => r.status === 200);
-    await this.waitFor(byName('kube-scheduler'), () => get(`https://127.0.0.1:${this.ports!.scheduler}/healthz`, insecure), (r) => r.status === 200);
-    await this.waitFor(byName('kwok'), () => get(`http://127.0.0.1:${this.ports!.kwok}/healthz`), (r) => r.status === 200);
+    await this.waitFor(
+      byName('kube-controller-manager'),
+      () => get(`https://127.0.0.1:${this.ports!.controllerManager}/healthz`, insecure),
+      (r) => r.status === 200,
+    );
+    await this.waitFor(
+      byName('kube-scheduler'),
+      () => get(`https://127.0.0.1:${this.ports!.scheduler}/healthz`, insecure),
+      (r) => r.status === 200,
+    );
+    await this.waitFor(
+      byName('kwok'),
+      () => get(`http://127.0.0.1:${this.ports!.kwok}/healthz`),
+      (r) => r.status === 200,
+    );
 
     const core = this.kubeConfig().makeApiClient(k8s.CoreV1Api);
     await this.ensureFakeNode(core);
@@ -411,7 +456,12 @@ export class LocalControlPlane {
     const node: k8s.V1Node = {
       metadata: {
         name: FAKE_NODE_NAME,
-        labels: { 'kubernetes.io/hostname': FAKE_NODE_NAME, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', type: 'kwok' },
+        labels: {
+          'kubernetes.io/hostname': FAKE_NODE_NAME,
+          'kubernetes.io/os': 'linux',
+          'kubernetes.io/arch': 'amd64',
+          type: 'kwok',
+        },
         annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
       },
       spec: { podCIDR: POD_CIDR, podCIDRs: [POD_CIDR] },
@@ -424,7 +474,12 @@ export class LocalControlPlane {
   }
 
   /** Polls `probe` until `ok` holds, failing fast with the component's log if it exits. */
-  private async waitFor<T>(component: ComponentProcess, probe: () => Promise<T>, ok: (result: T) => boolean, timeoutMs = 60_000): Promise<void> {
+  private async waitFor<T>(
+    component: ComponentProcess,
+    probe: () => Promise<T>,
+    ok: (result: T) => boolean,
+    timeoutMs = 60_000,
+  ): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let last = 'no answer yet';
     for (;;) {
@@ -437,7 +492,9 @@ export class LocalControlPlane {
         last = error instanceof Error ? error.message : String(error);
       }
       if (Date.now() > deadline) {
-        throw new Error(`${component.name} not ready after ${timeoutMs / 1000} s (last: ${last}); last log lines:\n${component.logTail()}`);
+        throw new Error(
+          `${component.name} not ready after ${timeoutMs / 1000} s (last: ${last}); last log lines:\n${component.logTail()}`,
+        );
       }
       await sleep(100);
     }

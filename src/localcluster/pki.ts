@@ -35,7 +35,13 @@ export function ensurePki(dir: string): ControlPlanePki {
   const notBefore = new Date(Date.now() - 60_000);
   const notAfter = new Date(Date.now() + TEN_YEARS_MS);
   const caKeys = generateRsaKeyPair();
-  const caCert = createCertificate({ subject: { commonName: 'wso2-frontend-local-ca' }, keyPair: caKeys, notBefore, notAfter, isCA: true });
+  const caCert = createCertificate({
+    subject: { commonName: 'wso2-frontend-local-ca' },
+    keyPair: caKeys,
+    notBefore,
+    notAfter,
+    isCA: true,
+  });
   const issuer = { certificatePem: caCert, keyPair: caKeys };
 
   const servingKeys = generateRsaKeyPair();
@@ -59,7 +65,14 @@ export function ensurePki(dir: string): ControlPlanePki {
   );
   const adminKeys = generateRsaKeyPair();
   const adminCert = createCertificate(
-    { subject: { commonName: 'admin', organizations: ['system:masters'] }, keyPair: adminKeys, notBefore, notAfter, isCA: false, clientAuth: true },
+    {
+      subject: { commonName: 'admin', organizations: ['system:masters'] },
+      keyPair: adminKeys,
+      notBefore,
+      notAfter,
+      isCA: false,
+      clientAuth: true,
+    },
     issuer,
   );
   const saKeys = generateRsaKeyPair();

@@ -144,8 +144,20 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
     description: 'one all-in-one node; portals on one host, API traffic on another; no stickiness',
     roles: { 'all-in-one': { replicas: 1 } },
     sites: {
-      portal: { host: 'api.am.wso2.com', https: { role: 'all-in-one', port: CARBON_HTTPS }, httpPort: CARBON_HTTP, http: 'redirect', affinity: 'none' },
-      gateway: { host: 'gw.am.wso2.com', https: { role: 'all-in-one', port: PASSTHROUGH_HTTPS }, httpPort: PASSTHROUGH_HTTP, http: 'redirect', affinity: 'none' },
+      portal: {
+        host: 'api.am.wso2.com',
+        https: { role: 'all-in-one', port: CARBON_HTTPS },
+        httpPort: CARBON_HTTP,
+        http: 'redirect',
+        affinity: 'none',
+      },
+      gateway: {
+        host: 'gw.am.wso2.com',
+        https: { role: 'all-in-one', port: PASSTHROUGH_HTTPS },
+        httpPort: PASSTHROUGH_HTTP,
+        http: 'redirect',
+        affinity: 'none',
+      },
     },
   },
   'apim-active-active': {
@@ -154,18 +166,43 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
     description: 'two all-in-one nodes; portals sticky (mandatory for Publisher and Store), API traffic not',
     roles: { 'all-in-one': { replicas: 2 } },
     sites: {
-      portal: { host: 'api.am.wso2.com', https: { role: 'all-in-one', port: CARBON_HTTPS }, httpPort: CARBON_HTTP, http: 'redirect', affinity: 'cookie' },
-      gateway: { host: 'gw.am.wso2.com', https: { role: 'all-in-one', port: PASSTHROUGH_HTTPS }, httpPort: PASSTHROUGH_HTTP, http: 'redirect', affinity: 'none' },
+      portal: {
+        host: 'api.am.wso2.com',
+        https: { role: 'all-in-one', port: CARBON_HTTPS },
+        httpPort: CARBON_HTTP,
+        http: 'redirect',
+        affinity: 'cookie',
+      },
+      gateway: {
+        host: 'gw.am.wso2.com',
+        https: { role: 'all-in-one', port: PASSTHROUGH_HTTPS },
+        httpPort: PASSTHROUGH_HTTP,
+        http: 'redirect',
+        affinity: 'none',
+      },
     },
   },
   'apim-ha-gateway': {
     product: 'api-manager',
     seed: '001/002/004 "NGINX for a deployment with HA for the Gateway"',
-    description: 'gateway manager on its own host (sticky on 9443), gateway workers behind the API host (no stickiness on 8243)',
+    description:
+      'gateway manager on its own host (sticky on 9443), gateway workers behind the API host (no stickiness on 8243)',
     roles: { 'gateway-manager': { replicas: 1 }, 'gateway-worker': { replicas: 2 } },
     sites: {
-      management: { host: 'mgtgw.am.wso2.com', https: { role: 'gateway-manager', port: CARBON_HTTPS }, httpPort: CARBON_HTTP, http: 'redirect', affinity: 'cookie' },
-      gateway: { host: 'gw.am.wso2.com', https: { role: 'gateway-worker', port: PASSTHROUGH_HTTPS }, httpPort: PASSTHROUGH_HTTP, http: 'redirect', affinity: 'none' },
+      management: {
+        host: 'mgtgw.am.wso2.com',
+        https: { role: 'gateway-manager', port: CARBON_HTTPS },
+        httpPort: CARBON_HTTP,
+        http: 'redirect',
+        affinity: 'cookie',
+      },
+      gateway: {
+        host: 'gw.am.wso2.com',
+        https: { role: 'gateway-worker', port: PASSTHROUGH_HTTPS },
+        httpPort: PASSTHROUGH_HTTP,
+        http: 'redirect',
+        affinity: 'none',
+      },
     },
   },
   'apim-ha-publisher': {
@@ -174,7 +211,13 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
     description: 'two Publisher nodes, sticky',
     roles: { publisher: { replicas: 2 } },
     sites: {
-      publisher: { host: 'publisher.am.wso2.com', https: { role: 'publisher', port: CARBON_HTTPS }, httpPort: CARBON_HTTP, http: 'redirect', affinity: 'cookie' },
+      publisher: {
+        host: 'publisher.am.wso2.com',
+        https: { role: 'publisher', port: CARBON_HTTPS },
+        httpPort: CARBON_HTTP,
+        http: 'redirect',
+        affinity: 'cookie',
+      },
     },
   },
   'apim-ha-store': {
@@ -183,7 +226,13 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
     description: 'two Store (Developer Portal) nodes, sticky',
     roles: { store: { replicas: 2 } },
     sites: {
-      store: { host: 'store.am.wso2.com', https: { role: 'store', port: CARBON_HTTPS }, httpPort: CARBON_HTTP, http: 'redirect', affinity: 'cookie' },
+      store: {
+        host: 'store.am.wso2.com',
+        https: { role: 'store', port: CARBON_HTTPS },
+        httpPort: CARBON_HTTP,
+        http: 'redirect',
+        affinity: 'cookie',
+      },
     },
   },
   'apim-ha-key-manager': {
@@ -192,26 +241,58 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
     description: 'two Key Manager nodes, sticky',
     roles: { 'key-manager': { replicas: 2 } },
     sites: {
-      'key-manager': { host: 'km.am.wso2.com', https: { role: 'key-manager', port: CARBON_HTTPS }, httpPort: CARBON_HTTP, http: 'redirect', affinity: 'cookie' },
+      'key-manager': {
+        host: 'km.am.wso2.com',
+        https: { role: 'key-manager', port: CARBON_HTTPS },
+        httpPort: CARBON_HTTP,
+        http: 'redirect',
+        affinity: 'cookie',
+      },
     },
   },
   'apim-distributed': {
     product: 'api-manager',
     seed: 'API Manager 4.x distributed layout (control plane, gateway, traffic manager)',
-    description: 'control plane portals (sticky), gateway for REST, WebSocket and WebSub traffic; the traffic manager has no public host',
+    description:
+      'control plane portals (sticky), gateway for REST, WebSocket and WebSub traffic; the traffic manager has no public host',
     minVersion: { major: 4, minor: 0, patch: 0 },
     roles: { 'control-plane': { replicas: 2 }, gateway: { replicas: 2 }, 'traffic-manager': { replicas: 2 } },
     sites: {
-      portal: { host: 'am.wso2.com', https: { role: 'control-plane', port: CARBON_HTTPS }, httpPort: CARBON_HTTP, http: 'redirect', affinity: 'cookie' },
-      gateway: { host: 'gw.wso2.com', https: { role: 'gateway', port: PASSTHROUGH_HTTPS }, httpPort: PASSTHROUGH_HTTP, http: 'redirect', affinity: 'none' },
-      websocket: { host: 'websocket.wso2.com', https: { role: 'gateway', port: 8099 }, httpPort: 9099, http: 'redirect', affinity: 'none' },
-      websub: { host: 'websub.wso2.com', https: { role: 'gateway', port: 8021 }, httpPort: 9021, http: 'redirect', affinity: 'none' },
+      portal: {
+        host: 'am.wso2.com',
+        https: { role: 'control-plane', port: CARBON_HTTPS },
+        httpPort: CARBON_HTTP,
+        http: 'redirect',
+        affinity: 'cookie',
+      },
+      gateway: {
+        host: 'gw.wso2.com',
+        https: { role: 'gateway', port: PASSTHROUGH_HTTPS },
+        httpPort: PASSTHROUGH_HTTP,
+        http: 'redirect',
+        affinity: 'none',
+      },
+      websocket: {
+        host: 'websocket.wso2.com',
+        https: { role: 'gateway', port: 8099 },
+        httpPort: 9099,
+        http: 'redirect',
+        affinity: 'none',
+      },
+      websub: {
+        host: 'websub.wso2.com',
+        https: { role: 'gateway', port: 8021 },
+        httpPort: 9021,
+        http: 'redirect',
+        affinity: 'none',
+      },
     },
   },
   'is-pattern-1': {
     product: 'identity-server',
     seed: '003 "Fronting with a load balancer (Nginx)"',
-    description: 'two-node cluster; workers behind is host (HTTP proxied to 9763), endpoint locations with proxy_redirect, management host pinned to the manager node',
+    description:
+      'two-node cluster; workers behind is host (HTTP proxied to 9763), endpoint locations with proxy_redirect, management host pinned to the manager node',
     roles: { worker: { replicas: 2 }, manager: { replicas: 1 } },
     sites: {
       identity: {
@@ -222,17 +303,38 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
         affinity: 'cookie',
         endpointLocations: IDENTITY_ENDPOINTS,
       },
-      management: { host: 'mgt.is.wso2.com', https: { role: 'manager', port: CARBON_HTTPS }, httpPort: CARBON_HTTP, http: 'redirect', affinity: 'none', pinned: true },
+      management: {
+        host: 'mgt.is.wso2.com',
+        https: { role: 'manager', port: CARBON_HTTPS },
+        httpPort: CARBON_HTTP,
+        http: 'redirect',
+        affinity: 'none',
+        pinned: true,
+      },
     },
   },
   'ei-cluster': {
     product: 'enterprise-integrator',
     seed: '000 "Configuring the load balancer"',
-    description: 'two ESB nodes; HTTPS to 8243 (sticky), HTTP proxied to 8280, management console host pinned to node 1',
+    description:
+      'two ESB nodes; HTTPS to 8243 (sticky), HTTP proxied to 8280, management console host pinned to node 1',
     roles: { integrator: { replicas: 2 } },
     sites: {
-      integrator: { host: 'ei.wso2.com', https: { role: 'integrator', port: PASSTHROUGH_HTTPS }, httpPort: PASSTHROUGH_HTTP, http: 'proxy', affinity: 'cookie' },
-      management: { host: 'ui.ei.wso2.com', https: { role: 'integrator', port: CARBON_HTTPS }, httpPort: CARBON_HTTP, http: 'redirect', affinity: 'none', pinned: true },
+      integrator: {
+        host: 'ei.wso2.com',
+        https: { role: 'integrator', port: PASSTHROUGH_HTTPS },
+        httpPort: PASSTHROUGH_HTTP,
+        http: 'proxy',
+        affinity: 'cookie',
+      },
+      management: {
+        host: 'ui.ei.wso2.com',
+        https: { role: 'integrator', port: CARBON_HTTPS },
+        httpPort: CARBON_HTTP,
+        http: 'redirect',
+        affinity: 'none',
+        pinned: true,
+      },
     },
   },
   'mi-cluster': {
@@ -241,8 +343,20 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
     description: 'stateless integration nodes (no stickiness), HTTP proxied to 8290, management API pinned to one node',
     roles: { 'micro-integrator': { replicas: 2 } },
     sites: {
-      integrator: { host: 'mi.wso2.com', https: { role: 'micro-integrator', port: 8253 }, httpPort: 8290, http: 'proxy', affinity: 'none' },
-      management: { host: 'mgt.mi.wso2.com', https: { role: 'micro-integrator', port: 9164 }, http: 'redirect', affinity: 'none', pinned: true },
+      integrator: {
+        host: 'mi.wso2.com',
+        https: { role: 'micro-integrator', port: 8253 },
+        httpPort: 8290,
+        http: 'proxy',
+        affinity: 'none',
+      },
+      management: {
+        host: 'mgt.mi.wso2.com',
+        https: { role: 'micro-integrator', port: 9164 },
+        http: 'redirect',
+        affinity: 'none',
+        pinned: true,
+      },
     },
   },
 };

@@ -72,7 +72,9 @@ export const specRules: CrossFieldRule<Spec>[] = [
     celMessage: `'pattern ' + self.pattern + ' has only the sites ' + ${patternSitesText}`,
     check: (s) => {
       const known = sitesOf(s.pattern as PatternName);
-      return Object.keys(s.sites ?? {}).every((k) => known.includes(k)) ? undefined : `pattern ${s.pattern} has only the sites ${known.join(', ')}`;
+      return Object.keys(s.sites ?? {}).every((k) => known.includes(k))
+        ? undefined
+        : `pattern ${s.pattern} has only the sites ${known.join(', ')}`;
     },
   },
   {
@@ -82,7 +84,9 @@ export const specRules: CrossFieldRule<Spec>[] = [
     celMessage: `'two sites have the same host; every site needs its own host name'`,
     check: (s) => {
       const hosts = Object.values(s.sites ?? {}).flatMap((site) => (site.host ? [site.host] : []));
-      return new Set(hosts).size === hosts.length ? undefined : 'two sites have the same host; every site needs its own host name';
+      return new Set(hosts).size === hosts.length
+        ? undefined
+        : 'two sites have the same host; every site needs its own host name';
     },
   },
   {
@@ -138,7 +142,10 @@ export const specRules: CrossFieldRule<Spec>[] = [
     fieldPath: '.sites',
     cel: `!has(self.sites) || !self.sites.exists(k, has(self.sites[k].tlsSecretName)) || (has(self.tls) && has(self.tls.mode) && self.tls.mode == 'secret')`,
     celMessage: `'tlsSecretName needs spec.tls.mode: secret'`,
-    check: (s) => (sitesWith(s.sites, (site) => site.tlsSecretName !== undefined).length && s.tls?.mode !== 'secret' ? 'tlsSecretName needs spec.tls.mode: secret' : undefined),
+    check: (s) =>
+      sitesWith(s.sites, (site) => site.tlsSecretName !== undefined).length && s.tls?.mode !== 'secret'
+        ? 'tlsSecretName needs spec.tls.mode: secret'
+        : undefined,
   },
   {
     scope: 'spec',
@@ -146,7 +153,8 @@ export const specRules: CrossFieldRule<Spec>[] = [
     cel: `!has(self.sites) || !self.sites.exists(k, has(self.sites[k].sessionAffinity) && self.sites[k].sessionAffinity.mode == 'nginx-plus-sticky') || (has(self.nginx) && has(self.nginx.edition) && self.nginx.edition == 'plus')`,
     celMessage: `'session affinity nginx-plus-sticky needs spec.nginx.edition: plus; on community NGINX use cookie or client-ip'`,
     check: (s) =>
-      sitesWith(s.sites, (site) => site.sessionAffinity?.mode === 'nginx-plus-sticky').length && s.nginx?.edition !== 'plus'
+      sitesWith(s.sites, (site) => site.sessionAffinity?.mode === 'nginx-plus-sticky').length &&
+      s.nginx?.edition !== 'plus'
         ? 'session affinity nginx-plus-sticky needs spec.nginx.edition: plus; on community NGINX use cookie or client-ip'
         : undefined,
   },
@@ -155,7 +163,10 @@ export const specRules: CrossFieldRule<Spec>[] = [
     fieldPath: '.ports',
     cel: `!has(self.ports) || !has(self.ports.http) || !has(self.ports.https) || self.ports.http != self.ports.https`,
     celMessage: `'http and https must be different ports'`,
-    check: (s) => (s.ports?.http !== undefined && s.ports.http === s.ports.https ? 'http and https must be different ports' : undefined),
+    check: (s) =>
+      s.ports?.http !== undefined && s.ports.http === s.ports.https
+        ? 'http and https must be different ports'
+        : undefined,
   },
 ];
 
@@ -164,7 +175,10 @@ export const backendsRules: CrossFieldRule<Backends>[] = [
     scope: 'backends',
     cel: 'has(self.external) != has(self.managed)',
     celMessage: `'set exactly one of external (nodes outside the cluster) or managed (pods the operator runs)'`,
-    check: (b) => ((b.external === undefined) === (b.managed === undefined) ? 'set exactly one of external (nodes outside the cluster) or managed (pods the operator runs)' : undefined),
+    check: (b) =>
+      (b.external === undefined) === (b.managed === undefined)
+        ? 'set exactly one of external (nodes outside the cluster) or managed (pods the operator runs)'
+        : undefined,
   },
 ];
 
@@ -173,13 +187,19 @@ export const tlsRules: CrossFieldRule<Tls>[] = [
     scope: 'tls',
     cel: `!has(self.mode) || self.mode != 'secret' || has(self.secretName)`,
     celMessage: `'mode secret needs secretName: the kubernetes.io/tls Secret for hosts without their own tlsSecretName'`,
-    check: (t) => (t.mode === 'secret' && t.secretName === undefined ? 'mode secret needs secretName: the kubernetes.io/tls Secret for hosts without their own tlsSecretName' : undefined),
+    check: (t) =>
+      t.mode === 'secret' && t.secretName === undefined
+        ? 'mode secret needs secretName: the kubernetes.io/tls Secret for hosts without their own tlsSecretName'
+        : undefined,
   },
   {
     scope: 'tls',
     cel: `!has(self.secretName) || (has(self.mode) && self.mode == 'secret')`,
     celMessage: `'secretName needs mode: secret (mode self-signed issues its own certificates)'`,
-    check: (t) => (t.secretName !== undefined && t.mode !== 'secret' ? 'secretName needs mode: secret (mode self-signed issues its own certificates)' : undefined),
+    check: (t) =>
+      t.secretName !== undefined && t.mode !== 'secret'
+        ? 'secretName needs mode: secret (mode self-signed issues its own certificates)'
+        : undefined,
   },
 ];
 
@@ -188,7 +208,10 @@ export const backendTlsRules: CrossFieldRule<BackendTls>[] = [
     scope: 'backendTLS',
     cel: '!has(self.verify) || !self.verify || has(self.caSecretName)',
     celMessage: `'verify: true needs caSecretName, the Secret whose ca.crt signs the nodes\\' certificates'`,
-    check: (t) => (t.verify && t.caSecretName === undefined ? "verify: true needs caSecretName, the Secret whose ca.crt signs the nodes' certificates" : undefined),
+    check: (t) =>
+      t.verify && t.caSecretName === undefined
+        ? "verify: true needs caSecretName, the Secret whose ca.crt signs the nodes' certificates"
+        : undefined,
   },
 ];
 
@@ -197,7 +220,10 @@ export const affinityRules: CrossFieldRule<Affinity>[] = [
     scope: 'sessionAffinity',
     cel: `self.mode == 'cookie' || !has(self.cookie)`,
     celMessage: `'cookie settings apply to mode cookie only, not ' + self.mode`,
-    check: (a) => (a.mode !== 'cookie' && a.cookie !== undefined ? `cookie settings apply to mode cookie only, not ${a.mode}` : undefined),
+    check: (a) =>
+      a.mode !== 'cookie' && a.cookie !== undefined
+        ? `cookie settings apply to mode cookie only, not ${a.mode}`
+        : undefined,
   },
 ];
 
@@ -206,7 +232,10 @@ export const cookieRules: CrossFieldRule<Cookie>[] = [
     scope: 'cookie',
     cel: `!has(self.sameSite) || self.sameSite != 'None' || !has(self.secure) || self.secure`,
     celMessage: `'sameSite None needs secure: true (browsers drop the cookie otherwise)'`,
-    check: (c) => (c.sameSite === 'None' && c.secure === false ? 'sameSite None needs secure: true (browsers drop the cookie otherwise)' : undefined),
+    check: (c) =>
+      c.sameSite === 'None' && c.secure === false
+        ? 'sameSite None needs secure: true (browsers drop the cookie otherwise)'
+        : undefined,
   },
 ];
 
@@ -218,4 +247,3 @@ export const ALL_RULES: Record<RuleScope, CrossFieldRule<never>[]> = {
   sessionAffinity: affinityRules,
   cookie: cookieRules,
 };
-

@@ -25,10 +25,7 @@ export interface CookiePolicy {
 }
 
 export type StickinessPolicy =
-  | { mode: 'none' }
-  | { mode: 'client-ip' }
-  | { mode: 'cookie'; cookie: CookiePolicy }
-  | { mode: 'nginx-plus-sticky' };
+  { mode: 'none' } | { mode: 'client-ip' } | { mode: 'cookie'; cookie: CookiePolicy } | { mode: 'nginx-plus-sticky' };
 
 export interface UpstreamServer {
   node: string;
@@ -59,7 +56,8 @@ export interface Location {
 export type HttpListener = { mode: 'redirect' } | { mode: 'off' } | { mode: 'proxy'; locations: Location[] };
 
 /** The certificate a site serves: issued by the operator, or from a Secret the user names. */
-export type SiteCertificate = { source: 'self-signed'; name: string } | { source: 'secret'; name: string; secretName: string };
+export type SiteCertificate =
+  { source: 'self-signed'; name: string } | { source: 'secret'; name: string; secretName: string };
 
 export interface Site {
   name: string;
@@ -171,9 +169,13 @@ interface BackendNode {
 /** The nodes of a role: the spec's external nodes, or the ready pods observed for managed backends (by pod name, so the order is stable). */
 function nodesOf(spec: Wso2FrontendSpec, role: Role, observed: ObservedEndpoints): BackendNode[] {
   if (spec.backends.external) {
-    return spec.backends.external.nodes.filter((n) => n.roles.includes(role)).map((n) => ({ name: n.name, address: n.address, portOffset: n.portOffset ?? 0 }));
+    return spec.backends.external.nodes
+      .filter((n) => n.roles.includes(role))
+      .map((n) => ({ name: n.name, address: n.address, portOffset: n.portOffset ?? 0 }));
   }
-  return [...(observed[role] ?? [])].sort((a, b) => (a.pod < b.pod ? -1 : a.pod > b.pod ? 1 : 0)).map((e) => ({ name: e.pod, address: e.address, portOffset: 0 }));
+  return [...(observed[role] ?? [])]
+    .sort((a, b) => (a.pod < b.pod ? -1 : a.pod > b.pod ? 1 : 0))
+    .map((e) => ({ name: e.pod, address: e.address, portOffset: 0 }));
 }
 
 function serversOf(nodes: BackendNode[], port: number, pinnedNode: string | undefined): UpstreamServer[] {
@@ -212,7 +214,11 @@ export function buildTopology(spec: Wso2FrontendSpec, observed: ObservedEndpoint
     });
     const locationsTo = (target: Upstream): Location[] => [
       { path: '/', upstream: target.name, rewriteNodeRedirects: false },
-      ...(sitePreset.endpointLocations ?? []).map((l) => ({ path: l.path, upstream: target.name, rewriteNodeRedirects: true })),
+      ...(sitePreset.endpointLocations ?? []).map((l) => ({
+        path: l.path,
+        upstream: target.name,
+        rewriteNodeRedirects: true,
+      })),
     ];
 
     const httpsUpstream = upstream('https', sitePreset.https.port);
@@ -230,7 +236,13 @@ export function buildTopology(spec: Wso2FrontendSpec, observed: ObservedEndpoint
     const certificate: SiteCertificate = secretName
       ? { source: 'secret', name: `secret-${secretName}`, secretName }
       : { source: 'self-signed', name: spec.tls?.certificatePerHost ? `site-${name}` : 'frontend' };
-    sites.push({ name, host: override?.host ?? sitePreset.host, https: { locations: locationsTo(httpsUpstream) }, http, certificate });
+    sites.push({
+      name,
+      host: override?.host ?? sitePreset.host,
+      https: { locations: locationsTo(httpsUpstream) },
+      http,
+      certificate,
+    });
   }
 
   const roles = rolesOf(pattern);
@@ -258,14 +270,29 @@ export function buildTopology(spec: Wso2FrontendSpec, observed: ObservedEndpoint
           image: spec.backends.managed?.image ?? PRODUCT_INFO[product].defaultImage(version),
           components: roles.map((role): Component => {
             const component = spec.backends.managed?.components?.[role];
-            return { role, replicas: component?.replicas ?? preset.roles[role]!.replicas, ...(component?.resources ? { resources: component.resources } : {}) };
+            return {
+              role,
+              replicas: component?.replicas ?? preset.roles[role]!.replicas,
+              ...(component?.resources ? { resources: component.resources } : {}),
+            };
           }),
         },
-    tls: { mode: spec.tls?.mode ?? 'self-signed', certificatePerHost: spec.tls?.certificatePerHost ?? false, extraSANs: spec.tls?.extraSANs ?? [] },
+    tls: {
+      mode: spec.tls?.mode ?? 'self-signed',
+      certificatePerHost: spec.tls?.certificatePerHost ?? false,
+      extraSANs: spec.tls?.extraSANs ?? [],
+    },
     certificates: certificatePlans(sites),
-    backendTls: { verify: spec.backendTLS?.verify ?? false, ...(spec.backendTLS?.caSecretName ? { caSecretName: spec.backendTLS.caSecretName } : {}) },
+    backendTls: {
+      verify: spec.backendTLS?.verify ?? false,
+      ...(spec.backendTLS?.caSecretName ? { caSecretName: spec.backendTLS.caSecretName } : {}),
+    },
     nginx: nginxSettings(spec.nginx),
-    productSettings: { configFormat: PRODUCT_INFO[product].configFormat(semver), proxyPorts: ports, roles: roleSettings },
+    productSettings: {
+      configFormat: PRODUCT_INFO[product].configFormat(semver),
+      proxyPorts: ports,
+      roles: roleSettings,
+    },
   };
 }
 
@@ -274,7 +301,13 @@ function certificatePlans(sites: Site[]): CertificatePlan[] {
   for (const { certificate, host } of sites) {
     const plan = plans.get(certificate.name);
     if (plan) plan.hosts.push(host);
-    else plans.set(certificate.name, { name: certificate.name, source: certificate.source, ...(certificate.source === 'secret' ? { secretName: certificate.secretName } : {}), hosts: [host] });
+    else
+      plans.set(certificate.name, {
+        name: certificate.name,
+        source: certificate.source,
+        ...(certificate.source === 'secret' ? { secretName: certificate.secretName } : {}),
+        hosts: [host],
+      });
   }
   return [...plans.values()];
 }
@@ -286,9 +319,17 @@ function nginxSettings(n: Wso2FrontendSpec['nginx']): NginxSettings {
     image: n?.image ?? 'nginxinc/nginx-unprivileged:1.29',
     replicas: n?.replicas ?? 2,
     service: { type: n?.service?.type ?? 'LoadBalancer', annotations: n?.service?.annotations ?? {} },
-    timeouts: { connect: n?.timeouts?.connect ?? '60s', read: n?.timeouts?.read ?? '5m', send: n?.timeouts?.send ?? '5m' },
+    timeouts: {
+      connect: n?.timeouts?.connect ?? '60s',
+      read: n?.timeouts?.read ?? '5m',
+      send: n?.timeouts?.send ?? '5m',
+    },
     proxyBufferSize: n?.proxyBufferSize ?? '16k',
     clientMaxBodySize: n?.clientMaxBodySize ?? '100m',
-    hsts: { enabled: n?.hsts?.enabled ?? true, maxAgeSeconds: n?.hsts?.maxAgeSeconds ?? 31536000, includeSubDomains: n?.hsts?.includeSubDomains ?? false },
+    hsts: {
+      enabled: n?.hsts?.enabled ?? true,
+      maxAgeSeconds: n?.hsts?.maxAgeSeconds ?? 31536000,
+      includeSubDomains: n?.hsts?.includeSubDomains ?? false,
+    },
   };
 }

@@ -28,11 +28,23 @@ function crossFieldProblems(spec: Wso2FrontendSpec): Problem[] {
   const siteEntries = Object.entries(spec.sites ?? {});
   return [
     ...ruleProblems(ALL_RULES.spec as CrossFieldRule<Wso2FrontendSpec>[], spec, 'spec'),
-    ...ruleProblems(ALL_RULES.backends as CrossFieldRule<Wso2FrontendSpec['backends']>[], spec.backends, 'spec.backends'),
+    ...ruleProblems(
+      ALL_RULES.backends as CrossFieldRule<Wso2FrontendSpec['backends']>[],
+      spec.backends,
+      'spec.backends',
+    ),
     ...ruleProblems(ALL_RULES.tls as CrossFieldRule<NonNullable<Wso2FrontendSpec['tls']>>[], spec.tls, 'spec.tls'),
-    ...ruleProblems(ALL_RULES.backendTLS as CrossFieldRule<NonNullable<Wso2FrontendSpec['backendTLS']>>[], spec.backendTLS, 'spec.backendTLS'),
+    ...ruleProblems(
+      ALL_RULES.backendTLS as CrossFieldRule<NonNullable<Wso2FrontendSpec['backendTLS']>>[],
+      spec.backendTLS,
+      'spec.backendTLS',
+    ),
     ...siteEntries.flatMap(([name, site]) => [
-      ...ruleProblems(ALL_RULES.sessionAffinity as CrossFieldRule<NonNullable<typeof site.sessionAffinity>>[], site.sessionAffinity, `spec.sites[${name}].sessionAffinity`),
+      ...ruleProblems(
+        ALL_RULES.sessionAffinity as CrossFieldRule<NonNullable<typeof site.sessionAffinity>>[],
+        site.sessionAffinity,
+        `spec.sites[${name}].sessionAffinity`,
+      ),
       ...ruleProblems(
         ALL_RULES.cookie as CrossFieldRule<NonNullable<NonNullable<typeof site.sessionAffinity>['cookie']>>[],
         site.sessionAffinity?.cookie,
@@ -50,7 +62,10 @@ function presetProblems(spec: Wso2FrontendSpec): Problem[] {
 
   const version = parseVersion(spec.version ?? PRODUCT_INFO[product].defaultVersion);
   if (version && preset.minVersion && compareVersions(version, preset.minVersion) < 0) {
-    problems.push({ path: 'spec.version', message: `pattern ${spec.pattern} needs ${product} ${showVersion(preset.minVersion)} or later` });
+    problems.push({
+      path: 'spec.version',
+      message: `pattern ${spec.pattern} needs ${product} ${showVersion(preset.minVersion)} or later`,
+    });
   }
 
   // Host names must stay unique once the pattern's defaults fill the gaps.
@@ -61,7 +76,10 @@ function presetProblems(spec: Wso2FrontendSpec): Problem[] {
     const owner = hostOwner.get(host);
     const bothExplicit = owner !== undefined && override?.host !== undefined && spec.sites?.[owner]?.host !== undefined;
     if (owner !== undefined && !bothExplicit) {
-      problems.push({ path: `spec.sites.${name}.host`, message: `host ${host} is already the host of site ${owner}; give each site its own host name` });
+      problems.push({
+        path: `spec.sites.${name}.host`,
+        message: `host ${host} is already the host of site ${owner}; give each site its own host name`,
+      });
     }
     if (owner === undefined) hostOwner.set(host, name);
   }
@@ -70,10 +88,15 @@ function presetProblems(spec: Wso2FrontendSpec): Problem[] {
     const sitePreset = preset.sites[name];
     if (!sitePreset) continue;
     if (override.http === 'proxy' && sitePreset.httpPort === undefined) {
-      problems.push({ path: `spec.sites.${name}.http`, message: `site ${name} has no plain-HTTP port on the nodes; allowed: redirect, off` });
+      problems.push({
+        path: `spec.sites.${name}.http`,
+        message: `site ${name} has no plain-HTTP port on the nodes; allowed: redirect, off`,
+      });
     }
     if (override.pinnedNode !== undefined) {
-      const pinnedSites = Object.entries(preset.sites).filter(([, s]) => s.pinned).map(([n]) => n);
+      const pinnedSites = Object.entries(preset.sites)
+        .filter(([, s]) => s.pinned)
+        .map(([n]) => n);
       const node = spec.backends.external?.nodes.find((n) => n.name === override.pinnedNode);
       if (!sitePreset.pinned) {
         problems.push({
@@ -81,7 +104,10 @@ function presetProblems(spec: Wso2FrontendSpec): Problem[] {
           message: `site ${name} is not pinned to one node; pinnedNode applies to: ${pinnedSites.join(', ') || `no site of pattern ${spec.pattern}`}`,
         });
       } else if (node && !node.roles.includes(sitePreset.https.role)) {
-        problems.push({ path: `spec.sites.${name}.pinnedNode`, message: `node ${node.name} does not have role ${sitePreset.https.role}, which serves site ${name}` });
+        problems.push({
+          path: `spec.sites.${name}.pinnedNode`,
+          message: `node ${node.name} does not have role ${sitePreset.https.role}, which serves site ${name}`,
+        });
       }
     }
   }
@@ -89,7 +115,10 @@ function presetProblems(spec: Wso2FrontendSpec): Problem[] {
   const nodes = spec.backends.external?.nodes ?? [];
   nodes.forEach((node, i) => {
     if (nodes.findIndex((n) => n.name === node.name) !== i) {
-      problems.push({ path: `spec.backends.external.nodes[${i}]`, message: `Duplicate value: "${node.name}": node names must be unique` });
+      problems.push({
+        path: `spec.backends.external.nodes[${i}]`,
+        message: `Duplicate value: "${node.name}": node names must be unique`,
+      });
     }
     if (!isIP(node.address) && !dnsName.test(node.address)) {
       problems.push({
@@ -99,7 +128,10 @@ function presetProblems(spec: Wso2FrontendSpec): Problem[] {
     }
     node.roles.forEach((role, j) => {
       if (node.roles.indexOf(role) !== j) {
-        problems.push({ path: `spec.backends.external.nodes[${i}].roles[${j}]`, message: `Duplicate value: "${role}": each role at most once` });
+        problems.push({
+          path: `spec.backends.external.nodes[${i}].roles[${j}]`,
+          message: `Duplicate value: "${role}": each role at most once`,
+        });
       }
     });
   });
@@ -107,7 +139,10 @@ function presetProblems(spec: Wso2FrontendSpec): Problem[] {
   (spec.tls?.extraSANs ?? []).forEach((san, i) => {
     const name = san.startsWith('*.') ? san.slice(2) : san;
     if (!isIP(san) && !dnsName.test(name)) {
-      problems.push({ path: `spec.tls.extraSANs[${i}]`, message: `Invalid value: "${san}": must be an IP address or a lower-case DNS name (optionally starting with *.)` });
+      problems.push({
+        path: `spec.tls.extraSANs[${i}]`,
+        message: `Invalid value: "${san}": must be an IP address or a lower-case DNS name (optionally starting with *.)`,
+      });
     }
   });
   return problems;

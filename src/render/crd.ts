@@ -1,7 +1,17 @@
 // The Wso2Frontend CustomResourceDefinition, rendered from the TypeBox schema (src/api) and the
 // cross-field rules (src/model/rules.ts). crds/ holds its output; a test keeps them equal.
 import type { TSchema } from '@sinclair/typebox';
-import { API_GROUP, API_VERSION, CATEGORIES, KIND, PLURAL, SHORT_NAMES, SINGULAR, Wso2FrontendSpec, Wso2FrontendStatus } from '../api/schema.js';
+import {
+  API_GROUP,
+  API_VERSION,
+  CATEGORIES,
+  KIND,
+  PLURAL,
+  SHORT_NAMES,
+  SINGULAR,
+  Wso2FrontendSpec,
+  Wso2FrontendStatus,
+} from '../api/schema.js';
 import { ALL_RULES, type CrossFieldRule, type RuleScope } from '../model/rules.js';
 
 type JsonSchema = { [key: string]: unknown };
@@ -36,7 +46,11 @@ export function toStructural(schema: unknown): unknown {
 }
 
 function celValidations(rules: CrossFieldRule<never>[]) {
-  return rules.map((r) => ({ rule: r.cel, messageExpression: r.celMessage, ...(r.fieldPath ? { fieldPath: r.fieldPath } : {}) }));
+  return rules.map((r) => ({
+    rule: r.cel,
+    messageExpression: r.celMessage,
+    ...(r.fieldPath ? { fieldPath: r.fieldPath } : {}),
+  }));
 }
 
 /** Where each rule scope sits in the structural spec schema. */
@@ -77,7 +91,14 @@ export function renderCrd() {
     spec: {
       group: API_GROUP,
       scope: 'Namespaced',
-      names: { kind: KIND, listKind: `${KIND}List`, plural: PLURAL, singular: SINGULAR, shortNames: SHORT_NAMES, categories: CATEGORIES },
+      names: {
+        kind: KIND,
+        listKind: `${KIND}List`,
+        plural: PLURAL,
+        singular: SINGULAR,
+        shortNames: SHORT_NAMES,
+        categories: CATEGORIES,
+      },
       versions: [
         {
           name: API_VERSION,
@@ -95,11 +116,18 @@ export function renderCrd() {
           schema: {
             openAPIV3Schema: {
               type: 'object',
-              description: 'A Wso2Frontend fronts one WSO2 deployment (API Manager, Identity Server, Enterprise Integrator or Micro Integrator) with a dedicated NGINX that the operator configures, certifies and keeps in step with the product configuration.',
+              description:
+                'A Wso2Frontend fronts one WSO2 deployment (API Manager, Identity Server, Enterprise Integrator or Micro Integrator) with a dedicated NGINX that the operator configures, certifies and keeps in step with the product configuration.',
               required: ['spec'],
               properties: {
-                apiVersion: { type: 'string', description: 'APIVersion defines the versioned schema of this representation of an object.' },
-                kind: { type: 'string', description: 'Kind is a string value representing the REST resource this object represents.' },
+                apiVersion: {
+                  type: 'string',
+                  description: 'APIVersion defines the versioned schema of this representation of an object.',
+                },
+                kind: {
+                  type: 'string',
+                  description: 'Kind is a string value representing the REST resource this object represents.',
+                },
                 metadata: { type: 'object' },
                 spec,
                 status: structural(Wso2FrontendStatus),

@@ -2,10 +2,23 @@
 // the NGINX configuration, and the NGINX Deployment, Service and PodDisruptionBudget that serve
 // it. Pure: the controller supplies what it observed (the configuration hash to roll pods on).
 import { createHash } from 'node:crypto';
-import type { V1ConfigMap, V1Deployment, V1PodDisruptionBudget, V1Service, V1VolumeProjection } from '@kubernetes/client-node';
+import type {
+  V1ConfigMap,
+  V1Deployment,
+  V1PodDisruptionBudget,
+  V1Service,
+  V1VolumeProjection,
+} from '@kubernetes/client-node';
 import type { Wso2Frontend } from '../api/schema.js';
 import { durationSeconds, type Topology } from '../model/topology.js';
-import { BACKEND_CA_PATH, certificatePaths, CONTAINER_PORTS, containerLayout, HEALTH_PATH, renderNginx } from './nginx/config.js';
+import {
+  BACKEND_CA_PATH,
+  certificatePaths,
+  CONTAINER_PORTS,
+  containerLayout,
+  HEALTH_PATH,
+  renderNginx,
+} from './nginx/config.js';
 
 export function labelsFor(frontend: Wso2Frontend, component: string): Record<string, string> {
   return {
@@ -29,7 +42,8 @@ export const meta = (frontend: Wso2Frontend, name: string, component: string) =>
 
 export const nginxName = (frontend: Wso2Frontend) => `${frontend.metadata.name}-nginx`;
 /** The Secret of one certificate the operator issues (self-signed mode), and of the CA that signs them. */
-export const certificateSecretName = (frontend: Wso2Frontend, certificateName: string) => `${frontend.metadata.name}-tls-${certificateName}`;
+export const certificateSecretName = (frontend: Wso2Frontend, certificateName: string) =>
+  `${frontend.metadata.name}-tls-${certificateName}`;
 export const caSecretName = (frontend: Wso2Frontend) => `${frontend.metadata.name}-tls-ca`;
 
 /** Where the configuration is mounted in the NGINX container, and the writable prefix for pid and temp files. */
@@ -47,7 +61,12 @@ export function configHash(files: Record<string, string>, certificateVersions: s
 }
 
 export function nginxConfigMap(frontend: Wso2Frontend, topology: Topology): V1ConfigMap {
-  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(frontend, nginxName(frontend), 'nginx'), data: renderNginx(topology, containerLayout(topology)) };
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: meta(frontend, nginxName(frontend), 'nginx'),
+    data: renderNginx(topology, containerLayout(topology)),
+  };
 }
 
 /** The configuration and every certificate, in one read-only volume laid out as nginx.conf expects. */
@@ -64,14 +83,20 @@ function configProjection(frontend: Wso2Frontend, topology: Topology): V1VolumeP
       },
     };
   });
-  const backendCa = topology.backendTls.caSecretName ? [{ secret: { name: topology.backendTls.caSecretName, items: [{ key: 'ca.crt', path: BACKEND_CA_PATH }] } }] : [];
+  const backendCa = topology.backendTls.caSecretName
+    ? [{ secret: { name: topology.backendTls.caSecretName, items: [{ key: 'ca.crt', path: BACKEND_CA_PATH }] } }]
+    : [];
   return [{ configMap: { name: nginxName(frontend) } }, ...certificates, ...backendCa];
 }
 
 export function nginxDeployment(frontend: Wso2Frontend, topology: Topology, hash: string): V1Deployment {
   const selector = selectorFor(frontend, 'nginx');
   const nginxArgs = ['-p', NGINX_PREFIX, '-c', `${NGINX_CONF_DIR}/nginx.conf`];
-  const probe = (periodSeconds: number) => ({ httpGet: { path: HEALTH_PATH, port: 'health' }, periodSeconds, failureThreshold: 3 });
+  const probe = (periodSeconds: number) => ({
+    httpGet: { path: HEALTH_PATH, port: 'health' },
+    periodSeconds,
+    failureThreshold: 3,
+  });
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -84,10 +109,20 @@ export function nginxDeployment(frontend: Wso2Frontend, topology: Topology, hash
         metadata: { labels: labelsFor(frontend, 'nginx'), annotations: { 'wso2-frontend.dev/config-hash': hash } },
         spec: {
           automountServiceAccountToken: false,
-          securityContext: { runAsNonRoot: true, runAsUser: NGINX_UID, runAsGroup: NGINX_UID, seccompProfile: { type: 'RuntimeDefault' } },
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: NGINX_UID,
+            runAsGroup: NGINX_UID,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
           affinity: {
             podAntiAffinity: {
-              preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: selector } } }],
+              preferredDuringSchedulingIgnoredDuringExecution: [
+                {
+                  weight: 100,
+                  podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: selector } },
+                },
+              ],
             },
           },
           containers: [
@@ -104,9 +139,23 @@ export function nginxDeployment(frontend: Wso2Frontend, topology: Topology, hash
               readinessProbe: probe(5),
               livenessProbe: probe(10),
               // Stop taking new connections once the endpoints are gone, then let requests in flight finish.
-              lifecycle: { preStop: { exec: { command: ['/bin/sh', '-c', `sleep 5; nginx ${nginxArgs.join(' ')} -s quit; while [ -e ${NGINX_PREFIX}nginx.pid ]; do sleep 1; done`] } } },
+              lifecycle: {
+                preStop: {
+                  exec: {
+                    command: [
+                      '/bin/sh',
+                      '-c',
+                      `sleep 5; nginx ${nginxArgs.join(' ')} -s quit; while [ -e ${NGINX_PREFIX}nginx.pid ]; do sleep 1; done`,
+                    ],
+                  },
+                },
+              },
               resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '256Mi' } },
-              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { drop: ['ALL'] },
+              },
               volumeMounts: [
                 { name: 'config', mountPath: NGINX_CONF_DIR, readOnly: true },
                 { name: 'run', mountPath: NGINX_PREFIX },
@@ -130,7 +179,10 @@ export function nginxService(frontend: Wso2Frontend, topology: Topology): V1Serv
   return {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { ...meta(frontend, nginxName(frontend), 'nginx'), ...(Object.keys(annotations).length ? { annotations } : {}) },
+    metadata: {
+      ...meta(frontend, nginxName(frontend), 'nginx'),
+      ...(Object.keys(annotations).length ? { annotations } : {}),
+    },
     spec: {
       type,
       selector: selectorFor(frontend, 'nginx'),
@@ -156,7 +208,11 @@ export function nginxDisruptionBudget(frontend: Wso2Frontend): V1PodDisruptionBu
 export type DesiredObject = V1ConfigMap | V1Deployment | V1Service | V1PodDisruptionBudget;
 
 /** The objects without secret material (certificates are issued by the controller at reconcile time). */
-export function desiredObjects(frontend: Wso2Frontend, topology: Topology, certificateVersions: string[] = []): DesiredObject[] {
+export function desiredObjects(
+  frontend: Wso2Frontend,
+  topology: Topology,
+  certificateVersions: string[] = [],
+): DesiredObject[] {
   const configMap = nginxConfigMap(frontend, topology);
   return [
     configMap,

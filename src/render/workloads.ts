@@ -1,7 +1,17 @@
 // The WSO2 pods the operator runs for managed backends: per role of the pattern, a workload and
 // a Service whose EndpointSlices give the model the role's ready pods. Pure, like objects.ts.
 // The product configuration (deployment.toml, Carbon 4 files) is not mounted here yet.
-import type { V1Container, V1ContainerPort, V1Deployment, V1PodSpec, V1PodTemplateSpec, V1Probe, V1ResourceRequirements, V1Service, V1StatefulSet } from '@kubernetes/client-node';
+import type {
+  V1Container,
+  V1ContainerPort,
+  V1Deployment,
+  V1PodSpec,
+  V1PodTemplateSpec,
+  V1Probe,
+  V1ResourceRequirements,
+  V1Service,
+  V1StatefulSet,
+} from '@kubernetes/client-node';
 import type { Wso2Frontend } from '../api/schema.js';
 import { PATTERN_PRESETS, type Role } from '../model/catalog.js';
 import type { Component, Topology } from '../model/topology.js';
@@ -62,25 +72,50 @@ function podSpec(image: string, component: Component, ports: V1ContainerPort[]):
     livenessProbe: tcpProbe({ initialDelaySeconds: 120, periodSeconds: 10, failureThreshold: 6 }),
     resources: component.resources ?? DEFAULT_RESOURCES,
     // Carbon writes into its home (logs, tmp, deployment, database files), so the root file system stays writable.
-    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: false, capabilities: { drop: ['ALL'] } },
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: false,
+      capabilities: { drop: ['ALL'] },
+    },
   };
   return {
     automountServiceAccountToken: false,
-    securityContext: { runAsNonRoot: true, runAsUser: WSO2_UID, runAsGroup: WSO2_UID, fsGroup: WSO2_UID, seccompProfile: { type: 'RuntimeDefault' } },
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: WSO2_UID,
+      runAsGroup: WSO2_UID,
+      fsGroup: WSO2_UID,
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
     containers: [container],
   };
 }
 
-function podTemplate(frontend: Wso2Frontend, image: string, component: Component, ports: V1ContainerPort[]): V1PodTemplateSpec {
+function podTemplate(
+  frontend: Wso2Frontend,
+  image: string,
+  component: Component,
+  ports: V1ContainerPort[],
+): V1PodTemplateSpec {
   return { metadata: { labels: labelsFor(frontend, component.role) }, spec: podSpec(image, component, ports) };
 }
 
-function roleWorkload(frontend: Wso2Frontend, topology: Topology, image: string, component: Component): V1Deployment | V1StatefulSet {
+function roleWorkload(
+  frontend: Wso2Frontend,
+  topology: Topology,
+  image: string,
+  component: Component,
+): V1Deployment | V1StatefulSet {
   const { role, replicas } = component;
   const selector = { matchLabels: roleSelector(frontend, role) };
   const template = podTemplate(frontend, image, component, rolePorts(topology, role));
   if (!servesPinnedSite(topology, role)) {
-    return { apiVersion: 'apps/v1', kind: 'Deployment', metadata: roleMeta(frontend, role), spec: { replicas, selector, template } };
+    return {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: roleMeta(frontend, role),
+      spec: { replicas, selector, template },
+    };
   }
   return {
     apiVersion: 'apps/v1',
@@ -99,7 +134,12 @@ function roleService(frontend: Wso2Frontend, topology: Topology, role: Role): V1
     spec: {
       type: 'ClusterIP',
       selector: roleSelector(frontend, role),
-      ports: rolePorts(topology, role).map((p) => ({ name: p.name!, port: p.containerPort, targetPort: p.name!, protocol: 'TCP' })),
+      ports: rolePorts(topology, role).map((p) => ({
+        name: p.name!,
+        port: p.containerPort,
+        targetPort: p.name!,
+        protocol: 'TCP',
+      })),
     },
   };
 }
@@ -108,5 +148,8 @@ function roleService(frontend: Wso2Frontend, topology: Topology, role: Role): V1
 export function wso2Workloads(frontend: Wso2Frontend, topology: Topology): Wso2Workload[] {
   const backends = topology.backends;
   if (backends.source !== 'managed') return [];
-  return backends.components.flatMap((component) => [roleWorkload(frontend, topology, backends.image, component), roleService(frontend, topology, component.role)]);
+  return backends.components.flatMap((component) => [
+    roleWorkload(frontend, topology, backends.image, component),
+    roleService(frontend, topology, component.role),
+  ]);
 }

@@ -11,7 +11,8 @@ import { canonicalName } from './names.js';
 export type SecretStringData = Readonly<Record<string, string | undefined>>;
 
 /** Why a stored certificate cannot be used at all. */
-export type ReadProblemReason = 'CertificateMissing' | 'KeyMissing' | 'CertificateUnparseable' | 'KeyUnparseable' | 'KeyMismatch';
+export type ReadProblemReason =
+  'CertificateMissing' | 'KeyMissing' | 'CertificateUnparseable' | 'KeyUnparseable' | 'KeyMismatch';
 
 /** Why a certificate is kept, (re)issued or rejected; usable as a Kubernetes condition reason. */
 export type CertificateReason =
@@ -69,7 +70,10 @@ export function readPrivateKey(pem: string | undefined, key = 'tls.key'): Read<K
   } catch {
     return {
       ok: false,
-      problem: { reason: 'KeyUnparseable', message: `${key} does not hold an unencrypted PEM private key (PKCS#8, PKCS#1 or SEC1)` },
+      problem: {
+        reason: 'KeyUnparseable',
+        message: `${key} does not hold an unencrypted PEM private key (PKCS#8, PKCS#1 or SEC1)`,
+      },
     };
   }
 }
@@ -113,7 +117,10 @@ export function subjectAltNames(certificate: X509Certificate): string[] {
 /** Whether a certificate covers a host name the way a TLS client checks it: SANs only, `*` for one whole label. */
 export function coversName(certificate: X509Certificate, name: string): boolean {
   if (isIP(name) !== 0) return certificate.checkIP(name) !== undefined;
-  return certificate.checkHost(name, { subject: 'never', partialWildcards: false, singleLabelSubdomains: false }) !== undefined;
+  return (
+    certificate.checkHost(name, { subject: 'never', partialWildcards: false, singleLabelSubdomains: false }) !==
+    undefined
+  );
 }
 
 /** The parsed content of a kubernetes.io/tls Secret whose certificate and key belong together. */
@@ -141,7 +148,15 @@ export function parseTlsSecretData(
   if (!chain.ok || !key.ok) return { ok: false, problems };
   const { leaf, leafPem, certificates } = chain.value;
   if (!keyMatches(leaf, key.value)) {
-    return { ok: false, problems: [{ reason: 'KeyMismatch', message: `tls.key is not the private key of the ${describeCertificate(leaf)} in tls.crt` }] };
+    return {
+      ok: false,
+      problems: [
+        {
+          reason: 'KeyMismatch',
+          message: `tls.key is not the private key of the ${describeCertificate(leaf)} in tls.crt`,
+        },
+      ],
+    };
   }
   const ca = readCertificateChain(data['ca.crt'], 'ca.crt');
   return {

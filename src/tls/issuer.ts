@@ -54,7 +54,9 @@ function keyPairOf(options: IssueOptions): KeyPair {
   const details = createPublicKey(options.keyPair.publicKeyPem);
   const bits = details.asymmetricKeyDetails?.modulusLength ?? 0;
   if (details.asymmetricKeyType !== 'rsa' || bits < MIN_KEY_BITS) {
-    throw new RangeError(`the key must be RSA of at least ${MIN_KEY_BITS} bits, got ${details.asymmetricKeyType} ${bits}`);
+    throw new RangeError(
+      `the key must be RSA of at least ${MIN_KEY_BITS} bits, got ${details.asymmetricKeyType} ${bits}`,
+    );
   }
   return options.keyPair;
 }
@@ -85,7 +87,11 @@ export function issueCa(commonName: string, options: IssueOptions): KeyAndCertif
  * and the first name as the common name. It never outlives the CA: clients reject the chain
  * once the CA has expired.
  */
-export function issueServerCertificate(ca: KeyAndCertificate, names: string[], options: IssueOptions): KeyAndCertificate {
+export function issueServerCertificate(
+  ca: KeyAndCertificate,
+  names: string[],
+  options: IssueOptions,
+): KeyAndCertificate {
   const sans = uniqueNames(names);
   const commonName = sans[0];
   if (commonName === undefined) throw new RangeError('a server certificate needs at least one host name');
@@ -102,7 +108,11 @@ export function issueServerCertificate(ca: KeyAndCertificate, names: string[], o
 }
 
 /** Which names go into which server certificate: extra names (e.g. `localhost`) go into every one. */
-export function serverCertificateNames(hostNames: readonly string[], extraNames: readonly string[], perHost: boolean): string[][] {
+export function serverCertificateNames(
+  hostNames: readonly string[],
+  extraNames: readonly string[],
+  perHost: boolean,
+): string[][] {
   const hosts = uniqueNames(hostNames);
   return perHost ? hosts.map((host) => uniqueNames([host, ...extraNames])) : [uniqueNames([...hosts, ...extraNames])];
 }
@@ -122,5 +132,9 @@ export function tlsSecretData(leaf: KeyAndCertificate, ca: KeyAndCertificate): T
 
 /** The Secret that keeps the CA and its key, so that renewals are signed by the CA nodes already trust. */
 export function caSecretData(ca: KeyAndCertificate): TlsSecretData {
-  return { 'tls.crt': pemBlock(ca.certificatePem), 'tls.key': pemBlock(ca.privateKeyPem), 'ca.crt': pemBlock(ca.certificatePem) };
+  return {
+    'tls.crt': pemBlock(ca.certificatePem),
+    'tls.key': pemBlock(ca.privateKeyPem),
+    'ca.crt': pemBlock(ca.certificatePem),
+  };
 }

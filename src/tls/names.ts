@@ -13,7 +13,9 @@ function canonicalIpv6(ip: string): string {
   const headGroups = head === '' ? [] : head.split(':');
   const tailGroups = tail === undefined || tail === '' ? [] : tail.split(':');
   const groups =
-    tail === undefined ? headGroups : [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups];
+    tail === undefined
+      ? headGroups
+      : [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups];
   return groups.map((group) => Number.parseInt(group, 16).toString(16)).join(':');
 }
 
@@ -36,7 +38,10 @@ export function uniqueNames(names: readonly string[]): string[] {
 }
 
 /** What `wanted` has that `present` lacks (added), and the reverse (removed). */
-export function nameDifference(wanted: readonly string[], present: readonly string[]): { added: string[]; removed: string[] } {
+export function nameDifference(
+  wanted: readonly string[],
+  present: readonly string[],
+): { added: string[]; removed: string[] } {
   const wantedKeys = new Set(wanted.map(canonicalName));
   const presentKeys = new Set(present.map(canonicalName));
   return {

@@ -26,7 +26,11 @@ export interface ProvidedCertificateCheck {
 }
 
 /** Checks a kubernetes.io/tls Secret against the host names the frontend serves with it, at `now`. */
-export function checkProvidedCertificate(secretData: SecretStringData, hostNames: readonly string[], now: Date): ProvidedCertificateCheck {
+export function checkProvidedCertificate(
+  secretData: SecretStringData,
+  hostNames: readonly string[],
+  now: Date,
+): ProvidedCertificateCheck {
   const chain = readCertificateChain(secretData['tls.crt']);
   const key = readPrivateKey(secretData['tls.key']);
   const problems: CertificateProblem[] = [chain, key].flatMap((read) => (read.ok ? [] : [read.problem]));
@@ -35,18 +39,25 @@ export function checkProvidedCertificate(secretData: SecretStringData, hostNames
   const { leaf } = chain.value;
   const certificate = describeCertificate(leaf);
   if (key.ok && !keyMatches(leaf, key.value)) {
-    problems.push({ reason: 'KeyMismatch', message: `tls.key is not the private key of the ${certificate} in tls.crt` });
+    problems.push({
+      reason: 'KeyMismatch',
+      message: `tls.key is not the private key of the ${certificate} in tls.crt`,
+    });
   }
   const { notBefore, notAfter } = validityOf(leaf);
   if (now < notBefore) {
-    problems.push({ reason: 'CertificateNotYetValid', message: `the ${certificate} is valid only from ${notBefore.toISOString()}` });
+    problems.push({
+      reason: 'CertificateNotYetValid',
+      message: `the ${certificate} is valid only from ${notBefore.toISOString()}`,
+    });
   }
   if (now > notAfter) {
     problems.push({ reason: 'CertificateExpired', message: `the ${certificate} expired at ${notAfter.toISOString()}` });
   }
   const names = subjectAltNames(leaf);
   for (const host of hostNames.filter((name) => !coversName(leaf, name))) {
-    const has = names.length > 0 ? `its names are ${names.join(', ')}` : 'it has no DNS or IP subject alternative names';
+    const has =
+      names.length > 0 ? `its names are ${names.join(', ')}` : 'it has no DNS or IP subject alternative names';
     problems.push({ reason: 'HostNotCovered', message: `the ${certificate} does not cover host ${host}: ${has}` });
   }
   if (problems.length > 0) return { ...failed(problems), notBefore, notAfter };

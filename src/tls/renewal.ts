@@ -47,7 +47,11 @@ export type Keep = { action: 'keep'; reason: 'CertificateValid'; message: string
 export type Renew = { action: 'renew'; reason: 'RenewalDue' | 'CertificateExpired'; message: string } & Timed;
 /** There is no usable certificate, or it no longer fits what is wanted. */
 export type Issue =
-  | { action: 'issue'; reason: ReadProblemReason | 'NotACertificateAuthority' | 'IssuerChanged' | 'CertificateNotYetValid'; message: string }
+  | {
+      action: 'issue';
+      reason: ReadProblemReason | 'NotACertificateAuthority' | 'IssuerChanged' | 'CertificateNotYetValid';
+      message: string;
+    }
   | { action: 'issue'; reason: 'HostsChanged'; message: string; added: string[]; removed: string[] };
 
 export type ServerCertificateDecision = Keep | Renew | Issue;
@@ -64,7 +68,10 @@ function readStored(
   what: string,
 ): { ok: true; stored: StoredTls } | { ok: false; decision: Issue } {
   if (stored === undefined) {
-    return { ok: false, decision: { action: 'issue', reason: 'CertificateMissing', message: `no ${what} is stored yet` } };
+    return {
+      ok: false,
+      decision: { action: 'issue', reason: 'CertificateMissing', message: `no ${what} is stored yet` },
+    };
   }
   const parsed = parseTlsSecretData(stored);
   if (!parsed.ok) {
@@ -91,7 +98,13 @@ function timing(now: Date, stored: StoredTls, what: string, options: RenewalOpti
   const { notBefore, notAfter } = stored.certificate;
   const renewAt = renewalTime(notBefore, notAfter, options.renewBefore);
   if (now > notAfter) {
-    return { action: 'renew', reason: 'CertificateExpired', message: `the ${what} expired at ${iso(notAfter)}`, notAfter, renewAt };
+    return {
+      action: 'renew',
+      reason: 'CertificateExpired',
+      message: `the ${what} expired at ${iso(notAfter)}`,
+      notAfter,
+      renewAt,
+    };
   }
   if (now >= renewAt) {
     return {
@@ -102,7 +115,13 @@ function timing(now: Date, stored: StoredTls, what: string, options: RenewalOpti
       renewAt,
     };
   }
-  return { action: 'keep', reason: 'CertificateValid', message: `the ${what} is valid until ${iso(notAfter)}, renewal at ${iso(renewAt)}`, notAfter, renewAt };
+  return {
+    action: 'keep',
+    reason: 'CertificateValid',
+    message: `the ${what} is valid until ${iso(notAfter)}, renewal at ${iso(renewAt)}`,
+    notAfter,
+    renewAt,
+  };
 }
 
 /**
@@ -149,7 +168,10 @@ export function decideServerCertificate(
   }
   const { added, removed } = nameDifference(names, present);
   if (added.length > 0 || removed.length > 0) {
-    const changes = [added.length > 0 ? `added ${added.join(', ')}` : '', removed.length > 0 ? `removed ${removed.join(', ')}` : ''];
+    const changes = [
+      added.length > 0 ? `added ${added.join(', ')}` : '',
+      removed.length > 0 ? `removed ${removed.join(', ')}` : '',
+    ];
     return {
       action: 'issue',
       reason: 'HostsChanged',

@@ -32,7 +32,10 @@ function certificateBag({ alias, certificatePem }: TrustedCertificate): forge.as
     oid(forge.pki.oids.certBag!),
     explicit0(sequence(oid(forge.pki.oids.x509Certificate!), explicit0(octets(certificateDer)))),
     set(
-      sequence(oid(forge.pki.oids.friendlyName!), set(asn1.create(asn1.Class.UNIVERSAL, asn1.Type.BMPSTRING, false, alias))),
+      sequence(
+        oid(forge.pki.oids.friendlyName!),
+        set(asn1.create(asn1.Class.UNIVERSAL, asn1.Type.BMPSTRING, false, alias)),
+      ),
       sequence(oid(ORACLE_TRUSTED_KEY_USAGE), set(oid(ANY_EXTENDED_KEY_USAGE))),
     ),
   );
@@ -47,7 +50,8 @@ function certificateBag({ alias, certificatePem }: TrustedCertificate): forge.as
 export function pkcs12Truststore(certificates: readonly TrustedCertificate[], password: string): Buffer {
   if (certificates.length === 0) throw new RangeError('a truststore needs at least one certificate');
   const aliases = certificates.map((c) => c.alias.toLowerCase());
-  if (new Set(aliases).size !== aliases.length) throw new RangeError(`truststore aliases must be unique (case-insensitively): ${aliases.join(', ')}`);
+  if (new Set(aliases).size !== aliases.length)
+    throw new RangeError(`truststore aliases must be unique (case-insensitively): ${aliases.join(', ')}`);
 
   const authenticatedSafe = sequence(dataContent(sequence(...certificates.map(certificateBag))));
   const safeDer = der(authenticatedSafe);
@@ -57,7 +61,10 @@ export function pkcs12Truststore(certificates: readonly TrustedCertificate[], pa
   hmac.start('sha1', macKey.getBytes());
   hmac.update(safeDer);
   const macData = sequence(
-    sequence(sequence(oid(forge.pki.oids.sha1!), asn1.create(asn1.Class.UNIVERSAL, asn1.Type.NULL, false, '')), octets(hmac.digest().getBytes())),
+    sequence(
+      sequence(oid(forge.pki.oids.sha1!), asn1.create(asn1.Class.UNIVERSAL, asn1.Type.NULL, false, '')),
+      octets(hmac.digest().getBytes()),
+    ),
     octets(salt),
     asn1.create(asn1.Class.UNIVERSAL, asn1.Type.INTEGER, false, asn1.integerToDer(MAC_ITERATIONS).getBytes()),
   );

@@ -33,7 +33,11 @@ export function generateRsaKeyPairAsync(bits = 2048): Promise<KeyPair> {
   return new Promise((resolve, reject) =>
     generateKeyPair(
       'rsa',
-      { modulusLength: bits, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } },
+      {
+        modulusLength: bits,
+        publicKeyEncoding: { type: 'spki', format: 'pem' },
+        privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      },
       (error, publicKeyPem, privateKeyPem) => (error ? reject(error) : resolve({ privateKeyPem, publicKeyPem })),
     ),
   );
@@ -110,7 +114,10 @@ export function createCertificate(request: CertificateRequest, issuer?: Issuer):
     { name: 'subjectKeyIdentifier' },
   ];
   if (issuerCert) {
-    extensions.push({ name: 'authorityKeyIdentifier', keyIdentifier: issuerCert.generateSubjectKeyIdentifier().getBytes() });
+    extensions.push({
+      name: 'authorityKeyIdentifier',
+      keyIdentifier: issuerCert.generateSubjectKeyIdentifier().getBytes(),
+    });
   }
   if (!request.isCA && (request.serverAuth || request.clientAuth)) {
     extensions.push({ name: 'extKeyUsage', serverAuth: !!request.serverAuth, clientAuth: !!request.clientAuth });
@@ -118,7 +125,9 @@ export function createCertificate(request: CertificateRequest, issuer?: Issuer):
   if (request.subjectAltNames?.length) {
     extensions.push({
       name: 'subjectAltName',
-      altNames: request.subjectAltNames.map((san) => ('dns' in san ? { type: 2, value: san.dns } : { type: 7, ip: san.ip })),
+      altNames: request.subjectAltNames.map((san) =>
+        'dns' in san ? { type: 2, value: san.dns } : { type: 7, ip: san.ip },
+      ),
     });
   }
   cert.setExtensions(extensions);

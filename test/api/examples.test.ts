@@ -25,16 +25,24 @@ test.each(examples().map((e) => [e.file, e.resource] as const))('%s passes seman
   expect(result.ok ? [] : result.problems).toEqual([]);
 });
 
-test.each(examples().map((e) => [e.file, e.resource] as const))('%s is accepted by the API server, which applies the same defaults', async (_file, resource) => {
-  await kubectl(['apply', '-n', namespace, '-f', '-'], yaml.dump(resource));
-  const stored = JSON.parse(await kubectl(['get', 'wso2frontend', resource.metadata.name, '-n', namespace, '-o', 'json'])) as { spec: unknown };
-  expect(stored.spec).toEqual(withDefaults(resource.spec));
-});
+test.each(examples().map((e) => [e.file, e.resource] as const))(
+  '%s is accepted by the API server, which applies the same defaults',
+  async (_file, resource) => {
+    await kubectl(['apply', '-n', namespace, '-f', '-'], yaml.dump(resource));
+    const stored = JSON.parse(
+      await kubectl(['get', 'wso2frontend', resource.metadata.name, '-n', namespace, '-o', 'json']),
+    ) as { spec: unknown };
+    expect(stored.spec).toEqual(withDefaults(resource.spec));
+  },
+);
 
-test.each(examples().map((e) => [e.file] as const))('%s names the seed or layout it reproduces in its opening comment', async (file) => {
-  const { readFileSync } = await import('node:fs');
-  const text = readFileSync(`examples/${file}`, 'utf8');
-  expect(text).toMatch(/^# (Seeds? \d{3}|API Manager 4\.x|Identity Server 7|Micro Integrator)/);
-  const body = text.split('\n').filter((l) => !l.startsWith('#') && l.trim() !== '');
-  expect(body.length).toBeLessThanOrEqual(22);
-});
+test.each(examples().map((e) => [e.file] as const))(
+  '%s names the seed or layout it reproduces in its opening comment',
+  async (file) => {
+    const { readFileSync } = await import('node:fs');
+    const text = readFileSync(`examples/${file}`, 'utf8');
+    expect(text).toMatch(/^# (Seeds? \d{3}|API Manager 4\.x|Identity Server 7|Micro Integrator)/);
+    const body = text.split('\n').filter((l) => !l.startsWith('#') && l.trim() !== '');
+    expect(body.length).toBeLessThanOrEqual(22);
+  },
+);

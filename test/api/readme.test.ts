@@ -9,7 +9,13 @@ test('the README field reference matches the schema (run npm run generate after 
 
 test('the reference lists every spec field, including map and list entries', () => {
   const readme = readFileSync('README.md', 'utf8');
-  for (const field of ['product', 'sites.<name>.sessionAffinity.cookie.sameSite', 'backends.external.nodes[].address', 'backends.managed.components.<name>.replicas', 'nginx.hsts.maxAgeSeconds']) {
+  for (const field of [
+    'product',
+    'sites.<name>.sessionAffinity.cookie.sameSite',
+    'backends.external.nodes[].address',
+    'backends.managed.components.<name>.replicas',
+    'nginx.hsts.maxAgeSeconds',
+  ]) {
     expect(readme).toContain(`| \`${field}\` |`);
   }
 });

@@ -22,13 +22,19 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 test('render -f prints the NGINX ConfigMap as YAML and names the Secrets it does not print', () => {
   const result = run('-f', 'examples/apim-single.yaml');
   expect(result.status).toBe(0);
-  const [configMap] = yaml.loadAll(result.stdout.split('\n# ')[0]!) as { kind: string; metadata: { name: string; labels: Record<string, string> }; data: Record<string, string> }[];
+  const [configMap] = yaml.loadAll(result.stdout.split('\n# ')[0]!) as {
+    kind: string;
+    metadata: { name: string; labels: Record<string, string> };
+    data: Record<string, string>;
+  }[];
   expect(configMap!.kind).toBe('ConfigMap');
   expect(configMap!.metadata.name).toBe('apim-single-nginx');
   expect(configMap!.metadata.labels['app.kubernetes.io/instance']).toBe('apim-single');
   expect(Object.keys(configMap!.data).sort()).toEqual(['nginx.conf', 'vhost-gateway.conf', 'vhost-portal.conf']);
   expect(configMap!.data['vhost-portal.conf']).toContain('listen 8443 ssl;');
-  expect(result.stdout).toContain('not printed as they hold private keys: apim-single-tls-ca, apim-single-tls-frontend');
+  expect(result.stdout).toContain(
+    'not printed as they hold private keys: apim-single-tls-ca, apim-single-tls-frontend',
+  );
   expect(result.stdout).not.toContain('PRIVATE KEY');
 });
 
@@ -37,7 +43,18 @@ test('render --nginx-dir writes a tree that nginx -p DIR -c nginx.conf serves on
   writeFileSync(file, yaml.dump(onLoopback(example('ei-cluster.yaml'), 70)));
   const dir = join(scratch, 'ei-tree');
   const ports = { http: await freePort(), https: await freePort() };
-  const result = run('-f', file, '--nginx-dir', dir, '--bind', '127.0.0.1', '--http-port', String(ports.http), '--https-port', String(ports.https));
+  const result = run(
+    '-f',
+    file,
+    '--nginx-dir',
+    dir,
+    '--bind',
+    '127.0.0.1',
+    '--http-port',
+    String(ports.http),
+    '--https-port',
+    String(ports.https),
+  );
   expect(result.status).toBe(0);
   expect(result.stdout).toContain(`nginx -p ${dir} -c nginx.conf`);
   expect(nginxTest(dir)).toEqual({ ok: true, output: '' });
@@ -47,7 +64,12 @@ test('render --nginx-dir writes a tree that nginx -p DIR -c nginx.conf serves on
     const redirect = await send({ scheme: 'http', port: ports.http, host: 'ui.ei.wso2.com', path: '/carbon/' });
     expect(redirect.headers.location).toBe(`https://ui.ei.wso2.com:${ports.https}/carbon/`);
     // No node runs behind it here: the TLS handshake with the generated certificate is what matters.
-    const response = await send({ scheme: 'https', port: ports.https, host: 'ei.wso2.com', ca: readFileSync(join(dir, 'tls', 'ca', 'ca.crt'), 'utf8') });
+    const response = await send({
+      scheme: 'https',
+      port: ports.https,
+      host: 'ei.wso2.com',
+      ca: readFileSync(join(dir, 'tls', 'ca', 'ca.crt'), 'utf8'),
+    });
     expect(response.status).toBe(502);
   } finally {
     await nginx.stop();
@@ -63,7 +85,9 @@ test('an invalid resource is rejected with each field named, exit code 1, and no
   const dir = join(scratch, 'never-written');
   const result = run('-f', file, '--nginx-dir', dir);
   expect(result.status).toBe(1);
-  expect(result.stderr).toContain('spec.sites.portal.host: Invalid value: "API.example.com": must be a lower-case RFC 1123 host name');
+  expect(result.stderr).toContain(
+    'spec.sites.portal.host: Invalid value: "API.example.com": must be a lower-case RFC 1123 host name',
+  );
   expect(result.stderr).toContain('spec.nginx.replicas: Invalid value: 0: must be greater than or equal to 1');
   expect(existsSync(dir)).toBe(false);
 });
@@ -74,5 +98,7 @@ test('usage mistakes exit 2 with the reason', () => {
   const wrongKind = join(scratch, 'wrong-kind.yaml');
   writeFileSync(wrongKind, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n');
   expect(run('-f', wrongKind).stderr).toContain('expected apiVersion wso2-frontend.dev/v1alpha1 and kind Wso2Frontend');
-  expect(run('-f', 'examples/apim-single.yaml', '--nginx-dir', join(scratch, 'p'), '--https-port', '70000').stderr).toContain('--https-port: must be a port number from 1 to 65535');
+  expect(
+    run('-f', 'examples/apim-single.yaml', '--nginx-dir', join(scratch, 'p'), '--https-port', '70000').stderr,
+  ).toContain('--https-port: must be a port number from 1 to 65535');
 });

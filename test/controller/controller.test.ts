@@ -3,7 +3,14 @@
 // unchanged objects, and the watch scope is respected.
 import * as k8s from '@kubernetes/client-node';
 import * as yaml from 'js-yaml';
-import { Controller, labelKeys, ownerKeys, type ControllerOptions, type Logger, type ResourceType } from '../../src/controller/runtime/controller.js';
+import {
+  Controller,
+  labelKeys,
+  ownerKeys,
+  type ControllerOptions,
+  type Logger,
+  type ResourceType,
+} from '../../src/controller/runtime/controller.js';
 import { createNamespace, eventually, kubeConfig, kubectl, sleep } from '../support/cluster.js';
 
 const group = 'fixtures-controller.wso2-frontend.test';
@@ -22,7 +29,12 @@ const crd = {
         name: 'v1',
         served: true,
         storage: true,
-        schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } } } } },
+        schema: {
+          openAPIV3Schema: {
+            type: 'object',
+            properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } } },
+          },
+        },
       },
     ],
   },
@@ -92,7 +104,11 @@ async function createWidget(namespace: string, name: string, size: number): Prom
 }
 
 function reconciledWith(reconciled: Reconciled[], key: string, size: number | undefined): Promise<Reconciled> {
-  return eventually(`a reconcile of ${key} that sees size ${size}`, async () => reconciled.find((r) => r.key === key && r.size === size), 20_000);
+  return eventually(
+    `a reconcile of ${key} that sees size ${size}`,
+    async () => reconciled.find((r) => r.key === key && r.size === size),
+    20_000,
+  );
 }
 
 test('creating, updating and deleting a primary reconciles it with the cached state', async () => {
@@ -127,7 +143,10 @@ test('primaries that exist before the start are reconciled once the cache is fil
 test('a change to a ConfigMap owned by a primary reconciles that primary', async () => {
   const namespace = await createNamespace('ctrl-owner');
   const owner = await createWidget(namespace, 'owner', 1);
-  const { reconciled } = await startController({ namespaces: [namespace], secondaries: [{ resource: configMaps, primaryKeys: ownerKeys(widgets) }] });
+  const { reconciled } = await startController({
+    namespaces: [namespace],
+    secondaries: [{ resource: configMaps, primaryKeys: ownerKeys(widgets) }],
+  });
   await reconciledWith(reconciled, `${namespace}/owner`, 1);
   const before = reconciled.length;
 
@@ -142,7 +161,11 @@ test('a change to a ConfigMap owned by a primary reconciles that primary', async
     },
   });
 
-  const after = await eventually('a reconcile caused by the owned ConfigMap', async () => reconciled.slice(before).find((r) => r.key === `${namespace}/owner`), 20_000);
+  const after = await eventually(
+    'a reconcile caused by the owned ConfigMap',
+    async () => reconciled.slice(before).find((r) => r.key === `${namespace}/owner`),
+    20_000,
+  );
   expect(after.size).toBe(1);
 });
 
@@ -156,9 +179,16 @@ test('a change to a ConfigMap whose label names a primary reconciles that primar
   await reconciledWith(reconciled, `${namespace}/named`, 1);
   const before = reconciled.length;
 
-  await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: 'labelled', labels: { 'fixtures.wso2-frontend.test/widget': 'named' } } } });
+  await core.createNamespacedConfigMap({
+    namespace,
+    body: { metadata: { name: 'labelled', labels: { 'fixtures.wso2-frontend.test/widget': 'named' } } },
+  });
 
-  await eventually('a reconcile caused by the labelled ConfigMap', async () => reconciled.slice(before).find((r) => r.key === `${namespace}/named`), 20_000);
+  await eventually(
+    'a reconcile caused by the labelled ConfigMap',
+    async () => reconciled.slice(before).find((r) => r.key === `${namespace}/named`),
+    20_000,
+  );
   expect(reconciled.slice(before).map((r) => r.key)).toEqual([`${namespace}/named`]);
 });
 
@@ -194,9 +224,19 @@ test('the resync reconciles primaries that did not change', async () => {
   const widget = await createWidget(namespace, 'idle', 1);
   const { reconciled } = await startController({ namespaces: [namespace], resyncPeriodMs: 300 });
 
-  await eventually('three reconciles of the unchanged widget', async () => (reconciled.length >= 3 ? true : undefined), 20_000);
+  await eventually(
+    'three reconciles of the unchanged widget',
+    async () => (reconciled.length >= 3 ? true : undefined),
+    20_000,
+  );
 
-  const current = (await objects.getNamespacedCustomObject({ group, version: 'v1', namespace, plural: 'widgets', name: 'idle' })) as Widget;
+  const current = (await objects.getNamespacedCustomObject({
+    group,
+    version: 'v1',
+    namespace,
+    plural: 'widgets',
+    name: 'idle',
+  })) as Widget;
   expect(current.metadata!.resourceVersion).toBe(widget.metadata!.resourceVersion);
   expect(new Set(reconciled.map((r) => r.key))).toEqual(new Set([`${namespace}/idle`]));
 });
@@ -285,7 +325,8 @@ test('secondary caches are listed before the first reconcile, and transformed be
         transform: (o) => ({ ...o, data: undefined }) as k8s.KubernetesObject,
       },
     ],
-    reconcileHook: () => seenAtFirstReconcile.push(controller.cached<k8s.V1ConfigMap>('ConfigMap', namespace, 'for-one')),
+    reconcileHook: () =>
+      seenAtFirstReconcile.push(controller.cached<k8s.V1ConfigMap>('ConfigMap', namespace, 'for-one')),
   });
   await eventually('a reconcile', async () => (seenAtFirstReconcile.length ? true : undefined));
   const cached = seenAtFirstReconcile[0];

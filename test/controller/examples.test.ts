@@ -9,7 +9,14 @@
 // without an operator, so only a server-side apply lets both diffs be empty on their own merits.
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { API_GROUP, API_VERSION, NginxSettings, PLURAL, Wso2FrontendSpec, type Wso2Frontend } from '../../src/api/schema.js';
+import {
+  API_GROUP,
+  API_VERSION,
+  NginxSettings,
+  PLURAL,
+  Wso2FrontendSpec,
+  type Wso2Frontend,
+} from '../../src/api/schema.js';
 import { createOperator } from '../../src/cli/operator.js';
 import type { OperatorMetrics } from '../../src/controller/observability.js';
 import type { Controller } from '../../src/controller/runtime/controller.js';
@@ -27,7 +34,10 @@ const CONFIG_HASH = 'wso2-frontend.dev/config-hash';
 const RESYNC_PERIOD_MS = 5000;
 // The schema's defaults, for examples that leave these fields out.
 const DEFAULT_NGINX_REPLICAS = NginxSettings.properties.replicas.default as number;
-const DEFAULT_PORTS = { http: Wso2FrontendSpec.properties.ports.properties.http.default as number, https: Wso2FrontendSpec.properties.ports.properties.https.default as number };
+const DEFAULT_PORTS = {
+  http: Wso2FrontendSpec.properties.ports.properties.http.default as number,
+  https: Wso2FrontendSpec.properties.ports.properties.https.default as number,
+};
 
 let namespace: string;
 let operator: { controller: Controller<Wso2Frontend>; metrics: OperatorMetrics };
@@ -40,7 +50,13 @@ type Owned = k8s.KubernetesObject & { metadata: k8s.V1ObjectMeta & { name: strin
 
 async function readFrontend(name: string): Promise<LiveFrontend> {
   const custom = kubeConfig().makeApiClient(k8s.CustomObjectsApi);
-  return (await custom.getNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural: PLURAL, name })) as LiveFrontend;
+  return (await custom.getNamespacedCustomObject({
+    group: API_GROUP,
+    version: API_VERSION,
+    namespace,
+    plural: PLURAL,
+    name,
+  })) as LiveFrontend;
 }
 
 const condition = (f: LiveFrontend, type: string) => f.status?.conditions?.find((c) => c.type === type);
@@ -60,18 +76,28 @@ function sitesOf(resource: Wso2Frontend): ExpectedSite[] {
   return Object.entries(PATTERN_PRESETS[pattern].sites).map(([name, preset]) => {
     const override = sites?.[name];
     const secretName = tls?.mode === 'secret' ? (override?.tlsSecretName ?? tls.secretName) : undefined;
-    return { name, host: override?.host ?? preset.host, role: preset.https.role, pinned: !!preset.pinned, ...(secretName ? { secretName } : {}) };
+    return {
+      name,
+      host: override?.host ?? preset.host,
+      role: preset.https.role,
+      pinned: !!preset.pinned,
+      ...(secretName ? { secretName } : {}),
+    };
   });
 }
 
 /** Creates the kubernetes.io/tls Secrets a `tls.mode: secret` example names, as cert-manager would, covering the hosts that use each. */
 async function provideTlsSecrets(resource: Wso2Frontend): Promise<void> {
   const hostsBySecret = new Map<string, string[]>();
-  for (const { secretName, host } of sitesOf(resource)) if (secretName) hostsBySecret.set(secretName, [...(hostsBySecret.get(secretName) ?? []), host]);
+  for (const { secretName, host } of sitesOf(resource))
+    if (secretName) hostsBySecret.set(secretName, [...(hostsBySecret.get(secretName) ?? []), host]);
   const ca = issueCa('user CA', { now: new Date() });
   for (const [name, hosts] of hostsBySecret) {
     const data = tlsSecretData(issueServerCertificate(ca, hosts, { now: new Date() }), ca);
-    await core().createNamespacedSecret({ namespace, body: { metadata: { name }, type: 'kubernetes.io/tls', stringData: data } });
+    await core().createNamespacedSecret({
+      namespace,
+      body: { metadata: { name }, type: 'kubernetes.io/tls', stringData: data },
+    });
   }
 }
 
@@ -90,8 +116,12 @@ async function wso2Addresses(resource: Wso2Frontend): Promise<string[] | undefin
   for (const role of Object.keys(preset.roles) as Role[]) {
     const replicas = managed.components?.[role]?.replicas ?? preset.roles[role]!.replicas;
     const labelSelector = `app.kubernetes.io/instance=${metadata.name},app.kubernetes.io/component=${role}`;
-    const pods = (await core().listNamespacedPod({ namespace, labelSelector })).items.filter((p) => !p.metadata?.deletionTimestamp);
-    const ready = pods.filter((p) => p.status?.podIP && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+    const pods = (await core().listNamespacedPod({ namespace, labelSelector })).items.filter(
+      (p) => !p.metadata?.deletionTimestamp,
+    );
+    const ready = pods.filter(
+      (p) => p.status?.podIP && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+    );
     if (pods.length !== replicas || ready.length !== replicas) return undefined;
     const behind = sites.filter((s) => s.role === role);
     if (!behind.length) continue;
@@ -124,12 +154,22 @@ async function settle({ file, resource }: Example): Promise<void> {
       const served = Object.values(configMap.data ?? {}).join('\n');
       const missing = addresses.filter((address) => !served.includes(`server ${address}:`));
       const hash = deployment.spec?.template.metadata?.annotations?.[CONFIG_HASH];
-      if (!idle || before.metadata.resourceVersion !== after.metadata.resourceVersion) throw new Error('the operator was reconciling');
-      if (condition(after, 'Ready')?.status !== 'True') throw new Error(`Ready is ${JSON.stringify(condition(after, 'Ready'))}`);
-      if (after.status?.observedGeneration !== after.metadata.generation) throw new Error(`status.observedGeneration ${after.status?.observedGeneration}, generation ${after.metadata.generation}`);
-      if (after.status?.configHash !== hash) throw new Error(`status.configHash ${after.status?.configHash}, but the NGINX pod template carries ${hash}`);
+      if (!idle || before.metadata.resourceVersion !== after.metadata.resourceVersion)
+        throw new Error('the operator was reconciling');
+      if (condition(after, 'Ready')?.status !== 'True')
+        throw new Error(`Ready is ${JSON.stringify(condition(after, 'Ready'))}`);
+      if (after.status?.observedGeneration !== after.metadata.generation)
+        throw new Error(
+          `status.observedGeneration ${after.status?.observedGeneration}, generation ${after.metadata.generation}`,
+        );
+      if (after.status?.configHash !== hash)
+        throw new Error(`status.configHash ${after.status?.configHash}, but the NGINX pod template carries ${hash}`);
       if (missing.length) throw new Error(`the NGINX configuration does not route to ${missing.join(', ')}`);
-      settledState.set(name, { frontend: after.metadata.resourceVersion!, configMap: configMap.metadata!.resourceVersion!, deployment: deployment.metadata!.generation! });
+      settledState.set(name, {
+        frontend: after.metadata.resourceVersion!,
+        configMap: configMap.metadata!.resourceVersion!,
+        deployment: deployment.metadata!.generation!,
+      });
       return true;
     },
     90_000,
@@ -138,19 +178,31 @@ async function settle({ file, resource }: Example): Promise<void> {
 
 async function ownedBy(name: string): Promise<Owned[]> {
   const kinds = 'configmap,secret,service,deployment,statefulset,poddisruptionbudget';
-  return (JSON.parse(await kubectl(['get', kinds, '-n', namespace, '-l', `app.kubernetes.io/instance=${name}`, '-o', 'json'])) as { items: Owned[] }).items;
+  return (
+    JSON.parse(
+      await kubectl(['get', kinds, '-n', namespace, '-l', `app.kubernetes.io/instance=${name}`, '-o', 'json']),
+    ) as { items: Owned[] }
+  ).items;
 }
 
 async function expectNoDrift(file: string, name: string): Promise<void> {
   const path = join('examples', file);
   expect(await kubectlOutcome(['diff', '-n', namespace, '-f', path])).toEqual({ code: 0, stdout: '', stderr: '' });
-  expect(await kubectlOutcome(['diff', '--server-side', '-n', namespace, '-f', path])).toEqual({ code: 0, stdout: '', stderr: '' });
+  expect(await kubectlOutcome(['diff', '--server-side', '-n', namespace, '-f', path])).toEqual({
+    code: 0,
+    stdout: '',
+    stderr: '',
+  });
   const f = await readFrontend(name);
   expect(f.metadata.generation).toBe(1);
   const entries = (f.metadata.managedFields ?? []).filter((entry) => entry.manager === FIELD_MANAGER);
-  expect(entries.map((entry) => ({ operation: entry.operation, subresource: entry.subresource, fields: Object.keys(entry.fieldsV1 ?? {}) }))).toEqual([
-    { operation: 'Apply', subresource: 'status', fields: ['f:status'] },
-  ]);
+  expect(
+    entries.map((entry) => ({
+      operation: entry.operation,
+      subresource: entry.subresource,
+      fields: Object.keys(entry.fieldsV1 ?? {}),
+    })),
+  ).toEqual([{ operation: 'Apply', subresource: 'status', fields: ['f:status'] }]);
 }
 
 /** Completed reconciles so far, from the operator's own metrics. */
@@ -163,10 +215,17 @@ beforeAll(async () => {
   await installCrd();
   namespace = await createNamespace('examples');
   for (const { resource } of EXAMPLES) await provideTlsSecrets(resource);
-  operator = createOperator({ kubeConfig: kubeConfig(), namespaces: [namespace], resyncPeriodMs: RESYNC_PERIOD_MS, identity: 'examples-test' });
+  operator = createOperator({
+    kubeConfig: kubeConfig(),
+    namespaces: [namespace],
+    resyncPeriodMs: RESYNC_PERIOD_MS,
+    identity: 'examples-test',
+  });
   await operator.controller.start();
   // The names differ, so one namespace holds them all, and they settle side by side.
-  await Promise.all(EXAMPLES.map(({ file }) => kubectl(['apply', '--server-side', '-n', namespace, '-f', join('examples', file)])));
+  await Promise.all(
+    EXAMPLES.map(({ file }) => kubectl(['apply', '--server-side', '-n', namespace, '-f', join('examples', file)])),
+  );
 });
 
 afterAll(async () => {
@@ -174,62 +233,95 @@ afterAll(async () => {
 });
 
 test.each(EXAMPLES)('$file becomes Ready (kubectl wait --for=condition=Ready)', async ({ resource }) => {
-  const out = await kubectl(['wait', '--for=condition=Ready', `wso2frontend/${resource.metadata.name}`, '-n', namespace, '--timeout=90s']);
+  const out = await kubectl([
+    'wait',
+    '--for=condition=Ready',
+    `wso2frontend/${resource.metadata.name}`,
+    '-n',
+    namespace,
+    '--timeout=90s',
+  ]);
   expect(out).toContain('condition met');
 });
 
-test.each(EXAMPLES)('$file: the owned objects carry what its spec asks for, each with one controller owner reference', async (example) => {
-  await settle(example);
-  const { resource } = example;
-  const { name } = resource.metadata;
-  const f = await readFrontend(name);
-  const owned = await ownedBy(name);
-  const find = <T extends Owned>(kind: string, objectName: string) => owned.find((o) => o.kind === kind && o.metadata.name === objectName) as T | undefined;
+test.each(EXAMPLES)(
+  '$file: the owned objects carry what its spec asks for, each with one controller owner reference',
+  async (example) => {
+    await settle(example);
+    const { resource } = example;
+    const { name } = resource.metadata;
+    const f = await readFrontend(name);
+    const owned = await ownedBy(name);
+    const find = <T extends Owned>(kind: string, objectName: string) =>
+      owned.find((o) => o.kind === kind && o.metadata.name === objectName) as T | undefined;
 
-  const configMap = find<k8s.V1ConfigMap & Owned>('ConfigMap', `${name}-nginx`);
-  const vhosts = Object.keys(configMap?.data ?? {}).filter((key) => key.startsWith('vhost-'));
-  const sites = sitesOf(resource);
-  expect(vhosts.sort()).toEqual(sites.map((s) => `vhost-${s.name}.conf`).sort());
-  for (const site of sites) expect(configMap!.data![`vhost-${site.name}.conf`]).toContain(`server_name ${site.host};`);
+    const configMap = find<k8s.V1ConfigMap & Owned>('ConfigMap', `${name}-nginx`);
+    const vhosts = Object.keys(configMap?.data ?? {}).filter((key) => key.startsWith('vhost-'));
+    const sites = sitesOf(resource);
+    expect(vhosts.sort()).toEqual(sites.map((s) => `vhost-${s.name}.conf`).sort());
+    for (const site of sites)
+      expect(configMap!.data![`vhost-${site.name}.conf`]).toContain(`server_name ${site.host};`);
 
-  const deployment = find<k8s.V1Deployment & Owned>('Deployment', `${name}-nginx`);
-  const replicas = resource.spec.nginx?.replicas ?? DEFAULT_NGINX_REPLICAS;
-  expect(deployment?.spec?.replicas).toBe(replicas);
-  expect(deployment?.spec?.template.metadata?.annotations?.[CONFIG_HASH]).toBe(f.status?.configHash);
+    const deployment = find<k8s.V1Deployment & Owned>('Deployment', `${name}-nginx`);
+    const replicas = resource.spec.nginx?.replicas ?? DEFAULT_NGINX_REPLICAS;
+    expect(deployment?.spec?.replicas).toBe(replicas);
+    expect(deployment?.spec?.template.metadata?.annotations?.[CONFIG_HASH]).toBe(f.status?.configHash);
 
-  const service = find<k8s.V1Service & Owned>('Service', `${name}-nginx`);
-  expect(service?.spec?.selector).toEqual(deployment?.spec?.selector.matchLabels);
-  expect(service?.spec?.ports?.map((p) => [p.name, p.port])).toEqual([
-    ['http', resource.spec.ports?.http ?? DEFAULT_PORTS.http],
-    ['https', resource.spec.ports?.https ?? DEFAULT_PORTS.https],
-  ]);
+    const service = find<k8s.V1Service & Owned>('Service', `${name}-nginx`);
+    expect(service?.spec?.selector).toEqual(deployment?.spec?.selector.matchLabels);
+    expect(service?.spec?.ports?.map((p) => [p.name, p.port])).toEqual([
+      ['http', resource.spec.ports?.http ?? DEFAULT_PORTS.http],
+      ['https', resource.spec.ports?.https ?? DEFAULT_PORTS.https],
+    ]);
 
-  const budgets = owned.filter((o) => o.kind === 'PodDisruptionBudget').map((o) => o.metadata.name);
-  expect(budgets).toEqual(replicas > 1 ? [`${name}-nginx`] : []);
+    const budgets = owned.filter((o) => o.kind === 'PodDisruptionBudget').map((o) => o.metadata.name);
+    expect(budgets).toEqual(replicas > 1 ? [`${name}-nginx`] : []);
 
-  if (resource.spec.backends.managed) {
-    for (const role of Object.keys(PATTERN_PRESETS[resource.spec.pattern].roles)) {
-      const kinds = owned.filter((o) => o.metadata.name === `${name}-${role}`).map((o) => o.kind).sort();
-      expect([['Deployment', 'Service'], ['Service', 'StatefulSet']]).toContainEqual(kinds);
+    if (resource.spec.backends.managed) {
+      for (const role of Object.keys(PATTERN_PRESETS[resource.spec.pattern].roles)) {
+        const kinds = owned
+          .filter((o) => o.metadata.name === `${name}-${role}`)
+          .map((o) => o.kind)
+          .sort();
+        expect([
+          ['Deployment', 'Service'],
+          ['Service', 'StatefulSet'],
+        ]).toContainEqual(kinds);
+      }
     }
-  }
-  for (const o of owned) {
-    expect({ object: `${o.kind}/${o.metadata.name}`, ownerReferences: o.metadata.ownerReferences }).toEqual({
-      object: `${o.kind}/${o.metadata.name}`,
-      ownerReferences: [expect.objectContaining({ apiVersion: `${API_GROUP}/${API_VERSION}`, kind: 'Wso2Frontend', name, uid: f.metadata.uid, controller: true })],
-    });
-  }
-});
+    for (const o of owned) {
+      expect({ object: `${o.kind}/${o.metadata.name}`, ownerReferences: o.metadata.ownerReferences }).toEqual({
+        object: `${o.kind}/${o.metadata.name}`,
+        ownerReferences: [
+          expect.objectContaining({
+            apiVersion: `${API_GROUP}/${API_VERSION}`,
+            kind: 'Wso2Frontend',
+            name,
+            uid: f.metadata.uid,
+            controller: true,
+          }),
+        ],
+      });
+    }
+  },
+);
 
-test.each(EXAMPLES)('$file: no drift: kubectl diff (client- and server-side) is empty, generation 1, the operator owns only status', async ({ file, resource }) => {
-  await expectNoDrift(file, resource.metadata.name);
-});
+test.each(EXAMPLES)(
+  '$file: no drift: kubectl diff (client- and server-side) is empty, generation 1, the operator owns only status',
+  async ({ file, resource }) => {
+    await expectNoDrift(file, resource.metadata.name);
+  },
+);
 
 describe('after a resync period', () => {
   beforeAll(async () => {
     // The resync pass under way may reconcile up to all but one of them; the next one does them all.
     const start = await reconciles();
-    await eventually('every example to be reconciled by a resync', async () => ((await reconciles()) >= start + 2 * EXAMPLES.length ? true : undefined), 30_000);
+    await eventually(
+      'every example to be reconciled by a resync',
+      async () => ((await reconciles()) >= start + 2 * EXAMPLES.length ? true : undefined),
+      30_000,
+    );
   });
 
   test.each(EXAMPLES)('$file: still no drift, and nothing was written since it settled', async ({ file, resource }) => {

@@ -86,7 +86,11 @@ test('of two candidates on one lease exactly one leads, and the lease names it',
   // Several retry periods later, still exactly one.
   // client-node types renewTime as a Date but hands over the wire's string.
   const renewedAt = async () => Date.parse(String((await holder('one-leader')).renewTime));
-  await eventually('a few renewals', async () => ((await renewedAt()) > leader.events[0]!.at + 600 ? true : undefined), 10_000);
+  await eventually(
+    'a few renewals',
+    async () => ((await renewedAt()) > leader.events[0]!.at + 600 ? true : undefined),
+    10_000,
+  );
 
   expect([a, b].filter((c) => c.elector.isLeader).map((c) => c.identity)).toEqual([leader.identity]);
   expect([...a.events, ...b.events].map((e) => e.event)).toEqual(['started']);

@@ -143,16 +143,29 @@ test('certificate expiry is exported per certificate and removed when the fronte
   let now = Date.parse('2026-01-01T00:00:00Z');
   const operator = await startOperator(() => now);
   const at = (seconds: number) => new Date(now + seconds * 1000);
-  operator.metrics.setCertificates('prod', 'apim', new Map([['apim-tls-gateway', at(86_400)], ['apim-tls-publisher', at(3_600)]]));
+  operator.metrics.setCertificates(
+    'prod',
+    'apim',
+    new Map([
+      ['apim-tls-gateway', at(86_400)],
+      ['apim-tls-publisher', at(3_600)],
+    ]),
+  );
   operator.metrics.setCertificates('prod', 'is', new Map([['is-tls-frontend', at(7_200)]]));
 
   const before = await operator.scrape();
-  expect(before).toContain('wso2_frontend_certificate_expiry_seconds{namespace="prod",name="apim",certificate="apim-tls-gateway"} 86400\n');
-  expect(before).toContain('wso2_frontend_certificate_expiry_seconds{namespace="prod",name="apim",certificate="apim-tls-publisher"} 3600\n');
+  expect(before).toContain(
+    'wso2_frontend_certificate_expiry_seconds{namespace="prod",name="apim",certificate="apim-tls-gateway"} 86400\n',
+  );
+  expect(before).toContain(
+    'wso2_frontend_certificate_expiry_seconds{namespace="prod",name="apim",certificate="apim-tls-publisher"} 3600\n',
+  );
 
   // The seconds left count down between reconciles, computed at each scrape.
   now += 600_000;
-  expect(await operator.scrape()).toContain('wso2_frontend_certificate_expiry_seconds{namespace="prod",name="apim",certificate="apim-tls-publisher"} 3000\n');
+  expect(await operator.scrape()).toContain(
+    'wso2_frontend_certificate_expiry_seconds{namespace="prod",name="apim",certificate="apim-tls-publisher"} 3000\n',
+  );
 
   // A certificate no longer served (a host removed) goes with the next set.
   operator.metrics.setCertificates('prod', 'apim', new Map([['apim-tls-gateway', at(86_400)]]));
@@ -161,7 +174,9 @@ test('certificate expiry is exported per certificate and removed when the fronte
   operator.metrics.forgetFrontend('prod', 'apim');
   const after = await operator.scrape();
   expect(after).not.toContain('name="apim"');
-  expect(after).toContain('wso2_frontend_certificate_expiry_seconds{namespace="prod",name="is",certificate="is-tls-frontend"} 6600\n');
+  expect(after).toContain(
+    'wso2_frontend_certificate_expiry_seconds{namespace="prod",name="is",certificate="is-tls-frontend"} 6600\n',
+  );
 });
 
 test('/metrics includes default Node process metrics with the operator prefix', async () => {

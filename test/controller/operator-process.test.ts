@@ -35,16 +35,22 @@ async function frontend(namespace: string): Promise<Wso2Frontend> {
   return JSON.parse(await kubectl(['get', 'wso2frontend', NAME, '-n', namespace, '-o', 'json'])) as Wso2Frontend;
 }
 
-const isReady = (f: Wso2Frontend) => f.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' && f.status.observedGeneration === f.metadata.generation;
+const isReady = (f: Wso2Frontend) =>
+  f.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' &&
+  f.status.observedGeneration === f.metadata.generation;
 
 async function lease(namespace: string): Promise<k8s.V1LeaseSpec> {
-  return (await kubeConfig().makeApiClient(k8s.CoordinationV1Api).readNamespacedLease({ name: LEASE, namespace })).spec ?? {};
+  return (
+    (await kubeConfig().makeApiClient(k8s.CoordinationV1Api).readNamespacedLease({ name: LEASE, namespace })).spec ?? {}
+  );
 }
 
 /** Events about the frontend that the operator recorded. */
 async function operatorEvents(namespace: string): Promise<k8s.EventsV1Event[]> {
   const events = await kubeConfig().makeApiClient(k8s.EventsV1Api).listNamespacedEvent({ namespace });
-  return events.items.filter((e) => e.reportingController === 'wso2-frontend.dev/operator' && e.regarding?.name === NAME);
+  return events.items.filter(
+    (e) => e.reportingController === 'wso2-frontend.dev/operator' && e.regarding?.name === NAME,
+  );
 }
 
 const reconciles = (samples: Sample[]) => sumOf(samples, 'wso2_frontend_reconcile_total');
@@ -60,7 +66,15 @@ describe('two replicas with leader election', () => {
   let standby: OperatorProcess;
 
   async function startReplica(): Promise<OperatorProcess> {
-    const replica = await OperatorProcess.start(['--namespace', namespace, '--health-port', '0', '--leader-elect', '--lease-namespace', namespace]);
+    const replica = await OperatorProcess.start([
+      '--namespace',
+      namespace,
+      '--health-port',
+      '0',
+      '--leader-elect',
+      '--lease-namespace',
+      namespace,
+    ]);
     replicas.push(replica);
     return replica;
   }
@@ -75,7 +89,10 @@ describe('two replicas with leader election', () => {
   });
 
   test('exactly one replica holds the Lease, the Lease names it, and the standby is ready', async () => {
-    const holder = await eventually('a holder of the Lease', async () => (await lease(namespace)).holderIdentity || undefined);
+    const holder = await eventually(
+      'a holder of the Lease',
+      async () => (await lease(namespace)).holderIdentity || undefined,
+    );
     const holders = replicas.filter((r) => r.identity === holder);
     expect(holders).toHaveLength(1);
     leader = holders[0]!;
@@ -101,20 +118,35 @@ describe('two replicas with leader election', () => {
     const killedAt = Date.now();
     leader.kill('SIGKILL');
     await leader.exited;
-    await eventually('the standby to hold the Lease', async () => ((await lease(namespace)).holderIdentity === standby.identity ? true : undefined), 30_000);
+    await eventually(
+      'the standby to hold the Lease',
+      async () => ((await lease(namespace)).holderIdentity === standby.identity ? true : undefined),
+      30_000,
+    );
     const takenAt = Date.now();
     // Never before the lease has expired; at the latest one retry after the standby saw the
     // last renewal, plus the retry that acquires it (and some slack for a busy machine).
     expect(takenAt - lastRenewal).toBeGreaterThanOrEqual(LEASE_DURATION_MS);
     expect(takenAt - killedAt).toBeLessThan(LEASE_DURATION_MS + 2 * RETRY_PERIOD_MS + 5_000);
 
-    await kubectl(['patch', 'wso2frontend', NAME, '-n', namespace, '--type=merge', '-p', JSON.stringify({ spec: { sites: { gateway: { host: 'api.example.com' } } } })]);
+    await kubectl([
+      'patch',
+      'wso2frontend',
+      NAME,
+      '-n',
+      namespace,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec: { sites: { gateway: { host: 'api.example.com' } } } }),
+    ]);
     const changed = await eventually('Ready with the new host', async () => {
       const f = await frontend(namespace);
       return isReady(f) && f.status?.urls?.includes('https://api.example.com/') ? f : undefined;
     });
     const update = await eventually('an Event of the new configuration', async () =>
-      (await operatorEvents(namespace)).find((e) => e.reason === 'ConfigurationUpdated' && e.note?.includes(changed.status!.configHash!)),
+      (await operatorEvents(namespace)).find(
+        (e) => e.reason === 'ConfigurationUpdated' && e.note?.includes(changed.status!.configHash!),
+      ),
     );
     expect(update.reportingInstance).toBe(standby.identity);
     expect(reconciles(await standby.metrics())).toBeGreaterThan(0);
@@ -127,7 +159,11 @@ describe('two replicas with leader election', () => {
     leading.kill('SIGTERM');
     expect(await leading.exited).toEqual({ code: 0, signal: null });
     expect(['', undefined, successor.identity]).toContain((await lease(namespace)).holderIdentity);
-    await eventually('the new replica to hold the Lease', async () => ((await lease(namespace)).holderIdentity === successor.identity ? true : undefined), 30_000);
+    await eventually(
+      'the new replica to hold the Lease',
+      async () => ((await lease(namespace)).holderIdentity === successor.identity ? true : undefined),
+      30_000,
+    );
     // A lease left to expire would take at least 13 s (15 s from its last renewal).
     expect(Date.now() - stoppedAt).toBeLessThan(8_000);
   });
@@ -153,10 +189,22 @@ class ConflictWebhook {
     const now = Date.now();
     const validity = { notBefore: new Date(now - 60_000), notAfter: new Date(now + 3_600_000) };
     const caKeys = generateRsaKeyPair();
-    const ca = createCertificate({ subject: { commonName: 'conflict webhook CA' }, keyPair: caKeys, isCA: true, ...validity });
+    const ca = createCertificate({
+      subject: { commonName: 'conflict webhook CA' },
+      keyPair: caKeys,
+      isCA: true,
+      ...validity,
+    });
     const keys = generateRsaKeyPair();
     const certificate = createCertificate(
-      { subject: { commonName: '127.0.0.1' }, keyPair: keys, isCA: false, serverAuth: true, subjectAltNames: [{ ip: '127.0.0.1' }], ...validity },
+      {
+        subject: { commonName: '127.0.0.1' },
+        keyPair: keys,
+        isCA: false,
+        serverAuth: true,
+        subjectAltNames: [{ ip: '127.0.0.1' }],
+        ...validity,
+      },
       { certificatePem: ca, keyPair: caKeys },
     );
     let webhook: ConflictWebhook | undefined;
@@ -165,9 +213,13 @@ class ConflictWebhook {
       request.setEncoding('utf8');
       request.on('data', (chunk: string) => (body += chunk));
       request.on('end', () => {
-        const review = JSON.parse(body) as { request: { uid: string; dryRun?: boolean; options?: { fieldManager?: string } } };
+        const review = JSON.parse(body) as {
+          request: { uid: string; dryRun?: boolean; options?: { fieldManager?: string } };
+        };
         const answer = webhook!.review(review.request);
-        response.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: answer }));
+        response
+          .writeHead(200, { 'Content-Type': 'application/json' })
+          .end(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: answer }));
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -201,10 +253,19 @@ class ConflictWebhook {
       this.sawDryRun = true;
       return { uid: request.uid, allowed: true };
     }
-    if (request.options?.fieldManager !== FIELD_MANAGER || this.toRefuse === 0) return { uid: request.uid, allowed: true };
+    if (request.options?.fieldManager !== FIELD_MANAGER || this.toRefuse === 0)
+      return { uid: request.uid, allowed: true };
     this.toRefuse--;
     this.refused++;
-    return { uid: request.uid, allowed: false, status: { code: 409, reason: 'Conflict', message: 'the object has been modified; please apply your changes to the latest version and try again' } };
+    return {
+      uid: request.uid,
+      allowed: false,
+      status: {
+        code: 409,
+        reason: 'Conflict',
+        message: 'the object has been modified; please apply your changes to the latest version and try again',
+      },
+    };
   }
 
   /** Waits until the API server calls the webhook: a dry-run write reaches it and changes nothing. */
@@ -212,7 +273,12 @@ class ConflictWebhook {
     const core = kubeConfig().makeApiClient(k8s.CoreV1Api);
     await eventually('the API server to call the webhook', async () => {
       await core.patchNamespacedConfigMap(
-        { name: configMap, namespace, dryRun: 'All', body: { metadata: { annotations: { 'probe.wso2-frontend.dev/at': String(Date.now()) } } } },
+        {
+          name: configMap,
+          namespace,
+          dryRun: 'All',
+          body: { metadata: { annotations: { 'probe.wso2-frontend.dev/at': String(Date.now()) } } },
+        },
         k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
       );
       return this.sawDryRun ? true : undefined;
@@ -224,7 +290,9 @@ class ConflictWebhook {
   }
 
   async close(): Promise<void> {
-    await kubeConfig().makeApiClient(k8s.AdmissionregistrationV1Api).deleteValidatingWebhookConfiguration({ name: this.configurationName });
+    await kubeConfig()
+      .makeApiClient(k8s.AdmissionregistrationV1Api)
+      .deleteValidatingWebhookConfiguration({ name: this.configurationName });
     this.server.closeAllConnections();
     await new Promise((resolve) => this.server.close(resolve));
   }
@@ -249,8 +317,18 @@ describe('the running command', () => {
 
   /** Another field manager takes nginx.conf with force, as `kubectl apply --server-side --force-conflicts` does. */
   async function takeNginxConf(): Promise<void> {
-    const taken = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: configMap, namespace }, data: { 'nginx.conf': 'events {}' } };
-    const applied = JSON.parse(await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=intruder', '-o', 'json', '-f', '-'], yaml.dump(taken))) as k8s.V1ConfigMap;
+    const taken = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: configMap, namespace },
+      data: { 'nginx.conf': 'events {}' },
+    };
+    const applied = JSON.parse(
+      await kubectl(
+        ['apply', '--server-side', '--force-conflicts', '--field-manager=intruder', '-o', 'json', '-f', '-'],
+        yaml.dump(taken),
+      ),
+    ) as k8s.V1ConfigMap;
     expect(applied.data?.['nginx.conf']).toBe('events {}');
   }
 
@@ -258,8 +336,12 @@ describe('the running command', () => {
   function nginxConfTakenBack(text: string): Promise<k8s.V1ConfigMap> {
     return eventually('the operator to own nginx.conf again', async () => {
       const current = await core().readNamespacedConfigMap({ name: configMap, namespace });
-      const owners = (current.metadata?.managedFields ?? []).filter((m) => JSON.stringify(m.fieldsV1 ?? {}).includes('"f:nginx.conf"')).map((m) => m.manager);
-      return current.data?.['nginx.conf'] === text && owners.length === 1 && owners[0] === FIELD_MANAGER ? current : undefined;
+      const owners = (current.metadata?.managedFields ?? [])
+        .filter((m) => JSON.stringify(m.fieldsV1 ?? {}).includes('"f:nginx.conf"'))
+        .map((m) => m.manager);
+      return current.data?.['nginx.conf'] === text && owners.length === 1 && owners[0] === FIELD_MANAGER
+        ? current
+        : undefined;
     });
   }
 
@@ -276,14 +358,25 @@ describe('the running command', () => {
     expect(sumOf(samples, 'wso2_frontend_reconcile_total', { result: 'success' })).toBeGreaterThan(0);
     for (const result of ['success', 'requeue', 'error']) {
       const count = sumOf(samples, 'wso2_frontend_reconcile_total', { result });
-      expect({ result, timed: sumOf(samples, 'wso2_frontend_reconcile_duration_seconds_count', { result }) }).toEqual({ result, timed: count });
-      expect({ result, inLastBucket: sumOf(samples, 'wso2_frontend_reconcile_duration_seconds_bucket', { result, le: '+Inf' }) }).toEqual({ result, inLastBucket: count });
+      expect({ result, timed: sumOf(samples, 'wso2_frontend_reconcile_duration_seconds_count', { result }) }).toEqual({
+        result,
+        timed: count,
+      });
+      expect({
+        result,
+        inLastBucket: sumOf(samples, 'wso2_frontend_reconcile_duration_seconds_bucket', { result, le: '+Inf' }),
+      }).toEqual({ result, inLastBucket: count });
     }
   });
 
   test('/metrics shows when the served certificate expires: about 90 days ahead, as the status says', async () => {
     const notAfter = new Date((await frontend(namespace)).status!.certificateNotAfter!).getTime();
-    const series = (await operator.metrics()).filter((s) => s.name === 'wso2_frontend_certificate_expiry_seconds' && s.labels.namespace === namespace && s.labels.name === NAME);
+    const series = (await operator.metrics()).filter(
+      (s) =>
+        s.name === 'wso2_frontend_certificate_expiry_seconds' &&
+        s.labels.namespace === namespace &&
+        s.labels.name === NAME,
+    );
     expect(series).not.toHaveLength(0);
     const earliest = Math.min(...series.map((s) => s.value));
     expect(Math.abs(earliest - (notAfter - Date.now()) / 1000)).toBeLessThan(60);
@@ -309,7 +402,9 @@ describe('the running command', () => {
       await takeNginxConf();
       // While the writes are refused, the status names the object and the API server's answer.
       const served = await eventually('ConfigurationServed=False with reason ApplyFailed', async () => {
-        const f = JSON.parse(await kubectl(['get', 'wso2frontend', NAME, '-n', namespace, '-o', 'json'])) as Wso2Frontend;
+        const f = JSON.parse(
+          await kubectl(['get', 'wso2frontend', NAME, '-n', namespace, '-o', 'json']),
+        ) as Wso2Frontend;
         const c = f.status?.conditions?.find((x) => x.type === 'ConfigurationServed');
         return c?.reason === 'ApplyFailed' ? c : undefined;
       });
@@ -327,7 +422,10 @@ describe('the running command', () => {
     expect(sumOf(samples, 'wso2_frontend_queue_retries_total')).toBeGreaterThanOrEqual(webhook.refused);
     const failed = (await operatorEvents(namespace)).filter((e) => e.reason === 'ReconcileFailed');
     expect(failed).not.toHaveLength(0);
-    expect(failed[0]!).toMatchObject({ type: 'Warning', note: expect.stringContaining(`ConfigMap ${configMap}: 409 `) });
+    expect(failed[0]!).toMatchObject({
+      type: 'Warning',
+      note: expect.stringContaining(`ConfigMap ${configMap}: 409 `),
+    });
     await kubectl(['wait', '--for=condition=Ready', `wso2frontend/${NAME}`, '-n', namespace, '--timeout=60s']);
     expect(operator.running).toBe(true);
     expect((await operator.get('/healthz')).status).toBe(200);
@@ -341,7 +439,16 @@ describe('a resync of a settled frontend (private control plane)', () => {
   /** Write verbs as apiserver_request_total names them (APPLY is a server-side apply PATCH). */
   const WRITE_VERBS = new Set(['POST', 'PUT', 'PATCH', 'APPLY', 'DELETE', 'DELETECOLLECTION']);
   /** What the operator writes: what it owns (never their status, which controllers write) and Wso2Frontends (their status). */
-  const OPERATOR_WRITES = new Set(['configmaps', 'secrets', 'services', 'deployments', 'statefulsets', 'poddisruptionbudgets', 'wso2frontends', 'wso2frontends/status']);
+  const OPERATOR_WRITES = new Set([
+    'configmaps',
+    'secrets',
+    'services',
+    'deployments',
+    'statefulsets',
+    'poddisruptionbudgets',
+    'wso2frontends',
+    'wso2frontends/status',
+  ]);
 
   /** Write requests the API server has served so far, by "resource[/subresource] VERB". */
   async function writeRequests(): Promise<Map<string, number>> {
@@ -361,14 +468,26 @@ describe('a resync of a settled frontend (private control plane)', () => {
   /** Resource versions of the frontend and of every object it leads to, but pods (kwok keeps those moving). */
   function resourceVersions(): Promise<string> {
     const kinds = 'wso2frontends,configmaps,secrets,services,deployments,replicasets,poddisruptionbudgets,statefulsets';
-    return onPlane(['get', kinds, '-n', 'default', '-o', 'jsonpath={range .items[*]}{.kind}/{.metadata.name}={.metadata.resourceVersion}{"\\n"}{end}']);
+    return onPlane([
+      'get',
+      kinds,
+      '-n',
+      'default',
+      '-o',
+      'jsonpath={range .items[*]}{.kind}/{.metadata.name}={.metadata.resourceVersion}{"\\n"}{end}',
+    ]);
   }
 
   beforeAll(async () => {
     plane = await LocalControlPlane.start();
     await onPlane(['apply', '--server-side', '--field-manager=wso2-frontend-tests', '-f', CRD_FILE]);
     await onPlane(['wait', '--for=condition=Established', 'crd/wso2frontends.wso2-frontend.dev', '--timeout=60s']);
-    operator = createOperator({ kubeConfig: plane.kubeConfig(), namespaces: ['default'], resyncPeriodMs: 1000, identity: 'resync-test' });
+    operator = createOperator({
+      kubeConfig: plane.kubeConfig(),
+      namespaces: ['default'],
+      resyncPeriodMs: 1000,
+      identity: 'resync-test',
+    });
     await operator.controller.start();
     await onPlane(['apply', '-n', 'default', '-f', '-'], frontendManifest());
     await onPlane(['wait', '--for=condition=Ready', `wso2frontend/${NAME}`, '-n', 'default', '--timeout=90s']);
@@ -391,7 +510,11 @@ describe('a resync of a settled frontend (private control plane)', () => {
 
     const before = await writeRequests();
     const reconcilesBefore = await operatorReconciles();
-    await eventually('five resyncs', async () => ((await operatorReconciles()) >= reconcilesBefore + 5 ? true : undefined), 30_000);
+    await eventually(
+      'five resyncs',
+      async () => ((await operatorReconciles()) >= reconcilesBefore + 5 ? true : undefined),
+      30_000,
+    );
     const after = await writeRequests();
 
     const byOperator: Record<string, number> = {};

@@ -18,7 +18,12 @@ const core = () => kubeConfig().makeApiClient(k8s.CoreV1Api);
 const NAME = 'apim-active-active';
 
 function startOperator(): Promise<void> {
-  controller = createOperator({ kubeConfig: kubeConfig(), namespaces: [namespace], resyncPeriodMs: 1500, identity: 'test' }).controller;
+  controller = createOperator({
+    kubeConfig: kubeConfig(),
+    namespaces: [namespace],
+    resyncPeriodMs: 1500,
+    identity: 'test',
+  }).controller;
   return controller.start();
 }
 
@@ -46,20 +51,43 @@ test('kubectl wait --for=condition=Ready succeeds and the status tells the URLs,
   expect(f.status?.urls).toBe('https://api.am.wso2.com/,https://gw.am.wso2.com/');
   expect(f.status?.configHash).toMatch(/^[0-9a-f]{16}$/);
   expect(new Date(f.status!.certificateNotAfter!).getTime()).toBeGreaterThan(Date.now() + 80 * 86_400_000);
-  for (const type of ['Accepted', 'CertificatesReady', 'ConfigurationServed', 'BackendsAvailable']) expect(condition(f, type)?.status).toBe('True');
+  for (const type of ['Accepted', 'CertificatesReady', 'ConfigurationServed', 'BackendsAvailable'])
+    expect(condition(f, type)?.status).toBe('True');
   expect(condition(f, 'Reconciling')?.status).toBe('False');
   expect(condition(f, 'Stalled')?.status).toBe('False');
 });
 
 test('one CertificateIssued Event tells the CA and the certificate issued for the new resource', async () => {
-  const text = await kubectl(['get', 'events.events.k8s.io', '-n', namespace, '--field-selector', `regarding.name=${NAME},reason=CertificateIssued`, '-o', 'json']);
+  const text = await kubectl([
+    'get',
+    'events.events.k8s.io',
+    '-n',
+    namespace,
+    '--field-selector',
+    `regarding.name=${NAME},reason=CertificateIssued`,
+    '-o',
+    'json',
+  ]);
   const notes = (JSON.parse(text) as { items: { note: string; type: string }[] }).items.map((e) => e.note);
-  expect(notes).toEqual(['issued the frontend CA (no CA certificate is stored yet); the certificate for api.am.wso2.com, gw.am.wso2.com (no server certificate is stored yet)']);
+  expect(notes).toEqual([
+    'issued the frontend CA (no CA certificate is stored yet); the certificate for api.am.wso2.com, gw.am.wso2.com (no server certificate is stored yet)',
+  ]);
 });
 
 test('the owned objects carry a controller owner reference to the resource', async () => {
   const f = await frontend();
-  const owned = JSON.parse(await kubectl(['get', 'configmap,secret,service,deployment,poddisruptionbudget', '-n', namespace, '-l', `app.kubernetes.io/instance=${NAME}`, '-o', 'json'])) as {
+  const owned = JSON.parse(
+    await kubectl([
+      'get',
+      'configmap,secret,service,deployment,poddisruptionbudget',
+      '-n',
+      namespace,
+      '-l',
+      `app.kubernetes.io/instance=${NAME}`,
+      '-o',
+      'json',
+    ]),
+  ) as {
     items: { kind: string; metadata: { name: string; ownerReferences?: { uid: string; controller?: boolean }[] } }[];
   };
   expect(owned.items.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
@@ -70,7 +98,8 @@ test('the owned objects carry a controller owner reference to the resource', asy
     `Secret/${NAME}-tls-frontend`,
     `Service/${NAME}-nginx`,
   ]);
-  for (const o of owned.items) expect(o.metadata.ownerReferences).toEqual([expect.objectContaining({ uid: f.metadata.uid, controller: true })]);
+  for (const o of owned.items)
+    expect(o.metadata.ownerReferences).toEqual([expect.objectContaining({ uid: f.metadata.uid, controller: true })]);
 });
 
 test('the certificate Secret is kubernetes.io/tls, signed by the CA Secret, with every host as SAN', async () => {
@@ -89,7 +118,9 @@ test('a resync of unchanged resources writes nothing: the resource and its Secre
   await new Promise((r) => setTimeout(r, 4000)); // more than two resync periods
   const resourceVersion = (f: Wso2Frontend) => (f.metadata as { resourceVersion?: string }).resourceVersion;
   expect(resourceVersion(await frontend())).toBe(resourceVersion(before));
-  expect((await core().readNamespacedSecret({ name: `${NAME}-tls-frontend`, namespace })).metadata?.resourceVersion).toBe(secret.metadata?.resourceVersion);
+  expect(
+    (await core().readNamespacedSecret({ name: `${NAME}-tls-frontend`, namespace })).metadata?.resourceVersion,
+  ).toBe(secret.metadata?.resourceVersion);
 });
 
 test('a restarted operator keeps the certificates byte for byte', async () => {
@@ -104,7 +135,16 @@ test('a restarted operator keeps the certificates byte for byte', async () => {
 
 test('an edit of an owned field is put back', async () => {
   const original = (await core().readNamespacedConfigMap({ name: `${NAME}-nginx`, namespace })).data!['nginx.conf'];
-  await kubectl(['patch', 'configmap', `${NAME}-nginx`, '-n', namespace, '--type=merge', '-p', JSON.stringify({ data: { 'nginx.conf': 'events {}' } })]);
+  await kubectl([
+    'patch',
+    'configmap',
+    `${NAME}-nginx`,
+    '-n',
+    namespace,
+    '--type=merge',
+    '-p',
+    JSON.stringify({ data: { 'nginx.conf': 'events {}' } }),
+  ]);
   const restored = await eventually('the ConfigMap to be restored', async () => {
     const text = (await core().readNamespacedConfigMap({ name: `${NAME}-nginx`, namespace })).data!['nginx.conf'];
     return text === original ? text : undefined;
@@ -115,43 +155,93 @@ test('an edit of an owned field is put back', async () => {
 test('an invalid spec is reported on the status and as an Event, and nothing owned changes', async () => {
   const configMap = await core().readNamespacedConfigMap({ name: `${NAME}-nginx`, namespace });
   // Valid for the schema and CEL; only the presets know api.am.wso2.com is the portal's host.
-  await kubectl(['patch', 'wso2frontend', NAME, '-n', namespace, '--type=merge', '-p', JSON.stringify({ spec: { sites: { gateway: { host: 'api.am.wso2.com' } } } })]);
+  await kubectl([
+    'patch',
+    'wso2frontend',
+    NAME,
+    '-n',
+    namespace,
+    '--type=merge',
+    '-p',
+    JSON.stringify({ spec: { sites: { gateway: { host: 'api.am.wso2.com' } } } }),
+  ]);
   const f = await eventually('Accepted=False', async () => {
     const current = await frontend();
     return condition(current, 'Accepted')?.status === 'False' ? current : undefined;
   });
-  expect(condition(f, 'Accepted')).toMatchObject({ reason: 'InvalidSpec', message: 'spec.sites.gateway.host: host api.am.wso2.com is already the host of site portal; give each site its own host name' });
+  expect(condition(f, 'Accepted')).toMatchObject({
+    reason: 'InvalidSpec',
+    message:
+      'spec.sites.gateway.host: host api.am.wso2.com is already the host of site portal; give each site its own host name',
+  });
   expect(condition(f, 'Ready')?.status).toBe('False');
   expect(condition(f, 'Stalled')?.status).toBe('True');
   expect(f.status?.observedGeneration).toBe(f.metadata.generation);
   const events = await eventually('an InvalidSpec Event', async () => {
-    const text = await kubectl(['get', 'events.events.k8s.io', '-n', namespace, '--field-selector', `regarding.name=${NAME},reason=InvalidSpec`, '-o', 'json']);
+    const text = await kubectl([
+      'get',
+      'events.events.k8s.io',
+      '-n',
+      namespace,
+      '--field-selector',
+      `regarding.name=${NAME},reason=InvalidSpec`,
+      '-o',
+      'json',
+    ]);
     const items = (JSON.parse(text) as { items: { note: string; type: string }[] }).items;
     return items.length ? items : undefined;
   });
   expect(events[0]).toMatchObject({ type: 'Warning', note: expect.stringContaining('spec.sites.gateway.host') });
-  expect((await core().readNamespacedConfigMap({ name: `${NAME}-nginx`, namespace })).metadata?.resourceVersion).toBe(configMap.metadata?.resourceVersion);
+  expect((await core().readNamespacedConfigMap({ name: `${NAME}-nginx`, namespace })).metadata?.resourceVersion).toBe(
+    configMap.metadata?.resourceVersion,
+  );
 });
 
 test('a spec change is followed: new host, new configuration, new certificate, Ready again', async () => {
   const before = await frontend();
-  await kubectl(['patch', 'wso2frontend', NAME, '-n', namespace, '--type=merge', '-p', JSON.stringify({ spec: { sites: { gateway: { host: 'api.example.com' } } } })]);
+  await kubectl([
+    'patch',
+    'wso2frontend',
+    NAME,
+    '-n',
+    namespace,
+    '--type=merge',
+    '-p',
+    JSON.stringify({ spec: { sites: { gateway: { host: 'api.example.com' } } } }),
+  ]);
   await eventually('Ready with the new host', async () => {
     const f = await frontend();
     return condition(f, 'Ready')?.status === 'True' && f.status?.urls?.includes('api.example.com') ? f : undefined;
   });
   const after = await frontend();
   expect(after.status?.configHash).not.toBe(before.status?.configHash);
-  const vhost = (await core().readNamespacedConfigMap({ name: `${NAME}-nginx`, namespace })).data!['vhost-gateway.conf'];
+  const vhost = (await core().readNamespacedConfigMap({ name: `${NAME}-nginx`, namespace })).data![
+    'vhost-gateway.conf'
+  ];
   expect(vhost).toContain('server_name api.example.com;');
   const leaf = await core().readNamespacedSecret({ name: `${NAME}-tls-frontend`, namespace });
-  expect(new X509Certificate(Buffer.from(leaf.data!['tls.crt']!, 'base64')).subjectAltName).toBe('DNS:api.am.wso2.com, DNS:api.example.com');
+  expect(new X509Certificate(Buffer.from(leaf.data!['tls.crt']!, 'base64')).subjectAltName).toBe(
+    'DNS:api.am.wso2.com, DNS:api.example.com',
+  );
 });
 
 test('a host that needs its own certificate gets one, and the shared certificate is pruned', async () => {
-  await kubectl(['patch', 'wso2frontend', NAME, '-n', namespace, '--type=merge', '-p', JSON.stringify({ spec: { tls: { certificatePerHost: true } } })]);
+  await kubectl([
+    'patch',
+    'wso2frontend',
+    NAME,
+    '-n',
+    namespace,
+    '--type=merge',
+    '-p',
+    JSON.stringify({ spec: { tls: { certificatePerHost: true } } }),
+  ]);
   const secrets = await eventually('per-host certificate Secrets only', async () => {
-    const names = (await core().listNamespacedSecret({ namespace, labelSelector: `app.kubernetes.io/instance=${NAME}` })).items.map((s) => s.metadata!.name!).sort();
+    const names = (
+      await core().listNamespacedSecret({ namespace, labelSelector: `app.kubernetes.io/instance=${NAME}` })
+    ).items
+      .map((s) => s.metadata!.name!)
+      .sort();
     return names.includes(`${NAME}-tls-frontend`) ? undefined : names;
   });
   expect(secrets).toEqual([`${NAME}-tls-ca`, `${NAME}-tls-site-gateway`, `${NAME}-tls-site-portal`]);
@@ -181,12 +271,19 @@ test('managed backends: the operator runs the WSO2 pods and routes to their endp
   await kubectl(['wait', '--for=condition=Ready', 'wso2frontend/apim-distributed', '-n', namespace, '--timeout=90s']);
   // Ready needs one ready pod per role; the others join the configuration as they become ready.
   const pods = await eventually('three running gateway pods with addresses', async () => {
-    const items = (await core().listNamespacedPod({ namespace, labelSelector: 'app.kubernetes.io/instance=apim-distributed,app.kubernetes.io/component=gateway' })).items;
+    const items = (
+      await core().listNamespacedPod({
+        namespace,
+        labelSelector: 'app.kubernetes.io/instance=apim-distributed,app.kubernetes.io/component=gateway',
+      })
+    ).items;
     return items.length === 3 && items.every((p) => p.status?.podIP) ? items : undefined;
   });
   const servers = pods.map((pod) => `server ${pod.status!.podIP}:8243 max_fails=3 fail_timeout=10s;`);
   const vhost = await eventually('every gateway pod in the NGINX configuration', async () => {
-    const text = (await core().readNamespacedConfigMap({ name: 'apim-distributed-nginx', namespace })).data!['vhost-gateway.conf']!;
+    const text = (await core().readNamespacedConfigMap({ name: 'apim-distributed-nginx', namespace })).data![
+      'vhost-gateway.conf'
+    ]!;
     return servers.every((line) => text.includes(line)) ? text : undefined;
   });
   expect(vhost.match(/server 10\.244\.\d+\.\d+:8243 /g)).toHaveLength(3);
@@ -198,12 +295,21 @@ test('managed backends: scaling a role down shrinks its EndpointSlices and the r
   await kubectl(['apply', '-n', namespace, '-f', '-'], yaml.dump(scaled));
   const discovery = kubeConfig().makeApiClient(k8s.DiscoveryV1Api);
   const address = await eventually('one ready gateway endpoint left in the EndpointSlices', async () => {
-    const slices = (await discovery.listNamespacedEndpointSlice({ namespace, labelSelector: 'app.kubernetes.io/instance=apim-distributed,app.kubernetes.io/component=gateway' })).items;
-    const ready = slices.flatMap((s) => (s.endpoints ?? []).filter((e) => e.conditions?.ready && !e.conditions.terminating).flatMap((e) => e.addresses));
+    const slices = (
+      await discovery.listNamespacedEndpointSlice({
+        namespace,
+        labelSelector: 'app.kubernetes.io/instance=apim-distributed,app.kubernetes.io/component=gateway',
+      })
+    ).items;
+    const ready = slices.flatMap((s) =>
+      (s.endpoints ?? []).filter((e) => e.conditions?.ready && !e.conditions.terminating).flatMap((e) => e.addresses),
+    );
     return ready.length === 1 ? ready[0] : undefined;
   });
   const vhost = await eventually('only that endpoint in the gateway upstream', async () => {
-    const text = (await core().readNamespacedConfigMap({ name: 'apim-distributed-nginx', namespace })).data!['vhost-gateway.conf']!;
+    const text = (await core().readNamespacedConfigMap({ name: 'apim-distributed-nginx', namespace })).data![
+      'vhost-gateway.conf'
+    ]!;
     return text.match(/server 10\.244\.\d+\.\d+:8243 /g)?.length === 1 ? text : undefined;
   });
   expect(vhost).toContain(`server ${address}:8243 max_fails=3 fail_timeout=10s;`);
@@ -227,7 +333,8 @@ describe('certificates from a Secret the user manages (cert-manager style)', () 
     const ca = issueCa('user CA', { now: new Date() });
     return tlsSecretData(issueServerCertificate(ca, hosts, { now: new Date() }), ca);
   };
-  const status = async () => JSON.parse(await kubectl(['get', 'wso2frontend', BYO, '-n', namespace, '-o', 'json'])) as Wso2Frontend;
+  const status = async () =>
+    JSON.parse(await kubectl(['get', 'wso2frontend', BYO, '-n', namespace, '-o', 'json'])) as Wso2Frontend;
 
   beforeAll(async () => {
     await secretFor(await issue());
@@ -246,9 +353,13 @@ describe('certificates from a Secret the user manages (cert-manager style)', () 
       const f = await status();
       return f.status?.configHash && f.status.configHash !== before ? f.status.configHash : undefined;
     });
-    const deployment = await kubeConfig().makeApiClient(k8s.AppsV1Api).readNamespacedDeployment({ name: `${BYO}-nginx`, namespace });
+    const deployment = await kubeConfig()
+      .makeApiClient(k8s.AppsV1Api)
+      .readNamespacedDeployment({ name: `${BYO}-nginx`, namespace });
     expect(deployment.spec!.template.metadata!.annotations!['wso2-frontend.dev/config-hash']).toBe(after);
-    expect(deployment.spec!.template.spec!.volumes![0]!.projected!.sources!.map((s) => s.secret?.name)).toContain('example-tls');
+    expect(deployment.spec!.template.spec!.volumes![0]!.projected!.sources!.map((s) => s.secret?.name)).toContain(
+      'example-tls',
+    );
   });
 
   test('a Secret whose key does not match its certificate is reported, and what works is not replaced', async () => {
@@ -264,6 +375,8 @@ describe('certificates from a Secret the user manages (cert-manager style)', () 
     expect(condition(f, 'CertificatesReady')?.message).toContain('Secret example-tls');
     expect(condition(f, 'CertificatesReady')?.message).not.toContain('PRIVATE KEY');
     expect(condition(f, 'Stalled')?.status).toBe('True');
-    expect((await core().readNamespacedConfigMap({ name: `${BYO}-nginx`, namespace })).metadata?.resourceVersion).toBe(configMap.metadata?.resourceVersion);
+    expect((await core().readNamespacedConfigMap({ name: `${BYO}-nginx`, namespace })).metadata?.resourceVersion).toBe(
+      configMap.metadata?.resourceVersion,
+    );
   });
 });

@@ -21,7 +21,12 @@ const byType = (s: Wso2FrontendStatus) => Object.fromEntries((s.conditions ?? []
 /** What the API server hands back: every object's keys sorted, as it serialises stored objects. */
 function asServerReturnsIt(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(asServerReturnsIt);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, asServerReturnsIt(v)]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(
+      Object.entries(value)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => [k, asServerReturnsIt(v)]),
+    );
   return value;
 }
 
@@ -30,32 +35,59 @@ test('all aspects fine: Ready True, Reconciling and Stalled False, with the gene
   const c = byType(status);
   expect(status.observedGeneration).toBe(3);
   expect([c.Ready?.status, c.Reconciling?.status, c.Stalled?.status]).toEqual(['True', 'False', 'False']);
-  expect(Object.values(c).every((x) => x.observedGeneration === 3 && x.lastTransitionTime === '2026-01-01T00:00:00Z')).toBe(true);
+  expect(
+    Object.values(c).every((x) => x.observedGeneration === 3 && x.lastTransitionTime === '2026-01-01T00:00:00Z'),
+  ).toBe(true);
   expect(status.urls).toBe('https://a.example.com/,https://b.example.com/');
   expect(status.certificateNotAfter).toBe('2026-04-01T00:00:00Z');
   expect(status.configHash).toBe('0123456789abcdef');
 });
 
 test('a rejected spec is Stalled with its message, and the aspects after it are Unknown', () => {
-  const status = computeStatus({ generation: 4, accepted: { ok: false, reason: 'InvalidSpec', message: 'spec.sites: Required value' } }, undefined, T0);
+  const status = computeStatus(
+    { generation: 4, accepted: { ok: false, reason: 'InvalidSpec', message: 'spec.sites: Required value' } },
+    undefined,
+    T0,
+  );
   const c = byType(status);
-  expect([c.Ready?.status, c.Ready?.reason, c.Ready?.message]).toEqual(['False', 'InvalidSpec', 'spec.sites: Required value']);
+  expect([c.Ready?.status, c.Ready?.reason, c.Ready?.message]).toEqual([
+    'False',
+    'InvalidSpec',
+    'spec.sites: Required value',
+  ]);
   expect([c.Stalled?.status, c.Stalled?.reason]).toEqual(['True', 'InvalidSpec']);
   expect(c.Reconciling?.status).toBe('False');
-  expect([c.CertificatesReady?.status, c.ConfigurationServed?.status, c.BackendsAvailable?.status]).toEqual(['Unknown', 'Unknown', 'Unknown']);
+  expect([c.CertificatesReady?.status, c.ConfigurationServed?.status, c.BackendsAvailable?.status]).toEqual([
+    'Unknown',
+    'Unknown',
+    'Unknown',
+  ]);
 });
 
 test('waiting for a rollout is Reconciling, not Stalled', () => {
-  const status = computeStatus({ ...healthy, configuration: { ok: false, reason: 'RollingOut', message: '0 of 2', waiting: true } }, undefined, T0);
+  const status = computeStatus(
+    { ...healthy, configuration: { ok: false, reason: 'RollingOut', message: '0 of 2', waiting: true } },
+    undefined,
+    T0,
+  );
   const c = byType(status);
-  expect([c.Ready?.status, c.Ready?.reason, c.Reconciling?.status, c.Stalled?.status]).toEqual(['False', 'RollingOut', 'True', 'False']);
+  expect([c.Ready?.status, c.Ready?.reason, c.Reconciling?.status, c.Stalled?.status]).toEqual([
+    'False',
+    'RollingOut',
+    'True',
+    'False',
+  ]);
 });
 
 test('lastTransitionTime is kept while a condition holds and moves when it flips', () => {
   const first = computeStatus(healthy, undefined, T0);
   const same = computeStatus(healthy, first, T1);
   expect(byType(same).Ready?.lastTransitionTime).toBe('2026-01-01T00:00:00Z');
-  const flipped = computeStatus({ ...healthy, backends: { ok: false, reason: 'NoReadyBackend', message: 'none', waiting: true } }, first, T1);
+  const flipped = computeStatus(
+    { ...healthy, backends: { ok: false, reason: 'NoReadyBackend', message: 'none', waiting: true } },
+    first,
+    T1,
+  );
   expect(byType(flipped).Ready?.lastTransitionTime).toBe('2026-01-01T00:05:00Z');
   expect(byType(flipped).Accepted?.lastTransitionTime).toBe('2026-01-01T00:00:00Z');
 });

@@ -23,12 +23,20 @@ test('after an API server restart, new events still reach reconcile', async () =
     const core = plane.kubeConfig().makeApiClient(k8s.CoreV1Api);
     await controller.start();
     await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'before-restart' } } });
-    await eventually('the ConfigMap created before the restart to be reconciled', async () => (reconciled.includes('default/before-restart') ? true : undefined), 20_000);
+    await eventually(
+      'the ConfigMap created before the restart to be reconciled',
+      async () => (reconciled.includes('default/before-restart') ? true : undefined),
+      20_000,
+    );
 
     await plane.restart();
     await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'after-restart' } } });
 
-    await eventually('the ConfigMap created after the restart to be reconciled', async () => (reconciled.includes('default/after-restart') ? true : undefined), 30_000);
+    await eventually(
+      'the ConfigMap created after the restart to be reconciled',
+      async () => (reconciled.includes('default/after-restart') ? true : undefined),
+      30_000,
+    );
     expect(logged).toContainEqual({ level: 'error', message: 'watch failed; restarting the informer' });
     expect(controller.get('default/after-restart')?.metadata?.name).toBe('after-restart');
   } catch (error) {

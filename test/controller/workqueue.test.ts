@@ -15,7 +15,10 @@ class ControlledProcessor {
     this.started.push(key);
     this.running.set(key, (this.running.get(key) ?? 0) + 1);
     this.maxRunningPerKey = Math.max(this.maxRunningPerKey, this.running.get(key)!);
-    this.maxRunning = Math.max(this.maxRunning, [...this.running.values()].reduce((a, b) => a + b, 0));
+    this.maxRunning = Math.max(
+      this.maxRunning,
+      [...this.running.values()].reduce((a, b) => a + b, 0),
+    );
     await new Promise<void>((resolve) => this.finishers.push({ key, finish: resolve }));
     this.running.set(key, this.running.get(key)! - 1);
   };

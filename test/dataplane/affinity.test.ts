@@ -65,7 +65,12 @@ describe('cookie affinity (apim-active-active portal)', () => {
   test('the gateway host of the same pattern is not sticky: requests alternate between the nodes', async () => {
     const nodes: string[] = [];
     for (let i = 0; i < 6; i++) {
-      const response = await send({ scheme: 'https', port: frontend.ports.https, host: 'gw.am.wso2.com', ca: frontend.ca });
+      const response = await send({
+        scheme: 'https',
+        port: frontend.ports.https,
+        host: 'gw.am.wso2.com',
+        ca: frontend.ca,
+      });
       expect(cookieFrom(response, COOKIE)).toBeUndefined();
       nodes.push(response.answer!.node);
     }
@@ -85,7 +90,13 @@ describe('client-IP affinity (apim-ha-publisher example, ip_hash)', () => {
 
   // ip_hash keys on the first three octets of an IPv4 address, so clients differ in the third.
   const fromClient = (n: number) =>
-    send({ scheme: 'https', port: frontend.ports.https, host: 'publisher.am.wso2.com', ca: frontend.ca, localAddress: `127.0.${100 + n}.1` });
+    send({
+      scheme: 'https',
+      port: frontend.ports.https,
+      host: 'publisher.am.wso2.com',
+      ca: frontend.ca,
+      localAddress: `127.0.${100 + n}.1`,
+    });
 
   test('each client address always reaches the same node, and different addresses use both nodes', async () => {
     const nodeOf = new Map<number, string>();

@@ -22,7 +22,13 @@ test('with one node stopped, every request to both hosts still succeeds on the o
 
   for (let i = 0; i < 30; i++) {
     for (const host of ['api.am.wso2.com', 'gw.am.wso2.com']) {
-      const response = await send({ scheme: 'https', port: frontend.ports.https, host, ca: frontend.ca, ...(host.startsWith('api') ? { cookie } : {}) });
+      const response = await send({
+        scheme: 'https',
+        port: frontend.ports.https,
+        host,
+        ca: frontend.ca,
+        ...(host.startsWith('api') ? { cookie } : {}),
+      });
       expect(response.status).toBe(200);
       expect(response.answer!.node).toBe(survivor);
     }

@@ -16,21 +16,44 @@ afterAll(async () => {
 test.each(['/commonauth', '/oauth2/authorize', '/oauth2/token', '/authenticationendpoint/', '/oauth2/userinfo'])(
   'a Location header pointing at a node URL from %s comes back rewritten to the public host',
   async (endpoint) => {
-    const response = await send({ scheme: 'https', port: frontend.ports.https, host: 'is.wso2.com', path: `${endpoint}/redirect-to-self`.replace('//', '/'), ca: frontend.ca });
+    const response = await send({
+      scheme: 'https',
+      port: frontend.ports.https,
+      host: 'is.wso2.com',
+      path: `${endpoint}/redirect-to-self`.replace('//', '/'),
+      ca: frontend.ca,
+    });
     expect(response.status).toBe(302);
-    expect(response.headers.location).toMatch(new RegExp(`^https://is\\.wso2\\.com:${frontend.ports.https}/authenticationendpoint/login\\.do\\?from=worker-[12]$`));
+    expect(response.headers.location).toMatch(
+      new RegExp(
+        `^https://is\\.wso2\\.com:${frontend.ports.https}/authenticationendpoint/login\\.do\\?from=worker-[12]$`,
+      ),
+    );
   },
 );
 
 test('over plain HTTP the same endpoints are proxied to :9763 and rewritten to the public HTTP URL', async () => {
-  const response = await send({ scheme: 'http', port: frontend.ports.http, host: 'is.wso2.com', path: '/commonauth/redirect-to-self' });
+  const response = await send({
+    scheme: 'http',
+    port: frontend.ports.http,
+    host: 'is.wso2.com',
+    path: '/commonauth/redirect-to-self',
+  });
   expect(response.status).toBe(302);
-  expect(response.headers.location).toMatch(new RegExp(`^http://is\\.wso2\\.com:${frontend.ports.http}/authenticationendpoint/login\\.do\\?from=worker-[12]$`));
+  expect(response.headers.location).toMatch(
+    new RegExp(`^http://is\\.wso2\\.com:${frontend.ports.http}/authenticationendpoint/login\\.do\\?from=worker-[12]$`),
+  );
 });
 
 test('the management host reaches only the manager node', async () => {
   for (let i = 0; i < 5; i++) {
-    const response = await send({ scheme: 'https', port: frontend.ports.https, host: 'mgt.is.wso2.com', path: '/carbon/', ca: frontend.ca });
+    const response = await send({
+      scheme: 'https',
+      port: frontend.ports.https,
+      host: 'mgt.is.wso2.com',
+      path: '/carbon/',
+      ca: frontend.ca,
+    });
     expect(response.answer).toMatchObject({ node: 'manager', port: 9443 });
   }
 });

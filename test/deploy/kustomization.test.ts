@@ -11,20 +11,36 @@ test('kubectl apply -k deploy/ installs the CRD, the operator namespace with res
   const core = kubeConfig().makeApiClient(k8s.CoreV1Api);
   const namespace = await core.readNamespace({ name: 'wso2-frontend-system' });
   expect(namespace.metadata?.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
-  const account = await core.readNamespacedServiceAccount({ name: 'wso2-frontend-operator', namespace: 'wso2-frontend-system' });
+  const account = await core.readNamespacedServiceAccount({
+    name: 'wso2-frontend-operator',
+    namespace: 'wso2-frontend-system',
+  });
   expect(account.metadata?.labels?.['app.kubernetes.io/name']).toBe('wso2-frontend-operator');
 });
 
-test('the operator Deployment passes the namespace\'s restricted Pod Security admission', async () => {
+test("the operator Deployment passes the namespace's restricted Pod Security admission", async () => {
   const output = await kubectl(['apply', '-k', 'deploy/', '--dry-run=server']);
   expect(output).toContain('deployment.apps/wso2-frontend-operator');
   expect(output).not.toMatch(/[Ww]arning/);
 });
 
-test('the operator\'s service account may do what reconciling needs and nothing it does not', () => {
+test("the operator's service account may do what reconciling needs and nothing it does not", () => {
   // can-i prints yes or no, and exits 1 for no.
   const can = (verb: string, resource: string, namespace = 'default', ...extra: string[]) =>
-    spawnSync('kubectl', ['auth', 'can-i', verb, resource, '-n', namespace, '--as=system:serviceaccount:wso2-frontend-system:wso2-frontend-operator', ...extra], { encoding: 'utf8', env: process.env }).stdout.trim();
+    spawnSync(
+      'kubectl',
+      [
+        'auth',
+        'can-i',
+        verb,
+        resource,
+        '-n',
+        namespace,
+        '--as=system:serviceaccount:wso2-frontend-system:wso2-frontend-operator',
+        ...extra,
+      ],
+      { encoding: 'utf8', env: process.env },
+    ).stdout.trim();
   expect(can('patch', 'wso2frontends.wso2-frontend.dev', 'default', '--subresource=status')).toBe('yes');
   expect(can('patch', 'deployments.apps')).toBe('yes');
   expect(can('create', 'events.events.k8s.io')).toBe('yes');

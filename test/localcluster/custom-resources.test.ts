@@ -51,10 +51,21 @@ afterAll(async () => {
 });
 
 test('kubectl creates a custom resource that client-node reads back', async () => {
-  const gadget = { apiVersion: `${group}/v1`, kind: 'Gadget', metadata: { name: 'created', namespace }, spec: { color: 'red', size: 2 } };
+  const gadget = {
+    apiVersion: `${group}/v1`,
+    kind: 'Gadget',
+    metadata: { name: 'created', namespace },
+    spec: { color: 'red', size: 2 },
+  };
   await kubectl(['create', '-f', '-'], yaml.dump(gadget));
 
-  const read = (await objects.getNamespacedCustomObject({ group, version: 'v1', namespace, plural: 'gadgets', name: 'created' })) as {
+  const read = (await objects.getNamespacedCustomObject({
+    group,
+    version: 'v1',
+    namespace,
+    plural: 'gadgets',
+    name: 'created',
+  })) as {
     spec: { color: string; size: number };
     metadata: { uid?: string };
   };
@@ -63,36 +74,95 @@ test('kubectl creates a custom resource that client-node reads back', async () =
 });
 
 test('the API server rejects a custom resource that breaks the schema', async () => {
-  const bad = { apiVersion: `${group}/v1`, kind: 'Gadget', metadata: { name: 'bad', namespace }, spec: { color: 'green' } };
-  await expect(kubectl(['create', '-f', '-'], yaml.dump(bad))).rejects.toThrow(/spec\.color: Unsupported value: "green"/);
+  const bad = {
+    apiVersion: `${group}/v1`,
+    kind: 'Gadget',
+    metadata: { name: 'bad', namespace },
+    spec: { color: 'green' },
+  };
+  await expect(kubectl(['create', '-f', '-'], yaml.dump(bad))).rejects.toThrow(
+    /spec\.color: Unsupported value: "green"/,
+  );
 });
 
 test('server-side apply with client-node patches a custom resource and records the field manager', async () => {
-  await kubectl(['create', '-f', '-'], yaml.dump({ apiVersion: `${group}/v1`, kind: 'Gadget', metadata: { name: 'applied', namespace }, spec: { color: 'red', size: 1 } }));
+  await kubectl(
+    ['create', '-f', '-'],
+    yaml.dump({
+      apiVersion: `${group}/v1`,
+      kind: 'Gadget',
+      metadata: { name: 'applied', namespace },
+      spec: { color: 'red', size: 1 },
+    }),
+  );
 
-  const patch = { apiVersion: `${group}/v1`, kind: 'Gadget', metadata: { name: 'applied', namespace }, spec: { size: 5 } };
+  const patch = {
+    apiVersion: `${group}/v1`,
+    kind: 'Gadget',
+    metadata: { name: 'applied', namespace },
+    spec: { size: 5 },
+  };
   const applied = (await objects.patchNamespacedCustomObject(
-    { group, version: 'v1', namespace, plural: 'gadgets', name: 'applied', body: patch, fieldManager: 'wso2-frontend-test', force: true },
+    {
+      group,
+      version: 'v1',
+      namespace,
+      plural: 'gadgets',
+      name: 'applied',
+      body: patch,
+      fieldManager: 'wso2-frontend-test',
+      force: true,
+    },
     k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply),
-  )) as { spec: { color: string; size: number }; metadata: { managedFields: { manager: string; operation: string }[] } };
+  )) as {
+    spec: { color: string; size: number };
+    metadata: { managedFields: { manager: string; operation: string }[] };
+  };
 
   expect(applied.spec).toEqual({ color: 'red', size: 5 });
-  expect(applied.metadata.managedFields).toContainEqual(expect.objectContaining({ manager: 'wso2-frontend-test', operation: 'Apply' }));
-  const viaKubectl = JSON.parse(await kubectl(['get', 'gadget', 'applied', '-n', namespace, '-o', 'json'])) as { spec: { size: number } };
+  expect(applied.metadata.managedFields).toContainEqual(
+    expect.objectContaining({ manager: 'wso2-frontend-test', operation: 'Apply' }),
+  );
+  const viaKubectl = JSON.parse(await kubectl(['get', 'gadget', 'applied', '-n', namespace, '-o', 'json'])) as {
+    spec: { size: number };
+  };
   expect(viaKubectl.spec.size).toBe(5);
 });
 
 test('server-side apply reports a conflict as an ApiException whose body is JSON text', async () => {
-  await kubectl(['apply', '--server-side', '--field-manager=someone-else', '-f', '-'],
-    yaml.dump({ apiVersion: `${group}/v1`, kind: 'Gadget', metadata: { name: 'contested', namespace }, spec: { size: 3 } }));
+  await kubectl(
+    ['apply', '--server-side', '--field-manager=someone-else', '-f', '-'],
+    yaml.dump({
+      apiVersion: `${group}/v1`,
+      kind: 'Gadget',
+      metadata: { name: 'contested', namespace },
+      spec: { size: 3 },
+    }),
+  );
 
-  const patch = { apiVersion: `${group}/v1`, kind: 'Gadget', metadata: { name: 'contested', namespace }, spec: { size: 4 } };
+  const patch = {
+    apiVersion: `${group}/v1`,
+    kind: 'Gadget',
+    metadata: { name: 'contested', namespace },
+    spec: { size: 4 },
+  };
   const error = await objects
     .patchNamespacedCustomObject(
-      { group, version: 'v1', namespace, plural: 'gadgets', name: 'contested', body: patch, fieldManager: 'wso2-frontend-test' },
+      {
+        group,
+        version: 'v1',
+        namespace,
+        plural: 'gadgets',
+        name: 'contested',
+        body: patch,
+        fieldManager: 'wso2-frontend-test',
+      },
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply),
     )
-    .then(() => undefined, (e: unknown) => e);
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
 
   expect(error).toBeInstanceOf(k8s.ApiException);
   const apiError = error as k8s.ApiException<string>;
@@ -103,7 +173,15 @@ test('server-side apply reports a conflict as an ApiException whose body is JSON
 });
 
 test('kubectl deletes a custom resource and client-node then gets 404', async () => {
-  await kubectl(['create', '-f', '-'], yaml.dump({ apiVersion: `${group}/v1`, kind: 'Gadget', metadata: { name: 'deleted', namespace }, spec: { size: 1 } }));
+  await kubectl(
+    ['create', '-f', '-'],
+    yaml.dump({
+      apiVersion: `${group}/v1`,
+      kind: 'Gadget',
+      metadata: { name: 'deleted', namespace },
+      spec: { size: 1 },
+    }),
+  );
   await kubectl(['delete', 'gadget', 'deleted', '-n', namespace, '--wait=true']);
 
   const gone = await eventually('the deleted gadget to be gone', async () => {

@@ -12,18 +12,33 @@ beforeAll(async () => {
 });
 
 test('deleting an owner garbage-collects the object that references it', async () => {
-  const owner = await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: 'owner' }, data: { role: 'owner' } } });
+  const owner = await core.createNamespacedConfigMap({
+    namespace,
+    body: { metadata: { name: 'owner' }, data: { role: 'owner' } },
+  });
   await core.createNamespacedSecret({
     namespace,
     body: {
       metadata: {
         name: 'dependent',
-        ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: owner.metadata!.uid!, controller: true, blockOwnerDeletion: true }],
+        ownerReferences: [
+          {
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            name: 'owner',
+            uid: owner.metadata!.uid!,
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
       },
       stringData: { 'tls.crt': 'not really a certificate' },
     },
   });
-  const bystander = await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'bystander' }, stringData: { a: 'b' } } });
+  const bystander = await core.createNamespacedSecret({
+    namespace,
+    body: { metadata: { name: 'bystander' }, stringData: { a: 'b' } },
+  });
 
   await kubectl(['delete', 'configmap', 'owner', '-n', namespace]);
 

@@ -33,7 +33,10 @@ test('a restarted control plane serves the objects written before it stopped', a
     await withLogsOnFailure(plane, async () => {
       const before = plane.pids();
       const core = plane.kubeConfig().makeApiClient(k8s.CoreV1Api);
-      const created = await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'survivor' }, data: { key: 'value' } } });
+      const created = await core.createNamespacedConfigMap({
+        namespace: 'default',
+        body: { metadata: { name: 'survivor' }, data: { key: 'value' } },
+      });
 
       await plane.restart();
 
@@ -65,7 +68,9 @@ const cli = join(process.cwd(), 'dist', 'cli', 'main.js');
 
 /** Starts `wso2-frontend local-cluster` and resolves with its data directory once it is up. */
 function startCli(args: string[]): Promise<{ child: ChildProcess; dir: string }> {
-  const child = spawn(process.execPath, [cli, 'local-cluster', '--api-only', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [cli, 'local-cluster', '--api-only', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return new Promise((resolve, reject) => {
     let output = '';
     const onData = (chunk: Buffer) => {
@@ -106,7 +111,11 @@ test('killing local-cluster with SIGKILL leaves no component running', async () 
 
     child.kill('SIGKILL');
 
-    const allGone = await eventually('the components to die with their parent', async () => (pids.some(isRunning) ? undefined : true), 15_000);
+    const allGone = await eventually(
+      'the components to die with their parent',
+      async () => (pids.some(isRunning) ? undefined : true),
+      15_000,
+    );
     expect(allGone).toBe(true);
   } finally {
     rmSync(dir, { recursive: true, force: true });

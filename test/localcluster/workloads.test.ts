@@ -21,7 +21,9 @@ const manifests = (ns: string) => [
       selector: { matchLabels: labels },
       template: {
         metadata: { labels },
-        spec: { containers: [{ name: 'carbon', image: 'wso2/wso2am:4.5.0', ports: [{ name: 'https', containerPort: 9443 }] }] },
+        spec: {
+          containers: [{ name: 'carbon', image: 'wso2/wso2am:4.5.0', ports: [{ name: 'https', containerPort: 9443 }] }],
+        },
       },
     },
   },
@@ -34,11 +36,17 @@ const manifests = (ns: string) => [
 ];
 
 test('a Deployment becomes Available and its Service EndpointSlice lists the ready pod addresses', async () => {
-  await kubectl(['apply', '-f', '-'], manifests(namespace).map((m) => yaml.dump(m)).join('---\n'));
+  await kubectl(
+    ['apply', '-f', '-'],
+    manifests(namespace)
+      .map((m) => yaml.dump(m))
+      .join('---\n'),
+  );
   await kubectl(['wait', '--for=condition=Available', 'deployment/fake-wso2', '-n', namespace, '--timeout=90s']);
 
   const kc = kubeConfig();
-  const pods = (await kc.makeApiClient(k8s.CoreV1Api).listNamespacedPod({ namespace, labelSelector: 'app=fake-wso2' })).items;
+  const pods = (await kc.makeApiClient(k8s.CoreV1Api).listNamespacedPod({ namespace, labelSelector: 'app=fake-wso2' }))
+    .items;
   expect(pods).toHaveLength(2);
   for (const pod of pods) {
     expect(pod.status?.phase).toBe('Running');
@@ -49,8 +57,12 @@ test('a Deployment becomes Available and its Service EndpointSlice lists the rea
 
   const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
   const endpoints = await eventually('the EndpointSlice to list both pods', async () => {
-    const slices = (await discovery.listNamespacedEndpointSlice({ namespace, labelSelector: 'kubernetes.io/service-name=fake-wso2' })).items;
-    const ready = slices.flatMap((s) => (s.endpoints ?? []).filter((e) => e.conditions?.ready).flatMap((e) => e.addresses));
+    const slices = (
+      await discovery.listNamespacedEndpointSlice({ namespace, labelSelector: 'kubernetes.io/service-name=fake-wso2' })
+    ).items;
+    const ready = slices.flatMap((s) =>
+      (s.endpoints ?? []).filter((e) => e.conditions?.ready).flatMap((e) => e.addresses),
+    );
     return ready.length === 2 ? { slices, ready: ready.sort() } : undefined;
   });
   expect(endpoints.ready).toEqual(podIPs);

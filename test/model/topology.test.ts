@@ -22,10 +22,18 @@ function describeUpstream(u: Upstream): string {
 function routingTable(t: Topology): string[] {
   const upstream = (name: string) => describeUpstream(t.upstreams.find((u) => u.name === name)!);
   return t.sites.flatMap((site) => {
-    const root = (locations: { path: string; upstream: string }[]) => upstream(locations.find((l) => l.path === '/')!.upstream);
+    const root = (locations: { path: string; upstream: string }[]) =>
+      upstream(locations.find((l) => l.path === '/')!.upstream);
     const http =
-      site.http.mode === 'proxy' ? root(site.http.locations) : site.http.mode === 'redirect' ? `301 https://${site.host}:${t.ports.https}` : 'off';
-    return [`${site.host}:${t.ports.https} -> ${root(site.https.locations)}`, `${site.host}:${t.ports.http} -> ${http}`];
+      site.http.mode === 'proxy'
+        ? root(site.http.locations)
+        : site.http.mode === 'redirect'
+          ? `301 https://${site.host}:${t.ports.https}`
+          : 'off';
+    return [
+      `${site.host}:${t.ports.https} -> ${root(site.https.locations)}`,
+      `${site.host}:${t.ports.http} -> ${http}`,
+    ];
   });
 }
 
@@ -79,7 +87,10 @@ test('seeds 001/002, HA publisher, store and key manager: one sticky host each, 
 
 test('a cookie overridden field by field keeps the other defaults', () => {
   const store = topologyOf(example('apim-ha-store.yaml')).upstreams.find((u) => u.name === 'store-https')!;
-  expect(store.stickiness).toEqual({ mode: 'cookie', cookie: { name: 'STORE_ROUTE', path: '/', secure: true, sameSite: 'Strict', maxAgeSeconds: 28800 } });
+  expect(store.stickiness).toEqual({
+    mode: 'cookie',
+    cookie: { name: 'STORE_ROUTE', path: '/', secure: true, sameSite: 'Strict', maxAgeSeconds: 28800 },
+  });
 });
 
 test('seed 003, IS pattern 1: workers on HTTPS and HTTP :9763, endpoint locations rewrite node redirects, management pinned to the manager', () => {
@@ -101,7 +112,7 @@ test('seed 003, IS pattern 1: workers on HTTPS and HTTP :9763, endpoint location
   ]);
 });
 
-test('seed 003 on Identity Server 5.4.1 keeps proxy settings in the Carbon 4 files; the management host is the manager\'s MgtHostName', () => {
+test("seed 003 on Identity Server 5.4.1 keeps proxy settings in the Carbon 4 files; the management host is the manager's MgtHostName", () => {
   const settings = topologyOf(example('is-pattern-1.yaml')).productSettings;
   expect(settings.configFormat).toBe('carbon4');
   expect(settings.proxyPorts).toEqual({ http: 80, https: 443 });
@@ -111,11 +122,14 @@ test('seed 003 on Identity Server 5.4.1 keeps proxy settings in the Carbon 4 fil
   ]);
 });
 
-test('seed 004, API Manager 2.x: Carbon 4 product configuration with the example\'s own host names', () => {
+test("seed 004, API Manager 2.x: Carbon 4 product configuration with the example's own host names", () => {
   const t = topologyOf(example('apim-2-active-active.yaml'));
   expect(t.productSettings.configFormat).toBe('carbon4');
   expect(t.sites.map((s) => s.host)).toEqual(['apim.example.com', 'api.example.com']);
-  expect(t.upstreams[0]!.servers.map((s) => `${s.address}:${s.port}`)).toEqual(['apim-1.internal.example.com:9443', 'apim-2.internal.example.com:9443']);
+  expect(t.upstreams[0]!.servers.map((s) => `${s.address}:${s.port}`)).toEqual([
+    'apim-1.internal.example.com:9443',
+    'apim-2.internal.example.com:9443',
+  ]);
 });
 
 test('API Manager 4.x distributed: portal, gateway, WebSocket and WebSub hosts; managed components with pattern replicas unless overridden', () => {
@@ -154,7 +168,7 @@ test('Micro Integrator: HTTPS :8253, HTTP :8290, management API pinned to the na
   ]);
 });
 
-test('a node\'s port offset shifts every product port of that node', () => {
+test("a node's port offset shifts every product port of that node", () => {
   const resource = example('apim-single.yaml');
   resource.spec.backends.external!.nodes[0]!.portOffset = 1;
   expect(topologyOf(resource).upstreams.map((u) => u.servers[0]!.port)).toEqual([9444, 8244]);
@@ -171,7 +185,9 @@ test('Identity Server 7 with a user Secret: every site serves that Secret, produ
 
 test('the same spec always gives the same topology', () => {
   const spec = example('is-pattern-1.yaml').spec;
-  expect(JSON.stringify(topologyOf(example('is-pattern-1.yaml')))).toBe(JSON.stringify(topologyOf({ ...example('is-pattern-1.yaml'), spec })));
+  expect(JSON.stringify(topologyOf(example('is-pattern-1.yaml')))).toBe(
+    JSON.stringify(topologyOf({ ...example('is-pattern-1.yaml'), spec })),
+  );
 });
 
 test('managed backends route to the observed ready pods of each role; a pinned site to the first pod by name', () => {

@@ -22,13 +22,16 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 // NGINX resolves node host names when it loads a configuration, and some examples name nodes
 // that exist only in their authors' networks: the check runs them with their nodes on loopback.
-test.each(examples().map((e, i) => [e.file, onLoopback(e.resource, 60 + i)] as const))('%s renders a configuration that nginx -t accepts', (file, resource) => {
-  const dir = join(scratch, file);
-  writeNginxTree(dir, topologyOf(resource), containerLayout(topologyOf(resource)));
-  const result = nginxTest(dir);
-  expect(result.output).not.toMatch(/emerg|\[warn\]/);
-  expect(result.ok).toBe(true);
-});
+test.each(examples().map((e, i) => [e.file, onLoopback(e.resource, 60 + i)] as const))(
+  '%s renders a configuration that nginx -t accepts',
+  (file, resource) => {
+    const dir = join(scratch, file);
+    writeNginxTree(dir, topologyOf(resource), containerLayout(topologyOf(resource)));
+    const result = nginxTest(dir);
+    expect(result.output).not.toMatch(/emerg|\[warn\]/);
+    expect(result.ok).toBe(true);
+  },
+);
 
 test('the same resource renders byte-identical files every time', () => {
   for (const { resource } of examples()) {
@@ -39,8 +42,17 @@ test('the same resource renders byte-identical files every time', () => {
 });
 
 test('one vhost file per public host, plus nginx.conf', () => {
-  const files = renderNginx(topologyOf(example('apim-distributed.yaml')), containerLayout(topologyOf(example('apim-distributed.yaml'))));
-  expect(Object.keys(files).sort()).toEqual(['nginx.conf', 'vhost-gateway.conf', 'vhost-portal.conf', 'vhost-websocket.conf', 'vhost-websub.conf']);
+  const files = renderNginx(
+    topologyOf(example('apim-distributed.yaml')),
+    containerLayout(topologyOf(example('apim-distributed.yaml'))),
+  );
+  expect(Object.keys(files).sort()).toEqual([
+    'nginx.conf',
+    'vhost-gateway.conf',
+    'vhost-portal.conf',
+    'vhost-websocket.conf',
+    'vhost-websub.conf',
+  ]);
 });
 
 test('a site whose upstream has no endpoints yet answers 503 with a clear body on a real NGINX', async () => {
@@ -52,7 +64,12 @@ test('a site whose upstream has no endpoints yet answers 503 with a clear body o
   const nginx = await NginxProcess.start(dir, ports.https);
   try {
     const { readFileSync } = await import('node:fs');
-    const response = await send({ scheme: 'https', port: ports.https, host: 'gw.wso2.com', ca: readFileSync(join(dir, 'tls', 'ca', 'ca.crt'), 'utf8') });
+    const response = await send({
+      scheme: 'https',
+      port: ports.https,
+      host: 'gw.wso2.com',
+      ca: readFileSync(join(dir, 'tls', 'ca', 'ca.crt'), 'utf8'),
+    });
     expect(response.status).toBe(503);
     expect(response.body).toBe('No ready WSO2 node for site gateway (role gateway, port 8243).\n');
   } finally {
@@ -60,14 +77,18 @@ test('a site whose upstream has no endpoints yet answers 503 with a clear body o
   }
 });
 
-test('NGINX Plus users get the seeds\' sticky learn directive on JSESSIONID', () => {
+test("NGINX Plus users get the seeds' sticky learn directive on JSESSIONID", () => {
   const resource = example('apim-ha-key-manager.yaml');
   resource.spec.nginx = { edition: 'plus' };
   resource.spec.sites = { 'key-manager': { sessionAffinity: { mode: 'nginx-plus-sticky' } } };
   const result = validateSpec(resource.spec);
   if (!result.ok) throw new Error(JSON.stringify(result.problems));
-  const vhost = renderNginx(buildTopology(result.spec), containerLayout(buildTopology(result.spec)))['vhost-key-manager.conf']!;
-  expect(vhost).toContain('sticky learn create=$upstream_cookie_jsessionid lookup=$cookie_jsessionid zone=key_manager_https_sessions:1m;');
+  const vhost = renderNginx(buildTopology(result.spec), containerLayout(buildTopology(result.spec)))[
+    'vhost-key-manager.conf'
+  ]!;
+  expect(vhost).toContain(
+    'sticky learn create=$upstream_cookie_jsessionid lookup=$cookie_jsessionid zone=key_manager_https_sessions:1m;',
+  );
   expect(vhost).not.toContain('Set-Cookie');
 });
 
@@ -82,9 +103,13 @@ test('the syntax builder refuses a value that does not fit its kind, whatever va
     ['cookie-path', '/"'],
     ['port', '443 ssl'],
   ] as const) {
-    expect(() => toText([directive('server_name', value(kind, bad))])).toThrow(`refusing to write ${JSON.stringify(bad)} into NGINX configuration`);
+    expect(() => toText([directive('server_name', value(kind, bad))])).toThrow(
+      `refusing to write ${JSON.stringify(bad)} into NGINX configuration`,
+    );
   }
-  expect(toText([directive('server', [value('address', '2001:db8::1'), ':', value('port', 9443)])])).toBe('server [2001:db8::1]:9443;\n');
+  expect(toText([directive('server', [value('address', '2001:db8::1'), ':', value('port', 9443)])])).toBe(
+    'server [2001:db8::1]:9443;\n',
+  );
 });
 
 test('a pod name from the cluster cannot end a comment and start a directive', () => {

@@ -14,14 +14,23 @@ beforeAll(async () => {
   namespace = await createNamespace('objects');
 });
 
-const inNamespace = (resource: Wso2Frontend): Wso2Frontend => ({ ...resource, metadata: { ...resource.metadata, namespace } });
-
-test.each(examples().map((e) => [e.file, e.resource] as const))('the NGINX objects of %s are accepted by the API server', async (_file, resource) => {
-  const frontend = inNamespace(resource);
-  const objects = desiredObjects(frontend, topologyOf(frontend));
-  const output = await kubectl(['apply', '--dry-run=server', '-f', '-'], objects.map((o) => yaml.dump(o, { noRefs: true })).join('---\n'));
-  expect(output.trim().split('\n')).toHaveLength(objects.length);
+const inNamespace = (resource: Wso2Frontend): Wso2Frontend => ({
+  ...resource,
+  metadata: { ...resource.metadata, namespace },
 });
+
+test.each(examples().map((e) => [e.file, e.resource] as const))(
+  'the NGINX objects of %s are accepted by the API server',
+  async (_file, resource) => {
+    const frontend = inNamespace(resource);
+    const objects = desiredObjects(frontend, topologyOf(frontend));
+    const output = await kubectl(
+      ['apply', '--dry-run=server', '-f', '-'],
+      objects.map((o) => yaml.dump(o, { noRefs: true })).join('---\n'),
+    );
+    expect(output.trim().split('\n')).toHaveLength(objects.length);
+  },
+);
 
 test('a PodDisruptionBudget exists only with more than one NGINX replica', () => {
   const kinds = (replicas: number) => {
@@ -37,8 +46,16 @@ test('NGINX pods run as non-root with a read-only root file system, no capabilit
   const frontend = example('apim-active-active.yaml');
   const pod = nginxDeployment(frontend, topologyOf(frontend), 'h').spec!.template.spec!;
   expect(pod.automountServiceAccountToken).toBe(false);
-  expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 101, seccompProfile: { type: 'RuntimeDefault' } });
-  expect(pod.containers[0]!.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+  expect(pod.securityContext).toMatchObject({
+    runAsNonRoot: true,
+    runAsUser: 101,
+    seccompProfile: { type: 'RuntimeDefault' },
+  });
+  expect(pod.containers[0]!.securityContext).toEqual({
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ['ALL'] },
+  });
 });
 
 test('every certificate file nginx.conf names is projected into the configuration volume from its Secret', () => {
@@ -53,15 +70,28 @@ test('every certificate file nginx.conf names is projected into the configuratio
     expect([...new Set(referenced)]).toEqual(projected);
   }
   const managed = example('is-7-managed.yaml');
-  const secrets = nginxDeployment(managed, topologyOf(managed), 'h').spec!.template.spec!.volumes![0]!.projected!.sources!.map((s) => s.secret?.name);
+  const secrets = nginxDeployment(
+    managed,
+    topologyOf(managed),
+    'h',
+  ).spec!.template.spec!.volumes![0]!.projected!.sources!.map((s) => s.secret?.name);
   expect(secrets).toEqual([undefined, 'example-com-tls']);
 });
 
-test('the Service keeps client addresses for load balancers and carries the user\'s annotations', () => {
+test("the Service keeps client addresses for load balancers and carries the user's annotations", () => {
   const frontend = example('apim-active-active.yaml');
-  frontend.spec.nginx = { service: { type: 'LoadBalancer', annotations: { 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb' } } };
+  frontend.spec.nginx = {
+    service: { type: 'LoadBalancer', annotations: { 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb' } },
+  };
   const service = nginxService(frontend, topologyOf(frontend));
-  expect(service.spec).toMatchObject({ type: 'LoadBalancer', externalTrafficPolicy: 'Local', ports: [{ name: 'http', port: 80, targetPort: 'http' }, { name: 'https', port: 443, targetPort: 'https' }] });
+  expect(service.spec).toMatchObject({
+    type: 'LoadBalancer',
+    externalTrafficPolicy: 'Local',
+    ports: [
+      { name: 'http', port: 80, targetPort: 'http' },
+      { name: 'https', port: 443, targetPort: 'https' },
+    ],
+  });
   expect(service.metadata!.annotations).toEqual({ 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb' });
 });
 
@@ -79,10 +109,22 @@ test('applied for real, the NGINX Deployment becomes Available and its Service l
   const frontend = inNamespace(example('apim-active-active.yaml'));
   const objects = desiredObjects(frontend, topologyOf(frontend));
   await kubectl(['apply', '-f', '-'], objects.map((o) => yaml.dump(o, { noRefs: true })).join('---\n'));
-  await kubectl(['wait', '--for=condition=Available', 'deployment/apim-active-active-nginx', '-n', namespace, '--timeout=90s']);
+  await kubectl([
+    'wait',
+    '--for=condition=Available',
+    'deployment/apim-active-active-nginx',
+    '-n',
+    namespace,
+    '--timeout=90s',
+  ]);
   const discovery = kubeConfig().makeApiClient(k8s.DiscoveryV1Api);
   const ready = await eventually('two ready NGINX endpoints', async () => {
-    const slices = (await discovery.listNamespacedEndpointSlice({ namespace, labelSelector: 'kubernetes.io/service-name=apim-active-active-nginx' })).items;
+    const slices = (
+      await discovery.listNamespacedEndpointSlice({
+        namespace,
+        labelSelector: 'kubernetes.io/service-name=apim-active-active-nginx',
+      })
+    ).items;
     const endpoints = slices.flatMap((s) => (s.endpoints ?? []).filter((e) => e.conditions?.ready));
     return endpoints.length === 2 ? endpoints : undefined;
   });

@@ -52,7 +52,12 @@ function generator(rand: () => number) {
     const external = maybe(0.8);
     const nodes = external
       ? roles.flatMap((role) =>
-          Array.from({ length: int(1, 3) }, () => ({ name: '', address: address(), roles: [role], ...(maybe(0.3) ? { portOffset: int(0, 1000) } : {}) })),
+          Array.from({ length: int(1, 3) }, () => ({
+            name: '',
+            address: address(),
+            roles: [role],
+            ...(maybe(0.3) ? { portOffset: int(0, 1000) } : {}),
+          })),
         )
       : [];
     nodes.forEach((n, i) => (n.name = `node-${i}`));
@@ -70,15 +75,25 @@ function generator(rand: () => number) {
         override.host = host;
       }
       usedHosts.add(host);
-      if (maybe()) override.http = site.httpPort === undefined ? pick(['redirect', 'off']) : pick(['redirect', 'proxy', 'off']);
+      if (maybe())
+        override.http = site.httpPort === undefined ? pick(['redirect', 'off']) : pick(['redirect', 'proxy', 'off']);
       if (maybe() && !site.pinned) {
         const mode = pick(['none', 'client-ip', 'cookie']);
         override.sessionAffinity =
           mode === 'cookie' && maybe()
-            ? { mode, cookie: { name: pick(['ROUTE', 'WSO2FE_ROUTE', 'route_2']), path: pick(['/', '/portal', '/a/b-c']), sameSite: pick(['Strict', 'Lax']), ...(maybe() ? { maxAge: duration() } : {}) } }
+            ? {
+                mode,
+                cookie: {
+                  name: pick(['ROUTE', 'WSO2FE_ROUTE', 'route_2']),
+                  path: pick(['/', '/portal', '/a/b-c']),
+                  sameSite: pick(['Strict', 'Lax']),
+                  ...(maybe() ? { maxAge: duration() } : {}),
+                },
+              }
             : { mode };
       }
-      if (site.pinned && external && maybe()) override.pinnedNode = pick(nodes.filter((n) => n.roles.includes(site.https.role))).name;
+      if (site.pinned && external && maybe())
+        override.pinnedNode = pick(nodes.filter((n) => n.roles.includes(site.https.role))).name;
       sites[name] = override;
     }
     // Default hosts of sites left alone must not collide with chosen ones: keep only unique outcomes.
@@ -87,12 +102,30 @@ function generator(rand: () => number) {
     if (https === http) https = http === 65535 ? 1 : http + 1;
     return {
       product: preset.product,
-      ...(maybe() ? { version: preset.minVersion ? `${int(4, 5)}.${int(0, 9)}.${int(0, 9)}` : `${int(2, 7)}.${int(0, 9)}.${int(0, 9)}` } : {}),
+      ...(maybe()
+        ? {
+            version: preset.minVersion
+              ? `${int(4, 5)}.${int(0, 9)}.${int(0, 9)}`
+              : `${int(2, 7)}.${int(0, 9)}.${int(0, 9)}`,
+          }
+        : {}),
       pattern,
       sites,
       ports: { http, https },
-      backends: external ? { external: { nodes } } : { managed: { components: Object.fromEntries(roles.filter(() => maybe()).map((r) => [r, { replicas: int(0, 5) }])) } },
-      ...(maybe() ? { tls: maybe() ? { mode: 'secret', secretName: label() } : { certificatePerHost: maybe(), extraSANs: maybe() ? ['localhost', '127.0.0.1'] : [] } } : {}),
+      backends: external
+        ? { external: { nodes } }
+        : {
+            managed: {
+              components: Object.fromEntries(roles.filter(() => maybe()).map((r) => [r, { replicas: int(0, 5) }])),
+            },
+          },
+      ...(maybe()
+        ? {
+            tls: maybe()
+              ? { mode: 'secret', secretName: label() }
+              : { certificatePerHost: maybe(), extraSANs: maybe() ? ['localhost', '127.0.0.1'] : [] },
+          }
+        : {}),
       ...(maybe(0.3) ? { backendTLS: { verify: true, caSecretName: label() } } : {}),
       nginx: {
         replicas: int(1, 20),
@@ -107,7 +140,9 @@ function generator(rand: () => number) {
 
 function nginxTestAsync(dir: string): Promise<{ ok: boolean; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(NGINX, ['-t', '-q', '-p', `${dir}/`, '-c', 'nginx.conf'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(NGINX, ['-t', '-q', '-p', `${dir}/`, '-c', 'nginx.conf'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let output = '';
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     child.on('close', (code) => resolve({ ok: code === 0, output }));
@@ -119,7 +154,14 @@ test('1000 random valid specs each render a configuration that nginx -t accepts'
   const scratch = mkdtempSync(join(tmpdir(), 'wso2-frontend-property-'));
   // One set of certificate files, copied under every name a configuration refers to.
   const certificates = join(scratch, 'certificates');
-  const sample = buildTopology((validateSpec({ product: 'api-manager', pattern: 'apim-single', backends: { managed: {} } }) as { ok: true; spec: never }).spec);
+  const sample = buildTopology(
+    (
+      validateSpec({ product: 'api-manager', pattern: 'apim-single', backends: { managed: {} } }) as {
+        ok: true;
+        spec: never;
+      }
+    ).spec,
+  );
   writeNginxTree(certificates, sample, containerLayout(sample));
   const shared = join(certificates, certificatePaths('frontend').certificate, '..');
 
@@ -135,11 +177,14 @@ test('1000 random valid specs each render a configuration that nginx -t accepts'
     const topology = buildTopology(result.spec);
     const dir = join(scratch, `spec-${index}`);
     mkdirSync(dir, { recursive: true });
-    for (const [name, text] of Object.entries(renderNginx(topology, containerLayout(topology)))) writeFileSync(join(dir, name), text);
+    for (const [name, text] of Object.entries(renderNginx(topology, containerLayout(topology))))
+      writeFileSync(join(dir, name), text);
     for (const plan of topology.certificates) cpSync(shared, join(dir, 'tls', plan.name), { recursive: true });
-    if (topology.backendTls.verify) cpSync(join(certificates, 'tls', 'ca'), join(dir, 'tls', 'backend-ca'), { recursive: true });
+    if (topology.backendTls.verify)
+      cpSync(join(certificates, 'tls', 'ca'), join(dir, 'tls', 'backend-ca'), { recursive: true });
     const verdict = await nginxTestAsync(dir);
-    if (!verdict.ok) failures.push(`spec ${index} (seed ${SEED}) failed nginx -t: ${verdict.output}\n${JSON.stringify(spec)}`);
+    if (!verdict.ok)
+      failures.push(`spec ${index} (seed ${SEED}) failed nginx -t: ${verdict.output}\n${JSON.stringify(spec)}`);
     rmSync(dir, { recursive: true, force: true });
     checked++;
   };
@@ -155,7 +200,13 @@ test('1000 random valid specs each render a configuration that nginx -t accepts'
 // Every character NGINX gives a meaning to, or that ends a token.
 const HOSTILE = [';', '{', '}', '\n', '$', '"', "'", '#', ' '];
 
-type Schema = { type?: string; properties?: Record<string, Schema>; additionalProperties?: Schema; items?: Schema; enum?: string[] };
+type Schema = {
+  type?: string;
+  properties?: Record<string, Schema>;
+  additionalProperties?: Schema;
+  items?: Schema;
+  enum?: string[];
+};
 
 /** Paths (with <key> for map entries and [] for list items) of every string field of the spec. */
 function stringFields(schema: Schema, path: string[]): string[][] {
@@ -172,7 +223,13 @@ function fullSpecs(): Record<string, unknown>[] {
     product: 'api-manager',
     version: '4.5.0',
     pattern: 'apim-active-active',
-    sites: { portal: { host: 'api.example.com', http: 'redirect', sessionAffinity: { mode: 'cookie', cookie: { name: 'ROUTE', path: '/', sameSite: 'Lax', maxAge: '1h' } } } },
+    sites: {
+      portal: {
+        host: 'api.example.com',
+        http: 'redirect',
+        sessionAffinity: { mode: 'cookie', cookie: { name: 'ROUTE', path: '/', sameSite: 'Lax', maxAge: '1h' } },
+      },
+    },
     backendTLS: { verify: true, caSecretName: 'nodes-ca' },
     nginx: {
       edition: 'community',
@@ -184,12 +241,22 @@ function fullSpecs(): Record<string, unknown>[] {
     },
   };
   return [
-    { ...common, tls: { mode: 'self-signed', extraSANs: ['localhost'] }, backends: { external: { nodes: [{ name: 'node-1', address: '10.0.0.1', roles: ['all-in-one'] }] } } },
+    {
+      ...common,
+      tls: { mode: 'self-signed', extraSANs: ['localhost'] },
+      backends: { external: { nodes: [{ name: 'node-1', address: '10.0.0.1', roles: ['all-in-one'] }] } },
+    },
     {
       ...common,
       sites: { portal: { ...common.sites.portal, tlsSecretName: 'portal-tls' } },
       tls: { mode: 'secret', secretName: 'frontend-tls' },
-      backends: { managed: { image: 'wso2/wso2am:4.5.0', configMapName: 'base', components: { 'all-in-one': { resources: { requests: { cpu: '1' }, limits: { memory: '2Gi' } } } } } },
+      backends: {
+        managed: {
+          image: 'wso2/wso2am:4.5.0',
+          configMapName: 'base',
+          components: { 'all-in-one': { resources: { requests: { cpu: '1' }, limits: { memory: '2Gi' } } } },
+        },
+      },
     },
     {
       product: 'enterprise-integrator',
@@ -229,22 +296,27 @@ test('every string field of the spec is covered by the hostile-value test', () =
   expect(fields.length).toBeGreaterThanOrEqual(25);
 });
 
-test.each(fields.map((f) => [f.join('.'), f] as const))('%s with any NGINX-significant character is rejected by validation', (_name, path) => {
-  for (const spec of fullSpecs()) {
-    for (const char of HOSTILE) {
-      const hostile = withField(spec, path, `ok${char}injected`);
-      if (!hostile) continue;
-      const result = validateSpec(hostile);
-      expect({ char, rejected: !result.ok }).toEqual({ char, rejected: true });
+test.each(fields.map((f) => [f.join('.'), f] as const))(
+  '%s with any NGINX-significant character is rejected by validation',
+  (_name, path) => {
+    for (const spec of fullSpecs()) {
+      for (const char of HOSTILE) {
+        const hostile = withField(spec, path, `ok${char}injected`);
+        if (!hostile) continue;
+        const result = validateSpec(hostile);
+        expect({ char, rejected: !result.ok }).toEqual({ char, rejected: true });
+      }
     }
-  }
-});
+  },
+);
 
 test('free-form Service annotations never reach the NGINX configuration', () => {
   const spec = fullSpecs()[0]!;
-  (spec.nginx as { service: { annotations: Record<string, string> } }).service.annotations['example.com/lb'] = 'x; return 200 "pwned"; #';
+  (spec.nginx as { service: { annotations: Record<string, string> } }).service.annotations['example.com/lb'] =
+    'x; return 200 "pwned"; #';
   const result = validateSpec(spec);
   if (!result.ok) throw new Error(JSON.stringify(result.problems));
   const topology = buildTopology(result.spec);
-  for (const text of Object.values(renderNginx(topology, containerLayout(topology)))) expect(text).not.toContain('pwned');
+  for (const text of Object.values(renderNginx(topology, containerLayout(topology))))
+    expect(text).not.toContain('pwned');
 });

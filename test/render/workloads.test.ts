@@ -18,7 +18,10 @@ beforeAll(async () => {
   namespace = await createNamespace('wso2-workloads');
 });
 
-const inNamespace = (resource: Wso2Frontend, ns: string): Wso2Frontend => ({ ...resource, metadata: { ...resource.metadata, namespace: ns } });
+const inNamespace = (resource: Wso2Frontend, ns: string): Wso2Frontend => ({
+  ...resource,
+  metadata: { ...resource.metadata, namespace: ns },
+});
 const manifests = (objects: Wso2Workload[]) => objects.map((o) => yaml.dump(o, { noRefs: true })).join('---\n');
 
 function rendered(file: string): { topology: Topology; objects: Wso2Workload[] } {
@@ -27,9 +30,12 @@ function rendered(file: string): { topology: Topology; objects: Wso2Workload[] }
   return { topology, objects: wso2Workloads(frontend, topology) };
 }
 
-const workloadOf = (objects: Wso2Workload[], name: string) => objects.find((o) => o.kind !== 'Service' && o.metadata!.name === name) as k8s.V1Deployment | k8s.V1StatefulSet;
-const serviceOf = (objects: Wso2Workload[], name: string) => objects.find((o) => o.kind === 'Service' && o.metadata!.name === name) as k8s.V1Service;
-const containerOf = (objects: Wso2Workload[], name: string) => workloadOf(objects, name).spec!.template.spec!.containers[0]!;
+const workloadOf = (objects: Wso2Workload[], name: string) =>
+  objects.find((o) => o.kind !== 'Service' && o.metadata!.name === name) as k8s.V1Deployment | k8s.V1StatefulSet;
+const serviceOf = (objects: Wso2Workload[], name: string) =>
+  objects.find((o) => o.kind === 'Service' && o.metadata!.name === name) as k8s.V1Service;
+const containerOf = (objects: Wso2Workload[], name: string) =>
+  workloadOf(objects, name).spec!.template.spec!.containers[0]!;
 
 test.each(MANAGED)('the WSO2 workloads of %s are accepted by the API server', async (file) => {
   const frontend = inNamespace(example(file), namespace);
@@ -53,13 +59,21 @@ test('Identity Server: workers in a Deployment, the manager (pinned management h
     'Service/identity-7-manager',
   ]);
   const manager = workloadOf(objects, 'identity-7-manager') as k8s.V1StatefulSet;
-  expect(manager.spec).toMatchObject({ serviceName: 'identity-7-manager', podManagementPolicy: 'Parallel', replicas: 1 });
+  expect(manager.spec).toMatchObject({
+    serviceName: 'identity-7-manager',
+    podManagementPolicy: 'Parallel',
+    replicas: 1,
+  });
   expect(workloadOf(objects, 'identity-7-worker').spec!.replicas).toBe(3);
 });
 
 test('API Manager distributed: three Deployments, with the pattern replicas unless the spec overrides them', () => {
   const { objects } = rendered('apim-distributed.yaml');
-  expect(objects.filter((o) => o.kind !== 'Service').map((o) => `${o.kind}/${o.metadata!.name} x${(o as k8s.V1Deployment).spec!.replicas}`)).toEqual([
+  expect(
+    objects
+      .filter((o) => o.kind !== 'Service')
+      .map((o) => `${o.kind}/${o.metadata!.name} x${(o as k8s.V1Deployment).spec!.replicas}`),
+  ).toEqual([
     'Deployment/apim-distributed-control-plane x2',
     'Deployment/apim-distributed-gateway x3',
     'Deployment/apim-distributed-traffic-manager x2',
@@ -71,7 +85,7 @@ test('API Manager distributed: three Deployments, with the pattern replicas unle
   ]);
 });
 
-test('each role\'s pods select on instance and component, and its Service selects exactly them', () => {
+test("each role's pods select on instance and component, and its Service selects exactly them", () => {
   for (const file of MANAGED) {
     const { topology, objects } = rendered(file);
     const instance = example(file).metadata.name;
@@ -94,10 +108,16 @@ test('containers name every upstream port of their role, and the role Service ex
     for (const role of roles) {
       const ports = containerOf(objects, `${instance}-${role}`).ports!;
       for (const upstream of topology.upstreams.filter((u) => u.role === role)) {
-        expect(ports).toContainEqual({ name: `${upstream.protocol}-${upstream.port}`, containerPort: upstream.port, protocol: 'TCP' });
+        expect(ports).toContainEqual({
+          name: `${upstream.protocol}-${upstream.port}`,
+          containerPort: upstream.port,
+          protocol: 'TCP',
+        });
       }
       for (const port of ports) expect(port.name).toMatch(/^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/);
-      expect(serviceOf(objects, `${instance}-${role}`).spec!.ports).toEqual(ports.map((p) => ({ name: p.name, port: p.containerPort, targetPort: p.name, protocol: 'TCP' })));
+      expect(serviceOf(objects, `${instance}-${role}`).spec!.ports).toEqual(
+        ports.map((p) => ({ name: p.name, port: p.containerPort, targetPort: p.name, protocol: 'TCP' })),
+      );
     }
   }
 });
@@ -107,20 +127,37 @@ test('roles listen on every product port of their sites, HTTP ones too when NGIN
   expect(names('is-7-managed.yaml', 'identity-7-worker')).toEqual(['https-9443', 'http-9763']);
   expect(names('is-7-managed.yaml', 'identity-7-manager')).toEqual(['https-9443', 'http-9763']);
   expect(names('apim-distributed.yaml', 'apim-distributed-control-plane')).toEqual(['https-9443', 'http-9763']);
-  expect(names('apim-distributed.yaml', 'apim-distributed-gateway')).toEqual(['https-8243', 'http-8280', 'https-8099', 'http-9099', 'https-8021', 'http-9021']);
+  expect(names('apim-distributed.yaml', 'apim-distributed-gateway')).toEqual([
+    'https-8243',
+    'http-8280',
+    'https-8099',
+    'http-9099',
+    'https-8021',
+    'http-9021',
+  ]);
   // No public host reaches the traffic manager; it still serves Carbon's management port.
   expect(names('apim-distributed.yaml', 'apim-distributed-traffic-manager')).toEqual(['https-9443']);
 });
 
-test('startup, readiness and liveness probes open a TCP connection to the role\'s first HTTPS port', () => {
+test("startup, readiness and liveness probes open a TCP connection to the role's first HTTPS port", () => {
   const { objects } = rendered('apim-distributed.yaml');
   const gateway = containerOf(objects, 'apim-distributed-gateway');
   expect(gateway.startupProbe).toEqual({ tcpSocket: { port: 'https-8243' }, periodSeconds: 10, failureThreshold: 30 });
-  expect(gateway.readinessProbe).toEqual({ tcpSocket: { port: 'https-8243' }, initialDelaySeconds: 30, periodSeconds: 10 });
-  expect(gateway.livenessProbe).toEqual({ tcpSocket: { port: 'https-8243' }, initialDelaySeconds: 120, periodSeconds: 10, failureThreshold: 6 });
+  expect(gateway.readinessProbe).toEqual({
+    tcpSocket: { port: 'https-8243' },
+    initialDelaySeconds: 30,
+    periodSeconds: 10,
+  });
+  expect(gateway.livenessProbe).toEqual({
+    tcpSocket: { port: 'https-8243' },
+    initialDelaySeconds: 120,
+    periodSeconds: 10,
+    failureThreshold: 6,
+  });
   for (const name of ['apim-distributed-control-plane', 'apim-distributed-traffic-manager']) {
     const container = containerOf(objects, name);
-    for (const probe of [container.startupProbe, container.readinessProbe, container.livenessProbe]) expect(probe!.tcpSocket).toEqual({ port: 'https-9443' });
+    for (const probe of [container.startupProbe, container.readinessProbe, container.livenessProbe])
+      expect(probe!.tcpSocket).toEqual({ port: 'https-9443' });
   }
 });
 
@@ -129,19 +166,34 @@ test('WSO2 pods run as wso2carbon (802), non-root, without privilege escalation,
     for (const workload of rendered(file).objects.filter((o) => o.kind !== 'Service') as k8s.V1Deployment[]) {
       const pod = workload.spec!.template.spec!;
       expect(pod.automountServiceAccountToken).toBe(false);
-      expect(pod.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 802, runAsGroup: 802, fsGroup: 802, seccompProfile: { type: 'RuntimeDefault' } });
-      expect(pod.containers[0]!.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: false, capabilities: { drop: ['ALL'] } });
+      expect(pod.securityContext).toEqual({
+        runAsNonRoot: true,
+        runAsUser: 802,
+        runAsGroup: 802,
+        fsGroup: 802,
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
+      expect(pod.containers[0]!.securityContext).toEqual({
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: false,
+        capabilities: { drop: ['ALL'] },
+      });
     }
   }
 });
 
-test('the spec\'s resources replace the defaults (1 CPU and 2Gi requested, 4Gi memory limit)', () => {
+test("the spec's resources replace the defaults (1 CPU and 2Gi requested, 4Gi memory limit)", () => {
   const { objects } = rendered('is-7-managed.yaml');
   expect(containerOf(objects, 'identity-7-worker').resources).toEqual({ requests: { cpu: '1', memory: '2Gi' } });
-  expect(containerOf(objects, 'identity-7-manager').resources).toEqual({ requests: { cpu: '1', memory: '2Gi' }, limits: { memory: '4Gi' } });
+  expect(containerOf(objects, 'identity-7-manager').resources).toEqual({
+    requests: { cpu: '1', memory: '2Gi' },
+    limits: { memory: '4Gi' },
+  });
 
   const bigger = example('apim-distributed.yaml');
-  bigger.spec.backends.managed!.components = { gateway: { resources: { requests: { cpu: '2', memory: '4Gi' }, limits: { cpu: '4', memory: '6Gi' } } } };
+  bigger.spec.backends.managed!.components = {
+    gateway: { resources: { requests: { cpu: '2', memory: '4Gi' }, limits: { cpu: '4', memory: '6Gi' } } },
+  };
   expect(containerOf(wso2Workloads(bigger, topologyOf(bigger)), 'apim-distributed-gateway').resources).toEqual({
     requests: { cpu: '2', memory: '4Gi' },
     limits: { cpu: '4', memory: '6Gi' },
@@ -150,9 +202,13 @@ test('the spec\'s resources replace the defaults (1 CPU and 2Gi requested, 4Gi m
 
 test('the pods run the managed image', () => {
   const frontend = example('is-7-managed.yaml');
-  expect(containerOf(wso2Workloads(frontend, topologyOf(frontend)), 'identity-7-worker').image).toBe('wso2/wso2is:7.1.0');
+  expect(containerOf(wso2Workloads(frontend, topologyOf(frontend)), 'identity-7-worker').image).toBe(
+    'wso2/wso2is:7.1.0',
+  );
   frontend.spec.backends.managed!.image = 'registry.example.com/wso2is:7.1.0-patched';
-  expect(containerOf(wso2Workloads(frontend, topologyOf(frontend)), 'identity-7-manager').image).toBe('registry.example.com/wso2is:7.1.0-patched');
+  expect(containerOf(wso2Workloads(frontend, topologyOf(frontend)), 'identity-7-manager').image).toBe(
+    'registry.example.com/wso2is:7.1.0-patched',
+  );
 });
 
 test('applied for real, the workers become Available, the manager gets its ready pod, and the role Services list the pods', async () => {
@@ -163,20 +219,40 @@ test('applied for real, the workers become Available, the manager gets its ready
 
   const kc = kubeConfig();
   const apps = kc.makeApiClient(k8s.AppsV1Api);
-  await eventually('the manager StatefulSet to have its ready replica', async () =>
-    (await apps.readNamespacedStatefulSet({ name: 'identity-7-manager', namespace: ns })).status?.readyReplicas === 1 ? true : undefined,
-  90_000);
+  await eventually(
+    'the manager StatefulSet to have its ready replica',
+    async () =>
+      (await apps.readNamespacedStatefulSet({ name: 'identity-7-manager', namespace: ns })).status?.readyReplicas === 1
+        ? true
+        : undefined,
+    90_000,
+  );
 
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
-  for (const [role, count] of [['worker', 3], ['manager', 1]] as const) {
-    const pods = (await core.listNamespacedPod({ namespace: ns, labelSelector: `app.kubernetes.io/instance=identity-7,app.kubernetes.io/component=${role}` })).items;
+  for (const [role, count] of [
+    ['worker', 3],
+    ['manager', 1],
+  ] as const) {
+    const pods = (
+      await core.listNamespacedPod({
+        namespace: ns,
+        labelSelector: `app.kubernetes.io/instance=identity-7,app.kubernetes.io/component=${role}`,
+      })
+    ).items;
     expect(pods).toHaveLength(count);
     if (role === 'manager') expect(pods[0]!.metadata!.name).toBe('identity-7-manager-0');
     const podIPs = pods.map((p) => p.status!.podIP!).sort();
     const ready = await eventually(`the ${role} EndpointSlice to list ${count} pods`, async () => {
-      const slices = (await discovery.listNamespacedEndpointSlice({ namespace: ns, labelSelector: `kubernetes.io/service-name=identity-7-${role}` })).items;
-      const addresses = slices.flatMap((s) => (s.endpoints ?? []).filter((e) => e.conditions?.ready).flatMap((e) => e.addresses)).sort();
+      const slices = (
+        await discovery.listNamespacedEndpointSlice({
+          namespace: ns,
+          labelSelector: `kubernetes.io/service-name=identity-7-${role}`,
+        })
+      ).items;
+      const addresses = slices
+        .flatMap((s) => (s.endpoints ?? []).filter((e) => e.conditions?.ready).flatMap((e) => e.addresses))
+        .sort();
       return addresses.length === count ? addresses : undefined;
     });
     expect(ready).toEqual(podIPs);

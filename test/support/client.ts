@@ -25,7 +25,8 @@ export interface FrontendResponse {
 }
 
 export function send(r: FrontendRequest): Promise<FrontendResponse> {
-  const hostHeader = (r.scheme === 'https' && r.port === 443) || (r.scheme === 'http' && r.port === 80) ? r.host : `${r.host}:${r.port}`;
+  const hostHeader =
+    (r.scheme === 'https' && r.port === 443) || (r.scheme === 'http' && r.port === 80) ? r.host : `${r.host}:${r.port}`;
   const options = {
     host: '127.0.0.1',
     port: r.port,
@@ -46,7 +47,12 @@ export function send(r: FrontendRequest): Promise<FrontendResponse> {
           const answer = isAnswer ? (JSON.parse(body) as NodeAnswer) : undefined;
           resolve({ status: res.statusCode ?? 0, headers: res.headers, body, ...(answer ? { answer } : {}) });
         } catch (error) {
-          reject(new Error(`unreadable answer from ${r.host}${r.path ?? '/'} (status ${res.statusCode}): ${body.slice(0, 200)}`, { cause: error }));
+          reject(
+            new Error(
+              `unreadable answer from ${r.host}${r.path ?? '/'} (status ${res.statusCode}): ${body.slice(0, 200)}`,
+              { cause: error },
+            ),
+          );
         }
       });
     });
@@ -70,7 +76,11 @@ export function cookieFrom(response: FrontendResponse, name: string): string | u
 export function webSocketEcho(r: FrontendRequest, message: string): Promise<string> {
   const url = `${r.scheme === 'https' ? 'wss' : 'ws'}://127.0.0.1:${r.port}${r.path ?? '/'}`;
   // ws passes TLS options such as servername on to tls.connect; its types just do not list them.
-  const options: WebSocket.ClientOptions & { servername: string } = { headers: { host: `${r.host}:${r.port}` }, servername: r.host, ...(r.ca ? { ca: r.ca } : {}) };
+  const options: WebSocket.ClientOptions & { servername: string } = {
+    headers: { host: `${r.host}:${r.port}` },
+    servername: r.host,
+    ...(r.ca ? { ca: r.ca } : {}),
+  };
   const ws = new WebSocket(url, options);
   return new Promise((resolve, reject) => {
     ws.once('open', () => ws.send(message));

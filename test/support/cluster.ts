@@ -49,7 +49,9 @@ export async function kubectlOutcome(args: string[]): Promise<KubectlOutcome> {
 /** A fresh namespace for one test file, so files never see each other's objects. */
 export async function createNamespace(prefix: string): Promise<string> {
   const name = `${prefix}-${randomBytes(3).toString('hex')}`;
-  await kubeConfig().makeApiClient(k8s.CoreV1Api).createNamespace({ body: { metadata: { name } } });
+  await kubeConfig()
+    .makeApiClient(k8s.CoreV1Api)
+    .createNamespace({ body: { metadata: { name } } });
   return name;
 }
 

@@ -60,7 +60,14 @@ export class FakeWso2Node {
       return;
     }
     headers['content-type'] = 'application/json';
-    const answer: NodeAnswer = { node: this.name, port, scheme, method: req.method ?? '', path: req.url ?? '', headers: req.headers };
+    const answer: NodeAnswer = {
+      node: this.name,
+      port,
+      scheme,
+      method: req.method ?? '',
+      path: req.url ?? '',
+      headers: req.headers,
+    };
     req.resume();
     req.on('end', () => res.writeHead(200, headers).end(JSON.stringify(answer)));
   }

@@ -62,7 +62,11 @@ export class LoopbackFrontend {
     const topology = topologyOf(resource);
     const nodes = (resource.spec.backends.external?.nodes ?? []).map((node) => {
       const portsOf = (protocol: 'http' | 'https') => [
-        ...new Set(topology.upstreams.filter((u) => u.protocol === protocol).flatMap((u) => u.servers.filter((s) => s.node === node.name).map((s) => s.port))),
+        ...new Set(
+          topology.upstreams
+            .filter((u) => u.protocol === protocol)
+            .flatMap((u) => u.servers.filter((s) => s.node === node.name).map((s) => s.port)),
+        ),
       ];
       return new FakeWso2Node(node.name, node.address, { https: portsOf('https'), http: portsOf('http') });
     });
@@ -77,7 +81,12 @@ export class LoopbackFrontend {
       const layout: NginxLayout = { listen: { address: '127.0.0.1', ...ports }, publicPorts };
       writeNginxTree(instanceDir, topology, layout);
       const nginx = await NginxProcess.start(instanceDir, ports.https);
-      instances.push({ nginx, dir: instanceDir, ports, ca: readFileSync(join(instanceDir, 'tls', 'ca', 'ca.crt'), 'utf8') });
+      instances.push({
+        nginx,
+        dir: instanceDir,
+        ports,
+        ca: readFileSync(join(instanceDir, 'tls', 'ca', 'ca.crt'), 'utf8'),
+      });
     }
     return new LoopbackFrontend(topology, nodes, instances, dir);
   }

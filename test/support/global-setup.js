@@ -8,5 +8,7 @@ export default async function globalSetup() {
   globalThis.__WSO2_FRONTEND_CONTROL_PLANE__ = plane;
   process.env.KUBECONFIG = plane.kubeconfigPath;
   process.env.WSO2_FRONTEND_TEST_APISERVER = plane.apiServerUrl;
-  console.log(`\nlocal control plane ready in ${((Date.now() - started) / 1000).toFixed(1)} s at ${plane.apiServerUrl} (${plane.dir})`);
+  console.log(
+    `\nlocal control plane ready in ${((Date.now() - started) / 1000).toFixed(1)} s at ${plane.apiServerUrl} (${plane.dir})`,
+  );
 }

@@ -9,7 +9,10 @@ export const NGINX = process.env.NGINX_BIN ?? '/usr/sbin/nginx';
 /** `nginx -t` on a rendered tree; the output names the offending line when it fails. */
 export function nginxTest(dir: string): { ok: boolean; output: string } {
   // stdout must not be a socket (as Node's pipes are): `access_log /dev/stdout` cannot open one.
-  const result = spawnSync(NGINX, ['-t', '-q', '-p', `${dir}/`, '-c', 'nginx.conf'], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+  const result = spawnSync(NGINX, ['-t', '-q', '-p', `${dir}/`, '-c', 'nginx.conf'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   return { ok: result.status === 0, output: result.stderr };
 }
 
@@ -32,7 +35,12 @@ export class NginxProcess {
 
   /** Starts NGINX in the foreground on a rendered tree and waits until `port` accepts connections. */
   static async start(dir: string, port: number): Promise<NginxProcess> {
-    const process = new ComponentProcess('nginx', NGINX, ['-p', `${dir}/`, '-c', 'nginx.conf', '-g', 'daemon off;'], join(dir, 'nginx.log'));
+    const process = new ComponentProcess(
+      'nginx',
+      NGINX,
+      ['-p', `${dir}/`, '-c', 'nginx.conf', '-g', 'daemon off;'],
+      join(dir, 'nginx.log'),
+    );
     process.start();
     const deadline = Date.now() + 10_000;
     while (!(await accepts(port))) {

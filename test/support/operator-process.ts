@@ -88,9 +88,22 @@ export class OperatorProcess {
       const check = () => {
         const line = this.logLines().find((l) => l.message === message);
         if (line) settle(() => resolve(line));
-        else if (this.exit) settle(() => reject(new Error(`the operator exited (${JSON.stringify(this.exit)}) before logging "${message}":\n${this.output}`)));
+        else if (this.exit)
+          settle(() =>
+            reject(
+              new Error(
+                `the operator exited (${JSON.stringify(this.exit)}) before logging "${message}":\n${this.output}`,
+              ),
+            ),
+          );
       };
-      const timer = setTimeout(() => settle(() => reject(new Error(`the operator did not log "${message}" within ${timeoutMs / 1000} s:\n${this.output}`))), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          settle(() =>
+            reject(new Error(`the operator did not log "${message}" within ${timeoutMs / 1000} s:\n${this.output}`)),
+          ),
+        timeoutMs,
+      );
       this.onOutput.add(check);
       check();
     });

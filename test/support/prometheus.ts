@@ -15,7 +15,12 @@ export function parseMetrics(text: string): Sample[] {
   for (const line of text.split('\n')) {
     const match = SAMPLE.exec(line);
     if (!match || line.startsWith('#')) continue;
-    const labels = Object.fromEntries([...(match[2] ?? '').matchAll(LABEL)].map(([, name, value]) => [name!, value!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c))]));
+    const labels = Object.fromEntries(
+      [...(match[2] ?? '').matchAll(LABEL)].map(([, name, value]) => [
+        name!,
+        value!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c)),
+      ]),
+    );
     samples.push({ name: match[1]!, labels, value: Number(match[3]) });
   }
   return samples;

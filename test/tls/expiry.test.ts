@@ -3,7 +3,9 @@ import { earliestNotAfter, secondsUntilExpiry } from '../../src/tls/expiry.js';
 import { DAY, T0, at } from './tools.js';
 
 test('the earliest notAfter of the certificates a frontend serves is the one status reports', () => {
-  expect(earliestNotAfter([{ notAfter: at(90 * DAY) }, { notAfter: at(30 * DAY) }, { notAfter: at(60 * DAY) }])).toEqual(at(30 * DAY));
+  expect(
+    earliestNotAfter([{ notAfter: at(90 * DAY) }, { notAfter: at(30 * DAY) }, { notAfter: at(60 * DAY) }]),
+  ).toEqual(at(30 * DAY));
 });
 
 test('there is no earliest notAfter without certificates', () => {

@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import { connect, type PeerCertificate } from 'node:tls';
 import { freePort } from '../../src/localcluster/ports.js';
 import { ComponentProcess } from '../../src/localcluster/process.js';
-import { issueCa, issueServerCertificate, serverCertificateNames, tlsSecretData, type KeyAndCertificate } from '../../src/tls/issuer.js';
+import {
+  issueCa,
+  issueServerCertificate,
+  serverCertificateNames,
+  tlsSecretData,
+  type KeyAndCertificate,
+} from '../../src/tls/issuer.js';
 import { scratch } from './tools.js';
 
 const NGINX = '/usr/sbin/nginx';
@@ -50,12 +56,21 @@ function accepts(port: number): Promise<boolean> {
 }
 
 async function startNginx(): Promise<ComponentProcess> {
-  const process = new ComponentProcess('nginx', NGINX, [
-    '-e', 'stderr',
-    '-p', `${files.dir}/`,
-    '-c', 'nginx.conf',
-    '-g', `daemon off; pid ${files.dir}/nginx.pid; error_log stderr;`,
-  ], join(files.dir, 'nginx.log'));
+  const process = new ComponentProcess(
+    'nginx',
+    NGINX,
+    [
+      '-e',
+      'stderr',
+      '-p',
+      `${files.dir}/`,
+      '-c',
+      'nginx.conf',
+      '-g',
+      `daemon off; pid ${files.dir}/nginx.pid; error_log stderr;`,
+    ],
+    join(files.dir, 'nginx.log'),
+  );
   process.start();
   for (;;) {
     process.assertRunning();
@@ -70,7 +85,10 @@ beforeAll(async () => {
   const [sharedNames] = serverCertificateNames(HOSTS, EXTRA, false);
   const shared = writeSecret('shared', issueServerCertificate(ca, sharedNames!, { now }));
   const perHost = new Map(
-    serverCertificateNames(HOSTS, EXTRA, true).map((names) => [names[0]!, writeSecret(`host-${names[0]}`, issueServerCertificate(ca, names, { now }))]),
+    serverCertificateNames(HOSTS, EXTRA, true).map((names) => [
+      names[0]!,
+      writeSecret(`host-${names[0]}`, issueServerCertificate(ca, names, { now })),
+    ]),
   );
   ports.shared = await freePort();
   ports.perHost = await freePort();
@@ -106,15 +124,18 @@ interface Handshake {
 /** A TLS client trusting only the frontend CA: the handshake fails unless the chain and the name verify. */
 function handshake(port: number, servername: string | undefined, hostHeader: string): Promise<Handshake> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port, ca: ca.certificatePem, ...(servername ? { servername } : {}) }, () => {
-      const authorized = socket.authorized;
-      const peer = socket.getPeerCertificate();
-      let response = '';
-      socket.setEncoding('utf8');
-      socket.on('data', (chunk: string) => (response += chunk));
-      socket.on('end', () => resolve({ authorized, peer, body: response.split('\r\n\r\n')[1] ?? '' }));
-      socket.end(`GET / HTTP/1.1\r\nHost: ${hostHeader}\r\nConnection: close\r\n\r\n`);
-    });
+    const socket = connect(
+      { host: '127.0.0.1', port, ca: ca.certificatePem, ...(servername ? { servername } : {}) },
+      () => {
+        const authorized = socket.authorized;
+        const peer = socket.getPeerCertificate();
+        let response = '';
+        socket.setEncoding('utf8');
+        socket.on('data', (chunk: string) => (response += chunk));
+        socket.on('end', () => resolve({ authorized, peer, body: response.split('\r\n\r\n')[1] ?? '' }));
+        socket.end(`GET / HTTP/1.1\r\nHost: ${hostHeader}\r\nConnection: close\r\n\r\n`);
+      },
+    );
     socket.once('error', reject);
   });
 }
@@ -123,7 +144,9 @@ describe('one certificate for every host', () => {
   test.each(HOSTS)('%s: the handshake verifies against the CA and NGINX saw the name by SNI', async (host) => {
     const result = await handshake(ports.shared, host, host);
     expect(result.authorized).toBe(true);
-    expect(result.peer.subjectaltname).toBe('DNS:api.am.wso2.com, DNS:gw.am.wso2.com, DNS:localhost, IP Address:127.0.0.1');
+    expect(result.peer.subjectaltname).toBe(
+      'DNS:api.am.wso2.com, DNS:gw.am.wso2.com, DNS:localhost, IP Address:127.0.0.1',
+    );
     expect(result.body).toBe(host);
   });
 

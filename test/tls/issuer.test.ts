@@ -67,13 +67,17 @@ describe('a server certificate', () => {
 
   test('matches every host name and extra DNS name for openssl -checkhost', () => {
     for (const host of [...HOSTS, 'localhost']) {
-      expect(openssl('x509', '-in', leafFile, '-noout', '-checkhost', host).output.trim()).toBe(`Hostname ${host} does match certificate`);
+      expect(openssl('x509', '-in', leafFile, '-noout', '-checkhost', host).output.trim()).toBe(
+        `Hostname ${host} does match certificate`,
+      );
     }
   });
 
   test('matches the extra IP addresses, IPv4 and IPv6, for openssl -checkip', () => {
     for (const ip of ['127.0.0.1', '::1']) {
-      expect(openssl('x509', '-in', leafFile, '-noout', '-checkip', ip).output.trim()).toBe(`IP ${ip} does match certificate`);
+      expect(openssl('x509', '-in', leafFile, '-noout', '-checkip', ip).output.trim()).toBe(
+        `IP ${ip} does match certificate`,
+      );
     }
   });
 
@@ -86,7 +90,9 @@ describe('a server certificate', () => {
   test('carries the first name as its common name and every name as a SAN', () => {
     const x509 = new X509Certificate(leaf.certificatePem);
     expect(x509.subject).toBe('CN=api.am.wso2.com');
-    expect(x509.subjectAltName).toBe('DNS:api.am.wso2.com, DNS:gw.am.wso2.com, DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1');
+    expect(x509.subjectAltName).toBe(
+      'DNS:api.am.wso2.com, DNS:gw.am.wso2.com, DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1',
+    );
   });
 
   test('is a server leaf: CA:FALSE critical, digitalSignature and keyEncipherment, serverAuth', () => {
@@ -123,11 +129,15 @@ describe('a server certificate', () => {
   });
 
   test('refuses keys shorter than 2048 bits', () => {
-    expect(() => issueServerCertificate(ca, HOSTS, { now: T0, keyBits: 1024 })).toThrow('keyBits must be an integer of at least 2048, got 1024');
+    expect(() => issueServerCertificate(ca, HOSTS, { now: T0, keyBits: 1024 })).toThrow(
+      'keyBits must be an integer of at least 2048, got 1024',
+    );
   });
 
   test('refuses an empty list of names', () => {
-    expect(() => issueServerCertificate(ca, [], { now: T0 })).toThrow('a server certificate needs at least one host name');
+    expect(() => issueServerCertificate(ca, [], { now: T0 })).toThrow(
+      'a server certificate needs at least one host name',
+    );
   });
 
   test('lists a name once even when it is given twice in different case', () => {
@@ -168,11 +178,17 @@ describe('the kubernetes.io/tls Secret data', () => {
     const data = tlsSecretData(leaf, ca);
     const chainFile = files.write('tls.crt', data['tls.crt']);
     const trustFile = files.write('ca.crt', data['ca.crt']);
-    expect(openssl('verify', '-attime', ATTIME, '-CAfile', trustFile, chainFile).output.trim()).toBe(`${chainFile}: OK`);
+    expect(openssl('verify', '-attime', ATTIME, '-CAfile', trustFile, chainFile).output.trim()).toBe(
+      `${chainFile}: OK`,
+    );
   });
 
   test('for the CA keeps the CA certificate and its own key', () => {
-    expect(caSecretData(ca)).toEqual({ 'tls.crt': ca.certificatePem, 'tls.key': ca.privateKeyPem, 'ca.crt': ca.certificatePem });
+    expect(caSecretData(ca)).toEqual({
+      'tls.crt': ca.certificatePem,
+      'tls.key': ca.privateKeyPem,
+      'ca.crt': ca.certificatePem,
+    });
   });
 });
 

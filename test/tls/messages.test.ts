@@ -26,9 +26,14 @@ function storedVariants(): Record<string, SecretStringData> {
     damagedKey: { ...good, 'tls.key': leaf.privateKeyPem.replace(/\n(.{10})/, '\n$1!') },
     encryptedKey: {
       ...good,
-      'tls.key': createPrivateKey(leaf.privateKeyPem).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' }).toString(),
+      'tls.key': createPrivateKey(leaf.privateKeyPem)
+        .export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' })
+        .toString(),
     },
-    pkcs1Key: { ...good, 'tls.key': createPrivateKey(leaf.privateKeyPem).export({ type: 'pkcs1', format: 'pem' }).toString() },
+    pkcs1Key: {
+      ...good,
+      'tls.key': createPrivateKey(leaf.privateKeyPem).export({ type: 'pkcs1', format: 'pem' }).toString(),
+    },
     keyOnly: { 'tls.key': leaf.privateKeyPem },
     certificateOnly: { 'tls.crt': good['tls.crt'] },
     foreignCa: tlsSecretData(otherLeaf, ca),
@@ -39,7 +44,9 @@ function storedVariants(): Record<string, SecretStringData> {
 function messagesFor(data: SecretStringData): string[] {
   const times = [at(-1), T0, at(DAY), at(60 * DAY), at(90 * DAY + 1), at(4000 * DAY)];
   return times.flatMap((now) => {
-    const server = [NAMES, ['store.am.wso2.com']].map((names) => decideServerCertificate(now, data, names, { caCertificatePem: ca.certificatePem }));
+    const server = [NAMES, ['store.am.wso2.com']].map((names) =>
+      decideServerCertificate(now, data, names, { caCertificatePem: ca.certificatePem }),
+    );
     const provided = checkProvidedCertificate(data, ['api.am.wso2.com', 'store.am.wso2.com'], now);
     return [
       ...server.map((d) => d.message),
@@ -53,7 +60,10 @@ function messagesFor(data: SecretStringData): string[] {
 /** Key material as it could leak: the PEM armour, or any line of base64 from a key. */
 function keyFragments(): string[] {
   const keys = [leaf.privateKeyPem, otherLeaf.privateKeyPem, ca.privateKeyPem];
-  return ['PRIVATE KEY', ...keys.flatMap((pem) => pem.split('\n').filter((line) => line.length >= 16 && !line.startsWith('-----')))];
+  return [
+    'PRIVATE KEY',
+    ...keys.flatMap((pem) => pem.split('\n').filter((line) => line.length >= 16 && !line.startsWith('-----'))),
+  ];
 }
 
 test.each(Object.entries(storedVariants()))('no message contains private key material: %s', (_variant, data) => {
@@ -68,7 +78,9 @@ test('the paths covered include every reason the decisions and checks give', () 
   const reasons = new Set<string>();
   for (const data of [...Object.values(storedVariants()), {}, caSecretData(ca)]) {
     for (const now of [at(-1), at(DAY), at(60 * DAY), at(90 * DAY + 1), at(4000 * DAY)]) {
-      reasons.add(decideServerCertificate(now, data, ['store.am.wso2.com'], { caCertificatePem: ca.certificatePem }).reason);
+      reasons.add(
+        decideServerCertificate(now, data, ['store.am.wso2.com'], { caCertificatePem: ca.certificatePem }).reason,
+      );
       reasons.add(decideServerCertificate(now, data, NAMES, { caCertificatePem: ca.certificatePem }).reason);
       reasons.add(decideCa(now, data).reason);
       checkProvidedCertificate(data, ['store.am.wso2.com'], now).problems.forEach((p) => reasons.add(p.reason));

@@ -2,7 +2,13 @@
 // that would make clients fail is reported with a reason and a message.
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { issueCa, issueServerCertificate, tlsSecretData, type KeyAndCertificate, type TlsSecretData } from '../../src/tls/issuer.js';
+import {
+  issueCa,
+  issueServerCertificate,
+  tlsSecretData,
+  type KeyAndCertificate,
+  type TlsSecretData,
+} from '../../src/tls/issuer.js';
 import { checkProvidedCertificate } from '../../src/tls/provided.js';
 import { DAY, T0, at, openssl, scratch } from './tools.js';
 
@@ -27,7 +33,20 @@ function opensslCertificate(extra: string[]): { 'tls.crt': string; 'tls.key': st
   const files = scratch('tls-provided');
   try {
     const [crt, key] = [`${files.dir}/tls.crt`, `${files.dir}/tls.key`];
-    const made = openssl('req', '-x509', '-nodes', '-subj', '/CN=api.am.wso2.com', '-days', '30', '-keyout', key, '-out', crt, ...extra);
+    const made = openssl(
+      'req',
+      '-x509',
+      '-nodes',
+      '-subj',
+      '/CN=api.am.wso2.com',
+      '-days',
+      '30',
+      '-keyout',
+      key,
+      '-out',
+      crt,
+      ...extra,
+    );
     if (made.status !== 0) throw new Error(made.output);
     return { 'tls.crt': readFileSync(crt, 'utf8'), 'tls.key': readFileSync(key, 'utf8') };
   } finally {
@@ -36,7 +55,8 @@ function opensslCertificate(extra: string[]): { 'tls.crt': string; 'tls.key': st
 }
 
 /** A moment inside a certificate's validity, read from the certificate itself. */
-const dayAfterIssue = (data: { 'tls.crt': string }) => new Date(new X509Certificate(data['tls.crt']).validFromDate.getTime() + DAY);
+const dayAfterIssue = (data: { 'tls.crt': string }) =>
+  new Date(new X509Certificate(data['tls.crt']).validFromDate.getTime() + DAY);
 
 test('a certificate covering every host, with its key, within its validity, is valid and reports notAfter', () => {
   expect(checkProvidedCertificate(secret, HOSTS, at(DAY))).toEqual({
@@ -49,7 +69,14 @@ test('a certificate covering every host, with its key, within its validity, is v
 });
 
 test('an ECDSA certificate made by OpenSSL is read and checked like an RSA one', () => {
-  const ecdsa = opensslCertificate(['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-addext', 'subjectAltName=DNS:api.am.wso2.com']);
+  const ecdsa = opensslCertificate([
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-addext',
+    'subjectAltName=DNS:api.am.wso2.com',
+  ]);
   expect(checkProvidedCertificate(ecdsa, ['api.am.wso2.com'], dayAfterIssue(ecdsa)).reason).toBe('CertificateValid');
 });
 
@@ -57,8 +84,14 @@ test('a wildcard covers exactly one label: not the parent domain, not two labels
   const wildcard = tlsSecretData(issueServerCertificate(ca, ['*.am.wso2.com'], { now: T0 }), ca);
   const check = checkProvidedCertificate(wildcard, ['api.am.wso2.com', 'am.wso2.com', 'a.b.am.wso2.com'], at(DAY));
   expect(check.problems.map((p) => [p.reason, p.message.replace(/ \(serial [0-9A-F]+\)/, '')])).toEqual([
-    ['HostNotCovered', 'the certificate "CN=*.am.wso2.com" does not cover host am.wso2.com: its names are *.am.wso2.com'],
-    ['HostNotCovered', 'the certificate "CN=*.am.wso2.com" does not cover host a.b.am.wso2.com: its names are *.am.wso2.com'],
+    [
+      'HostNotCovered',
+      'the certificate "CN=*.am.wso2.com" does not cover host am.wso2.com: its names are *.am.wso2.com',
+    ],
+    [
+      'HostNotCovered',
+      'the certificate "CN=*.am.wso2.com" does not cover host a.b.am.wso2.com: its names are *.am.wso2.com',
+    ],
   ]);
 });
 
@@ -122,10 +155,9 @@ test('a Secret without tls.crt and tls.key reports both, and no dates', () => {
 });
 
 test('unparseable tls.crt and tls.key are both reported', () => {
-  expect(checkProvidedCertificate({ 'tls.crt': 'hello', 'tls.key': 'world' }, HOSTS, T0).problems.map((p) => p.reason)).toEqual([
-    'CertificateUnparseable',
-    'KeyUnparseable',
-  ]);
+  expect(
+    checkProvidedCertificate({ 'tls.crt': 'hello', 'tls.key': 'world' }, HOSTS, T0).problems.map((p) => p.reason),
+  ).toEqual(['CertificateUnparseable', 'KeyUnparseable']);
 });
 
 test('a key for another certificate is a mismatch', () => {
@@ -142,15 +174,24 @@ test('a PKCS#1 RSA key is accepted', () => {
 });
 
 test('an encrypted key is reported as unparseable: NGINX could not load it without a passphrase', () => {
-  const encrypted = createPrivateKey(leaf.privateKeyPem).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'secret' }).toString();
+  const encrypted = createPrivateKey(leaf.privateKeyPem)
+    .export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'secret' })
+    .toString();
   expect(checkProvidedCertificate({ ...secret, 'tls.key': encrypted }, HOSTS, at(DAY)).problems).toEqual([
-    { reason: 'KeyUnparseable', message: 'tls.key does not hold an unencrypted PEM private key (PKCS#8, PKCS#1 or SEC1)' },
+    {
+      reason: 'KeyUnparseable',
+      message: 'tls.key does not hold an unencrypted PEM private key (PKCS#8, PKCS#1 or SEC1)',
+    },
   ]);
 });
 
 test('every problem is reported at once, with the first as the reason', () => {
   const other = issueServerCertificate(ca, HOSTS, { now: T0 });
-  const check = checkProvidedCertificate({ ...secret, 'tls.key': other.privateKeyPem }, ['store.am.wso2.com'], at(91 * DAY));
+  const check = checkProvidedCertificate(
+    { ...secret, 'tls.key': other.privateKeyPem },
+    ['store.am.wso2.com'],
+    at(91 * DAY),
+  );
   expect(check.reason).toBe('KeyMismatch');
   expect(check.problems.map((p) => p.reason)).toEqual(['KeyMismatch', 'CertificateExpired', 'HostNotCovered']);
   expect(check.message).toBe(check.problems.map((p) => p.message).join('; '));

@@ -1,7 +1,14 @@
 // When self-signed certificates are kept, renewed or reissued, decided from a fixed clock and the
 // stored Secret data. A restart or re-render must never reissue anything.
 import { parseTlsSecretData, type SecretStringData } from '../../src/tls/certificate.js';
-import { caSecretData, issueCa, issueServerCertificate, tlsSecretData, type KeyAndCertificate, type TlsSecretData } from '../../src/tls/issuer.js';
+import {
+  caSecretData,
+  issueCa,
+  issueServerCertificate,
+  tlsSecretData,
+  type KeyAndCertificate,
+  type TlsSecretData,
+} from '../../src/tls/issuer.js';
 import { decideCa, decideServerCertificate, renewalTime } from '../../src/tls/renewal.js';
 import { DAY, T0, at } from './tools.js';
 
@@ -39,7 +46,9 @@ describe('renewalTime', () => {
   });
 
   test('rejects a negative renewBefore', () => {
-    expect(() => renewalTime(T0, at(90 * DAY), -1)).toThrow('renewBefore must be a duration of zero or more milliseconds, got -1');
+    expect(() => renewalTime(T0, at(90 * DAY), -1)).toThrow(
+      'renewBefore must be a duration of zero or more milliseconds, got -1',
+    );
   });
 });
 
@@ -62,7 +71,8 @@ describe('a stored server certificate', () => {
     expect(decide(at(60 * DAY), stored)).toEqual({
       action: 'renew',
       reason: 'RenewalDue',
-      message: 'the server certificate was due for renewal at 2026-03-02T00:00:00.000Z; it expires at 2026-04-01T00:00:00.000Z',
+      message:
+        'the server certificate was due for renewal at 2026-03-02T00:00:00.000Z; it expires at 2026-04-01T00:00:00.000Z',
       notAfter: at(90 * DAY),
       renewAt: at(60 * DAY),
     });
@@ -82,12 +92,18 @@ describe('a stored server certificate', () => {
 
   test('follows renewBefore when given', () => {
     expect(decide(at(83 * DAY - 1), stored, NAMES, 7 * DAY).action).toBe('keep');
-    expect(decide(at(83 * DAY), stored, NAMES, 7 * DAY)).toMatchObject({ action: 'renew', reason: 'RenewalDue', renewAt: at(83 * DAY) });
+    expect(decide(at(83 * DAY), stored, NAMES, 7 * DAY)).toMatchObject({
+      action: 'renew',
+      reason: 'RenewalDue',
+      renewAt: at(83 * DAY),
+    });
   });
 
   test('is kept when the same names come in another order, case or spelling of an IP address', () => {
     const v6 = tlsSecretData(issueServerCertificate(ca, ['a.example.com', '::1'], { now: T0 }), ca);
-    expect(decide(at(DAY), stored, ['LocalHost', '127.0.0.1', 'GW.am.wso2.com', 'api.am.wso2.com']).action).toBe('keep');
+    expect(decide(at(DAY), stored, ['LocalHost', '127.0.0.1', 'GW.am.wso2.com', 'api.am.wso2.com']).action).toBe(
+      'keep',
+    );
     expect(decide(at(DAY), v6, ['0:0::1', 'a.example.com']).action).toBe('keep');
   });
 
@@ -125,7 +141,11 @@ describe('a stored server certificate', () => {
   });
 
   test('is issued when nothing is stored', () => {
-    expect(decide(T0, undefined)).toEqual({ action: 'issue', reason: 'CertificateMissing', message: 'no server certificate is stored yet' });
+    expect(decide(T0, undefined)).toEqual({
+      action: 'issue',
+      reason: 'CertificateMissing',
+      message: 'no server certificate is stored yet',
+    });
   });
 
   test('is issued when tls.crt is missing, naming every missing key', () => {
@@ -155,10 +175,13 @@ describe('a stored server certificate', () => {
   });
 
   test('is issued when tls.key holds no key', () => {
-    expect(decide(T0, { ...stored, 'tls.key': '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n' })).toEqual({
+    expect(
+      decide(T0, { ...stored, 'tls.key': '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n' }),
+    ).toEqual({
       action: 'issue',
       reason: 'KeyUnparseable',
-      message: 'the stored server certificate is unusable: tls.key does not hold an unencrypted PEM private key (PKCS#8, PKCS#1 or SEC1)',
+      message:
+        'the stored server certificate is unusable: tls.key does not hold an unencrypted PEM private key (PKCS#8, PKCS#1 or SEC1)',
     });
   });
 
@@ -228,7 +251,8 @@ describe('the stored CA', () => {
     expect(decideCa(renewAt(), caSecretData(ca))).toEqual({
       action: 'renew',
       reason: 'RenewalDue',
-      message: 'the CA certificate was due for renewal at 2032-08-30T08:00:00.000Z; it expires at 2035-12-30T00:00:00.000Z',
+      message:
+        'the CA certificate was due for renewal at 2032-08-30T08:00:00.000Z; it expires at 2035-12-30T00:00:00.000Z',
       notAfter: ca.notAfter,
       renewAt: renewAt(),
     });
@@ -239,7 +263,11 @@ describe('the stored CA', () => {
   });
 
   test('is issued when nothing is stored', () => {
-    expect(decideCa(T0, undefined)).toEqual({ action: 'issue', reason: 'CertificateMissing', message: 'no CA certificate is stored yet' });
+    expect(decideCa(T0, undefined)).toEqual({
+      action: 'issue',
+      reason: 'CertificateMissing',
+      message: 'no CA certificate is stored yet',
+    });
   });
 
   test('is issued when the stored certificate does not parse', () => {
@@ -270,7 +298,10 @@ describe('the stored CA', () => {
 });
 
 function serialOf(data: SecretStringData, key = 'tls.crt'): string {
-  const parsed = parseTlsSecretData({ 'tls.crt': data[key], 'tls.key': key === 'tls.crt' ? data['tls.key'] : ca.privateKeyPem });
+  const parsed = parseTlsSecretData({
+    'tls.crt': data[key],
+    'tls.key': key === 'tls.crt' ? data['tls.key'] : ca.privateKeyPem,
+  });
   if (!parsed.ok) throw new Error('fixture does not parse');
   return parsed.stored.leaf.serialNumber;
 }

@@ -24,7 +24,11 @@ export function run(command: string, args: string[]): CommandResult {
 export const openssl = (...args: string[]) => run('openssl', args);
 
 /** A scratch directory removed by the returned `remove`. */
-export function scratch(prefix: string): { dir: string; write: (name: string, content: string | Buffer) => string; remove: () => void } {
+export function scratch(prefix: string): {
+  dir: string;
+  write: (name: string, content: string | Buffer) => string;
+  remove: () => void;
+} {
   const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
   return {
     dir,

@@ -14,11 +14,15 @@ beforeAll(() => {
 });
 afterAll(() => files.remove());
 
-const keytoolList = (file: string, password: string) => run('keytool', ['-list', '-keystore', file, '-storetype', 'PKCS12', '-storepass', password]);
+const keytoolList = (file: string, password: string) =>
+  run('keytool', ['-list', '-keystore', file, '-storetype', 'PKCS12', '-storepass', password]);
 const sha256 = (pem: string) => new X509Certificate(pem).fingerprint256;
 
 test('keytool lists the CA as a trustedCertEntry under its alias, with the CA fingerprint', () => {
-  const file = files.write('truststore.p12', pkcs12Truststore([{ alias: 'wso2-frontend-ca', certificatePem: ca.certificatePem }], 'wso2carbon'));
+  const file = files.write(
+    'truststore.p12',
+    pkcs12Truststore([{ alias: 'wso2-frontend-ca', certificatePem: ca.certificatePem }], 'wso2carbon'),
+  );
   const listing = keytoolList(file, 'wso2carbon');
   expect(listing.status).toBe(0);
   expect(listing.output).toContain('Your keystore contains 1 entry');
@@ -39,12 +43,25 @@ test('holds the old and the new CA side by side during a CA rotation', () => {
   );
   const output = keytoolList(file, 'changeit').output;
   expect(output).toContain('Your keystore contains 2 entries');
-  expect(output).toMatch(new RegExp(`^current, .+, trustedCertEntry, \nCertificate fingerprint \\(SHA-256\\): ${sha256(ca.certificatePem)}$`, 'm'));
-  expect(output).toMatch(new RegExp(`^next, .+, trustedCertEntry, \nCertificate fingerprint \\(SHA-256\\): ${sha256(nextCa.certificatePem)}$`, 'm'));
+  expect(output).toMatch(
+    new RegExp(
+      `^current, .+, trustedCertEntry, \nCertificate fingerprint \\(SHA-256\\): ${sha256(ca.certificatePem)}$`,
+      'm',
+    ),
+  );
+  expect(output).toMatch(
+    new RegExp(
+      `^next, .+, trustedCertEntry, \nCertificate fingerprint \\(SHA-256\\): ${sha256(nextCa.certificatePem)}$`,
+      'm',
+    ),
+  );
 });
 
 test('keytool refuses it with another password: the MAC is keyed by the password given', () => {
-  const file = files.write('password.p12', pkcs12Truststore([{ alias: 'ca', certificatePem: ca.certificatePem }], 'right'));
+  const file = files.write(
+    'password.p12',
+    pkcs12Truststore([{ alias: 'ca', certificatePem: ca.certificatePem }], 'right'),
+  );
   const listing = keytoolList(file, 'wrong');
   expect(listing.status).not.toBe(0);
   expect(listing.output).toContain('Integrity check failed');

@@ -136,19 +136,46 @@ class RestartingInformer {
     const objects = k8s.KubernetesObjectApi.makeApiClient(kubeConfig);
     const shrink = (object: k8s.KubernetesObject) => stripManagedFields(transform ? transform(object) : object);
     const list = async () => {
-      const result = await objects.list<k8s.KubernetesObject>(apiVersionOf(resource), resource.kind, namespace, undefined, undefined, undefined, undefined, labelSelector);
+      const result = await objects.list<k8s.KubernetesObject>(
+        apiVersionOf(resource),
+        resource.kind,
+        namespace,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        labelSelector,
+      );
       return { ...result, items: result.items.map(shrink) };
     };
     // makeInformer, with the watched objects passed through `shrink` before the cache sees them.
     const watch = new k8s.Watch(kubeConfig);
     const shrinkingWatch = {
-      watch: (path: string, query: Record<string, string | number | boolean | undefined>, callback: (phase: string, object: unknown, raw?: unknown) => void, done: (error: unknown) => void) =>
+      watch: (
+        path: string,
+        query: Record<string, string | number | boolean | undefined>,
+        callback: (phase: string, object: unknown, raw?: unknown) => void,
+        done: (error: unknown) => void,
+      ) =>
         // Bookmarks keep the resourceVersion of a quiet, label-selected watch current, so a
         // reconnect resumes instead of relisting after a 410.
-        watch.watch(path, { ...query, allowWatchBookmarks: true }, (phase, object, raw) => callback(phase, phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' ? shrink(object as k8s.KubernetesObject) : object, raw), done),
+        watch.watch(
+          path,
+          { ...query, allowWatchBookmarks: true },
+          (phase, object, raw) =>
+            callback(
+              phase,
+              phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED'
+                ? shrink(object as k8s.KubernetesObject)
+                : object,
+              raw,
+            ),
+          done,
+        ),
     } as k8s.Watch;
     this.informer = new k8s.ListWatch(watchPath(resource, namespace), shrinkingWatch, list, false, labelSelector);
-    for (const verb of [k8s.ADD, k8s.UPDATE, k8s.DELETE] as const) this.informer.on(verb, (object) => this.deliver(object));
+    for (const verb of [k8s.ADD, k8s.UPDATE, k8s.DELETE] as const)
+      this.informer.on(verb, (object) => this.deliver(object));
     this.informer.on(k8s.ERROR, (error: unknown) => this.restartLater(error));
   }
 
@@ -191,7 +218,11 @@ class RestartingInformer {
     try {
       this.onChange(object);
     } catch (error) {
-      this.log('error', 'event handler failed', { ...this.describe(), object: objectKey(object), error: String(error) });
+      this.log('error', 'event handler failed', {
+        ...this.describe(),
+        object: objectKey(object),
+        error: String(error),
+      });
     }
   }
 
@@ -199,7 +230,11 @@ class RestartingInformer {
     this.errors++;
     if (this.stopped || this.cancelRestart) return;
     const delayMs = this.restartDelay(this.consecutiveFailures++);
-    this.log('error', 'watch failed; restarting the informer', { ...this.describe(), error: String(error), retryInMs: delayMs });
+    this.log('error', 'watch failed; restarting the informer', {
+      ...this.describe(),
+      error: String(error),
+      retryInMs: delayMs,
+    });
     const timer = setTimeout(() => {
       this.cancelRestart = undefined;
       if (!this.stopped) void this.start();
@@ -230,16 +265,36 @@ export class Controller<Primary extends k8s.KubernetesObject = k8s.KubernetesObj
       concurrency: options.concurrency,
       baseDelayMs: options.retryBaseDelayMs,
       maxDelayMs: options.retryMaxDelayMs,
-      onError: (key, error, retryInMs) => this.log('error', 'reconcile failed', { key, error: String(error), retryInMs }),
+      onError: (key, error, retryInMs) =>
+        this.log('error', 'reconcile failed', { key, error: String(error), retryInMs }),
     });
     const scopes = options.namespaces?.length ? options.namespaces : [undefined];
     const base = options.watchRestartBaseDelayMs ?? 200;
     const max = options.watchRestartMaxDelayMs ?? 30_000;
     const restartDelay = (failures: number) => Math.min(base * 2 ** failures, max);
-    const informer = (resource: ResourceType, namespace: string | undefined, onChange: (object: k8s.KubernetesObject) => void, labelSelector?: string, transform?: CacheTransform, cacheName?: string) =>
-      new RestartingInformer(options.kubeConfig, resource, namespace, cacheName ?? resource.kind, onChange, restartDelay, this.log, labelSelector, transform);
+    const informer = (
+      resource: ResourceType,
+      namespace: string | undefined,
+      onChange: (object: k8s.KubernetesObject) => void,
+      labelSelector?: string,
+      transform?: CacheTransform,
+      cacheName?: string,
+    ) =>
+      new RestartingInformer(
+        options.kubeConfig,
+        resource,
+        namespace,
+        cacheName ?? resource.kind,
+        onChange,
+        restartDelay,
+        this.log,
+        labelSelector,
+        transform,
+      );
 
-    this.primaries = scopes.map((namespace) => informer(options.primary, namespace, (object) => this.queue.add(objectKey(object)), options.primaryLabelSelector));
+    this.primaries = scopes.map((namespace) =>
+      informer(options.primary, namespace, (object) => this.queue.add(objectKey(object)), options.primaryLabelSelector),
+    );
     this.secondaries = (options.secondaries ?? []).flatMap((watch) =>
       scopes.map((namespace) =>
         informer(
@@ -306,7 +361,9 @@ export class Controller<Primary extends k8s.KubernetesObject = k8s.KubernetesObj
   }
 
   private secondaryInformer(cacheName: string, namespace: string): RestartingInformer | undefined {
-    return this.secondaries.find((i) => i.cacheName === cacheName && (i.namespace === undefined || i.namespace === namespace));
+    return this.secondaries.find(
+      (i) => i.cacheName === cacheName && (i.namespace === undefined || i.namespace === namespace),
+    );
   }
 
   /** Every cached primary. */

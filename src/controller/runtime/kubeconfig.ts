@@ -15,7 +15,12 @@ export class PooledKubeConfig extends k8s.KubeConfig {
   /** A pooled copy of `source` (same clusters, users and current context). */
   static from(source: k8s.KubeConfig): PooledKubeConfig {
     const pooled = new PooledKubeConfig();
-    pooled.loadFromOptions({ clusters: source.getClusters(), users: source.getUsers(), contexts: source.getContexts(), currentContext: source.getCurrentContext() });
+    pooled.loadFromOptions({
+      clusters: source.getClusters(),
+      users: source.getUsers(),
+      contexts: source.getContexts(),
+      currentContext: source.getCurrentContext(),
+    });
     return pooled;
   }
 
@@ -28,7 +33,18 @@ export class PooledKubeConfig extends k8s.KubeConfig {
     // freely (an OIDC refresh rewrites the user's tokens, and must not create a new pool).
     const cluster = this.getCurrentCluster();
     const user = this.getCurrentUser();
-    const shape = [cluster?.server, cluster?.caData, cluster?.caFile, cluster?.skipTLSVerify, cluster?.tlsServerName, cluster?.proxyUrl, user?.certData, user?.certFile, user?.keyData, user?.keyFile];
+    const shape = [
+      cluster?.server,
+      cluster?.caData,
+      cluster?.caFile,
+      cluster?.skipTLSVerify,
+      cluster?.tlsServerName,
+      cluster?.proxyUrl,
+      user?.certData,
+      user?.certFile,
+      user?.keyData,
+      user?.keyFile,
+    ];
     const key = createHash('sha256').update(JSON.stringify(shape)).digest('hex');
     const shared = this.dispatchers.get(key);
     if (shared) {

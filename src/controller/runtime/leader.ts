@@ -63,7 +63,8 @@ export class LeaderElector {
     this.renewDeadlineMs = options.renewDeadlineMs ?? Math.floor((this.leaseDurationMs * 2) / 3);
     this.retryPeriodMs = options.retryPeriodMs ?? 2_000;
     this.log = options.logger ?? jsonLogger;
-    if (this.renewDeadlineMs >= this.leaseDurationMs) throw new Error('renewDeadlineMs must be shorter than leaseDurationMs');
+    if (this.renewDeadlineMs >= this.leaseDurationMs)
+      throw new Error('renewDeadlineMs must be shorter than leaseDurationMs');
   }
 
   get isLeader(): boolean {
@@ -87,7 +88,10 @@ export class LeaderElector {
     try {
       await this.release();
     } catch (error) {
-      this.log('error', 'could not release the lease; it expires on its own', { lease: this.options.leaseName, error: String(error) });
+      this.log('error', 'could not release the lease; it expires on its own', {
+        lease: this.options.leaseName,
+        error: String(error),
+      });
     }
   }
 
@@ -135,8 +139,16 @@ export class LeaderElector {
       current = await this.leases.readNamespacedLease({ name, namespace });
     } catch (error) {
       if (!(error instanceof k8s.ApiException && error.code === 404)) throw error;
-      const spec = { holderIdentity: identity, leaseDurationSeconds, acquireTime: now, renewTime: now, leaseTransitions: 0 };
-      return this.write(() => this.leases.createNamespacedLease({ namespace, body: { metadata: { name, namespace }, spec } }));
+      const spec = {
+        holderIdentity: identity,
+        leaseDurationSeconds,
+        acquireTime: now,
+        renewTime: now,
+        leaseTransitions: 0,
+      };
+      return this.write(() =>
+        this.leases.createNamespacedLease({ namespace, body: { metadata: { name, namespace }, spec } }),
+      );
     }
 
     const spec = current.spec ?? {};
@@ -145,7 +157,14 @@ export class LeaderElector {
     const next: k8s.V1LeaseSpec =
       holder === identity
         ? { ...spec, leaseDurationSeconds, renewTime: now }
-        : { ...spec, holderIdentity: identity, leaseDurationSeconds, acquireTime: now, renewTime: now, leaseTransitions: (spec.leaseTransitions ?? 0) + 1 };
+        : {
+            ...spec,
+            holderIdentity: identity,
+            leaseDurationSeconds,
+            acquireTime: now,
+            renewTime: now,
+            leaseTransitions: (spec.leaseTransitions ?? 0) + 1,
+          };
     return this.write(() => this.leases.replaceNamespacedLease({ name, namespace, body: { ...current, spec: next } }));
   }
 
@@ -172,7 +191,12 @@ export class LeaderElector {
     const { namespace, leaseName: name, identity } = this.options;
     const current = await this.leases.readNamespacedLease({ name, namespace });
     if (current.spec?.holderIdentity !== identity) return;
-    const spec: k8s.V1LeaseSpec = { ...current.spec, holderIdentity: undefined, acquireTime: undefined, renewTime: undefined };
+    const spec: k8s.V1LeaseSpec = {
+      ...current.spec,
+      holderIdentity: undefined,
+      acquireTime: undefined,
+      renewTime: undefined,
+    };
     await this.write(() => this.leases.replaceNamespacedLease({ name, namespace, body: { ...current, spec } }));
   }
 }

@@ -80,7 +80,8 @@ export class WorkQueue {
     this.maxDelayMs = options.maxDelayMs ?? 5 * 60_000;
     this.clock = options.clock ?? realClock;
     this.onError = options.onError ?? (() => undefined);
-    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new Error(`concurrency must be a positive integer, got ${this.concurrency}`);
+    if (!Number.isInteger(this.concurrency) || this.concurrency < 1)
+      throw new Error(`concurrency must be a positive integer, got ${this.concurrency}`);
   }
 
   /** Queues `key`; a key already queued is processed once, a key being processed runs once more afterwards. */
@@ -117,7 +118,13 @@ export class WorkQueue {
   }
 
   stats(): WorkQueueStats {
-    return { depth: this.pending.length, inFlight: this.processing.size, delayed: this.delayed.size, adds: this.adds, retries: this.retries };
+    return {
+      depth: this.pending.length,
+      inFlight: this.processing.size,
+      delayed: this.delayed.size,
+      adds: this.adds,
+      retries: this.retries,
+    };
   }
 
   /** Stops taking work (queued and delayed keys are dropped) and resolves once the runs in flight have finished. */

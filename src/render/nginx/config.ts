@@ -43,7 +43,9 @@ const listenArg = (layout: NginxLayout, port: number): Arg =>
 /** A public URL prefix such as https://host or https://host:8443 (the port only when not the default). */
 function publicOrigin(scheme: 'http' | 'https', host: string, port: number): Arg {
   const isDefault = (scheme === 'https' && port === 443) || (scheme === 'http' && port === 80);
-  return isDefault ? [`${scheme}://`, value('host', host)] : [`${scheme}://`, value('host', host), ':', value('port', port)];
+  return isDefault
+    ? [`${scheme}://`, value('host', host)]
+    : [`${scheme}://`, value('host', host), ':', value('port', port)];
 }
 
 /** NGINX variable names allow letters, digits and _ only. */
@@ -73,10 +75,14 @@ export function renderMainConf(t: Topology, layout: NginxLayout): string {
     ),
     directive('access_log', '/dev/stdout', 'wso2_json'),
     blank,
-    comment('WebSocket upgrades (seeds: "Upgrade $http_upgrade" and "Connection upgrade"), through a map so\nordinary requests keep their keep-alive connection to the node.'),
+    comment(
+      'WebSocket upgrades (seeds: "Upgrade $http_upgrade" and "Connection upgrade"), through a map so\nordinary requests keep their keep-alive connection to the node.',
+    ),
     block('map', ['$http_upgrade', '$connection_upgrade'], [directive('default', 'upgrade'), directive("''", "''")]),
     blank,
-    comment('TLS 1.2 and 1.3 only, modern ciphers (the seeds\' "ssl on;" was removed in NGINX 1.25.1; "listen ... ssl" replaces it).'),
+    comment(
+      'TLS 1.2 and 1.3 only, modern ciphers (the seeds\' "ssl on;" was removed in NGINX 1.25.1; "listen ... ssl" replaces it).',
+    ),
     directive('ssl_protocols', 'TLSv1.2', 'TLSv1.3'),
     directive('ssl_ciphers', TLS12_CIPHERS),
     directive('ssl_prefer_server_ciphers', 'off'),
@@ -89,41 +95,77 @@ export function renderMainConf(t: Topology, layout: NginxLayout): string {
     because(directive('proxy_read_timeout', value('duration', n.timeouts.read)), 'seeds: proxy_read_timeout 5m'),
     because(directive('proxy_send_timeout', value('duration', n.timeouts.send)), 'seeds: proxy_send_timeout 5m'),
     directive('proxy_connect_timeout', value('duration', n.timeouts.connect)),
-    because(directive('proxy_buffer_size', value('size', bufferSize)), 'room for the large cookie headers of the portals'),
+    because(
+      directive('proxy_buffer_size', value('size', bufferSize)),
+      'room for the large cookie headers of the portals',
+    ),
     directive('proxy_buffers', '8', value('size', bufferSize)),
     directive('proxy_busy_buffers_size', value('size', doubled(bufferSize))),
     directive('client_max_body_size', value('size', n.clientMaxBodySize)),
-    because(directive('proxy_next_upstream', 'error', 'timeout', 'http_502', 'http_503', 'http_504'), 'a dead node is skipped'),
+    because(
+      directive('proxy_next_upstream', 'error', 'timeout', 'http_502', 'http_503', 'http_504'),
+      'a dead node is skipped',
+    ),
     because(directive('proxy_ssl_server_name', 'on'), 'SNI towards the nodes'),
     directive('proxy_ssl_protocols', 'TLSv1.2', 'TLSv1.3'),
     directive('proxy_ssl_session_reuse', 'on'),
     ...(t.backendTls.verify
-      ? [directive('proxy_ssl_verify', 'on'), directive('proxy_ssl_trusted_certificate', BACKEND_CA_PATH), directive('proxy_ssl_verify_depth', '3')]
-      : [because(directive('proxy_ssl_verify', 'off'), 'WSO2 nodes ship self-signed certificates; set backendTLS.verify to check them')]),
+      ? [
+          directive('proxy_ssl_verify', 'on'),
+          directive('proxy_ssl_trusted_certificate', BACKEND_CA_PATH),
+          directive('proxy_ssl_verify_depth', '3'),
+        ]
+      : [
+          because(
+            directive('proxy_ssl_verify', 'off'),
+            'WSO2 nodes ship self-signed certificates; set backendTLS.verify to check them',
+          ),
+        ]),
     blank,
     comment('Host names this frontend does not serve: no certificate is offered, plain HTTP gets 404.'),
-    block('server', [], [
-      directive('listen', listenArg(layout, layout.listen.http), 'default_server'),
-      directive('default_type', 'text/plain'),
-      directive('return', '404', '"No WSO2 site is served for this host name.\\n"'),
-    ]),
-    block('server', [], [directive('listen', listenArg(layout, layout.listen.https), 'ssl', 'default_server'), directive('ssl_reject_handshake', 'on')]),
+    block(
+      'server',
+      [],
+      [
+        directive('listen', listenArg(layout, layout.listen.http), 'default_server'),
+        directive('default_type', 'text/plain'),
+        directive('return', '404', '"No WSO2 site is served for this host name.\\n"'),
+      ],
+    ),
+    block(
+      'server',
+      [],
+      [
+        directive('listen', listenArg(layout, layout.listen.https), 'ssl', 'default_server'),
+        directive('ssl_reject_handshake', 'on'),
+      ],
+    ),
     ...(layout.listen.health === undefined
       ? []
       : [
           comment('Liveness and readiness for the kubelet, on a port the Service does not expose.'),
-          block('server', [], [
-            directive('listen', listenArg(layout, layout.listen.health)),
-            directive('access_log', 'off'),
-            block('location', ['=', HEALTH_PATH], [directive('default_type', 'text/plain'), directive('return', '200', '"ok\\n"')]),
-            block('location', ['/'], [directive('return', '404')]),
-          ]),
+          block(
+            'server',
+            [],
+            [
+              directive('listen', listenArg(layout, layout.listen.health)),
+              directive('access_log', 'off'),
+              block(
+                'location',
+                ['=', HEALTH_PATH],
+                [directive('default_type', 'text/plain'), directive('return', '200', '"ok\\n"')],
+              ),
+              block('location', ['/'], [directive('return', '404')]),
+            ],
+          ),
         ]),
     blank,
     because(directive('include', 'vhost-*.conf'), 'one file per public host'),
   ];
   return toText([
-    comment(`NGINX for WSO2 ${t.product} ${t.version}, pattern ${t.pattern}.\nGenerated by wso2-frontend-operator; edit the Wso2Frontend resource instead.`),
+    comment(
+      `NGINX for WSO2 ${t.product} ${t.version}, pattern ${t.pattern}.\nGenerated by wso2-frontend-operator; edit the Wso2Frontend resource instead.`,
+    ),
     because(directive('worker_processes', 'auto'), 'one worker per CPU'),
     because(directive('pid', 'nginx.pid'), 'relative to the prefix (-p)'),
     directive('error_log', 'stderr', 'notice'),
@@ -154,7 +196,13 @@ function balancing(u: Upstream): Node[] {
     case 'nginx-plus-sticky':
       return [
         because(
-          directive('sticky', 'learn', 'create=$upstream_cookie_jsessionid', 'lookup=$cookie_jsessionid', `zone=${variableName(u)}_sessions:1m`),
+          directive(
+            'sticky',
+            'learn',
+            'create=$upstream_cookie_jsessionid',
+            'lookup=$cookie_jsessionid',
+            `zone=${variableName(u)}_sessions:1m`,
+          ),
           'seeds: NGINX Plus sticky learn on JSESSIONID',
         ),
       ];
@@ -183,22 +231,36 @@ function cookieMaps(u: Upstream): Node[] {
     '"',
   ];
   return [
-    block('map', [cookieVariable, `$wso2fe_route_${variableName(u)}`], [directive('""', '$request_id'), directive('default', cookieVariable)]),
-    block('map', [cookieVariable, `$wso2fe_set_cookie_${variableName(u)}`], [directive('""', attributes), directive('default', '""')]),
+    block(
+      'map',
+      [cookieVariable, `$wso2fe_route_${variableName(u)}`],
+      [directive('""', '$request_id'), directive('default', cookieVariable)],
+    ),
+    block(
+      'map',
+      [cookieVariable, `$wso2fe_set_cookie_${variableName(u)}`],
+      [directive('""', attributes), directive('default', '""')],
+    ),
   ];
 }
 
 function upstreamBlock(u: Upstream): Node[] {
   if (u.servers.length === 0) return [];
-  const servers = u.servers.map((s) => directive('server', [value('address', s.address), ':', value('port', s.port)], 'max_fails=3', 'fail_timeout=10s'));
+  const servers = u.servers.map((s) =>
+    directive('server', [value('address', s.address), ':', value('port', s.port)], 'max_fails=3', 'fail_timeout=10s'),
+  );
   return [
     ...cookieMaps(u),
-    block('upstream', [u.name], [
-      ...(u.pinnedNode ? [comment(`Pinned: only node ${u.pinnedNode} (management console).`)] : []),
-      ...balancing(u),
-      ...servers,
-      because(directive('keepalive', '16'), 'reuse connections to the nodes'),
-    ]),
+    block(
+      'upstream',
+      [u.name],
+      [
+        ...(u.pinnedNode ? [comment(`Pinned: only node ${u.pinnedNode} (management console).`)] : []),
+        ...balancing(u),
+        ...servers,
+        because(directive('keepalive', '16'), 'reuse connections to the nodes'),
+      ],
+    ),
   ];
 }
 
@@ -206,13 +268,27 @@ function upstreamOf(t: Topology, location: Location): Upstream {
   return t.upstreams.find((u) => u.name === location.upstream)!;
 }
 
-function locationBlock(t: Topology, site: Site, location: Location, scheme: 'http' | 'https', publicPort: number): Node {
+function locationBlock(
+  t: Topology,
+  site: Site,
+  location: Location,
+  scheme: 'http' | 'https',
+  publicPort: number,
+): Node {
   const upstream = upstreamOf(t, location);
   if (upstream.servers.length === 0) {
-    return block('location', [location.path], [
-      directive('default_type', 'text/plain'),
-      directive('return', '503', `"No ready WSO2 node for site ${site.name} (role ${upstream.role}, port ${upstream.port}).\\n"`),
-    ]);
+    return block(
+      'location',
+      [location.path],
+      [
+        directive('default_type', 'text/plain'),
+        directive(
+          'return',
+          '503',
+          `"No ready WSO2 node for site ${site.name} (role ${upstream.role}, port ${upstream.port}).\\n"`,
+        ),
+      ],
+    );
   }
   const redirects = location.rewriteNodeRedirects
     ? upstream.servers.map((s) =>
@@ -226,62 +302,113 @@ function locationBlock(t: Topology, site: Site, location: Location, scheme: 'htt
         ),
       )
     : [];
-  return block('location', [location.path], [directive('proxy_pass', `${upstream.protocol}://${upstream.name}`), ...redirects]);
+  return block(
+    'location',
+    [location.path],
+    [directive('proxy_pass', `${upstream.protocol}://${upstream.name}`), ...redirects],
+  );
 }
 
 /** What every location of a listener shares; locations inherit it from the server block. */
-function proxiedServerSettings(t: Topology, site: Site, locations: Location[], scheme: 'http' | 'https', publicPort: number): Node[] {
+function proxiedServerSettings(
+  t: Topology,
+  site: Site,
+  locations: Location[],
+  scheme: 'http' | 'https',
+  publicPort: number,
+): Node[] {
   const upstream = upstreamOf(t, locations[0]!);
   const hsts = t.nginx.hsts;
   return [
-    ...(upstream.protocol === 'https' ? [because(directive('proxy_ssl_name', value('host', site.host)), 'SNI towards the nodes: the public host name')] : []),
+    ...(upstream.protocol === 'https'
+      ? [because(directive('proxy_ssl_name', value('host', site.host)), 'SNI towards the nodes: the public host name')]
+      : []),
     because(directive('proxy_set_header', 'Host', '$http_host'), 'seeds'),
     because(directive('proxy_set_header', 'X-Forwarded-Host', '$host'), 'seeds'),
     because(directive('proxy_set_header', 'X-Forwarded-Server', '$host'), 'seeds'),
     because(directive('proxy_set_header', 'X-Forwarded-For', '$proxy_add_x_forwarded_for'), 'seeds'),
-    because(directive('proxy_set_header', 'X-Forwarded-Port', value('port', publicPort)), 'seeds 001/002/004: X-Forwarded-Port 443, the public port'),
+    because(
+      directive('proxy_set_header', 'X-Forwarded-Port', value('port', publicPort)),
+      'seeds 001/002/004: X-Forwarded-Port 443, the public port',
+    ),
     directive('proxy_set_header', 'X-Forwarded-Proto', scheme),
     because(directive('proxy_set_header', 'Upgrade', '$http_upgrade'), 'seeds: WebSocket'),
     directive('proxy_set_header', 'Connection', '$connection_upgrade'),
     ...(scheme === 'https' && hsts.enabled
-      ? [directive('add_header', 'Strict-Transport-Security', ['"max-age=', value('integer', hsts.maxAgeSeconds), hsts.includeSubDomains ? '; includeSubDomains"' : '"'], 'always')]
+      ? [
+          directive(
+            'add_header',
+            'Strict-Transport-Security',
+            ['"max-age=', value('integer', hsts.maxAgeSeconds), hsts.includeSubDomains ? '; includeSubDomains"' : '"'],
+            'always',
+          ),
+        ]
       : []),
     ...(upstream.stickiness.mode === 'cookie' && upstream.servers.length > 0
-      ? [because(directive('add_header', 'Set-Cookie', `$wso2fe_set_cookie_${variableName(upstream)}`, 'always'), 'empty, so not sent, once the client has the cookie')]
+      ? [
+          because(
+            directive('add_header', 'Set-Cookie', `$wso2fe_set_cookie_${variableName(upstream)}`, 'always'),
+            'empty, so not sent, once the client has the cookie',
+          ),
+        ]
       : []),
   ];
 }
 
 export function renderVhost(t: Topology, site: Site, layout: NginxLayout): string {
   const preset = PATTERN_PRESETS[t.pattern];
-  const siteUpstreams = t.upstreams.filter((u) => site.https.locations.some((l) => l.upstream === u.name) || (site.http.mode === 'proxy' && site.http.locations.some((l) => l.upstream === u.name)));
+  const siteUpstreams = t.upstreams.filter(
+    (u) =>
+      site.https.locations.some((l) => l.upstream === u.name) ||
+      (site.http.mode === 'proxy' && site.http.locations.some((l) => l.upstream === u.name)),
+  );
   const tls = certificatePaths(site.certificate.name);
-  const httpsServer = block('server', [], [
-    because(directive('listen', listenArg(layout, layout.listen.https), 'ssl'), 'replaces the seeds\' "listen 443; ssl on;"'),
-    directive('server_name', value('host', site.host)),
-    directive('ssl_certificate', tls.certificate),
-    directive('ssl_certificate_key', tls.key),
-    because(directive('access_log', '/dev/stdout', 'wso2_json'), 'seeds: per-vhost logs, here to stdout'),
-    directive('error_log', 'stderr'),
-    ...proxiedServerSettings(t, site, site.https.locations, 'https', layout.publicPorts.https),
-    ...site.https.locations.map((l) => locationBlock(t, site, l, 'https', layout.publicPorts.https)),
-  ]);
+  const httpsServer = block(
+    'server',
+    [],
+    [
+      because(
+        directive('listen', listenArg(layout, layout.listen.https), 'ssl'),
+        'replaces the seeds\' "listen 443; ssl on;"',
+      ),
+      directive('server_name', value('host', site.host)),
+      directive('ssl_certificate', tls.certificate),
+      directive('ssl_certificate_key', tls.key),
+      because(directive('access_log', '/dev/stdout', 'wso2_json'), 'seeds: per-vhost logs, here to stdout'),
+      directive('error_log', 'stderr'),
+      ...proxiedServerSettings(t, site, site.https.locations, 'https', layout.publicPorts.https),
+      ...site.https.locations.map((l) => locationBlock(t, site, l, 'https', layout.publicPorts.https)),
+    ],
+  );
   const httpServer =
     site.http.mode === 'off'
       ? []
       : [
-          block('server', [], [
-            directive('listen', listenArg(layout, layout.listen.http)),
-            directive('server_name', value('host', site.host)),
-            directive('access_log', '/dev/stdout', 'wso2_json'),
-            directive('error_log', 'stderr'),
-            ...(site.http.mode === 'redirect'
-              ? [because(directive('return', '301', [publicOrigin('https', site.host, layout.publicPorts.https), '$request_uri'].flat()), 'seeds: HTTP to HTTPS, permanent')]
-              : [
-                  ...proxiedServerSettings(t, site, site.http.locations, 'http', layout.publicPorts.http),
-                  ...site.http.locations.map((l) => locationBlock(t, site, l, 'http', layout.publicPorts.http)),
-                ]),
-          ]),
+          block(
+            'server',
+            [],
+            [
+              directive('listen', listenArg(layout, layout.listen.http)),
+              directive('server_name', value('host', site.host)),
+              directive('access_log', '/dev/stdout', 'wso2_json'),
+              directive('error_log', 'stderr'),
+              ...(site.http.mode === 'redirect'
+                ? [
+                    because(
+                      directive(
+                        'return',
+                        '301',
+                        [publicOrigin('https', site.host, layout.publicPorts.https), '$request_uri'].flat(),
+                      ),
+                      'seeds: HTTP to HTTPS, permanent',
+                    ),
+                  ]
+                : [
+                    ...proxiedServerSettings(t, site, site.http.locations, 'http', layout.publicPorts.http),
+                    ...site.http.locations.map((l) => locationBlock(t, site, l, 'http', layout.publicPorts.http)),
+                  ]),
+            ],
+          ),
         ];
   return toText([
     comment(`Site ${site.name}: ${site.host}.\nPattern ${t.pattern}, from ${preset.seed}.`),

@@ -5,7 +5,8 @@
 // never reach NGINX even if an upstream check were missed.
 import { isIP } from 'node:net';
 
-export type ValueKind = 'host' | 'address' | 'port' | 'duration' | 'size' | 'cookie-name' | 'cookie-path' | 'file-name' | 'integer';
+export type ValueKind =
+  'host' | 'address' | 'port' | 'duration' | 'size' | 'cookie-name' | 'cookie-path' | 'file-name' | 'integer';
 
 const KIND_PATTERNS: Record<Exclude<ValueKind, 'address'>, RegExp> = {
   host: /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/,
