@@ -8,7 +8,8 @@ import * as yaml from 'js-yaml';
 import { API_GROUP, API_VERSION, PLURAL, type Wso2Frontend } from '../api/schema.js';
 import { LocalControlPlane, packageRoot } from '../localcluster/control-plane.js';
 import { renderCrd } from '../render/crd.js';
-import { createOperator, runOperator } from './operator.js';
+import { createOperator } from '../controller/setup.js';
+import { runOperator } from './operator.js';
 
 export const usage = `wso2-frontend start
 

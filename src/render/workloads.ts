@@ -15,7 +15,7 @@ import type {
 import type { Wso2Frontend } from '../api/schema.js';
 import { PATTERN_PRESETS, type Role } from '../model/catalog.js';
 import type { Component, Topology } from '../model/topology.js';
-import { labelsFor, meta, selectorFor } from './objects.js';
+import { labelsFor, meta, selectorFor } from './ownership.js';
 
 export type Wso2Workload = V1Deployment | V1StatefulSet | V1Service;
 

@@ -17,7 +17,8 @@ import {
   Wso2FrontendSpec,
   type Wso2Frontend,
 } from '../../src/api/schema.js';
-import { createOperator } from '../../src/cli/operator.js';
+import { createOperator } from '../../src/controller/setup.js';
+import { FIELD_MANAGER } from '../../src/render/ownership.js';
 import type { OperatorMetrics } from '../../src/controller/observability.js';
 import type { Controller } from '../../src/controller/runtime/controller.js';
 import { PATTERN_PRESETS, type Role } from '../../src/model/catalog.js';
@@ -26,7 +27,6 @@ import { createNamespace, eventually, kubeConfig, kubectl, kubectlOutcome } from
 import { examples, installCrd } from '../support/resources.js';
 
 const EXAMPLES = examples();
-const FIELD_MANAGER = 'wso2-frontend-operator';
 const CONFIG_HASH = 'wso2-frontend.dev/config-hash';
 // A no-op reconcile takes about 150 ms here (every owned object re-applied, every owned kind
 // listed for pruning), so a pass over a dozen examples takes about 2 s: a shorter period would

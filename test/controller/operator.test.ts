@@ -7,7 +7,7 @@ import { X509Certificate } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import * as yaml from 'js-yaml';
 import type { Wso2Frontend } from '../../src/api/schema.js';
-import { createOperator } from '../../src/cli/operator.js';
+import { createOperator } from '../../src/controller/setup.js';
 import type { Controller } from '../../src/controller/runtime/controller.js';
 import { createNamespace, eventually, isNotFound, kubeConfig, kubectl } from '../support/cluster.js';
 import { example, installCrd } from '../support/resources.js';
