@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as yaml from 'js-yaml';
 import { API_GROUP, API_VERSION, KIND, type Wso2Frontend } from '../api/schema.js';
+import { UsageError } from './usage-error.js';
 import { formatProblem } from '../api/validate.js';
 import { buildTopology, type Topology } from '../model/topology.js';
 import { validateSpec } from '../model/validate.js';
@@ -21,8 +22,6 @@ local use; serve it with: nginx -p DIR -c nginx.conf
   --bind ADDRESS    address NGINX listens on (default 127.0.0.1)
   --http-port N     plain HTTP port (default 8080)
   --https-port N    HTTPS port (default 8443)`;
-
-export class UsageError extends Error {}
 
 function readResource(file: string): Wso2Frontend {
   const documents = yaml.loadAll(readFileSync(file, 'utf8')).filter((d) => d !== null && d !== undefined);
