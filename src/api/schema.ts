@@ -3,7 +3,7 @@
 // Defaults that do not depend on the pattern live here, so the API server and the offline
 // `render` command apply the same ones; pattern-dependent defaults come from src/model.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { AFFINITY_MODES, HTTP_MODES, PATTERNS, PRODUCTS, ROLES } from '../model/catalog.js';
+import { AFFINITY_MODES, HTTP_MODES, PATTERNS, PRODUCTS, ROLES } from './vocabulary.js';
 
 export const API_GROUP = 'wso2-frontend.dev';
 export const API_VERSION = 'v1alpha1';

@@ -5,7 +5,7 @@
 import type * as k8s from '@kubernetes/client-node';
 import type { Wso2Frontend } from '../api/schema.js';
 import { formatProblem } from '../api/validate.js';
-import type { Role } from '../model/catalog.js';
+import type { Role } from '../api/vocabulary.js';
 import { buildTopology, type ObservedEndpoints, type Topology } from '../model/topology.js';
 import { validateSpec } from '../model/validate.js';
 import { desiredObjects, nginxName } from '../render/objects.js';

@@ -2,16 +2,16 @@
 // host, listeners, locations, TLS), upstreams (role, target port, protocol, stickiness, pinned
 // node, servers) and the settings each product role needs. Pure: no I/O, same input, same output.
 import type { Wso2FrontendSpec } from '../api/schema.js';
+import type { AffinityMode, PatternName, Product, Role } from '../api/vocabulary.js';
 import {
   PATTERN_PRESETS,
   PRODUCT_INFO,
   parseVersion,
+  roleListeners,
   rolesOf,
-  type AffinityMode,
+  servesPinnedSite,
   type ConfigFormat,
-  type PatternName,
-  type Product,
-  type Role,
+  type Listener,
   type SitePreset,
 } from './catalog.js';
 
@@ -104,6 +104,10 @@ export interface ProductSettings {
 export interface Component {
   role: Role;
   replicas: number;
+  /** The product ports the role listens on, HTTPS first per site. */
+  listeners: Listener[];
+  /** A pinned site goes to the role's first pod, so its pods need stable names (a StatefulSet). */
+  pinned: boolean;
   /** The product container's compute resources, when the spec sets them (the render layer has the defaults). */
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
 }
@@ -112,6 +116,8 @@ export interface Topology {
   product: Product;
   version: string;
   pattern: PatternName;
+  /** The seed procedure and section the pattern reproduces (named in the rendered configuration). */
+  seed: string;
   ports: { http: number; https: number };
   sites: Site[];
   upstreams: Upstream[];
@@ -260,6 +266,7 @@ export function buildTopology(spec: Wso2FrontendSpec, observed: ObservedEndpoint
     product,
     version,
     pattern,
+    seed: preset.seed,
     ports,
     sites,
     upstreams,
@@ -273,6 +280,8 @@ export function buildTopology(spec: Wso2FrontendSpec, observed: ObservedEndpoint
             return {
               role,
               replicas: component?.replicas ?? preset.roles[role]!.replicas,
+              listeners: roleListeners(pattern, role),
+              pinned: servesPinnedSite(pattern, role),
               ...(component?.resources ? { resources: component.resources } : {}),
             };
           }),

@@ -5,8 +5,11 @@ import { isIP } from 'node:net';
 import type { Wso2FrontendSpec } from '../api/schema.js';
 import { DNS_SUBDOMAIN } from '../api/schema.js';
 import { schemaProblems, withDefaults, type Problem } from '../api/validate.js';
-import { PATTERN_PRESETS, PRODUCT_INFO, parseVersion, type PatternName, type Product, type SemVer } from './catalog.js';
-import { ALL_RULES, type CrossFieldRule } from './rules.js';
+import { crossFieldRules, type CrossFieldRule } from '../api/rules.js';
+import type { PatternName, Product } from '../api/vocabulary.js';
+import { PATTERN_PRESETS, PATTERN_SHAPES, PRODUCT_INFO, parseVersion, type SemVer } from './catalog.js';
+
+const ALL_RULES = crossFieldRules(PATTERN_SHAPES);
 
 export type ValidationResult = { ok: true; spec: Wso2FrontendSpec } | { ok: false; problems: Problem[] };
 

@@ -150,9 +150,30 @@ test('API Manager 4.x distributed: portal, gateway, WebSocket and WebSub hosts; 
     source: 'managed',
     image: 'wso2/wso2am:4.5.0',
     components: [
-      { role: 'control-plane', replicas: 2 },
-      { role: 'gateway', replicas: 3 },
-      { role: 'traffic-manager', replicas: 2 },
+      {
+        role: 'control-plane',
+        replicas: 2,
+        listeners: [
+          { protocol: 'https', port: 9443 },
+          { protocol: 'http', port: 9763 },
+        ],
+        pinned: false,
+      },
+      {
+        role: 'gateway',
+        replicas: 3,
+        listeners: [
+          { protocol: 'https', port: 8243 },
+          { protocol: 'http', port: 8280 },
+          { protocol: 'https', port: 8099 },
+          { protocol: 'http', port: 9099 },
+          { protocol: 'https', port: 8021 },
+          { protocol: 'http', port: 9021 },
+        ],
+        pinned: false,
+      },
+      // No public host reaches the traffic manager: it listens on Carbon's management port.
+      { role: 'traffic-manager', replicas: 2, listeners: [{ protocol: 'https', port: 9443 }], pinned: false },
     ],
   });
   expect(t.productSettings.configFormat).toBe('deployment-toml');
