@@ -237,3 +237,35 @@ test('managed backends with no ready pods yet have upstreams without servers', (
   expect(t.upstreams.map((u) => u.servers.length)).toEqual([0, 0, 0]);
   expect(t.upstreams.find((u) => u.name === 'management-https')!.pinnedNode).toBeUndefined();
 });
+
+test('validation returns every schema default, also inside objects the spec leaves out, for the topology to use as is', () => {
+  const result = validateSpec(example('apim-single.yaml').spec);
+  if (!result.ok) throw new Error('apim-single is valid');
+  const { ports, tls, backendTLS, nginx, backends } = result.spec;
+  expect({ ports, tls, backendTLS, nginx }).toEqual({
+    ports: { http: 80, https: 443 },
+    tls: { mode: 'self-signed', certificatePerHost: false },
+    backendTLS: { verify: false },
+    nginx: {
+      edition: 'community',
+      image: 'nginxinc/nginx-unprivileged:1.29',
+      replicas: 2,
+      service: { type: 'LoadBalancer' },
+      timeouts: { connect: '60s', read: '5m', send: '5m' },
+      proxyBufferSize: '16k',
+      clientMaxBodySize: '100m',
+      hsts: { enabled: true, maxAgeSeconds: 31536000, includeSubDomains: false },
+    },
+  });
+  expect(backends.external?.nodes.map((n) => n.portOffset)).toEqual([0]);
+});
+
+test('cookie affinity without cookie settings gets the schema defaults for the cookie', () => {
+  const resource = example('apim-single.yaml');
+  resource.spec.sites = { portal: { sessionAffinity: { mode: 'cookie' } } };
+  const upstream = topologyOf(resource).upstreams.find((u) => u.name === 'portal-https')!;
+  expect(upstream.stickiness).toEqual({
+    mode: 'cookie',
+    cookie: { name: 'WSO2FE_ROUTE', path: '/', secure: true, sameSite: 'Lax' },
+  });
+});
