@@ -3,7 +3,7 @@
 // Defaults that do not depend on the pattern live here, so the API server and the offline
 // `render` command apply the same ones; pattern-dependent defaults come from src/model.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { AFFINITY_MODES, HTTP_MODES, PATTERNS, PRODUCTS, ROLES } from '../model/catalog.js';
+import { AFFINITY_MODES, HTTP_MODES, NGINX_IMAGE, PATTERNS, PRODUCTS, ROLES } from '../model/catalog.js';
 
 export const API_GROUP = 'wso2-frontend.dev';
 export const API_VERSION = 'v1alpha1';
@@ -266,7 +266,9 @@ export const NginxSettings = Type.Object(
         default: 'community',
       }),
     ),
-    image: Type.Optional(Image('NGINX image.', 'nginxinc/nginx-unprivileged:1.29')),
+    image: Type.Optional(
+      Image('NGINX image (the minor the tests run; the rendered configuration needs 1.30 or newer).', NGINX_IMAGE),
+    ),
     replicas: Type.Optional(
       Type.Integer({
         description: 'NGINX pods (a PodDisruptionBudget is added above 1).',

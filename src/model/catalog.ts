@@ -43,6 +43,12 @@ export type AffinityMode = (typeof AFFINITY_MODES)[number];
 export const HTTP_MODES = ['redirect', 'proxy', 'off'] as const;
 export type HttpMode = (typeof HTTP_MODES)[number];
 
+/**
+ * The NGINX image, pinned to the minor the data-plane tests run (scripts/nginx-binaries.sh,
+ * NGINX_SERIES): the rendered configuration uses open-source features of this generation.
+ */
+export const NGINX_IMAGE = 'nginxinc/nginx-unprivileged:1.30';
+
 export type ConfigFormat = 'deployment-toml' | 'carbon4';
 
 export interface ProductInfo {

@@ -3,6 +3,7 @@
 // node, servers) and the settings each product role needs. Pure: no I/O, same input, same output.
 import type { Wso2FrontendSpec } from '../api/schema.js';
 import {
+  NGINX_IMAGE,
   PATTERN_PRESETS,
   PRODUCT_INFO,
   parseVersion,
@@ -316,7 +317,7 @@ function certificatePlans(sites: Site[]): CertificatePlan[] {
 function nginxSettings(n: Wso2FrontendSpec['nginx']): NginxSettings {
   return {
     edition: n?.edition ?? 'community',
-    image: n?.image ?? 'nginxinc/nginx-unprivileged:1.29',
+    image: n?.image ?? NGINX_IMAGE,
     replicas: n?.replicas ?? 2,
     service: { type: n?.service?.type ?? 'LoadBalancer', annotations: n?.service?.annotations ?? {} },
     timeouts: {
