@@ -98,8 +98,16 @@ export interface EndpointLocation {
   path: string;
 }
 
+/**
+ * What a site carries. `gateway`: API and integration messages that the node passes on to
+ * backends of its own (API-M gateways, EI/MI), so its 5xx can be an API's answer. `ui`: pages,
+ * portals, management consoles and Identity Server endpoints that the node renders itself.
+ */
+export type TrafficKind = 'gateway' | 'ui';
+
 export interface SitePreset {
   host: string;
+  traffic: TrafficKind;
   /** HTTPS listener target. */
   https: BackendPort;
   /** The node's plain-HTTP port for the same service, when it has one (needed for http: proxy). */
@@ -152,6 +160,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
     sites: {
       portal: {
         host: 'api.am.wso2.com',
+        traffic: 'ui',
         https: { role: 'all-in-one', port: CARBON_HTTPS },
         httpPort: CARBON_HTTP,
         http: 'redirect',
@@ -159,6 +168,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
       },
       gateway: {
         host: 'gw.am.wso2.com',
+        traffic: 'gateway',
         https: { role: 'all-in-one', port: PASSTHROUGH_HTTPS },
         httpPort: PASSTHROUGH_HTTP,
         http: 'redirect',
@@ -174,6 +184,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
     sites: {
       portal: {
         host: 'api.am.wso2.com',
+        traffic: 'ui',
         https: { role: 'all-in-one', port: CARBON_HTTPS },
         httpPort: CARBON_HTTP,
         http: 'redirect',
@@ -181,6 +192,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
       },
       gateway: {
         host: 'gw.am.wso2.com',
+        traffic: 'gateway',
         https: { role: 'all-in-one', port: PASSTHROUGH_HTTPS },
         httpPort: PASSTHROUGH_HTTP,
         http: 'redirect',
@@ -197,6 +209,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
     sites: {
       management: {
         host: 'mgtgw.am.wso2.com',
+        traffic: 'ui',
         https: { role: 'gateway-manager', port: CARBON_HTTPS },
         httpPort: CARBON_HTTP,
         http: 'redirect',
@@ -204,6 +217,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
       },
       gateway: {
         host: 'gw.am.wso2.com',
+        traffic: 'gateway',
         https: { role: 'gateway-worker', port: PASSTHROUGH_HTTPS },
         httpPort: PASSTHROUGH_HTTP,
         http: 'redirect',
@@ -219,6 +233,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
     sites: {
       publisher: {
         host: 'publisher.am.wso2.com',
+        traffic: 'ui',
         https: { role: 'publisher', port: CARBON_HTTPS },
         httpPort: CARBON_HTTP,
         http: 'redirect',
@@ -234,6 +249,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
     sites: {
       store: {
         host: 'store.am.wso2.com',
+        traffic: 'ui',
         https: { role: 'store', port: CARBON_HTTPS },
         httpPort: CARBON_HTTP,
         http: 'redirect',
@@ -249,6 +265,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
     sites: {
       'key-manager': {
         host: 'km.am.wso2.com',
+        traffic: 'ui',
         https: { role: 'key-manager', port: CARBON_HTTPS },
         httpPort: CARBON_HTTP,
         http: 'redirect',
@@ -266,6 +283,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
     sites: {
       portal: {
         host: 'am.wso2.com',
+        traffic: 'ui',
         https: { role: 'control-plane', port: CARBON_HTTPS },
         httpPort: CARBON_HTTP,
         http: 'redirect',
@@ -273,6 +291,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
       },
       gateway: {
         host: 'gw.wso2.com',
+        traffic: 'gateway',
         https: { role: 'gateway', port: PASSTHROUGH_HTTPS },
         httpPort: PASSTHROUGH_HTTP,
         http: 'redirect',
@@ -280,6 +299,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
       },
       websocket: {
         host: 'websocket.wso2.com',
+        traffic: 'gateway',
         https: { role: 'gateway', port: 8099 },
         httpPort: 9099,
         http: 'redirect',
@@ -287,6 +307,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
       },
       websub: {
         host: 'websub.wso2.com',
+        traffic: 'gateway',
         https: { role: 'gateway', port: 8021 },
         httpPort: 9021,
         http: 'redirect',
@@ -303,6 +324,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
     sites: {
       identity: {
         host: 'is.wso2.com',
+        traffic: 'ui',
         https: { role: 'worker', port: CARBON_HTTPS },
         httpPort: CARBON_HTTP,
         http: 'proxy',
@@ -311,6 +333,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
       },
       management: {
         host: 'mgt.is.wso2.com',
+        traffic: 'ui',
         https: { role: 'manager', port: CARBON_HTTPS },
         httpPort: CARBON_HTTP,
         http: 'redirect',
@@ -328,6 +351,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
     sites: {
       integrator: {
         host: 'ei.wso2.com',
+        traffic: 'gateway',
         https: { role: 'integrator', port: PASSTHROUGH_HTTPS },
         httpPort: PASSTHROUGH_HTTP,
         http: 'proxy',
@@ -335,6 +359,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
       },
       management: {
         host: 'ui.ei.wso2.com',
+        traffic: 'ui',
         https: { role: 'integrator', port: CARBON_HTTPS },
         httpPort: CARBON_HTTP,
         http: 'redirect',
@@ -351,6 +376,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
     sites: {
       integrator: {
         host: 'mi.wso2.com',
+        traffic: 'gateway',
         https: { role: 'micro-integrator', port: 8253 },
         httpPort: 8290,
         http: 'proxy',
@@ -358,6 +384,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
       },
       management: {
         host: 'mgt.mi.wso2.com',
+        traffic: 'ui',
         https: { role: 'micro-integrator', port: 9164 },
         http: 'redirect',
         affinity: 'none',

@@ -14,6 +14,7 @@ import {
   type Product,
   type Role,
   type SitePreset,
+  type TrafficKind,
 } from './catalog.js';
 
 export interface CookiePolicy {
@@ -40,6 +41,8 @@ export interface Upstream {
   /** The product port, before any node's port offset. */
   port: number;
   protocol: 'https' | 'http';
+  /** Decides which node answers count as failures and are retried elsewhere. */
+  traffic: TrafficKind;
   stickiness: StickinessPolicy;
   /** Set when every request goes to this one node (management hosts). */
   pinnedNode?: string;
@@ -209,6 +212,7 @@ export function buildTopology(spec: Wso2FrontendSpec, observed: ObservedEndpoint
       role,
       port,
       protocol: listener,
+      traffic: sitePreset.traffic,
       stickiness: sitePreset.pinned ? { mode: 'none' } : stickiness(sitePreset, override),
       ...(pinnedNode ? { pinnedNode } : {}),
       servers: serversOf(nodes, port, pinnedNode),

@@ -102,10 +102,6 @@ export function renderMainConf(t: Topology, layout: NginxLayout): string {
     directive('proxy_buffers', '8', value('size', bufferSize)),
     directive('proxy_busy_buffers_size', value('size', doubled(bufferSize))),
     directive('client_max_body_size', value('size', n.clientMaxBodySize)),
-    because(
-      directive('proxy_next_upstream', 'error', 'timeout', 'http_502', 'http_503', 'http_504'),
-      'a dead node is skipped',
-    ),
     because(directive('proxy_ssl_server_name', 'on'), 'SNI towards the nodes'),
     directive('proxy_ssl_protocols', 'TLSv1.2', 'TLSv1.3'),
     directive('proxy_ssl_session_reuse', 'on'),
@@ -309,6 +305,33 @@ function locationBlock(
   );
 }
 
+/**
+ * When a node counts as failed (max_fails) and the request goes to the next node: NGINX uses the
+ * same list for both. Non-idempotent requests already sent are never resent (NGINX's default).
+ */
+function failurePolicy(upstream: Upstream): Node[] {
+  switch (upstream.traffic) {
+    case 'gateway':
+      return [
+        comment(
+          "Gateway traffic: a 5xx from a node is the API's answer (a WSO2 gateway answers 503 when an API's\n" +
+            'backend is down), passed to the client once; only a refused or broken connection or a timeout\n' +
+            'fails the node and goes to the next one, so one broken API cannot take every gateway out.',
+        ),
+        directive('proxy_next_upstream', 'error', 'timeout'),
+      ];
+    case 'ui':
+      return [
+        comment(
+          'UI and management traffic: the node renders its pages itself, so a 502 or 504 from it means it\n' +
+            'cannot serve (or whatever is in front of it cannot reach it): the next node is tried and the\n' +
+            'node counts as failed. Its 503 (a web application unavailable on purpose) is passed through.',
+        ),
+        directive('proxy_next_upstream', 'error', 'timeout', 'http_502', 'http_504'),
+      ];
+  }
+}
+
 /** What every location of a listener shares; locations inherit it from the server block. */
 function proxiedServerSettings(
   t: Topology,
@@ -334,6 +357,7 @@ function proxiedServerSettings(
     directive('proxy_set_header', 'X-Forwarded-Proto', scheme),
     because(directive('proxy_set_header', 'Upgrade', '$http_upgrade'), 'seeds: WebSocket'),
     directive('proxy_set_header', 'Connection', '$connection_upgrade'),
+    ...failurePolicy(upstream),
     ...(scheme === 'https' && hsts.enabled
       ? [
           directive(
