@@ -93,11 +93,6 @@ export interface BackendPort {
   port: number;
 }
 
-/** A path that gets its own location block, with `proxy_redirect` from node URLs to the public host. */
-export interface EndpointLocation {
-  path: string;
-}
-
 /**
  * What a site carries. `gateway`: API and integration messages that the node passes on to
  * backends of its own (API-M gateways, EI/MI), so its 5xx can be an API's answer. `ui`: pages,
@@ -116,8 +111,6 @@ export interface SitePreset {
   affinity: AffinityMode;
   /** Management hosts go to exactly one node of the role (the first listed, or the one named). */
   pinned?: boolean;
-  /** Endpoint-specific locations (Identity Server seed), in addition to `/`. */
-  endpointLocations?: EndpointLocation[];
 }
 
 export interface RolePreset {
@@ -135,15 +128,6 @@ export interface PatternPreset {
   roles: Partial<Record<Role, RolePreset>>;
   sites: Record<string, SitePreset>;
 }
-
-// Identity Server endpoints that redirect with the node's own URL unless rewritten (seed 003).
-const IDENTITY_ENDPOINTS: EndpointLocation[] = [
-  { path: '/oauth2/token' },
-  { path: '/commonauth' },
-  { path: '/oauth2/authorize' },
-  { path: '/authenticationendpoint/' },
-  { path: '/oauth2/userinfo' },
-];
 
 // Ports the products listen on with no port offset.
 const CARBON_HTTPS = 9443;
@@ -319,7 +303,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
     product: 'identity-server',
     seed: '003 "Fronting with a load balancer (Nginx)"',
     description:
-      'two-node cluster; workers behind is host (HTTP proxied to 9763), endpoint locations with proxy_redirect, management host pinned to the manager node',
+      'two-node cluster; workers behind is host (HTTP proxied to 9763), node redirects rewritten to the public host (seed 003 endpoint locations), management host pinned to the manager node',
     roles: { worker: { replicas: 2 }, manager: { replicas: 1 } },
     sites: {
       identity: {
@@ -329,7 +313,6 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
         httpPort: CARBON_HTTP,
         http: 'proxy',
         affinity: 'cookie',
-        endpointLocations: IDENTITY_ENDPOINTS,
       },
       management: {
         host: 'mgt.is.wso2.com',

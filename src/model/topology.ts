@@ -1,7 +1,7 @@
 // From a validated spec to the normalized topology the render layer works from: sites (public
 // host, listeners, locations, TLS), upstreams (role, target port, protocol, stickiness, pinned
 // node, servers) and the settings each product role needs. Pure: no I/O, same input, same output.
-import type { Wso2FrontendSpec } from '../api/schema.js';
+import { DNS_SUBDOMAIN, type Wso2FrontendSpec } from '../api/schema.js';
 import {
   NGINX_IMAGE,
   PATTERN_PRESETS,
@@ -53,8 +53,14 @@ export interface Upstream {
 export interface Location {
   path: string;
   upstream: string;
-  /** Rewrite redirects that carry a node's own URL to the public host (`proxy_redirect`). */
-  rewriteNodeRedirects: boolean;
+}
+
+/** The start of a URL a node may put in its own redirects: a name or address it has, and a product port. */
+export interface NodeOrigin {
+  scheme: 'https' | 'http';
+  /** An IP address or DNS name. */
+  host: string;
+  port: number;
 }
 
 export type HttpListener = { mode: 'redirect' } | { mode: 'off' } | { mode: 'proxy'; locations: Location[] };
@@ -69,6 +75,8 @@ export interface Site {
   https: { locations: Location[] };
   http: HttpListener;
   certificate: SiteCertificate;
+  /** Every origin of the site's nodes, so that redirects to them are rewritten to the public URL (`proxy_redirect`). */
+  nodeOrigins: NodeOrigin[];
 }
 
 /** A certificate the frontend serves, with the public hosts it must cover. */
@@ -135,6 +143,8 @@ export function durationSeconds(duration: string): number {
   return Math.ceil(Number(match[1]) * UNIT_SECONDS[match[2]!]!);
 }
 
+const DNS_NAME = new RegExp(DNS_SUBDOMAIN);
+
 type SpecSite = NonNullable<Wso2FrontendSpec['sites']>[string];
 
 function stickiness(sitePreset: SitePreset, override: SpecSite | undefined): StickinessPolicy {
@@ -161,12 +171,17 @@ function stickiness(sitePreset: SitePreset, override: SpecSite | undefined): Sti
   }
 }
 
-/** Ready endpoints of the operator-run pods, by role (from the role Services' EndpointSlices). */
-export type ObservedEndpoints = Partial<Record<Role, { pod: string; address: string }[]>>;
+/**
+ * Ready endpoints of the operator-run pods, by role (from the role Services' EndpointSlices), with
+ * the DNS names (pod and Service) the pod may use for itself in its redirects.
+ */
+export type ObservedEndpoints = Partial<Record<Role, { pod: string; address: string; hostnames?: string[] }[]>>;
 
 interface BackendNode {
   name: string;
   address: string;
+  /** Other names the node may use for itself in its URLs (a managed pod's name and DNS names). */
+  names: string[];
   portOffset: number;
 }
 
@@ -175,16 +190,37 @@ function nodesOf(spec: Wso2FrontendSpec, role: Role, observed: ObservedEndpoints
   if (spec.backends.external) {
     return spec.backends.external.nodes
       .filter((n) => n.roles.includes(role))
-      .map((n) => ({ name: n.name, address: n.address, portOffset: n.portOffset ?? 0 }));
+      .map((n) => ({ name: n.name, address: n.address, names: [], portOffset: n.portOffset ?? 0 }));
   }
   return [...(observed[role] ?? [])]
     .sort((a, b) => (a.pod < b.pod ? -1 : a.pod > b.pod ? 1 : 0))
-    .map((e) => ({ name: e.pod, address: e.address, portOffset: 0 }));
+    .map((e) => ({
+      name: e.pod,
+      address: e.address,
+      // EndpointSlice target names are not validated by the API server: only DNS names are kept.
+      names: [e.pod, ...(e.hostnames ?? [])].filter((n) => DNS_NAME.test(n)),
+      portOffset: 0,
+    }));
 }
 
 function serversOf(nodes: BackendNode[], port: number, pinnedNode: string | undefined): UpstreamServer[] {
   const chosen = pinnedNode === undefined ? nodes : nodes.filter((n) => n.name === pinnedNode);
   return chosen.map((n) => ({ node: n.name, address: n.address, port: port + n.portOffset }));
+}
+
+/**
+ * The URLs a node of a site may redirect to: each of its addresses and names (a managed pod's
+ * name too) with the site's HTTPS and HTTP product ports, whichever listener the request came in on.
+ */
+function nodeOrigins(nodes: BackendNode[], sitePreset: SitePreset): NodeOrigin[] {
+  return nodes.flatMap((n) =>
+    [...new Set([n.address, ...n.names])].flatMap((host): NodeOrigin[] => [
+      { scheme: 'https', host, port: sitePreset.https.port + n.portOffset },
+      ...(sitePreset.httpPort === undefined
+        ? []
+        : [{ scheme: 'http' as const, host, port: sitePreset.httpPort + n.portOffset }]),
+    ]),
+  );
 }
 
 /**
@@ -217,14 +253,7 @@ export function buildTopology(spec: Wso2FrontendSpec, observed: ObservedEndpoint
       ...(pinnedNode ? { pinnedNode } : {}),
       servers: serversOf(nodes, port, pinnedNode),
     });
-    const locationsTo = (target: Upstream): Location[] => [
-      { path: '/', upstream: target.name, rewriteNodeRedirects: false },
-      ...(sitePreset.endpointLocations ?? []).map((l) => ({
-        path: l.path,
-        upstream: target.name,
-        rewriteNodeRedirects: true,
-      })),
-    ];
+    const locationsTo = (target: Upstream): Location[] => [{ path: '/', upstream: target.name }];
 
     const httpsUpstream = upstream('https', sitePreset.https.port);
     upstreams.push(httpsUpstream);
@@ -247,6 +276,7 @@ export function buildTopology(spec: Wso2FrontendSpec, observed: ObservedEndpoint
       https: { locations: locationsTo(httpsUpstream) },
       http,
       certificate,
+      nodeOrigins: nodeOrigins(nodes, sitePreset),
     });
   }
 

@@ -264,13 +264,7 @@ function upstreamOf(t: Topology, location: Location): Upstream {
   return t.upstreams.find((u) => u.name === location.upstream)!;
 }
 
-function locationBlock(
-  t: Topology,
-  site: Site,
-  location: Location,
-  scheme: 'http' | 'https',
-  publicPort: number,
-): Node {
+function locationBlock(t: Topology, site: Site, location: Location): Node {
   const upstream = upstreamOf(t, location);
   if (upstream.servers.length === 0) {
     return block(
@@ -286,23 +280,7 @@ function locationBlock(
       ],
     );
   }
-  const redirects = location.rewriteNodeRedirects
-    ? upstream.servers.map((s) =>
-        because(
-          directive(
-            'proxy_redirect',
-            [`${upstream.protocol}://`, value('address', s.address), ':', value('port', s.port), '/'],
-            [publicOrigin(scheme, site.host, publicPort), '/'].flat(),
-          ),
-          `seed 003: node ${s.node}'s own URL back to the public host`,
-        ),
-      )
-    : [];
-  return block(
-    'location',
-    [location.path],
-    [directive('proxy_pass', `${upstream.protocol}://${upstream.name}`), ...redirects],
-  );
+  return block('location', [location.path], [directive('proxy_pass', `${upstream.protocol}://${upstream.name}`)]);
 }
 
 /**
@@ -332,14 +310,35 @@ function failurePolicy(upstream: Upstream): Node[] {
   }
 }
 
+/**
+ * A node's redirect to one of its own URLs goes back to the site's public URL (the seeds'
+ * `proxy_pass https://node:9443/` did this implicitly; through a named upstream it must be said).
+ * A node URL on its HTTP port maps to the public HTTP URL only where the site proxies HTTP.
+ */
+function nodeRedirects(site: Site, layout: NginxLayout): Node[] {
+  if (site.nodeOrigins.length === 0) return [];
+  return [
+    comment("Redirects to a node's own URL (address, name, product port) go to the public URL (seed 003)."),
+    ...site.nodeOrigins.map((o) => {
+      const scheme = o.scheme === 'http' && site.http.mode === 'proxy' ? 'http' : 'https';
+      return directive(
+        'proxy_redirect',
+        [`${o.scheme}://`, value('address', o.host), ':', value('port', o.port), '/'],
+        [publicOrigin(scheme, site.host, layout.publicPorts[scheme]), '/'].flat(),
+      );
+    }),
+  ];
+}
+
 /** What every location of a listener shares; locations inherit it from the server block. */
 function proxiedServerSettings(
   t: Topology,
   site: Site,
   locations: Location[],
   scheme: 'http' | 'https',
-  publicPort: number,
+  layout: NginxLayout,
 ): Node[] {
+  const publicPort = layout.publicPorts[scheme];
   const upstream = upstreamOf(t, locations[0]!);
   const hsts = t.nginx.hsts;
   return [
@@ -358,6 +357,7 @@ function proxiedServerSettings(
     because(directive('proxy_set_header', 'Upgrade', '$http_upgrade'), 'seeds: WebSocket'),
     directive('proxy_set_header', 'Connection', '$connection_upgrade'),
     ...failurePolicy(upstream),
+    ...nodeRedirects(site, layout),
     ...(scheme === 'https' && hsts.enabled
       ? [
           directive(
@@ -400,8 +400,8 @@ export function renderVhost(t: Topology, site: Site, layout: NginxLayout): strin
       directive('ssl_certificate_key', tls.key),
       because(directive('access_log', '/dev/stdout', 'wso2_json'), 'seeds: per-vhost logs, here to stdout'),
       directive('error_log', 'stderr'),
-      ...proxiedServerSettings(t, site, site.https.locations, 'https', layout.publicPorts.https),
-      ...site.https.locations.map((l) => locationBlock(t, site, l, 'https', layout.publicPorts.https)),
+      ...proxiedServerSettings(t, site, site.https.locations, 'https', layout),
+      ...site.https.locations.map((l) => locationBlock(t, site, l)),
     ],
   );
   const httpServer =
@@ -428,8 +428,8 @@ export function renderVhost(t: Topology, site: Site, layout: NginxLayout): strin
                     ),
                   ]
                 : [
-                    ...proxiedServerSettings(t, site, site.http.locations, 'http', layout.publicPorts.http),
-                    ...site.http.locations.map((l) => locationBlock(t, site, l, 'http', layout.publicPorts.http)),
+                    ...proxiedServerSettings(t, site, site.http.locations, 'http', layout),
+                    ...site.http.locations.map((l) => locationBlock(t, site, l)),
                   ]),
             ],
           ),
