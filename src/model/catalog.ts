@@ -56,6 +56,11 @@ export interface ProductInfo {
   defaultImage: (version: string) => string;
   /** Carbon 4 products keep proxy settings in XML/JSON files; later ones in deployment.toml. */
   configFormat: (version: SemVer) => ConfigFormat;
+  /**
+   * SameSite of the route cookie unless the spec says: None where logins end with a cross-site
+   * form POST (SAML POST binding to /commonauth, OIDC form_post), which a Lax cookie misses.
+   */
+  routeCookieSameSite: 'None' | 'Lax';
 }
 
 export interface SemVer {
@@ -69,21 +74,27 @@ export const PRODUCT_INFO: Record<Product, ProductInfo> = {
     defaultVersion: '4.5.0',
     defaultImage: (v) => `wso2/wso2am:${v}`,
     configFormat: (v) => (v.major >= 3 ? 'deployment-toml' : 'carbon4'),
+    // Portals and the key manager log in through /commonauth, federated IdPs POST to it.
+    routeCookieSameSite: 'None',
   },
   'identity-server': {
     defaultVersion: '7.1.0',
     defaultImage: (v) => `wso2/wso2is:${v}`,
     configFormat: (v) => (v.major > 5 || (v.major === 5 && v.minor >= 9) ? 'deployment-toml' : 'carbon4'),
+    // As WSO2's kubernetes-is chart: SAML and OIDC form_post responses arrive as cross-site POSTs.
+    routeCookieSameSite: 'None',
   },
   'enterprise-integrator': {
     defaultVersion: '6.6.0',
     defaultImage: (v) => `wso2/wso2ei-integrator:${v}`,
     configFormat: (v) => (v.major >= 7 ? 'deployment-toml' : 'carbon4'),
+    routeCookieSameSite: 'Lax',
   },
   'micro-integrator': {
     defaultVersion: '4.4.0',
     defaultImage: (v) => `wso2/wso2mi:${v}`,
     configFormat: () => 'deployment-toml',
+    routeCookieSameSite: 'Lax',
   },
 };
 

@@ -1,6 +1,7 @@
 // From a validated spec to the normalized topology the render layer works from: sites (public
 // host, listeners, locations, TLS), upstreams (role, target port, protocol, stickiness, pinned
 // node, servers) and the settings each product role needs. Pure: no I/O, same input, same output.
+import { createHash } from 'node:crypto';
 import { DNS_SUBDOMAIN, type Wso2FrontendSpec } from '../api/schema.js';
 import {
   NGINX_IMAGE,
@@ -33,6 +34,11 @@ export interface UpstreamServer {
   node: string;
   address: string;
   port: number;
+  /**
+   * The node's value in the route cookie: derived from its name only, so every NGINX replica and
+   * both listeners (HTTPS and HTTP) of a role name a node the same way, and no address leaks.
+   */
+  route: string;
 }
 
 export interface Upstream {
@@ -147,7 +153,16 @@ const DNS_NAME = new RegExp(DNS_SUBDOMAIN);
 
 type SpecSite = NonNullable<Wso2FrontendSpec['sites']>[string];
 
-function stickiness(sitePreset: SitePreset, override: SpecSite | undefined): StickinessPolicy {
+/**
+ * The stickiness of one listener. The HTTP listener's cookie has a name of its own: a browser
+ * keeps the HTTPS one Secure and neither sends it over HTTP nor lets HTTP overwrite it.
+ */
+function stickiness(
+  product: Product,
+  sitePreset: SitePreset,
+  override: SpecSite | undefined,
+  listener: 'https' | 'http',
+): StickinessPolicy {
   const affinity = override?.sessionAffinity;
   const mode: AffinityMode = affinity?.mode ?? sitePreset.affinity;
   switch (mode) {
@@ -157,13 +172,17 @@ function stickiness(sitePreset: SitePreset, override: SpecSite | undefined): Sti
       return { mode };
     case 'cookie': {
       const c = affinity?.cookie;
+      const name = c?.name ?? 'WSO2FE_ROUTE';
+      const secure = c?.secure ?? true;
+      const sameSite = c?.sameSite ?? (secure ? PRODUCT_INFO[product].routeCookieSameSite : 'Lax');
       return {
         mode,
         cookie: {
-          name: c?.name ?? 'WSO2FE_ROUTE',
+          name: listener === 'https' ? name : `${name}_HTTP`,
           path: c?.path ?? '/',
-          secure: c?.secure ?? true,
-          sameSite: c?.sameSite ?? 'Lax',
+          secure: listener === 'https' && secure,
+          // Browsers drop a SameSite=None cookie without Secure.
+          sameSite: listener === 'http' && sameSite === 'None' ? 'Lax' : sameSite,
           ...(c?.maxAge ? { maxAgeSeconds: durationSeconds(c.maxAge) } : {}),
         },
       };
@@ -203,9 +222,11 @@ function nodesOf(spec: Wso2FrontendSpec, role: Role, observed: ObservedEndpoints
     }));
 }
 
+const routeOf = (node: string) => createHash('sha256').update(node).digest('hex').slice(0, 16);
+
 function serversOf(nodes: BackendNode[], port: number, pinnedNode: string | undefined): UpstreamServer[] {
   const chosen = pinnedNode === undefined ? nodes : nodes.filter((n) => n.name === pinnedNode);
-  return chosen.map((n) => ({ node: n.name, address: n.address, port: port + n.portOffset }));
+  return chosen.map((n) => ({ node: n.name, address: n.address, port: port + n.portOffset, route: routeOf(n.name) }));
 }
 
 /**
@@ -249,7 +270,7 @@ export function buildTopology(spec: Wso2FrontendSpec, observed: ObservedEndpoint
       port,
       protocol: listener,
       traffic: sitePreset.traffic,
-      stickiness: sitePreset.pinned ? { mode: 'none' } : stickiness(sitePreset, override),
+      stickiness: sitePreset.pinned ? { mode: 'none' } : stickiness(product, sitePreset, override, listener),
       ...(pinnedNode ? { pinnedNode } : {}),
       servers: serversOf(nodes, port, pinnedNode),
     });

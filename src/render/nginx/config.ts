@@ -182,13 +182,26 @@ function balancing(u: Upstream): Node[] {
       return [];
     case 'client-ip':
       return [because(directive('ip_hash'), 'seeds: ip_hash, stickiness by client address on community NGINX')];
-    case 'cookie':
+    case 'cookie': {
+      const c = s.cookie;
       return [
-        because(
-          directive('hash', `$wso2fe_route_${variableName(u)}`, 'consistent'),
-          'stickiness: every replica maps the same cookie to the same node',
+        comment(
+          "Stickiness: NGINX's cookie names the node that served the session last (its route), so every\n" +
+            'replica agrees without shared state; if that node fails the session moves and the cookie\n' +
+            'follows, and the session stays on the new node when the first one comes back.',
+        ),
+        directive(
+          'sticky',
+          'cookie',
+          value('cookie-name', c.name),
+          ['path=', value('cookie-path', c.path)],
+          ...(c.maxAgeSeconds !== undefined ? [['expires=', value('integer', c.maxAgeSeconds), 's']] : []),
+          'httponly',
+          ...(c.secure ? ['secure'] : []),
+          `samesite=${c.sameSite.toLowerCase()}`,
         ),
       ];
+    }
     case 'nginx-plus-sticky':
       return [
         because(
@@ -205,48 +218,18 @@ function balancing(u: Upstream): Node[] {
   }
 }
 
-/**
- * Cookie affinity on community NGINX: a request without the cookie is routed by a fresh
- * $request_id and the response sets that value as the cookie, so the first response and every
- * later request hash to the same node.
- */
-function cookieMaps(u: Upstream): Node[] {
-  if (u.stickiness.mode !== 'cookie') return [];
-  const c = u.stickiness.cookie;
-  const cookieVariable = ['$cookie_', value('cookie-name', c.name)];
-  const attributes: Arg = [
-    '"',
-    value('cookie-name', c.name),
-    '=$request_id; Path=',
-    value('cookie-path', c.path),
-    ...(c.maxAgeSeconds !== undefined ? ['; Max-Age=', value('integer', c.maxAgeSeconds)] : []),
-    // A Secure cookie set over plain HTTP would never come back, and affinity would be lost.
-    c.secure && u.protocol === 'https' ? '; Secure' : '',
-    '; HttpOnly; SameSite=',
-    c.sameSite,
-    '"',
-  ];
-  return [
-    block(
-      'map',
-      [cookieVariable, `$wso2fe_route_${variableName(u)}`],
-      [directive('""', '$request_id'), directive('default', cookieVariable)],
-    ),
-    block(
-      'map',
-      [cookieVariable, `$wso2fe_set_cookie_${variableName(u)}`],
-      [directive('""', attributes), directive('default', '""')],
-    ),
-  ];
-}
-
 function upstreamBlock(u: Upstream): Node[] {
   if (u.servers.length === 0) return [];
   const servers = u.servers.map((s) =>
-    directive('server', [value('address', s.address), ':', value('port', s.port)], 'max_fails=3', 'fail_timeout=10s'),
+    directive(
+      'server',
+      [value('address', s.address), ':', value('port', s.port)],
+      ...(u.stickiness.mode === 'cookie' ? [['route=', value('route', s.route)]] : []),
+      'max_fails=3',
+      'fail_timeout=10s',
+    ),
   );
   return [
-    ...cookieMaps(u),
     block(
       'upstream',
       [u.name],
@@ -365,14 +348,6 @@ function proxiedServerSettings(
             'Strict-Transport-Security',
             ['"max-age=', value('integer', hsts.maxAgeSeconds), hsts.includeSubDomains ? '; includeSubDomains"' : '"'],
             'always',
-          ),
-        ]
-      : []),
-    ...(upstream.stickiness.mode === 'cookie' && upstream.servers.length > 0
-      ? [
-          because(
-            directive('add_header', 'Set-Cookie', `$wso2fe_set_cookie_${variableName(upstream)}`, 'always'),
-            'empty, so not sent, once the client has the cookie',
           ),
         ]
       : []),
