@@ -31,6 +31,13 @@ const subcommands: Record<string, Subcommand> = {
       return { run: runOperator, usage };
     },
   },
+  'patch-product-config': {
+    summary: "patch a WSO2 node's configuration files (the init container's job)",
+    load: async () => {
+      const { runPatchProductConfig, usage } = await import('./product-config.js');
+      return { run: runPatchProductConfig, usage };
+    },
+  },
   render: {
     summary: 'render a Wso2Frontend offline',
     load: async () => {
