@@ -1,7 +1,7 @@
 // The seed routing tables, computed by the model from the examples: for each public host and
 // port, which role and backend port it reaches, on which nodes, with which stickiness, and
 // which node a pinned management host goes to.
-import type { Wso2Frontend } from '../../src/api/schema.js';
+import { NGINX_IMAGE, type Wso2Frontend } from '../../src/api/schema.js';
 import { buildTopology, type Topology, type Upstream } from '../../src/model/topology.js';
 import { validateSpec } from '../../src/model/validate.js';
 import { example } from '../support/resources.js';
@@ -268,7 +268,7 @@ test('validation returns every schema default, also inside objects the spec leav
     backendTLS: { verify: false },
     nginx: {
       edition: 'community',
-      image: 'nginxinc/nginx-unprivileged:1.29',
+      image: NGINX_IMAGE,
       replicas: 2,
       service: { type: 'LoadBalancer' },
       timeouts: { connect: '60s', read: '5m', send: '5m' },
@@ -280,12 +280,12 @@ test('validation returns every schema default, also inside objects the spec leav
   expect(backends.external?.nodes.map((n) => n.portOffset)).toEqual([0]);
 });
 
-test('cookie affinity without cookie settings gets the schema defaults for the cookie', () => {
+test("cookie affinity without cookie settings gets the schema's cookie defaults and the product's SameSite", () => {
   const resource = example('apim-single.yaml');
   resource.spec.sites = { portal: { sessionAffinity: { mode: 'cookie' } } };
   const upstream = topologyOf(resource).upstreams.find((u) => u.name === 'portal-https')!;
   expect(upstream.stickiness).toEqual({
     mode: 'cookie',
-    cookie: { name: 'WSO2FE_ROUTE', path: '/', secure: true, sameSite: 'Lax' },
+    cookie: { name: 'WSO2FE_ROUTE', path: '/', secure: true, sameSite: 'None' },
   });
 });
