@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Makes a fresh machine ready for `npm test`: the Debian packages the tests use and the
-# control-plane binaries (built once from the Go module proxy, then cached outside the repo).
+# Makes a fresh machine ready for `npm test`: the Debian packages the tests use, the
+# control-plane binaries and the GitOps tests' Go tools (each built once from the Go module
+# proxy, then cached outside the repo).
 # Quick when everything is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,3 +34,7 @@ command -v kubectl >/dev/null || { log "kubectl is needed (the machine image pro
 
 bin_dir=$(bash scripts/control-plane-binaries.sh)
 log "control-plane binaries: $bin_dir"
+
+# The GitOps tests' Go tools: Argo CD's Lua engine with the health check, kstatus, and helm.
+go_tools=$(bash scripts/go-tools.sh all)
+log "Go tools: $(echo "$go_tools" | tr '\n' ' ')"
