@@ -38,8 +38,14 @@ const OPERATOR_PERMISSIONS: Permission[] = [
 ];
 /** In its own namespace, also its leader-election Lease. */
 const LEASE: Permission = { resource: 'leases.coordination.k8s.io', names: '', verbs: 'get create update' };
-/** What every authenticated user may do (the system:basic-user ClusterRole). */
+/**
+ * What Kubernetes' default roles give every service account: the self-reviews of
+ * system:basic-user, and reading ClusterTrustBundles (public CA certificates) through
+ * system:cluster-trust-bundle-discovery, bound to every service account while the ClusterTrustBundle
+ * feature is on (as in Kubernetes 1.37).
+ */
 const EVERYONE: Permission[] = [
+  { resource: 'clustertrustbundles.certificates.k8s.io', names: '', verbs: 'get list watch' },
   { resource: 'selfsubjectreviews.authentication.k8s.io', names: '', verbs: 'create' },
   { resource: 'selfsubjectaccessreviews.authorization.k8s.io', names: '', verbs: 'create' },
   { resource: 'selfsubjectrulesreviews.authorization.k8s.io', names: '', verbs: 'create' },
