@@ -108,6 +108,14 @@ export interface Component {
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
 }
 
+/** A node the operator does not run, as the spec lists it (the product configuration is published for it). */
+export interface ExternalBackendNode {
+  name: string;
+  address: string;
+  roles: Role[];
+  portOffset: number;
+}
+
 export interface Topology {
   product: Product;
   version: string;
@@ -115,7 +123,9 @@ export interface Topology {
   ports: { http: number; https: number };
   sites: Site[];
   upstreams: Upstream[];
-  backends: { source: 'external' } | { source: 'managed'; image: string; components: Component[] };
+  backends:
+    | { source: 'external'; nodes: ExternalBackendNode[] }
+    | { source: 'managed'; image: string; components: Component[] };
   tls: { mode: 'self-signed' | 'secret'; certificatePerHost: boolean; extraSANs: string[] };
   certificates: CertificatePlan[];
   backendTls: { verify: boolean; caSecretName?: string };
@@ -264,7 +274,15 @@ export function buildTopology(spec: Wso2FrontendSpec, observed: ObservedEndpoint
     sites,
     upstreams,
     backends: external
-      ? { source: 'external' }
+      ? {
+          source: 'external',
+          nodes: external.nodes.map((n) => ({
+            name: n.name,
+            address: n.address,
+            roles: n.roles as Role[],
+            portOffset: n.portOffset ?? 0,
+          })),
+        }
       : {
           source: 'managed',
           image: spec.backends.managed?.image ?? PRODUCT_INFO[product].defaultImage(version),
