@@ -152,12 +152,18 @@ test('the rendered chart is accepted by the API server (--dry-run=server) in a r
     namespace,
     '--include-crds',
   ]);
-  const result = spawnSync('kubectl', ['apply', '--dry-run=server', '-f', '-'], {
-    input: rendered,
-    encoding: 'utf8',
-    env: process.env,
-  });
+  // Server-side, as the CRD may already be there from another test's server-side apply (a
+  // client-side apply would warn about its missing last-applied annotation).
+  const result = spawnSync(
+    'kubectl',
+    ['apply', '--server-side', '--field-manager=helm-test', '--dry-run=server', '-f', '-'],
+    {
+      input: rendered,
+      encoding: 'utf8',
+      env: process.env,
+    },
+  );
   expect({ code: result.status, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
-  expect(result.stdout).toContain(`deployment.apps/wso2-frontend-operator created (server dry run)`);
-  expect(result.stdout).toContain(`service/wso2-frontend-operator-metrics created (server dry run)`);
+  expect(result.stdout).toContain(`deployment.apps/wso2-frontend-operator serverside-applied (server dry run)`);
+  expect(result.stdout).toContain(`service/wso2-frontend-operator-metrics serverside-applied (server dry run)`);
 });
