@@ -8,9 +8,10 @@ import { API_GROUP, API_VERSION, KIND, type Wso2Frontend } from '../api/schema.j
 import { formatProblem } from '../api/validate.js';
 import { buildTopology, type Topology } from '../model/topology.js';
 import { validateSpec } from '../model/validate.js';
-import { BACKEND_CA_PATH, certificatePaths, renderNginx, type NginxLayout } from '../render/nginx/config.js';
-import { caSecretName, certificateSecretName, desiredObjects } from '../render/objects.js';
+import { BACKEND_CA_PATH, certificatePaths, type NginxLayout } from '../render/nginx/config.js';
+import { caSecretName, certificateSecretName, desiredObjects, nginxConfiguration } from '../render/objects.js';
 import { wso2Workloads } from '../render/workloads.js';
+import { UsageError } from './usage-error.js';
 import { issueCa, issueServerCertificate, serverCertificateNames, tlsSecretData } from '../tls/issuer.js';
 
 export const usage = `wso2-frontend render -f RESOURCE.yaml [--nginx-dir DIR [--bind ADDRESS] [--http-port N] [--https-port N]]
@@ -21,8 +22,6 @@ local use; serve it with: nginx -p DIR -c nginx.conf
   --bind ADDRESS    address NGINX listens on (default 127.0.0.1)
   --http-port N     plain HTTP port (default 8080)
   --https-port N    HTTPS port (default 8443)`;
-
-export class UsageError extends Error {}
 
 function readResource(file: string): Wso2Frontend {
   const documents = yaml.loadAll(readFileSync(file, 'utf8')).filter((d) => d !== null && d !== undefined);
@@ -67,7 +66,7 @@ function writeCertificates(dir: string, topology: Topology): void {
 
 /** Writes a runnable NGINX tree (configuration and local certificates); returns the number of configuration files. */
 export function writeNginxTree(dir: string, topology: Topology, layout: NginxLayout): number {
-  const files = renderNginx(topology, layout);
+  const { files } = nginxConfiguration(topology, layout);
   mkdirSync(dir, { recursive: true });
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   writeCertificates(dir, topology);
