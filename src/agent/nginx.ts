@@ -1,6 +1,6 @@
 // The NGINX side of the agent: versioned configuration directories behind one `current`
 // symlink, `nginx -t` with the binary that serves, and the master process it supervises.
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { get } from 'node:http';
 import {
   existsSync,
@@ -101,14 +101,12 @@ export function testConfiguration(
   mainFile: string,
 ): Promise<{ ok: boolean; output: string }> {
   return new Promise((resolve) => {
-    // stdout is not read: `access_log /dev/stdout` cannot be opened on a socket, which Node's pipes are.
-    const child = execFile(
-      binary,
-      ['-t', '-q', '-p', prefix, '-c', mainFile],
-      { encoding: 'utf8' },
-      (error, _stdout, stderr) => resolve({ ok: !error, output: stderr }),
-    );
-    child.stdout?.destroy();
+    // stdout must not be a socket, as Node's pipes are: `access_log /dev/stdout` cannot open one.
+    const child = spawn(binary, ['-t', '-q', '-p', prefix, '-c', mainFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let output = '';
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    child.once('error', (error) => resolve({ ok: false, output: String(error) }));
+    child.once('close', (code) => resolve({ ok: code === 0, output }));
   });
 }
 
