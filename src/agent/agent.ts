@@ -15,6 +15,7 @@ import {
   errorLine,
   fetchServedHash,
   NginxMaster,
+  stoppedAccepting,
   testConfiguration,
   type MasterExit,
 } from './nginx.js';
@@ -304,8 +305,9 @@ export class ReloadAgent {
   }
 
   /**
-   * Waits until a worker started by this (re)load answers with `hash`: true, or why not. New
-   * workers must exist (when /proc shows them) since the same hash may also be served before.
+   * Waits until this (re)load serves: new workers exist, every old one has stopped accepting
+   * connections (both from /proc, where it can be read), and a new connection is answered with
+   * `hash`. Returns true, or why not.
    */
   private async confirm(hash: string, mark: number, workersBefore: Set<number> | undefined): Promise<true | string> {
     const deadline = Date.now() + this.options.confirmTimeoutMs;
@@ -313,9 +315,10 @@ export class ReloadAgent {
       const failed = this.loadErrorSince(mark);
       if (failed) return failed;
       if (!this.master?.running) return this.loadErrorSince(mark) ?? 'the NGINX master exited';
-      const newWorkers =
-        !workersBefore?.size || (this.master.workerPids().some((pid) => !workersBefore.has(pid)) ?? false);
-      if (newWorkers && (await fetchServedHash(this.options.confirmUrl)) === hash) return true;
+      const switched =
+        !workersBefore?.size ||
+        (this.master.workerPids().some((pid) => !workersBefore.has(pid)) && [...workersBefore].every(stoppedAccepting));
+      if (switched && (await fetchServedHash(this.options.confirmUrl)) === hash) return true;
       if (Date.now() > deadline)
         return `no new NGINX worker answered with ${hash} within ${this.options.confirmTimeoutMs} ms`;
       await new Promise((resolve) => setTimeout(resolve, 25));

@@ -196,6 +196,18 @@ export class NginxMaster {
   }
 }
 
+/**
+ * Whether an old worker no longer accepts connections: it has exited, or taken the title NGINX
+ * gives a worker as it closes its listening sockets on a graceful shutdown.
+ */
+export function stoppedAccepting(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('shutting down');
+  } catch {
+    return true;
+  }
+}
+
 /** The hash NGINX answers with on its local configuration-hash endpoint (a new connection each time, so a new worker answers after a reload). */
 export function fetchServedHash(url: string, timeoutMs = 1000): Promise<string | undefined> {
   return new Promise((resolve) => {

@@ -45,9 +45,10 @@ const nodes = ['node-1', 'node-2'].map(
 );
 
 /** apim-single served by one of the fake nodes, in the test namespace. */
-function frontendOn(node: 'node-1' | 'node-2'): Wso2Frontend {
+function frontendOn(node: 'node-1' | 'node-2', hstsMaxAgeSeconds?: number): Wso2Frontend {
   const resource = onLoopback(example('apim-single.yaml'), BLOCK);
   resource.metadata.namespace = namespace;
+  if (hstsMaxAgeSeconds !== undefined) resource.spec.nginx = { hsts: { maxAgeSeconds: hstsMaxAgeSeconds } };
   resource.spec.backends.external!.nodes = [
     { name: node, address: `127.0.${BLOCK}.${node === 'node-1' ? 1 : 2}`, roles: ['all-in-one'] },
   ];
@@ -178,10 +179,13 @@ test('a burst of changes is served together, ending on the last one', async () =
   await podReportsServed(await publish(frontendOn('node-2')));
   const reloadsBefore = await agent.metric('wso2_frontend_agent_reloads_total{result="success"}');
 
+  // Ten different configurations, written back to back.
   let last = '';
-  for (let i = 0; i < 10; i++) last = await publish(frontendOn(i % 2 === 0 ? 'node-1' : 'node-2'));
+  for (let i = 1; i <= 10; i++) last = await publish(frontendOn(i % 2 === 0 ? 'node-2' : 'node-1', 1000 + i));
   await podReportsServed(last);
-  expect((await portal()).answer?.node).toBe('node-2');
+  const response = await portal();
+  expect(response.answer?.node).toBe('node-2');
+  expect(response.headers['strict-transport-security']).toBe('max-age=1010');
 
   const reloads = (await agent.metric('wso2_frontend_agent_reloads_total{result="success"}')) - reloadsBefore;
   expect(reloads).toBeGreaterThanOrEqual(1);
