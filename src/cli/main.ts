@@ -23,6 +23,10 @@ const subcommands: Record<string, () => Promise<Subcommand>> = {
     const m = await import('./operator.js');
     return { run: m.runOperator, usage: m.usage };
   },
+  'patch-product-config': async () => {
+    const m = await import('./product-config.js');
+    return { run: m.runPatchProductConfig, usage: m.usage };
+  },
   render: async () => {
     const m = await import('./render.js');
     return { run: m.runRender, usage: m.usage };
