@@ -83,7 +83,17 @@ export async function createNginxPod(core: k8s.CoreV1Api, namespace: string, nam
     namespace,
     body: {
       metadata: { name, labels: { 'app.kubernetes.io/component': 'nginx' } },
-      spec: { containers: [{ name: 'nginx', image: 'wso2-frontend-nginx:test' }] },
+      // As locked down as the operator's NGINX pods (namespaces enforce Pod Security "restricted").
+      spec: {
+        securityContext: { runAsNonRoot: true, runAsUser: 101, seccompProfile: { type: 'RuntimeDefault' } },
+        containers: [
+          {
+            name: 'nginx',
+            image: 'wso2-frontend-nginx:test',
+            securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+          },
+        ],
+      },
     },
   });
 }
