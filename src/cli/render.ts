@@ -10,8 +10,8 @@ import { formatProblem } from '../api/validate.js';
 import { roleConfiguration, type Placement } from '../model/product-config.js';
 import { buildTopology, type Topology } from '../model/topology.js';
 import { validateSpec } from '../model/validate.js';
-import { BACKEND_CA_PATH, certificatePaths, renderNginx, type NginxLayout } from '../render/nginx/config.js';
-import { caSecretName, certificateSecretName, desiredObjects } from '../render/objects.js';
+import { BACKEND_CA_PATH, certificatePaths, type NginxLayout } from '../render/nginx/config.js';
+import { caSecretName, certificateSecretName, desiredObjects, nginxConfiguration } from '../render/objects.js';
 import { patchRole, productSnippets } from '../render/product/patch.js';
 import { wso2Workloads } from '../render/workloads.js';
 import { issueCa, issueServerCertificate, serverCertificateNames, tlsSecretData } from '../tls/issuer.js';
@@ -72,7 +72,7 @@ function writeCertificates(dir: string, topology: Topology): void {
 
 /** Writes a runnable NGINX tree (configuration and local certificates); returns the number of configuration files. */
 export function writeNginxTree(dir: string, topology: Topology, layout: NginxLayout): number {
-  const files = renderNginx(topology, layout);
+  const { files } = nginxConfiguration(topology, layout);
   mkdirSync(dir, { recursive: true });
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   writeCertificates(dir, topology);

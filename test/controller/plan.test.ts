@@ -21,7 +21,8 @@ import {
   type KeyAndCertificate,
 } from '../../src/tls/issuer.js';
 import { generateRsaKeyPair } from '../../src/tls/x509.js';
-import { CONFIG_HASH_ANNOTATION, LABEL } from '../../src/render/ownership.js';
+import { CONFIG_HASH_ANNOTATION } from '../../src/api/agent.js';
+import { LABEL } from '../../src/render/ownership.js';
 
 const NOW = new Date('2026-03-01T00:00:00.000Z');
 const DAY = 24 * 3600 * 1000;
