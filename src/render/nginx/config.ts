@@ -387,7 +387,8 @@ function proxiedServerSettings(
     directive('proxy_set_header', 'Connection', '$connection_upgrade'),
     ...failurePolicy(upstream),
     ...nodeRedirects(site, layout),
-    ...(scheme === 'https' && hsts.enabled
+    // HSTS tells browsers never to use plain HTTP: only true where the site does not serve it.
+    ...(scheme === 'https' && hsts.enabled && site.http.mode !== 'proxy'
       ? [
           directive(
             'add_header',
