@@ -89,6 +89,10 @@ export function renderMainConf(t: Topology, layout: NginxLayout, configHash?: st
     directive('default_type', 'application/octet-stream'),
     directive('sendfile', 'on'),
     directive('keepalive_timeout', '65s'),
+    because(
+      directive('keepalive_min_timeout', '3s'),
+      'on a reload, an old worker does not close a connection a client may be reusing right now',
+    ),
     comment('Temporary files under the prefix, writable by the unprivileged user.'),
     directive('client_body_temp_path', 'client_body_temp'),
     directive('proxy_temp_path', 'proxy_temp'),
