@@ -356,7 +356,7 @@ describe('assess: what the apply did', () => {
     expect(outcome.findings.backends).toEqual({
       ok: false,
       reason: 'NoReadyBackend',
-      message: 'no ready backend for all-in-one:9443, all-in-one:8243',
+      message: 'no ready backend for all-in-one:9443, all-in-one:8243, all-in-one:8280',
       waiting: true,
     });
     expect(outcome.events.map((e) => e.reason)).not.toContain('Ready');
