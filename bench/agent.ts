@@ -48,7 +48,7 @@ function frontendOn(node: 'node-1' | 'node-2'): Wso2Frontend {
         pattern: 'apim-single',
         backends: { external: { nodes: [{ name: node, address: '0.0.0.0', roles: ['all-in-one'] }] } },
       },
-    } as Wso2Frontend,
+    },
     BLOCK,
   );
   resource.spec.backends.external!.nodes[0]!.address = `127.0.${BLOCK}.${node === 'node-1' ? 1 : 2}`;
@@ -260,7 +260,7 @@ export async function benchAgent(): Promise<void> {
     await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
     const echo = (message: string) =>
       new Promise<string>((resolve) => {
-        ws.once('message', (data) => resolve(data.toString()));
+        ws.once('message', (data) => resolve((data as Buffer).toString()));
         ws.send(message);
       });
     const before = await echo('before');

@@ -68,11 +68,11 @@ function startOperatorProcess(kubeconfig: string): { child: ChildProcess; health
     ],
     { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
-  if (process.env.BENCH_OPERATOR_LOG) child.stderr!.pipe(createWriteStream(process.env.BENCH_OPERATOR_LOG));
+  if (process.env.BENCH_OPERATOR_LOG) child.stderr.pipe(createWriteStream(process.env.BENCH_OPERATOR_LOG));
   let tail = '';
   let reportPort: (port: number) => void;
   const healthPort = new Promise<number>((resolve) => (reportPort = resolve));
-  child.stderr!.on('data', (chunk: Buffer) => {
+  child.stderr.on('data', (chunk: Buffer) => {
     tail = (tail + chunk.toString()).slice(-4000);
     const port = /"message":"operator started".*"healthPort":(\d+)/.exec(tail)?.[1];
     if (port) reportPort(Number(port));
@@ -99,7 +99,7 @@ export async function benchOperator(): Promise<void> {
     const kubeConfig = plane.kubeConfig();
     const objects = k8s.KubernetesObjectApi.makeApiClient(kubeConfig);
     const apply = (o: object) =>
-      objects.patch(o as k8s.KubernetesObject, undefined, undefined, 'bench', true, k8s.PatchStrategy.ServerSideApply);
+      objects.patch(o, undefined, undefined, 'bench', true, k8s.PatchStrategy.ServerSideApply);
     await apply(renderCrd());
     await sleep(2000);
     const custom = kubeConfig.makeApiClient(k8s.CustomObjectsApi);

@@ -104,7 +104,7 @@ export function testConfiguration(
     // stdout must not be a socket, as Node's pipes are: `access_log /dev/stdout` cannot open one.
     const child = spawn(binary, ['-t', '-q', '-p', prefix, '-c', mainFile], { stdio: ['ignore', 'ignore', 'pipe'] });
     let output = '';
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
     child.once('error', (error) => resolve({ ok: false, output: String(error) }));
     child.once('close', (code) => resolve({ ok: code === 0, output }));
   });
@@ -147,7 +147,7 @@ export class NginxMaster {
     // stdout is inherited: the access logs go to the container's stdout, which is not a socket.
     const child = spawn(command, commandArgs, { stdio: ['ignore', 'inherit', 'pipe'], detached: true });
     if (child.pid === undefined) throw new Error(`cannot start ${binary}`);
-    createInterface({ input: child.stderr! }).on('line', onErrorLog);
+    createInterface({ input: child.stderr }).on('line', onErrorLog);
     return new NginxMaster(child, child.pid);
   }
 

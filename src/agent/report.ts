@@ -90,7 +90,9 @@ export class PodReporter {
         error: String(error),
         retryInMs,
       });
-      this.timer = setTimeout(() => (this.sending = this.sending.then(() => this.flush())), retryInMs);
+      this.timer = setTimeout(() => {
+        this.sending = this.sending.then(() => this.flush());
+      }, retryInMs);
     }
   }
 }

@@ -9,9 +9,9 @@ import { PATTERNS, PRODUCTS, type PatternName, type Product, type Role } from '.
 
 /** What the rules need to know of the presets. */
 export interface PatternShapes {
-  patternsOf(product: Product): readonly PatternName[];
-  rolesOf(pattern: PatternName): readonly Role[];
-  sitesOf(pattern: PatternName): readonly string[];
+  patternsOf: (product: Product) => readonly PatternName[];
+  rolesOf: (pattern: PatternName) => readonly Role[];
+  sitesOf: (pattern: PatternName) => readonly string[];
 }
 
 /** Where in the schema a rule is attached; `self` in its CEL is the object at that place. */
@@ -74,9 +74,9 @@ export function crossFieldRules({
       cel: `self.pattern in ${productPatterns}`,
       celMessage: `'pattern ' + self.pattern + ' is not a pattern of product ' + self.product + '; its patterns are: ' + ${productPatternsText}`,
       check: (s) =>
-        patternsOf(s.product as Product).includes(s.pattern as PatternName)
+        patternsOf(s.product).includes(s.pattern)
           ? undefined
-          : `pattern ${s.pattern} is not a pattern of product ${s.product}; its patterns are: ${patternsOf(s.product as Product).join(', ')}`,
+          : `pattern ${s.pattern} is not a pattern of product ${s.product}; its patterns are: ${patternsOf(s.product).join(', ')}`,
     },
     {
       scope: 'spec',
@@ -84,7 +84,7 @@ export function crossFieldRules({
       cel: `!has(self.sites) || self.sites.all(k, k in ${patternSites})`,
       celMessage: `'pattern ' + self.pattern + ' has only the sites ' + ${patternSitesText}`,
       check: (s) => {
-        const known = sitesOf(s.pattern as PatternName);
+        const known = sitesOf(s.pattern);
         return Object.keys(s.sites ?? {}).every((k) => known.includes(k))
           ? undefined
           : `pattern ${s.pattern} has only the sites ${known.join(', ')}`;
@@ -109,7 +109,7 @@ export function crossFieldRules({
       celMessage: `'pattern ' + self.pattern + ' needs at least one node for each of its roles: ' + ${patternRolesText}`,
       check: (s) => {
         const nodes = s.backends.external?.nodes;
-        const roles = rolesOf(s.pattern as PatternName);
+        const roles = rolesOf(s.pattern);
         return !nodes || roles.every((r) => nodes.some((n) => n.roles.includes(r)))
           ? undefined
           : `pattern ${s.pattern} needs at least one node for each of its roles: ${roles.join(', ')}`;
@@ -121,7 +121,7 @@ export function crossFieldRules({
       cel: `!has(self.backends.external) || self.backends.external.nodes.all(n, n.roles.all(r, r in ${patternRoles}))`,
       celMessage: `'node roles must be roles of pattern ' + self.pattern + ': ' + ${patternRolesText}`,
       check: (s) => {
-        const roles: readonly string[] = rolesOf(s.pattern as PatternName);
+        const roles: readonly string[] = rolesOf(s.pattern);
         return (s.backends.external?.nodes ?? []).every((n) => n.roles.every((r) => roles.includes(r)))
           ? undefined
           : `node roles must be roles of pattern ${s.pattern}: ${roles.join(', ')}`;
@@ -133,7 +133,7 @@ export function crossFieldRules({
       cel: `!has(self.backends.managed) || !has(self.backends.managed.components) || self.backends.managed.components.all(k, k in ${patternRoles})`,
       celMessage: `'components must be roles of pattern ' + self.pattern + ': ' + ${patternRolesText}`,
       check: (s) => {
-        const roles: readonly string[] = rolesOf(s.pattern as PatternName);
+        const roles: readonly string[] = rolesOf(s.pattern);
         return Object.keys(s.backends.managed?.components ?? {}).every((k) => roles.includes(k))
           ? undefined
           : `components must be roles of pattern ${s.pattern}: ${roles.join(', ')}`;

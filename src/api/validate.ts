@@ -53,12 +53,11 @@ function applyDefaults(schema: Json, value: unknown): unknown {
 
 /** A copy of the spec with the schema's defaults filled in. */
 export function withDefaults(spec: unknown): unknown {
-  return applyDefaults(Wso2FrontendSpec as unknown as Json, structuredClone(spec));
+  return applyDefaults(Wso2FrontendSpec, structuredClone(spec));
 }
 
 /** The affinity cookie's settings when the spec gives none (the schema's defaults). */
-export const defaultCookie = (): DefaultedCookie =>
-  applyDefaults(CookieSettings as unknown as Json, {}) as DefaultedCookie;
+export const defaultCookie = (): DefaultedCookie => applyDefaults(CookieSettings, {}) as DefaultedCookie;
 
 const PATTERN_MEANINGS: Record<string, string> = {
   [DNS_SUBDOMAIN]:

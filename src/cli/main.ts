@@ -7,7 +7,7 @@ import { UsageError } from './usage-error.js';
 
 interface Subcommand {
   summary: string;
-  load: () => Promise<{ run: (argv: string[]) => Promise<number>; usage: string }>;
+  load: () => Promise<{ run: (argv: string[]) => number | Promise<number>; usage: string }>;
 }
 
 const subcommands: Record<string, Subcommand> = {

@@ -40,7 +40,7 @@ function userFiles(dir: string, config: RoleConfiguration): Map<string, string> 
   return files;
 }
 
-export async function runPatchProductConfig(argv: string[]): Promise<number> {
+export function runPatchProductConfig(argv: string[]): number {
   const { values } = parseArgs({
     args: argv,
     options: {

@@ -114,7 +114,7 @@ export function writeProductConfig(dir: string, topology: Topology, placement: P
   return targets.map((t) => t.name);
 }
 
-export async function runRender(argv: string[]): Promise<number> {
+export function runRender(argv: string[]): number {
   const { values } = parseArgs({
     args: argv,
     options: {

@@ -52,7 +52,7 @@ export async function runStart(argv: string[]): Promise<number> {
   const objects = k8s.KubernetesObjectApi.makeApiClient(kubeConfig);
   const apply = (object: k8s.KubernetesObject) =>
     objects.patch(object, undefined, undefined, 'wso2-frontend-start', true, k8s.PatchStrategy.ServerSideApply);
-  await apply(renderCrd() as k8s.KubernetesObject);
+  await apply(renderCrd());
   const extensions = kubeConfig.makeApiClient(k8s.ApiextensionsV1Api);
   while (
     !(await extensions.readCustomResourceDefinition({ name: `${PLURAL}.${API_GROUP}` })).status?.conditions?.some(
@@ -65,7 +65,7 @@ export async function runStart(argv: string[]): Promise<number> {
   await controller.start();
   const example = yaml.load(readFileSync(examplePath(), 'utf8')) as Wso2Frontend;
   example.metadata.namespace = 'default';
-  await apply(example as unknown as k8s.KubernetesObject);
+  await apply(example);
   const custom = kubeConfig.makeApiClient(k8s.CustomObjectsApi);
   const readyUrls = async () => {
     const f = (await custom.getNamespacedCustomObject({

@@ -127,7 +127,7 @@ export function createOperator(options: OperatorOptions): {
     logger: log,
     ...(ownPool ? { afterStop: () => kubeConfig.close() } : {}),
   });
-  metrics = new OperatorMetrics(() => controller!.stats());
+  metrics = new OperatorMetrics(() => controller.stats());
   return { controller, metrics };
 }
 

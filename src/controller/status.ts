@@ -71,11 +71,7 @@ export function computeStatus(
   };
   const generation = findings.generation;
   const condition = (type: string, status: ConditionStatus, reason: string, message: string) =>
-    withTransitionTime(
-      { type, status, reason, message, observedGeneration: generation },
-      previous?.conditions as Condition[] | undefined,
-      now,
-    );
+    withTransitionTime({ type, status, reason, message, observedGeneration: generation }, previous?.conditions, now);
   const statusOf = (v: Verdict): ConditionStatus => (v.ok ? 'True' : v.reason === NOT_CHECKED ? 'Unknown' : 'False');
   const progressing = !ready.ok && stalled.length === 0;
   const conditions = [

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCertificate, generateRsaKeyPair } from '../tls/x509.js';
 
-export interface ControlPlanePki {
+export type ControlPlanePki = {
   caCertFile: string;
   caKeyFile: string;
   servingCertFile: string;
@@ -14,7 +14,7 @@ export interface ControlPlanePki {
   adminKeyFile: string;
   serviceAccountKeyFile: string;
   serviceAccountPublicKeyFile: string;
-}
+};
 
 const TEN_YEARS_MS = 10 * 365 * 24 * 3600 * 1000;
 

@@ -263,8 +263,8 @@ function nodeOrigins(nodes: BackendNode[], sitePreset: SitePreset): NodeOrigin[]
  * the upstream servers are the observed ready endpoints; until there are some, none.
  */
 export function buildTopology(spec: DefaultedSpec, observed: ObservedEndpoints = {}): Topology {
-  const pattern = spec.pattern as PatternName;
-  const product = spec.product as Product;
+  const pattern = spec.pattern;
+  const product = spec.product;
   const preset = PATTERN_PRESETS[pattern];
   const version = spec.version ?? PRODUCT_INFO[product].defaultVersion;
   const ports = { http: spec.ports.http, https: spec.ports.https };
@@ -340,7 +340,7 @@ export function buildTopology(spec: DefaultedSpec, observed: ObservedEndpoints =
           nodes: external.nodes.map((n) => ({
             name: n.name,
             address: n.address,
-            roles: n.roles as Role[],
+            roles: n.roles,
             portOffset: n.portOffset,
           })),
         }

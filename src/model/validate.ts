@@ -6,7 +6,6 @@ import type { DefaultedSpec, Wso2FrontendSpec } from '../api/schema.js';
 import { DNS_SUBDOMAIN } from '../api/schema.js';
 import { schemaProblems, withDefaults, type Problem } from '../api/validate.js';
 import { crossFieldRules, type CrossFieldRule } from '../api/rules.js';
-import type { PatternName, Product } from '../api/vocabulary.js';
 import { PATTERN_PRESETS, PATTERN_SHAPES, PRODUCT_INFO, parseVersion, type SemVer } from './catalog.js';
 
 const ALL_RULES = crossFieldRules(PATTERN_SHAPES);
@@ -61,8 +60,8 @@ function crossFieldProblems(spec: Wso2FrontendSpec): Problem[] {
 /** Checks that need the presets' defaults or more than CEL can express cheaply. */
 function presetProblems(spec: Wso2FrontendSpec): Problem[] {
   const problems: Problem[] = [];
-  const preset = PATTERN_PRESETS[spec.pattern as PatternName];
-  const product = spec.product as Product;
+  const preset = PATTERN_PRESETS[spec.pattern];
+  const product = spec.product;
 
   const version = parseVersion(spec.version ?? PRODUCT_INFO[product].defaultVersion);
   if (version && preset.minVersion && compareVersions(version, preset.minVersion) < 0) {

@@ -6,6 +6,7 @@ import forge from 'node-forge';
 
 // forge exports this; @types/node-forge does not declare it.
 declare module 'node-forge' {
+  // eslint-disable-next-line @typescript-eslint/no-namespace -- augments node-forge's own pki namespace
   namespace pki {
     function getTBSCertificate(cert: Certificate): asn1.Asn1;
   }

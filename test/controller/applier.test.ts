@@ -28,25 +28,26 @@ class FakeCluster implements ClusterClient {
   private version = 0;
   refuse?: { kind: string; error: Error };
 
-  async apply<T extends k8s.KubernetesObject>(object: T): Promise<T> {
+  apply<T extends k8s.KubernetesObject>(object: T): Promise<T> {
     this.requests.push(`apply ${object.kind}/${object.metadata!.name}`);
     const refuse = this.refuse;
-    if (refuse && refuse.kind === object.kind) throw refuse.error;
+    if (refuse && refuse.kind === object.kind) return Promise.reject(refuse.error);
     const stored = { ...object, metadata: { ...object.metadata, resourceVersion: String(++this.version) } };
     this.stored.set(`${object.kind}/${object.metadata!.name}`, stored);
-    return stored;
+    return Promise.resolve(stored);
   }
-  async read(_apiVersion: string, kind: string, _namespace: string, name: string) {
+  read(_apiVersion: string, kind: string, _namespace: string, name: string) {
     this.requests.push(`read ${kind}/${name}`);
-    return this.stored.get(`${kind}/${name}`);
+    return Promise.resolve(this.stored.get(`${kind}/${name}`));
   }
-  async list(_apiVersion: string, kind: string) {
+  list(_apiVersion: string, kind: string) {
     this.requests.push(`list ${kind}`);
-    return [...this.stored.values()].filter((o) => o.kind === kind);
+    return Promise.resolve([...this.stored.values()].filter((o) => o.kind === kind));
   }
-  async delete(_apiVersion: string, kind: string, _namespace: string, name: string) {
+  delete(_apiVersion: string, kind: string, _namespace: string, name: string) {
     this.requests.push(`delete ${kind}/${name}`);
     this.stored.delete(`${kind}/${name}`);
+    return Promise.resolve();
   }
 
   /** Someone else writes the object (a user's kubectl edit). */

@@ -82,7 +82,7 @@ async function startController(
     kubeConfig: kubeConfig(),
     primary: widgets,
     logger: quiet,
-    reconcile: async (key) => {
+    reconcile: (key) => {
       reconciled.push({ key, size: controller.get(key)?.spec.size, at: Date.now() });
       reconcileHook?.(key);
     },
@@ -106,7 +106,7 @@ async function createWidget(namespace: string, name: string, size: number): Prom
 function reconciledWith(reconciled: Reconciled[], key: string, size: number | undefined): Promise<Reconciled> {
   return eventually(
     `a reconcile of ${key} that sees size ${size}`,
-    async () => reconciled.find((r) => r.key === key && r.size === size),
+    () => reconciled.find((r) => r.key === key && r.size === size),
     20_000,
   );
 }
@@ -163,7 +163,7 @@ test('a change to a ConfigMap owned by a primary reconciles that primary', async
 
   const after = await eventually(
     'a reconcile caused by the owned ConfigMap',
-    async () => reconciled.slice(before).find((r) => r.key === `${namespace}/owner`),
+    () => reconciled.slice(before).find((r) => r.key === `${namespace}/owner`),
     20_000,
   );
   expect(after.size).toBe(1);
@@ -186,7 +186,7 @@ test('a change to a ConfigMap whose label names a primary reconciles that primar
 
   await eventually(
     'a reconcile caused by the labelled ConfigMap',
-    async () => reconciled.slice(before).find((r) => r.key === `${namespace}/named`),
+    () => reconciled.slice(before).find((r) => r.key === `${namespace}/named`),
     20_000,
   );
   expect(reconciled.slice(before).map((r) => r.key)).toEqual([`${namespace}/named`]);
@@ -207,7 +207,7 @@ test('a reconcile that throws is retried with growing delays until it succeeds',
 
   await createWidget(namespace, 'flaky', 1);
 
-  await eventually('four reconciles', async () => (reconciled.length >= 4 ? true : undefined), 20_000);
+  await eventually('four reconciles', () => (reconciled.length >= 4 ? true : undefined), 20_000);
   const gaps = reconciled.slice(1, 4).map((r, i) => r.at - reconciled[i]!.at);
   // Timers run on libuv's cached loop time, which may trail Date.now() by a millisecond or two.
   const clockSlack = 5;
@@ -226,7 +226,7 @@ test('the resync reconciles primaries that did not change', async () => {
 
   await eventually(
     'three reconciles of the unchanged widget',
-    async () => (reconciled.length >= 3 ? true : undefined),
+    () => (reconciled.length >= 3 ? true : undefined),
     20_000,
   );
 
@@ -328,7 +328,7 @@ test('secondary caches are listed before the first reconcile, and transformed be
     reconcileHook: () =>
       seenAtFirstReconcile.push(controller.cached<k8s.V1ConfigMap>('ConfigMap', namespace, 'for-one')),
   });
-  await eventually('a reconcile', async () => (seenAtFirstReconcile.length ? true : undefined));
+  await eventually('a reconcile', () => (seenAtFirstReconcile.length ? true : undefined));
   const cached = seenAtFirstReconcile[0];
   expect(cached?.metadata?.name).toBe('for-one');
   expect(cached?.data).toBeUndefined();

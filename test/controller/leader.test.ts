@@ -90,7 +90,7 @@ test('of two candidates on one lease exactly one leads, and the lease names it',
   a.elector.start();
   b.elector.start();
 
-  const leader = await eventually('a leader', async () => [a, b].find((c) => c.elector.isLeader));
+  const leader = await eventually('a leader', () => [a, b].find((c) => c.elector.isLeader));
   // Several retry periods later, still exactly one.
   // client-node types renewTime as a Date but hands over the wire's string.
   const renewedAt = async () => Date.parse(String((await holder('one-leader')).renewTime));
@@ -112,14 +112,14 @@ test('a leader that stops releases the lease and the other candidate takes over 
   const long = { leaseDurationMs: 600_000 };
   const a = candidate('replica-a', 'handover', kubeConfig(), long);
   a.elector.start();
-  await eventually('replica-a to lead', async () => (a.elector.isLeader ? true : undefined));
+  await eventually('replica-a to lead', () => (a.elector.isLeader ? true : undefined));
   const b = candidate('replica-b', 'handover', kubeConfig(), long);
   b.elector.start();
 
   await a.elector.stop();
 
   expect(a.events.map((e) => e.event)).toEqual(['started', 'stopped']);
-  await eventually('replica-b to lead', async () => (b.elector.isLeader ? true : undefined), 10_000);
+  await eventually('replica-b to lead', () => (b.elector.isLeader ? true : undefined), 10_000);
   const spec = await holder('handover');
   expect(spec.holderIdentity).toBe('replica-b');
   expect(spec.leaseTransitions).toBe(1);
@@ -139,9 +139,7 @@ test("a lease nobody renews is taken over once it went unchanged for the lease d
   const b = candidate('replica-b', 'expiry', kubeConfig(), { clock, retryPeriodMs });
   // An attempt is over when the only timer left is the wait for the next one.
   const attemptDone = () =>
-    eventually('an attempt to finish', async () =>
-      clock.pendingDelays().join() === `${retryPeriodMs}` ? true : undefined,
-    );
+    eventually('an attempt to finish', () => (clock.pendingDelays().join() === `${retryPeriodMs}` ? true : undefined));
   b.elector.start();
 
   // Seen first at 0: still held at 2000 (not more than the 2 s lease), taken at 2500.
@@ -150,7 +148,7 @@ test("a lease nobody renews is taken over once it went unchanged for the lease d
     expect(b.elector.isLeader).toBe(false);
     await clock.advance(retryPeriodMs);
   }
-  await eventually('replica-b to lead', async () => (b.elector.isLeader ? true : undefined));
+  await eventually('replica-b to lead', () => (b.elector.isLeader ? true : undefined));
   expect(clock.now()).toBe(2500);
   const spec = await holder('expiry');
   expect(spec.holderIdentity).toBe('replica-b');
@@ -161,13 +159,13 @@ test('a leader cut off from the API server steps down before the other candidate
   const relay = await partitionableRelay();
   const a = candidate('replica-a', 'partition', relay.config);
   a.elector.start();
-  await eventually('replica-a to lead', async () => (a.elector.isLeader ? true : undefined));
+  await eventually('replica-a to lead', () => (a.elector.isLeader ? true : undefined));
   const b = candidate('replica-b', 'partition');
   b.elector.start();
 
   relay.cut();
 
-  await eventually('replica-b to lead', async () => (b.elector.isLeader ? true : undefined), 10_000);
+  await eventually('replica-b to lead', () => (b.elector.isLeader ? true : undefined), 10_000);
   const steppedDown = a.events.find((e) => e.event === 'stopped');
   expect(steppedDown).toBeDefined();
   expect(b.events[0]!.at).toBeGreaterThanOrEqual(steppedDown!.at);

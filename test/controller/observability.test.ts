@@ -54,7 +54,7 @@ async function startOperator(now?: () => number): Promise<Operator> {
 }
 
 afterEach(async () => {
-  await Promise.all(operators.map((operator) => operator.server?.close()));
+  for (const operator of operators) await operator.server?.close();
   operators = [];
 });
 

@@ -17,7 +17,7 @@ test('after an API server restart, new events still reach reconcile', async () =
     watchRestartBaseDelayMs: 100,
     watchRestartMaxDelayMs: 1000,
     logger: (level, message) => logged.push({ level, message }),
-    reconcile: async (key) => void reconciled.push(key),
+    reconcile: (key) => void reconciled.push(key),
   });
   try {
     const core = plane.kubeConfig().makeApiClient(k8s.CoreV1Api);
@@ -25,7 +25,7 @@ test('after an API server restart, new events still reach reconcile', async () =
     await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'before-restart' } } });
     await eventually(
       'the ConfigMap created before the restart to be reconciled',
-      async () => (reconciled.includes('default/before-restart') ? true : undefined),
+      () => (reconciled.includes('default/before-restart') ? true : undefined),
       20_000,
     );
 
@@ -34,7 +34,7 @@ test('after an API server restart, new events still reach reconcile', async () =
 
     await eventually(
       'the ConfigMap created after the restart to be reconciled',
-      async () => (reconciled.includes('default/after-restart') ? true : undefined),
+      () => (reconciled.includes('default/after-restart') ? true : undefined),
       30_000,
     );
     expect(logged).toContainEqual({ level: 'error', message: 'watch failed; restarting the informer' });

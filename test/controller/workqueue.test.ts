@@ -83,7 +83,7 @@ test('a failing key is retried with a delay that doubles up to the cap', async (
   const clock = new FakeClock();
   const runsAt: number[] = [];
   const queue = new WorkQueue(
-    async () => {
+    () => {
       runsAt.push(clock.now());
       throw new Error('backend unavailable');
     },
@@ -102,7 +102,7 @@ test('a success resets the backoff of its key', async () => {
   const outcomes = ['fail', 'fail', 'fail', 'succeed', 'fail'];
   const runsAt: number[] = [];
   const queue = new WorkQueue(
-    async () => {
+    () => {
       runsAt.push(clock.now());
       if (outcomes.shift() === 'fail') throw new Error('backend unavailable');
     },
@@ -121,7 +121,7 @@ test('the backoff of one key does not slow down another', async () => {
   const clock = new FakeClock();
   const runs: string[] = [];
   const queue = new WorkQueue(
-    async (key) => {
+    (key) => {
       runs.push(`${key}@${clock.now()}`);
       if (key === 'ns/broken') throw new Error('invalid spec');
     },
@@ -139,7 +139,7 @@ test('requeue-after runs the key again after exactly that delay', async () => {
   const clock = new FakeClock();
   const runsAt: number[] = [];
   const queue = new WorkQueue(
-    async () => {
+    () => {
       runsAt.push(clock.now());
       return runsAt.length === 1 ? { requeueAfterMs: 5000 } : undefined;
     },
@@ -158,7 +158,7 @@ test('requeue-after runs the key again after exactly that delay', async () => {
 test('a key delayed twice runs once, at the earlier time', async () => {
   const clock = new FakeClock();
   const runsAt: number[] = [];
-  const queue = new WorkQueue(async () => void runsAt.push(clock.now()), { clock });
+  const queue = new WorkQueue(() => void runsAt.push(clock.now()), { clock });
   queue.addAfter('ns/a', 3000);
   queue.addAfter('ns/a', 1000);
   queue.addAfter('ns/a', 2000);
@@ -191,7 +191,7 @@ test('shutDown waits for the runs in flight and drops queued, delayed and later 
 });
 
 test('shutDown of an idle queue resolves at once', async () => {
-  const queue = new WorkQueue(async () => undefined, { clock: new FakeClock() });
+  const queue = new WorkQueue(() => undefined, { clock: new FakeClock() });
   await expect(queue.shutDown()).resolves.toBeUndefined();
 });
 
@@ -199,7 +199,7 @@ test('errors are reported with the key and the delay before the retry', async ()
   const clock = new FakeClock();
   const reported: Array<[string, string, number]> = [];
   const queue = new WorkQueue(
-    async () => {
+    () => {
       throw new Error('spec.hosts[0]: not a DNS name');
     },
     { clock, baseDelayMs: 250, onError: (key, error, retryInMs) => reported.push([key, String(error), retryInMs]) },

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as yaml from 'js-yaml';
-import { createNamespace, kubectl, kubectlOutcome, serviceAccountKubeconfig } from '../support/cluster.js';
+import { createNamespace, kubectl, serviceAccountKubeconfig } from '../support/cluster.js';
 import { OperatorProcess } from '../support/operator-process.js';
 import { examples, provideTlsSecrets } from '../support/resources.js';
 

@@ -78,8 +78,8 @@ function startCli(args: string[]): Promise<{ child: ChildProcess; dir: string }>
       const match = /export KUBECONFIG=(\S+)\/kubeconfig/.exec(output);
       if (match) resolve({ child, dir: match[1]! });
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.once('exit', (code) => reject(new Error(`local-cluster exited with ${code} before it was up:\n${output}`)));
   });
 }
@@ -113,7 +113,7 @@ test('killing local-cluster with SIGKILL leaves no component running', async () 
 
     const allGone = await eventually(
       'the components to die with their parent',
-      async () => (pids.some(isRunning) ? undefined : true),
+      () => (pids.some(isRunning) ? undefined : true),
       15_000,
     );
     expect(allGone).toBe(true);

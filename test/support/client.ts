@@ -95,7 +95,7 @@ export function webSocketEcho(r: FrontendRequest, message: string): Promise<stri
   return new Promise((resolve, reject) => {
     ws.once('open', () => ws.send(message));
     ws.once('message', (data) => {
-      resolve(data.toString());
+      resolve((data as Buffer).toString());
       ws.close();
     });
     ws.once('error', reject);

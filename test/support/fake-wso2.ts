@@ -82,7 +82,7 @@ export class FakeWso2Node {
     const wss = new WebSocketServer({ noServer: true });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       wss.handleUpgrade(req, socket, head, (ws) => {
-        ws.on('message', (data, isBinary) => ws.send(isBinary ? data : `${this.name}: ${data.toString()}`));
+        ws.on('message', (data, isBinary) => ws.send(isBinary ? data : `${this.name}: ${(data as Buffer).toString()}`));
       });
     });
   }

@@ -39,7 +39,7 @@ export interface SecondaryWatch {
   cacheName?: string;
 }
 
-export type Reconcile = (key: string) => Promise<WorkResult>;
+export type Reconcile = (key: string) => WorkResult | Promise<WorkResult>;
 
 /** How a reconcile ended: done, asked to run again later, or failed (retried with backoff). */
 export type ReconcileResult = 'success' | 'error' | 'requeue';

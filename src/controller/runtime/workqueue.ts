@@ -6,7 +6,8 @@
 /** What processing a key asks for next: nothing, or another run after a delay. */
 export type WorkResult = { requeueAfterMs?: number } | void;
 
-export type ProcessKey = (key: string) => Promise<WorkResult>;
+/** Processes one key; may return at once or a promise (the queue awaits either). */
+export type ProcessKey = (key: string) => WorkResult | Promise<WorkResult>;
 
 /** Time source and timer, injected so tests of delays and backoff run without real waiting. */
 export interface Clock {

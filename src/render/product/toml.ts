@@ -43,7 +43,7 @@ const renderKey = (key: readonly string[]) =>
 function parse(file: string, text: string): { ast: AST.TOMLProgram; document: Record<string, unknown> } {
   let document: Record<string, unknown>;
   try {
-    document = parseStrict(text) as Record<string, unknown>;
+    document = parseStrict(text);
   } catch (e) {
     if (e instanceof TomlError) throw new ProductConfigError(file, e.line, e.message.split('\n')[0]!);
     throw e;
@@ -227,7 +227,7 @@ export function patchToml(file: string, base: string, settings: readonly TomlSet
   }
   let reparsed: Record<string, unknown>;
   try {
-    reparsed = parseStrict(text) as Record<string, unknown>;
+    reparsed = parseStrict(text);
   } catch (e) {
     throw new ProductConfigError(
       file,
