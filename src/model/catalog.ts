@@ -109,7 +109,17 @@ export interface SitePreset {
 export interface RolePreset {
   /** Replicas when the operator runs the pods. */
   replicas: number;
+  /** Ports other components of the pattern reach this role on (never through NGINX). */
+  internalPorts?: { name: string; port: number }[];
 }
+
+// API-M 4.x distributed: the event hub and the traffic manager's throttle events (JMS 5672) and
+// data receivers (binary 9611, with authentication 9711), as wso2/helm-apim wires them.
+const EVENT_PORTS = [
+  { name: 'jms-5672', port: 5672 },
+  { name: 'binary-9611', port: 9611 },
+  { name: 'binary-9711', port: 9711 },
+];
 
 export interface PatternPreset {
   product: Product;
@@ -256,7 +266,11 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
     description:
       'control plane portals (sticky), gateway for REST, WebSocket and WebSub traffic; the traffic manager has no public host',
     minVersion: { major: 4, minor: 0, patch: 0 },
-    roles: { 'control-plane': { replicas: 2 }, gateway: { replicas: 2 }, 'traffic-manager': { replicas: 2 } },
+    roles: {
+      'control-plane': { replicas: 2, internalPorts: EVENT_PORTS },
+      gateway: { replicas: 2 },
+      'traffic-manager': { replicas: 2, internalPorts: EVENT_PORTS },
+    },
     sites: {
       portal: {
         host: 'am.wso2.com',
