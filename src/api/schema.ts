@@ -200,7 +200,7 @@ export const Backends = Type.Object(
           ),
           configMapName: Type.Optional(
             ObjectName(
-              'ConfigMap with the base product configuration (deployment.toml, or the Carbon 4 files); the operator patches the proxy settings into it.',
+              "ConfigMap with your base product files (deployment.toml, Carbon 4 files, anything under the product home), laid over the image's own; keys are paths relative to the product home with '/' written as '__' (repository__conf__deployment.toml), or the bare name of a file the operator patches (deployment.toml). The operator sets only the keys the fronting owns in them; editing the ConfigMap rolls the WSO2 pods.",
             ),
           ),
         },
