@@ -1,29 +1,66 @@
 #!/usr/bin/env node
-// The `wso2-frontend` command: one binary, one subcommand per job.
-import { runCrd, usage as crdUsage } from './crd.js';
-import { runLocalCluster, usage as localClusterUsage } from './local-cluster.js';
-import { runOperator, usage as operatorUsage } from './operator.js';
-import { runPatchProductConfig, usage as patchProductConfigUsage } from './product-config.js';
-import { runRender, usage as renderUsage, UsageError } from './render.js';
-import { runStart, usage as startUsage } from './start.js';
+// The `wso2-frontend` command: one binary, one subcommand per job. A subcommand's module is
+// loaded only when it runs, so `operator` never loads the development tools (`start`,
+// `local-cluster`), which the image does not ship.
+import { UsageError } from './usage-error.js';
 
-type Subcommand = { run: (argv: string[]) => Promise<number>; usage: string };
+interface Subcommand {
+  summary: string;
+  load: () => Promise<{ run: (argv: string[]) => Promise<number>; usage: string }>;
+}
 
 const subcommands: Record<string, Subcommand> = {
-  crd: { run: runCrd, usage: crdUsage },
-  'local-cluster': { run: runLocalCluster, usage: localClusterUsage },
-  operator: { run: runOperator, usage: operatorUsage },
-  'patch-product-config': { run: runPatchProductConfig, usage: patchProductConfigUsage },
-  render: { run: runRender, usage: renderUsage },
-  start: { run: runStart, usage: startUsage },
+  crd: {
+    summary: 'print the CustomResourceDefinition',
+    load: async () => {
+      const { runCrd, usage } = await import('./crd.js');
+      return { run: runCrd, usage };
+    },
+  },
+  'local-cluster': {
+    summary: 'run a local control plane on loopback (development)',
+    load: async () => {
+      const { runLocalCluster, usage } = await import('./local-cluster.js');
+      return { run: runLocalCluster, usage };
+    },
+  },
+  operator: {
+    summary: 'reconcile Wso2Frontends',
+    load: async () => {
+      const { runOperator, usage } = await import('./operator.js');
+      return { run: runOperator, usage };
+    },
+  },
+  'patch-product-config': {
+    summary: "set the keys the fronting owns in a WSO2 product's configuration (init container)",
+    load: async () => {
+      const { runPatchProductConfig, usage } = await import('./product-config.js');
+      return { run: runPatchProductConfig, usage };
+    },
+  },
+  render: {
+    summary: 'render a Wso2Frontend offline',
+    load: async () => {
+      const { runRender, usage } = await import('./render.js');
+      return { run: runRender, usage };
+    },
+  },
+  start: {
+    summary: 'run the operator, on a local control plane when no cluster answers (development)',
+    load: async () => {
+      const { runStart, usage } = await import('./start.js');
+      return { run: runStart, usage };
+    },
+  },
 };
 
 function help(): string {
+  const width = Math.max(...Object.keys(subcommands).map((name) => name.length));
   return `Usage: wso2-frontend <command> [options]
 
 Commands:
-${Object.values(subcommands)
-  .map((s) => `  ${s.usage.split('\n')[0]}`)
+${Object.entries(subcommands)
+  .map(([name, s]) => `  wso2-frontend ${name.padEnd(width)}  ${s.summary}`)
   .join('\n')}
 
 Run 'wso2-frontend <command> --help' for a command's options.`;
@@ -40,11 +77,12 @@ async function main(argv: string[]): Promise<number> {
     console.error(`wso2-frontend: unknown command '${name}'\n\n${help()}`);
     return 2;
   }
+  const { run, usage } = await subcommand.load();
   if (rest.includes('--help') || rest.includes('-h')) {
-    console.log(subcommand.usage);
+    console.log(usage);
     return 0;
   }
-  return subcommand.run(rest);
+  return run(rest);
 }
 
 main(process.argv.slice(2)).then(

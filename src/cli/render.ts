@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as yaml from 'js-yaml';
 import { API_GROUP, API_VERSION, KIND, type Wso2Frontend } from '../api/schema.js';
+import { UsageError } from './usage-error.js';
 import { formatProblem } from '../api/validate.js';
 import { roleConfiguration, type Placement } from '../model/product-config.js';
 import { buildTopology, type Topology } from '../model/topology.js';
@@ -27,8 +28,6 @@ With --product-config, writes what each WSO2 node must have in its own configura
 per external node (per role for managed backends) a directory with the patched files of
 PRODUCT_HOME when --base is given, else minimal deployment.toml/site.json snippets, and
 CHANGES.txt saying what to set where.`;
-
-export class UsageError extends Error {}
 
 function readResource(file: string): Wso2Frontend {
   const documents = yaml.loadAll(readFileSync(file, 'utf8')).filter((d) => d !== null && d !== undefined);

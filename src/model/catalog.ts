@@ -1,47 +1,16 @@
 // Product and pattern knowledge: every deployment the seed procedures describe, as a named
-// preset. Pure data. The API schema takes its enums from here and the model turns a preset
-// plus the user's overrides into a topology.
-
-export const PRODUCTS = ['api-manager', 'identity-server', 'enterprise-integrator', 'micro-integrator'] as const;
-export type Product = (typeof PRODUCTS)[number];
-
-export const PATTERNS = [
-  'apim-single',
-  'apim-active-active',
-  'apim-ha-gateway',
-  'apim-ha-publisher',
-  'apim-ha-store',
-  'apim-ha-key-manager',
-  'apim-distributed',
-  'is-pattern-1',
-  'ei-cluster',
-  'mi-cluster',
-] as const;
-export type PatternName = (typeof PATTERNS)[number];
-
-export const ROLES = [
-  'all-in-one',
-  'gateway-manager',
-  'gateway-worker',
-  'publisher',
-  'store',
-  'key-manager',
-  'control-plane',
-  'gateway',
-  'traffic-manager',
-  'worker',
-  'manager',
-  'integrator',
-  'micro-integrator',
-] as const;
-export type Role = (typeof ROLES)[number];
-
-export const AFFINITY_MODES = ['none', 'client-ip', 'cookie', 'nginx-plus-sticky'] as const;
-export type AffinityMode = (typeof AFFINITY_MODES)[number];
-
-/** What plain HTTP on a public host does: redirect to HTTPS, proxy to the node's HTTP port, or nothing. */
-export const HTTP_MODES = ['redirect', 'proxy', 'off'] as const;
-export type HttpMode = (typeof HTTP_MODES)[number];
+// preset. Pure data. The names (products, patterns, roles) are the API's (src/api/vocabulary.ts);
+// the model turns a preset plus the user's overrides into a topology.
+import {
+  PATTERNS,
+  ROLES,
+  type AffinityMode,
+  type HttpMode,
+  type PatternName,
+  type Product,
+  type Role,
+} from '../api/vocabulary.js';
+import type { PatternShapes } from '../api/rules.js';
 
 export type ConfigFormat = 'deployment-toml' | 'carbon4';
 
@@ -110,15 +79,15 @@ export interface RolePreset {
   /** Replicas when the operator runs the pods. */
   replicas: number;
   /** Ports other components of the pattern reach this role on (never through NGINX). */
-  internalPorts?: { name: string; port: number }[];
+  internalPorts?: Listener[];
 }
 
 // API-M 4.x distributed: the event hub and the traffic manager's throttle events (JMS 5672) and
 // data receivers (binary 9611, with authentication 9711), as wso2/helm-apim wires them.
-const EVENT_PORTS = [
-  { name: 'jms-5672', port: 5672 },
-  { name: 'binary-9611', port: 9611 },
-  { name: 'binary-9711', port: 9711 },
+const EVENT_PORTS: Listener[] = [
+  { protocol: 'jms', port: 5672 },
+  { protocol: 'binary', port: 9611 },
+  { protocol: 'binary', port: 9711 },
 ];
 
 export interface PatternPreset {
@@ -375,6 +344,9 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
   },
 };
 
+/** The presets' shapes, for the API's cross-field rules. */
+export const PATTERN_SHAPES: PatternShapes = { patternsOf, rolesOf, sitesOf };
+
 export function patternsOf(product: Product): PatternName[] {
   return PATTERNS.filter((p) => PATTERN_PRESETS[p].product === product);
 }
@@ -385,6 +357,31 @@ export function rolesOf(pattern: PatternName): Role[] {
 
 export function sitesOf(pattern: PatternName): string[] {
   return Object.keys(PATTERN_PRESETS[pattern].sites);
+}
+
+/** A port a role's product listens on: for NGINX (https, http), or for the other components (jms, binary). */
+export interface Listener {
+  protocol: 'https' | 'http' | 'jms' | 'binary';
+  port: number;
+}
+
+/** The product ports a role listens on, HTTPS first per site; Carbon's management port for a role no public host reaches (the traffic manager). */
+export function roleListeners(pattern: PatternName, role: Role): Listener[] {
+  // From the pattern, not the upstreams: the product listens on its HTTP ports whether or not
+  // NGINX proxies HTTP, and switching `http: proxy` on a site must not roll the WSO2 pods.
+  const sites = Object.values(PATTERN_PRESETS[pattern].sites).filter((s) => s.https.role === role);
+  const listeners = sites.flatMap((s): Listener[] => [
+    { protocol: 'https', port: s.https.port },
+    ...(s.httpPort === undefined ? [] : [{ protocol: 'http' as const, port: s.httpPort }]),
+  ]);
+  const served: Listener[] = listeners.length ? listeners : [{ protocol: 'https', port: CARBON_HTTPS }];
+  const all = [...served, ...(PATTERN_PRESETS[pattern].roles[role]?.internalPorts ?? [])];
+  return all.filter((l, i) => all.findIndex((o) => o.port === l.port) === i);
+}
+
+/** Whether a pinned (management) site is served by the role. */
+export function servesPinnedSite(pattern: PatternName, role: Role): boolean {
+  return Object.values(PATTERN_PRESETS[pattern].sites).some((s) => s.pinned && s.https.role === role);
 }
 
 export function parseVersion(version: string): SemVer | undefined {
