@@ -427,7 +427,7 @@ export const Wso2FrontendStatus = Type.Object(
     conditions: Type.Optional(
       Type.Array(Condition, {
         description:
-          'Ready (summary), Accepted, CertificatesReady, ConfigurationServed, BackendsAvailable, and kstatus Reconciling/Stalled.',
+          'Ready (summary), Accepted, CertificatesReady, ConfigurationServed, BackendsAvailable, ProductConfigured, and kstatus Reconciling/Stalled.',
         maxItems: 16,
         'x-kubernetes-list-type': 'map',
         'x-kubernetes-list-map-keys': ['type'],
@@ -439,6 +439,13 @@ export const Wso2FrontendStatus = Type.Object(
     ),
     configHash: Type.Optional(
       Type.String({ description: 'Hash of the NGINX configuration being served.', maxLength: 128 }),
+    ),
+    productConfigMap: Type.Optional(
+      Type.String({
+        description:
+          'ConfigMap with the product configuration: per role the owned settings of managed pods, or for external nodes what to set in their files (<role>.CHANGES.txt and snippets).',
+        maxLength: 253,
+      }),
     ),
   },
   { description: 'What the operator observed and did.', additionalProperties: false },
