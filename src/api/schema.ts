@@ -15,6 +15,12 @@ import {
 } from '@sinclair/typebox';
 import { AFFINITY_MODES, HTTP_MODES, PATTERNS, PRODUCTS, ROLES } from './vocabulary.js';
 
+/**
+ * The NGINX image, pinned to the minor the data-plane tests run (scripts/nginx-binaries.sh,
+ * NGINX_SERIES): the rendered configuration uses open-source features of this generation.
+ */
+export const NGINX_IMAGE = 'nginxinc/nginx-unprivileged:1.30';
+
 export const API_GROUP = 'wso2-frontend.dev';
 export const API_VERSION = 'v1alpha1';
 export const KIND = 'Wso2Frontend';
@@ -110,7 +116,7 @@ export const CookieSettings = Type.Object(
     name: Defaulted(
       Type.String({
         description:
-          'Name of the affinity cookie that NGINX issues (letters, digits and _, so NGINX can read it back as $cookie_<name>).',
+          'Name of the affinity cookie that NGINX issues on HTTPS (letters, digits and _); plain HTTP uses <name>_HTTP, without Secure.',
         minLength: 1,
         maxLength: 64,
         pattern: '^[A-Za-z0-9_]+$',
@@ -121,8 +127,11 @@ export const CookieSettings = Type.Object(
       Type.String({ description: 'Cookie path.', maxLength: 256, pattern: '^/[A-Za-z0-9._~/-]*$', default: '/' }),
     ),
     secure: Defaulted(Type.Boolean({ description: 'Send the cookie over HTTPS only.', default: true })),
-    sameSite: Defaulted(
-      Enum(['Strict', 'Lax', 'None'] as const, { description: 'SameSite attribute of the cookie.', default: 'Lax' }),
+    sameSite: Type.Optional(
+      Enum(['Strict', 'Lax', 'None'] as const, {
+        description:
+          'SameSite attribute of the cookie. Default: None for identity-server and api-manager (logins that end with a cross-site form POST to /commonauth need it), Lax otherwise. Plain HTTP gets Lax instead of None, which needs Secure.',
+      }),
     ),
     maxAge: Type.Optional(Duration('Lifetime of the cookie; a session cookie when unset.')),
   },
@@ -136,7 +145,7 @@ export const SessionAffinity = Type.Object(
   {
     mode: Enum(AFFINITY_MODES, {
       description:
-        'none; client-ip (ip_hash); cookie (NGINX issues a cookie and hashes it consistently, so every replica picks the same node; community NGINX); nginx-plus-sticky (sticky learn on JSESSIONID, NGINX Plus only).',
+        'none; client-ip (ip_hash); cookie (NGINX sticky cookie naming the node that served the session last, the same in every replica; community NGINX 1.29.6+); nginx-plus-sticky (sticky learn on JSESSIONID, NGINX Plus only).',
     }),
     cookie: Type.Optional(CookieSettings),
   },
@@ -306,7 +315,9 @@ export const NginxSettings = Type.Object(
         default: 'community',
       }),
     ),
-    image: Defaulted(Image('NGINX image.', 'nginxinc/nginx-unprivileged:1.29')),
+    image: Defaulted(
+      Image('NGINX image (the minor the tests run; the rendered configuration needs 1.30 or newer).', NGINX_IMAGE),
+    ),
     replicas: Defaulted(
       Type.Integer({
         description: 'NGINX pods (a PodDisruptionBudget is added above 1).',

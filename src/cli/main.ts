@@ -32,7 +32,7 @@ const subcommands: Record<string, Subcommand> = {
     },
   },
   'patch-product-config': {
-    summary: "set the keys the fronting owns in a WSO2 product's configuration (init container)",
+    summary: "patch a WSO2 node's configuration files (the init container's job)",
     load: async () => {
       const { runPatchProductConfig, usage } = await import('./product-config.js');
       return { run: runPatchProductConfig, usage };

@@ -1,7 +1,8 @@
 // From a validated spec to the normalized topology the render layer works from: sites (public
 // host, listeners, locations, TLS), upstreams (role, target port, protocol, stickiness, pinned
 // node, servers) and the settings each product role needs. Pure: no I/O, same input, same output.
-import type { DefaultedSpec } from '../api/schema.js';
+import { createHash } from 'node:crypto';
+import { DNS_SUBDOMAIN, type DefaultedSpec } from '../api/schema.js';
 import { defaultCookie } from '../api/validate.js';
 import type { AffinityMode, PatternName, Product, Role } from '../api/vocabulary.js';
 import {
@@ -14,6 +15,7 @@ import {
   type ConfigFormat,
   type Listener,
   type SitePreset,
+  type TrafficKind,
 } from './catalog.js';
 
 export interface CookiePolicy {
@@ -32,6 +34,11 @@ export interface UpstreamServer {
   node: string;
   address: string;
   port: number;
+  /**
+   * The node's value in the route cookie: derived from its name only, so every NGINX replica and
+   * both listeners (HTTPS and HTTP) of a role name a node the same way, and no address leaks.
+   */
+  route: string;
 }
 
 export interface Upstream {
@@ -40,6 +47,8 @@ export interface Upstream {
   /** The product port, before any node's port offset. */
   port: number;
   protocol: 'https' | 'http';
+  /** Decides which node answers count as failures and are retried elsewhere. */
+  traffic: TrafficKind;
   stickiness: StickinessPolicy;
   /** Set when every request goes to this one node (management hosts). */
   pinnedNode?: string;
@@ -50,8 +59,14 @@ export interface Upstream {
 export interface Location {
   path: string;
   upstream: string;
-  /** Rewrite redirects that carry a node's own URL to the public host (`proxy_redirect`). */
-  rewriteNodeRedirects: boolean;
+}
+
+/** The start of a URL a node may put in its own redirects: a name or address it has, and a product port. */
+export interface NodeOrigin {
+  scheme: 'https' | 'http';
+  /** An IP address or DNS name. */
+  host: string;
+  port: number;
 }
 
 export type HttpListener = { mode: 'redirect' } | { mode: 'off' } | { mode: 'proxy'; locations: Location[] };
@@ -66,6 +81,8 @@ export interface Site {
   https: { locations: Location[] };
   http: HttpListener;
   certificate: SiteCertificate;
+  /** Every origin of the site's nodes, so that redirects to them are rewritten to the public URL (`proxy_redirect`). */
+  nodeOrigins: NodeOrigin[];
 }
 
 /** A certificate the frontend serves, with the public hosts it must cover. */
@@ -154,9 +171,20 @@ export function durationSeconds(duration: string): number {
   return Math.ceil(Number(match[1]) * UNIT_SECONDS[match[2]!]!);
 }
 
+const DNS_NAME = new RegExp(DNS_SUBDOMAIN);
+
 type SpecSite = NonNullable<DefaultedSpec['sites']>[string];
 
-function stickiness(sitePreset: SitePreset, override: SpecSite | undefined): StickinessPolicy {
+/**
+ * The stickiness of one listener. The HTTP listener's cookie has a name of its own: a browser
+ * keeps the HTTPS one Secure and neither sends it over HTTP nor lets HTTP overwrite it.
+ */
+function stickiness(
+  product: Product,
+  sitePreset: SitePreset,
+  override: SpecSite | undefined,
+  listener: 'https' | 'http',
+): StickinessPolicy {
   const affinity = override?.sessionAffinity;
   const mode: AffinityMode = affinity?.mode ?? sitePreset.affinity;
   switch (mode) {
@@ -165,21 +193,34 @@ function stickiness(sitePreset: SitePreset, override: SpecSite | undefined): Sti
     case 'nginx-plus-sticky':
       return { mode };
     case 'cookie': {
-      const { name, path, secure, sameSite, maxAge } = affinity?.cookie ?? defaultCookie();
+      const c = affinity?.cookie ?? defaultCookie();
+      const sameSite = c.sameSite ?? (c.secure ? PRODUCT_INFO[product].routeCookieSameSite : 'Lax');
       return {
         mode,
-        cookie: { name, path, secure, sameSite, ...(maxAge ? { maxAgeSeconds: durationSeconds(maxAge) } : {}) },
+        cookie: {
+          name: listener === 'https' ? c.name : `${c.name}_HTTP`,
+          path: c.path,
+          secure: listener === 'https' && c.secure,
+          // Browsers drop a SameSite=None cookie without Secure.
+          sameSite: listener === 'http' && sameSite === 'None' ? 'Lax' : sameSite,
+          ...(c.maxAge ? { maxAgeSeconds: durationSeconds(c.maxAge) } : {}),
+        },
       };
     }
   }
 }
 
-/** Ready endpoints of the operator-run pods, by role (from the role Services' EndpointSlices). */
-export type ObservedEndpoints = Partial<Record<Role, { pod: string; address: string }[]>>;
+/**
+ * Ready endpoints of the operator-run pods, by role (from the role Services' EndpointSlices), with
+ * the DNS names (pod and Service) the pod may use for itself in its redirects.
+ */
+export type ObservedEndpoints = Partial<Record<Role, { pod: string; address: string; hostnames?: string[] }[]>>;
 
 interface BackendNode {
   name: string;
   address: string;
+  /** Other names the node may use for itself in its URLs (a managed pod's name and DNS names). */
+  names: string[];
   portOffset: number;
 }
 
@@ -188,16 +229,39 @@ function nodesOf(spec: DefaultedSpec, role: Role, observed: ObservedEndpoints): 
   if (spec.backends.external) {
     return spec.backends.external.nodes
       .filter((n) => n.roles.includes(role))
-      .map((n) => ({ name: n.name, address: n.address, portOffset: n.portOffset }));
+      .map((n) => ({ name: n.name, address: n.address, names: [], portOffset: n.portOffset }));
   }
   return [...(observed[role] ?? [])]
     .sort((a, b) => (a.pod < b.pod ? -1 : a.pod > b.pod ? 1 : 0))
-    .map((e) => ({ name: e.pod, address: e.address, portOffset: 0 }));
+    .map((e) => ({
+      name: e.pod,
+      address: e.address,
+      // EndpointSlice target names are not validated by the API server: only DNS names are kept.
+      names: [e.pod, ...(e.hostnames ?? [])].filter((n) => DNS_NAME.test(n)),
+      portOffset: 0,
+    }));
 }
+
+const routeOf = (node: string) => createHash('sha256').update(node).digest('hex').slice(0, 16);
 
 function serversOf(nodes: BackendNode[], port: number, pinnedNode: string | undefined): UpstreamServer[] {
   const chosen = pinnedNode === undefined ? nodes : nodes.filter((n) => n.name === pinnedNode);
-  return chosen.map((n) => ({ node: n.name, address: n.address, port: port + n.portOffset }));
+  return chosen.map((n) => ({ node: n.name, address: n.address, port: port + n.portOffset, route: routeOf(n.name) }));
+}
+
+/**
+ * The URLs a node of a site may redirect to: each of its addresses and names (a managed pod's
+ * name too) with the site's HTTPS and HTTP product ports, whichever listener the request came in on.
+ */
+function nodeOrigins(nodes: BackendNode[], sitePreset: SitePreset): NodeOrigin[] {
+  return nodes.flatMap((n) =>
+    [...new Set([n.address, ...n.names])].flatMap((host): NodeOrigin[] => [
+      { scheme: 'https', host, port: sitePreset.https.port + n.portOffset },
+      ...(sitePreset.httpPort === undefined
+        ? []
+        : [{ scheme: 'http' as const, host, port: sitePreset.httpPort + n.portOffset }]),
+    ]),
+  );
 }
 
 /**
@@ -225,18 +289,12 @@ export function buildTopology(spec: DefaultedSpec, observed: ObservedEndpoints =
       role,
       port,
       protocol: listener,
-      stickiness: sitePreset.pinned ? { mode: 'none' } : stickiness(sitePreset, override),
+      traffic: sitePreset.traffic,
+      stickiness: sitePreset.pinned ? { mode: 'none' } : stickiness(product, sitePreset, override, listener),
       ...(pinnedNode ? { pinnedNode } : {}),
       servers: serversOf(nodes, port, pinnedNode),
     });
-    const locationsTo = (target: Upstream): Location[] => [
-      { path: '/', upstream: target.name, rewriteNodeRedirects: false },
-      ...(sitePreset.endpointLocations ?? []).map((l) => ({
-        path: l.path,
-        upstream: target.name,
-        rewriteNodeRedirects: true,
-      })),
-    ];
+    const locationsTo = (target: Upstream): Location[] => [{ path: '/', upstream: target.name }];
 
     const httpsUpstream = upstream('https', sitePreset.https.port);
     upstreams.push(httpsUpstream);
@@ -259,6 +317,7 @@ export function buildTopology(spec: DefaultedSpec, observed: ObservedEndpoints =
       https: { locations: locationsTo(httpsUpstream) },
       http,
       certificate,
+      nodeOrigins: nodeOrigins(nodes, sitePreset),
     });
   }
 
@@ -288,7 +347,7 @@ export function buildTopology(spec: DefaultedSpec, observed: ObservedEndpoints =
             name: n.name,
             address: n.address,
             roles: n.roles as Role[],
-            portOffset: n.portOffset ?? 0,
+            portOffset: n.portOffset,
           })),
         }
       : {
