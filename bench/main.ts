@@ -1,5 +1,6 @@
 // npm run bench: every benchmark, printing its figures; `npm run bench -- operator tls` runs
-// only the parts named (render, tls, throughput, operator).
+// only the parts named (render, tls, throughput, operator, agent).
+import { benchAgent } from './agent.js';
 import { benchOperator } from './operator.js';
 import { benchRender } from './render.js';
 import { benchThroughput } from './throughput.js';
@@ -10,6 +11,7 @@ const parts: Record<string, () => void | Promise<void>> = {
   tls: benchTls,
   throughput: benchThroughput,
   operator: benchOperator,
+  agent: benchAgent,
 };
 const named = process.argv.slice(2);
 const unknown = named.filter((name) => !(name in parts));

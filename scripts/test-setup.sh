@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes a fresh machine ready for `npm test`: the Debian packages the tests use, the NGINX the
-# operator's image ships (Debian unstable's, fetched once into the cache, no root needed) and the
-# control-plane binaries (built once from the Go module proxy, then cached outside the repo).
+# operator's image ships (Debian unstable's, fetched once into the cache, no root needed), the
+# control-plane binaries and the GitOps tests' Go tools (each built once from the Go module proxy,
+# then cached outside the repo).
 # Quick when everything is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,3 +33,7 @@ log "nginx: $nginx_bin ($("$nginx_bin" -v 2>&1))"
 
 bin_dir=$(bash scripts/control-plane-binaries.sh)
 log "control-plane binaries: $bin_dir"
+
+# The GitOps tests' Go tools: Argo CD's Lua engine with the health check, kstatus, and helm.
+go_tools=$(bash scripts/go-tools.sh all)
+log "Go tools: $(echo "$go_tools" | tr '\n' ' ')"

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The `wso2-frontend` command: one binary, one subcommand per job. A subcommand's module is
-// loaded only when it runs, so `operator` never loads the development tools (`start`,
-// `local-cluster`), which the image does not ship.
+// loaded only when it runs, so the agent in every NGINX pod never loads the operator, the
+// renderer or the certificate code, and `operator` never loads the development tools (`start`,
+// `local-cluster`).
 import { UsageError } from './usage-error.js';
 
 interface Subcommand {
@@ -10,6 +11,13 @@ interface Subcommand {
 }
 
 const subcommands: Record<string, Subcommand> = {
+  agent: {
+    summary: 'serve each new NGINX configuration in place (runs in every NGINX pod)',
+    load: async () => {
+      const { runAgent, usage } = await import('./agent.js');
+      return { run: runAgent, usage };
+    },
+  },
   crd: {
     summary: 'print the CustomResourceDefinition',
     load: async () => {

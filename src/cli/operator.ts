@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONCURRENCY, runOperator as run } from '../controller/setup.js';
 
-export const usage = `wso2-frontend operator [--namespace NS]... [--health-port N] [--leader-elect [--lease-namespace NS]] [--resync-minutes N] [--concurrency N]
+export const usage = `wso2-frontend operator [--namespace NS]... [--health-port N] [--leader-elect [--lease-namespace NS]] [--resync-minutes N] [--concurrency N] [--log-level info|error]
 
 Reconciles every Wso2Frontend (in all namespaces, or the ones named) using the current
 kubeconfig, or the in-cluster service account. Serves /healthz, /readyz and /metrics.`;
@@ -17,6 +17,7 @@ export async function runOperator(argv: string[]): Promise<number> {
       'lease-namespace': { type: 'string' },
       'resync-minutes': { type: 'string', default: '10' },
       concurrency: { type: 'string', default: String(DEFAULT_CONCURRENCY) },
+      'log-level': { type: 'string', default: 'info' },
     },
     strict: true,
   });
@@ -39,6 +40,11 @@ export async function runOperator(argv: string[]): Promise<number> {
     );
     return 2;
   }
+  const logLevel = values['log-level'];
+  if (logLevel !== 'info' && logLevel !== 'error') {
+    process.stderr.write(`--log-level must be info (everything) or error (errors only), got ${logLevel}\n`);
+    return 2;
+  }
   return run({
     namespaces: values.namespace ?? [],
     healthPort,
@@ -46,5 +52,6 @@ export async function runOperator(argv: string[]): Promise<number> {
     ...(values['lease-namespace'] ? { leaseNamespace: values['lease-namespace'] } : {}),
     resyncPeriodMs: resyncMinutes * 60_000,
     concurrency,
+    logLevel,
   });
 }

@@ -1,2 +1,2 @@
-/** A command used wrongly (exit code 2), as opposed to a failure while it ran (exit code 1). */
+/** A command line the command cannot run: the message says what is wrong, the exit code is 2. */
 export class UsageError extends Error {}

@@ -2,7 +2,7 @@
 // either what is still needed (a Secret to read, or read again from the API server before
 // issuing on it; a certificate to issue) or the settled outcome. Pure: issuing (random keys)
 // and reading are done by the reconciler, which then plans again.
-import { createHash } from 'node:crypto';
+import { certificateFingerprint } from '../api/agent.js';
 import type { Wso2Frontend } from '../api/schema.js';
 import type { Topology } from '../model/topology.js';
 import { caSecretName, certificateSecret, certificateSecretName } from '../render/objects.js';
@@ -49,7 +49,6 @@ export interface SettledCertificates {
   issued: string[];
 }
 
-const fingerprint = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
 const earliest = (a: Date | undefined, b: Date) => (a && a < b ? a : b);
 
 export function planCertificates(
@@ -84,7 +83,7 @@ export function planCertificates(
         settled.notAfter = earliest(settled.notAfter, check.notAfter);
         settled.served.set(certificate.secretName!, check.notAfter);
       }
-      if (data?.['tls.crt']) settled.versions.push(fingerprint(data['tls.crt']));
+      if (data?.['tls.crt']) settled.versions.push(certificateFingerprint(data['tls.crt']));
     }
     settled.verdict = problems.length
       ? { ok: false, reason: 'CertificateInvalid', message: problems.join('; ') }
@@ -150,7 +149,7 @@ export function planCertificates(
     }
     settled.secrets.push(certificateSecret(frontend, name, data));
     settled.kept.push(name);
-    settled.versions.push(fingerprint(data['tls.crt']!));
+    settled.versions.push(certificateFingerprint(data['tls.crt']!));
   }
   if (stale.length) return { action: 'read', secrets: stale, fresh: true };
   if (requests.length) return { action: 'issue', requests };

@@ -15,6 +15,8 @@ import {
   objectKey,
   ownerKeys,
   type CacheTransform,
+  type Logger,
+  type LogLevel,
   type ResourceType,
   type SecondaryWatch,
 } from './runtime/controller.js';
@@ -48,6 +50,8 @@ export interface OperatorOptions {
   identity?: string;
   /** Reconciles running at once (different resources; one resource is never reconciled twice at once). */
   concurrency?: number;
+  /** Where log lines go; JSON lines on stderr when omitted. */
+  logger?: Logger;
 }
 
 /** The controller with its reconciler, ready to start (used by the command and by tests). */
@@ -60,7 +64,7 @@ export function createOperator(options: OperatorOptions): {
   const ownPool = !(options.kubeConfig instanceof PooledKubeConfig);
   const kubeConfig =
     options.kubeConfig instanceof PooledKubeConfig ? options.kubeConfig : PooledKubeConfig.from(options.kubeConfig);
-  const log = jsonLogger;
+  const log = options.logger ?? jsonLogger;
   const events = new EventRecorder(kubeConfig, identity, (error) =>
     log('error', 'recording an event failed', { error: String(error) }),
   );
@@ -134,6 +138,8 @@ export interface RunOptions {
   leaseNamespace?: string;
   resyncPeriodMs: number;
   concurrency: number;
+  /** error: only errors are logged. */
+  logLevel: LogLevel;
 }
 
 /** Runs the operator with the current kubeconfig until SIGINT or SIGTERM; the exit code (1: lost the lease). */
@@ -141,12 +147,15 @@ export async function runOperator(options: RunOptions): Promise<number> {
   const kubeConfig = new PooledKubeConfig();
   kubeConfig.loadFromDefault();
   const identity = `${hostname()}-${process.pid}`;
+  const log: Logger =
+    options.logLevel === 'error' ? (level, ...rest) => level === 'error' && jsonLogger(level, ...rest) : jsonLogger;
   const { controller, metrics } = createOperator({
     kubeConfig,
     namespaces: options.namespaces,
     resyncPeriodMs: options.resyncPeriodMs,
     identity,
     concurrency: options.concurrency,
+    logger: log,
   });
   let ready = false;
   const health = await startHealthServer({
@@ -170,6 +179,7 @@ export async function runOperator(options: RunOptions): Promise<number> {
       kubeConfig,
       namespace,
       leaseName: LEASE_NAME,
+      logger: log,
       identity,
       // Never after a stop was requested: the controller is draining or stopped for good.
       onStartedLeading: () => {
@@ -190,14 +200,14 @@ export async function runOperator(options: RunOptions): Promise<number> {
     await Promise.race([controller.start(), stopRequested]);
     ready = true;
   }
-  jsonLogger('info', 'operator started', { identity, healthPort: health.port, leaderElection: options.leaderElect });
+  log('info', 'operator started', { identity, healthPort: health.port, leaderElection: options.leaderElect });
   await stopRequested;
   stopping = true;
-  jsonLogger('info', 'stopping: finishing reconciles in flight', {});
+  log('info', 'stopping: finishing reconciles in flight', {});
   await controller.stop();
   await elector?.stop();
   await health.close();
   await kubeConfig.close();
-  if (lostLeadership) jsonLogger('error', 'exiting: lost the leader-election lease', {});
+  if (lostLeadership) log('error', 'exiting: lost the leader-election lease', {});
   return lostLeadership ? 1 : 0;
 }

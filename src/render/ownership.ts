@@ -1,5 +1,6 @@
 // What makes an object the operator's, written once: the labels on everything it renders, the
-// annotation that rolls NGINX, the field manager it applies with, and the table of kinds it owns.
+// field manager it applies with, and the table of kinds it owns (the annotations the reload
+// agent reads are its contract, in src/api/agent.ts).
 // The controller derives its watches, cache transforms, label selectors and prune set from here,
 // so owning one more kind is one more row in OWNED_KINDS.
 import type { KubernetesObject, V1ConfigMap, V1Deployment } from '@kubernetes/client-node';
@@ -22,9 +23,6 @@ export const APP_NAME = 'wso2-frontend';
 export const NGINX_COMPONENT = 'nginx';
 /** The component label of the TLS Secrets the operator issues. */
 export const TLS_COMPONENT = 'tls';
-
-/** On the NGINX pod template: the hash of the configuration and certificates it serves. */
-export const CONFIG_HASH_ANNOTATION = 'wso2-frontend.dev/config-hash';
 
 /** Selects everything the operator manages (its informers watch nothing else). */
 export const MANAGED_SELECTOR = `${LABEL.managedBy}=${OPERATOR_NAME}`;

@@ -23,10 +23,9 @@ import type { OperatorMetrics } from '../../src/controller/observability.js';
 import type { Controller } from '../../src/controller/runtime/controller.js';
 import type { Role } from '../../src/api/vocabulary.js';
 import { PATTERN_PRESETS } from '../../src/model/catalog.js';
-import { issueCa, issueServerCertificate, tlsSecretData } from '../../src/tls/issuer.js';
 import { reconciles } from '../support/prometheus.js';
 import { createNamespace, eventually, kubeConfig, kubectl, kubectlOutcome } from '../support/cluster.js';
-import { examples, installCrd } from '../support/resources.js';
+import { examples, installCrd, provideTlsSecrets, sitesOf } from '../support/resources.js';
 
 const EXAMPLES = examples();
 const CONFIG_HASH = 'wso2-frontend.dev/config-hash';
@@ -62,46 +61,6 @@ async function readFrontend(name: string): Promise<LiveFrontend> {
 }
 
 const condition = (f: LiveFrontend, type: string) => f.status?.conditions?.find((c) => c.type === type);
-
-interface ExpectedSite {
-  name: string;
-  host: string;
-  role: Role;
-  pinned: boolean;
-  /** With tls.mode secret: the user's Secret that must cover the host. */
-  secretName?: string;
-}
-
-/** The example's sites: the pattern's, with the example's overrides. */
-function sitesOf(resource: Wso2Frontend): ExpectedSite[] {
-  const { pattern, sites, tls } = resource.spec;
-  return Object.entries(PATTERN_PRESETS[pattern].sites).map(([name, preset]) => {
-    const override = sites?.[name];
-    const secretName = tls?.mode === 'secret' ? (override?.tlsSecretName ?? tls.secretName) : undefined;
-    return {
-      name,
-      host: override?.host ?? preset.host,
-      role: preset.https.role,
-      pinned: !!preset.pinned,
-      ...(secretName ? { secretName } : {}),
-    };
-  });
-}
-
-/** Creates the kubernetes.io/tls Secrets a `tls.mode: secret` example names, as cert-manager would, covering the hosts that use each. */
-async function provideTlsSecrets(resource: Wso2Frontend): Promise<void> {
-  const hostsBySecret = new Map<string, string[]>();
-  for (const { secretName, host } of sitesOf(resource))
-    if (secretName) hostsBySecret.set(secretName, [...(hostsBySecret.get(secretName) ?? []), host]);
-  const ca = issueCa('user CA', { now: new Date() });
-  for (const [name, hosts] of hostsBySecret) {
-    const data = tlsSecretData(issueServerCertificate(ca, hosts, { now: new Date() }), ca);
-    await core().createNamespacedSecret({
-      namespace,
-      body: { metadata: { name }, type: 'kubernetes.io/tls', stringData: data },
-    });
-  }
-}
 
 /**
  * For managed backends, once every WSO2 pod is ready: the pod addresses NGINX must route to (every
@@ -210,7 +169,7 @@ async function expectNoDrift(file: string, name: string): Promise<void> {
 beforeAll(async () => {
   await installCrd();
   namespace = await createNamespace('examples');
-  for (const { resource } of EXAMPLES) await provideTlsSecrets(resource);
+  for (const { resource } of EXAMPLES) await provideTlsSecrets(resource, namespace);
   operator = createOperator({
     kubeConfig: kubeConfig(),
     namespaces: [namespace],

@@ -95,6 +95,7 @@ test('the owned objects carry a controller owner reference to the resource', asy
   };
   expect(owned.items.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
     `ConfigMap/${NAME}-nginx`,
+    `ConfigMap/${NAME}-product-config`,
     `Deployment/${NAME}-nginx`,
     `PodDisruptionBudget/${NAME}-nginx`,
     `Secret/${NAME}-tls-ca`,

@@ -21,7 +21,8 @@ import {
   type KeyAndCertificate,
 } from '../../src/tls/issuer.js';
 import { generateRsaKeyPair } from '../../src/tls/x509.js';
-import { CONFIG_HASH_ANNOTATION, LABEL } from '../../src/render/ownership.js';
+import { CONFIG_HASH_ANNOTATION } from '../../src/api/agent.js';
+import { LABEL } from '../../src/render/ownership.js';
 
 const NOW = new Date('2026-03-01T00:00:00.000Z');
 const DAY = 24 * 3600 * 1000;
@@ -363,7 +364,7 @@ describe('assess: what the apply did', () => {
     expect(outcome.findings.backends).toEqual({
       ok: false,
       reason: 'NoReadyBackend',
-      message: 'no ready backend for all-in-one:9443, all-in-one:8243',
+      message: 'no ready backend for all-in-one:9443, all-in-one:8243, all-in-one:8280',
       waiting: true,
     });
     expect(outcome.events.map((e) => e.reason)).not.toContain('Ready');

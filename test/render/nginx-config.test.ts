@@ -9,6 +9,8 @@ import { buildTopology } from '../../src/model/topology.js';
 import { validateSpec } from '../../src/model/validate.js';
 import { containerLayout, renderNginx } from '../../src/render/nginx/config.js';
 import { directive, toText, value } from '../../src/render/nginx/syntax.js';
+import { nginxConfiguration } from '../../src/render/objects.js';
+import { CONFIG_HASH_PATH } from '../../src/api/agent.js';
 import { send } from '../support/client.js';
 import { freePort, onLoopback, topologyOf } from '../support/frontend.js';
 import { NginxProcess, nginxTest } from '../support/nginx.js';
@@ -20,8 +22,9 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-// NGINX resolves node host names when it loads a configuration, and some examples name nodes
-// that exist only in their authors' networks: the check runs them with their nodes on loopback.
+// Nodes named by DNS are resolved at run time through the cluster's DNS Service, whose own name
+// NGINX resolves when it loads the configuration, and which only exists in a cluster: the check
+// runs the examples with their nodes on loopback (test/dataplane/dns.test.ts covers names).
 test.each(examples().map((e, i) => [e.file, onLoopback(e.resource, 60 + i)] as const))(
   '%s renders a configuration that nginx -t accepts',
   (file, resource) => {
@@ -72,6 +75,31 @@ test('a site whose upstream has no endpoints yet answers 503 with a clear body o
     });
     expect(response.status).toBe(503);
     expect(response.body).toBe('No ready WSO2 node for site gateway (role gateway, port 8243).\n');
+  } finally {
+    await nginx.stop();
+  }
+});
+
+test('the health listener tells the reload agent, and only a local client, which configuration a worker loaded', async () => {
+  const resource = onLoopback(example('apim-single.yaml'), 59);
+  const topology = topologyOf(resource);
+  const listen = { http: await freePort(), https: await freePort(), health: await freePort() };
+  const dir = join(scratch, 'config-hash');
+  writeNginxTree(dir, topology, { listen: { address: '127.0.0.1', ...listen }, publicPorts: listen });
+  const nginx = await NginxProcess.start(dir, listen.health);
+  try {
+    const { hash } = nginxConfiguration(topology, { listen: { address: '127.0.0.1', ...listen }, publicPorts: listen });
+    const local = await send({ scheme: 'http', port: listen.health, host: 'localhost', path: CONFIG_HASH_PATH });
+    expect(local.status).toBe(200);
+    expect(local.body).toBe(`${hash}\n`);
+    const other = await send({
+      scheme: 'http',
+      port: listen.health,
+      host: 'localhost',
+      path: CONFIG_HASH_PATH,
+      localAddress: '127.0.0.2',
+    });
+    expect(other.status).toBe(403);
   } finally {
     await nginx.stop();
   }

@@ -3,6 +3,8 @@
 // so the tree runs unchanged under `nginx -p DIR -c nginx.conf` and in the container (where the
 // prefix is a writable directory and the conf directory holds the mounted ConfigMap/Secrets).
 import type { Location, Site, StickinessPolicy, Topology, Upstream } from '../../model/topology.js';
+import { isIP } from 'node:net';
+import { CONFIG_HASH_PATH } from '../../api/agent.js';
 import { because, blank, block, comment, directive, toText, value, type Arg, type Node } from './syntax.js';
 
 export interface NginxLayout {
@@ -10,15 +12,31 @@ export interface NginxLayout {
   listen: { address?: string; http: number; https: number; health?: number };
   /** The ports clients use (redirect targets, X-Forwarded-Port, proxyPort); differ from `listen` behind a Service. */
   publicPorts: { http: number; https: number };
+  /**
+   * The DNS servers NGINX asks for node names at run time (`resolver`), as address[:port]; the
+   * cluster's DNS in the container. Only used when a node is named by DNS.
+   */
+  resolver?: string[];
 }
 
 /** In the container NGINX runs unprivileged on 8080/8443; the Service maps the public ports to them. */
 export const CONTAINER_PORTS = { http: 8080, https: 8443, health: 8081 } as const;
 export const HEALTH_PATH = '/healthz';
 
+/**
+ * The cluster's DNS Service, by the name every distribution keeps for it. NGINX resolves this one
+ * name with the pod's resolv.conf (its search list supplies the cluster domain) when it loads the
+ * configuration, and asks it for node names at run time.
+ */
+export const CLUSTER_RESOLVER = 'kube-dns.kube-system.svc';
+
 export function containerLayout(t: Topology): NginxLayout {
-  return { listen: { ...CONTAINER_PORTS }, publicPorts: t.ports };
+  return { listen: { ...CONTAINER_PORTS }, publicPorts: t.ports, resolver: [CLUSTER_RESOLVER] };
 }
+
+/** A node named by DNS rather than by address: NGINX resolves it at run time. */
+const namedByDns = (address: string) => isIP(address) === 0;
+const resolvesNames = (t: Topology) => t.upstreams.some((u) => u.servers.some((s) => namedByDns(s.address)));
 
 /** Mozilla "intermediate" ECDHE suites for TLS 1.2; TLS 1.3 suites are not configurable here. */
 const TLS12_CIPHERS = [
@@ -50,7 +68,19 @@ function publicOrigin(scheme: 'http' | 'https', host: string, port: number): Arg
 /** NGINX variable names allow letters, digits and _ only. */
 const variableName = (upstream: Upstream) => upstream.name.replace(/-/g, '_');
 
-export function renderMainConf(t: Topology, layout: NginxLayout): string {
+/**
+ * How long old workers may finish their connections after a reload before NGINX closes them. A
+ * reload starts new workers at once; without a bound, workers holding WebSockets or long
+ * requests would pile up with every reload. WebSockets opened before a reload live this long.
+ */
+export const WORKER_SHUTDOWN_TIMEOUT = '60s';
+
+/**
+ * `configHash` is the hash of this configuration as the operator computes it (without the
+ * health listener's answer, which carries it): the reload agent reads it back from a new worker
+ * to confirm that the configuration is served.
+ */
+export function renderMainConf(t: Topology, layout: NginxLayout, configHash?: string): string {
   const n = t.nginx;
   const bufferSize = n.proxyBufferSize;
   const http: Node[] = [
@@ -58,6 +88,10 @@ export function renderMainConf(t: Topology, layout: NginxLayout): string {
     directive('default_type', 'application/octet-stream'),
     directive('sendfile', 'on'),
     directive('keepalive_timeout', '65s'),
+    because(
+      directive('keepalive_min_timeout', '3s'),
+      'on a reload, an old worker does not close a connection a client may be reusing right now',
+    ),
     comment('Temporary files under the prefix, writable by the unprivileged user.'),
     directive('client_body_temp_path', 'client_body_temp'),
     directive('proxy_temp_path', 'proxy_temp'),
@@ -116,6 +150,7 @@ export function renderMainConf(t: Topology, layout: NginxLayout): string {
             'WSO2 nodes ship self-signed certificates; set backendTLS.verify to check them',
           ),
         ]),
+    ...resolverSettings(t, layout),
     blank,
     comment('Host names this frontend does not serve: no certificate is offered, plain HTTP gets 404.'),
     block(
@@ -138,6 +173,15 @@ export function renderMainConf(t: Topology, layout: NginxLayout): string {
     ...(layout.listen.health === undefined
       ? []
       : [
+          ...(configHash === undefined
+            ? []
+            : [
+                block(
+                  'geo',
+                  ['$wso2fe_local_client'],
+                  [directive('default', '0'), directive('127.0.0.1', '1'), directive('::1', '1')],
+                ),
+              ]),
           comment('Liveness and readiness for the kubelet, on a port the Service does not expose.'),
           block(
             'server',
@@ -150,6 +194,22 @@ export function renderMainConf(t: Topology, layout: NginxLayout): string {
                 ['=', HEALTH_PATH],
                 [directive('default_type', 'text/plain'), directive('return', '200', '"ok\\n"')],
               ),
+              ...(configHash === undefined
+                ? []
+                : [
+                    block(
+                      'location',
+                      ['=', CONFIG_HASH_PATH],
+                      [
+                        comment(
+                          'For the reload agent in the same pod only (checked here: "return" runs before "allow").',
+                        ),
+                        block('if', ['($wso2fe_local_client', '=', '0)'], [directive('return', '403')]),
+                        directive('default_type', 'text/plain'),
+                        directive('return', '200', ['"', value('config-hash', configHash), '\\n"']),
+                      ],
+                    ),
+                  ]),
               block('location', ['/'], [directive('return', '404')]),
             ],
           ),
@@ -163,10 +223,34 @@ export function renderMainConf(t: Topology, layout: NginxLayout): string {
     ),
     because(directive('worker_processes', 'auto'), 'one worker per CPU'),
     because(directive('pid', 'nginx.pid'), 'relative to the prefix (-p)'),
+    because(directive('worker_shutdown_timeout', WORKER_SHUTDOWN_TIMEOUT), 'old workers do not pile up across reloads'),
     directive('error_log', 'stderr', 'notice'),
     block('events', [], [directive('worker_connections', '4096')]),
     block('http', [], http),
   ]);
+}
+
+function resolverSettings(t: Topology, layout: NginxLayout): Node[] {
+  if (!resolvesNames(t)) return [];
+  const servers = layout.resolver ?? [];
+  if (servers.length === 0) throw new Error('nodes are named by DNS, but the NGINX layout names no resolver');
+  return [
+    blank,
+    comment(
+      'Nodes named by DNS are resolved at run time (server ... resolve), so a name that does not resolve\n' +
+        'neither stops NGINX from starting nor from reloading, and a changed answer is followed (TTL).',
+    ),
+    directive('resolver', ...servers.map(resolverArg)),
+    directive('resolver_timeout', '5s'),
+  ];
+}
+
+/** address, [IPv6], or address:port, each part checked. */
+function resolverArg(server: string): Arg {
+  const match = /^(\[[0-9a-fA-F:.]+\]|[^:]+)(?::(\d+))?$/.exec(server);
+  if (!match) throw new Error(`refusing to write ${JSON.stringify(server)} into NGINX configuration: not a resolver`);
+  const host = match[1]!.replace(/^\[|\]$/g, '');
+  return match[2] === undefined ? value('address', host) : [value('address', host), ':', value('port', match[2])];
 }
 
 function doubled(size: string): string {
@@ -223,17 +307,22 @@ function upstreamBlock(u: Upstream): Node[] {
     directive(
       'server',
       [value('address', s.address), ':', value('port', s.port)],
+      ...(namedByDns(s.address) ? ['resolve'] : []),
       ...(u.stickiness.mode === 'cookie' ? [['route=', value('route', s.route)]] : []),
       'max_fails=3',
       'fail_timeout=10s',
     ),
   );
+  const zone = u.servers.some((s) => namedByDns(s.address))
+    ? [because(directive('zone', u.name, '64k'), 'shared by the workers; needed to re-resolve names at run time')]
+    : [];
   return [
     block(
       'upstream',
       [u.name],
       [
         ...(u.pinnedNode ? [comment(`Pinned: only node ${u.pinnedNode} (management console).`)] : []),
+        ...zone,
         ...balancing(u),
         ...servers,
         because(directive('keepalive', '16'), 'reuse connections to the nodes'),
@@ -340,7 +429,8 @@ function proxiedServerSettings(
     directive('proxy_set_header', 'Connection', '$connection_upgrade'),
     ...failurePolicy(upstream),
     ...nodeRedirects(site, layout),
-    ...(scheme === 'https' && hsts.enabled
+    // HSTS tells browsers never to use plain HTTP: only true where the site does not serve it.
+    ...(scheme === 'https' && hsts.enabled && site.http.mode !== 'proxy'
       ? [
           directive(
             'add_header',
@@ -416,8 +506,8 @@ export function renderVhost(t: Topology, site: Site, layout: NginxLayout): strin
 }
 
 /** Every file of the NGINX configuration, by name in the conf directory (flat, as ConfigMap keys must be). */
-export function renderNginx(t: Topology, layout: NginxLayout): Record<string, string> {
-  const files: Record<string, string> = { 'nginx.conf': renderMainConf(t, layout) };
+export function renderNginx(t: Topology, layout: NginxLayout, configHash?: string): Record<string, string> {
+  const files: Record<string, string> = { 'nginx.conf': renderMainConf(t, layout, configHash) };
   for (const site of t.sites) files[`vhost-${site.name}.conf`] = renderVhost(t, site, layout);
   return files;
 }
