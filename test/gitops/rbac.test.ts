@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import * as yaml from 'js-yaml';
 import { createNamespace, kubectl, kubectlOutcome, serviceAccountKubeconfig } from '../support/cluster.js';
 import { OperatorProcess } from '../support/operator-process.js';
-import { examples, provideTlsSecrets } from '../support/resources.js';
+import { examples, provideBaseConfig, provideTlsSecrets } from '../support/resources.js';
 
 const OPERATOR_NAMESPACE = 'wso2-frontend-system';
 const ACCOUNT = 'wso2-frontend-operator';
@@ -85,7 +85,10 @@ async function examplesReady(
   leaseNamespace: string,
   chosen = examples(),
 ): Promise<string> {
-  for (const { resource } of chosen) await provideTlsSecrets(resource, namespace);
+  for (const { resource } of chosen) {
+    await provideTlsSecrets(resource, namespace);
+    await provideBaseConfig(resource, namespace);
+  }
   const operator = await OperatorProcess.start(
     ['--namespace', namespace, '--health-port', '0', '--leader-elect', '--lease-namespace', leaseNamespace],
     { kubeconfig },
