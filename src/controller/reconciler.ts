@@ -22,6 +22,7 @@ import {
 import { generateRsaKeyPairAsync } from '../tls/x509.js';
 import { checkProvidedCertificate } from '../tls/provided.js';
 import { decideCa, decideServerCertificate } from '../tls/renewal.js';
+import { RawApplyApi } from './runtime/apply.js';
 import { parseKey, type Logger } from './runtime/controller.js';
 import type { WorkResult } from './runtime/workqueue.js';
 import { EventRecorder } from './events.js';
@@ -91,7 +92,7 @@ export interface ReconcilerOptions {
 }
 
 export class FrontendReconciler {
-  private readonly objects: k8s.KubernetesObjectApi;
+  private readonly objects: RawApplyApi;
   private readonly core: k8s.CoreV1Api;
   private readonly discovery: k8s.DiscoveryV1Api;
   private readonly custom: k8s.CustomObjectsApi;
@@ -102,7 +103,7 @@ export class FrontendReconciler {
   private readonly pruned = new Map<string, string>();
 
   constructor(private readonly options: ReconcilerOptions) {
-    this.objects = k8s.KubernetesObjectApi.makeApiClient(options.kubeConfig);
+    this.objects = RawApplyApi.fromKubeConfig(options.kubeConfig);
     this.core = options.kubeConfig.makeApiClient(k8s.CoreV1Api);
     this.discovery = options.kubeConfig.makeApiClient(k8s.DiscoveryV1Api);
     this.custom = options.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
@@ -441,7 +442,7 @@ export class FrontendReconciler {
         ],
       },
     };
-    return this.objects.patch(owned, undefined, undefined, FIELD_MANAGER, true, k8s.PatchStrategy.ServerSideApply);
+    return this.objects.apply(owned, FIELD_MANAGER);
   }
 
   /**
