@@ -51,6 +51,22 @@ function publicOrigin(scheme: 'http' | 'https', host: string, port: number): Arg
 /** NGINX variable names allow letters, digits and _ only. */
 const variableName = (upstream: Upstream) => upstream.name.replace(/-/g, '_');
 
+/**
+ * NGINX refuses to start when a server name does not fit one bucket of its server-name hash, and
+ * the default bucket is one CPU cache line (64 bytes: host names up to 46 characters). An entry
+ * takes a pointer plus the name and 2 bytes, word-aligned, and a bucket ends with a pointer; sized
+ * as NGINX Ingress Controller does, as the next power of two. (server_names_hash_max_size, 512 by
+ * default, is far above the few hosts a frontend has.)
+ */
+export function serverNamesHashBucketSize(hosts: readonly string[]): number {
+  const word = 8;
+  const longest = Math.max(0, ...hosts.map((h) => h.length));
+  const needed = word + Math.ceil((longest + 2) / word) * word + word;
+  let size = 64;
+  while (size < needed) size *= 2;
+  return size;
+}
+
 export function renderMainConf(t: Topology, layout: NginxLayout): string {
   const n = t.nginx;
   const bufferSize = n.proxyBufferSize;
@@ -59,6 +75,13 @@ export function renderMainConf(t: Topology, layout: NginxLayout): string {
     directive('default_type', 'application/octet-stream'),
     directive('sendfile', 'on'),
     directive('keepalive_timeout', '65s'),
+    because(
+      directive(
+        'server_names_hash_bucket_size',
+        value('integer', serverNamesHashBucketSize(t.sites.map((s) => s.host))),
+      ),
+      'room for the longest host name',
+    ),
     comment('Temporary files under the prefix, writable by the unprivileged user.'),
     directive('client_body_temp_path', 'client_body_temp'),
     directive('proxy_temp_path', 'proxy_temp'),
