@@ -57,7 +57,7 @@ function startOperatorProcess(kubeconfig: string): { child: ChildProcess; health
   const child = spawn(
     process.execPath,
     // The V8 flags the operator runs with in a cluster: the image's entrypoint (Dockerfile) and
-    // NODE_OPTIONS in deploy/operator.yaml.
+    // NODE_OPTIONS in deploy/base/operator.yaml.
     [
       ...(process.env.BENCH_OPERATOR_NODE_FLAGS ?? '--max-semi-space-size=2 --max-old-space-size=128').split(' '),
       fileURLToPath(new URL('../src/cli/main.js', import.meta.url)),

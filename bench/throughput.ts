@@ -13,8 +13,8 @@ import { ComponentProcess } from '../src/localcluster/process.js';
 import { buildTopology } from '../src/model/topology.js';
 import { validateSpec } from '../src/model/validate.js';
 import { issueCa, issueServerCertificate } from '../src/tls/issuer.js';
+import { NGINX, nginxVersion } from '../test/support/nginx.js';
 
-const NGINX = process.env.NGINX_BIN ?? '/usr/sbin/nginx';
 const NODE_ADDRESS = '127.0.50.1';
 const ROUNDS = 3;
 const SECONDS = 6;
@@ -148,8 +148,4 @@ export async function benchThroughput(): Promise<void> {
     for (const p of processes.reverse()) await p.stop(5000);
     rmSync(scratch, { recursive: true, force: true });
   }
-}
-
-function nginxVersion(): string {
-  return /nginx\/([\d.]+)/.exec(spawnSync(NGINX, ['-v'], { encoding: 'utf8' }).stderr)?.[1] ?? '?';
 }

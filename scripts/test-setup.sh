@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Makes a fresh machine ready for `npm test`: the Debian packages the tests use and the
-# control-plane binaries (built once from the Go module proxy, then cached outside the repo).
+# Makes a fresh machine ready for `npm test`: the Debian packages the tests use, the NGINX the
+# operator's image ships (Debian unstable's, fetched once into the cache, no root needed), the
+# control-plane binaries and the GitOps tests' Go tools (each built once from the Go module proxy,
+# then cached outside the repo).
 # Quick when everything is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,7 +10,6 @@ cd "$(dirname "$0")/.."
 log() { printf '[test-setup] %s\n' "$*" >&2; }
 
 missing=()
-[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || missing+=(nginx)
 command -v setpriv >/dev/null || missing+=(util-linux)
 command -v flock >/dev/null || missing+=(util-linux)
 # keytool reads the PKCS#12 truststores the operator gives WSO2 nodes, as Java would.
@@ -22,14 +23,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   log "installing ${missing[*]} with apt-get"
   "${sudo[@]}" apt-get update -qq
-  # The tests start their own NGINX processes; keep the package's service from starting one.
-  printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee /usr/sbin/policy-rc.d >/dev/null
-  "${sudo[@]}" chmod +x /usr/sbin/policy-rc.d
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  "${sudo[@]}" rm -f /usr/sbin/policy-rc.d
 fi
 
 command -v kubectl >/dev/null || { log "kubectl is needed (the machine image provides it)"; exit 1; }
 
+nginx_bin=$(bash scripts/nginx-binaries.sh)
+log "nginx: $nginx_bin ($("$nginx_bin" -v 2>&1))"
+
 bin_dir=$(bash scripts/control-plane-binaries.sh)
 log "control-plane binaries: $bin_dir"
+
+# The GitOps tests' Go tools: Argo CD's Lua engine with the health check, kstatus, and helm.
+go_tools=$(bash scripts/go-tools.sh all)
+log "Go tools: $(echo "$go_tools" | tr '\n' ' ')"

@@ -3,7 +3,7 @@
 // Defaults that do not depend on the pattern live here, so the API server and the offline
 // `render` command apply the same ones; pattern-dependent defaults come from src/model.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { AFFINITY_MODES, HTTP_MODES, PATTERNS, PRODUCTS, ROLES } from '../model/catalog.js';
+import { AFFINITY_MODES, HTTP_MODES, NGINX_IMAGE, PATTERNS, PRODUCTS, ROLES } from '../model/catalog.js';
 
 export const API_GROUP = 'wso2-frontend.dev';
 export const API_VERSION = 'v1alpha1';
@@ -71,7 +71,7 @@ export const CookieSettings = Type.Object(
     name: Type.Optional(
       Type.String({
         description:
-          'Name of the affinity cookie that NGINX issues (letters, digits and _, so NGINX can read it back as $cookie_<name>).',
+          'Name of the affinity cookie that NGINX issues on HTTPS (letters, digits and _); plain HTTP uses <name>_HTTP, without Secure.',
         minLength: 1,
         maxLength: 64,
         pattern: '^[A-Za-z0-9_]+$',
@@ -83,7 +83,10 @@ export const CookieSettings = Type.Object(
     ),
     secure: Type.Optional(Type.Boolean({ description: 'Send the cookie over HTTPS only.', default: true })),
     sameSite: Type.Optional(
-      Enum(['Strict', 'Lax', 'None'] as const, { description: 'SameSite attribute of the cookie.', default: 'Lax' }),
+      Enum(['Strict', 'Lax', 'None'] as const, {
+        description:
+          'SameSite attribute of the cookie. Default: None for identity-server and api-manager (logins that end with a cross-site form POST to /commonauth need it), Lax otherwise. Plain HTTP gets Lax instead of None, which needs Secure.',
+      }),
     ),
     maxAge: Type.Optional(Duration('Lifetime of the cookie; a session cookie when unset.')),
   },
@@ -97,7 +100,7 @@ export const SessionAffinity = Type.Object(
   {
     mode: Enum(AFFINITY_MODES, {
       description:
-        'none; client-ip (ip_hash); cookie (NGINX issues a cookie and hashes it consistently, so every replica picks the same node; community NGINX); nginx-plus-sticky (sticky learn on JSESSIONID, NGINX Plus only).',
+        'none; client-ip (ip_hash); cookie (NGINX sticky cookie naming the node that served the session last, the same in every replica; community NGINX 1.29.6+); nginx-plus-sticky (sticky learn on JSESSIONID, NGINX Plus only).',
     }),
     cookie: Type.Optional(CookieSettings),
   },
@@ -266,7 +269,9 @@ export const NginxSettings = Type.Object(
         default: 'community',
       }),
     ),
-    image: Type.Optional(Image('NGINX image.', 'nginxinc/nginx-unprivileged:1.29')),
+    image: Type.Optional(
+      Image('NGINX image (the minor the tests run; the rendered configuration needs 1.30 or newer).', NGINX_IMAGE),
+    ),
     replicas: Type.Optional(
       Type.Integer({
         description: 'NGINX pods (a PodDisruptionBudget is added above 1).',

@@ -3,6 +3,7 @@
 import { runCrd, usage as crdUsage } from './crd.js';
 import { runLocalCluster, usage as localClusterUsage } from './local-cluster.js';
 import { runOperator, usage as operatorUsage } from './operator.js';
+import { runPatchProductConfig, usage as patchProductConfigUsage } from './product-config.js';
 import { runRender, usage as renderUsage, UsageError } from './render.js';
 import { runStart, usage as startUsage } from './start.js';
 
@@ -12,6 +13,7 @@ const subcommands: Record<string, Subcommand> = {
   crd: { run: runCrd, usage: crdUsage },
   'local-cluster': { run: runLocalCluster, usage: localClusterUsage },
   operator: { run: runOperator, usage: operatorUsage },
+  'patch-product-config': { run: runPatchProductConfig, usage: patchProductConfigUsage },
   render: { run: runRender, usage: renderUsage },
   start: { run: runStart, usage: startUsage },
 };

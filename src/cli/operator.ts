@@ -14,13 +14,14 @@ import {
   objectKey,
   ownerKeys,
   type CacheTransform,
+  type Logger,
   type ResourceType,
   type SecondaryWatch,
 } from '../controller/runtime/controller.js';
 import { PooledKubeConfig } from '../controller/runtime/kubeconfig.js';
 import { LeaderElector } from '../controller/runtime/leader.js';
 
-export const usage = `wso2-frontend operator [--namespace NS]... [--health-port N] [--leader-elect [--lease-namespace NS]] [--resync-minutes N] [--concurrency N]
+export const usage = `wso2-frontend operator [--namespace NS]... [--health-port N] [--leader-elect [--lease-namespace NS]] [--resync-minutes N] [--concurrency N] [--log-level info|error]
 
 Reconciles every Wso2Frontend (in all namespaces, or the ones named) using the current
 kubeconfig, or the in-cluster service account. Serves /healthz, /readyz and /metrics.`;
@@ -75,6 +76,8 @@ export interface OperatorOptions {
   identity?: string;
   /** Reconciles running at once (different resources; one resource is never reconciled twice at once). */
   concurrency?: number;
+  /** Where log lines go; JSON lines on stderr when omitted. */
+  logger?: Logger;
 }
 
 export const DEFAULT_CONCURRENCY = 8;
@@ -89,7 +92,7 @@ export function createOperator(options: OperatorOptions): {
   const ownPool = !(options.kubeConfig instanceof PooledKubeConfig);
   const kubeConfig =
     options.kubeConfig instanceof PooledKubeConfig ? options.kubeConfig : PooledKubeConfig.from(options.kubeConfig);
-  const log = jsonLogger;
+  const log = options.logger ?? jsonLogger;
   const events = new EventRecorder(kubeConfig, identity, (error) =>
     log('error', 'recording an event failed', { error: String(error) }),
   );
@@ -177,6 +180,7 @@ export async function runOperator(argv: string[]): Promise<number> {
       'lease-namespace': { type: 'string' },
       'resync-minutes': { type: 'string', default: '10' },
       concurrency: { type: 'string', default: String(DEFAULT_CONCURRENCY) },
+      'log-level': { type: 'string', default: 'info' },
     },
     strict: true,
   });
@@ -202,12 +206,20 @@ export async function runOperator(argv: string[]): Promise<number> {
     );
     return 2;
   }
+  const logLevel = values['log-level'];
+  if (logLevel !== 'info' && logLevel !== 'error') {
+    process.stderr.write(`--log-level must be info (everything) or error (errors only), got ${logLevel}\n`);
+    return 2;
+  }
+  const log: Logger =
+    logLevel === 'error' ? (level, ...rest) => level === 'error' && jsonLogger(level, ...rest) : jsonLogger;
   const { controller, metrics } = createOperator({
     kubeConfig,
     namespaces: values.namespace ?? [],
     resyncPeriodMs: resyncMinutes * 60_000,
     identity,
     concurrency,
+    logger: log,
   });
   let ready = false;
   const health = await startHealthServer({ port: healthPort, metrics, isLive: () => true, isReady: () => ready });
@@ -226,6 +238,7 @@ export async function runOperator(argv: string[]): Promise<number> {
       kubeConfig,
       namespace,
       leaseName: 'wso2-frontend-operator',
+      logger: log,
       identity,
       // Never after a stop was requested: the controller is draining or stopped for good.
       onStartedLeading: () => {
@@ -246,14 +259,14 @@ export async function runOperator(argv: string[]): Promise<number> {
     await Promise.race([controller.start(), stopRequested]);
     ready = true;
   }
-  jsonLogger('info', 'operator started', { identity, healthPort: health.port, leaderElection: values['leader-elect'] });
+  log('info', 'operator started', { identity, healthPort: health.port, leaderElection: values['leader-elect'] });
   await stopRequested;
   stopping = true;
-  jsonLogger('info', 'stopping: finishing reconciles in flight', {});
+  log('info', 'stopping: finishing reconciles in flight', {});
   await controller.stop();
   await elector?.stop();
   await health.close();
   await kubeConfig.close();
-  if (lostLeadership) jsonLogger('error', 'exiting: lost the leader-election lease', {});
+  if (lostLeadership) log('error', 'exiting: lost the leader-election lease', {});
   return lostLeadership ? 1 : 0;
 }

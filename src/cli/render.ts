@@ -6,22 +6,28 @@ import { parseArgs } from 'node:util';
 import * as yaml from 'js-yaml';
 import { API_GROUP, API_VERSION, KIND, type Wso2Frontend } from '../api/schema.js';
 import { formatProblem, quote } from '../api/validate.js';
+import { roleConfiguration, type Placement } from '../model/product-config.js';
 import { buildTopology, type Topology } from '../model/topology.js';
 import { validateSpec } from '../model/validate.js';
 import { BACKEND_CA_PATH, certificatePaths, renderNginx, type NginxLayout } from '../render/nginx/config.js';
 import { nameProblems } from '../render/names.js';
 import { caSecretName, certificateSecretName, desiredObjects } from '../render/objects.js';
+import { patchRole, productSnippets } from '../render/product/patch.js';
 import { wso2Workloads } from '../render/workloads.js';
 import { issueCa, issueServerCertificate, serverCertificateNames, tlsSecretData } from '../tls/issuer.js';
 
-export const usage = `wso2-frontend render -f RESOURCE.yaml [--nginx-dir DIR [--bind ADDRESS] [--http-port N] [--https-port N]]
+export const usage = `wso2-frontend render -f RESOURCE.yaml [--nginx-dir DIR [--bind ADDRESS] [--http-port N] [--https-port N]] [--product-config DIR [--base PRODUCT_HOME]]
 
 Validates a Wso2Frontend and prints, as multi-document YAML, the objects the operator would
 create for it. With --nginx-dir, writes a runnable NGINX tree instead, with certificates for
 local use; serve it with: nginx -p DIR -c nginx.conf
   --bind ADDRESS    address NGINX listens on (default 127.0.0.1)
   --http-port N     plain HTTP port (default 8080)
-  --https-port N    HTTPS port (default 8443)`;
+  --https-port N    HTTPS port (default 8443)
+With --product-config, writes what each WSO2 node must have in its own configuration instead:
+per external node (per role for managed backends) a directory with the patched files of
+PRODUCT_HOME when --base is given, else minimal deployment.toml/site.json snippets, and
+CHANGES.txt saying what to set where.`;
 
 export class UsageError extends Error {}
 
@@ -81,6 +87,34 @@ export function writeNginxTree(dir: string, topology: Topology, layout: NginxLay
   return Object.keys(files).length;
 }
 
+/**
+ * Per external node (per role for managed backends): the patched files of `base` (a product home),
+ * or snippets and CHANGES.txt. Returns the directory names written.
+ */
+export function writeProductConfig(dir: string, topology: Topology, placement: Placement, base?: string): string[] {
+  const targets =
+    topology.backends.source === 'external'
+      ? topology.backends.nodes.map((n) => ({ name: n.name, role: n.roles[0]! }))
+      : topology.backends.components.map((c) => ({ name: c.role, role: c.role }));
+  for (const { name, role } of targets) {
+    const config = roleConfiguration(topology, placement, role);
+    const target = join(dir, name);
+    mkdirSync(target, { recursive: true });
+    if (base === undefined) {
+      for (const [file, text] of Object.entries(productSnippets(config))) writeFileSync(join(target, file), text);
+      continue;
+    }
+    const read = (path: string) => (existsSync(join(base, path)) ? readFileSync(join(base, path), 'utf8') : undefined);
+    const patch = patchRole(config, read);
+    for (const file of patch.files) {
+      mkdirSync(dirname(join(target, file.path)), { recursive: true });
+      writeFileSync(join(target, file.path), file.text);
+    }
+    writeFileSync(join(target, 'CHANGES.txt'), productSnippets(config)['CHANGES.txt']!);
+  }
+  return targets.map((t) => t.name);
+}
+
 export async function runRender(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -90,6 +124,8 @@ export async function runRender(argv: string[]): Promise<number> {
       bind: { type: 'string' },
       'http-port': { type: 'string' },
       'https-port': { type: 'string' },
+      'product-config': { type: 'string' },
+      base: { type: 'string' },
     },
     strict: true,
   });
@@ -104,6 +140,18 @@ export async function runRender(argv: string[]): Promise<number> {
     return 1;
   }
   const topology = buildTopology(result.spec);
+
+  if (values.base !== undefined && values['product-config'] === undefined)
+    throw new UsageError('--base needs --product-config DIR');
+  if (values['product-config'] !== undefined) {
+    const out = values['product-config'];
+    if (existsSync(out) && readdirSync(out).length > 0)
+      throw new UsageError(`--product-config ${out}: exists and is not empty`);
+    const placement = { name: resource.metadata.name, namespace: resource.metadata.namespace ?? 'default' };
+    const written = writeProductConfig(out, topology, placement, values.base);
+    console.log(`Wrote the product configuration of ${written.join(', ')} to ${out}.`);
+    return 0;
+  }
 
   const dir = values['nginx-dir'];
   if (dir === undefined) {

@@ -369,6 +369,11 @@ export class LocalControlPlane {
         '--requestheader-group-headers=X-Remote-Group',
         '--requestheader-extra-headers-prefix=X-Remote-Extra-',
         '--authorization-mode=RBAC',
+        // PodSecurity (on by default, named to be explicit) admits pods against a namespace's
+        // pod-security.kubernetes.io labels; OwnerReferencesPermissionEnforcement (as on
+        // OpenShift) lets only a client that may update an owner's finalizers set
+        // blockOwnerDeletion on an object it owns.
+        '--enable-admission-plugins=PodSecurity,OwnerReferencesPermissionEnforcement',
         '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
         `--service-account-key-file=${pki.serviceAccountPublicKeyFile}`,
         `--service-account-signing-key-file=${pki.serviceAccountKeyFile}`,

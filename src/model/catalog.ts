@@ -43,6 +43,12 @@ export type AffinityMode = (typeof AFFINITY_MODES)[number];
 export const HTTP_MODES = ['redirect', 'proxy', 'off'] as const;
 export type HttpMode = (typeof HTTP_MODES)[number];
 
+/**
+ * The NGINX image, pinned to the minor the data-plane tests run (scripts/nginx-binaries.sh,
+ * NGINX_SERIES): the rendered configuration uses open-source features of this generation.
+ */
+export const NGINX_IMAGE = 'nginxinc/nginx-unprivileged:1.30';
+
 export type ConfigFormat = 'deployment-toml' | 'carbon4';
 
 export interface ProductInfo {
@@ -50,6 +56,11 @@ export interface ProductInfo {
   defaultImage: (version: string) => string;
   /** Carbon 4 products keep proxy settings in XML/JSON files; later ones in deployment.toml. */
   configFormat: (version: SemVer) => ConfigFormat;
+  /**
+   * SameSite of the route cookie unless the spec says: None where logins end with a cross-site
+   * form POST (SAML POST binding to /commonauth, OIDC form_post), which a Lax cookie misses.
+   */
+  routeCookieSameSite: 'None' | 'Lax';
 }
 
 export interface SemVer {
@@ -63,21 +74,27 @@ export const PRODUCT_INFO: Record<Product, ProductInfo> = {
     defaultVersion: '4.5.0',
     defaultImage: (v) => `wso2/wso2am:${v}`,
     configFormat: (v) => (v.major >= 3 ? 'deployment-toml' : 'carbon4'),
+    // Portals and the key manager log in through /commonauth, federated IdPs POST to it.
+    routeCookieSameSite: 'None',
   },
   'identity-server': {
     defaultVersion: '7.1.0',
     defaultImage: (v) => `wso2/wso2is:${v}`,
     configFormat: (v) => (v.major > 5 || (v.major === 5 && v.minor >= 9) ? 'deployment-toml' : 'carbon4'),
+    // As WSO2's kubernetes-is chart: SAML and OIDC form_post responses arrive as cross-site POSTs.
+    routeCookieSameSite: 'None',
   },
   'enterprise-integrator': {
     defaultVersion: '6.6.0',
     defaultImage: (v) => `wso2/wso2ei-integrator:${v}`,
     configFormat: (v) => (v.major >= 7 ? 'deployment-toml' : 'carbon4'),
+    routeCookieSameSite: 'Lax',
   },
   'micro-integrator': {
     defaultVersion: '4.4.0',
     defaultImage: (v) => `wso2/wso2mi:${v}`,
     configFormat: () => 'deployment-toml',
+    routeCookieSameSite: 'Lax',
   },
 };
 
@@ -87,13 +104,16 @@ export interface BackendPort {
   port: number;
 }
 
-/** A path that gets its own location block, with `proxy_redirect` from node URLs to the public host. */
-export interface EndpointLocation {
-  path: string;
-}
+/**
+ * What a site carries. `gateway`: API and integration messages that the node passes on to
+ * backends of its own (API-M gateways, EI/MI), so its 5xx can be an API's answer. `ui`: pages,
+ * portals, management consoles and Identity Server endpoints that the node renders itself.
+ */
+export type TrafficKind = 'gateway' | 'ui';
 
 export interface SitePreset {
   host: string;
+  traffic: TrafficKind;
   /** HTTPS listener target. */
   https: BackendPort;
   /** The node's plain-HTTP port for the same service, when it has one (needed for http: proxy). */
@@ -102,8 +122,6 @@ export interface SitePreset {
   affinity: AffinityMode;
   /** Management hosts go to exactly one node of the role (the first listed, or the one named). */
   pinned?: boolean;
-  /** Endpoint-specific locations (Identity Server seed), in addition to `/`. */
-  endpointLocations?: EndpointLocation[];
 }
 
 export interface RolePreset {
@@ -122,15 +140,6 @@ export interface PatternPreset {
   sites: Record<string, SitePreset>;
 }
 
-// Identity Server endpoints that redirect with the node's own URL unless rewritten (seed 003).
-const IDENTITY_ENDPOINTS: EndpointLocation[] = [
-  { path: '/oauth2/token' },
-  { path: '/commonauth' },
-  { path: '/oauth2/authorize' },
-  { path: '/authenticationendpoint/' },
-  { path: '/oauth2/userinfo' },
-];
-
 // Ports the products listen on with no port offset.
 const CARBON_HTTPS = 9443;
 const CARBON_HTTP = 9763;
@@ -146,6 +155,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
     sites: {
       portal: {
         host: 'api.am.wso2.com',
+        traffic: 'ui',
         https: { role: 'all-in-one', port: CARBON_HTTPS },
         httpPort: CARBON_HTTP,
         http: 'redirect',
@@ -153,6 +163,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
       },
       gateway: {
         host: 'gw.am.wso2.com',
+        traffic: 'gateway',
         https: { role: 'all-in-one', port: PASSTHROUGH_HTTPS },
         httpPort: PASSTHROUGH_HTTP,
         http: 'redirect',
@@ -168,6 +179,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
     sites: {
       portal: {
         host: 'api.am.wso2.com',
+        traffic: 'ui',
         https: { role: 'all-in-one', port: CARBON_HTTPS },
         httpPort: CARBON_HTTP,
         http: 'redirect',
@@ -175,6 +187,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
       },
       gateway: {
         host: 'gw.am.wso2.com',
+        traffic: 'gateway',
         https: { role: 'all-in-one', port: PASSTHROUGH_HTTPS },
         httpPort: PASSTHROUGH_HTTP,
         http: 'redirect',
@@ -191,6 +204,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
     sites: {
       management: {
         host: 'mgtgw.am.wso2.com',
+        traffic: 'ui',
         https: { role: 'gateway-manager', port: CARBON_HTTPS },
         httpPort: CARBON_HTTP,
         http: 'redirect',
@@ -198,6 +212,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
       },
       gateway: {
         host: 'gw.am.wso2.com',
+        traffic: 'gateway',
         https: { role: 'gateway-worker', port: PASSTHROUGH_HTTPS },
         httpPort: PASSTHROUGH_HTTP,
         http: 'redirect',
@@ -213,6 +228,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
     sites: {
       publisher: {
         host: 'publisher.am.wso2.com',
+        traffic: 'ui',
         https: { role: 'publisher', port: CARBON_HTTPS },
         httpPort: CARBON_HTTP,
         http: 'redirect',
@@ -228,6 +244,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
     sites: {
       store: {
         host: 'store.am.wso2.com',
+        traffic: 'ui',
         https: { role: 'store', port: CARBON_HTTPS },
         httpPort: CARBON_HTTP,
         http: 'redirect',
@@ -243,6 +260,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
     sites: {
       'key-manager': {
         host: 'km.am.wso2.com',
+        traffic: 'ui',
         https: { role: 'key-manager', port: CARBON_HTTPS },
         httpPort: CARBON_HTTP,
         http: 'redirect',
@@ -260,6 +278,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
     sites: {
       portal: {
         host: 'am.wso2.com',
+        traffic: 'ui',
         https: { role: 'control-plane', port: CARBON_HTTPS },
         httpPort: CARBON_HTTP,
         http: 'redirect',
@@ -267,6 +286,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
       },
       gateway: {
         host: 'gw.wso2.com',
+        traffic: 'gateway',
         https: { role: 'gateway', port: PASSTHROUGH_HTTPS },
         httpPort: PASSTHROUGH_HTTP,
         http: 'redirect',
@@ -274,6 +294,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
       },
       websocket: {
         host: 'websocket.wso2.com',
+        traffic: 'gateway',
         https: { role: 'gateway', port: 8099 },
         httpPort: 9099,
         http: 'redirect',
@@ -281,6 +302,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
       },
       websub: {
         host: 'websub.wso2.com',
+        traffic: 'gateway',
         https: { role: 'gateway', port: 8021 },
         httpPort: 9021,
         http: 'redirect',
@@ -292,19 +314,20 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
     product: 'identity-server',
     seed: '003 "Fronting with a load balancer (Nginx)"',
     description:
-      'two-node cluster; workers behind is host (HTTP proxied to 9763), endpoint locations with proxy_redirect, management host pinned to the manager node',
+      'two-node cluster; workers behind is host (HTTP proxied to 9763), node redirects rewritten to the public host (seed 003 endpoint locations), management host pinned to the manager node',
     roles: { worker: { replicas: 2 }, manager: { replicas: 1 } },
     sites: {
       identity: {
         host: 'is.wso2.com',
+        traffic: 'ui',
         https: { role: 'worker', port: CARBON_HTTPS },
         httpPort: CARBON_HTTP,
         http: 'proxy',
         affinity: 'cookie',
-        endpointLocations: IDENTITY_ENDPOINTS,
       },
       management: {
         host: 'mgt.is.wso2.com',
+        traffic: 'ui',
         https: { role: 'manager', port: CARBON_HTTPS },
         httpPort: CARBON_HTTP,
         http: 'redirect',
@@ -322,6 +345,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
     sites: {
       integrator: {
         host: 'ei.wso2.com',
+        traffic: 'gateway',
         https: { role: 'integrator', port: PASSTHROUGH_HTTPS },
         httpPort: PASSTHROUGH_HTTP,
         http: 'proxy',
@@ -329,6 +353,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
       },
       management: {
         host: 'ui.ei.wso2.com',
+        traffic: 'ui',
         https: { role: 'integrator', port: CARBON_HTTPS },
         httpPort: CARBON_HTTP,
         http: 'redirect',
@@ -345,6 +370,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
     sites: {
       integrator: {
         host: 'mi.wso2.com',
+        traffic: 'gateway',
         https: { role: 'micro-integrator', port: 8253 },
         httpPort: 8290,
         http: 'proxy',
@@ -352,6 +378,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
       },
       management: {
         host: 'mgt.mi.wso2.com',
+        traffic: 'ui',
         https: { role: 'micro-integrator', port: 9164 },
         http: 'redirect',
         affinity: 'none',

@@ -1,8 +1,10 @@
 // From a validated spec to the normalized topology the render layer works from: sites (public
 // host, listeners, locations, TLS), upstreams (role, target port, protocol, stickiness, pinned
 // node, servers) and the settings each product role needs. Pure: no I/O, same input, same output.
-import type { Wso2FrontendSpec } from '../api/schema.js';
+import { createHash } from 'node:crypto';
+import { DNS_SUBDOMAIN, type Wso2FrontendSpec } from '../api/schema.js';
 import {
+  NGINX_IMAGE,
   PATTERN_PRESETS,
   PRODUCT_INFO,
   parseVersion,
@@ -13,6 +15,7 @@ import {
   type Product,
   type Role,
   type SitePreset,
+  type TrafficKind,
 } from './catalog.js';
 
 export interface CookiePolicy {
@@ -31,6 +34,11 @@ export interface UpstreamServer {
   node: string;
   address: string;
   port: number;
+  /**
+   * The node's value in the route cookie: derived from its name only, so every NGINX replica and
+   * both listeners (HTTPS and HTTP) of a role name a node the same way, and no address leaks.
+   */
+  route: string;
 }
 
 export interface Upstream {
@@ -39,6 +47,8 @@ export interface Upstream {
   /** The product port, before any node's port offset. */
   port: number;
   protocol: 'https' | 'http';
+  /** Decides which node answers count as failures and are retried elsewhere. */
+  traffic: TrafficKind;
   stickiness: StickinessPolicy;
   /** Set when every request goes to this one node (management hosts). */
   pinnedNode?: string;
@@ -49,8 +59,14 @@ export interface Upstream {
 export interface Location {
   path: string;
   upstream: string;
-  /** Rewrite redirects that carry a node's own URL to the public host (`proxy_redirect`). */
-  rewriteNodeRedirects: boolean;
+}
+
+/** The start of a URL a node may put in its own redirects: a name or address it has, and a product port. */
+export interface NodeOrigin {
+  scheme: 'https' | 'http';
+  /** An IP address or DNS name. */
+  host: string;
+  port: number;
 }
 
 export type HttpListener = { mode: 'redirect' } | { mode: 'off' } | { mode: 'proxy'; locations: Location[] };
@@ -65,6 +81,8 @@ export interface Site {
   https: { locations: Location[] };
   http: HttpListener;
   certificate: SiteCertificate;
+  /** Every origin of the site's nodes, so that redirects to them are rewritten to the public URL (`proxy_redirect`). */
+  nodeOrigins: NodeOrigin[];
 }
 
 /** A certificate the frontend serves, with the public hosts it must cover. */
@@ -108,6 +126,14 @@ export interface Component {
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
 }
 
+/** A node the operator does not run, as the spec lists it (the product configuration is published for it). */
+export interface ExternalBackendNode {
+  name: string;
+  address: string;
+  roles: Role[];
+  portOffset: number;
+}
+
 export interface Topology {
   product: Product;
   version: string;
@@ -115,7 +141,9 @@ export interface Topology {
   ports: { http: number; https: number };
   sites: Site[];
   upstreams: Upstream[];
-  backends: { source: 'external' } | { source: 'managed'; image: string; components: Component[] };
+  backends:
+    | { source: 'external'; nodes: ExternalBackendNode[] }
+    | { source: 'managed'; image: string; components: Component[] };
   tls: { mode: 'self-signed' | 'secret'; certificatePerHost: boolean; extraSANs: string[] };
   certificates: CertificatePlan[];
   backendTls: { verify: boolean; caSecretName?: string };
@@ -131,9 +159,20 @@ export function durationSeconds(duration: string): number {
   return Math.ceil(Number(match[1]) * UNIT_SECONDS[match[2]!]!);
 }
 
+const DNS_NAME = new RegExp(DNS_SUBDOMAIN);
+
 type SpecSite = NonNullable<Wso2FrontendSpec['sites']>[string];
 
-function stickiness(sitePreset: SitePreset, override: SpecSite | undefined): StickinessPolicy {
+/**
+ * The stickiness of one listener. The HTTP listener's cookie has a name of its own: a browser
+ * keeps the HTTPS one Secure and neither sends it over HTTP nor lets HTTP overwrite it.
+ */
+function stickiness(
+  product: Product,
+  sitePreset: SitePreset,
+  override: SpecSite | undefined,
+  listener: 'https' | 'http',
+): StickinessPolicy {
   const affinity = override?.sessionAffinity;
   const mode: AffinityMode = affinity?.mode ?? sitePreset.affinity;
   switch (mode) {
@@ -143,13 +182,17 @@ function stickiness(sitePreset: SitePreset, override: SpecSite | undefined): Sti
       return { mode };
     case 'cookie': {
       const c = affinity?.cookie;
+      const name = c?.name ?? 'WSO2FE_ROUTE';
+      const secure = c?.secure ?? true;
+      const sameSite = c?.sameSite ?? (secure ? PRODUCT_INFO[product].routeCookieSameSite : 'Lax');
       return {
         mode,
         cookie: {
-          name: c?.name ?? 'WSO2FE_ROUTE',
+          name: listener === 'https' ? name : `${name}_HTTP`,
           path: c?.path ?? '/',
-          secure: c?.secure ?? true,
-          sameSite: c?.sameSite ?? 'Lax',
+          secure: listener === 'https' && secure,
+          // Browsers drop a SameSite=None cookie without Secure.
+          sameSite: listener === 'http' && sameSite === 'None' ? 'Lax' : sameSite,
           ...(c?.maxAge ? { maxAgeSeconds: durationSeconds(c.maxAge) } : {}),
         },
       };
@@ -157,12 +200,17 @@ function stickiness(sitePreset: SitePreset, override: SpecSite | undefined): Sti
   }
 }
 
-/** Ready endpoints of the operator-run pods, by role (from the role Services' EndpointSlices). */
-export type ObservedEndpoints = Partial<Record<Role, { pod: string; address: string }[]>>;
+/**
+ * Ready endpoints of the operator-run pods, by role (from the role Services' EndpointSlices), with
+ * the DNS names (pod and Service) the pod may use for itself in its redirects.
+ */
+export type ObservedEndpoints = Partial<Record<Role, { pod: string; address: string; hostnames?: string[] }[]>>;
 
 interface BackendNode {
   name: string;
   address: string;
+  /** Other names the node may use for itself in its URLs (a managed pod's name and DNS names). */
+  names: string[];
   portOffset: number;
 }
 
@@ -171,16 +219,39 @@ function nodesOf(spec: Wso2FrontendSpec, role: Role, observed: ObservedEndpoints
   if (spec.backends.external) {
     return spec.backends.external.nodes
       .filter((n) => n.roles.includes(role))
-      .map((n) => ({ name: n.name, address: n.address, portOffset: n.portOffset ?? 0 }));
+      .map((n) => ({ name: n.name, address: n.address, names: [], portOffset: n.portOffset ?? 0 }));
   }
   return [...(observed[role] ?? [])]
     .sort((a, b) => (a.pod < b.pod ? -1 : a.pod > b.pod ? 1 : 0))
-    .map((e) => ({ name: e.pod, address: e.address, portOffset: 0 }));
+    .map((e) => ({
+      name: e.pod,
+      address: e.address,
+      // EndpointSlice target names are not validated by the API server: only DNS names are kept.
+      names: [e.pod, ...(e.hostnames ?? [])].filter((n) => DNS_NAME.test(n)),
+      portOffset: 0,
+    }));
 }
+
+const routeOf = (node: string) => createHash('sha256').update(node).digest('hex').slice(0, 16);
 
 function serversOf(nodes: BackendNode[], port: number, pinnedNode: string | undefined): UpstreamServer[] {
   const chosen = pinnedNode === undefined ? nodes : nodes.filter((n) => n.name === pinnedNode);
-  return chosen.map((n) => ({ node: n.name, address: n.address, port: port + n.portOffset }));
+  return chosen.map((n) => ({ node: n.name, address: n.address, port: port + n.portOffset, route: routeOf(n.name) }));
+}
+
+/**
+ * The URLs a node of a site may redirect to: each of its addresses and names (a managed pod's
+ * name too) with the site's HTTPS and HTTP product ports, whichever listener the request came in on.
+ */
+function nodeOrigins(nodes: BackendNode[], sitePreset: SitePreset): NodeOrigin[] {
+  return nodes.flatMap((n) =>
+    [...new Set([n.address, ...n.names])].flatMap((host): NodeOrigin[] => [
+      { scheme: 'https', host, port: sitePreset.https.port + n.portOffset },
+      ...(sitePreset.httpPort === undefined
+        ? []
+        : [{ scheme: 'http' as const, host, port: sitePreset.httpPort + n.portOffset }]),
+    ]),
+  );
 }
 
 /**
@@ -208,18 +279,12 @@ export function buildTopology(spec: Wso2FrontendSpec, observed: ObservedEndpoint
       role,
       port,
       protocol: listener,
-      stickiness: sitePreset.pinned ? { mode: 'none' } : stickiness(sitePreset, override),
+      traffic: sitePreset.traffic,
+      stickiness: sitePreset.pinned ? { mode: 'none' } : stickiness(product, sitePreset, override, listener),
       ...(pinnedNode ? { pinnedNode } : {}),
       servers: serversOf(nodes, port, pinnedNode),
     });
-    const locationsTo = (target: Upstream): Location[] => [
-      { path: '/', upstream: target.name, rewriteNodeRedirects: false },
-      ...(sitePreset.endpointLocations ?? []).map((l) => ({
-        path: l.path,
-        upstream: target.name,
-        rewriteNodeRedirects: true,
-      })),
-    ];
+    const locationsTo = (target: Upstream): Location[] => [{ path: '/', upstream: target.name }];
 
     const httpsUpstream = upstream('https', sitePreset.https.port);
     upstreams.push(httpsUpstream);
@@ -242,6 +307,7 @@ export function buildTopology(spec: Wso2FrontendSpec, observed: ObservedEndpoint
       https: { locations: locationsTo(httpsUpstream) },
       http,
       certificate,
+      nodeOrigins: nodeOrigins(nodes, sitePreset),
     });
   }
 
@@ -264,7 +330,15 @@ export function buildTopology(spec: Wso2FrontendSpec, observed: ObservedEndpoint
     sites,
     upstreams,
     backends: external
-      ? { source: 'external' }
+      ? {
+          source: 'external',
+          nodes: external.nodes.map((n) => ({
+            name: n.name,
+            address: n.address,
+            roles: n.roles as Role[],
+            portOffset: n.portOffset ?? 0,
+          })),
+        }
       : {
           source: 'managed',
           image: spec.backends.managed?.image ?? PRODUCT_INFO[product].defaultImage(version),
@@ -316,7 +390,7 @@ function certificatePlans(sites: Site[]): CertificatePlan[] {
 function nginxSettings(n: Wso2FrontendSpec['nginx']): NginxSettings {
   return {
     edition: n?.edition ?? 'community',
-    image: n?.image ?? 'nginxinc/nginx-unprivileged:1.29',
+    image: n?.image ?? NGINX_IMAGE,
     replicas: n?.replicas ?? 2,
     service: { type: n?.service?.type ?? 'LoadBalancer', annotations: n?.service?.annotations ?? {} },
     timeouts: {

@@ -23,7 +23,7 @@ test('the CRD schema is structural: every enum has a type and no JSON-Schema-onl
 test('kubectl explain documents the spec fields with their allowed values', async () => {
   const explained = await kubectl(['explain', 'wso2frontend.spec.sites.sessionAffinity']);
   expect(explained).toContain('enum: none, client-ip, cookie, nginx-plus-sticky');
-  expect(explained).toMatch(/consistently, so every replica picks the same\s+node/);
+  expect(explained).toMatch(/naming the node that\s+served the session last, the same in every replica/);
   const spec = await kubectl(['explain', 'wso2frontend.spec']);
   for (const field of ['product', 'version', 'pattern', 'sites', 'ports', 'backends', 'tls', 'backendTLS', 'nginx']) {
     expect(spec).toMatch(new RegExp(`^  ${field}\\t`, 'm'));

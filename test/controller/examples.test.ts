@@ -21,9 +21,8 @@ import { createOperator } from '../../src/cli/operator.js';
 import type { OperatorMetrics } from '../../src/controller/observability.js';
 import type { Controller } from '../../src/controller/runtime/controller.js';
 import { PATTERN_PRESETS, type Role } from '../../src/model/catalog.js';
-import { issueCa, issueServerCertificate, tlsSecretData } from '../../src/tls/issuer.js';
 import { createNamespace, eventually, kubeConfig, kubectl, kubectlOutcome } from '../support/cluster.js';
-import { examples, installCrd } from '../support/resources.js';
+import { examples, installCrd, provideTlsSecrets, sitesOf } from '../support/resources.js';
 
 const EXAMPLES = examples();
 const FIELD_MANAGER = 'wso2-frontend-operator';
@@ -60,46 +59,6 @@ async function readFrontend(name: string): Promise<LiveFrontend> {
 }
 
 const condition = (f: LiveFrontend, type: string) => f.status?.conditions?.find((c) => c.type === type);
-
-interface ExpectedSite {
-  name: string;
-  host: string;
-  role: Role;
-  pinned: boolean;
-  /** With tls.mode secret: the user's Secret that must cover the host. */
-  secretName?: string;
-}
-
-/** The example's sites: the pattern's, with the example's overrides. */
-function sitesOf(resource: Wso2Frontend): ExpectedSite[] {
-  const { pattern, sites, tls } = resource.spec;
-  return Object.entries(PATTERN_PRESETS[pattern].sites).map(([name, preset]) => {
-    const override = sites?.[name];
-    const secretName = tls?.mode === 'secret' ? (override?.tlsSecretName ?? tls.secretName) : undefined;
-    return {
-      name,
-      host: override?.host ?? preset.host,
-      role: preset.https.role,
-      pinned: !!preset.pinned,
-      ...(secretName ? { secretName } : {}),
-    };
-  });
-}
-
-/** Creates the kubernetes.io/tls Secrets a `tls.mode: secret` example names, as cert-manager would, covering the hosts that use each. */
-async function provideTlsSecrets(resource: Wso2Frontend): Promise<void> {
-  const hostsBySecret = new Map<string, string[]>();
-  for (const { secretName, host } of sitesOf(resource))
-    if (secretName) hostsBySecret.set(secretName, [...(hostsBySecret.get(secretName) ?? []), host]);
-  const ca = issueCa('user CA', { now: new Date() });
-  for (const [name, hosts] of hostsBySecret) {
-    const data = tlsSecretData(issueServerCertificate(ca, hosts, { now: new Date() }), ca);
-    await core().createNamespacedSecret({
-      namespace,
-      body: { metadata: { name }, type: 'kubernetes.io/tls', stringData: data },
-    });
-  }
-}
 
 /**
  * For managed backends, once every WSO2 pod is ready: the pod addresses NGINX must route to (every
@@ -214,7 +173,7 @@ async function reconciles(): Promise<number> {
 beforeAll(async () => {
   await installCrd();
   namespace = await createNamespace('examples');
-  for (const { resource } of EXAMPLES) await provideTlsSecrets(resource);
+  for (const { resource } of EXAMPLES) await provideTlsSecrets(resource, namespace);
   operator = createOperator({
     kubeConfig: kubeConfig(),
     namespaces: [namespace],

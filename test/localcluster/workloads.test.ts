@@ -22,7 +22,16 @@ const manifests = (ns: string) => [
       template: {
         metadata: { labels },
         spec: {
-          containers: [{ name: 'carbon', image: 'wso2/wso2am:4.5.0', ports: [{ name: 'https', containerPort: 9443 }] }],
+          // What the namespace's `restricted` Pod Security Standard asks of every pod.
+          securityContext: { runAsNonRoot: true, runAsUser: 802, seccompProfile: { type: 'RuntimeDefault' } },
+          containers: [
+            {
+              name: 'carbon',
+              image: 'wso2/wso2am:4.5.0',
+              ports: [{ name: 'https', containerPort: 9443 }],
+              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+            },
+          ],
         },
       },
     },

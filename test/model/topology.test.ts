@@ -93,7 +93,7 @@ test('a cookie overridden field by field keeps the other defaults', () => {
   });
 });
 
-test('seed 003, IS pattern 1: workers on HTTPS and HTTP :9763, endpoint locations rewrite node redirects, management pinned to the manager', () => {
+test('seed 003, IS pattern 1: workers on HTTPS and HTTP :9763, node redirects rewritten on one location, management pinned to the manager', () => {
   const t = topologyOf(example('is-pattern-1.yaml'));
   expect(routingTable(t)).toEqual([
     'is.wso2.com:443 -> https://worker:9443 [worker-1=192.0.2.83:9443 worker-2=192.0.2.84:9443] cookie',
@@ -102,13 +102,12 @@ test('seed 003, IS pattern 1: workers on HTTPS and HTTP :9763, endpoint location
     'mgt.is.wso2.com:80 -> 301 https://mgt.is.wso2.com:443',
   ]);
   const identity = t.sites.find((s) => s.name === 'identity')!;
-  expect(identity.https.locations.map((l) => [l.path, l.rewriteNodeRedirects])).toEqual([
-    ['/', false],
-    ['/oauth2/token', true],
-    ['/commonauth', true],
-    ['/oauth2/authorize', true],
-    ['/authenticationendpoint/', true],
-    ['/oauth2/userinfo', true],
+  expect(identity.https.locations.map((l) => l.path)).toEqual(['/']);
+  expect(identity.nodeOrigins).toEqual([
+    { scheme: 'https', host: '192.0.2.83', port: 9443 },
+    { scheme: 'http', host: '192.0.2.83', port: 9763 },
+    { scheme: 'https', host: '192.0.2.84', port: 9443 },
+    { scheme: 'http', host: '192.0.2.84', port: 9763 },
   ]);
 });
 
@@ -208,6 +207,27 @@ test('managed backends route to the observed ready pods of each role; a pinned s
     'login.example.com:80 -> http://worker:9763 [identity-7-worker-a=10.244.0.11:9763 identity-7-worker-b=10.244.0.12:9763] cookie',
     'console.example.com:443 -> https://manager:9443 [identity-7-manager-0=10.244.0.20:9443] none pinned identity-7-manager-0',
     'console.example.com:80 -> 301 https://console.example.com:443',
+  ]);
+});
+
+test("a managed pod's redirects to its address, pod name or DNS names are all rewritten", () => {
+  const result = validateSpec(example('is-7-managed.yaml').spec);
+  if (!result.ok) throw new Error('invalid');
+  const t = buildTopology(result.spec, {
+    worker: [
+      {
+        pod: 'identity-7-worker-0',
+        address: '10.244.0.11',
+        hostnames: ['identity-7-worker.ns.svc', 'identity-7-worker.ns.svc.cluster.local'],
+      },
+    ],
+  });
+  const identity = t.sites.find((s) => s.https.locations[0]!.upstream === 'identity-https')!;
+  expect(identity.nodeOrigins.filter((o) => o.scheme === 'https').map((o) => `${o.host}:${o.port}`)).toEqual([
+    '10.244.0.11:9443',
+    'identity-7-worker-0:9443',
+    'identity-7-worker.ns.svc:9443',
+    'identity-7-worker.ns.svc.cluster.local:9443',
   ]);
 });
 

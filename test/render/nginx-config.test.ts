@@ -143,15 +143,17 @@ test('the syntax builder refuses a value that does not fit its kind, whatever va
   );
 });
 
-test('a pod name from the cluster cannot end a comment and start a directive', () => {
-  // Identity Server's Location rewrite names each node's pod in a comment.
+test('a pod name from the cluster cannot end a comment and start a directive, nor become a redirect host', () => {
+  // A pinned management site names its pod in a comment.
   const managed = example('is-7-managed.yaml');
   const result = validateSpec(managed.spec);
   if (!result.ok) throw new Error('the example is valid');
   // EndpointSlices are written by whoever may write them in the namespace: their targetRef names are not checked.
   const hostile = 'is-0\nserver evil.example.com:443;\r#';
-  const topology = buildTopology(result.spec, { worker: [{ pod: hostile, address: '10.244.0.7' }] });
+  const topology = buildTopology(result.spec, { manager: [{ pod: hostile, address: '10.244.0.7' }] });
   const text = Object.values(renderNginx(topology, containerLayout(topology))).join('\n');
-  expect(text).toContain("# seed 003: node is-0?server evil.example.com:443;?#'s own URL back to the public host");
+  expect(text).toContain('# Pinned: only node is-0\n    # server evil.example.com:443;?# (management console).');
   expect(text).not.toMatch(/^\s*server evil\.example\.com/m);
+  expect(text).toContain('proxy_redirect https://10.244.0.7:9443/ https://console.example.com/;');
+  expect(text).not.toMatch(/proxy_redirect https:\/\/is-0/);
 });

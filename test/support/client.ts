@@ -14,6 +14,10 @@ export interface FrontendRequest {
   cookie?: string;
   ca?: string;
   localAddress?: string;
+  /** GET unless set; a body is sent as a form (application/x-www-form-urlencoded). */
+  method?: string;
+  body?: string;
+  headers?: Record<string, string>;
 }
 
 export interface FrontendResponse {
@@ -31,7 +35,13 @@ export function send(r: FrontendRequest): Promise<FrontendResponse> {
     host: '127.0.0.1',
     port: r.port,
     path: r.path ?? '/',
-    headers: { host: hostHeader, ...(r.cookie ? { cookie: r.cookie } : {}) },
+    method: r.method ?? 'GET',
+    headers: {
+      host: hostHeader,
+      ...(r.cookie ? { cookie: r.cookie } : {}),
+      ...(r.body !== undefined ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+      ...r.headers,
+    },
     agent: false as const,
     ...(r.localAddress ? { localAddress: r.localAddress } : {}),
     ...(r.scheme === 'https' ? { servername: r.host, ca: r.ca } : {}),
@@ -58,7 +68,7 @@ export function send(r: FrontendRequest): Promise<FrontendResponse> {
     });
     req.setTimeout(10_000, () => req.destroy(new Error(`timeout: ${r.scheme}://${r.host}:${r.port}${r.path ?? '/'}`)));
     req.on('error', reject);
-    req.end();
+    req.end(r.body);
   });
 }
 
@@ -90,4 +100,50 @@ export function webSocketEcho(r: FrontendRequest, message: string): Promise<stri
     });
     ws.once('error', reject);
   });
+}
+
+interface StoredCookie {
+  value: string;
+  secure: boolean;
+  sameSite: 'strict' | 'lax' | 'none';
+}
+
+/**
+ * The part of a browser's cookie store that decides stickiness: which cookies it keeps from a
+ * response and which it sends with a request. As browsers do: a Secure cookie only over HTTPS
+ * (and never stored from plain HTTP, nor overwritten from it), SameSite defaulting to Lax,
+ * SameSite=None kept only with Secure, and on a cross-site request only SameSite=None cookies
+ * (Lax ones also on a top-level GET).
+ */
+export class BrowserCookies {
+  private readonly cookies = new Map<string, StoredCookie>();
+
+  store(response: FrontendResponse, scheme: 'http' | 'https'): void {
+    const setCookie = response.headers['set-cookie'] ?? [];
+    for (const line of Array.isArray(setCookie) ? setCookie : [setCookie]) {
+      const [pair, ...attributes] = line.split(';').map((p) => p.trim());
+      const [name, value] = [pair!.slice(0, pair!.indexOf('=')), pair!.slice(pair!.indexOf('=') + 1)];
+      const attribute = (a: string) => attributes.find((x) => x.toLowerCase().split('=')[0] === a);
+      const secure = attribute('secure') !== undefined;
+      const sameSite = (attribute('samesite')?.split('=')[1]?.toLowerCase() ?? 'lax') as StoredCookie['sameSite'];
+      if (secure && scheme !== 'https') continue;
+      if (sameSite === 'none' && !secure) continue;
+      if (scheme === 'http' && this.cookies.get(name)?.secure) continue;
+      this.cookies.set(name, { value, secure, sameSite });
+    }
+  }
+
+  get(name: string): StoredCookie | undefined {
+    return this.cookies.get(name);
+  }
+
+  /** The Cookie header for a request, or undefined when no cookie goes with it. */
+  header(scheme: 'http' | 'https', site: 'same-site' | 'cross-site', method = 'GET'): string | undefined {
+    const sent = [...this.cookies].filter(([, c]) => {
+      if (c.secure && scheme !== 'https') return false;
+      if (site === 'same-site') return true;
+      return c.sameSite === 'none' || (c.sameSite === 'lax' && method === 'GET');
+    });
+    return sent.length ? sent.map(([name, c]) => `${name}=${c.value}`).join('; ') : undefined;
+  }
 }

@@ -1,6 +1,8 @@
 // Helpers for tests that talk to the shared local control plane (started by global-setup.js).
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 
@@ -46,12 +48,15 @@ export async function kubectlOutcome(args: string[]): Promise<KubectlOutcome> {
   }
 }
 
-/** A fresh namespace for one test file, so files never see each other's objects. */
+/** The Pod Security Standard every test namespace enforces, so each pod the tests make is admitted by the real PodSecurity plugin. */
+export const POD_SECURITY_LABELS = { 'pod-security.kubernetes.io/enforce': 'restricted' };
+
+/** A fresh namespace for one test file, so files never see each other's objects; pods in it must meet the `restricted` standard. */
 export async function createNamespace(prefix: string): Promise<string> {
   const name = `${prefix}-${randomBytes(3).toString('hex')}`;
   await kubeConfig()
     .makeApiClient(k8s.CoreV1Api)
-    .createNamespace({ body: { metadata: { name } } });
+    .createNamespace({ body: { metadata: { name, labels: POD_SECURITY_LABELS } } });
   return name;
 }
 
@@ -78,4 +83,25 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
 
 export function isNotFound(error: unknown): boolean {
   return error instanceof k8s.ApiException && error.code === 404;
+}
+
+/**
+ * A kubeconfig file for a service account: the test cluster's server and CA with a token from
+ * the TokenRequest API (`kubectl create token`), as a pod of that service account would hold.
+ */
+export async function serviceAccountKubeconfig(namespace: string, name: string, dir: string): Promise<string> {
+  const token = (await kubectl(['create', 'token', name, '-n', namespace, '--duration=2h'])).trim();
+  const cluster = kubeConfig().getCurrentCluster();
+  if (!cluster) throw new Error('the test kubeconfig has no current cluster');
+  const file = join(dir, `${namespace}.${name}.kubeconfig`);
+  const config = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'local', cluster: { server: cluster.server, 'certificate-authority-data': cluster.caData } }],
+    users: [{ name, user: { token } }],
+    contexts: [{ name, context: { cluster: 'local', user: name, namespace } }],
+    'current-context': name,
+  };
+  writeFileSync(file, JSON.stringify(config), { mode: 0o600 });
+  return file;
 }

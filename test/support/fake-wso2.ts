@@ -1,7 +1,9 @@
 // A process-local stand-in for a WSO2 node: HTTPS on the product's ports with its own
 // self-signed certificate (plain HTTP on the HTTP ports), a JSESSIONID cookie, redirects that
-// carry the node's own host and port, and a WebSocket echo. Every response says which node
-// and port answered and which headers arrived, so tests can see where NGINX sent a request.
+// carry the node's own host and port, a chosen status on /status/<code> (a WSO2 gateway answers
+// 503 when an API's own backend is down), and a WebSocket echo. Every response says which node
+// and port answered and which headers arrived, so tests can see where NGINX sent a request, and
+// each node counts the requests it received.
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
@@ -25,6 +27,8 @@ export interface FakeNodePorts {
 export class FakeWso2Node {
   private servers: Server[] = [];
   private sessions = 0;
+  /** Requests this node received, WebSocket upgrades excluded. */
+  received = 0;
   private readonly tls: { key: string; cert: string };
 
   constructor(
@@ -47,6 +51,7 @@ export class FakeWso2Node {
   }
 
   private handle(scheme: 'http' | 'https', port: number, req: IncomingMessage, res: ServerResponse): void {
+    this.received++;
     const url = new URL(req.url ?? '/', `${scheme}://${this.address}:${port}`);
     const headers: Record<string, string> = {};
     if (!/(^|;\s*)JSESSIONID=/.test(req.headers.cookie ?? '')) {
@@ -69,7 +74,8 @@ export class FakeWso2Node {
       headers: req.headers,
     };
     req.resume();
-    req.on('end', () => res.writeHead(200, headers).end(JSON.stringify(answer)));
+    const status = Number(/\/status\/([1-5]\d\d)(\/|$)/.exec(url.pathname)?.[1] ?? 200);
+    req.on('end', () => res.writeHead(status, headers).end(JSON.stringify(answer)));
   }
 
   private echoWebSockets(server: Server): void {

@@ -1,10 +1,30 @@
-// Debian's nginx as a real process on loopback, for data-plane tests, and `nginx -t`.
+// The NGINX generation the operator's image ships (Debian unstable's nginx, unpacked into the
+// cache by scripts/nginx-binaries.sh and started through its own dynamic loader) as a real
+// process on loopback, for data-plane tests, and `nginx -t`.
 import { spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { packageRoot } from '../../src/localcluster/control-plane.js';
 import { ComponentProcess } from '../../src/localcluster/process.js';
 
-export const NGINX = process.env.NGINX_BIN ?? '/usr/sbin/nginx';
+/** The `nginx` command: $NGINX_BIN, else the cached Debian unstable build (fetched once when missing). */
+function nginxBinary(): string {
+  if (process.env.NGINX_BIN) return process.env.NGINX_BIN;
+  const script = join(packageRoot, 'scripts', 'nginx-binaries.sh');
+  const result = spawnSync('bash', [script], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  const binary = result.stdout?.trim().split('\n').pop();
+  if (result.status !== 0 || !binary) throw new Error(`${script} failed with exit code ${result.status}`);
+  // Later imports (other test files in this worker, child processes) reuse the answer.
+  process.env.NGINX_BIN = binary;
+  return binary;
+}
+
+export const NGINX = nginxBinary();
+
+/** The version of NGINX, as `nginx -v` prints it (for example 1.30.6). */
+export function nginxVersion(): string {
+  return /nginx\/([\d.]+)/.exec(spawnSync(NGINX, ['-v'], { encoding: 'utf8' }).stderr)?.[1] ?? '?';
+}
 
 /** `nginx -t` on a rendered tree; the output names the offending line when it fails. */
 export function nginxTest(dir: string): { ok: boolean; output: string } {

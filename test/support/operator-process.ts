@@ -44,12 +44,17 @@ export class OperatorProcess {
     });
   }
 
-  /** Starts `wso2-frontend operator ARGS` (with this process's KUBECONFIG) and waits until it says it started. */
-  static async start(args: string[]): Promise<OperatorProcess> {
+  /**
+   * Starts `wso2-frontend operator ARGS` and waits until it says it started: with this process's
+   * KUBECONFIG, or with `kubeconfig` (another identity, such as a service account's token).
+   */
+  static async start(args: string[], options: { kubeconfig?: string } = {}): Promise<OperatorProcess> {
     const command = [process.execPath, join(process.cwd(), 'dist', 'cli', 'main.js'), 'operator', ...args];
+    const env = options.kubeconfig ? { ...process.env, KUBECONFIG: options.kubeconfig } : process.env;
+    const spawnOptions = { stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'], env };
     const child = setprivAvailable
-      ? spawn('setpriv', ['--pdeathsig', 'SIGKILL', '--', ...command], { stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+      ? spawn('setpriv', ['--pdeathsig', 'SIGKILL', '--', ...command], spawnOptions)
+      : spawn(command[0]!, command.slice(1), spawnOptions);
     const operator = new OperatorProcess(child);
     const started = await operator.waitForLog('operator started');
     operator.identity = String(started.identity);

@@ -1,9 +1,12 @@
-// Loading the example resources and installing the CRD in the shared test cluster.
+// Loading the example resources, installing the CRD and the Secrets examples name in the shared test cluster.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
 import * as yaml from 'js-yaml';
 import type { Wso2Frontend } from '../../src/api/schema.js';
-import { eventually, kubectl } from './cluster.js';
+import { PATTERN_PRESETS, type Role } from '../../src/model/catalog.js';
+import { issueCa, issueServerCertificate, tlsSecretData } from '../../src/tls/issuer.js';
+import { eventually, kubeConfig, kubectl } from './cluster.js';
 
 export const CRD_FILE = 'crds/wso2frontends.wso2-frontend.dev.yaml';
 
@@ -52,4 +55,45 @@ export async function installedAndFileCrd(kubeconfig?: string): Promise<{ instal
     installed: { metadata: { name: read.metadata.name, labels: read.metadata.labels }, spec },
     file: { metadata: { name: file.metadata.name, labels: file.metadata.labels }, spec: file.spec },
   };
+}
+
+export interface ExpectedSite {
+  name: string;
+  host: string;
+  role: Role;
+  pinned: boolean;
+  /** With tls.mode secret: the user's Secret that must cover the host. */
+  secretName?: string;
+}
+
+/** The example's sites: the pattern's, with the example's overrides. */
+export function sitesOf(resource: Wso2Frontend): ExpectedSite[] {
+  const { pattern, sites, tls } = resource.spec;
+  return Object.entries(PATTERN_PRESETS[pattern].sites).map(([name, preset]) => {
+    const override = sites?.[name];
+    const secretName = tls?.mode === 'secret' ? (override?.tlsSecretName ?? tls.secretName) : undefined;
+    return {
+      name,
+      host: override?.host ?? preset.host,
+      role: preset.https.role,
+      pinned: !!preset.pinned,
+      ...(secretName ? { secretName } : {}),
+    };
+  });
+}
+
+/** Creates the kubernetes.io/tls Secrets a `tls.mode: secret` example names, as cert-manager would, covering the hosts that use each. */
+export async function provideTlsSecrets(resource: Wso2Frontend, namespace: string): Promise<void> {
+  const hostsBySecret = new Map<string, string[]>();
+  for (const { secretName, host } of sitesOf(resource))
+    if (secretName) hostsBySecret.set(secretName, [...(hostsBySecret.get(secretName) ?? []), host]);
+  const ca = issueCa('user CA', { now: new Date() });
+  const core = kubeConfig().makeApiClient(k8s.CoreV1Api);
+  for (const [name, hosts] of hostsBySecret) {
+    const data = tlsSecretData(issueServerCertificate(ca, hosts, { now: new Date() }), ca);
+    await core.createNamespacedSecret({
+      namespace,
+      body: { metadata: { name }, type: 'kubernetes.io/tls', stringData: data },
+    });
+  }
 }

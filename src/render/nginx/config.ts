@@ -125,10 +125,6 @@ export function renderMainConf(t: Topology, layout: NginxLayout): string {
     directive('proxy_buffers', '8', value('size', bufferSize)),
     directive('proxy_busy_buffers_size', value('size', doubled(bufferSize))),
     directive('client_max_body_size', value('size', n.clientMaxBodySize)),
-    because(
-      directive('proxy_next_upstream', 'error', 'timeout', 'http_502', 'http_503', 'http_504'),
-      'a dead node is skipped',
-    ),
     because(directive('proxy_ssl_server_name', 'on'), 'SNI towards the nodes'),
     directive('proxy_ssl_protocols', 'TLSv1.2', 'TLSv1.3'),
     directive('proxy_ssl_session_reuse', 'on'),
@@ -209,13 +205,26 @@ function balancing(u: Upstream): Node[] {
       return [];
     case 'client-ip':
       return [because(directive('ip_hash'), 'seeds: ip_hash, stickiness by client address on community NGINX')];
-    case 'cookie':
+    case 'cookie': {
+      const c = s.cookie;
       return [
-        because(
-          directive('hash', `$wso2fe_route_${variableName(u)}`, 'consistent'),
-          'stickiness: every replica maps the same cookie to the same node',
+        comment(
+          "Stickiness: NGINX's cookie names the node that served the session last (its route), so every\n" +
+            'replica agrees without shared state; if that node fails the session moves and the cookie\n' +
+            'follows, and the session stays on the new node when the first one comes back.',
+        ),
+        directive(
+          'sticky',
+          'cookie',
+          value('cookie-name', c.name),
+          ['path=', value('cookie-path', c.path)],
+          ...(c.maxAgeSeconds !== undefined ? [['expires=', value('integer', c.maxAgeSeconds), 's']] : []),
+          'httponly',
+          ...(c.secure ? ['secure'] : []),
+          `samesite=${c.sameSite.toLowerCase()}`,
         ),
       ];
+    }
     case 'nginx-plus-sticky':
       return [
         because(
@@ -232,48 +241,18 @@ function balancing(u: Upstream): Node[] {
   }
 }
 
-/**
- * Cookie affinity on community NGINX: a request without the cookie is routed by a fresh
- * $request_id and the response sets that value as the cookie, so the first response and every
- * later request hash to the same node.
- */
-function cookieMaps(u: Upstream): Node[] {
-  if (u.stickiness.mode !== 'cookie') return [];
-  const c = u.stickiness.cookie;
-  const cookieVariable = ['$cookie_', value('cookie-name', c.name)];
-  const attributes: Arg = [
-    '"',
-    value('cookie-name', c.name),
-    '=$request_id; Path=',
-    value('cookie-path', c.path),
-    ...(c.maxAgeSeconds !== undefined ? ['; Max-Age=', value('integer', c.maxAgeSeconds)] : []),
-    // A Secure cookie set over plain HTTP would never come back, and affinity would be lost.
-    c.secure && u.protocol === 'https' ? '; Secure' : '',
-    '; HttpOnly; SameSite=',
-    c.sameSite,
-    '"',
-  ];
-  return [
-    block(
-      'map',
-      [cookieVariable, `$wso2fe_route_${variableName(u)}`],
-      [directive('""', '$request_id'), directive('default', cookieVariable)],
-    ),
-    block(
-      'map',
-      [cookieVariable, `$wso2fe_set_cookie_${variableName(u)}`],
-      [directive('""', attributes), directive('default', '""')],
-    ),
-  ];
-}
-
 function upstreamBlock(u: Upstream): Node[] {
   if (u.servers.length === 0) return [];
   const servers = u.servers.map((s) =>
-    directive('server', [value('address', s.address), ':', value('port', s.port)], 'max_fails=3', 'fail_timeout=10s'),
+    directive(
+      'server',
+      [value('address', s.address), ':', value('port', s.port)],
+      ...(u.stickiness.mode === 'cookie' ? [['route=', value('route', s.route)]] : []),
+      'max_fails=3',
+      'fail_timeout=10s',
+    ),
   );
   return [
-    ...cookieMaps(u),
     block(
       'upstream',
       [u.name],
@@ -291,13 +270,7 @@ function upstreamOf(t: Topology, location: Location): Upstream {
   return t.upstreams.find((u) => u.name === location.upstream)!;
 }
 
-function locationBlock(
-  t: Topology,
-  site: Site,
-  location: Location,
-  scheme: 'http' | 'https',
-  publicPort: number,
-): Node {
+function locationBlock(t: Topology, site: Site, location: Location): Node {
   const upstream = upstreamOf(t, location);
   if (upstream.servers.length === 0) {
     return block(
@@ -313,23 +286,54 @@ function locationBlock(
       ],
     );
   }
-  const redirects = location.rewriteNodeRedirects
-    ? upstream.servers.map((s) =>
-        because(
-          directive(
-            'proxy_redirect',
-            [`${upstream.protocol}://`, value('address', s.address), ':', value('port', s.port), '/'],
-            [publicOrigin(scheme, site.host, publicPort), '/'].flat(),
-          ),
-          `seed 003: node ${s.node}'s own URL back to the public host`,
+  return block('location', [location.path], [directive('proxy_pass', `${upstream.protocol}://${upstream.name}`)]);
+}
+
+/**
+ * When a node counts as failed (max_fails) and the request goes to the next node: NGINX uses the
+ * same list for both. Non-idempotent requests already sent are never resent (NGINX's default).
+ */
+function failurePolicy(upstream: Upstream): Node[] {
+  switch (upstream.traffic) {
+    case 'gateway':
+      return [
+        comment(
+          "Gateway traffic: a 5xx from a node is the API's answer (a WSO2 gateway answers 503 when an API's\n" +
+            'backend is down), passed to the client once; only a refused or broken connection or a timeout\n' +
+            'fails the node and goes to the next one, so one broken API cannot take every gateway out.',
         ),
-      )
-    : [];
-  return block(
-    'location',
-    [location.path],
-    [directive('proxy_pass', `${upstream.protocol}://${upstream.name}`), ...redirects],
-  );
+        directive('proxy_next_upstream', 'error', 'timeout'),
+      ];
+    case 'ui':
+      return [
+        comment(
+          'UI and management traffic: the node renders its pages itself, so a 502 or 504 from it means it\n' +
+            'cannot serve (or whatever is in front of it cannot reach it): the next node is tried and the\n' +
+            'node counts as failed. Its 503 (a web application unavailable on purpose) is passed through.',
+        ),
+        directive('proxy_next_upstream', 'error', 'timeout', 'http_502', 'http_504'),
+      ];
+  }
+}
+
+/**
+ * A node's redirect to one of its own URLs goes back to the site's public URL (the seeds'
+ * `proxy_pass https://node:9443/` did this implicitly; through a named upstream it must be said).
+ * A node URL on its HTTP port maps to the public HTTP URL only where the site proxies HTTP.
+ */
+function nodeRedirects(site: Site, layout: NginxLayout): Node[] {
+  if (site.nodeOrigins.length === 0) return [];
+  return [
+    comment("Redirects to a node's own URL (address, name, product port) go to the public URL (seed 003)."),
+    ...site.nodeOrigins.map((o) => {
+      const scheme = o.scheme === 'http' && site.http.mode === 'proxy' ? 'http' : 'https';
+      return directive(
+        'proxy_redirect',
+        [`${o.scheme}://`, value('address', o.host), ':', value('port', o.port), '/'],
+        [publicOrigin(scheme, site.host, layout.publicPorts[scheme]), '/'].flat(),
+      );
+    }),
+  ];
 }
 
 /** What every location of a listener shares; locations inherit it from the server block. */
@@ -338,8 +342,9 @@ function proxiedServerSettings(
   site: Site,
   locations: Location[],
   scheme: 'http' | 'https',
-  publicPort: number,
+  layout: NginxLayout,
 ): Node[] {
+  const publicPort = layout.publicPorts[scheme];
   const upstream = upstreamOf(t, locations[0]!);
   const hsts = t.nginx.hsts;
   return [
@@ -357,6 +362,8 @@ function proxiedServerSettings(
     directive('proxy_set_header', 'X-Forwarded-Proto', scheme),
     because(directive('proxy_set_header', 'Upgrade', '$http_upgrade'), 'seeds: WebSocket'),
     directive('proxy_set_header', 'Connection', '$connection_upgrade'),
+    ...failurePolicy(upstream),
+    ...nodeRedirects(site, layout),
     ...(scheme === 'https' && hsts.enabled
       ? [
           directive(
@@ -364,14 +371,6 @@ function proxiedServerSettings(
             'Strict-Transport-Security',
             ['"max-age=', value('integer', hsts.maxAgeSeconds), hsts.includeSubDomains ? '; includeSubDomains"' : '"'],
             'always',
-          ),
-        ]
-      : []),
-    ...(upstream.stickiness.mode === 'cookie' && upstream.servers.length > 0
-      ? [
-          because(
-            directive('add_header', 'Set-Cookie', `$wso2fe_set_cookie_${variableName(upstream)}`, 'always'),
-            'empty, so not sent, once the client has the cookie',
           ),
         ]
       : []),
@@ -399,8 +398,8 @@ export function renderVhost(t: Topology, site: Site, layout: NginxLayout): strin
       directive('ssl_certificate_key', tls.key),
       because(directive('access_log', '/dev/stdout', 'wso2_json'), 'seeds: per-vhost logs, here to stdout'),
       directive('error_log', 'stderr'),
-      ...proxiedServerSettings(t, site, site.https.locations, 'https', layout.publicPorts.https),
-      ...site.https.locations.map((l) => locationBlock(t, site, l, 'https', layout.publicPorts.https)),
+      ...proxiedServerSettings(t, site, site.https.locations, 'https', layout),
+      ...site.https.locations.map((l) => locationBlock(t, site, l)),
     ],
   );
   const httpServer =
@@ -427,8 +426,8 @@ export function renderVhost(t: Topology, site: Site, layout: NginxLayout): strin
                     ),
                   ]
                 : [
-                    ...proxiedServerSettings(t, site, site.http.locations, 'http', layout.publicPorts.http),
-                    ...site.http.locations.map((l) => locationBlock(t, site, l, 'http', layout.publicPorts.http)),
+                    ...proxiedServerSettings(t, site, site.http.locations, 'http', layout),
+                    ...site.http.locations.map((l) => locationBlock(t, site, l)),
                   ]),
             ],
           ),

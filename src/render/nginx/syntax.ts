@@ -6,17 +6,19 @@
 import { isIP } from 'node:net';
 
 export type ValueKind =
-  'host' | 'address' | 'port' | 'duration' | 'size' | 'cookie-name' | 'cookie-path' | 'file-name' | 'integer';
+  'host' | 'address' | 'port' | 'duration' | 'size' | 'cookie-name' | 'cookie-path' | 'file-name' | 'integer' | 'route';
 
 const KIND_PATTERNS: Record<Exclude<ValueKind, 'address'>, RegExp> = {
   host: /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/,
   port: /^[0-9]{1,5}$/,
   duration: /^[0-9]{1,6}(ms|s|m|h|d)$/,
   size: /^[0-9]{1,7}[kmg]?$/, // 7 digits: proxy_busy_buffers_size is twice a 6-digit buffer size
-  'cookie-name': /^[A-Za-z0-9_]{1,64}$/,
+  // The spec allows 64; the HTTP listener's cookie adds _HTTP.
+  'cookie-name': /^[A-Za-z0-9_]{1,69}$/,
   'cookie-path': /^\/[A-Za-z0-9._~/-]{0,255}$/,
   'file-name': /^[a-z0-9]([-a-z0-9.]{0,120}[a-z0-9])?$/,
   integer: /^[0-9]{1,12}$/,
+  route: /^[0-9a-f]{1,32}$/,
 };
 
 /** A user-derived value, checked against its kind when the text is written. */

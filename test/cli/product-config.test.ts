@@ -1,0 +1,115 @@
+// `wso2-frontend patch-product-config` (the init container's job) and `render --product-config`
+// (what to set on external nodes), run as the built command on the test fixtures.
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import jsonc from 'jsonc-parser';
+import { parse as parseToml } from 'smol-toml';
+import { roleConfiguration } from '../../src/model/product-config.js';
+import { topologyOf } from '../support/frontend.js';
+import { example } from '../support/resources.js';
+
+const cli = join(process.cwd(), 'dist', 'cli', 'main.js');
+const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+const FIXTURES = join('test', 'fixtures', 'product');
+const GOLDEN = join('test', 'golden', 'product');
+
+let scratch: string;
+beforeAll(() => {
+  scratch = mkdtempSync(join(tmpdir(), 'wso2-frontend-cli-product-'));
+});
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** A product home holding the fixture files at their real paths. */
+function productHome(name: string, files: Record<string, string>): string {
+  const home = join(scratch, name);
+  for (const [path, fixture] of Object.entries(files)) {
+    mkdirSync(join(home, path, '..'), { recursive: true });
+    cpSync(join(FIXTURES, fixture), join(home, path));
+  }
+  return home;
+}
+
+test('render --product-config without --base: per node, minimal site.json snippets and what to set in the XML files', () => {
+  const out = join(scratch, 'apim-2-snippets');
+  const result = run('render', '-f', 'examples/apim-2-active-active.yaml', '--product-config', out);
+  expect(result.stderr).toBe('');
+  expect(result.status).toBe(0);
+  expect(readdirSync(out).sort()).toEqual(['node-1', 'node-2']);
+  const store = readFileSync(
+    join(out, 'node-1', 'repository__deployment__server__jaggeryapps__store__site__conf__site.json'),
+    'utf8',
+  );
+  expect(jsonc.parse(store)).toEqual({ reverseProxy: { enabled: true, host: 'apim.example.com', context: '/store' } });
+  const changes = readFileSync(join(out, 'node-2', 'CHANGES.txt'), 'utf8');
+  expect(changes).toContain('repository/conf/carbon.xml:\n  Server/HostName = "apim.example.com"');
+  expect(changes).toContain('Server/Service/Connector[@port="9443"]/@proxyPort = "443"');
+});
+
+test('render --product-config --base PRODUCT_HOME: the node gets its patched files', () => {
+  const home = productHome('is-5-home', {
+    'repository/conf/carbon.xml': 'carbon4/carbon.xml',
+    'repository/conf/tomcat/catalina-server.xml': 'carbon4/catalina-server.xml',
+    'repository/deployment/server/jaggeryapps/dashboard/conf/site.json': 'is-5/dashboard-site.json',
+  });
+  const out = join(scratch, 'is-5-patched');
+  const result = run('render', '-f', 'examples/is-pattern-1.yaml', '--product-config', out, '--base', home);
+  expect(result.status).toBe(0);
+  const node = readdirSync(out).sort()[0]!;
+  for (const path of [
+    'repository/conf/carbon.xml',
+    'repository/conf/tomcat/catalina-server.xml',
+    'repository/deployment/server/jaggeryapps/dashboard/conf/site.json',
+  ])
+    expect(readFileSync(join(out, node, path), 'utf8')).toBe(
+      readFileSync(join(GOLDEN, 'is-5-worker', path.replace(/\//g, '__')), 'utf8'),
+    );
+});
+
+describe('patch-product-config', () => {
+  const topology = topologyOf(example('apim-single.yaml'));
+  const config = roleConfiguration(topology, { name: 'apim-single', namespace: 'wso2' }, 'all-in-one');
+  const configFile = () => {
+    const file = join(scratch, 'all-in-one.json');
+    writeFileSync(file, JSON.stringify(config));
+    return file;
+  };
+
+  test("lays the user's files over the product's, patches the owned keys, and names the user's overridden key", () => {
+    const home = productHome('apim-4-home', { 'repository/conf/deployment.toml': 'apim-4/deployment.toml' });
+    const user = join(scratch, 'apim-4-user');
+    mkdirSync(user);
+    writeFileSync(
+      join(user, 'deployment.toml'),
+      '[server]\nhostname = "apim.corp.internal"\n\n[database.apim_db]\ntype = "mysql"\n',
+    );
+    writeFileSync(join(user, 'repository__resources__security__extra.txt'), 'kept as is\n');
+    const out = join(scratch, 'apim-4-out');
+    const result = run('patch-product-config', '--config', configFile(), '--home', home, '--user', user, '--out', out);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain(
+      'repository/conf/deployment.toml: [server] hostname was "apim.corp.internal", set to "api.am.wso2.com"',
+    );
+    const patched = parseToml(readFileSync(join(out, 'repository/conf/deployment.toml'), 'utf8')) as Record<
+      string,
+      Record<string, unknown>
+    >;
+    expect(patched.server!.hostname).toBe('api.am.wso2.com');
+    expect(patched.database).toEqual({ apim_db: { type: 'mysql' } });
+    expect(readFileSync(join(out, 'repository/resources/security/extra.txt'), 'utf8')).toBe('kept as is\n');
+  });
+
+  test('a user file that does not parse: exit 1 with the file, the line and the parser message, nothing written', () => {
+    const home = productHome('apim-4-home-bad', { 'repository/conf/deployment.toml': 'apim-4/deployment.toml' });
+    const user = join(scratch, 'apim-4-user-bad');
+    mkdirSync(user);
+    writeFileSync(join(user, 'deployment.toml'), '[server]\nhostname = \n');
+    const out = join(scratch, 'apim-4-out-bad');
+    const result = run('patch-product-config', '--config', configFile(), '--home', home, '--user', user, '--out', out);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^wso2-frontend patch-product-config: repository\/conf\/deployment\.toml:2: /);
+    expect(() => readdirSync(out)).toThrow();
+  });
+});

@@ -1,0 +1,169 @@
+// The Helm chart in deploy/helm/wso2-frontend-operator, with a real helm (scripts/go-tools.sh
+// builds it from the Go module proxy): it lints, renders what its values ask, is accepted by the
+// real API server (--dry-run=server, in a namespace enforcing the restricted Pod Security
+// Standard), and grants exactly the RBAC of the kustomize install, cluster-wide and namespaced.
+import { execFile, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import * as yaml from 'js-yaml';
+import { createNamespace, kubectl } from '../support/cluster.js';
+import { goTool } from '../support/go-tools.js';
+
+const CHART = 'deploy/helm/wso2-frontend-operator';
+const execFileAsync = promisify(execFile);
+
+interface Manifest {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  rules?: unknown[];
+  roleRef?: unknown;
+  subjects?: unknown[];
+  spec?: Record<string, unknown>;
+}
+
+async function helm(args: string[]): Promise<string> {
+  try {
+    return (await execFileAsync(goTool('helm'), args, { maxBuffer: 16 * 1024 * 1024 })).stdout;
+  } catch (error) {
+    const e = error as { stderr?: string; message: string };
+    throw new Error(`helm ${args.join(' ')} failed: ${e.stderr?.trim() || e.message}`);
+  }
+}
+
+const parse = (text: string) => (yaml.loadAll(text) as (Manifest | null)[]).filter((m): m is Manifest => !!m);
+
+const template = async (...values: string[]) =>
+  parse(
+    await helm([
+      'template',
+      'wso2-frontend-operator',
+      CHART,
+      '--namespace',
+      'wso2-frontend-system',
+      ...values.flatMap((v) => ['--set', v]),
+    ]),
+  );
+
+/** Every RBAC object, without labels and annotations (which say who installed it, not what it grants). */
+function rbacOf(manifests: Manifest[]) {
+  return manifests
+    .filter((m) => m.apiVersion.startsWith('rbac.authorization.k8s.io/'))
+    .map(({ kind, metadata, rules, roleRef, subjects }) => ({
+      kind,
+      name: metadata.name,
+      namespace: metadata.namespace,
+      ...(rules ? { rules } : {}),
+      ...(roleRef ? { roleRef } : {}),
+      ...(subjects ? { subjects } : {}),
+    }))
+    .sort((a, b) => `${a.kind}/${a.namespace}/${a.name}`.localeCompare(`${b.kind}/${b.namespace}/${b.name}`));
+}
+
+const kustomize = async (dir: string) => parse(await kubectl(['kustomize', dir]));
+
+test('helm lint --strict passes with the default values and with every option turned on', async () => {
+  expect(await helm(['lint', '--strict', CHART])).toContain('1 chart(s) linted, 0 chart(s) failed');
+  expect(
+    await helm([
+      'lint',
+      '--strict',
+      CHART,
+      '--set',
+      'watchNamespaces={team-a,team-b},metrics.serviceMonitor.enabled=true,logLevel=error,replicas=1,leaderElection.enabled=false',
+    ]),
+  ).toContain('0 chart(s) failed');
+});
+
+test('the chart installs the same RBAC as kubectl apply -k deploy/', async () => {
+  expect(rbacOf(await template())).toEqual(rbacOf(await kustomize('deploy/')));
+});
+
+test('with watchNamespaces, the same RBAC as kubectl apply -k deploy/namespaced/: Roles, no ClusterRole', async () => {
+  const chart = rbacOf(await template('watchNamespaces={wso2}'));
+  expect(chart.map((o) => o.kind)).not.toContain('ClusterRole');
+  expect(chart).toEqual(rbacOf(await kustomize('deploy/namespaced/')));
+});
+
+test("deploy/namespaced's Role has exactly the rules of deploy/'s ClusterRole", async () => {
+  const clusterRole = (await kustomize('deploy/')).find((m) => m.kind === 'ClusterRole')!;
+  const role = (await kustomize('deploy/namespaced/')).find(
+    (m) => m.kind === 'Role' && m.metadata.namespace === 'wso2',
+  )!;
+  expect(role.rules).toEqual(clusterRole.rules);
+});
+
+test("the chart's CRD is the generated one in crds/, byte for byte", () => {
+  const file = 'wso2frontends.wso2-frontend.dev.yaml';
+  expect(readFileSync(`${CHART}/crds/${file}`, 'utf8')).toBe(readFileSync(`crds/${file}`, 'utf8'));
+});
+
+test('the values reach the operator Deployment: image, replicas, leader election, namespaces, log level, resources', async () => {
+  const deployment = (
+    await template(
+      'image.repository=registry.example.com/wso2-frontend-operator',
+      'image.tag=1.2.3',
+      'replicas=1',
+      'leaderElection.enabled=false',
+      'watchNamespaces={team-a,team-b}',
+      'logLevel=error',
+      'resources.limits.memory=512Mi',
+    )
+  ).find((m) => m.kind === 'Deployment')!;
+  const spec = deployment.spec as {
+    replicas: number;
+    template: { spec: { containers: { image: string; args: string[]; resources: unknown }[] } };
+  };
+  const container = spec.template.spec.containers[0]!;
+  expect(spec.replicas).toBe(1);
+  expect(container.image).toBe('registry.example.com/wso2-frontend-operator:1.2.3');
+  expect(container.args).toEqual([
+    'operator',
+    '--health-port=8081',
+    '--log-level=error',
+    '--namespace=team-a',
+    '--namespace=team-b',
+  ]);
+  expect(container.resources).toEqual({ requests: { cpu: '100m', memory: '192Mi' }, limits: { memory: '512Mi' } });
+});
+
+test('two replicas without leader election, or an unknown log level, are refused with the reason', async () => {
+  await expect(template('leaderElection.enabled=false')).rejects.toThrow(/replicas > 1 needs leaderElection.enabled/);
+  await expect(template('logLevel=debug')).rejects.toThrow(/logLevel must be info or error, got debug/);
+});
+
+test('the metrics Service is on by default and the ServiceMonitor renders when asked', async () => {
+  const defaults = await template();
+  expect(defaults.filter((m) => m.kind === 'Service').map((m) => m.metadata.name)).toEqual([
+    'wso2-frontend-operator-metrics',
+  ]);
+  expect(defaults.map((m) => m.kind)).not.toContain('ServiceMonitor');
+  const monitor = (await template('metrics.serviceMonitor.enabled=true')).find((m) => m.kind === 'ServiceMonitor')!;
+  expect(monitor.spec).toMatchObject({ endpoints: [{ port: 'metrics', path: '/metrics', interval: '30s' }] });
+});
+
+test('the rendered chart is accepted by the API server (--dry-run=server) in a restricted namespace, with no Pod Security warning', async () => {
+  const namespace = await createNamespace('helm');
+  const rendered = await helm([
+    'template',
+    'wso2-frontend-operator',
+    CHART,
+    '--namespace',
+    namespace,
+    '--include-crds',
+  ]);
+  // Server-side, as the CRD may already be there from another test's server-side apply (a
+  // client-side apply would warn about its missing last-applied annotation).
+  const result = spawnSync(
+    'kubectl',
+    ['apply', '--server-side', '--field-manager=helm-test', '--dry-run=server', '-f', '-'],
+    {
+      input: rendered,
+      encoding: 'utf8',
+      env: process.env,
+    },
+  );
+  expect({ code: result.status, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+  expect(result.stdout).toContain(`deployment.apps/wso2-frontend-operator serverside-applied (server dry run)`);
+  expect(result.stdout).toContain(`service/wso2-frontend-operator-metrics serverside-applied (server dry run)`);
+});
