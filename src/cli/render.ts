@@ -9,11 +9,12 @@ import { formatProblem, quote } from '../api/validate.js';
 import { roleConfiguration, type Placement } from '../model/product-config.js';
 import { buildTopology, type Topology } from '../model/topology.js';
 import { validateSpec } from '../model/validate.js';
-import { BACKEND_CA_PATH, certificatePaths, renderNginx, type NginxLayout } from '../render/nginx/config.js';
+import { BACKEND_CA_PATH, certificatePaths, type NginxLayout } from '../render/nginx/config.js';
 import { nameProblems } from '../render/names.js';
-import { caSecretName, certificateSecretName, desiredObjects } from '../render/objects.js';
+import { caSecretName, certificateSecretName, desiredObjects, nginxConfiguration } from '../render/objects.js';
 import { patchRole, productSnippets } from '../render/product/patch.js';
 import { wso2Workloads } from '../render/workloads.js';
+import { UsageError } from './usage-error.js';
 import { issueCa, issueServerCertificate, serverCertificateNames, tlsSecretData } from '../tls/issuer.js';
 
 export const usage = `wso2-frontend render -f RESOURCE.yaml [--nginx-dir DIR [--bind ADDRESS] [--http-port N] [--https-port N]] [--product-config DIR [--base PRODUCT_HOME]]
@@ -28,8 +29,6 @@ With --product-config, writes what each WSO2 node must have in its own configura
 per external node (per role for managed backends) a directory with the patched files of
 PRODUCT_HOME when --base is given, else minimal deployment.toml/site.json snippets, and
 CHANGES.txt saying what to set where.`;
-
-export class UsageError extends Error {}
 
 // Read as kubectl reads YAML (YAML 1.1 scalars): an unquoted `http: off` is the boolean false,
 // which the API server refuses, not the string "off".
@@ -80,7 +79,7 @@ function writeCertificates(dir: string, topology: Topology): void {
 
 /** Writes a runnable NGINX tree (configuration and local certificates); returns the number of configuration files. */
 export function writeNginxTree(dir: string, topology: Topology, layout: NginxLayout): number {
-  const files = renderNginx(topology, layout);
+  const { files } = nginxConfiguration(topology, layout);
   mkdirSync(dir, { recursive: true });
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   writeCertificates(dir, topology);
