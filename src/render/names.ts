@@ -6,7 +6,8 @@
 // offline validation checks the same.
 import type { Wso2Frontend, Wso2FrontendSpec } from '../api/schema.js';
 import type { Problem } from '../api/validate.js';
-import { PATTERN_PRESETS, PATTERNS, type PatternName } from '../model/catalog.js';
+import { PATTERNS, type PatternName } from '../api/vocabulary.js';
+import { PATTERN_PRESETS } from '../model/catalog.js';
 import { buildTopology } from '../model/topology.js';
 import { validateSpec } from '../model/validate.js';
 import { desiredObjects } from './objects.js';
@@ -48,7 +49,7 @@ function limitOf(pattern: PatternName, managed: boolean): NameLimit {
   const validated = validateSpec(spec);
   if (!validated.ok) throw new Error(`name limits: ${JSON.stringify(validated.problems)}`);
   const frontend = { metadata: { name: placeholder } } as Wso2Frontend;
-  const topology = buildTopology(validated.spec as Wso2FrontendSpec);
+  const topology = buildTopology(validated.spec);
   const objects = [...desiredObjects(frontend, topology), ...(managed ? wso2Workloads(frontend, topology) : [])];
   let limit: NameLimit = { max: LABEL_MAX, because: 'it is the value of the label app.kubernetes.io/instance' };
   for (const object of objects) {

@@ -1,6 +1,6 @@
 // Kubernetes resource quantities (500m, 2, 1.5Gi) compared exactly, as the API server's CEL
 // quantity library compares them, for the offline twin of the requests-within-limits rule.
-import { QUANTITY } from '../api/schema.js';
+import { QUANTITY } from './schema.js';
 
 const DECIMAL_EXPONENT: Record<string, number> = { m: -3, '': 0, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18 };
 const BINARY_EXPONENT: Record<string, number> = { Ki: 10, Mi: 20, Gi: 30, Ti: 40, Pi: 50, Ei: 60 };
