@@ -1,6 +1,12 @@
 # syntax=docker/dockerfile:1
-# The operator image: compiled JavaScript and production dependencies on Node.js 24, run as
-# an unprivileged user. Build: docker build -t wso2-frontend-operator .
+# Two images from one build:
+# - the operator (the last stage, the default target): compiled JavaScript and production
+#   dependencies on Node.js 24, run as an unprivileged user.
+#     docker build -t wso2-frontend-operator .
+# - `nginx`: the NGINX pods' image, NGINX plus the reload agent (`wso2-frontend agent`) in one
+#   image, so the agent checks every configuration with `nginx -t` of the very binary that
+#   serves it and signals its master directly.
+#     docker build --target nginx -t wso2-frontend-nginx .
 
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
@@ -16,7 +22,24 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 
-FROM node:24-bookworm-slim
+FROM node:24-bookworm-slim AS node
+
+# NGINX's unprivileged image (uid 101, listens on 8080) with Node.js and the agent added.
+FROM nginxinc/nginx-unprivileged:1.30 AS nginx
+USER root
+# Node's official binary needs the C++ runtime, which the NGINX image does not carry.
+RUN apt-get update && apt-get install -y --no-install-recommends libstdc++6 && rm -rf /var/lib/apt/lists/*
+COPY --from=node /usr/local/bin/node /usr/local/bin/node
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=production-dependencies /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+USER 101:101
+# The agent starts NGINX itself (the master is its child) and stops it gracefully on SIGTERM.
+ENTRYPOINT ["node", "--max-semi-space-size=1", "/app/dist/cli/main.js", "agent"]
+
+FROM node AS operator
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=production-dependencies /app/node_modules ./node_modules

@@ -1,4 +1,5 @@
 // npm run bench: every benchmark, printing its figures.
+import { benchAgent } from './agent.js';
 import { benchOperator } from './operator.js';
 import { benchRender } from './render.js';
 import { benchThroughput } from './throughput.js';
@@ -8,3 +9,4 @@ benchRender();
 benchTls();
 await benchThroughput();
 await benchOperator();
+await benchAgent();

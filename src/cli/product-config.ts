@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import type { RoleConfiguration } from '../model/product-config.js';
 import { pathOfKey } from '../render/product/layout.js';
 import { patchRole, ProductConfigError } from '../render/product/patch.js';
-import { UsageError } from './render.js';
+import { UsageError } from './usage-error.js';
 
 export const usage = `wso2-frontend patch-product-config --config FILE --home DIR [--user DIR] --out DIR
 

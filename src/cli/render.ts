@@ -9,10 +9,11 @@ import { formatProblem } from '../api/validate.js';
 import { roleConfiguration, type Placement } from '../model/product-config.js';
 import { buildTopology, type Topology } from '../model/topology.js';
 import { validateSpec } from '../model/validate.js';
-import { BACKEND_CA_PATH, certificatePaths, renderNginx, type NginxLayout } from '../render/nginx/config.js';
-import { caSecretName, certificateSecretName, desiredObjects } from '../render/objects.js';
+import { BACKEND_CA_PATH, certificatePaths, type NginxLayout } from '../render/nginx/config.js';
+import { caSecretName, certificateSecretName, desiredObjects, nginxConfiguration } from '../render/objects.js';
 import { patchRole, productSnippets } from '../render/product/patch.js';
 import { wso2Workloads } from '../render/workloads.js';
+import { UsageError } from './usage-error.js';
 import { issueCa, issueServerCertificate, serverCertificateNames, tlsSecretData } from '../tls/issuer.js';
 
 export const usage = `wso2-frontend render -f RESOURCE.yaml [--nginx-dir DIR [--bind ADDRESS] [--http-port N] [--https-port N]] [--product-config DIR [--base PRODUCT_HOME]]
@@ -27,8 +28,6 @@ With --product-config, writes what each WSO2 node must have in its own configura
 per external node (per role for managed backends) a directory with the patched files of
 PRODUCT_HOME when --base is given, else minimal deployment.toml/site.json snippets, and
 CHANGES.txt saying what to set where.`;
-
-export class UsageError extends Error {}
 
 function readResource(file: string): Wso2Frontend {
   const documents = yaml.loadAll(readFileSync(file, 'utf8')).filter((d) => d !== null && d !== undefined);
@@ -73,7 +72,7 @@ function writeCertificates(dir: string, topology: Topology): void {
 
 /** Writes a runnable NGINX tree (configuration and local certificates); returns the number of configuration files. */
 export function writeNginxTree(dir: string, topology: Topology, layout: NginxLayout): number {
-  const files = renderNginx(topology, layout);
+  const { files } = nginxConfiguration(topology, layout);
   mkdirSync(dir, { recursive: true });
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   writeCertificates(dir, topology);

@@ -106,7 +106,7 @@ export interface HealthServerOptions {
   port: number;
   /** Node's default (all interfaces) when omitted, which probes from the kubelet need. */
   host?: string;
-  metrics: OperatorMetrics;
+  metrics: { readonly registry: Registry };
   /** False when the operator is stuck and should be restarted. */
   isLive(): boolean;
   /** True once the informers have synced, also while standing by for leader election. */

@@ -4,6 +4,7 @@
 // writes and reports.
 import { createHash } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
+import { certificateFingerprint } from '../api/agent.js';
 import { API_GROUP, API_VERSION, KIND, PLURAL, type Wso2Frontend, type Wso2FrontendStatus } from '../api/schema.js';
 import { formatProblem } from '../api/validate.js';
 import { buildTopology, type ObservedEndpoints, type Topology } from '../model/topology.js';
@@ -47,7 +48,6 @@ const decode = (data: Record<string, string> | undefined): Data | undefined =>
   data && Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
 const encode = (data: Data) =>
   Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')]));
-const fingerprint = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
 
 interface CertificateOutcome {
   verdict: Verdict;
@@ -345,7 +345,7 @@ export class FrontendReconciler {
           outcome.notAfter = earliest(outcome.notAfter, check.notAfter);
           outcome.served.set(plan.secretName!, check.notAfter);
         }
-        if (data?.['tls.crt']) outcome.versions.push(fingerprint(data['tls.crt']));
+        if (data?.['tls.crt']) outcome.versions.push(certificateFingerprint(data['tls.crt']));
       }
       outcome.verdict = problems.length
         ? { ok: false, reason: 'CertificateInvalid', message: problems.join('; ') }
@@ -388,7 +388,7 @@ export class FrontendReconciler {
       }
       outcome.secrets.push(this.secret(frontend, name, data!));
       outcome.kept.push(name);
-      outcome.versions.push(fingerprint(data!['tls.crt']!));
+      outcome.versions.push(certificateFingerprint(data!['tls.crt']!));
     }
     outcome.verdict = {
       ok: true,

@@ -15,6 +15,8 @@ export class ComponentProcess {
     private readonly binary: string,
     private readonly args: string[],
     readonly logFile: string,
+    /** Added to this process's environment. */
+    private readonly env: Record<string, string> = {},
   ) {}
 
   get pid(): number | undefined {
@@ -27,7 +29,7 @@ export class ComponentProcess {
     const [command, args] = setprivAvailable
       ? ['setpriv', ['--pdeathsig', 'SIGKILL', '--', this.binary, ...this.args]]
       : [this.binary, this.args];
-    const child = spawn(command, args, { stdio: ['ignore', log, log] });
+    const child = spawn(command, args, { stdio: ['ignore', log, log], env: { ...process.env, ...this.env } });
     closeSync(log);
     this.child = child;
     this.exited = new Promise((resolve) => {
@@ -36,7 +38,12 @@ export class ComponentProcess {
     });
   }
 
-  /** Resolves when the process has exited; rejects early-exit checks via `assertRunning`. */
+  /** Resolves with the exit code (null when killed by a signal) once the process has exited. */
+  waitForExit(): Promise<number | null> {
+    return this.exited;
+  }
+
+  /** Throws, with the last log lines, when the process has stopped. */
   assertRunning(): void {
     if (this.child && this.pid === undefined) {
       const how = this.child.signalCode ?? `exit code ${this.child.exitCode}`;

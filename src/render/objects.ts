@@ -9,6 +9,7 @@ import type {
   V1Service,
   V1VolumeProjection,
 } from '@kubernetes/client-node';
+import { CERTIFICATES_ANNOTATION, CONFIG_HASH_ANNOTATION } from '../api/agent.js';
 import type { Wso2Frontend } from '../api/schema.js';
 import { durationSeconds, type Topology } from '../model/topology.js';
 import {
@@ -18,6 +19,7 @@ import {
   containerLayout,
   HEALTH_PATH,
   renderNginx,
+  type NginxLayout,
 } from './nginx/config.js';
 
 export function labelsFor(frontend: Wso2Frontend, component: string): Record<string, string> {
@@ -60,13 +62,45 @@ export function configHash(files: Record<string, string>, certificateVersions: s
   return hash.digest('hex').slice(0, 16);
 }
 
-export function nginxConfigMap(frontend: Wso2Frontend, topology: Topology): V1ConfigMap {
+export interface NginxConfiguration {
+  /** The files of the conf directory, the health listener answering with `hash`. */
+  files: Record<string, string>;
+  hash: string;
+  /** Fingerprints of the certificates the hash covers. */
+  certificateVersions: string[];
+}
+
+/**
+ * The configuration and its hash. The hash covers the files as rendered without it and the
+ * certificates, so the files can then carry it for the reload agent to read back from NGINX.
+ */
+export function nginxConfiguration(
+  topology: Topology,
+  layout: NginxLayout,
+  certificateVersions: string[] = [],
+): NginxConfiguration {
+  const hash = configHash(renderNginx(topology, layout), certificateVersions);
+  return { files: renderNginx(topology, layout, hash), hash, certificateVersions };
+}
+
+/** The ConfigMap the reload agents watch: the files, the hash they must serve, and the certificates they go with. */
+export function configMapOf(frontend: Wso2Frontend, configuration: NginxConfiguration): V1ConfigMap {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: meta(frontend, nginxName(frontend), 'nginx'),
-    data: renderNginx(topology, containerLayout(topology)),
+    metadata: {
+      ...meta(frontend, nginxName(frontend), 'nginx'),
+      annotations: {
+        [CONFIG_HASH_ANNOTATION]: configuration.hash,
+        [CERTIFICATES_ANNOTATION]: configuration.certificateVersions.join(','),
+      },
+    },
+    data: configuration.files,
   };
+}
+
+export function nginxConfigMap(frontend: Wso2Frontend, topology: Topology, certificateVersions: string[] = []) {
+  return configMapOf(frontend, nginxConfiguration(topology, containerLayout(topology), certificateVersions));
 }
 
 /** The configuration and every certificate, in one read-only volume laid out as nginx.conf expects. */
@@ -213,10 +247,10 @@ export function desiredObjects(
   topology: Topology,
   certificateVersions: string[] = [],
 ): DesiredObject[] {
-  const configMap = nginxConfigMap(frontend, topology);
+  const configuration = nginxConfiguration(topology, containerLayout(topology), certificateVersions);
   return [
-    configMap,
-    nginxDeployment(frontend, topology, configHash(configMap.data ?? {}, certificateVersions)),
+    configMapOf(frontend, configuration),
+    nginxDeployment(frontend, topology, configuration.hash),
     nginxService(frontend, topology),
     ...(topology.nginx.replicas > 1 ? [nginxDisruptionBudget(frontend)] : []),
   ];

@@ -9,6 +9,8 @@ import { buildTopology } from '../../src/model/topology.js';
 import { validateSpec } from '../../src/model/validate.js';
 import { containerLayout, renderNginx } from '../../src/render/nginx/config.js';
 import { directive, toText, value } from '../../src/render/nginx/syntax.js';
+import { nginxConfiguration } from '../../src/render/objects.js';
+import { CONFIG_HASH_PATH } from '../../src/api/agent.js';
 import { send } from '../support/client.js';
 import { freePort, onLoopback, topologyOf } from '../support/frontend.js';
 import { NginxProcess, nginxTest } from '../support/nginx.js';
@@ -72,6 +74,31 @@ test('a site whose upstream has no endpoints yet answers 503 with a clear body o
     });
     expect(response.status).toBe(503);
     expect(response.body).toBe('No ready WSO2 node for site gateway (role gateway, port 8243).\n');
+  } finally {
+    await nginx.stop();
+  }
+});
+
+test('the health listener tells the reload agent, and only a local client, which configuration a worker loaded', async () => {
+  const resource = onLoopback(example('apim-single.yaml'), 59);
+  const topology = topologyOf(resource);
+  const listen = { http: await freePort(), https: await freePort(), health: await freePort() };
+  const dir = join(scratch, 'config-hash');
+  writeNginxTree(dir, topology, { listen: { address: '127.0.0.1', ...listen }, publicPorts: listen });
+  const nginx = await NginxProcess.start(dir, listen.health);
+  try {
+    const { hash } = nginxConfiguration(topology, { listen: { address: '127.0.0.1', ...listen }, publicPorts: listen });
+    const local = await send({ scheme: 'http', port: listen.health, host: 'localhost', path: CONFIG_HASH_PATH });
+    expect(local.status).toBe(200);
+    expect(local.body).toBe(`${hash}\n`);
+    const other = await send({
+      scheme: 'http',
+      port: listen.health,
+      host: 'localhost',
+      path: CONFIG_HASH_PATH,
+      localAddress: '127.0.0.2',
+    });
+    expect(other.status).toBe(403);
   } finally {
     await nginx.stop();
   }

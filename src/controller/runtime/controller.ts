@@ -110,7 +110,7 @@ function watchPath(resource: ResourceType, namespace: string | undefined): strin
 }
 
 /** An informer that restarts itself, with backoff, whenever its list or watch fails. */
-class RestartingInformer {
+export class RestartingInformer {
   readonly informer: k8s.Informer<k8s.KubernetesObject> & k8s.ObjectCache<k8s.KubernetesObject>;
   private consecutiveFailures = 0;
   private errors = 0;
@@ -132,6 +132,8 @@ class RestartingInformer {
     private readonly log: Logger,
     labelSelector?: string,
     transform?: CacheTransform,
+    /** E.g. `metadata.name=x`: a watch of one object, which RBAC can limit by resourceNames. */
+    fieldSelector?: string,
   ) {
     const objects = k8s.KubernetesObjectApi.makeApiClient(kubeConfig);
     const shrink = (object: k8s.KubernetesObject) => stripManagedFields(transform ? transform(object) : object);
@@ -143,7 +145,7 @@ class RestartingInformer {
         undefined,
         undefined,
         undefined,
-        undefined,
+        fieldSelector,
         labelSelector,
       );
       return { ...result, items: result.items.map(shrink) };
@@ -173,7 +175,14 @@ class RestartingInformer {
           done,
         ),
     } as k8s.Watch;
-    this.informer = new k8s.ListWatch(watchPath(resource, namespace), shrinkingWatch, list, false, labelSelector);
+    this.informer = new k8s.ListWatch(
+      watchPath(resource, namespace),
+      shrinkingWatch,
+      list,
+      false,
+      labelSelector,
+      fieldSelector,
+    );
     for (const verb of [k8s.ADD, k8s.UPDATE, k8s.DELETE] as const)
       this.informer.on(verb, (object) => this.deliver(object));
     this.informer.on(k8s.ERROR, (error: unknown) => this.restartLater(error));

@@ -4,6 +4,7 @@
 // prefix is a writable directory and the conf directory holds the mounted ConfigMap/Secrets).
 import { PATTERN_PRESETS } from '../../model/catalog.js';
 import type { Location, Site, StickinessPolicy, Topology, Upstream } from '../../model/topology.js';
+import { CONFIG_HASH_PATH } from '../../api/agent.js';
 import { because, blank, block, comment, directive, toText, value, type Arg, type Node } from './syntax.js';
 
 export interface NginxLayout {
@@ -51,7 +52,19 @@ function publicOrigin(scheme: 'http' | 'https', host: string, port: number): Arg
 /** NGINX variable names allow letters, digits and _ only. */
 const variableName = (upstream: Upstream) => upstream.name.replace(/-/g, '_');
 
-export function renderMainConf(t: Topology, layout: NginxLayout): string {
+/**
+ * How long old workers may finish their connections after a reload before NGINX closes them. A
+ * reload starts new workers at once; without a bound, workers holding WebSockets or long
+ * requests would pile up with every reload. WebSockets opened before a reload live this long.
+ */
+export const WORKER_SHUTDOWN_TIMEOUT = '60s';
+
+/**
+ * `configHash` is the hash of this configuration as the operator computes it (without the
+ * health listener's answer, which carries it): the reload agent reads it back from a new worker
+ * to confirm that the configuration is served.
+ */
+export function renderMainConf(t: Topology, layout: NginxLayout, configHash?: string): string {
   const n = t.nginx;
   const bufferSize = n.proxyBufferSize;
   const http: Node[] = [
@@ -59,6 +72,10 @@ export function renderMainConf(t: Topology, layout: NginxLayout): string {
     directive('default_type', 'application/octet-stream'),
     directive('sendfile', 'on'),
     directive('keepalive_timeout', '65s'),
+    because(
+      directive('keepalive_min_timeout', '3s'),
+      'on a reload, an old worker does not close a connection a client may be reusing right now',
+    ),
     comment('Temporary files under the prefix, writable by the unprivileged user.'),
     directive('client_body_temp_path', 'client_body_temp'),
     directive('proxy_temp_path', 'proxy_temp'),
@@ -139,6 +156,15 @@ export function renderMainConf(t: Topology, layout: NginxLayout): string {
     ...(layout.listen.health === undefined
       ? []
       : [
+          ...(configHash === undefined
+            ? []
+            : [
+                block(
+                  'geo',
+                  ['$wso2fe_local_client'],
+                  [directive('default', '0'), directive('127.0.0.1', '1'), directive('::1', '1')],
+                ),
+              ]),
           comment('Liveness and readiness for the kubelet, on a port the Service does not expose.'),
           block(
             'server',
@@ -151,6 +177,22 @@ export function renderMainConf(t: Topology, layout: NginxLayout): string {
                 ['=', HEALTH_PATH],
                 [directive('default_type', 'text/plain'), directive('return', '200', '"ok\\n"')],
               ),
+              ...(configHash === undefined
+                ? []
+                : [
+                    block(
+                      'location',
+                      ['=', CONFIG_HASH_PATH],
+                      [
+                        comment(
+                          'For the reload agent in the same pod only (checked here: "return" runs before "allow").',
+                        ),
+                        block('if', ['($wso2fe_local_client', '=', '0)'], [directive('return', '403')]),
+                        directive('default_type', 'text/plain'),
+                        directive('return', '200', ['"', value('config-hash', configHash), '\\n"']),
+                      ],
+                    ),
+                  ]),
               block('location', ['/'], [directive('return', '404')]),
             ],
           ),
@@ -164,6 +206,7 @@ export function renderMainConf(t: Topology, layout: NginxLayout): string {
     ),
     because(directive('worker_processes', 'auto'), 'one worker per CPU'),
     because(directive('pid', 'nginx.pid'), 'relative to the prefix (-p)'),
+    because(directive('worker_shutdown_timeout', WORKER_SHUTDOWN_TIMEOUT), 'old workers do not pile up across reloads'),
     directive('error_log', 'stderr', 'notice'),
     block('events', [], [directive('worker_connections', '4096')]),
     block('http', [], http),
@@ -418,8 +461,8 @@ export function renderVhost(t: Topology, site: Site, layout: NginxLayout): strin
 }
 
 /** Every file of the NGINX configuration, by name in the conf directory (flat, as ConfigMap keys must be). */
-export function renderNginx(t: Topology, layout: NginxLayout): Record<string, string> {
-  const files: Record<string, string> = { 'nginx.conf': renderMainConf(t, layout) };
+export function renderNginx(t: Topology, layout: NginxLayout, configHash?: string): Record<string, string> {
+  const files: Record<string, string> = { 'nginx.conf': renderMainConf(t, layout, configHash) };
   for (const site of t.sites) files[`vhost-${site.name}.conf`] = renderVhost(t, site, layout);
   return files;
 }

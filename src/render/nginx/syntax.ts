@@ -4,9 +4,20 @@
 // `value(kind, text)` and checked again here against its kind, so an unvalidated string can
 // never reach NGINX even if an upstream check were missed.
 import { isIP } from 'node:net';
+import { CONFIG_HASH_PATTERN } from '../../api/agent.js';
 
 export type ValueKind =
-  'host' | 'address' | 'port' | 'duration' | 'size' | 'cookie-name' | 'cookie-path' | 'file-name' | 'integer' | 'route';
+  | 'host'
+  | 'address'
+  | 'port'
+  | 'duration'
+  | 'size'
+  | 'cookie-name'
+  | 'cookie-path'
+  | 'file-name'
+  | 'integer'
+  | 'config-hash'
+  | 'route';
 
 const KIND_PATTERNS: Record<Exclude<ValueKind, 'address'>, RegExp> = {
   host: /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/,
@@ -18,6 +29,7 @@ const KIND_PATTERNS: Record<Exclude<ValueKind, 'address'>, RegExp> = {
   'cookie-path': /^\/[A-Za-z0-9._~/-]{0,255}$/,
   'file-name': /^[a-z0-9]([-a-z0-9.]{0,120}[a-z0-9])?$/,
   integer: /^[0-9]{1,12}$/,
+  'config-hash': CONFIG_HASH_PATTERN,
   route: /^[0-9a-f]{1,32}$/,
 };
 

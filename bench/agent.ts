@@ -1,0 +1,287 @@
+// The reload agent with real NGINX on the local control plane (kwok runs the Pod whose identity
+// the agent takes): from an API write to the first response through NGINX that shows it (a
+// ConfigMap edit, as a spec change or an endpoint change makes, and a certificate rotation),
+// requests under constant load across reloads (keep-alive clients and new connections), the
+// NGINX worker count back at its steady value, a WebSocket across a reload, and the reload
+// time itself (signal -> a new worker answers with the new hash).
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:tls';
+import * as k8s from '@kubernetes/client-node';
+import WebSocket from 'ws';
+import type { Wso2Frontend } from '../src/api/schema.js';
+import { LocalControlPlane } from '../src/localcluster/control-plane.js';
+import {
+  AgentProcess,
+  agentObjects,
+  createNginxPod,
+  issueCertificates,
+  loopbackLayout,
+  loopbackPorts,
+  put,
+  servedCondition,
+  type Certificates,
+  type LoopbackPorts,
+} from '../test/support/agent.js';
+import { FakeWso2Node } from '../test/support/fake-wso2.js';
+import { onLoopback, topologyOf } from '../test/support/frontend.js';
+import { percentile } from './stats.js';
+
+const CHANGES = Number(process.env.BENCH_AGENT_CHANGES ?? 20);
+const BLOCK = 71;
+const NAMESPACE = 'bench-agent';
+const POD = 'apim-single-nginx-0';
+const HOST = 'api.am.wso2.com';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function frontendOn(node: 'node-1' | 'node-2'): Wso2Frontend {
+  const resource = onLoopback(
+    {
+      apiVersion: 'wso2-frontend.dev/v1alpha1',
+      kind: 'Wso2Frontend',
+      metadata: { name: 'apim-single', namespace: NAMESPACE },
+      spec: {
+        product: 'api-manager',
+        pattern: 'apim-single',
+        backends: { external: { nodes: [{ name: node, address: '0.0.0.0', roles: ['all-in-one'] }] } },
+      },
+    } as Wso2Frontend,
+    BLOCK,
+  );
+  resource.spec.backends.external!.nodes[0]!.address = `127.0.${BLOCK}.${node === 'node-1' ? 1 : 2}`;
+  return resource;
+}
+
+interface Setup {
+  core: k8s.CoreV1Api;
+  ports: LoopbackPorts;
+  certs: Certificates;
+  agent: AgentProcess;
+}
+
+async function publish(s: Setup, resource: Wso2Frontend): Promise<string> {
+  const objects = agentObjects(resource, topologyOf(resource), loopbackLayout(s.ports), s.certs);
+  for (const secret of objects.secrets) await put(s.core, secret);
+  await put(s.core, objects.configMap);
+  return objects.hash;
+}
+
+/** One request through NGINX on a new connection: the node that answered, or the error. */
+function portalNode(s: Setup, agent: Agent | false = false): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: s.ports.https,
+        path: '/',
+        servername: HOST,
+        headers: { host: `${HOST}:${s.ports.https}` },
+        ca: s.certs.ca.certificatePem,
+        agent,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () =>
+          res.statusCode === 200
+            ? resolve((JSON.parse(body) as { node: string }).node)
+            : reject(new Error(`status ${res.statusCode}`)),
+        );
+      },
+    );
+    req.setTimeout(5000, () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function presentedCertificate(s: Setup): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(
+      { host: '127.0.0.1', port: s.ports.https, servername: HOST, ca: s.certs.ca.certificatePem },
+      () => {
+        resolve(socket.getPeerCertificate().fingerprint256);
+        socket.end();
+      },
+    );
+    socket.once('error', reject);
+  });
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(2);
+  }
+}
+
+const summary = (samples: number[]) => {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return `p50 ${percentile(sorted, 50).toFixed(0)} ms, p99 ${percentile(sorted, 99).toFixed(0)} ms, max ${sorted.at(-1)!.toFixed(0)} ms (${samples.length} changes)`;
+};
+
+/** Constant load until stopped: `keepAlive` clients on kept-alive connections and `fresh` clients opening a connection per request. */
+function load(s: Setup, keepAlive: number, fresh: number) {
+  let stopped = false;
+  const counts = { ok: 0, failed: 0, errors: new Map<string, number>() };
+  const pool = new Agent({ keepAlive: true, maxSockets: keepAlive });
+  const client = async (agent: Agent | false) => {
+    while (!stopped) {
+      try {
+        await portalNode(s, agent);
+        counts.ok++;
+      } catch (error) {
+        counts.failed++;
+        const message = (error as Error).message;
+        counts.errors.set(message, (counts.errors.get(message) ?? 0) + 1);
+      }
+    }
+  };
+  const clients = [
+    ...Array.from({ length: keepAlive }, () => client(pool)),
+    ...Array.from({ length: fresh }, () => client(false)),
+  ];
+  return {
+    counts,
+    async stop() {
+      stopped = true;
+      await Promise.all(clients);
+      pool.destroy();
+    },
+  };
+}
+
+/** Reload times the agent logged ("serving configuration" lines carry reloadMs). */
+function loggedReloadTimes(logFile: string): number[] {
+  return readFileSync(logFile, 'utf8')
+    .split('\n')
+    .filter((line) => line.includes('"serving configuration"'))
+    .map((line) => (JSON.parse(line) as { reloadMs: number }).reloadMs);
+}
+
+export async function benchAgent(): Promise<void> {
+  console.log('\nReload agent (real NGINX, agent process, local control plane):');
+  const plane = await LocalControlPlane.start();
+  const dir = mkdtempSync(join(tmpdir(), 'wso2-frontend-bench-agent-'));
+  const nodes = ['node-1', 'node-2'].map(
+    (name, i) => new FakeWso2Node(name, `127.0.${BLOCK}.${i + 1}`, { https: [9443, 8243], http: [] }),
+  );
+  let agent: AgentProcess | undefined;
+  try {
+    const core = plane.kubeConfig().makeApiClient(k8s.CoreV1Api);
+    await core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
+    await createNginxPod(core, NAMESPACE, POD);
+    for (const node of nodes) await node.start();
+    const ports = await loopbackPorts();
+    const certs = issueCertificates(topologyOf(frontendOn('node-1')));
+    const first = frontendOn('node-1');
+    agent = await AgentProcess.start({
+      namespace: NAMESPACE,
+      pod: POD,
+      frontend: first,
+      secretFlags: agentObjects(first, topologyOf(first), loopbackLayout(ports), certs).secretFlags,
+      dir: join(dir, 'nginx'),
+      ports,
+      kubeconfig: plane.kubeconfigPath,
+    });
+    const s: Setup = { core, ports, certs, agent };
+    const firstHash = await publish(s, first);
+    await until('the first configuration to be served', async () => {
+      const served = await servedCondition(core, NAMESPACE, POD);
+      return served?.hash === firstHash;
+    });
+    const master = agent.masterPid();
+    const steadyWorkers = await agent.metric('wso2_frontend_agent_nginx_worker_processes');
+
+    // Change -> served, a ConfigMap edit: the upstream moves to the other node.
+    const edits: number[] = [];
+    for (let i = 0; i < CHANGES; i++) {
+      const node = i % 2 === 0 ? 'node-2' : 'node-1';
+      const started = performance.now();
+      await publish(s, frontendOn(node));
+      await until(`${node} to answer`, async () => (await portalNode(s)) === node);
+      edits.push(performance.now() - started);
+    }
+    console.log(`  configuration edit -> served through NGINX: ${summary(edits)}; target p50 <= 500 ms, p99 <= 1.5 s`);
+
+    // Change -> served, a certificate rotation (its Secret, then the ConfigMap naming it), certificates issued beforehand.
+    const current = frontendOn(CHANGES % 2 === 0 ? 'node-1' : 'node-2');
+    const rotations = Array.from({ length: CHANGES }, () => issueCertificates(topologyOf(current), certs.ca));
+    const rotated: number[] = [];
+    for (const next of rotations) {
+      s.certs = next;
+      const expected = new X509Certificate(next.certificates[0]!.data['tls.crt']).fingerprint256;
+      const started = performance.now();
+      await publish(s, current);
+      await until('the new certificate to be presented', async () => (await presentedCertificate(s)) === expected);
+      rotated.push(performance.now() - started);
+    }
+    console.log(`  certificate rotation -> presented by NGINX:  ${summary(rotated)}`);
+
+    // Constant load across reloads.
+    const traffic = load(s, 8, 4);
+    await sleep(1000);
+    let peakWorkers = steadyWorkers;
+    for (let i = 0; i < CHANGES; i++) {
+      const node = i % 2 === 0 ? 'node-2' : 'node-1';
+      await publish(s, frontendOn(node));
+      await until(`${node} to answer`, async () => (await portalNode(s)) === node);
+      peakWorkers = Math.max(peakWorkers, await agent.metric('wso2_frontend_agent_nginx_worker_processes'));
+    }
+    await sleep(1000);
+    await traffic.stop();
+    const { ok, failed, errors } = traffic.counts;
+    console.log(
+      `  under load (8 keep-alive + 4 new-connection clients), ${CHANGES} reloads: ${ok} requests ok, ${failed} failed` +
+        (errors.size ? ` (${[...errors].map(([e, n]) => `${n}x ${e}`).join(', ')})` : '') +
+        '; target 0 failed',
+    );
+    const settleStarted = performance.now();
+    await until(
+      'the worker count to return to its steady value',
+      async () => (await agent!.metric('wso2_frontend_agent_nginx_worker_processes')) === steadyWorkers,
+      90_000,
+    );
+    console.log(
+      `  NGINX workers: ${steadyWorkers} steady, at most ${peakWorkers} during the reloads, back to ${steadyWorkers} ${((performance.now() - settleStarted) / 1000).toFixed(1)} s after the load stopped`,
+    );
+
+    // A WebSocket opened before a reload.
+    const ws = new WebSocket(`wss://127.0.0.1:${ports.https}/ws`, {
+      headers: { host: `${HOST}:${ports.https}` },
+      ca: s.certs.ca.certificatePem,
+      servername: HOST,
+    } as WebSocket.ClientOptions);
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const echo = (message: string) =>
+      new Promise<string>((resolve) => {
+        ws.once('message', (data) => resolve(data.toString()));
+        ws.send(message);
+      });
+    const before = await echo('before');
+    const node = (await portalNode(s)) === 'node-1' ? 'node-2' : 'node-1';
+    await publish(s, frontendOn(node));
+    await until(`${node} to answer`, async () => (await portalNode(s)) === node);
+    const after = await echo('after');
+    ws.close();
+    console.log(
+      `  WebSocket opened before a reload: echoed "${before}" before and "${after}" after it (kept up to worker_shutdown_timeout)`,
+    );
+
+    const reloads = loggedReloadTimes(join(dir, 'agent.log'));
+    console.log(
+      `  reload (SIGHUP -> new worker answers with the new hash): ${summary(reloads).replace('changes', 'reloads')}; anchors: NGINX Ingress Controller "usually at least 200 ms", NGINX Gateway Fabric 101-244 ms averages`,
+    );
+    console.log(`  NGINX master PID unchanged across all of it: ${agent.masterPid() === master}`);
+  } finally {
+    await agent?.stop();
+    for (const node of nodes) await node.stop();
+    await plane.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

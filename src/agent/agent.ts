@@ -1,0 +1,327 @@
+// The reload agent: watches exactly its frontend's ConfigMap and Secrets, and serves each new
+// consistent configuration in place. Every change goes the same way: a fresh versioned
+// directory, `nginx -t` with the binary that serves, an atomic switch of `current`, SIGHUP to
+// the master, and a confirmation that new workers answer with the new hash. A configuration
+// that fails any step is not served (the last good one stays), is reported, and is retried with
+// backoff; changes arriving in a burst are served once.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { RestartingInformer, type Logger } from '../controller/runtime/controller.js';
+import { assemble, digestOf, type Configuration, type SecretMount } from './configuration.js';
+import type { AgentMetrics, ReloadResult } from './metrics.js';
+import {
+  ConfigurationStore,
+  errorLine,
+  fetchServedHash,
+  NginxMaster,
+  stoppedAccepting,
+  testConfiguration,
+  type MasterExit,
+} from './nginx.js';
+import type { PodReporter } from './report.js';
+
+export interface AgentOptions {
+  kubeConfig: k8s.KubeConfig;
+  namespace: string;
+  configMap: string;
+  secrets: SecretMount[];
+  nginxBinary: string;
+  /** NGINX's prefix (pid, temporary files) and the agent's configuration store. */
+  stateDir: string;
+  /** NGINX's local configuration-hash endpoint. */
+  confirmUrl: string;
+  /** How long new workers have to answer with the new hash after the reload signal. */
+  confirmTimeoutMs: number;
+  /** Changes arriving within this window are served together. */
+  coalesceMs: number;
+  reporter: PodReporter;
+  metrics: AgentMetrics;
+  log: Logger;
+  /** Called when the master exits without being asked to: the agent's process should exit too. */
+  onMasterExit: (exit: MasterExit) => void;
+  /** Test-only: a file whose content, while it exists, is appended to every new nginx.conf. */
+  testExtraMainConfFile?: string;
+  /** Backoff of a failed configuration's retries (defaults: 1 s doubling up to 60 s). */
+  retryBaseDelayMs?: number;
+  retryMaxDelayMs?: number;
+}
+
+interface Served {
+  hash: string;
+  /** The exact bytes served, test hook included. */
+  digest: string;
+  dir: string;
+}
+
+interface Failure {
+  digest: string;
+  attempts: number;
+  retryAt: number;
+}
+
+const CORE_V1 = { group: '', version: 'v1' };
+
+export class ReloadAgent {
+  private readonly store: ConfigurationStore;
+  private readonly informers: RestartingInformer[] = [];
+  private master: NginxMaster | undefined;
+  private served: Served | undefined;
+  private failure: Failure | undefined;
+  private readonly errorLog: string[] = [];
+  private errorLogCount = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private rerun = false;
+  private stopping = false;
+
+  constructor(private readonly options: AgentOptions) {
+    this.store = new ConfigurationStore(options.stateDir);
+    const restartDelay = (failures: number) => Math.min(200 * 2 ** failures, 5000);
+    const watch = (plural: string, kind: string, name: string) =>
+      new RestartingInformer(
+        options.kubeConfig,
+        { ...CORE_V1, plural, kind },
+        options.namespace,
+        `${kind}/${name}`,
+        () => this.schedule(),
+        restartDelay,
+        options.log,
+        undefined,
+        undefined,
+        `metadata.name=${name}`,
+      );
+    this.informers.push(watch('configmaps', 'ConfigMap', options.configMap));
+    for (const secret of new Set(options.secrets.map((s) => s.secret)))
+      this.informers.push(watch('secrets', 'Secret', secret));
+  }
+
+  /** The hash NGINX is confirmed to serve. */
+  get servedHash(): string | undefined {
+    return this.served?.hash;
+  }
+
+  get masterRunning(): boolean {
+    return this.master?.running ?? false;
+  }
+
+  get masterPid(): number | undefined {
+    return this.master?.pid;
+  }
+
+  workerCount(): number {
+    return this.master?.workerPids().length ?? 0;
+  }
+
+  /**
+   * Starts NGINX on the last good configuration if there is one (it serves while the API server
+   * is away), then watches. Resolves once the watches are open or retrying.
+   */
+  async start(): Promise<void> {
+    const last = this.store.current();
+    if (last) {
+      this.log('info', 'starting NGINX on the last good configuration', { hash: last.hash });
+      this.startMaster();
+      if (await this.confirm(last.hash, this.errorLogCount, undefined)) {
+        this.served = { hash: last.hash, digest: last.digest, dir: last.dir };
+        this.options.metrics.setServed(last.hash);
+        this.options.reporter.report({ served: last.hash, reason: 'Served' });
+      }
+    } else {
+      this.options.reporter.report({ reason: 'Waiting', detail: 'waiting for the first configuration' });
+    }
+    await Promise.all(this.informers.map((informer) => informer.start()));
+  }
+
+  /** Stops watching, lets NGINX finish its connections (graceful quit) and waits for it. */
+  async stop(quitTimeoutMs: number): Promise<MasterExit | undefined> {
+    this.stopping = true;
+    clearTimeout(this.timer);
+    await Promise.all(this.informers.map((informer) => informer.stop()));
+    await this.running;
+    this.options.reporter.stop();
+    return this.master?.quit(quitTimeoutMs);
+  }
+
+  private log(level: 'info' | 'error', message: string, fields: Record<string, unknown> = {}): void {
+    this.options.log(level, message, fields);
+  }
+
+  /** Coalesces: one sync per burst of changes, never two at once. */
+  private schedule(delayMs = this.options.coalesceMs): void {
+    if (this.stopping) return;
+    if (this.running) {
+      this.rerun = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.running = this.sync()
+        .catch((error: unknown) => this.log('error', 'sync failed', { error: String(error) }))
+        .finally(() => {
+          this.running = undefined;
+          if (this.rerun) {
+            this.rerun = false;
+            this.schedule();
+          }
+        });
+    }, delayMs);
+  }
+
+  private get<T extends k8s.KubernetesObject>(kind: string, name: string): T | undefined {
+    const informer = this.informers.find((i) => i.cacheName === `${kind}/${name}`);
+    return informer?.informer.get(name, this.options.namespace) as T | undefined;
+  }
+
+  private async sync(): Promise<void> {
+    const secrets = new Map(
+      this.options.secrets.map((mount) => [mount.secret, this.get<k8s.V1Secret>('Secret', mount.secret)]),
+    );
+    const assembly = assemble(
+      this.get<k8s.V1ConfigMap>('ConfigMap', this.options.configMap),
+      secrets,
+      this.options.secrets,
+    );
+    if (!assembly.ready) {
+      this.log('info', 'not serving a new configuration yet', { waiting: assembly.waiting });
+      if (!this.served) this.options.reporter.report({ reason: 'Waiting', detail: assembly.waiting });
+      return;
+    }
+    const configuration = assembly.configuration;
+    const extra = this.testExtraMainConf();
+    const digest = extra === undefined ? configuration.digest : digestOf({ ...configuration.files, extra });
+    if (this.served?.digest === digest) {
+      if (this.failure) {
+        // What failed was replaced by what is served again.
+        this.failure = undefined;
+        this.options.reporter.report({ served: this.served.hash, reason: 'Served' });
+      }
+      return;
+    }
+    if (this.failure?.digest === digest && Date.now() < this.failure.retryAt) return;
+    await this.serve(configuration, digest, extra);
+  }
+
+  private testExtraMainConf(): string | undefined {
+    const file = this.options.testExtraMainConfFile;
+    if (!file) return undefined;
+    try {
+      return readFileSync(file, 'utf8');
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async serve(configuration: Configuration, digest: string, extra: string | undefined): Promise<void> {
+    const { hash } = configuration;
+    const dir = this.store.write(configuration, extra);
+    const { nginxBinary, stateDir } = this.options;
+    const test = await testConfiguration(nginxBinary, `${stateDir}/`, join(dir, 'nginx.conf'));
+    if (!test.ok) {
+      this.fail('invalid', configuration, digest, `rejected by nginx -t: ${errorLine(test.output)}`, 0);
+      return;
+    }
+    const previous = this.served;
+    const started = performance.now();
+    const mark = this.errorLogCount;
+    const workersBefore = new Set(this.master?.workerPids() ?? []);
+    this.store.activate(dir);
+    if (this.master) this.master.reload();
+    else this.startMaster();
+    const confirmed = await this.confirm(hash, mark, workersBefore);
+    const seconds = (performance.now() - started) / 1000;
+    if (confirmed !== true) {
+      // NGINX keeps its old workers when a reload fails; a restart must find the same configuration.
+      if (previous) this.store.activate(previous.dir);
+      this.fail('failed', configuration, digest, `not taken by NGINX on reload: ${confirmed}`, seconds);
+      return;
+    }
+    this.served = { hash, digest, dir };
+    this.failure = undefined;
+    this.options.metrics.observeReload('success', seconds);
+    this.options.metrics.setServed(hash);
+    this.options.reporter.report({ served: hash, reason: 'Served' });
+    this.store.prune([dir]);
+    this.log('info', 'serving configuration', {
+      hash,
+      previous: previous?.hash,
+      reloadMs: Math.round(seconds * 1000),
+      masterPid: this.master?.pid,
+    });
+  }
+
+  private fail(result: ReloadResult, configuration: Configuration, digest: string, why: string, seconds: number): void {
+    const attempts = this.failure?.digest === digest ? this.failure.attempts + 1 : 1;
+    const base = this.options.retryBaseDelayMs ?? 1000;
+    const delayMs = Math.min(base * 2 ** (attempts - 1), this.options.retryMaxDelayMs ?? 60_000);
+    this.failure = { digest, attempts, retryAt: Date.now() + delayMs };
+    const detail = `configuration ${configuration.hash} ${why}`;
+    this.options.metrics.observeReload(result, seconds);
+    this.options.reporter.report({
+      ...(this.served ? { served: this.served.hash } : {}),
+      reason: 'ReloadFailed',
+      detail,
+    });
+    this.log('error', 'configuration not served; the last good one stays', {
+      hash: configuration.hash,
+      served: this.served?.hash,
+      error: detail,
+      retryInMs: delayMs,
+    });
+    this.store.prune(this.served ? [this.served.dir] : []);
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.schedule(0), delayMs);
+  }
+
+  private startMaster(): void {
+    const master = NginxMaster.start(
+      this.options.nginxBinary,
+      `${this.options.stateDir}/`,
+      this.store.mainFile,
+      (line) => this.onErrorLog(line),
+    );
+    this.master = master;
+    this.log('info', 'NGINX master started', { pid: master.pid });
+    void master.exited.then((exit) => {
+      if (this.stopping) return;
+      // Its workers would keep serving a configuration nobody updates any more.
+      master.killGroup();
+      this.log('error', 'NGINX master exited', { pid: master.pid, code: exit.code, signal: exit.signal });
+      this.options.onMasterExit(exit);
+    });
+  }
+
+  private onErrorLog(line: string): void {
+    process.stderr.write(`${line}\n`);
+    this.errorLog.push(line);
+    this.errorLogCount++;
+    if (this.errorLog.length > 50) this.errorLog.shift();
+  }
+
+  /** NGINX error lines logged since `mark` that say a (re)load failed. */
+  private loadErrorSince(mark: number): string | undefined {
+    const fresh = this.errorLog.slice(Math.max(0, this.errorLog.length - (this.errorLogCount - mark)));
+    return fresh.find((line) => /\[emerg\]/.test(line));
+  }
+
+  /**
+   * Waits until this (re)load serves: new workers exist, every old one has stopped accepting
+   * connections (both from /proc, where it can be read), and a new connection is answered with
+   * `hash`. Returns true, or why not.
+   */
+  private async confirm(hash: string, mark: number, workersBefore: Set<number> | undefined): Promise<true | string> {
+    const deadline = Date.now() + this.options.confirmTimeoutMs;
+    for (;;) {
+      const failed = this.loadErrorSince(mark);
+      if (failed) return failed;
+      if (!this.master?.running) return this.loadErrorSince(mark) ?? 'the NGINX master exited';
+      const switched =
+        !workersBefore?.size ||
+        (this.master.workerPids().some((pid) => !workersBefore.has(pid)) && [...workersBefore].every(stoppedAccepting));
+      if (switched && (await fetchServedHash(this.options.confirmUrl)) === hash) return true;
+      if (Date.now() > deadline)
+        return `no new NGINX worker answered with ${hash} within ${this.options.confirmTimeoutMs} ms`;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+}

@@ -1,0 +1,63 @@
+// The agent's Prometheus metrics, in a registry of its own (see controller/observability.ts).
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** How an attempt to serve a new configuration ended. */
+export type ReloadResult = 'success' | 'invalid' | 'failed';
+
+const prefix = 'wso2_frontend_agent_';
+
+export class AgentMetrics {
+  readonly registry = new Registry();
+  private readonly reloads: Counter<'result'>;
+  private readonly reloadDuration: Histogram<'result'>;
+  private readonly served: Gauge<'hash'>;
+  private readonly lastSuccess: Gauge;
+
+  constructor(workerCount: () => number) {
+    const registers = [this.registry];
+    this.reloads = new Counter({
+      name: `${prefix}reloads_total`,
+      help: 'Attempts to serve a new NGINX configuration, by result: success, invalid (rejected by nginx -t), failed (no new worker answered with its hash).',
+      labelNames: ['result'],
+      registers,
+    });
+    this.reloadDuration = new Histogram({
+      name: `${prefix}reload_duration_seconds`,
+      help: 'From the reload signal to a new worker answering with the new hash (or giving up), by result.',
+      labelNames: ['result'],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5, 10],
+      registers,
+    });
+    this.served = new Gauge({
+      name: `${prefix}served_config_info`,
+      help: 'The configuration hash NGINX serves (value 1 for that hash).',
+      labelNames: ['hash'],
+      registers,
+    });
+    this.lastSuccess = new Gauge({
+      name: `${prefix}last_reload_success_timestamp_seconds`,
+      help: 'When a new configuration was last confirmed served (Unix time).',
+      registers,
+    });
+    new Gauge({
+      name: `${prefix}nginx_worker_processes`,
+      help: 'NGINX worker processes, old ones still finishing connections after a reload included.',
+      registers,
+      collect() {
+        this.set(workerCount());
+      },
+    });
+    collectDefaultMetrics({ register: this.registry, prefix });
+  }
+
+  observeReload(result: ReloadResult, seconds: number): void {
+    this.reloads.inc({ result });
+    this.reloadDuration.observe({ result }, seconds);
+    if (result === 'success') this.lastSuccess.set(Date.now() / 1000);
+  }
+
+  setServed(hash: string): void {
+    this.served.reset();
+    this.served.set({ hash }, 1);
+  }
+}

@@ -1,0 +1,42 @@
+// The contract between the operator and the NGINX reload agent in each NGINX pod: where the
+// operator puts the configuration hash, how the rendered NGINX answers with it, and how an
+// agent reports on its Pod which configuration it serves. Both sides import these names from
+// here only, so they cannot drift apart.
+import { createHash } from 'node:crypto';
+
+/** On the NGINX ConfigMap: the hash of the configuration it holds (with the certificates it was rendered for). */
+export const CONFIG_HASH_ANNOTATION = 'wso2-frontend.dev/config-hash';
+/**
+ * On the NGINX ConfigMap: the fingerprints of the certificates (`tls.crt`) the configuration was
+ * rendered for, comma-separated. The agent serves the ConfigMap only together with Secrets that
+ * hold exactly these certificates, so a hash is never reported for a half-updated set.
+ */
+export const CERTIFICATES_ANNOTATION = 'wso2-frontend.dev/certificate-fingerprints';
+
+/** A configuration hash: 16 lower-case hex digits, so it can be written into NGINX text as a constant. */
+export const CONFIG_HASH_PATTERN = /^[0-9a-f]{16}$/;
+
+/** The location on NGINX's health listener that answers with the hash of the configuration its worker loaded (loopback only). */
+export const CONFIG_HASH_PATH = '/config-hash';
+
+/** The Pod condition each agent keeps on its own Pod; the NGINX pods carry it as a readiness gate. */
+export const SERVED_CONDITION = 'wso2-frontend.dev/ConfigurationServed';
+
+/** Reasons of the Pod condition. */
+export type ServedReason = 'Served' | 'ReloadFailed' | 'Waiting';
+
+/** The fingerprint of a PEM certificate (chain) as the operator hashes it into the configuration hash. */
+export function certificateFingerprint(pem: string): string {
+  return createHash('sha256').update(pem).digest('hex').slice(0, 16);
+}
+
+/** The condition message starts with the served hash ("serving 3f2a9c1e0b7d4a55 ..."), or "serving nothing" before the first. */
+export function servedMessage(served: string | undefined, detail?: string): string {
+  return `serving ${served ?? 'nothing'}${detail ? `; ${detail}` : ''}`;
+}
+
+/** The hash a Pod condition message says is served, if any. */
+export function servedHashOf(message: string | undefined): string | undefined {
+  const match = /^serving ([0-9a-f]{16})\b/.exec(message ?? '');
+  return match?.[1];
+}

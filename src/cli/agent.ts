@@ -1,0 +1,117 @@
+// `wso2-frontend agent`: runs in each NGINX pod, supervises the NGINX master and serves every
+// new configuration of its frontend in place (see src/agent/agent.ts).
+import { parseArgs } from 'node:util';
+import { CONFIG_HASH_PATH } from '../api/agent.js';
+import { ReloadAgent } from '../agent/agent.js';
+import { parseSecretMount } from '../agent/configuration.js';
+import { AgentMetrics } from '../agent/metrics.js';
+import { PodReporter } from '../agent/report.js';
+import { startHealthServer } from '../controller/observability.js';
+import { jsonLogger } from '../controller/runtime/controller.js';
+import { PooledKubeConfig } from '../controller/runtime/kubeconfig.js';
+import { UsageError } from './usage-error.js';
+
+export const usage = `wso2-frontend agent --config-map NAME [--secret DIR=SECRET[:KEY,...]]... [--nginx PATH] [--state-dir DIR]
+                    [--confirm-url URL] [--confirm-timeout-ms N] [--coalesce-ms N] [--health-port N] [--quit-timeout-seconds N]
+
+Runs NGINX and keeps it serving the frontend's configuration: watches the ConfigMap and each
+Secret (written under DIR of the conf tree) through the API, checks each new configuration with
+nginx -t, switches to it and reloads NGINX, confirms new workers answer with its hash at
+--confirm-url, and reports on its own Pod (POD_NAME and POD_NAMESPACE from the environment) in
+the condition wso2-frontend.dev/ConfigurationServed. Serves /healthz, /readyz and /metrics.
+  --nginx PATH               the NGINX binary (default: nginx on the PATH)
+  --state-dir DIR            NGINX's prefix and the versioned configurations (default /tmp/nginx)
+  --confirm-url URL          default http://127.0.0.1:8081${CONFIG_HASH_PATH}
+  --confirm-timeout-ms N     how long new workers have to answer after a reload (default 10000)
+  --coalesce-ms N            changes within this window are served together (default 100)
+  --health-port N            the agent's own port; 0 picks a free one (default 8082)
+  --quit-timeout-seconds N   on SIGTERM, how long NGINX may finish connections (default 75)`;
+
+/** Test-only: a file whose content, while it exists, is appended to every new nginx.conf (to make one invalid). */
+export const TEST_EXTRA_MAIN_CONF_ENV = 'WSO2_FRONTEND_AGENT_TEST_EXTRA_MAIN_CONF';
+
+function integer(flag: string, text: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`--${flag}: must be a whole number from ${min} to ${max}, not ${JSON.stringify(text)}`);
+  return n;
+}
+
+export async function runAgent(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'config-map': { type: 'string' },
+      secret: { type: 'string', multiple: true, default: [] },
+      nginx: { type: 'string', default: 'nginx' },
+      'state-dir': { type: 'string', default: '/tmp/nginx' },
+      'confirm-url': { type: 'string', default: `http://127.0.0.1:8081${CONFIG_HASH_PATH}` },
+      'confirm-timeout-ms': { type: 'string', default: '10000' },
+      'coalesce-ms': { type: 'string', default: '100' },
+      'health-port': { type: 'string', default: '8082' },
+      'quit-timeout-seconds': { type: 'string', default: '75' },
+    },
+    strict: true,
+  });
+  if (!values['config-map']) throw new UsageError('--config-map NAME is required');
+  const secrets = values.secret.map((text) => {
+    try {
+      return parseSecretMount(text);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  });
+  const podName = process.env.POD_NAME;
+  const namespace = process.env.POD_NAMESPACE;
+  if (!podName || !namespace)
+    throw new UsageError('POD_NAME and POD_NAMESPACE must be set (from the downward API in the pod)');
+  const confirmTimeoutMs = integer('confirm-timeout-ms', values['confirm-timeout-ms'], 100, 600_000);
+  const coalesceMs = integer('coalesce-ms', values['coalesce-ms'], 0, 60_000);
+  const healthPort = integer('health-port', values['health-port'], 0, 65535);
+  const quitTimeoutMs = integer('quit-timeout-seconds', values['quit-timeout-seconds'], 1, 3600) * 1000;
+
+  const kubeConfig = new PooledKubeConfig();
+  kubeConfig.loadFromDefault();
+  const log = jsonLogger;
+  let agent: ReloadAgent | undefined;
+  const metrics = new AgentMetrics(() => agent?.workerCount() ?? 0);
+  const reporter = new PodReporter(kubeConfig, namespace, podName, log);
+  let requestStop!: (code: number) => void;
+  const stopRequested = new Promise<number>((resolve) => (requestStop = resolve));
+  const testHook = process.env[TEST_EXTRA_MAIN_CONF_ENV];
+  agent = new ReloadAgent({
+    kubeConfig,
+    namespace,
+    configMap: values['config-map'],
+    secrets,
+    nginxBinary: values.nginx,
+    stateDir: values['state-dir'].replace(/\/+$/, ''),
+    confirmUrl: values['confirm-url'],
+    confirmTimeoutMs,
+    coalesceMs,
+    reporter,
+    metrics,
+    log,
+    // The container fails, and the kubelet restarts it on the last good configuration.
+    onMasterExit: () => requestStop(1),
+    ...(testHook ? { testExtraMainConfFile: testHook } : {}),
+  });
+  const health = await startHealthServer({
+    port: healthPort,
+    metrics,
+    isLive: () => agent.masterRunning,
+    isReady: () => agent.servedHash !== undefined,
+  });
+  process.on('SIGINT', () => requestStop(0));
+  process.on('SIGTERM', () => requestStop(0));
+  log('info', 'agent starting', { pod: `${namespace}/${podName}`, healthPort: health.port });
+  await Promise.race([agent.start(), stopRequested]);
+  const code = await stopRequested;
+  log('info', code === 0 ? 'stopping: NGINX finishes its connections' : 'stopping: NGINX is gone', {});
+  const exit = await agent.stop(quitTimeoutMs);
+  await reporter.settle();
+  await health.close();
+  await kubeConfig.close();
+  log('info', 'agent stopped', { nginxExit: exit });
+  return code;
+}
