@@ -71,6 +71,13 @@ function writeCertificates(dir: string, topology: Topology): void {
 }
 
 /** Writes a runnable NGINX tree (configuration and local certificates); returns the number of configuration files. */
+/** This machine's DNS servers (resolv.conf), for nodes named by DNS in a local preview. */
+function localResolvers(): string[] {
+  const conf = existsSync('/etc/resolv.conf') ? readFileSync('/etc/resolv.conf', 'utf8') : '';
+  const servers = [...conf.matchAll(/^\s*nameserver\s+(\S+)/gm)].map((m) => m[1]!.replace(/%.*$/, ''));
+  return servers.length ? servers.map((s) => (s.includes(':') ? `[${s}]` : s)) : ['127.0.0.1'];
+}
+
 export function writeNginxTree(dir: string, topology: Topology, layout: NginxLayout): number {
   const { files } = nginxConfiguration(topology, layout);
   mkdirSync(dir, { recursive: true });
@@ -163,7 +170,11 @@ export async function runRender(argv: string[]): Promise<number> {
     https: port('https-port', values['https-port'], 8443),
   };
   if (listen.http === listen.https) throw new UsageError('--http-port and --https-port must differ');
-  const layout: NginxLayout = { listen: { address: values.bind ?? '127.0.0.1', ...listen }, publicPorts: listen };
+  const layout: NginxLayout = {
+    listen: { address: values.bind ?? '127.0.0.1', ...listen },
+    publicPorts: listen,
+    resolver: localResolvers(),
+  };
   if (existsSync(dir) && readdirSync(dir).length > 0)
     throw new UsageError(`--nginx-dir ${dir}: exists and is not empty`);
   const files = writeNginxTree(dir, topology, layout);

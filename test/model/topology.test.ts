@@ -46,12 +46,12 @@ test('seed 000, EI cluster: HTTPS to both nodes :8243 (sticky), HTTP to :8280, t
   ]);
 });
 
-test('seeds 001/002, single node: portals :9443 and gateway :8243 without stickiness, HTTP redirected', () => {
+test('seeds 001/002, single node: portals :9443 and gateway :8243 without stickiness; portal HTTP redirected, gateway HTTP served from :8280', () => {
   expect(routingTable(topologyOf(example('apim-single.yaml')))).toEqual([
     'api.am.wso2.com:443 -> https://all-in-one:9443 [node-1=192.0.2.21:9443] none',
     'api.am.wso2.com:80 -> 301 https://api.am.wso2.com:443',
     'gw.am.wso2.com:443 -> https://all-in-one:8243 [node-1=192.0.2.21:8243] none',
-    'gw.am.wso2.com:80 -> 301 https://gw.am.wso2.com:443',
+    'gw.am.wso2.com:80 -> http://all-in-one:8280 [node-1=192.0.2.21:8280] none',
   ]);
 });
 
@@ -60,7 +60,7 @@ test('seeds 001/002, active-active: portals sticky on both nodes, gateway not st
     'api.am.wso2.com:443 -> https://all-in-one:9443 [node-1=192.0.2.31:9443 node-2=192.0.2.32:9443] cookie',
     'api.am.wso2.com:80 -> 301 https://api.am.wso2.com:443',
     'gw.am.wso2.com:443 -> https://all-in-one:8243 [node-1=192.0.2.31:8243 node-2=192.0.2.32:8243] none',
-    'gw.am.wso2.com:80 -> 301 https://gw.am.wso2.com:443',
+    'gw.am.wso2.com:80 -> http://all-in-one:8280 [node-1=192.0.2.31:8280 node-2=192.0.2.32:8280] none',
   ]);
 });
 
@@ -69,7 +69,7 @@ test('seeds 001/002, HA gateway: the manager host to the gateway manager :9443 (
     'mgtgw.am.wso2.com:443 -> https://gateway-manager:9443 [gwm=192.0.2.41:9443] cookie',
     'mgtgw.am.wso2.com:80 -> 301 https://mgtgw.am.wso2.com:443',
     'gw.am.wso2.com:443 -> https://gateway-worker:8243 [gw-1=192.0.2.42:8243 gw-2=192.0.2.43:8243] none',
-    'gw.am.wso2.com:80 -> 301 https://gw.am.wso2.com:443',
+    'gw.am.wso2.com:80 -> http://gateway-worker:8280 [gw-1=192.0.2.42:8280 gw-2=192.0.2.43:8280] none',
   ]);
 });
 
@@ -142,8 +142,11 @@ test('API Manager 4.x distributed: portal, gateway, WebSocket and WebSub hosts; 
   expect(t.upstreams.map((u) => `${u.role}:${u.port} ${u.stickiness.mode} servers=${u.servers.length}`)).toEqual([
     'control-plane:9443 cookie servers=0',
     'gateway:8243 none servers=0',
+    'gateway:8280 none servers=0',
     'gateway:8099 none servers=0',
+    'gateway:9099 none servers=0',
     'gateway:8021 none servers=0',
+    'gateway:9021 none servers=0',
   ]);
   expect(t.backends).toEqual({
     source: 'managed',
@@ -170,7 +173,7 @@ test('Micro Integrator: HTTPS :8253, HTTP :8290, management API pinned to the na
 test("a node's port offset shifts every product port of that node", () => {
   const resource = example('apim-single.yaml');
   resource.spec.backends.external!.nodes[0]!.portOffset = 1;
-  expect(topologyOf(resource).upstreams.map((u) => u.servers[0]!.port)).toEqual([9444, 8244]);
+  expect(topologyOf(resource).upstreams.map((u) => u.servers[0]!.port)).toEqual([9444, 8244, 8281]);
 });
 
 test('Identity Server 7 with a user Secret: every site serves that Secret, product settings in deployment.toml', () => {

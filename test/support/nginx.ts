@@ -75,6 +75,17 @@ export class NginxProcess {
     return this.process.logTail(200);
   }
 
+  /** The master process, which a reload keeps. */
+  get pid(): number | undefined {
+    return this.process.pid;
+  }
+
+  /** Asks the master to reload its configuration (SIGHUP), as `nginx -s reload` does. */
+  reload(): void {
+    this.process.assertRunning();
+    process.kill(this.pid!, 'SIGHUP');
+  }
+
   async stop(): Promise<void> {
     await this.process.stop(5000);
   }
