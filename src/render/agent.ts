@@ -8,7 +8,8 @@ import type { SecretMount } from '../api/agent.js';
 import type { Wso2Frontend } from '../api/schema.js';
 import type { Topology } from '../model/topology.js';
 import { BACKEND_CA_PATH, certificatePaths } from './nginx/config.js';
-import { certificateSecretName, meta, nginxName } from './objects.js';
+import { certificateSecretName, nginxName } from './objects.js';
+import { meta, NGINX_COMPONENT } from './ownership.js';
 
 const dirOf = (path: string) => path.slice(0, path.lastIndexOf('/'));
 
@@ -30,7 +31,7 @@ export function agentServiceAccount(frontend: Wso2Frontend): V1ServiceAccount {
   return {
     apiVersion: 'v1',
     kind: 'ServiceAccount',
-    metadata: meta(frontend, nginxName(frontend), 'nginx'),
+    metadata: meta(frontend, nginxName(frontend), NGINX_COMPONENT),
     automountServiceAccountToken: false,
   };
 }
@@ -40,7 +41,7 @@ export function agentRole(frontend: Wso2Frontend, topology: Topology): V1Role {
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'Role',
-    metadata: meta(frontend, nginxName(frontend), 'nginx'),
+    metadata: meta(frontend, nginxName(frontend), NGINX_COMPONENT),
     rules: [
       {
         apiGroups: [''],
@@ -62,7 +63,7 @@ export function agentRoleBinding(frontend: Wso2Frontend): V1RoleBinding {
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'RoleBinding',
-    metadata: meta(frontend, name, 'nginx'),
+    metadata: meta(frontend, name, NGINX_COMPONENT),
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
     subjects: [
       {
