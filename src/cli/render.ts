@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as yaml from 'js-yaml';
 import { API_GROUP, API_VERSION, KIND, type Wso2Frontend } from '../api/schema.js';
+import { UsageError } from './usage-error.js';
 import { formatProblem } from '../api/validate.js';
 import { roleConfiguration, type Placement } from '../model/product-config.js';
 import { buildTopology, type Topology } from '../model/topology.js';
@@ -13,7 +14,6 @@ import { BACKEND_CA_PATH, certificatePaths, type NginxLayout } from '../render/n
 import { caSecretName, certificateSecretName, desiredObjects, nginxConfiguration } from '../render/objects.js';
 import { patchRole, productSnippets } from '../render/product/patch.js';
 import { wso2Workloads } from '../render/workloads.js';
-import { UsageError } from './usage-error.js';
 import { issueCa, issueServerCertificate, serverCertificateNames, tlsSecretData } from '../tls/issuer.js';
 
 export const usage = `wso2-frontend render -f RESOURCE.yaml [--nginx-dir DIR [--bind ADDRESS] [--http-port N] [--https-port N]] [--product-config DIR [--base PRODUCT_HOME]]
@@ -71,6 +71,13 @@ function writeCertificates(dir: string, topology: Topology): void {
 }
 
 /** Writes a runnable NGINX tree (configuration and local certificates); returns the number of configuration files. */
+/** This machine's DNS servers (resolv.conf), for nodes named by DNS in a local preview. */
+function localResolvers(): string[] {
+  const conf = existsSync('/etc/resolv.conf') ? readFileSync('/etc/resolv.conf', 'utf8') : '';
+  const servers = [...conf.matchAll(/^\s*nameserver\s+(\S+)/gm)].map((m) => m[1]!.replace(/%.*$/, ''));
+  return servers.length ? servers.map((s) => (s.includes(':') ? `[${s}]` : s)) : ['127.0.0.1'];
+}
+
 export function writeNginxTree(dir: string, topology: Topology, layout: NginxLayout): number {
   const { files } = nginxConfiguration(topology, layout);
   mkdirSync(dir, { recursive: true });
@@ -163,7 +170,11 @@ export async function runRender(argv: string[]): Promise<number> {
     https: port('https-port', values['https-port'], 8443),
   };
   if (listen.http === listen.https) throw new UsageError('--http-port and --https-port must differ');
-  const layout: NginxLayout = { listen: { address: values.bind ?? '127.0.0.1', ...listen }, publicPorts: listen };
+  const layout: NginxLayout = {
+    listen: { address: values.bind ?? '127.0.0.1', ...listen },
+    publicPorts: listen,
+    resolver: localResolvers(),
+  };
   if (existsSync(dir) && readdirSync(dir).length > 0)
     throw new UsageError(`--nginx-dir ${dir}: exists and is not empty`);
   const files = writeNginxTree(dir, topology, layout);

@@ -1,7 +1,7 @@
 // The seed routing tables, computed by the model from the examples: for each public host and
 // port, which role and backend port it reaches, on which nodes, with which stickiness, and
 // which node a pinned management host goes to.
-import type { Wso2Frontend } from '../../src/api/schema.js';
+import { NGINX_IMAGE, type Wso2Frontend } from '../../src/api/schema.js';
 import { buildTopology, type Topology, type Upstream } from '../../src/model/topology.js';
 import { validateSpec } from '../../src/model/validate.js';
 import { example } from '../support/resources.js';
@@ -46,12 +46,12 @@ test('seed 000, EI cluster: HTTPS to both nodes :8243 (sticky), HTTP to :8280, t
   ]);
 });
 
-test('seeds 001/002, single node: portals :9443 and gateway :8243 without stickiness, HTTP redirected', () => {
+test('seeds 001/002, single node: portals :9443 and gateway :8243 without stickiness; portal HTTP redirected, gateway HTTP served from :8280', () => {
   expect(routingTable(topologyOf(example('apim-single.yaml')))).toEqual([
     'api.am.wso2.com:443 -> https://all-in-one:9443 [node-1=192.0.2.21:9443] none',
     'api.am.wso2.com:80 -> 301 https://api.am.wso2.com:443',
     'gw.am.wso2.com:443 -> https://all-in-one:8243 [node-1=192.0.2.21:8243] none',
-    'gw.am.wso2.com:80 -> 301 https://gw.am.wso2.com:443',
+    'gw.am.wso2.com:80 -> http://all-in-one:8280 [node-1=192.0.2.21:8280] none',
   ]);
 });
 
@@ -60,7 +60,7 @@ test('seeds 001/002, active-active: portals sticky on both nodes, gateway not st
     'api.am.wso2.com:443 -> https://all-in-one:9443 [node-1=192.0.2.31:9443 node-2=192.0.2.32:9443] cookie',
     'api.am.wso2.com:80 -> 301 https://api.am.wso2.com:443',
     'gw.am.wso2.com:443 -> https://all-in-one:8243 [node-1=192.0.2.31:8243 node-2=192.0.2.32:8243] none',
-    'gw.am.wso2.com:80 -> 301 https://gw.am.wso2.com:443',
+    'gw.am.wso2.com:80 -> http://all-in-one:8280 [node-1=192.0.2.31:8280 node-2=192.0.2.32:8280] none',
   ]);
 });
 
@@ -69,7 +69,7 @@ test('seeds 001/002, HA gateway: the manager host to the gateway manager :9443 (
     'mgtgw.am.wso2.com:443 -> https://gateway-manager:9443 [gwm=192.0.2.41:9443] cookie',
     'mgtgw.am.wso2.com:80 -> 301 https://mgtgw.am.wso2.com:443',
     'gw.am.wso2.com:443 -> https://gateway-worker:8243 [gw-1=192.0.2.42:8243 gw-2=192.0.2.43:8243] none',
-    'gw.am.wso2.com:80 -> 301 https://gw.am.wso2.com:443',
+    'gw.am.wso2.com:80 -> http://gateway-worker:8280 [gw-1=192.0.2.42:8280 gw-2=192.0.2.43:8280] none',
   ]);
 });
 
@@ -142,16 +142,40 @@ test('API Manager 4.x distributed: portal, gateway, WebSocket and WebSub hosts; 
   expect(t.upstreams.map((u) => `${u.role}:${u.port} ${u.stickiness.mode} servers=${u.servers.length}`)).toEqual([
     'control-plane:9443 cookie servers=0',
     'gateway:8243 none servers=0',
+    'gateway:8280 none servers=0',
     'gateway:8099 none servers=0',
+    'gateway:9099 none servers=0',
     'gateway:8021 none servers=0',
+    'gateway:9021 none servers=0',
   ]);
   expect(t.backends).toEqual({
     source: 'managed',
     image: 'wso2/wso2am:4.5.0',
     components: [
-      { role: 'control-plane', replicas: 2 },
-      { role: 'gateway', replicas: 3 },
-      { role: 'traffic-manager', replicas: 2 },
+      {
+        role: 'control-plane',
+        replicas: 2,
+        listeners: [
+          { protocol: 'https', port: 9443 },
+          { protocol: 'http', port: 9763 },
+        ],
+        pinned: false,
+      },
+      {
+        role: 'gateway',
+        replicas: 3,
+        listeners: [
+          { protocol: 'https', port: 8243 },
+          { protocol: 'http', port: 8280 },
+          { protocol: 'https', port: 8099 },
+          { protocol: 'http', port: 9099 },
+          { protocol: 'https', port: 8021 },
+          { protocol: 'http', port: 9021 },
+        ],
+        pinned: false,
+      },
+      // No public host reaches the traffic manager: it listens on Carbon's management port.
+      { role: 'traffic-manager', replicas: 2, listeners: [{ protocol: 'https', port: 9443 }], pinned: false },
     ],
   });
   expect(t.productSettings.configFormat).toBe('deployment-toml');
@@ -170,7 +194,7 @@ test('Micro Integrator: HTTPS :8253, HTTP :8290, management API pinned to the na
 test("a node's port offset shifts every product port of that node", () => {
   const resource = example('apim-single.yaml');
   resource.spec.backends.external!.nodes[0]!.portOffset = 1;
-  expect(topologyOf(resource).upstreams.map((u) => u.servers[0]!.port)).toEqual([9444, 8244]);
+  expect(topologyOf(resource).upstreams.map((u) => u.servers[0]!.port)).toEqual([9444, 8244, 8281]);
 });
 
 test('Identity Server 7 with a user Secret: every site serves that Secret, product settings in deployment.toml', () => {
@@ -235,4 +259,36 @@ test('managed backends with no ready pods yet have upstreams without servers', (
   const t = topologyOf(example('is-7-managed.yaml'));
   expect(t.upstreams.map((u) => u.servers.length)).toEqual([0, 0, 0]);
   expect(t.upstreams.find((u) => u.name === 'management-https')!.pinnedNode).toBeUndefined();
+});
+
+test('validation returns every schema default, also inside objects the spec leaves out, for the topology to use as is', () => {
+  const result = validateSpec(example('apim-single.yaml').spec);
+  if (!result.ok) throw new Error('apim-single is valid');
+  const { ports, tls, backendTLS, nginx, backends } = result.spec;
+  expect({ ports, tls, backendTLS, nginx }).toEqual({
+    ports: { http: 80, https: 443 },
+    tls: { mode: 'self-signed', certificatePerHost: false },
+    backendTLS: { verify: false },
+    nginx: {
+      edition: 'community',
+      image: NGINX_IMAGE,
+      replicas: 2,
+      service: { type: 'LoadBalancer' },
+      timeouts: { connect: '60s', read: '5m', send: '5m' },
+      proxyBufferSize: '16k',
+      clientMaxBodySize: '100m',
+      hsts: { enabled: true, maxAgeSeconds: 31536000, includeSubDomains: false },
+    },
+  });
+  expect(backends.external?.nodes.map((n) => n.portOffset)).toEqual([0]);
+});
+
+test("cookie affinity without cookie settings gets the schema's cookie defaults and the product's SameSite", () => {
+  const resource = example('apim-single.yaml');
+  resource.spec.sites = { portal: { sessionAffinity: { mode: 'cookie' } } };
+  const upstream = topologyOf(resource).upstreams.find((u) => u.name === 'portal-https')!;
+  expect(upstream.stickiness).toEqual({
+    mode: 'cookie',
+    cookie: { name: 'WSO2FE_ROUTE', path: '/', secure: true, sameSite: 'None' },
+  });
 });

@@ -22,8 +22,9 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-// NGINX resolves node host names when it loads a configuration, and some examples name nodes
-// that exist only in their authors' networks: the check runs them with their nodes on loopback.
+// Nodes named by DNS are resolved at run time through the cluster's DNS Service, whose own name
+// NGINX resolves when it loads the configuration, and which only exists in a cluster: the check
+// runs the examples with their nodes on loopback (test/dataplane/dns.test.ts covers names).
 test.each(examples().map((e, i) => [e.file, onLoopback(e.resource, 60 + i)] as const))(
   '%s renders a configuration that nginx -t accepts',
   (file, resource) => {

@@ -57,8 +57,16 @@ export class LoopbackFrontend {
     return this.nodes.find((n) => n.name === name)!;
   }
 
-  /** Starts fake nodes for `resource` (already on loopback) and `count` NGINX instances, each on its own tree rendered from the same topology. */
-  static async start(resource: Wso2Frontend, count = 1): Promise<LoopbackFrontend> {
+  /**
+   * Starts fake nodes for `resource` (already on loopback) and `count` NGINX instances, each on its
+   * own tree rendered from the same topology. Nodes named by DNS listen where `listenOn` says,
+   * and NGINX asks `resolver` for their addresses.
+   */
+  static async start(
+    resource: Wso2Frontend,
+    count = 1,
+    options: { resolver?: string; listenOn?: Record<string, string> } = {},
+  ): Promise<LoopbackFrontend> {
     const topology = topologyOf(resource);
     const nodes = (resource.spec.backends.external?.nodes ?? []).map((node) => {
       const portsOf = (protocol: 'http' | 'https') => [
@@ -68,7 +76,10 @@ export class LoopbackFrontend {
             .flatMap((u) => u.servers.filter((s) => s.node === node.name).map((s) => s.port)),
         ),
       ];
-      return new FakeWso2Node(node.name, node.address, { https: portsOf('https'), http: portsOf('http') });
+      return new FakeWso2Node(node.name, options.listenOn?.[node.name] ?? node.address, {
+        https: portsOf('https'),
+        http: portsOf('http'),
+      });
     });
     for (const node of nodes) await node.start();
 
@@ -78,7 +89,11 @@ export class LoopbackFrontend {
       const instanceDir = join(dir, `nginx-${i}`);
       const ports = { http: await freePort(), https: await freePort() };
       const publicPorts = instances[0]?.ports ?? ports;
-      const layout: NginxLayout = { listen: { address: '127.0.0.1', ...ports }, publicPorts };
+      const layout: NginxLayout = {
+        listen: { address: '127.0.0.1', ...ports },
+        publicPorts,
+        ...(options.resolver ? { resolver: [options.resolver] } : {}),
+      };
       writeNginxTree(instanceDir, topology, layout);
       const nginx = await NginxProcess.start(instanceDir, ports.https);
       instances.push({

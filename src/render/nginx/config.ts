@@ -2,8 +2,8 @@
 // Deterministic: the same topology and layout give byte-identical text. Every path is relative
 // so the tree runs unchanged under `nginx -p DIR -c nginx.conf` and in the container (where the
 // prefix is a writable directory and the conf directory holds the mounted ConfigMap/Secrets).
-import { PATTERN_PRESETS } from '../../model/catalog.js';
 import type { Location, Site, StickinessPolicy, Topology, Upstream } from '../../model/topology.js';
+import { isIP } from 'node:net';
 import { CONFIG_HASH_PATH } from '../../api/agent.js';
 import { because, blank, block, comment, directive, toText, value, type Arg, type Node } from './syntax.js';
 
@@ -12,15 +12,31 @@ export interface NginxLayout {
   listen: { address?: string; http: number; https: number; health?: number };
   /** The ports clients use (redirect targets, X-Forwarded-Port, proxyPort); differ from `listen` behind a Service. */
   publicPorts: { http: number; https: number };
+  /**
+   * The DNS servers NGINX asks for node names at run time (`resolver`), as address[:port]; the
+   * cluster's DNS in the container. Only used when a node is named by DNS.
+   */
+  resolver?: string[];
 }
 
 /** In the container NGINX runs unprivileged on 8080/8443; the Service maps the public ports to them. */
 export const CONTAINER_PORTS = { http: 8080, https: 8443, health: 8081 } as const;
 export const HEALTH_PATH = '/healthz';
 
+/**
+ * The cluster's DNS Service, by the name every distribution keeps for it. NGINX resolves this one
+ * name with the pod's resolv.conf (its search list supplies the cluster domain) when it loads the
+ * configuration, and asks it for node names at run time.
+ */
+export const CLUSTER_RESOLVER = 'kube-dns.kube-system.svc';
+
 export function containerLayout(t: Topology): NginxLayout {
-  return { listen: { ...CONTAINER_PORTS }, publicPorts: t.ports };
+  return { listen: { ...CONTAINER_PORTS }, publicPorts: t.ports, resolver: [CLUSTER_RESOLVER] };
 }
+
+/** A node named by DNS rather than by address: NGINX resolves it at run time. */
+const namedByDns = (address: string) => isIP(address) === 0;
+const resolvesNames = (t: Topology) => t.upstreams.some((u) => u.servers.some((s) => namedByDns(s.address)));
 
 /** Mozilla "intermediate" ECDHE suites for TLS 1.2; TLS 1.3 suites are not configurable here. */
 const TLS12_CIPHERS = [
@@ -134,6 +150,7 @@ export function renderMainConf(t: Topology, layout: NginxLayout, configHash?: st
             'WSO2 nodes ship self-signed certificates; set backendTLS.verify to check them',
           ),
         ]),
+    ...resolverSettings(t, layout),
     blank,
     comment('Host names this frontend does not serve: no certificate is offered, plain HTTP gets 404.'),
     block(
@@ -213,6 +230,29 @@ export function renderMainConf(t: Topology, layout: NginxLayout, configHash?: st
   ]);
 }
 
+function resolverSettings(t: Topology, layout: NginxLayout): Node[] {
+  if (!resolvesNames(t)) return [];
+  const servers = layout.resolver ?? [];
+  if (servers.length === 0) throw new Error('nodes are named by DNS, but the NGINX layout names no resolver');
+  return [
+    blank,
+    comment(
+      'Nodes named by DNS are resolved at run time (server ... resolve), so a name that does not resolve\n' +
+        'neither stops NGINX from starting nor from reloading, and a changed answer is followed (TTL).',
+    ),
+    directive('resolver', ...servers.map(resolverArg)),
+    directive('resolver_timeout', '5s'),
+  ];
+}
+
+/** address, [IPv6], or address:port, each part checked. */
+function resolverArg(server: string): Arg {
+  const match = /^(\[[0-9a-fA-F:.]+\]|[^:]+)(?::(\d+))?$/.exec(server);
+  if (!match) throw new Error(`refusing to write ${JSON.stringify(server)} into NGINX configuration: not a resolver`);
+  const host = match[1]!.replace(/^\[|\]$/g, '');
+  return match[2] === undefined ? value('address', host) : [value('address', host), ':', value('port', match[2])];
+}
+
 function doubled(size: string): string {
   const match = /^(\d+)([kmg]?)$/.exec(size)!;
   return `${Number(match[1]) * 2}${match[2]}`;
@@ -267,17 +307,22 @@ function upstreamBlock(u: Upstream): Node[] {
     directive(
       'server',
       [value('address', s.address), ':', value('port', s.port)],
+      ...(namedByDns(s.address) ? ['resolve'] : []),
       ...(u.stickiness.mode === 'cookie' ? [['route=', value('route', s.route)]] : []),
       'max_fails=3',
       'fail_timeout=10s',
     ),
   );
+  const zone = u.servers.some((s) => namedByDns(s.address))
+    ? [because(directive('zone', u.name, '64k'), 'shared by the workers; needed to re-resolve names at run time')]
+    : [];
   return [
     block(
       'upstream',
       [u.name],
       [
         ...(u.pinnedNode ? [comment(`Pinned: only node ${u.pinnedNode} (management console).`)] : []),
+        ...zone,
         ...balancing(u),
         ...servers,
         because(directive('keepalive', '16'), 'reuse connections to the nodes'),
@@ -384,7 +429,8 @@ function proxiedServerSettings(
     directive('proxy_set_header', 'Connection', '$connection_upgrade'),
     ...failurePolicy(upstream),
     ...nodeRedirects(site, layout),
-    ...(scheme === 'https' && hsts.enabled
+    // HSTS tells browsers never to use plain HTTP: only true where the site does not serve it.
+    ...(scheme === 'https' && hsts.enabled && site.http.mode !== 'proxy'
       ? [
           directive(
             'add_header',
@@ -398,7 +444,6 @@ function proxiedServerSettings(
 }
 
 export function renderVhost(t: Topology, site: Site, layout: NginxLayout): string {
-  const preset = PATTERN_PRESETS[t.pattern];
   const siteUpstreams = t.upstreams.filter(
     (u) =>
       site.https.locations.some((l) => l.upstream === u.name) ||
@@ -453,7 +498,7 @@ export function renderVhost(t: Topology, site: Site, layout: NginxLayout): strin
           ),
         ];
   return toText([
-    comment(`Site ${site.name}: ${site.host}.\nPattern ${t.pattern}, from ${preset.seed}.`),
+    comment(`Site ${site.name}: ${site.host}.\nPattern ${t.pattern}, from ${t.seed}.`),
     ...siteUpstreams.flatMap(upstreamBlock),
     httpsServer,
     ...httpServer,
