@@ -7,7 +7,7 @@ import * as k8s from '@kubernetes/client-node';
 import { certificateFingerprint } from '../api/agent.js';
 import { API_GROUP, API_VERSION, KIND, PLURAL, type Wso2Frontend, type Wso2FrontendStatus } from '../api/schema.js';
 import { formatProblem } from '../api/validate.js';
-import { buildTopology, type ObservedEndpoints, type Topology } from '../model/topology.js';
+import { buildTopology, serviceDnsNames, type ObservedEndpoints, type Topology } from '../model/topology.js';
 import { validateSpec } from '../model/validate.js';
 import type { Role } from '../model/catalog.js';
 import { caSecretName, certificateSecretName, desiredObjects, labelsFor, nginxName } from '../render/objects.js';
@@ -262,9 +262,17 @@ export class FrontendReconciler {
       const role = slice.metadata?.labels?.['app.kubernetes.io/component'] as Role | undefined;
       if (!role || role === ('nginx' as Role)) continue;
       const ready = (slice.endpoints ?? []).filter((e) => e.conditions?.ready && !e.conditions.terminating);
+      const service = slice.metadata?.labels?.['kubernetes.io/service-name'];
       observed[role] = [
         ...(observed[role] ?? []),
-        ...ready.flatMap((e) => e.addresses.map((address) => ({ pod: e.targetRef?.name ?? address, address }))),
+        ...ready.flatMap((e) =>
+          e.addresses.map((address) => ({
+            pod: e.targetRef?.name ?? address,
+            address,
+            // The names a pod may redirect to, rewritten to the public host.
+            hostnames: serviceDnsNames(service, namespace, e.hostname),
+          })),
+        ),
       ];
     }
     return observed;
