@@ -1,12 +1,22 @@
-// npm run bench: every benchmark, printing its figures.
+// npm run bench: every benchmark, printing its figures; `npm run bench -- operator tls` runs
+// only the parts named (render, tls, throughput, operator, agent).
 import { benchAgent } from './agent.js';
 import { benchOperator } from './operator.js';
 import { benchRender } from './render.js';
 import { benchThroughput } from './throughput.js';
 import { benchTls } from './tls.js';
 
-benchRender();
-benchTls();
-await benchThroughput();
-await benchOperator();
-await benchAgent();
+const parts: Record<string, () => void | Promise<void>> = {
+  render: benchRender,
+  tls: benchTls,
+  throughput: benchThroughput,
+  operator: benchOperator,
+  agent: benchAgent,
+};
+const named = process.argv.slice(2);
+const unknown = named.filter((name) => !(name in parts));
+if (unknown.length) {
+  console.error(`unknown benchmark ${unknown.join(', ')}; choose from ${Object.keys(parts).join(', ')}`);
+  process.exit(2);
+}
+for (const [name, run] of Object.entries(parts)) if (!named.length || named.includes(name)) await run();

@@ -105,7 +105,7 @@ export async function benchOperator(): Promise<void> {
     const custom = kubeConfig.makeApiClient(k8s.CustomObjectsApi);
     const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
     const template = yaml.load(
-      readFileSync(join(packageRoot, 'examples', 'apim-active-active.yaml'), 'utf8'),
+      readFileSync(join(packageRoot(), 'examples', 'apim-active-active.yaml'), 'utf8'),
     ) as Wso2Frontend;
     // ClusterIP Services: a thousand LoadBalancer Services would need 3000 node ports (two
     // ports and a health-check port each), more than the 2768 of the default range.

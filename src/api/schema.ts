@@ -2,8 +2,24 @@
 // CRD (see src/render/crd.ts) and the TypeScript types (Static<...>), so they cannot drift.
 // Defaults that do not depend on the pattern live here, so the API server and the offline
 // `render` command apply the same ones; pattern-dependent defaults come from src/model.
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { AFFINITY_MODES, HTTP_MODES, NGINX_IMAGE, PATTERNS, PRODUCTS, ROLES } from '../model/catalog.js';
+import {
+  Type,
+  type Evaluate,
+  type Static,
+  type TArray,
+  type TObject,
+  type TOptional,
+  type TProperties,
+  type TRecord,
+  type TSchema,
+} from '@sinclair/typebox';
+import { AFFINITY_MODES, HTTP_MODES, PATTERNS, PRODUCTS, ROLES } from './vocabulary.js';
+
+/**
+ * The NGINX image, pinned to the minor the data-plane tests run (scripts/nginx-binaries.sh,
+ * NGINX_SERIES): the rendered configuration uses open-source features of this generation.
+ */
+export const NGINX_IMAGE = 'nginxinc/nginx-unprivileged:1.30';
 
 export const API_GROUP = 'wso2-frontend.dev';
 export const API_VERSION = 'v1alpha1';
@@ -21,6 +37,35 @@ export const DNS_LABEL = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
 export const DURATION = '^[0-9]{1,6}(ms|s|m|h|d)$';
 /** One NGINX size: bytes, or k/m/g. */
 export const SIZE = '^[0-9]{1,6}[kmg]?$';
+
+/** Marks an optional property whose schema has a default: users may leave it out, a defaulted spec always has it. */
+const DefaultedKind: unique symbol = Symbol('Defaulted');
+type TDefaulted<T extends TSchema> = TOptional<T> & { [DefaultedKind]: true };
+function Defaulted<T extends TSchema>(schema: T): TDefaulted<T> {
+  if (!('default' in schema)) throw new Error(`Defaulted needs a schema with a default: ${JSON.stringify(schema)}`);
+  return Object.assign(Type.Optional(schema), { [DefaultedKind]: true as const }) as TDefaulted<T>;
+}
+
+/** The static type of a value after defaulting: Defaulted properties are present, other optional ones may not be. */
+export type DefaultedStatic<T extends TSchema> =
+  T extends TObject<infer P>
+    ? DefaultedObject<P>
+    : T extends TArray<infer I>
+      ? DefaultedStatic<I>[]
+      : T extends TRecord<TSchema, infer V>
+        ? Record<string, DefaultedStatic<V>>
+        : Static<T>;
+type DefaultedObject<P extends TProperties> = Evaluate<
+  {
+    [
+      K in keyof P as P[K] extends TOptional<TSchema> ? (P[K] extends TDefaulted<TSchema> ? K : never) : K
+    ]: DefaultedStatic<P[K]>;
+  } & {
+    [
+      K in keyof P as P[K] extends TOptional<TSchema> ? (P[K] extends TDefaulted<TSchema> ? never : K) : never
+    ]?: DefaultedStatic<P[K]>;
+  }
+>;
 
 const Enum = <T extends readonly string[]>(values: T, options: { description: string; default?: T[number] }) =>
   Type.Union(
@@ -68,7 +113,7 @@ const Quantities = (description: string) =>
 
 export const CookieSettings = Type.Object(
   {
-    name: Type.Optional(
+    name: Defaulted(
       Type.String({
         description:
           'Name of the affinity cookie that NGINX issues on HTTPS (letters, digits and _); plain HTTP uses <name>_HTTP, without Secure.',
@@ -78,10 +123,10 @@ export const CookieSettings = Type.Object(
         default: 'WSO2FE_ROUTE',
       }),
     ),
-    path: Type.Optional(
+    path: Defaulted(
       Type.String({ description: 'Cookie path.', maxLength: 256, pattern: '^/[A-Za-z0-9._~/-]*$', default: '/' }),
     ),
-    secure: Type.Optional(Type.Boolean({ description: 'Send the cookie over HTTPS only.', default: true })),
+    secure: Defaulted(Type.Boolean({ description: 'Send the cookie over HTTPS only.', default: true })),
     sameSite: Type.Optional(
       Enum(['Strict', 'Lax', 'None'] as const, {
         description:
@@ -145,7 +190,7 @@ export const ExternalNode = Type.Object(
       maxItems: 8,
       'x-kubernetes-list-type': 'set',
     }),
-    portOffset: Type.Optional(
+    portOffset: Defaulted(
       Type.Integer({
         description: "The node's WSO2 port offset (added to every product port).",
         minimum: 0,
@@ -216,7 +261,7 @@ export const Backends = Type.Object(
 
 export const Tls = Type.Object(
   {
-    mode: Type.Optional(
+    mode: Defaulted(
       Enum(['self-signed', 'secret'] as const, {
         description:
           'self-signed: the operator issues and renews a CA and server certificates; secret: kubernetes.io/tls Secrets you provide (for example from cert-manager).',
@@ -226,7 +271,7 @@ export const Tls = Type.Object(
     secretName: Type.Optional(
       ObjectName('With mode secret: the Secret for every host without its own sites.<name>.tlsSecretName.'),
     ),
-    certificatePerHost: Type.Optional(
+    certificatePerHost: Defaulted(
       Type.Boolean({
         description: 'Self-signed: one certificate per host instead of one with every host as SAN.',
         default: false,
@@ -240,12 +285,12 @@ export const Tls = Type.Object(
       }),
     ),
   },
-  { description: 'Certificates of the public hosts.', additionalProperties: false },
+  { description: 'Certificates of the public hosts.', additionalProperties: false, default: {} },
 );
 
 export const BackendTls = Type.Object(
   {
-    verify: Type.Optional(
+    verify: Defaulted(
       Type.Boolean({
         description: "Verify the nodes' certificates (off by default: WSO2 nodes ship self-signed ones).",
         default: false,
@@ -258,21 +303,22 @@ export const BackendTls = Type.Object(
   {
     description: 'TLS from NGINX to the WSO2 nodes (always HTTPS on HTTPS ports, with SNI).',
     additionalProperties: false,
+    default: {},
   },
 );
 
 export const NginxSettings = Type.Object(
   {
-    edition: Type.Optional(
+    edition: Defaulted(
       Enum(['community', 'plus'] as const, {
         description: 'NGINX edition; plus enables nginx-plus-sticky.',
         default: 'community',
       }),
     ),
-    image: Type.Optional(
+    image: Defaulted(
       Image('NGINX image (the minor the tests run; the rendered configuration needs 1.30 or newer).', NGINX_IMAGE),
     ),
-    replicas: Type.Optional(
+    replicas: Defaulted(
       Type.Integer({
         description: 'NGINX pods (a PodDisruptionBudget is added above 1).',
         minimum: 1,
@@ -280,10 +326,10 @@ export const NginxSettings = Type.Object(
         default: 2,
       }),
     ),
-    service: Type.Optional(
+    service: Defaulted(
       Type.Object(
         {
-          type: Type.Optional(
+          type: Defaulted(
             Enum(['ClusterIP', 'NodePort', 'LoadBalancer'] as const, {
               description: 'Type of the NGINX Service.',
               default: 'LoadBalancer',
@@ -293,43 +339,42 @@ export const NginxSettings = Type.Object(
             StringMap('Annotations of the NGINX Service (for example for a cloud load balancer).'),
           ),
         },
-        { description: 'The Service in front of NGINX.', additionalProperties: false },
+        { description: 'The Service in front of NGINX.', additionalProperties: false, default: {} },
       ),
     ),
-    timeouts: Type.Optional(
+    timeouts: Defaulted(
       Type.Object(
         {
-          connect: Type.Optional(Duration('proxy_connect_timeout.', '60s')),
-          read: Type.Optional(Duration('proxy_read_timeout (seeds: 5m).', '5m')),
-          send: Type.Optional(Duration('proxy_send_timeout (seeds: 5m).', '5m')),
+          connect: Defaulted(Duration('proxy_connect_timeout.', '60s')),
+          read: Defaulted(Duration('proxy_read_timeout (seeds: 5m).', '5m')),
+          send: Defaulted(Duration('proxy_send_timeout (seeds: 5m).', '5m')),
         },
-        { description: 'Timeouts towards the WSO2 nodes.', additionalProperties: false },
+        { description: 'Timeouts towards the WSO2 nodes.', additionalProperties: false, default: {} },
       ),
     ),
-    proxyBufferSize: Type.Optional(
-      Size('proxy_buffer_size: room for the large cookie headers WSO2 portals send.', '16k'),
-    ),
-    clientMaxBodySize: Type.Optional(
+    proxyBufferSize: Defaulted(Size('proxy_buffer_size: room for the large cookie headers WSO2 portals send.', '16k')),
+    clientMaxBodySize: Defaulted(
       Size('client_max_body_size: largest request body (API payloads, file uploads).', '100m'),
     ),
-    hsts: Type.Optional(
+    hsts: Defaulted(
       Type.Object(
         {
-          enabled: Type.Optional(
+          enabled: Defaulted(
             Type.Boolean({ description: 'Send Strict-Transport-Security on HTTPS responses.', default: true }),
           ),
-          maxAgeSeconds: Type.Optional(
+          maxAgeSeconds: Defaulted(
             Type.Integer({ description: 'max-age of the header.', minimum: 0, maximum: 63072000, default: 31536000 }),
           ),
-          includeSubDomains: Type.Optional(Type.Boolean({ description: 'Add includeSubDomains.', default: false })),
+          includeSubDomains: Defaulted(Type.Boolean({ description: 'Add includeSubDomains.', default: false })),
         },
-        { description: 'HTTP Strict Transport Security.', additionalProperties: false },
+        { description: 'HTTP Strict Transport Security.', additionalProperties: false, default: {} },
       ),
     ),
   },
   {
     description: 'The NGINX in front of the nodes. No raw configuration snippets: every value is validated.',
     additionalProperties: false,
+    default: {},
   },
 );
 
@@ -353,19 +398,20 @@ export const Wso2FrontendSpec = Type.Object(
         maxProperties: 8,
       }),
     ),
-    ports: Type.Optional(
+    ports: Defaulted(
       Type.Object(
-        { http: Type.Optional(Port('Public HTTP port.', 80)), https: Type.Optional(Port('Public HTTPS port.', 443)) },
+        { http: Defaulted(Port('Public HTTP port.', 80)), https: Defaulted(Port('Public HTTPS port.', 443)) },
         {
           description: 'Public ports of the frontend; the product is told them as its proxy ports.',
           additionalProperties: false,
+          default: {},
         },
       ),
     ),
     backends: Backends,
-    tls: Type.Optional(Tls),
-    backendTLS: Type.Optional(BackendTls),
-    nginx: Type.Optional(NginxSettings),
+    tls: Defaulted(Tls),
+    backendTLS: Defaulted(BackendTls),
+    nginx: Defaulted(NginxSettings),
   },
   { description: 'What to front and how.', additionalProperties: false },
 );
@@ -429,3 +475,7 @@ export interface Wso2Frontend {
   spec: Wso2FrontendSpec;
   status?: Wso2FrontendStatus;
 }
+
+/** A spec as validation returns it: every schema default applied (src/api/validate.ts). */
+export type DefaultedSpec = DefaultedStatic<typeof Wso2FrontendSpec>;
+export type DefaultedCookie = DefaultedStatic<typeof CookieSettings>;

@@ -4,7 +4,15 @@
 import type { TSchema } from '@sinclair/typebox';
 import { ValueErrorType } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
-import { DNS_LABEL, DNS_SUBDOMAIN, DURATION, SIZE, Wso2FrontendSpec } from './schema.js';
+import {
+  CookieSettings,
+  DNS_LABEL,
+  DNS_SUBDOMAIN,
+  DURATION,
+  SIZE,
+  Wso2FrontendSpec,
+  type DefaultedCookie,
+} from './schema.js';
 
 export interface Problem {
   /** Field path as the API server writes it, for example spec.sites.portal.host or spec.backends.external.nodes[0]. */
@@ -47,6 +55,10 @@ function applyDefaults(schema: Json, value: unknown): unknown {
 export function withDefaults(spec: unknown): unknown {
   return applyDefaults(Wso2FrontendSpec as unknown as Json, structuredClone(spec));
 }
+
+/** The affinity cookie's settings when the spec gives none (the schema's defaults). */
+export const defaultCookie = (): DefaultedCookie =>
+  applyDefaults(CookieSettings as unknown as Json, {}) as DefaultedCookie;
 
 const PATTERN_MEANINGS: Record<string, string> = {
   [DNS_SUBDOMAIN]:

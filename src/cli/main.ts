@@ -1,48 +1,75 @@
 #!/usr/bin/env node
 // The `wso2-frontend` command: one binary, one subcommand per job. A subcommand's module is
 // loaded only when it runs, so the agent in every NGINX pod never loads the operator, the
-// renderer or the certificate code.
+// renderer or the certificate code, and `operator` never loads the development tools (`start`,
+// `local-cluster`).
 import { UsageError } from './usage-error.js';
 
-type Subcommand = { run: (argv: string[]) => Promise<number>; usage: string };
+interface Subcommand {
+  summary: string;
+  load: () => Promise<{ run: (argv: string[]) => Promise<number>; usage: string }>;
+}
 
-const subcommands: Record<string, () => Promise<Subcommand>> = {
-  agent: async () => {
-    const m = await import('./agent.js');
-    return { run: m.runAgent, usage: m.usage };
+const subcommands: Record<string, Subcommand> = {
+  agent: {
+    summary: 'serve each new NGINX configuration in place (runs in every NGINX pod)',
+    load: async () => {
+      const { runAgent, usage } = await import('./agent.js');
+      return { run: runAgent, usage };
+    },
   },
-  crd: async () => {
-    const m = await import('./crd.js');
-    return { run: m.runCrd, usage: m.usage };
+  crd: {
+    summary: 'print the CustomResourceDefinition',
+    load: async () => {
+      const { runCrd, usage } = await import('./crd.js');
+      return { run: runCrd, usage };
+    },
   },
-  'local-cluster': async () => {
-    const m = await import('./local-cluster.js');
-    return { run: m.runLocalCluster, usage: m.usage };
+  'local-cluster': {
+    summary: 'run a local control plane on loopback (development)',
+    load: async () => {
+      const { runLocalCluster, usage } = await import('./local-cluster.js');
+      return { run: runLocalCluster, usage };
+    },
   },
-  operator: async () => {
-    const m = await import('./operator.js');
-    return { run: m.runOperator, usage: m.usage };
+  operator: {
+    summary: 'reconcile Wso2Frontends',
+    load: async () => {
+      const { runOperator, usage } = await import('./operator.js');
+      return { run: runOperator, usage };
+    },
   },
-  'patch-product-config': async () => {
-    const m = await import('./product-config.js');
-    return { run: m.runPatchProductConfig, usage: m.usage };
+  'patch-product-config': {
+    summary: "patch a WSO2 node's configuration files (the init container's job)",
+    load: async () => {
+      const { runPatchProductConfig, usage } = await import('./product-config.js');
+      return { run: runPatchProductConfig, usage };
+    },
   },
-  render: async () => {
-    const m = await import('./render.js');
-    return { run: m.runRender, usage: m.usage };
+  render: {
+    summary: 'render a Wso2Frontend offline',
+    load: async () => {
+      const { runRender, usage } = await import('./render.js');
+      return { run: runRender, usage };
+    },
   },
-  start: async () => {
-    const m = await import('./start.js');
-    return { run: m.runStart, usage: m.usage };
+  start: {
+    summary: 'run the operator, on a local control plane when no cluster answers (development)',
+    load: async () => {
+      const { runStart, usage } = await import('./start.js');
+      return { run: runStart, usage };
+    },
   },
 };
 
-async function help(): Promise<string> {
-  const loaded = await Promise.all(Object.values(subcommands).map((load) => load()));
+function help(): string {
+  const width = Math.max(...Object.keys(subcommands).map((name) => name.length));
   return `Usage: wso2-frontend <command> [options]
 
 Commands:
-${loaded.map((s) => `  ${s.usage.split('\n')[0]}`).join('\n')}
+${Object.entries(subcommands)
+  .map(([name, s]) => `  wso2-frontend ${name.padEnd(width)}  ${s.summary}`)
+  .join('\n')}
 
 Run 'wso2-frontend <command> --help' for a command's options.`;
 }
@@ -50,20 +77,20 @@ Run 'wso2-frontend <command> --help' for a command's options.`;
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    console.log(await help());
+    console.log(help());
     return name ? 0 : 2;
   }
-  const load = subcommands[name];
-  if (!load) {
-    console.error(`wso2-frontend: unknown command '${name}'\n\n${await help()}`);
+  const subcommand = subcommands[name];
+  if (!subcommand) {
+    console.error(`wso2-frontend: unknown command '${name}'\n\n${help()}`);
     return 2;
   }
-  const subcommand = await load();
+  const { run, usage } = await subcommand.load();
   if (rest.includes('--help') || rest.includes('-h')) {
-    console.log(subcommand.usage);
+    console.log(usage);
     return 0;
   }
-  return subcommand.run(rest);
+  return run(rest);
 }
 
 main(process.argv.slice(2)).then(

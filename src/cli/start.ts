@@ -8,7 +8,8 @@ import * as yaml from 'js-yaml';
 import { API_GROUP, API_VERSION, PLURAL, type Wso2Frontend } from '../api/schema.js';
 import { LocalControlPlane, packageRoot } from '../localcluster/control-plane.js';
 import { renderCrd } from '../render/crd.js';
-import { createOperator, runOperator } from './operator.js';
+import { createOperator } from '../controller/setup.js';
+import { runOperator } from './operator.js';
 
 export const usage = `wso2-frontend start
 
@@ -16,7 +17,7 @@ Runs the operator against the current cluster (kubeconfig or in-cluster) when it
 otherwise starts a local control plane, installs the CRD, applies examples/apim-active-active.yaml
 and runs the operator there, until Ctrl-C.`;
 
-const EXAMPLE = join(packageRoot, 'examples', 'apim-active-active.yaml');
+const examplePath = () => join(packageRoot(), 'examples', 'apim-active-active.yaml');
 
 async function currentCluster(): Promise<boolean> {
   try {
@@ -62,7 +63,7 @@ export async function runStart(argv: string[]): Promise<number> {
 
   const { controller } = createOperator({ kubeConfig, resyncPeriodMs: 600_000 });
   await controller.start();
-  const example = yaml.load(readFileSync(EXAMPLE, 'utf8')) as Wso2Frontend;
+  const example = yaml.load(readFileSync(examplePath(), 'utf8')) as Wso2Frontend;
   example.metadata.namespace = 'default';
   await apply(example as unknown as k8s.KubernetesObject);
   const custom = kubeConfig.makeApiClient(k8s.CustomObjectsApi);

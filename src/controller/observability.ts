@@ -5,10 +5,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ReconcileResult } from './runtime/controller.js';
 import type { WorkQueueStats } from './runtime/workqueue.js';
-
-/** How a reconcile ended: done, asked to run again later, or failed (retried with backoff). */
-export type ReconcileResult = 'success' | 'error' | 'requeue';
 
 const metricPrefix = 'wso2_frontend_';
 

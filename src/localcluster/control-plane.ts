@@ -18,18 +18,19 @@ import { ensurePki, type ControlPlanePki } from './pki.js';
 import { freePort } from './ports.js';
 import { ComponentProcess } from './process.js';
 
+let root: string | undefined;
+
 /** The directory of package.json above this module, wherever it was compiled to (dist/, dist-bench/src/) or run from (src/). */
-function findPackageRoot(): string {
+export function packageRoot(): string {
+  if (root) return root;
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json'))) {
     const parent = dirname(dir);
     if (parent === dir) throw new Error('wso2-frontend-operator: package.json not found above the module');
     dir = parent;
   }
-  return dir;
+  return (root = dir);
 }
-
-export const packageRoot = findPackageRoot();
 const tempRoot = join(tmpdir(), 'wso2-frontend-control-plane');
 
 export const FAKE_NODE_NAME = 'kwok-node-0';
@@ -66,7 +67,7 @@ interface SavedState {
 
 /** Finds (or builds, once) the control-plane binaries; progress goes to stderr. */
 export function controlPlaneBinaries(): string {
-  const script = join(packageRoot, 'scripts', 'control-plane-binaries.sh');
+  const script = join(packageRoot(), 'scripts', 'control-plane-binaries.sh');
   const result = spawnSync('bash', [script], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`${script} failed with exit code ${result.status}`);
   const dir = result.stdout.trim().split('\n').pop();
@@ -135,11 +136,17 @@ function get(url: string, tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; inse
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const running = new Set<LocalControlPlane>();
-// Last line of defence for a normal exit that skipped stop(); a killed process is covered by
-// the children's parent-death signal.
-process.once('exit', () => {
-  for (const plane of running) plane.killNow();
-});
+let exitHook = false;
+
+/** Tracks a started plane; the first one registers the last line of defence for a normal exit that skipped stop() (a killed process is covered by the children's parent-death signal). */
+function track(plane: LocalControlPlane): void {
+  running.add(plane);
+  if (exitHook) return;
+  exitHook = true;
+  process.once('exit', () => {
+    for (const started of running) started.killNow();
+  });
+}
 
 export class LocalControlPlane {
   readonly dir: string;
@@ -222,7 +229,7 @@ export class LocalControlPlane {
     this.ports = ports;
     this.writeKubeconfig();
     this.components = this.defineComponents();
-    running.add(this);
+    track(this);
     try {
       const [etcd, apiserver, ...rest] = this.components;
       etcd!.start();
@@ -411,7 +418,7 @@ export class LocalControlPlane {
       component('kube-scheduler', controlLoop('kube-scheduler', p.scheduler)),
       component('kwok', [
         `--kubeconfig=${kubeconfig}`,
-        `--config=${join(packageRoot, 'scripts', 'kwok-stages.yaml')}`,
+        `--config=${join(packageRoot(), 'scripts', 'kwok-stages.yaml')}`,
         `--manage-single-node=${FAKE_NODE_NAME}`,
         `--cidr=${POD_CIDR}`,
         `--node-ip=${NODE_IP}`,

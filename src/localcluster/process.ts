@@ -4,7 +4,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 
-const setprivAvailable = spawnSync('setpriv', ['--help'], { stdio: 'ignore' }).status === 0;
+let setpriv: boolean | undefined;
+const setprivAvailable = () => (setpriv ??= spawnSync('setpriv', ['--help'], { stdio: 'ignore' }).status === 0);
 
 export class ComponentProcess {
   private child: ChildProcess | undefined;
@@ -26,7 +27,7 @@ export class ComponentProcess {
   start(): void {
     if (this.pid !== undefined) throw new Error(`${this.name} is already running (pid ${this.pid})`);
     const log = openSync(this.logFile, 'a');
-    const [command, args] = setprivAvailable
+    const [command, args] = setprivAvailable()
       ? ['setpriv', ['--pdeathsig', 'SIGKILL', '--', this.binary, ...this.args]]
       : [this.binary, this.args];
     const child = spawn(command, args, { stdio: ['ignore', log, log], env: { ...process.env, ...this.env } });

@@ -1,53 +1,16 @@
 // Product and pattern knowledge: every deployment the seed procedures describe, as a named
-// preset. Pure data. The API schema takes its enums from here and the model turns a preset
-// plus the user's overrides into a topology.
-
-export const PRODUCTS = ['api-manager', 'identity-server', 'enterprise-integrator', 'micro-integrator'] as const;
-export type Product = (typeof PRODUCTS)[number];
-
-export const PATTERNS = [
-  'apim-single',
-  'apim-active-active',
-  'apim-ha-gateway',
-  'apim-ha-publisher',
-  'apim-ha-store',
-  'apim-ha-key-manager',
-  'apim-distributed',
-  'is-pattern-1',
-  'ei-cluster',
-  'mi-cluster',
-] as const;
-export type PatternName = (typeof PATTERNS)[number];
-
-export const ROLES = [
-  'all-in-one',
-  'gateway-manager',
-  'gateway-worker',
-  'publisher',
-  'store',
-  'key-manager',
-  'control-plane',
-  'gateway',
-  'traffic-manager',
-  'worker',
-  'manager',
-  'integrator',
-  'micro-integrator',
-] as const;
-export type Role = (typeof ROLES)[number];
-
-export const AFFINITY_MODES = ['none', 'client-ip', 'cookie', 'nginx-plus-sticky'] as const;
-export type AffinityMode = (typeof AFFINITY_MODES)[number];
-
-/** What plain HTTP on a public host does: redirect to HTTPS, proxy to the node's HTTP port, or nothing. */
-export const HTTP_MODES = ['redirect', 'proxy', 'off'] as const;
-export type HttpMode = (typeof HTTP_MODES)[number];
-
-/**
- * The NGINX image, pinned to the minor the data-plane tests run (scripts/nginx-binaries.sh,
- * NGINX_SERIES): the rendered configuration uses open-source features of this generation.
- */
-export const NGINX_IMAGE = 'nginxinc/nginx-unprivileged:1.30';
+// preset. Pure data. The names (products, patterns, roles) are the API's (src/api/vocabulary.ts);
+// the model turns a preset plus the user's overrides into a topology.
+import {
+  PATTERNS,
+  ROLES,
+  type AffinityMode,
+  type HttpMode,
+  type PatternName,
+  type Product,
+  type Role,
+} from '../api/vocabulary.js';
+import type { PatternShapes } from '../api/rules.js';
 
 export type ConfigFormat = 'deployment-toml' | 'carbon4';
 
@@ -388,6 +351,9 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
   },
 };
 
+/** The presets' shapes, for the API's cross-field rules. */
+export const PATTERN_SHAPES: PatternShapes = { patternsOf, rolesOf, sitesOf };
+
 export function patternsOf(product: Product): PatternName[] {
   return PATTERNS.filter((p) => PATTERN_PRESETS[p].product === product);
 }
@@ -398,6 +364,30 @@ export function rolesOf(pattern: PatternName): Role[] {
 
 export function sitesOf(pattern: PatternName): string[] {
   return Object.keys(PATTERN_PRESETS[pattern].sites);
+}
+
+/** A port a role's product listens on. */
+export interface Listener {
+  protocol: 'https' | 'http';
+  port: number;
+}
+
+/** The product ports a role listens on, HTTPS first per site; Carbon's management port for a role no public host reaches (the traffic manager). */
+export function roleListeners(pattern: PatternName, role: Role): Listener[] {
+  // From the pattern, not the upstreams: the product listens on its HTTP ports whether or not
+  // NGINX proxies HTTP, and switching `http: proxy` on a site must not roll the WSO2 pods.
+  const sites = Object.values(PATTERN_PRESETS[pattern].sites).filter((s) => s.https.role === role);
+  const listeners = sites.flatMap((s): Listener[] => [
+    { protocol: 'https', port: s.https.port },
+    ...(s.httpPort === undefined ? [] : [{ protocol: 'http' as const, port: s.httpPort }]),
+  ]);
+  const unique = listeners.filter((l, i) => listeners.findIndex((o) => o.port === l.port) === i);
+  return unique.length ? unique : [{ protocol: 'https', port: CARBON_HTTPS }];
+}
+
+/** Whether a pinned (management) site is served by the role. */
+export function servesPinnedSite(pattern: PatternName, role: Role): boolean {
+  return Object.values(PATTERN_PRESETS[pattern].sites).some((s) => s.pinned && s.https.role === role);
 }
 
 export function parseVersion(version: string): SemVer | undefined {

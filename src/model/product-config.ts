@@ -3,7 +3,8 @@
 // between components, internal Service names) in the URLs it generates. Pure data from the
 // topology; the text editing is in src/render/product. Every key names the WSO2 document or
 // official chart file it comes from.
-import { parseVersion, type Role } from './catalog.js';
+import type { Role } from '../api/vocabulary.js';
+import { parseVersion } from './catalog.js';
 import type { Topology } from './topology.js';
 
 export type TomlValue = string | number | boolean | string[];

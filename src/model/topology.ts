@@ -2,18 +2,18 @@
 // host, listeners, locations, TLS), upstreams (role, target port, protocol, stickiness, pinned
 // node, servers) and the settings each product role needs. Pure: no I/O, same input, same output.
 import { createHash } from 'node:crypto';
-import { DNS_SUBDOMAIN, type Wso2FrontendSpec } from '../api/schema.js';
+import { DNS_SUBDOMAIN, type DefaultedSpec } from '../api/schema.js';
+import { defaultCookie } from '../api/validate.js';
+import type { AffinityMode, PatternName, Product, Role } from '../api/vocabulary.js';
 import {
-  NGINX_IMAGE,
   PATTERN_PRESETS,
   PRODUCT_INFO,
   parseVersion,
+  roleListeners,
   rolesOf,
-  type AffinityMode,
+  servesPinnedSite,
   type ConfigFormat,
-  type PatternName,
-  type Product,
-  type Role,
+  type Listener,
   type SitePreset,
   type TrafficKind,
 } from './catalog.js';
@@ -122,6 +122,10 @@ export interface ProductSettings {
 export interface Component {
   role: Role;
   replicas: number;
+  /** The product ports the role listens on, HTTPS first per site. */
+  listeners: Listener[];
+  /** A pinned site goes to the role's first pod, so its pods need stable names (a StatefulSet). */
+  pinned: boolean;
   /** The product container's compute resources, when the spec sets them (the render layer has the defaults). */
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
 }
@@ -138,6 +142,8 @@ export interface Topology {
   product: Product;
   version: string;
   pattern: PatternName;
+  /** The seed procedure and section the pattern reproduces (named in the rendered configuration). */
+  seed: string;
   ports: { http: number; https: number };
   sites: Site[];
   upstreams: Upstream[];
@@ -161,7 +167,7 @@ export function durationSeconds(duration: string): number {
 
 const DNS_NAME = new RegExp(DNS_SUBDOMAIN);
 
-type SpecSite = NonNullable<Wso2FrontendSpec['sites']>[string];
+type SpecSite = NonNullable<DefaultedSpec['sites']>[string];
 
 /**
  * The stickiness of one listener. The HTTP listener's cookie has a name of its own: a browser
@@ -181,19 +187,17 @@ function stickiness(
     case 'nginx-plus-sticky':
       return { mode };
     case 'cookie': {
-      const c = affinity?.cookie;
-      const name = c?.name ?? 'WSO2FE_ROUTE';
-      const secure = c?.secure ?? true;
-      const sameSite = c?.sameSite ?? (secure ? PRODUCT_INFO[product].routeCookieSameSite : 'Lax');
+      const c = affinity?.cookie ?? defaultCookie();
+      const sameSite = c.sameSite ?? (c.secure ? PRODUCT_INFO[product].routeCookieSameSite : 'Lax');
       return {
         mode,
         cookie: {
-          name: listener === 'https' ? name : `${name}_HTTP`,
-          path: c?.path ?? '/',
-          secure: listener === 'https' && secure,
+          name: listener === 'https' ? c.name : `${c.name}_HTTP`,
+          path: c.path,
+          secure: listener === 'https' && c.secure,
           // Browsers drop a SameSite=None cookie without Secure.
           sameSite: listener === 'http' && sameSite === 'None' ? 'Lax' : sameSite,
-          ...(c?.maxAge ? { maxAgeSeconds: durationSeconds(c.maxAge) } : {}),
+          ...(c.maxAge ? { maxAgeSeconds: durationSeconds(c.maxAge) } : {}),
         },
       };
     }
@@ -225,11 +229,11 @@ interface BackendNode {
 }
 
 /** The nodes of a role: the spec's external nodes, or the ready pods observed for managed backends (by pod name, so the order is stable). */
-function nodesOf(spec: Wso2FrontendSpec, role: Role, observed: ObservedEndpoints): BackendNode[] {
+function nodesOf(spec: DefaultedSpec, role: Role, observed: ObservedEndpoints): BackendNode[] {
   if (spec.backends.external) {
     return spec.backends.external.nodes
       .filter((n) => n.roles.includes(role))
-      .map((n) => ({ name: n.name, address: n.address, names: [], portOffset: n.portOffset ?? 0 }));
+      .map((n) => ({ name: n.name, address: n.address, names: [], portOffset: n.portOffset }));
   }
   return [...(observed[role] ?? [])]
     .sort((a, b) => (a.pod < b.pod ? -1 : a.pod > b.pod ? 1 : 0))
@@ -268,12 +272,12 @@ function nodeOrigins(nodes: BackendNode[], sitePreset: SitePreset): NodeOrigin[]
  * The topology of a spec that `validateSpec` accepted (defaults applied). For managed backends
  * the upstream servers are the observed ready endpoints; until there are some, none.
  */
-export function buildTopology(spec: Wso2FrontendSpec, observed: ObservedEndpoints = {}): Topology {
+export function buildTopology(spec: DefaultedSpec, observed: ObservedEndpoints = {}): Topology {
   const pattern = spec.pattern as PatternName;
   const product = spec.product as Product;
   const preset = PATTERN_PRESETS[pattern];
   const version = spec.version ?? PRODUCT_INFO[product].defaultVersion;
-  const ports = { http: spec.ports?.http ?? 80, https: spec.ports?.https ?? 443 };
+  const ports = { http: spec.ports.http, https: spec.ports.https };
   const external = spec.backends.external;
 
   const sites: Site[] = [];
@@ -307,10 +311,10 @@ export function buildTopology(spec: Wso2FrontendSpec, observed: ObservedEndpoint
     } else {
       http = { mode: httpMode === 'off' ? 'off' : 'redirect' };
     }
-    const secretName = spec.tls?.mode === 'secret' ? (override?.tlsSecretName ?? spec.tls.secretName) : undefined;
+    const secretName = spec.tls.mode === 'secret' ? (override?.tlsSecretName ?? spec.tls.secretName) : undefined;
     const certificate: SiteCertificate = secretName
       ? { source: 'secret', name: `secret-${secretName}`, secretName }
-      : { source: 'self-signed', name: spec.tls?.certificatePerHost ? `site-${name}` : 'frontend' };
+      : { source: 'self-signed', name: spec.tls.certificatePerHost ? `site-${name}` : 'frontend' };
     sites.push({
       name,
       host: override?.host ?? sitePreset.host,
@@ -336,6 +340,7 @@ export function buildTopology(spec: Wso2FrontendSpec, observed: ObservedEndpoint
     product,
     version,
     pattern,
+    seed: preset.seed,
     ports,
     sites,
     upstreams,
@@ -346,7 +351,7 @@ export function buildTopology(spec: Wso2FrontendSpec, observed: ObservedEndpoint
             name: n.name,
             address: n.address,
             roles: n.roles as Role[],
-            portOffset: n.portOffset ?? 0,
+            portOffset: n.portOffset,
           })),
         }
       : {
@@ -357,19 +362,21 @@ export function buildTopology(spec: Wso2FrontendSpec, observed: ObservedEndpoint
             return {
               role,
               replicas: component?.replicas ?? preset.roles[role]!.replicas,
+              listeners: roleListeners(pattern, role),
+              pinned: servesPinnedSite(pattern, role),
               ...(component?.resources ? { resources: component.resources } : {}),
             };
           }),
         },
     tls: {
-      mode: spec.tls?.mode ?? 'self-signed',
-      certificatePerHost: spec.tls?.certificatePerHost ?? false,
-      extraSANs: spec.tls?.extraSANs ?? [],
+      mode: spec.tls.mode,
+      certificatePerHost: spec.tls.certificatePerHost,
+      extraSANs: spec.tls.extraSANs ?? [],
     },
     certificates: certificatePlans(sites),
     backendTls: {
-      verify: spec.backendTLS?.verify ?? false,
-      ...(spec.backendTLS?.caSecretName ? { caSecretName: spec.backendTLS.caSecretName } : {}),
+      verify: spec.backendTLS.verify,
+      ...(spec.backendTLS.caSecretName ? { caSecretName: spec.backendTLS.caSecretName } : {}),
     },
     nginx: nginxSettings(spec.nginx),
     productSettings: {
@@ -396,24 +403,6 @@ function certificatePlans(sites: Site[]): CertificatePlan[] {
   return [...plans.values()];
 }
 
-/** The NGINX settings with every default resolved (the schema's defaults, for specs that skipped defaulting). */
-function nginxSettings(n: Wso2FrontendSpec['nginx']): NginxSettings {
-  return {
-    edition: n?.edition ?? 'community',
-    image: n?.image ?? NGINX_IMAGE,
-    replicas: n?.replicas ?? 2,
-    service: { type: n?.service?.type ?? 'LoadBalancer', annotations: n?.service?.annotations ?? {} },
-    timeouts: {
-      connect: n?.timeouts?.connect ?? '60s',
-      read: n?.timeouts?.read ?? '5m',
-      send: n?.timeouts?.send ?? '5m',
-    },
-    proxyBufferSize: n?.proxyBufferSize ?? '16k',
-    clientMaxBodySize: n?.clientMaxBodySize ?? '100m',
-    hsts: {
-      enabled: n?.hsts?.enabled ?? true,
-      maxAgeSeconds: n?.hsts?.maxAgeSeconds ?? 31536000,
-      includeSubDomains: n?.hsts?.includeSubDomains ?? false,
-    },
-  };
+function nginxSettings({ service, ...n }: DefaultedSpec['nginx']): NginxSettings {
+  return { ...n, service: { type: service.type, annotations: service.annotations ?? {} } };
 }

@@ -2,13 +2,17 @@
 // is allowed. Runs the schema (with defaults), the cross-field rules the CRD also enforces in
 // CEL, and the checks that need the pattern presets with their defaults filled in.
 import { isIP } from 'node:net';
-import type { Wso2FrontendSpec } from '../api/schema.js';
+import type { DefaultedSpec, Wso2FrontendSpec } from '../api/schema.js';
 import { DNS_SUBDOMAIN } from '../api/schema.js';
 import { schemaProblems, withDefaults, type Problem } from '../api/validate.js';
-import { PATTERN_PRESETS, PRODUCT_INFO, parseVersion, type PatternName, type Product, type SemVer } from './catalog.js';
-import { ALL_RULES, type CrossFieldRule } from './rules.js';
+import { crossFieldRules, type CrossFieldRule } from '../api/rules.js';
+import type { PatternName, Product } from '../api/vocabulary.js';
+import { PATTERN_PRESETS, PATTERN_SHAPES, PRODUCT_INFO, parseVersion, type SemVer } from './catalog.js';
 
-export type ValidationResult = { ok: true; spec: Wso2FrontendSpec } | { ok: false; problems: Problem[] };
+const ALL_RULES = crossFieldRules(PATTERN_SHAPES);
+
+/** On success, the spec with every schema default applied (the pattern's defaults are the topology's). */
+export type ValidationResult = { ok: true; spec: DefaultedSpec } | { ok: false; problems: Problem[] };
 
 const dnsName = new RegExp(DNS_SUBDOMAIN);
 const showVersion = (v: SemVer) => `${v.major}.${v.minor}.${v.patch}`;
@@ -155,5 +159,6 @@ export function validateSpec(input: unknown): ValidationResult {
   if (schema.length) return { ok: false, problems: schema };
   const valid = spec as Wso2FrontendSpec;
   const problems = [...crossFieldProblems(valid), ...presetProblems(valid)];
-  return problems.length ? { ok: false, problems } : { ok: true, spec: valid };
+  // Schema-valid after withDefaults: every default the schema declares is there.
+  return problems.length ? { ok: false, problems } : { ok: true, spec: spec as DefaultedSpec };
 }

@@ -1,5 +1,5 @@
 // The Wso2Frontend CustomResourceDefinition, rendered from the TypeBox schema (src/api) and the
-// cross-field rules (src/model/rules.ts). crds/ holds its output; a test keeps them equal.
+// cross-field rules (src/api/rules.ts) with the presets' shapes (src/model/catalog.ts). crds/ holds its output; a test keeps them equal.
 import type { TSchema } from '@sinclair/typebox';
 import {
   API_GROUP,
@@ -12,7 +12,8 @@ import {
   Wso2FrontendSpec,
   Wso2FrontendStatus,
 } from '../api/schema.js';
-import { ALL_RULES, type CrossFieldRule, type RuleScope } from '../model/rules.js';
+import { crossFieldRules, type CrossFieldRule, type RuleScope } from '../api/rules.js';
+import { PATTERN_SHAPES } from '../model/catalog.js';
 
 type JsonSchema = { [key: string]: unknown };
 
@@ -80,8 +81,9 @@ function structural(schema: TSchema): JsonSchema {
 
 export function renderCrd() {
   const spec = structural(Wso2FrontendSpec);
-  for (const scope of Object.keys(ALL_RULES) as RuleScope[]) {
-    scopeSchema(spec, scope)['x-kubernetes-validations'] = celValidations(ALL_RULES[scope]);
+  const rules = crossFieldRules(PATTERN_SHAPES);
+  for (const scope of Object.keys(rules) as RuleScope[]) {
+    scopeSchema(spec, scope)['x-kubernetes-validations'] = celValidations(rules[scope]);
   }
   const readyCondition = '.status.conditions[?(@.type=="Ready")]';
   return {

@@ -1,17 +1,20 @@
 // The Kubernetes objects the operator keeps for one Wso2Frontend, rendered from its topology:
-// the NGINX configuration, and the NGINX Deployment, Service and PodDisruptionBudget that serve
-// it. Pure: the controller supplies what it observed (the configuration hash to roll pods on).
+// the NGINX configuration, the NGINX Deployment, Service and PodDisruptionBudget that serve it,
+// and the TLS Secrets. Pure: the controller supplies what it decided (certificate data and
+// versions, which roll the pods through the configuration hash).
 import { createHash } from 'node:crypto';
 import type {
   V1ConfigMap,
   V1Deployment,
   V1PodDisruptionBudget,
+  V1Secret,
   V1Service,
   V1VolumeProjection,
 } from '@kubernetes/client-node';
 import { CERTIFICATES_ANNOTATION, CONFIG_HASH_ANNOTATION } from '../api/agent.js';
 import type { Wso2Frontend } from '../api/schema.js';
 import { durationSeconds, type Topology } from '../model/topology.js';
+import { labelsFor, meta, NGINX_COMPONENT, selectorFor, TLS_COMPONENT } from './ownership.js';
 import {
   BACKEND_CA_PATH,
   certificatePaths,
@@ -21,26 +24,6 @@ import {
   renderNginx,
   type NginxLayout,
 } from './nginx/config.js';
-
-export function labelsFor(frontend: Wso2Frontend, component: string): Record<string, string> {
-  return {
-    'app.kubernetes.io/name': 'wso2-frontend',
-    'app.kubernetes.io/instance': frontend.metadata.name,
-    'app.kubernetes.io/component': component,
-    'app.kubernetes.io/managed-by': 'wso2-frontend-operator',
-  };
-}
-
-export const selectorFor = (frontend: Wso2Frontend, component: string) => ({
-  'app.kubernetes.io/instance': frontend.metadata.name,
-  'app.kubernetes.io/component': component,
-});
-
-export const meta = (frontend: Wso2Frontend, name: string, component: string) => ({
-  name,
-  ...(frontend.metadata.namespace ? { namespace: frontend.metadata.namespace } : {}),
-  labels: labelsFor(frontend, component),
-});
 
 export const nginxName = (frontend: Wso2Frontend) => `${frontend.metadata.name}-nginx`;
 /** The Secret of one certificate the operator issues (self-signed mode), and of the CA that signs them. */
@@ -89,7 +72,7 @@ export function configMapOf(frontend: Wso2Frontend, configuration: NginxConfigur
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: {
-      ...meta(frontend, nginxName(frontend), 'nginx'),
+      ...meta(frontend, nginxName(frontend), NGINX_COMPONENT),
       annotations: {
         [CONFIG_HASH_ANNOTATION]: configuration.hash,
         [CERTIFICATES_ANNOTATION]: configuration.certificateVersions.join(','),
@@ -124,7 +107,7 @@ function configProjection(frontend: Wso2Frontend, topology: Topology): V1VolumeP
 }
 
 export function nginxDeployment(frontend: Wso2Frontend, topology: Topology, hash: string): V1Deployment {
-  const selector = selectorFor(frontend, 'nginx');
+  const selector = selectorFor(frontend, NGINX_COMPONENT);
   const nginxArgs = ['-p', NGINX_PREFIX, '-c', `${NGINX_CONF_DIR}/nginx.conf`];
   const probe = (periodSeconds: number) => ({
     httpGet: { path: HEALTH_PATH, port: 'health' },
@@ -134,13 +117,13 @@ export function nginxDeployment(frontend: Wso2Frontend, topology: Topology, hash
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: meta(frontend, nginxName(frontend), 'nginx'),
+    metadata: meta(frontend, nginxName(frontend), NGINX_COMPONENT),
     spec: {
       replicas: topology.nginx.replicas,
       selector: { matchLabels: selector },
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: {
-        metadata: { labels: labelsFor(frontend, 'nginx'), annotations: { 'wso2-frontend.dev/config-hash': hash } },
+        metadata: { labels: labelsFor(frontend, NGINX_COMPONENT), annotations: { [CONFIG_HASH_ANNOTATION]: hash } },
         spec: {
           automountServiceAccountToken: false,
           securityContext: {
@@ -214,12 +197,12 @@ export function nginxService(frontend: Wso2Frontend, topology: Topology): V1Serv
     apiVersion: 'v1',
     kind: 'Service',
     metadata: {
-      ...meta(frontend, nginxName(frontend), 'nginx'),
+      ...meta(frontend, nginxName(frontend), NGINX_COMPONENT),
       ...(Object.keys(annotations).length ? { annotations } : {}),
     },
     spec: {
       type,
-      selector: selectorFor(frontend, 'nginx'),
+      selector: selectorFor(frontend, NGINX_COMPONENT),
       ports: [
         { name: 'http', port: topology.ports.http, targetPort: 'http' },
         { name: 'https', port: topology.ports.https, targetPort: 'https' },
@@ -234,14 +217,25 @@ export function nginxDisruptionBudget(frontend: Wso2Frontend): V1PodDisruptionBu
   return {
     apiVersion: 'policy/v1',
     kind: 'PodDisruptionBudget',
-    metadata: meta(frontend, nginxName(frontend), 'nginx'),
-    spec: { maxUnavailable: 1, selector: { matchLabels: selectorFor(frontend, 'nginx') } },
+    metadata: meta(frontend, nginxName(frontend), NGINX_COMPONENT),
+    spec: { maxUnavailable: 1, selector: { matchLabels: selectorFor(frontend, NGINX_COMPONENT) } },
   };
 }
 
 export type DesiredObject = V1ConfigMap | V1Deployment | V1Service | V1PodDisruptionBudget;
 
-/** The objects without secret material (certificates are issued by the controller at reconcile time). */
+/** A kubernetes.io/tls Secret the operator keeps (an issued certificate or its CA), as cert-manager lays them out. */
+export function certificateSecret(frontend: Wso2Frontend, name: string, data: Record<string, string>): V1Secret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'kubernetes.io/tls',
+    metadata: meta(frontend, name, TLS_COMPONENT),
+    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')])),
+  };
+}
+
+/** The NGINX objects, without secret material (the certificates are decided by the controller at reconcile time). */
 export function desiredObjects(
   frontend: Wso2Frontend,
   topology: Topology,

@@ -13,17 +13,14 @@ import type {
   V1StatefulSet,
 } from '@kubernetes/client-node';
 import type { Wso2Frontend } from '../api/schema.js';
-import { PATTERN_PRESETS, type Role } from '../model/catalog.js';
+import type { Role } from '../api/vocabulary.js';
 import type { Component, Topology } from '../model/topology.js';
-import { labelsFor, meta, selectorFor } from './objects.js';
+import { labelsFor, meta, selectorFor } from './ownership.js';
 
 export type Wso2Workload = V1Deployment | V1StatefulSet | V1Service;
 
 /** The wso2carbon user and group of WSO2's Docker images. */
 const WSO2_UID = 802;
-
-/** Carbon's management HTTPS port: every role listens there, also one no public host reaches (the traffic manager). */
-const CARBON_HTTPS = 9443;
 
 // WSO2 recommends 2 cores and 4 GB per API Manager node. Request half the cores so a pattern fits
 // on small nodes, and no CPU limit so Carbon's start-up burst is not throttled; the memory limit
@@ -36,25 +33,13 @@ const roleSelector = (frontend: Wso2Frontend, role: Role) => selectorFor(fronten
 
 const roleMeta = (frontend: Wso2Frontend, role: Role) => meta(frontend, roleName(frontend, role), role);
 
-/** The product ports a role listens on, HTTPS first per site; named `https-9443`, `http-9763` (15 characters at most). */
-export function rolePorts(topology: Topology, role: Role): V1ContainerPort[] {
-  // From the pattern, not the upstreams: the product listens on its HTTP ports whether or not
-  // NGINX proxies HTTP, and switching `http: proxy` on a site must not roll the WSO2 pods.
-  const sites = Object.values(PATTERN_PRESETS[topology.pattern].sites).filter((s) => s.https.role === role);
-  const listeners = sites.flatMap((s) => [
-    { protocol: 'https', port: s.https.port },
-    ...(s.httpPort === undefined ? [] : [{ protocol: 'http', port: s.httpPort }]),
-  ]);
-  const ports = new Map<number, V1ContainerPort>();
-  for (const { protocol, port } of listeners.length ? listeners : [{ protocol: 'https', port: CARBON_HTTPS }]) {
-    if (!ports.has(port)) ports.set(port, { name: `${protocol}-${port}`, containerPort: port, protocol: 'TCP' });
-  }
-  return [...ports.values()];
-}
-
-/** A pinned site sends every request to the role's first pod by name, so the role needs stable ordinals: pod -0. */
-export function servesPinnedSite(topology: Topology, role: Role): boolean {
-  return Object.values(PATTERN_PRESETS[topology.pattern].sites).some((s) => s.pinned && s.https.role === role);
+/** The role's product ports, named `https-9443`, `http-9763` (15 characters at most). */
+function containerPorts(component: Component): V1ContainerPort[] {
+  return component.listeners.map(({ protocol, port }) => ({
+    name: `${protocol}-${port}`,
+    containerPort: port,
+    protocol: 'TCP',
+  }));
 }
 
 function podSpec(image: string, component: Component, ports: V1ContainerPort[]): V1PodSpec {
@@ -108,8 +93,8 @@ function roleWorkload(
 ): V1Deployment | V1StatefulSet {
   const { role, replicas } = component;
   const selector = { matchLabels: roleSelector(frontend, role) };
-  const template = podTemplate(frontend, image, component, rolePorts(topology, role));
-  if (!servesPinnedSite(topology, role)) {
+  const template = podTemplate(frontend, image, component, containerPorts(component));
+  if (!component.pinned) {
     return {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
@@ -126,7 +111,8 @@ function roleWorkload(
   };
 }
 
-function roleService(frontend: Wso2Frontend, topology: Topology, role: Role): V1Service {
+function roleService(frontend: Wso2Frontend, component: Component): V1Service {
+  const { role } = component;
   return {
     apiVersion: 'v1',
     kind: 'Service',
@@ -134,7 +120,7 @@ function roleService(frontend: Wso2Frontend, topology: Topology, role: Role): V1
     spec: {
       type: 'ClusterIP',
       selector: roleSelector(frontend, role),
-      ports: rolePorts(topology, role).map((p) => ({
+      ports: containerPorts(component).map((p) => ({
         name: p.name!,
         port: p.containerPort,
         targetPort: p.name!,
@@ -150,6 +136,6 @@ export function wso2Workloads(frontend: Wso2Frontend, topology: Topology): Wso2W
   if (backends.source !== 'managed') return [];
   return backends.components.flatMap((component) => [
     roleWorkload(frontend, topology, backends.image, component),
-    roleService(frontend, topology, component.role),
+    roleService(frontend, component),
   ]);
 }

@@ -5,7 +5,13 @@
 import { createPublicKey } from 'node:crypto';
 import { isIP } from 'node:net';
 import { uniqueNames } from './names.js';
-import { createCertificate, generateRsaKeyPair, type KeyPair, type SubjectAltName } from './x509.js';
+import {
+  createCertificate,
+  generateRsaKeyPair,
+  generateRsaKeyPairAsync,
+  type KeyPair,
+  type SubjectAltName,
+} from './x509.js';
 
 export interface KeyAndCertificate {
   certificatePem: string;
@@ -137,4 +143,28 @@ export function caSecretData(ca: KeyAndCertificate): TlsSecretData {
     'tls.key': pemBlock(ca.privateKeyPem),
     'ca.crt': pemBlock(ca.certificatePem),
   };
+}
+
+/** A certificate a renewal decision asked for: a CA, or a server certificate signed by `ca`. */
+export type IssueRequest = {
+  /** The Secret it is stored in. */
+  secretName: string;
+  /** What is issued and why, for the CertificateIssued Event. */
+  description: string;
+} & ({ commonName: string } | { ca: KeyAndCertificate; names: string[] });
+
+export interface IssuedCertificate {
+  secretName: string;
+  description: string;
+  certificate: KeyAndCertificate;
+}
+
+/** Issues what a request asks for, with a key generated off the event loop (the slow part). */
+export async function issueRequested(request: IssueRequest, now: Date): Promise<IssuedCertificate> {
+  const keyPair = await generateRsaKeyPairAsync();
+  const certificate =
+    'commonName' in request
+      ? issueCa(request.commonName, { now, keyPair })
+      : issueServerCertificate(request.ca, request.names, { now, keyPair });
+  return { secretName: request.secretName, description: request.description, certificate };
 }

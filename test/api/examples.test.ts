@@ -14,7 +14,7 @@ beforeAll(async () => {
 });
 
 test('there is an example for every pattern', async () => {
-  const { PATTERNS } = await import('../../src/model/catalog.js');
+  const { PATTERNS } = await import('../../src/api/vocabulary.js');
   const covered = new Set(examples().map((e) => e.resource.spec.pattern));
   expect([...PATTERNS].filter((p) => !covered.has(p))).toEqual([]);
   expect(examples().length).toBeGreaterThanOrEqual(10);

@@ -17,15 +17,17 @@ import {
   Wso2FrontendSpec,
   type Wso2Frontend,
 } from '../../src/api/schema.js';
-import { createOperator } from '../../src/cli/operator.js';
+import { createOperator } from '../../src/controller/setup.js';
+import { FIELD_MANAGER } from '../../src/render/ownership.js';
 import type { OperatorMetrics } from '../../src/controller/observability.js';
 import type { Controller } from '../../src/controller/runtime/controller.js';
-import { PATTERN_PRESETS, type Role } from '../../src/model/catalog.js';
+import type { Role } from '../../src/api/vocabulary.js';
+import { PATTERN_PRESETS } from '../../src/model/catalog.js';
+import { reconciles } from '../support/prometheus.js';
 import { createNamespace, eventually, kubeConfig, kubectl, kubectlOutcome } from '../support/cluster.js';
 import { examples, installCrd, provideTlsSecrets, sitesOf } from '../support/resources.js';
 
 const EXAMPLES = examples();
-const FIELD_MANAGER = 'wso2-frontend-operator';
 const CONFIG_HASH = 'wso2-frontend.dev/config-hash';
 // A no-op reconcile takes about 150 ms here (every owned object re-applied, every owned kind
 // listed for pruning), so a pass over a dozen examples takes about 2 s: a shorter period would
@@ -164,12 +166,6 @@ async function expectNoDrift(file: string, name: string): Promise<void> {
   ).toEqual([{ operation: 'Apply', subresource: 'status', fields: ['f:status'] }]);
 }
 
-/** Completed reconciles so far, from the operator's own metrics. */
-async function reconciles(): Promise<number> {
-  const metric = operator.metrics.registry.getSingleMetric('wso2_frontend_reconcile_total');
-  return (await metric!.get()).values.reduce((sum, { value }) => sum + value, 0);
-}
-
 beforeAll(async () => {
   await installCrd();
   namespace = await createNamespace('examples');
@@ -275,10 +271,10 @@ test.each(EXAMPLES)(
 describe('after a resync period', () => {
   beforeAll(async () => {
     // The resync pass under way may reconcile up to all but one of them; the next one does them all.
-    const start = await reconciles();
+    const start = await reconciles(operator.metrics);
     await eventually(
       'every example to be reconciled by a resync',
-      async () => ((await reconciles()) >= start + 2 * EXAMPLES.length ? true : undefined),
+      async () => ((await reconciles(operator.metrics)) >= start + 2 * EXAMPLES.length ? true : undefined),
       30_000,
     );
   });

@@ -28,6 +28,11 @@ export class FakeClock implements Clock {
     return this.timers.size;
   }
 
+  /** How far ahead each pending timer is due, soonest first. */
+  pendingDelays(): number[] {
+    return [...this.timers].map((t) => t.at - this.time).sort((a, b) => a - b);
+  }
+
   /** Moves time forward by `ms`, firing due timers in time order and letting their work settle. */
   async advance(ms: number): Promise<void> {
     const target = this.time + ms;

@@ -1,10 +1,12 @@
 // Leader election on a real Lease: of two candidates exactly one leads, a leader that shuts
-// down hands over at once, and a leader cut off from the API server steps down before the
+// down hands over at once, a lease nobody renews is taken over only after the lease duration
+// on the candidate's own clock, and a leader cut off from the API server steps down before the
 // other candidate takes over.
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import * as k8s from '@kubernetes/client-node';
 import { LeaderElector, type LeaderElectionOptions } from '../../src/controller/runtime/leader.js';
 import { createNamespace, eventually, kubeConfig } from '../support/cluster.js';
+import { FakeClock } from './fake-clock.js';
 
 const leaseDurationMs = 2000;
 
@@ -22,7 +24,12 @@ afterEach(async () => {
 });
 
 /** A candidate that records when it started and stopped leading. */
-function candidate(identity: string, leaseName: string, config: k8s.KubeConfig = kubeConfig()) {
+function candidate(
+  identity: string,
+  leaseName: string,
+  config: k8s.KubeConfig = kubeConfig(),
+  overrides: Partial<LeaderElectionOptions> = {},
+) {
   const events: Array<{ event: 'started' | 'stopped'; at: number }> = [];
   const options: LeaderElectionOptions = {
     kubeConfig: config,
@@ -34,6 +41,7 @@ function candidate(identity: string, leaseName: string, config: k8s.KubeConfig =
     onStartedLeading: () => events.push({ event: 'started', at: Date.now() }),
     onStoppedLeading: () => events.push({ event: 'stopped', at: Date.now() }),
     logger: () => undefined,
+    ...overrides,
   };
   const elector = new LeaderElector(options);
   electors.push(elector);
@@ -100,19 +108,51 @@ test('of two candidates on one lease exactly one leads, and the lease names it',
 });
 
 test('a leader that stops releases the lease and the other candidate takes over at once', async () => {
-  const a = candidate('replica-a', 'handover');
+  // A lease far longer than the wait below: the other candidate can only lead because it was released.
+  const long = { leaseDurationMs: 600_000 };
+  const a = candidate('replica-a', 'handover', kubeConfig(), long);
   a.elector.start();
   await eventually('replica-a to lead', async () => (a.elector.isLeader ? true : undefined));
-  const b = candidate('replica-b', 'handover');
+  const b = candidate('replica-b', 'handover', kubeConfig(), long);
   b.elector.start();
 
-  const stoppedAt = Date.now();
   await a.elector.stop();
 
   expect(a.events.map((e) => e.event)).toEqual(['started', 'stopped']);
   await eventually('replica-b to lead', async () => (b.elector.isLeader ? true : undefined), 10_000);
-  expect(b.events[0]!.at - stoppedAt).toBeLessThan(leaseDurationMs);
   const spec = await holder('handover');
+  expect(spec.holderIdentity).toBe('replica-b');
+  expect(spec.leaseTransitions).toBe(1);
+});
+
+test("a lease nobody renews is taken over once it went unchanged for the lease duration on the candidate's clock", async () => {
+  const now = new k8s.V1MicroTime();
+  await leases.createNamespacedLease({
+    namespace,
+    body: {
+      metadata: { name: 'expiry', namespace },
+      spec: { holderIdentity: 'gone', leaseDurationSeconds: 2, acquireTime: now, renewTime: now },
+    },
+  });
+  const clock = new FakeClock();
+  const retryPeriodMs = 500;
+  const b = candidate('replica-b', 'expiry', kubeConfig(), { clock, retryPeriodMs });
+  // An attempt is over when the only timer left is the wait for the next one.
+  const attemptDone = () =>
+    eventually('an attempt to finish', async () =>
+      clock.pendingDelays().join() === `${retryPeriodMs}` ? true : undefined,
+    );
+  b.elector.start();
+
+  // Seen first at 0: still held at 2000 (not more than the 2 s lease), taken at 2500.
+  for (let elapsed = 0; elapsed <= 2000; elapsed += retryPeriodMs) {
+    await attemptDone();
+    expect(b.elector.isLeader).toBe(false);
+    await clock.advance(retryPeriodMs);
+  }
+  await eventually('replica-b to lead', async () => (b.elector.isLeader ? true : undefined));
+  expect(clock.now()).toBe(2500);
+  const spec = await holder('expiry');
   expect(spec.holderIdentity).toBe('replica-b');
   expect(spec.leaseTransitions).toBe(1);
 });

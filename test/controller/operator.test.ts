@@ -7,23 +7,26 @@ import { X509Certificate } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import * as yaml from 'js-yaml';
 import type { Wso2Frontend } from '../../src/api/schema.js';
-import { createOperator } from '../../src/cli/operator.js';
+import { createOperator } from '../../src/controller/setup.js';
+import type { OperatorMetrics } from '../../src/controller/observability.js';
 import type { Controller } from '../../src/controller/runtime/controller.js';
+import { reconciles } from '../support/prometheus.js';
 import { createNamespace, eventually, isNotFound, kubeConfig, kubectl } from '../support/cluster.js';
 import { example, installCrd } from '../support/resources.js';
 
 let namespace: string;
 let controller: Controller<Wso2Frontend>;
+let metrics: OperatorMetrics;
 const core = () => kubeConfig().makeApiClient(k8s.CoreV1Api);
 const NAME = 'apim-active-active';
 
 function startOperator(): Promise<void> {
-  controller = createOperator({
+  ({ controller, metrics } = createOperator({
     kubeConfig: kubeConfig(),
     namespaces: [namespace],
     resyncPeriodMs: 1500,
     identity: 'test',
-  }).controller;
+  }));
   return controller.start();
 }
 
@@ -115,7 +118,10 @@ test('the certificate Secret is kubernetes.io/tls, signed by the CA Secret, with
 test('a resync of unchanged resources writes nothing: the resource and its Secrets keep their resourceVersion', async () => {
   const before = await frontend();
   const secret = await core().readNamespacedSecret({ name: `${NAME}-tls-frontend`, namespace });
-  await new Promise((r) => setTimeout(r, 4000)); // more than two resync periods
+  const start = await reconciles(metrics);
+  await eventually('two resyncs to reconcile it', async () =>
+    (await reconciles(metrics)) >= start + 2 ? true : undefined,
+  );
   const resourceVersion = (f: Wso2Frontend) => (f.metadata as { resourceVersion?: string }).resourceVersion;
   expect(resourceVersion(await frontend())).toBe(resourceVersion(before));
   expect(

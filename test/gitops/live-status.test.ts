@@ -5,7 +5,7 @@
 import * as k8s from '@kubernetes/client-node';
 import * as yaml from 'js-yaml';
 import { API_GROUP, API_VERSION, PLURAL, type Wso2Frontend } from '../../src/api/schema.js';
-import { createOperator } from '../../src/cli/operator.js';
+import { createOperator } from '../../src/controller/setup.js';
 import { issueCa, issueServerCertificate, tlsSecretData } from '../../src/tls/issuer.js';
 import { createNamespace, eventually, kubeConfig, kubectl } from '../support/cluster.js';
 import { argoCdHealth, kstatus } from '../support/go-tools.js';

@@ -1,7 +1,7 @@
 // The seed routing tables, computed by the model from the examples: for each public host and
 // port, which role and backend port it reaches, on which nodes, with which stickiness, and
 // which node a pinned management host goes to.
-import type { Wso2Frontend } from '../../src/api/schema.js';
+import { NGINX_IMAGE, type Wso2Frontend } from '../../src/api/schema.js';
 import { buildTopology, serviceDnsNames, type Topology, type Upstream } from '../../src/model/topology.js';
 import { validateSpec } from '../../src/model/validate.js';
 import { example } from '../support/resources.js';
@@ -152,9 +152,30 @@ test('API Manager 4.x distributed: portal, gateway, WebSocket and WebSub hosts; 
     source: 'managed',
     image: 'wso2/wso2am:4.5.0',
     components: [
-      { role: 'control-plane', replicas: 2 },
-      { role: 'gateway', replicas: 3 },
-      { role: 'traffic-manager', replicas: 2 },
+      {
+        role: 'control-plane',
+        replicas: 2,
+        listeners: [
+          { protocol: 'https', port: 9443 },
+          { protocol: 'http', port: 9763 },
+        ],
+        pinned: false,
+      },
+      {
+        role: 'gateway',
+        replicas: 3,
+        listeners: [
+          { protocol: 'https', port: 8243 },
+          { protocol: 'http', port: 8280 },
+          { protocol: 'https', port: 8099 },
+          { protocol: 'http', port: 9099 },
+          { protocol: 'https', port: 8021 },
+          { protocol: 'http', port: 9021 },
+        ],
+        pinned: false,
+      },
+      // No public host reaches the traffic manager: it listens on Carbon's management port.
+      { role: 'traffic-manager', replicas: 2, listeners: [{ protocol: 'https', port: 9443 }], pinned: false },
     ],
   });
   expect(t.productSettings.configFormat).toBe('deployment-toml');
@@ -252,4 +273,36 @@ test('managed backends with no ready pods yet have upstreams without servers', (
   const t = topologyOf(example('is-7-managed.yaml'));
   expect(t.upstreams.map((u) => u.servers.length)).toEqual([0, 0, 0]);
   expect(t.upstreams.find((u) => u.name === 'management-https')!.pinnedNode).toBeUndefined();
+});
+
+test('validation returns every schema default, also inside objects the spec leaves out, for the topology to use as is', () => {
+  const result = validateSpec(example('apim-single.yaml').spec);
+  if (!result.ok) throw new Error('apim-single is valid');
+  const { ports, tls, backendTLS, nginx, backends } = result.spec;
+  expect({ ports, tls, backendTLS, nginx }).toEqual({
+    ports: { http: 80, https: 443 },
+    tls: { mode: 'self-signed', certificatePerHost: false },
+    backendTLS: { verify: false },
+    nginx: {
+      edition: 'community',
+      image: NGINX_IMAGE,
+      replicas: 2,
+      service: { type: 'LoadBalancer' },
+      timeouts: { connect: '60s', read: '5m', send: '5m' },
+      proxyBufferSize: '16k',
+      clientMaxBodySize: '100m',
+      hsts: { enabled: true, maxAgeSeconds: 31536000, includeSubDomains: false },
+    },
+  });
+  expect(backends.external?.nodes.map((n) => n.portOffset)).toEqual([0]);
+});
+
+test("cookie affinity without cookie settings gets the schema's cookie defaults and the product's SameSite", () => {
+  const resource = example('apim-single.yaml');
+  resource.spec.sites = { portal: { sessionAffinity: { mode: 'cookie' } } };
+  const upstream = topologyOf(resource).upstreams.find((u) => u.name === 'portal-https')!;
+  expect(upstream.stickiness).toEqual({
+    mode: 'cookie',
+    cookie: { name: 'WSO2FE_ROUTE', path: '/', secure: true, sameSite: 'None' },
+  });
 });

@@ -9,7 +9,7 @@ import { DOMParser } from '@xmldom/xmldom';
 import jsonc from 'jsonc-parser';
 import { parse as parseToml } from 'smol-toml';
 import type { Wso2Frontend } from '../../src/api/schema.js';
-import type { Role } from '../../src/model/catalog.js';
+import type { Role } from '../../src/api/vocabulary.js';
 import {
   productConfiguration,
   roleConfiguration,

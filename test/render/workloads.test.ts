@@ -4,7 +4,7 @@
 import * as k8s from '@kubernetes/client-node';
 import * as yaml from 'js-yaml';
 import type { Wso2Frontend } from '../../src/api/schema.js';
-import type { Role } from '../../src/model/catalog.js';
+import type { Role } from '../../src/api/vocabulary.js';
 import type { Topology } from '../../src/model/topology.js';
 import { wso2Workloads, type Wso2Workload } from '../../src/render/workloads.js';
 import { createNamespace, eventually, kubeConfig, kubectl } from '../support/cluster.js';

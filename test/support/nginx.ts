@@ -10,7 +10,7 @@ import { ComponentProcess } from '../../src/localcluster/process.js';
 /** The `nginx` command: $NGINX_BIN, else the cached Debian unstable build (fetched once when missing). */
 function nginxBinary(): string {
   if (process.env.NGINX_BIN) return process.env.NGINX_BIN;
-  const script = join(packageRoot, 'scripts', 'nginx-binaries.sh');
+  const script = join(packageRoot(), 'scripts', 'nginx-binaries.sh');
   const result = spawnSync('bash', [script], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
   const binary = result.stdout?.trim().split('\n').pop();
   if (result.status !== 0 || !binary) throw new Error(`${script} failed with exit code ${result.status}`);
@@ -53,20 +53,23 @@ export class NginxProcess {
     readonly dir: string,
   ) {}
 
-  /** Starts NGINX in the foreground on a rendered tree and waits until `port` accepts connections. */
-  static async start(dir: string, port: number): Promise<NginxProcess> {
+  /** Starts NGINX in the foreground on a tree (DIR/nginx.conf) and waits until every port accepts connections. */
+  static async start(dir: string, ports: number | number[]): Promise<NginxProcess> {
     const process = new ComponentProcess(
       'nginx',
       NGINX,
-      ['-p', `${dir}/`, '-c', 'nginx.conf', '-g', 'daemon off;'],
+      // Errors before the configuration is read go to the log too, not to a system path.
+      ['-e', 'stderr', '-p', `${dir}/`, '-c', 'nginx.conf', '-g', 'daemon off;'],
       join(dir, 'nginx.log'),
     );
     process.start();
     const deadline = Date.now() + 10_000;
-    while (!(await accepts(port))) {
-      process.assertRunning();
-      if (Date.now() > deadline) throw new Error(`nginx did not listen on ${port}:\n${process.logTail()}`);
-      await new Promise((r) => setTimeout(r, 50));
+    for (const port of [ports].flat()) {
+      while (!(await accepts(port))) {
+        process.assertRunning();
+        if (Date.now() > deadline) throw new Error(`nginx did not listen on ${port}:\n${process.logTail()}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
     }
     return new NginxProcess(process, dir);
   }

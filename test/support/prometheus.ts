@@ -1,5 +1,6 @@
 // Samples of the Prometheus text exposition format, as the operator's and the API server's
 // /metrics serve them, so tests can assert on values rather than on text.
+import type { OperatorMetrics } from '../../src/controller/observability.js';
 
 export interface Sample {
   name: string;
@@ -31,4 +32,10 @@ export function sumOf(samples: Sample[], name: string, labels: Record<string, st
   return samples
     .filter((s) => s.name === name && Object.entries(labels).every(([key, value]) => s.labels[key] === value))
     .reduce((total, s) => total + s.value, 0);
+}
+
+/** Completed reconciles so far (every result), from an in-process operator's own metrics. */
+export async function reconciles(metrics: OperatorMetrics): Promise<number> {
+  const metric = metrics.registry.getSingleMetric('wso2_frontend_reconcile_total');
+  return (await metric!.get()).values.reduce((sum, { value }) => sum + value, 0);
 }

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import * as yaml from 'js-yaml';
 import type { Wso2Frontend } from '../../src/api/schema.js';
-import { PATTERN_PRESETS, type Role } from '../../src/model/catalog.js';
+import type { Role } from '../../src/api/vocabulary.js';
+import { PATTERN_PRESETS } from '../../src/model/catalog.js';
 import { issueCa, issueServerCertificate, tlsSecretData } from '../../src/tls/issuer.js';
 import { eventually, kubeConfig, kubectl } from './cluster.js';
 

@@ -1,6 +1,7 @@
 // Random valid Wso2Frontend specs, seeded so a failure can be replayed: every pattern, external
 // and managed backends, host, port, affinity, TLS and NGINX overrides. Shared by the property tests.
-import { PATTERN_PRESETS, PATTERNS, rolesOf, type PatternName } from '../../src/model/catalog.js';
+import { PATTERNS, type PatternName } from '../../src/api/vocabulary.js';
+import { PATTERN_PRESETS, rolesOf } from '../../src/model/catalog.js';
 
 /** mulberry32: a small seeded PRNG, so every run generates the same specs. */
 export function random(seed: number): () => number {

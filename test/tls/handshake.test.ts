@@ -4,7 +4,6 @@
 import { join } from 'node:path';
 import { connect, type PeerCertificate } from 'node:tls';
 import { freePort } from '../../src/localcluster/ports.js';
-import { ComponentProcess } from '../../src/localcluster/process.js';
 import {
   issueCa,
   issueServerCertificate,
@@ -12,15 +11,15 @@ import {
   tlsSecretData,
   type KeyAndCertificate,
 } from '../../src/tls/issuer.js';
+import { NginxProcess } from '../support/nginx.js';
 import { scratch } from './tools.js';
 
-const NGINX = '/usr/sbin/nginx';
 const HOSTS = ['api.am.wso2.com', 'gw.am.wso2.com'];
 const EXTRA = ['localhost', '127.0.0.1'];
 
 const files = scratch('tls-handshake');
 let ca: KeyAndCertificate;
-let nginx: ComponentProcess;
+let nginx: NginxProcess;
 const ports = { shared: 0, perHost: 0 };
 
 /** One server block per host; `certificateOf` says which stored Secret each host serves. */
@@ -45,40 +44,6 @@ function writeSecret(name: string, leaf: KeyAndCertificate): string {
   return join(files.dir, name);
 }
 
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host: '127.0.0.1', rejectUnauthorized: false }, () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-async function startNginx(): Promise<ComponentProcess> {
-  const process = new ComponentProcess(
-    'nginx',
-    NGINX,
-    [
-      '-e',
-      'stderr',
-      '-p',
-      `${files.dir}/`,
-      '-c',
-      'nginx.conf',
-      '-g',
-      `daemon off; pid ${files.dir}/nginx.pid; error_log stderr;`,
-    ],
-    join(files.dir, 'nginx.log'),
-  );
-  process.start();
-  for (;;) {
-    process.assertRunning();
-    if ((await accepts(ports.shared)) && (await accepts(ports.perHost))) return process;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 beforeAll(async () => {
   const now = new Date(); // the client checks validity against the real clock
   ca = issueCa('wso2-frontend default/apim', { now });
@@ -94,7 +59,9 @@ beforeAll(async () => {
   ports.perHost = await freePort();
   files.write(
     'nginx.conf',
-    `events {}
+    `pid ${files.dir}/nginx.pid;
+error_log stderr;
+events {}
 http {
   access_log off;
   client_body_temp_path ${files.dir}/client_body;
@@ -107,11 +74,11 @@ ${serverBlocks(ports.perHost, (host) => perHost.get(host)!)}
 }
 `,
   );
-  nginx = await startNginx();
+  nginx = await NginxProcess.start(files.dir, [ports.shared, ports.perHost]);
 });
 
 afterAll(async () => {
-  await nginx?.stop(5000);
+  await nginx?.stop();
   files.remove();
 });
 

@@ -41,6 +41,9 @@ export interface SecondaryWatch {
 
 export type Reconcile = (key: string) => Promise<WorkResult>;
 
+/** How a reconcile ended: done, asked to run again later, or failed (retried with backoff). */
+export type ReconcileResult = 'success' | 'error' | 'requeue';
+
 export type LogLevel = 'info' | 'error';
 export type Logger = (level: LogLevel, message: string, fields: Record<string, unknown>) => void;
 
@@ -70,6 +73,8 @@ export interface ControllerOptions {
   logger?: Logger;
   /** Runs at the end of stop(), e.g. to close the connections the controller used. */
   afterStop?: () => Promise<void>;
+  /** Told how each reconcile ended and how long it took (for metrics). */
+  onReconciled?: (result: ReconcileResult, seconds: number) => void;
 }
 
 /** The work queue key of an object: "namespace/name", or "name" for cluster-scoped objects. */
@@ -270,7 +275,7 @@ export class Controller<Primary extends k8s.KubernetesObject = k8s.KubernetesObj
 
   constructor(private readonly options: ControllerOptions) {
     this.log = options.logger ?? jsonLogger;
-    this.queue = new WorkQueue((key) => options.reconcile(key), {
+    this.queue = new WorkQueue((key) => this.timedReconcile(key), {
       concurrency: options.concurrency,
       baseDelayMs: options.retryBaseDelayMs,
       maxDelayMs: options.retryMaxDelayMs,
@@ -383,6 +388,19 @@ export class Controller<Primary extends k8s.KubernetesObject = k8s.KubernetesObj
   /** Work queue counters for metrics. */
   stats(): WorkQueueStats {
     return this.queue.stats();
+  }
+
+  private async timedReconcile(key: string): Promise<WorkResult> {
+    const started = process.hrtime.bigint();
+    const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+    try {
+      const result = await this.options.reconcile(key);
+      this.options.onReconciled?.(result?.requeueAfterMs ? 'requeue' : 'success', seconds());
+      return result;
+    } catch (error) {
+      this.options.onReconciled?.('error', seconds());
+      throw error;
+    }
   }
 
   private resync(): void {

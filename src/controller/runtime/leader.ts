@@ -3,6 +3,7 @@
 // resourceVersion that was read, so of two candidates racing for a free lease only one wins.
 import * as k8s from '@kubernetes/client-node';
 import { jsonLogger, type Logger } from './controller.js';
+import { realClock, type Clock } from './workqueue.js';
 
 export interface LeaderElectionOptions {
   kubeConfig: k8s.KubeConfig;
@@ -23,6 +24,8 @@ export interface LeaderElectionOptions {
   onStartedLeading: () => void;
   onStoppedLeading: () => void;
   logger?: Logger;
+  /** Time source and timers (default: the real ones); tests inject a clock they advance. */
+  clock?: Clock;
 }
 
 /** Another candidate wrote (409) or deleted (404) the lease between our read and our write. */
@@ -31,12 +34,12 @@ function lostRace(error: unknown): boolean {
 }
 
 /** A request that hangs must not keep a leader from noticing that it can no longer renew. */
-function within<T>(ms: number, request: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
+function within<T>(clock: Clock, ms: number, request: Promise<T>): Promise<T> {
+  let cancel: (() => void) | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    cancel = clock.setTimer(() => reject(new Error(`no answer within ${ms} ms`)), ms);
   });
-  return Promise.race([request, timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([request, timeout]).finally(() => cancel?.());
 }
 
 export class LeaderElector {
@@ -45,6 +48,7 @@ export class LeaderElector {
   private readonly renewDeadlineMs: number;
   private readonly retryPeriodMs: number;
   private readonly log: Logger;
+  private readonly clock: Clock;
   private leading = false;
   private lastRenewAt = 0;
   /**
@@ -63,6 +67,7 @@ export class LeaderElector {
     this.renewDeadlineMs = options.renewDeadlineMs ?? Math.floor((this.leaseDurationMs * 2) / 3);
     this.retryPeriodMs = options.retryPeriodMs ?? 2_000;
     this.log = options.logger ?? jsonLogger;
+    this.clock = options.clock ?? realClock;
     if (this.renewDeadlineMs >= this.leaseDurationMs)
       throw new Error('renewDeadlineMs must be shorter than leaseDurationMs');
   }
@@ -97,12 +102,12 @@ export class LeaderElector {
 
   private async campaign(): Promise<void> {
     while (!this.stopped) {
-      const held = await within(this.renewDeadlineMs, this.tryAcquireOrRenew()).catch((error: unknown) => {
+      const held = await within(this.clock, this.renewDeadlineMs, this.tryAcquireOrRenew()).catch((error: unknown) => {
         this.log('error', 'lease update failed', { lease: this.options.leaseName, error: String(error) });
         return false;
       });
       if (this.stopped) return;
-      const now = Date.now();
+      const now = this.clock.now();
       if (held) {
         this.lastRenewAt = now;
         if (!this.leading) {
@@ -114,9 +119,9 @@ export class LeaderElector {
         this.stepDown();
       }
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.retryPeriodMs);
+        const cancel = this.clock.setTimer(resolve, this.retryPeriodMs);
         this.wake = () => {
-          clearTimeout(timer);
+          cancel();
           resolve();
         };
       });
@@ -170,7 +175,7 @@ export class LeaderElector {
 
   private expired(spec: k8s.V1LeaseSpec): boolean {
     const record = JSON.stringify([spec.holderIdentity, spec.renewTime, spec.leaseDurationSeconds]);
-    const now = Date.now();
+    const now = this.clock.now();
     if (this.observed?.record !== record) this.observed = { record, at: now };
     return now - this.observed.at > (spec.leaseDurationSeconds ?? 0) * 1000;
   }

@@ -2,7 +2,6 @@
 // Deterministic: the same topology and layout give byte-identical text. Every path is relative
 // so the tree runs unchanged under `nginx -p DIR -c nginx.conf` and in the container (where the
 // prefix is a writable directory and the conf directory holds the mounted ConfigMap/Secrets).
-import { PATTERN_PRESETS } from '../../model/catalog.js';
 import type { Location, Site, StickinessPolicy, Topology, Upstream } from '../../model/topology.js';
 import { isIP } from 'node:net';
 import { CONFIG_HASH_PATH } from '../../api/agent.js';
@@ -445,7 +444,6 @@ function proxiedServerSettings(
 }
 
 export function renderVhost(t: Topology, site: Site, layout: NginxLayout): string {
-  const preset = PATTERN_PRESETS[t.pattern];
   const siteUpstreams = t.upstreams.filter(
     (u) =>
       site.https.locations.some((l) => l.upstream === u.name) ||
@@ -500,7 +498,7 @@ export function renderVhost(t: Topology, site: Site, layout: NginxLayout): strin
           ),
         ];
   return toText([
-    comment(`Site ${site.name}: ${site.host}.\nPattern ${t.pattern}, from ${preset.seed}.`),
+    comment(`Site ${site.name}: ${site.host}.\nPattern ${t.pattern}, from ${t.seed}.`),
     ...siteUpstreams.flatMap(upstreamBlock),
     httpsServer,
     ...httpServer,

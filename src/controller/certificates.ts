@@ -1,0 +1,162 @@
+// The certificate part of a plan: from the Secrets read and the certificates issued so far,
+// either what is still needed (a Secret to read, or read again from the API server before
+// issuing on it; a certificate to issue) or the settled outcome. Pure: issuing (random keys)
+// and reading are done by the reconciler, which then plans again.
+import { certificateFingerprint } from '../api/agent.js';
+import type { Wso2Frontend } from '../api/schema.js';
+import type { Topology } from '../model/topology.js';
+import { caSecretName, certificateSecret, certificateSecretName } from '../render/objects.js';
+import {
+  caSecretData,
+  serverCertificateNames,
+  tlsSecretData,
+  type IssuedCertificate,
+  type IssueRequest,
+  type KeyAndCertificate,
+} from '../tls/issuer.js';
+import { checkProvidedCertificate } from '../tls/provided.js';
+import { decideCa, decideServerCertificate } from '../tls/renewal.js';
+import type { V1Secret } from '@kubernetes/client-node';
+import type { Verdict } from './status.js';
+
+export type SecretData = Record<string, string>;
+
+/** A Secret's decoded data as read (undefined: there is none), and whether it came from the API server rather than a cache. */
+export interface SecretRead {
+  data: SecretData | undefined;
+  fresh: boolean;
+}
+
+/** What the certificate decisions still need before they settle. */
+export type CertificateNeed =
+  { action: 'read'; secrets: string[]; fresh: boolean } | { action: 'issue'; requests: IssueRequest[] };
+
+export interface SettledCertificates {
+  verdict: Verdict;
+  /** Secrets to apply: issued or renewed ones, and the current server certificates. */
+  secrets: V1Secret[];
+  /** Every Secret the frontend keeps, applied now or not: pruning must spare them. */
+  kept: string[];
+  /** Identities of the served certificates, in the configuration hash so a new one rolls NGINX. */
+  versions: string[];
+  /** The earliest notAfter of the served certificates. */
+  notAfter?: Date;
+  /** notAfter of every served certificate, by Secret name (for the expiry metric). */
+  served: Map<string, Date>;
+  /** The earliest renewal time of the kept certificates. */
+  renewAt?: Date;
+  /** What was issued in this reconcile, for the CertificateIssued Event. */
+  issued: string[];
+}
+
+const earliest = (a: Date | undefined, b: Date) => (a && a < b ? a : b);
+
+export function planCertificates(
+  frontend: Wso2Frontend,
+  topology: Topology,
+  secrets: ReadonlyMap<string, SecretRead>,
+  issued: readonly IssuedCertificate[],
+  now: Date,
+): CertificateNeed | SettledCertificates {
+  const settled: SettledCertificates = {
+    verdict: { ok: true, reason: 'CertificatesValid', message: '' },
+    secrets: [],
+    kept: [],
+    versions: [],
+    served: new Map(),
+    issued: issued.map((i) => i.description),
+  };
+  const secretNames =
+    topology.tls.mode === 'secret'
+      ? topology.certificates.map((c) => c.secretName!)
+      : [caSecretName(frontend), ...topology.certificates.map((c) => certificateSecretName(frontend, c.name))];
+  const unread = secretNames.filter((name) => !secrets.has(name) && !issued.some((i) => i.secretName === name));
+  if (unread.length) return { action: 'read', secrets: unread, fresh: false };
+
+  if (topology.tls.mode === 'secret') {
+    const problems: string[] = [];
+    for (const certificate of topology.certificates) {
+      const { data } = secrets.get(certificate.secretName!)!;
+      const check = checkProvidedCertificate(data ?? {}, certificate.hosts, now);
+      if (check.problems.length) problems.push(`Secret ${certificate.secretName}: ${check.message}`);
+      if (check.notAfter) {
+        settled.notAfter = earliest(settled.notAfter, check.notAfter);
+        settled.served.set(certificate.secretName!, check.notAfter);
+      }
+      if (data?.['tls.crt']) settled.versions.push(certificateFingerprint(data['tls.crt']));
+    }
+    settled.verdict = problems.length
+      ? { ok: false, reason: 'CertificateInvalid', message: problems.join('; ') }
+      : {
+          ok: true,
+          reason: 'CertificatesValid',
+          message: `${topology.certificates.length} provided certificate(s) cover their hosts`,
+        };
+    return settled;
+  }
+
+  // Anything but keep is decided again on what the API server holds now before it is issued.
+  const stale: string[] = [];
+  const requests: IssueRequest[] = [];
+  const caName = caSecretName(frontend);
+  settled.kept.push(caName);
+  const issuedCa = issued.find((i) => i.secretName === caName);
+  let ca: KeyAndCertificate;
+  if (issuedCa) {
+    ca = issuedCa.certificate;
+    settled.secrets.push(certificateSecret(frontend, caName, caSecretData(ca)));
+  } else {
+    const read = secrets.get(caName)!;
+    const decision = decideCa(now, read.data);
+    if (decision.action !== 'keep') {
+      if (!read.fresh) return { action: 'read', secrets: [caName], fresh: true };
+      const description = `the frontend CA (${decision.message})`;
+      return {
+        action: 'issue',
+        requests: [{ secretName: caName, description, commonName: `${frontend.metadata.name} frontend CA` }],
+      };
+    }
+    ca = decision.ca;
+  }
+
+  for (const certificate of topology.certificates) {
+    const name = certificateSecretName(frontend, certificate.name);
+    const [names] = serverCertificateNames(certificate.hosts, topology.tls.extraSANs, false);
+    const leaf = issued.find((i) => i.secretName === name);
+    let data: SecretData;
+    if (leaf) {
+      data = tlsSecretData(leaf.certificate, ca);
+      settled.notAfter = earliest(settled.notAfter, leaf.certificate.notAfter);
+      settled.served.set(name, leaf.certificate.notAfter);
+    } else {
+      const read = secrets.get(name)!;
+      const decision = decideServerCertificate(now, read.data, names!, { caCertificatePem: ca.certificatePem });
+      if (decision.action !== 'keep') {
+        if (!read.fresh) stale.push(name);
+        else
+          requests.push({
+            secretName: name,
+            description: `the certificate for ${certificate.hosts.join(', ')} (${decision.message})`,
+            ca,
+            names: names!,
+          });
+        continue;
+      }
+      data = read.data!;
+      settled.renewAt = earliest(settled.renewAt, decision.renewAt);
+      settled.notAfter = earliest(settled.notAfter, decision.notAfter);
+      settled.served.set(name, decision.notAfter);
+    }
+    settled.secrets.push(certificateSecret(frontend, name, data));
+    settled.kept.push(name);
+    settled.versions.push(certificateFingerprint(data['tls.crt']!));
+  }
+  if (stale.length) return { action: 'read', secrets: stale, fresh: true };
+  if (requests.length) return { action: 'issue', requests };
+  settled.verdict = {
+    ok: true,
+    reason: 'CertificatesValid',
+    message: `${topology.certificates.length} certificate(s) issued by the frontend CA`,
+  };
+  return settled;
+}

@@ -1,0 +1,233 @@
+// What one reconcile decides, as pure functions of what it observed: `plan` gives the objects to
+// apply (or what it still needs to read or issue first, or that nothing may be applied), and
+// `assess` turns what the apply did into the status findings and Events. No I/O and an injected
+// clock, so every branch is a table test (test/controller/plan.test.ts).
+import type * as k8s from '@kubernetes/client-node';
+import type { Wso2Frontend } from '../api/schema.js';
+import { formatProblem } from '../api/validate.js';
+import type { Role } from '../api/vocabulary.js';
+import { buildTopology, serviceDnsNames, type ObservedEndpoints, type Topology } from '../model/topology.js';
+import { validateSpec } from '../model/validate.js';
+import { desiredObjects, nginxName } from '../render/objects.js';
+import { CONFIG_HASH_ANNOTATION } from '../api/agent.js';
+import { LABEL, NGINX_COMPONENT, objectId } from '../render/ownership.js';
+import { wso2Workloads } from '../render/workloads.js';
+import type { IssuedCertificate, IssueRequest } from '../tls/issuer.js';
+import { planCertificates, type SecretRead } from './certificates.js';
+import type { EventType } from './events.js';
+import type { Findings, Verdict } from './status.js';
+
+/** Everything a decision is made on. */
+export interface Observed {
+  frontend: Wso2Frontend;
+  /** The EndpointSlices of the frontend's role Services (managed backends). */
+  endpointSlices: readonly k8s.V1EndpointSlice[];
+  /** The certificate Secrets read so far, by name. */
+  secrets: ReadonlyMap<string, SecretRead>;
+  /** Certificates issued in this reconcile, not stored yet. */
+  issued: readonly IssuedCertificate[];
+}
+
+export interface PlannedEvent {
+  type: EventType;
+  reason: string;
+  action: string;
+  note: string;
+  /** Recorded only when the status changed (a problem is reported once, not on every resync). */
+  onlyOnStatusChange?: boolean;
+}
+
+/** What report() writes: the status findings, the Events, the certificates for the expiry metric, when to look again. */
+export interface Outcome {
+  findings: Findings;
+  events: PlannedEvent[];
+  /** notAfter of the served certificates by Secret name, once they are settled. */
+  certificates?: ReadonlyMap<string, Date>;
+  requeueAfterMs?: number;
+  /** The reconcile failed with this message (after reporting) and is retried with backoff. */
+  error?: string;
+}
+
+export interface ApplyPlan {
+  action: 'apply';
+  frontend: Wso2Frontend;
+  topology: Topology;
+  /** In apply order: the certificate Secrets first, so NGINX never mounts a missing one. */
+  desired: k8s.KubernetesObject[];
+  /** Ids (objectId) of every owned object to keep: the desired ones and Secrets kept without a write. Pruning deletes the rest. */
+  keep: ReadonlySet<string>;
+  /** Ids of the certificate Secrets among `desired`. */
+  secretIds: string[];
+  /** Findings known before the apply. */
+  findings: Findings;
+  /** What was issued, for the CertificateIssued Event. */
+  issued: string[];
+  certificates: ReadonlyMap<string, Date>;
+  requeueAfterMs?: number;
+}
+
+export type Plan =
+  | { action: 'read'; secrets: string[]; fresh: boolean }
+  | { action: 'issue'; requests: IssueRequest[] }
+  | { action: 'report'; outcome: Outcome }
+  | ApplyPlan;
+
+/** Renewal is re-checked at least this often, so a long renewal time never outgrows a timer. */
+export const MAX_REQUEUE_MS = 12 * 3600 * 1000;
+
+export function plan(observed: Observed, now: Date): Plan {
+  const { frontend } = observed;
+  const generation = frontend.metadata.generation ?? 0;
+  // Until a new configuration is applied, the one served is the one the status names.
+  const served = frontend.status?.configHash ? { configHash: frontend.status.configHash } : {};
+  const validation = validateSpec(frontend.spec);
+  if (!validation.ok) {
+    // Nothing owned is touched: whatever works keeps working until the spec is fixed.
+    const message = validation.problems.map(formatProblem).join('; ');
+    const findings: Findings = { generation, accepted: { ok: false, reason: 'InvalidSpec', message }, ...served };
+    const event: PlannedEvent = {
+      type: 'Warning',
+      reason: 'InvalidSpec',
+      action: 'Validate',
+      note: message,
+      onlyOnStatusChange: true,
+    };
+    return { action: 'report', outcome: { findings, events: [event] } };
+  }
+  const topology = buildTopology(validation.spec, endpointsOf(observed.endpointSlices));
+  const certificates = planCertificates(frontend, topology, observed.secrets, observed.issued, now);
+  if ('action' in certificates) return certificates;
+
+  const findings: Findings = {
+    generation,
+    accepted: { ok: true, reason: 'Valid', message: 'the spec is valid' },
+    certificates: certificates.verdict,
+    urls: publicUrls(topology),
+    ...(certificates.notAfter ? { certificateNotAfter: certificates.notAfter } : {}),
+    ...served,
+  };
+  if (!certificates.verdict.ok)
+    return { action: 'report', outcome: { findings, events: [], certificates: certificates.served } };
+
+  const desired = [
+    ...certificates.secrets,
+    ...desiredObjects(frontend, topology, certificates.versions),
+    ...wso2Workloads(frontend, topology),
+  ];
+  return {
+    action: 'apply',
+    frontend,
+    topology,
+    desired,
+    keep: new Set([...desired.map(objectId), ...certificates.kept.map((name) => `Secret/${name}`)]),
+    secretIds: certificates.secrets.map(objectId),
+    findings,
+    issued: certificates.issued,
+    certificates: certificates.served,
+    ...(certificates.renewAt
+      ? { requeueAfterMs: Math.max(1000, Math.min(MAX_REQUEUE_MS, certificates.renewAt.getTime() - now.getTime())) }
+      : {}),
+  };
+}
+
+/** What the apply did, as status findings and Events. */
+export function assess(
+  plan: ApplyPlan,
+  result: { applied: ReadonlyMap<string, k8s.KubernetesObject>; refused?: { message: string } },
+): Outcome {
+  const { frontend } = plan;
+  // One Event per reconcile, however many certificates it issued, once they are stored.
+  const events: PlannedEvent[] =
+    plan.issued.length && plan.secretIds.every((id) => result.applied.has(id))
+      ? [{ type: 'Normal', reason: 'CertificateIssued', action: 'Issue', note: `issued ${plan.issued.join('; ')}` }]
+      : [];
+  const certificates = plan.certificates;
+  if (result.refused) {
+    const configuration: Verdict = { ok: false, reason: 'ApplyFailed', message: result.refused.message, waiting: true };
+    return { findings: { ...plan.findings, configuration }, events, certificates, error: result.refused.message };
+  }
+  const deployment = result.applied.get(`Deployment/${nginxName(frontend)}`) as k8s.V1Deployment;
+  const configHash = deployment.spec?.template.metadata?.annotations?.[CONFIG_HASH_ANNOTATION];
+  const findings: Findings = {
+    ...plan.findings,
+    configuration: rollout(deployment),
+    backends: backendsAvailable(plan.topology),
+    ...(configHash ? { configHash } : {}),
+  };
+  if (configHash && configHash !== frontend.status?.configHash)
+    events.push({
+      type: 'Normal',
+      reason: 'ConfigurationUpdated',
+      action: 'Render',
+      note: `NGINX configuration ${configHash} applied`,
+    });
+  const wasReady = frontend.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+  if (findings.configuration!.ok && findings.backends!.ok && !wasReady)
+    events.push({ type: 'Normal', reason: 'Ready', action: 'Reconcile', note: `serving ${findings.urls?.join(', ')}` });
+  return {
+    findings,
+    events,
+    certificates,
+    ...(plan.requeueAfterMs ? { requeueAfterMs: plan.requeueAfterMs } : {}),
+  };
+}
+
+/** Ready endpoints of the operator-run pods, by role, from the role Services' EndpointSlices. */
+export function endpointsOf(slices: readonly k8s.V1EndpointSlice[]): ObservedEndpoints {
+  const observed: ObservedEndpoints = {};
+  // Sorted, so the rendered upstreams do not change with the order the cache returns slices in.
+  const sorted = [...slices].sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
+  for (const slice of sorted) {
+    const role = slice.metadata?.labels?.[LABEL.component] as Role | undefined;
+    if (!role || role === (NGINX_COMPONENT as Role)) continue;
+    const ready = (slice.endpoints ?? []).filter((e) => e.conditions?.ready && !e.conditions.terminating);
+    const service = slice.metadata?.labels?.['kubernetes.io/service-name'];
+    const namespace = slice.metadata?.namespace ?? 'default';
+    observed[role] = [
+      ...(observed[role] ?? []),
+      ...ready.flatMap((e) =>
+        e.addresses.map((address) => {
+          // The names the pod may put in its redirects, which NGINX rewrites to the public host.
+          const hostnames = serviceDnsNames(service, namespace, e.hostname);
+          return { pod: e.targetRef?.name ?? address, address, ...(hostnames.length ? { hostnames } : {}) };
+        }),
+      ),
+    ];
+  }
+  return observed;
+}
+
+function publicUrls(topology: Topology): string[] {
+  const port = topology.ports.https === 443 ? '' : `:${topology.ports.https}`;
+  return topology.sites.map((s) => `https://${s.host}${port}/`);
+}
+
+/** NGINX serves the current configuration when every replica runs the current pod template. */
+function rollout(deployment: k8s.V1Deployment): Verdict {
+  const wanted = deployment.spec?.replicas ?? 1;
+  const s = deployment.status ?? {};
+  const current = (s.observedGeneration ?? 0) >= (deployment.metadata?.generation ?? 0);
+  const updated = s.updatedReplicas ?? 0;
+  const available = s.availableReplicas ?? 0;
+  if (current && updated >= wanted && available >= wanted && (s.replicas ?? 0) <= wanted) {
+    return { ok: true, reason: 'Served', message: `${available} NGINX replica(s) serve the current configuration` };
+  }
+  return {
+    ok: false,
+    reason: 'RollingOut',
+    message: `${Math.min(updated, available)} of ${wanted} NGINX replica(s) serve the current configuration`,
+    waiting: true,
+  };
+}
+
+function backendsAvailable(topology: Topology): Verdict {
+  const empty = topology.upstreams.filter((u) => u.servers.length === 0).map((u) => `${u.role}:${u.port}`);
+  return empty.length
+    ? {
+        ok: false,
+        reason: 'NoReadyBackend',
+        message: `no ready backend for ${[...new Set(empty)].join(', ')}`,
+        waiting: true,
+      }
+    : { ok: true, reason: 'BackendsReady', message: 'every role has a ready backend' };
+}

@@ -1,0 +1,213 @@
+// The operator's wiring: the controller with its watches (derived from OWNED_KINDS), caches,
+// reconciler, Events and metrics; and the process around it (health server, leader election,
+// signals). The CLI only parses flags and calls runOperator.
+import { hostname } from 'node:os';
+import type * as k8s from '@kubernetes/client-node';
+import { API_GROUP, API_VERSION, KIND, PLURAL, type Wso2Frontend } from '../api/schema.js';
+import { LABEL, LEASE_NAME, MANAGED_SELECTOR, OWNED_KINDS } from '../render/ownership.js';
+import { EventRecorder } from './events.js';
+import { OperatorMetrics, startHealthServer } from './observability.js';
+import { FrontendReconciler } from './reconciler.js';
+import {
+  Controller,
+  jsonLogger,
+  labelKeys,
+  objectKey,
+  ownerKeys,
+  type CacheTransform,
+  type Logger,
+  type LogLevel,
+  type ResourceType,
+  type SecondaryWatch,
+} from './runtime/controller.js';
+import { PooledKubeConfig } from './runtime/kubeconfig.js';
+import { LeaderElector } from './runtime/leader.js';
+
+export const PRIMARY: ResourceType = { group: API_GROUP, version: API_VERSION, plural: PLURAL, kind: KIND };
+export const DEFAULT_CONCURRENCY = 8;
+
+/**
+ * The user's Secrets are watched only to notice a renewal (reconcile reads their data from the
+ * API server), so only their names are kept: annotations such as kubectl's
+ * last-applied-configuration would otherwise keep every Secret's data in memory.
+ */
+const nameOnly: CacheTransform = (object) => ({
+  apiVersion: object.apiVersion,
+  kind: object.kind,
+  metadata: {
+    name: object.metadata?.name,
+    namespace: object.metadata?.namespace,
+    uid: object.metadata?.uid,
+    resourceVersion: object.metadata?.resourceVersion,
+  },
+});
+const USER_SECRETS = 'Secret/user';
+
+export interface OperatorOptions {
+  kubeConfig: k8s.KubeConfig;
+  namespaces?: string[];
+  resyncPeriodMs?: number;
+  identity?: string;
+  /** Reconciles running at once (different resources; one resource is never reconciled twice at once). */
+  concurrency?: number;
+  /** Where log lines go; JSON lines on stderr when omitted. */
+  logger?: Logger;
+}
+
+/** The controller with its reconciler, ready to start (used by the command and by tests). */
+export function createOperator(options: OperatorOptions): {
+  controller: Controller<Wso2Frontend>;
+  metrics: OperatorMetrics;
+} {
+  const identity = options.identity ?? `${hostname()}-${process.pid}`;
+  // One connection pool for every request and watch; closed with the controller when it is ours.
+  const ownPool = !(options.kubeConfig instanceof PooledKubeConfig);
+  const kubeConfig =
+    options.kubeConfig instanceof PooledKubeConfig ? options.kubeConfig : PooledKubeConfig.from(options.kubeConfig);
+  const log = options.logger ?? jsonLogger;
+  const events = new EventRecorder(kubeConfig, identity, (error) =>
+    log('error', 'recording an event failed', { error: String(error) }),
+  );
+  let controller: Controller<Wso2Frontend> | undefined;
+  let metrics: OperatorMetrics | undefined;
+  const reconciler = new FrontendReconciler({
+    kubeConfig,
+    get: (key) => controller!.get(key),
+    cache: {
+      get: (kind, namespace, name) => controller!.cached(kind, namespace, name),
+      list: (kind, namespace) => controller!.cachedList(kind, namespace),
+      watches: (kind, namespace) => controller!.watches(kind, namespace),
+    },
+    events,
+    log,
+    onCertificates: (namespace, name, notAfter) => metrics!.setCertificates(namespace, name, notAfter),
+  });
+  // A user's TLS Secret changing (a cert-manager renewal) concerns every frontend that names it.
+  const userSecret = (secret: k8s.KubernetesObject) =>
+    controller!
+      .list()
+      .filter(
+        (f) =>
+          f.metadata.namespace === secret.metadata?.namespace &&
+          f.spec.tls?.mode === 'secret' &&
+          [f.spec.tls.secretName, ...Object.values(f.spec.sites ?? {}).map((s) => s.tlsSecretName)].includes(
+            secret.metadata?.name,
+          ),
+      )
+      .map(objectKey);
+  const owned = OWNED_KINDS.map(({ group, version, plural, kind, trim }): SecondaryWatch => ({
+    resource: { group, version, plural, kind },
+    primaryKeys: ownerKeys(PRIMARY),
+    labelSelector: MANAGED_SELECTOR,
+    ...(trim ? { transform: trim } : {}),
+  }));
+  controller = new Controller<Wso2Frontend>({
+    kubeConfig,
+    primary: PRIMARY,
+    secondaries: [
+      ...owned,
+      {
+        resource: { group: '', version: 'v1', plural: 'secrets', kind: 'Secret' },
+        cacheName: USER_SECRETS,
+        primaryKeys: userSecret,
+        transform: nameOnly,
+      },
+      // EndpointSlices carry their Service's labels, so the instance label names the frontend.
+      {
+        resource: { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', kind: 'EndpointSlice' },
+        primaryKeys: labelKeys(LABEL.instance),
+        labelSelector: MANAGED_SELECTOR,
+      },
+    ],
+    reconcile: (key) => reconciler.reconcile(key),
+    onReconciled: (result, seconds) => metrics!.observeReconcile(result, seconds),
+    ...(options.namespaces?.length ? { namespaces: options.namespaces } : {}),
+    ...(options.resyncPeriodMs ? { resyncPeriodMs: options.resyncPeriodMs } : {}),
+    concurrency: options.concurrency ?? DEFAULT_CONCURRENCY,
+    logger: log,
+    ...(ownPool ? { afterStop: () => kubeConfig.close() } : {}),
+  });
+  metrics = new OperatorMetrics(() => controller!.stats());
+  return { controller, metrics };
+}
+
+export interface RunOptions {
+  namespaces: string[];
+  healthPort: number;
+  leaderElect: boolean;
+  leaseNamespace?: string;
+  resyncPeriodMs: number;
+  concurrency: number;
+  /** error: only errors are logged. */
+  logLevel: LogLevel;
+}
+
+/** Runs the operator with the current kubeconfig until SIGINT or SIGTERM; the exit code (1: lost the lease). */
+export async function runOperator(options: RunOptions): Promise<number> {
+  const kubeConfig = new PooledKubeConfig();
+  kubeConfig.loadFromDefault();
+  const identity = `${hostname()}-${process.pid}`;
+  const log: Logger =
+    options.logLevel === 'error' ? (level, ...rest) => level === 'error' && jsonLogger(level, ...rest) : jsonLogger;
+  const { controller, metrics } = createOperator({
+    kubeConfig,
+    namespaces: options.namespaces,
+    resyncPeriodMs: options.resyncPeriodMs,
+    identity,
+    concurrency: options.concurrency,
+    logger: log,
+  });
+  let ready = false;
+  const health = await startHealthServer({
+    port: options.healthPort,
+    metrics,
+    isLive: () => true,
+    isReady: () => ready,
+  });
+  // Listeners stay for the whole shutdown: a second signal must not kill the process before the lease is released.
+  let requestStop!: () => void;
+  const stopRequested = new Promise<void>((resolve) => (requestStop = resolve));
+  process.on('SIGINT', () => requestStop());
+  process.on('SIGTERM', () => requestStop());
+  let stopping = false;
+  let lostLeadership = false;
+
+  let elector: LeaderElector | undefined;
+  if (options.leaderElect) {
+    const namespace = options.leaseNamespace ?? process.env.POD_NAMESPACE ?? 'wso2-frontend-system';
+    elector = new LeaderElector({
+      kubeConfig,
+      namespace,
+      leaseName: LEASE_NAME,
+      logger: log,
+      identity,
+      // Never after a stop was requested: the controller is draining or stopped for good.
+      onStartedLeading: () => {
+        if (!stopping && !lostLeadership) void controller.start();
+      },
+      // Unless we are shutting down, another replica may lead now: stop at once rather than
+      // reconcile beside it, and exit non-zero so the pod is restarted as a fresh candidate.
+      onStoppedLeading: () => {
+        if (stopping) return;
+        lostLeadership = true;
+        requestStop();
+      },
+    });
+    elector.start();
+    ready = true; // a standby is ready: it is waiting for the lease
+  } else {
+    // A SIGTERM while the caches fill (an API server that does not answer) still stops it.
+    await Promise.race([controller.start(), stopRequested]);
+    ready = true;
+  }
+  log('info', 'operator started', { identity, healthPort: health.port, leaderElection: options.leaderElect });
+  await stopRequested;
+  stopping = true;
+  log('info', 'stopping: finishing reconciles in flight', {});
+  await controller.stop();
+  await elector?.stop();
+  await health.close();
+  await kubeConfig.close();
+  if (lostLeadership) log('error', 'exiting: lost the leader-election lease', {});
+  return lostLeadership ? 1 : 0;
+}

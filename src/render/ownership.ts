@@ -1,0 +1,93 @@
+// What makes an object the operator's, written once: the labels on everything it renders, the
+// field manager it applies with, and the table of kinds it owns (the annotations the reload
+// agent reads are its contract, in src/api/agent.ts).
+// The controller derives its watches, cache transforms, label selectors and prune set from here,
+// so owning one more kind is one more row in OWNED_KINDS.
+import type { KubernetesObject, V1ConfigMap, V1Deployment } from '@kubernetes/client-node';
+import type { Wso2Frontend } from '../api/schema.js';
+
+/** The operator's name: its field manager, the managed-by label value and its Lease. */
+export const OPERATOR_NAME = 'wso2-frontend-operator';
+export const FIELD_MANAGER = OPERATOR_NAME;
+export const LEASE_NAME = OPERATOR_NAME;
+
+/** The recommended labels (app.kubernetes.io/*) on every object the operator renders. */
+export const LABEL = {
+  name: 'app.kubernetes.io/name',
+  instance: 'app.kubernetes.io/instance',
+  component: 'app.kubernetes.io/component',
+  managedBy: 'app.kubernetes.io/managed-by',
+} as const;
+export const APP_NAME = 'wso2-frontend';
+/** The component label of the NGINX objects (the WSO2 objects carry their role). */
+export const NGINX_COMPONENT = 'nginx';
+/** The component label of the TLS Secrets the operator issues. */
+export const TLS_COMPONENT = 'tls';
+
+/** Selects everything the operator manages (its informers watch nothing else). */
+export const MANAGED_SELECTOR = `${LABEL.managedBy}=${OPERATOR_NAME}`;
+/** Selects what the operator manages for one frontend. */
+export const instanceSelector = (frontendName: string) => `${LABEL.instance}=${frontendName},${MANAGED_SELECTOR}`;
+
+export function labelsFor(frontend: Wso2Frontend, component: string): Record<string, string> {
+  return {
+    [LABEL.name]: APP_NAME,
+    [LABEL.instance]: frontend.metadata.name,
+    [LABEL.component]: component,
+    [LABEL.managedBy]: OPERATOR_NAME,
+  };
+}
+
+export const selectorFor = (frontend: Wso2Frontend, component: string) => ({
+  [LABEL.instance]: frontend.metadata.name,
+  [LABEL.component]: component,
+});
+
+export const meta = (frontend: Wso2Frontend, name: string, component: string) => ({
+  name,
+  ...(frontend.metadata.namespace ? { namespace: frontend.metadata.namespace } : {}),
+  labels: labelsFor(frontend, component),
+});
+
+/** Shrinks a cached object to what reconcile reads (the cache holds every owned object for the life of the process). */
+export type Trim = (object: KubernetesObject) => KubernetesObject;
+
+/** Reconcile reads only the names, owners and versions of its ConfigMaps: the rendered files stay out of the cache. */
+const withoutData: Trim = (object) => {
+  const { data: _data, binaryData: _binary, ...rest } = object as V1ConfigMap;
+  return rest;
+};
+
+/** Reconcile reads a workload's replicas, generation, status and pod-template annotations, never its containers. */
+const withoutPodSpec: Trim = (object) => {
+  const workload = object as V1Deployment;
+  if (workload.spec?.template?.spec) workload.spec.template.spec = { containers: [] };
+  return workload;
+};
+
+export interface OwnedKind {
+  /** '' for the core API. */
+  group: string;
+  version: string;
+  plural: string;
+  kind: string;
+  /** Applied before an object of this kind is cached. */
+  trim?: Trim;
+}
+
+/** Every kind the operator creates for a frontend: watched (label-selected), cached and pruned. */
+export const OWNED_KINDS: readonly OwnedKind[] = [
+  { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', trim: withoutData },
+  // Kept whole: reconcile reads the certificates it issued from the cache.
+  { group: '', version: 'v1', plural: 'secrets', kind: 'Secret' },
+  { group: '', version: 'v1', plural: 'services', kind: 'Service' },
+  { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', trim: withoutPodSpec },
+  { group: 'apps', version: 'v1', plural: 'statefulsets', kind: 'StatefulSet', trim: withoutPodSpec },
+  { group: 'policy', version: 'v1', plural: 'poddisruptionbudgets', kind: 'PodDisruptionBudget' },
+];
+
+export const apiVersionOf = (kind: { group: string; version: string }) =>
+  kind.group ? `${kind.group}/${kind.version}` : kind.version;
+
+/** How the operator names one of a frontend's objects: "Kind/name" (they all live in the frontend's namespace). */
+export const objectId = (object: KubernetesObject) => `${object.kind}/${object.metadata?.name}`;

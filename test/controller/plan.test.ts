@@ -1,0 +1,441 @@
+// What a reconcile decides, without an API server: plan() from what was observed, and assess()
+// from what the apply did. One table row per branch of the decision.
+import type * as k8s from '@kubernetes/client-node';
+import type { Wso2Frontend, Wso2FrontendSpec } from '../../src/api/schema.js';
+import type { SecretRead } from '../../src/controller/certificates.js';
+import {
+  assess,
+  endpointsOf,
+  MAX_REQUEUE_MS,
+  plan,
+  type ApplyPlan,
+  type Observed,
+  type Plan,
+} from '../../src/controller/plan.js';
+import {
+  caSecretData,
+  issueCa,
+  issueServerCertificate,
+  tlsSecretData,
+  type IssuedCertificate,
+  type KeyAndCertificate,
+} from '../../src/tls/issuer.js';
+import { generateRsaKeyPair } from '../../src/tls/x509.js';
+import { CONFIG_HASH_ANNOTATION } from '../../src/api/agent.js';
+import { LABEL } from '../../src/render/ownership.js';
+
+const NOW = new Date('2026-03-01T00:00:00.000Z');
+const DAY = 24 * 3600 * 1000;
+const HOSTS = ['api.am.wso2.com', 'gw.am.wso2.com'];
+const CA_SECRET = 'shop-tls-ca';
+const LEAF_SECRET = 'shop-tls-frontend';
+
+const external: Wso2FrontendSpec = {
+  product: 'api-manager',
+  pattern: 'apim-single',
+  backends: { external: { nodes: [{ name: 'node-1', address: '192.0.2.21', roles: ['all-in-one'] }] } },
+};
+const managed: Wso2FrontendSpec = { product: 'api-manager', pattern: 'apim-single', backends: { managed: {} } };
+
+function frontend(spec: unknown, status?: Wso2Frontend['status']): Wso2Frontend {
+  return {
+    apiVersion: 'wso2-frontend.dev/v1alpha1',
+    kind: 'Wso2Frontend',
+    metadata: { name: 'shop', namespace: 'team', uid: 'uid-1', generation: 4 },
+    spec: spec as Wso2FrontendSpec,
+    ...(status ? { status } : {}),
+  };
+}
+
+// Keys are slow to generate: a few, made once and reused by every row.
+const keys = Array.from({ length: 3 }, () => generateRsaKeyPair());
+const ca = issueCa('shop frontend CA', { now: new Date(NOW.getTime() - 10 * DAY), keyPair: keys[0]! });
+const otherCa = issueCa('another CA', { now: new Date(NOW.getTime() - 10 * DAY), keyPair: keys[1]! });
+const leafOf = (signer: KeyAndCertificate, hosts = HOSTS, issuedAt = new Date(NOW.getTime() - 10 * DAY)) =>
+  issueServerCertificate(signer, hosts, { now: issuedAt, keyPair: keys[2]! });
+const leaf = leafOf(ca);
+
+const cached = (data: Record<string, string> | undefined): SecretRead => ({ data, fresh: false });
+const fresh = (data: Record<string, string> | undefined): SecretRead => ({ data, fresh: true });
+const stored = (secrets: Record<string, SecretRead>) => new Map(Object.entries(secrets));
+const settledSecrets = stored({
+  [CA_SECRET]: cached(caSecretData(ca)),
+  [LEAF_SECRET]: cached(tlsSecretData(leaf, ca)),
+});
+
+function observed(over: Partial<Observed> = {}): Observed {
+  return { frontend: frontend(external), endpointSlices: [], secrets: new Map(), issued: [], ...over };
+}
+
+function applyPlan(p: Plan): ApplyPlan {
+  if (p.action !== 'apply') throw new Error(`expected an apply plan, got ${p.action}`);
+  return p;
+}
+
+function slice(name: string, role: string, endpoints: k8s.V1Endpoint[]): k8s.V1EndpointSlice {
+  return {
+    addressType: 'IPv4',
+    metadata: { name, labels: { [LABEL.component]: role, [LABEL.instance]: 'shop' } },
+    endpoints,
+  };
+}
+const endpoint = (pod: string, address: string, ready = true, terminating = false): k8s.V1Endpoint => ({
+  addresses: [address],
+  conditions: { ready, terminating },
+  targetRef: { kind: 'Pod', name: pod },
+});
+
+/** The NGINX Deployment as the API server returns it after an apply. */
+function servedDeployment(p: ApplyPlan, status: k8s.V1DeploymentStatus): k8s.V1Deployment {
+  const deployment = p.desired.find((o) => o.kind === 'Deployment') as k8s.V1Deployment;
+  return { ...deployment, metadata: { ...deployment.metadata, generation: 1 }, status };
+}
+const rolledOut: k8s.V1DeploymentStatus = {
+  observedGeneration: 1,
+  replicas: 2,
+  updatedReplicas: 2,
+  availableReplicas: 2,
+};
+const appliedAll = (p: ApplyPlan, deployment: k8s.V1Deployment) =>
+  new Map(p.desired.map((o) => [`${o.kind}/${o.metadata!.name}`, o.kind === 'Deployment' ? deployment : o]));
+
+describe('plan: which step comes next', () => {
+  test.each<[string, Observed, Partial<Plan>]>([
+    [
+      'nothing read yet: read the CA and certificate Secrets, from the cache',
+      observed(),
+      { action: 'read', secrets: [CA_SECRET, LEAF_SECRET], fresh: false },
+    ],
+    [
+      'the cached CA is unusable: read it again from the API server before issuing',
+      observed({
+        secrets: stored({ [CA_SECRET]: cached({ 'tls.crt': 'garbage' }), [LEAF_SECRET]: cached(undefined) }),
+      }),
+      { action: 'read', secrets: [CA_SECRET], fresh: true },
+    ],
+    [
+      'the cached certificate covers other hosts: read it again before issuing',
+      observed({
+        secrets: stored({
+          [CA_SECRET]: cached(caSecretData(ca)),
+          [LEAF_SECRET]: cached(tlsSecretData(leafOf(ca, ['old.example.com']), ca)),
+        }),
+      }),
+      { action: 'read', secrets: [LEAF_SECRET], fresh: true },
+    ],
+    [
+      'user Secrets (mode secret) not read yet: read them',
+      observed({ frontend: frontend({ ...external, tls: { mode: 'secret', secretName: 'mine' } }) }),
+      { action: 'read', secrets: ['mine'], fresh: false },
+    ],
+  ])('%s', (_name, input, expected) => {
+    expect(plan(input, NOW)).toEqual(expected);
+  });
+
+  test('no CA stored (read fresh): issue the CA first, named for the frontend, saying why', () => {
+    const next = plan(
+      observed({ secrets: stored({ [CA_SECRET]: fresh(undefined), [LEAF_SECRET]: fresh(undefined) }) }),
+      NOW,
+    );
+    expect(next).toEqual({
+      action: 'issue',
+      requests: [
+        {
+          secretName: CA_SECRET,
+          commonName: 'shop frontend CA',
+          description: expect.stringMatching(/^the frontend CA \(no .* is stored yet\)$/),
+        },
+      ],
+    });
+  });
+
+  test('the CA is issued: issue the server certificate it signs, for every host', () => {
+    const issued: IssuedCertificate[] = [
+      { secretName: CA_SECRET, description: 'the frontend CA (new)', certificate: ca },
+    ];
+    const next = plan(
+      observed({ secrets: stored({ [CA_SECRET]: fresh(undefined), [LEAF_SECRET]: fresh(undefined) }), issued }),
+      NOW,
+    );
+    expect(next).toMatchObject({ action: 'issue', requests: [{ secretName: LEAF_SECRET, ca, names: HOSTS }] });
+  });
+
+  test('a certificate from another CA (read fresh) is issued again by the current CA', () => {
+    const secrets = stored({
+      [CA_SECRET]: fresh(caSecretData(ca)),
+      [LEAF_SECRET]: fresh(tlsSecretData(leafOf(otherCa), otherCa)),
+    });
+    expect(plan(observed({ secrets }), NOW)).toMatchObject({
+      action: 'issue',
+      requests: [{ secretName: LEAF_SECRET, description: expect.stringContaining('not from the current CA') }],
+    });
+  });
+});
+
+describe('plan: nothing may be applied', () => {
+  test('an invalid spec is reported with every problem, keeps the served hash, and is not applied', () => {
+    const spec = { ...external, nginx: { replicas: 0 }, sites: { nowhere: {} } };
+    const next = plan(observed({ frontend: frontend(spec, { configHash: 'abc' }) }), NOW);
+    expect(next).toEqual({
+      action: 'report',
+      outcome: {
+        findings: {
+          generation: 4,
+          accepted: { ok: false, reason: 'InvalidSpec', message: expect.stringContaining('spec.nginx.replicas') },
+          configHash: 'abc',
+        },
+        events: [expect.objectContaining({ type: 'Warning', reason: 'InvalidSpec', onlyOnStatusChange: true })],
+      },
+    });
+  });
+
+  test('a user Secret that does not cover the hosts stalls the certificates and applies nothing', () => {
+    const otherHost = leafOf(ca, ['elsewhere.example.com']);
+    const spec = { ...external, tls: { mode: 'secret', secretName: 'mine' } };
+    const next = plan(
+      observed({ frontend: frontend(spec), secrets: stored({ mine: fresh(tlsSecretData(otherHost, ca)) }) }),
+      NOW,
+    );
+    expect(next.action).toBe('report');
+    const { outcome } = next as Extract<Plan, { action: 'report' }>;
+    expect(outcome.findings.certificates).toEqual({
+      ok: false,
+      reason: 'CertificateInvalid',
+      message: expect.stringMatching(/^Secret mine: .*does not cover host api\.am\.wso2\.com/),
+    });
+    expect(outcome.events).toEqual([]);
+    expect(outcome.certificates).toEqual(new Map([['mine', otherHost.notAfter]]));
+  });
+
+  test('a missing user Secret is a certificate problem too', () => {
+    const spec = { ...external, tls: { mode: 'secret', secretName: 'mine' } };
+    const next = plan(observed({ frontend: frontend(spec), secrets: stored({ mine: fresh(undefined) }) }), NOW);
+    expect(next).toMatchObject({
+      action: 'report',
+      outcome: { findings: { certificates: { ok: false, reason: 'CertificateInvalid' } } },
+    });
+  });
+});
+
+describe('plan: what to apply', () => {
+  test('settled certificates: the certificate Secret, then the NGINX objects; the unchanged CA is kept, not rewritten', () => {
+    const next = applyPlan(plan(observed({ secrets: settledSecrets }), NOW));
+    expect(next.desired.map((o) => `${o.kind}/${o.metadata!.name}`)).toEqual([
+      `Secret/${LEAF_SECRET}`,
+      'ConfigMap/shop-nginx',
+      'Deployment/shop-nginx',
+      'Service/shop-nginx',
+      'PodDisruptionBudget/shop-nginx',
+    ]);
+    expect([...next.keep].sort()).toEqual(
+      [...next.desired.map((o) => `${o.kind}/${o.metadata!.name}`), `Secret/${CA_SECRET}`].sort(),
+    );
+    expect(next.issued).toEqual([]);
+    expect(next.findings).toEqual({
+      generation: 4,
+      accepted: { ok: true, reason: 'Valid', message: 'the spec is valid' },
+      certificates: { ok: true, reason: 'CertificatesValid', message: '1 certificate(s) issued by the frontend CA' },
+      urls: ['https://api.am.wso2.com/', 'https://gw.am.wso2.com/'],
+      certificateNotAfter: leaf.notAfter,
+    });
+  });
+
+  test('the requeue time is the renewal time of the kept certificate, at most 12 hours away', () => {
+    expect(applyPlan(plan(observed({ secrets: settledSecrets }), NOW)).requeueAfterMs).toBe(MAX_REQUEUE_MS);
+    const nearRenewal = new Date(leaf.notBefore.getTime() + (2 / 3) * 90 * DAY - 60_000);
+    expect(applyPlan(plan(observed({ secrets: settledSecrets }), nearRenewal)).requeueAfterMs).toBe(60_000);
+  });
+
+  test('issued certificates become Secrets (the new CA too) and are named for the Event', () => {
+    const issued: IssuedCertificate[] = [
+      { secretName: CA_SECRET, description: 'the frontend CA (new)', certificate: ca },
+      { secretName: LEAF_SECRET, description: 'the certificate for api, gw (new)', certificate: leaf },
+    ];
+    const next = applyPlan(
+      plan(
+        observed({ secrets: stored({ [CA_SECRET]: fresh(undefined), [LEAF_SECRET]: fresh(undefined) }), issued }),
+        NOW,
+      ),
+    );
+    expect(next.secretIds).toEqual([`Secret/${CA_SECRET}`, `Secret/${LEAF_SECRET}`]);
+    expect(next.issued).toEqual(['the frontend CA (new)', 'the certificate for api, gw (new)']);
+    const secret = next.desired[1] as k8s.V1Secret;
+    expect(secret.type).toBe('kubernetes.io/tls');
+    expect(Buffer.from(secret.data!['tls.crt']!, 'base64').toString()).toBe(tlsSecretData(leaf, ca)['tls.crt']);
+    expect(next.requeueAfterMs).toBeUndefined();
+  });
+
+  test('a new certificate changes the configuration hash, so NGINX rolls', () => {
+    const hash = (p: ApplyPlan) =>
+      (p.desired.find((o) => o.kind === 'Deployment') as k8s.V1Deployment).spec!.template.metadata!.annotations![
+        CONFIG_HASH_ANNOTATION
+      ];
+    const before = applyPlan(plan(observed({ secrets: settledSecrets }), NOW));
+    const renewed = leafOf(ca, HOSTS, new Date(NOW.getTime() - DAY));
+    const secrets = stored({
+      [CA_SECRET]: cached(caSecretData(ca)),
+      [LEAF_SECRET]: cached(tlsSecretData(renewed, ca)),
+    });
+    expect(hash(applyPlan(plan(observed({ secrets }), NOW)))).not.toBe(hash(before));
+  });
+
+  test('managed backends: the WSO2 workloads follow the NGINX objects, upstreams from the ready endpoints', () => {
+    const endpointSlices = [slice('shop-all-in-one-x', 'all-in-one', [endpoint('shop-all-in-one-0', '10.244.0.5')])];
+    const next = applyPlan(
+      plan(observed({ frontend: frontend(managed), endpointSlices, secrets: settledSecrets }), NOW),
+    );
+    expect(next.desired.slice(5).map((o) => o.kind)).toEqual(['Deployment', 'Service']);
+    expect(next.topology.upstreams.every((u) => u.servers.map((s) => s.address).join() === '10.244.0.5')).toBe(true);
+  });
+});
+
+describe('assess: what the apply did', () => {
+  const settled = () => applyPlan(plan(observed({ secrets: settledSecrets }), NOW));
+
+  test('everything applied and rolled out, backends ready: served, a new hash and Ready are announced', () => {
+    const p = settled();
+    const deployment = servedDeployment(p, rolledOut);
+    const outcome = assess(p, { applied: appliedAll(p, deployment) });
+    const hash = deployment.spec!.template.metadata!.annotations![CONFIG_HASH_ANNOTATION];
+    expect(outcome.findings.configuration).toEqual({
+      ok: true,
+      reason: 'Served',
+      message: '2 NGINX replica(s) serve the current configuration',
+    });
+    expect(outcome.findings.backends).toEqual({
+      ok: true,
+      reason: 'BackendsReady',
+      message: 'every role has a ready backend',
+    });
+    expect(outcome.findings.configHash).toBe(hash);
+    expect(outcome.events.map((e) => e.reason)).toEqual(['ConfigurationUpdated', 'Ready']);
+    expect(outcome.requeueAfterMs).toBe(MAX_REQUEUE_MS);
+    expect(outcome.error).toBeUndefined();
+  });
+
+  test('a resync of a Ready frontend with the same hash announces nothing', () => {
+    const first = settled();
+    const hash = servedDeployment(first, rolledOut).spec!.template.metadata!.annotations![CONFIG_HASH_ANNOTATION]!;
+    const readyStatus = {
+      configHash: hash,
+      conditions: [
+        {
+          type: 'Ready',
+          status: 'True' as const,
+          reason: 'Ready',
+          message: '',
+          lastTransitionTime: '2026-01-01T00:00:00Z',
+        },
+      ],
+    };
+    const p = applyPlan(plan(observed({ frontend: frontend(external, readyStatus), secrets: settledSecrets }), NOW));
+    expect(assess(p, { applied: appliedAll(p, servedDeployment(p, rolledOut)) }).events).toEqual([]);
+  });
+
+  test('NGINX still rolling out: ConfigurationServed waits, not Ready', () => {
+    const p = settled();
+    const outcome = assess(p, {
+      applied: appliedAll(
+        p,
+        servedDeployment(p, { observedGeneration: 1, replicas: 3, updatedReplicas: 1, availableReplicas: 2 }),
+      ),
+    });
+    expect(outcome.findings.configuration).toEqual({
+      ok: false,
+      reason: 'RollingOut',
+      message: '1 of 2 NGINX replica(s) serve the current configuration',
+      waiting: true,
+    });
+    expect(outcome.events.map((e) => e.reason)).toEqual(['ConfigurationUpdated']);
+  });
+
+  test('backends missing (managed, no ready pod yet): BackendsAvailable waits and names the role and ports', () => {
+    const endpointSlices = [slice('s', 'all-in-one', [endpoint('shop-all-in-one-0', '10.244.0.5', false)])];
+    const p = applyPlan(plan(observed({ frontend: frontend(managed), endpointSlices, secrets: settledSecrets }), NOW));
+    const outcome = assess(p, { applied: appliedAll(p, servedDeployment(p, rolledOut)) });
+    expect(outcome.findings.backends).toEqual({
+      ok: false,
+      reason: 'NoReadyBackend',
+      message: 'no ready backend for all-in-one:9443, all-in-one:8243, all-in-one:8280',
+      waiting: true,
+    });
+    expect(outcome.events.map((e) => e.reason)).not.toContain('Ready');
+  });
+
+  test('a refused apply: ConfigurationServed says which object and why, the reconcile fails, no hash is claimed', () => {
+    const p = settled();
+    const applied = new Map([[`Secret/${LEAF_SECRET}`, p.desired[0]!]]);
+    const outcome = assess(p, {
+      applied,
+      refused: { message: 'Service shop-nginx: 422 provided port is already allocated' },
+    });
+    expect(outcome.findings.configuration).toEqual({
+      ok: false,
+      reason: 'ApplyFailed',
+      message: 'Service shop-nginx: 422 provided port is already allocated',
+      waiting: true,
+    });
+    expect(outcome.findings.backends).toBeUndefined();
+    expect(outcome.findings.configHash).toBeUndefined();
+    expect(outcome.error).toBe('Service shop-nginx: 422 provided port is already allocated');
+    expect(outcome.requeueAfterMs).toBeUndefined();
+  });
+
+  test('issued certificates are announced once their Secrets are stored, even when a later apply is refused', () => {
+    const issued: IssuedCertificate[] = [
+      { secretName: CA_SECRET, description: 'the frontend CA (new)', certificate: ca },
+    ];
+    const p = applyPlan(
+      plan(
+        observed({
+          secrets: stored({ [CA_SECRET]: fresh(undefined), [LEAF_SECRET]: cached(tlsSecretData(leaf, ca)) }),
+          issued,
+        }),
+        NOW,
+      ),
+    );
+    const secretsStored = new Map(p.desired.slice(0, 2).map((o) => [`${o.kind}/${o.metadata!.name}`, o]));
+    const refused = { message: 'ConfigMap shop-nginx: 403 forbidden' };
+    expect(assess(p, { applied: secretsStored, refused }).events).toEqual([
+      { type: 'Normal', reason: 'CertificateIssued', action: 'Issue', note: 'issued the frontend CA (new)' },
+    ]);
+    expect(assess(p, { applied: new Map(), refused }).events).toEqual([]);
+  });
+});
+
+test("endpointsOf: each pod's role Service DNS names, and its own under the Service when it has a hostname", () => {
+  const named = slice('m', 'manager', [{ ...endpoint('shop-manager-0', '10.0.0.4'), hostname: 'shop-manager-0' }]);
+  named.metadata = {
+    ...named.metadata,
+    namespace: 'iam',
+    labels: { ...named.metadata!.labels, 'kubernetes.io/service-name': 'shop-manager' },
+  };
+  expect(endpointsOf([named])).toEqual({
+    manager: [
+      {
+        pod: 'shop-manager-0',
+        address: '10.0.0.4',
+        hostnames: [
+          'shop-manager.iam.svc',
+          'shop-manager.iam.svc.cluster.local',
+          'shop-manager-0.shop-manager.iam.svc',
+          'shop-manager-0.shop-manager.iam.svc.cluster.local',
+        ],
+      },
+    ],
+  });
+});
+
+test('endpointsOf: ready, not terminating endpoints by role, sorted by slice; NGINX slices ignored', () => {
+  const slices = [
+    slice('b', 'all-in-one', [endpoint('pod-b', '10.0.0.2'), endpoint('pod-x', '10.0.0.9', true, true)]),
+    slice('a', 'all-in-one', [endpoint('pod-a', '10.0.0.1'), endpoint('pod-y', '10.0.0.8', false)]),
+    slice('n', 'nginx', [endpoint('nginx-0', '10.0.0.3')]),
+  ];
+  expect(endpointsOf(slices)).toEqual({
+    'all-in-one': [
+      { pod: 'pod-a', address: '10.0.0.1' },
+      { pod: 'pod-b', address: '10.0.0.2' },
+    ],
+  });
+});
