@@ -403,6 +403,29 @@ describe('assess: what the apply did', () => {
   });
 });
 
+test("endpointsOf: each pod's role Service DNS names, and its own under the Service when it has a hostname", () => {
+  const named = slice('m', 'manager', [{ ...endpoint('shop-manager-0', '10.0.0.4'), hostname: 'shop-manager-0' }]);
+  named.metadata = {
+    ...named.metadata,
+    namespace: 'iam',
+    labels: { ...named.metadata!.labels, 'kubernetes.io/service-name': 'shop-manager' },
+  };
+  expect(endpointsOf([named])).toEqual({
+    manager: [
+      {
+        pod: 'shop-manager-0',
+        address: '10.0.0.4',
+        hostnames: [
+          'shop-manager.iam.svc',
+          'shop-manager.iam.svc.cluster.local',
+          'shop-manager-0.shop-manager.iam.svc',
+          'shop-manager-0.shop-manager.iam.svc.cluster.local',
+        ],
+      },
+    ],
+  });
+});
+
 test('endpointsOf: ready, not terminating endpoints by role, sorted by slice; NGINX slices ignored', () => {
   const slices = [
     slice('b', 'all-in-one', [endpoint('pod-b', '10.0.0.2'), endpoint('pod-x', '10.0.0.9', true, true)]),
