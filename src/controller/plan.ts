@@ -6,7 +6,7 @@ import type * as k8s from '@kubernetes/client-node';
 import type { Wso2Frontend } from '../api/schema.js';
 import { formatProblem } from '../api/validate.js';
 import type { Role } from '../api/vocabulary.js';
-import { buildTopology, type ObservedEndpoints, type Topology } from '../model/topology.js';
+import { buildTopology, serviceDnsNames, type ObservedEndpoints, type Topology } from '../model/topology.js';
 import { validateSpec } from '../model/validate.js';
 import { desiredObjects, nginxName } from '../render/objects.js';
 import { CONFIG_HASH_ANNOTATION } from '../api/agent.js';
@@ -225,9 +225,17 @@ export function endpointsOf(slices: readonly k8s.V1EndpointSlice[]): ObservedEnd
     const role = slice.metadata?.labels?.[LABEL.component] as Role | undefined;
     if (!role || role === (NGINX_COMPONENT as Role)) continue;
     const ready = (slice.endpoints ?? []).filter((e) => e.conditions?.ready && !e.conditions.terminating);
+    const service = slice.metadata?.labels?.['kubernetes.io/service-name'];
+    const namespace = slice.metadata?.namespace ?? 'default';
     observed[role] = [
       ...(observed[role] ?? []),
-      ...ready.flatMap((e) => e.addresses.map((address) => ({ pod: e.targetRef?.name ?? address, address }))),
+      ...ready.flatMap((e) =>
+        e.addresses.map((address) => {
+          // The names the pod may put in its redirects, which NGINX rewrites to the public host.
+          const hostnames = serviceDnsNames(service, namespace, e.hostname);
+          return { pod: e.targetRef?.name ?? address, address, ...(hostnames.length ? { hostnames } : {}) };
+        }),
+      ),
     ];
   }
   return observed;

@@ -216,6 +216,16 @@ function stickiness(
  */
 export type ObservedEndpoints = Partial<Record<Role, { pod: string; address: string; hostnames?: string[] }[]>>;
 
+/**
+ * The DNS names a managed pod may put in its own URLs: its role Service's names, and the pod's own
+ * name under it when the pod has a hostname there (StatefulSet pods), short and fully qualified.
+ */
+export function serviceDnsNames(service: string | undefined, namespace: string, hostname?: string): string[] {
+  if (!service) return [];
+  const names = [`${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
+  return hostname ? [...names, ...names.map((n) => `${hostname}.${n}`)] : names;
+}
+
 interface BackendNode {
   name: string;
   address: string;

@@ -280,7 +280,7 @@ describe('plan: what to apply', () => {
     expect(hash(applyPlan(plan(observed({ secrets }), NOW)))).not.toBe(hash(before));
   });
 
-  test("managed backends: the product configuration, the WSO2 pods' identity, then their workloads follow the NGINX objects, upstreams from the ready endpoints", () => {
+  test('managed backends: the WSO2 workloads follow the NGINX objects, upstreams from the ready endpoints', () => {
     const endpointSlices = [slice('shop-all-in-one-x', 'all-in-one', [endpoint('shop-all-in-one-0', '10.244.0.5')])];
     const next = applyPlan(
       plan(observed({ frontend: frontend(managed), endpointSlices, secrets: settledSecrets }), NOW),
@@ -408,6 +408,29 @@ describe('assess: what the apply did', () => {
       { type: 'Normal', reason: 'CertificateIssued', action: 'Issue', note: 'issued the frontend CA (new)' },
     ]);
     expect(assess(p, { applied: new Map(), refused }).events).toEqual([]);
+  });
+});
+
+test("endpointsOf: each pod's role Service DNS names, and its own under the Service when it has a hostname", () => {
+  const named = slice('m', 'manager', [{ ...endpoint('shop-manager-0', '10.0.0.4'), hostname: 'shop-manager-0' }]);
+  named.metadata = {
+    ...named.metadata,
+    namespace: 'iam',
+    labels: { ...named.metadata!.labels, 'kubernetes.io/service-name': 'shop-manager' },
+  };
+  expect(endpointsOf([named])).toEqual({
+    manager: [
+      {
+        pod: 'shop-manager-0',
+        address: '10.0.0.4',
+        hostnames: [
+          'shop-manager.iam.svc',
+          'shop-manager.iam.svc.cluster.local',
+          'shop-manager-0.shop-manager.iam.svc',
+          'shop-manager-0.shop-manager.iam.svc.cluster.local',
+        ],
+      },
+    ],
   });
 });
 

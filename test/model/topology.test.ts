@@ -2,7 +2,7 @@
 // port, which role and backend port it reaches, on which nodes, with which stickiness, and
 // which node a pinned management host goes to.
 import { NGINX_IMAGE, type Wso2Frontend } from '../../src/api/schema.js';
-import { buildTopology, type Topology, type Upstream } from '../../src/model/topology.js';
+import { buildTopology, serviceDnsNames, type Topology, type Upstream } from '../../src/model/topology.js';
 import { validateSpec } from '../../src/model/validate.js';
 import { example } from '../support/resources.js';
 
@@ -254,6 +254,20 @@ test("a managed pod's redirects to its address, pod name or DNS names are all re
     'identity-7-worker.ns.svc:9443',
     'identity-7-worker.ns.svc.cluster.local:9443',
   ]);
+});
+
+test("a managed pod's DNS names: its role Service's, and its own under it when it has a hostname there", () => {
+  expect(serviceDnsNames('is7-worker', 'iam', undefined)).toEqual([
+    'is7-worker.iam.svc',
+    'is7-worker.iam.svc.cluster.local',
+  ]);
+  expect(serviceDnsNames('is7-manager', 'iam', 'is7-manager-0')).toEqual([
+    'is7-manager.iam.svc',
+    'is7-manager.iam.svc.cluster.local',
+    'is7-manager-0.is7-manager.iam.svc',
+    'is7-manager-0.is7-manager.iam.svc.cluster.local',
+  ]);
+  expect(serviceDnsNames(undefined, 'iam')).toEqual([]);
 });
 
 test('managed backends with no ready pods yet have upstreams without servers', () => {
