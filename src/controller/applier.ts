@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import { apiVersionOf, instanceSelector, objectId, type OwnedKind } from '../render/ownership.js';
+import { RawApplyApi } from './runtime/apply.js';
 import type { Logger } from './runtime/controller.js';
 
 /** The requests the applier makes (a seam, so its rules are unit-tested without an API server). */
@@ -21,10 +22,10 @@ export interface ClusterClient {
 const notFound = (error: unknown) => error instanceof k8s.ApiException && error.code === 404;
 
 export function kubernetesClient(kubeConfig: k8s.KubeConfig, fieldManager: string): ClusterClient {
-  const objects = k8s.KubernetesObjectApi.makeApiClient(kubeConfig);
+  // Raw JSON: client-node's typed patch would drop fields its model names differently or lacks.
+  const objects = RawApplyApi.fromKubeConfig(kubeConfig);
   return {
-    apply: (object) =>
-      objects.patch(object, undefined, undefined, fieldManager, true, k8s.PatchStrategy.ServerSideApply),
+    apply: (object) => objects.apply(object, fieldManager),
     read: async (apiVersion, kind, namespace, name) => {
       try {
         return await objects.read({ apiVersion, kind, metadata: { name, namespace } });

@@ -33,6 +33,31 @@ export async function installCrd(): Promise<void> {
   );
 }
 
+/**
+ * The Wso2Frontend CRD as the API server behind `kubeconfig` holds it, read back with kubectl,
+ * and the CRD in crds/, each reduced to what the file sets: the server's own additions (status,
+ * managed fields, the default conversion strategy) are dropped, nothing else.
+ */
+export async function installedAndFileCrd(kubeconfig?: string): Promise<{ installed: unknown; file: unknown }> {
+  const file = yaml.load(readFileSync(CRD_FILE, 'utf8')) as {
+    metadata: { name: string; labels: unknown };
+    spec: unknown;
+  };
+  const args = ['get', 'crd', file.metadata.name, '-o', 'json', ...(kubeconfig ? ['--kubeconfig', kubeconfig] : [])];
+  const read = JSON.parse(await kubectl(args)) as {
+    metadata: { name: string; labels: unknown };
+    spec: { conversion?: { strategy?: string } };
+  };
+  const { conversion, ...spec } = read.spec;
+  if (conversion?.strategy !== 'None' || Object.keys(conversion).length !== 1) {
+    throw new Error(`unexpected conversion ${JSON.stringify(conversion)}`);
+  }
+  return {
+    installed: { metadata: { name: read.metadata.name, labels: read.metadata.labels }, spec },
+    file: { metadata: { name: file.metadata.name, labels: file.metadata.labels }, spec: file.spec },
+  };
+}
+
 export interface ExpectedSite {
   name: string;
   host: string;
