@@ -65,7 +65,13 @@ export interface ApplyResult {
   /** What the server holds after each apply (or, for a skipped apply, what the cache holds), by objectId. */
   applied: Map<string, k8s.KubernetesObject>;
   /** The first write the API server refused; nothing after it was applied. */
-  refused?: { id: string; message: string; error: unknown };
+  refused?: {
+    id: string;
+    message: string;
+    error: unknown;
+    /** The API server found the object itself invalid (400, 422): the same write can never succeed. */
+    permanent: boolean;
+  };
 }
 
 /** What the last apply of one object sent and got back. */
@@ -143,7 +149,8 @@ export class Applier {
       } catch (error) {
         // Said on the resource (a full NodePort range, a quota, an admission webhook); retried with backoff.
         const message = `${object.kind} ${object.metadata?.name}: ${describeApiError(error)}`;
-        return { applied, refused: { id: objectId(object), message, error } };
+        const permanent = error instanceof k8s.ApiException && (error.code === 400 || error.code === 422);
+        return { applied, refused: { id: objectId(object), message, error, permanent } };
       }
     }
     return { applied };

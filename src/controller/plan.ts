@@ -113,8 +113,17 @@ export function plan(observed: Observed, now: Date): Plan {
     ...(certificates.notAfter ? { certificateNotAfter: certificates.notAfter } : {}),
     ...served,
   };
-  if (!certificates.verdict.ok)
-    return { action: 'report', outcome: { findings, events: [], certificates: certificates.served } };
+  if (!certificates.verdict.ok) {
+    // Said once, when the status changes: a Ready frontend going False is news.
+    const event: PlannedEvent = {
+      type: 'Warning',
+      reason: certificates.verdict.reason,
+      action: 'Check',
+      note: certificates.verdict.message,
+      onlyOnStatusChange: true,
+    };
+    return { action: 'report', outcome: { findings, events: [event], certificates: certificates.served } };
+  }
 
   const base =
     topology.backends.source === 'managed' && topology.backends.baseConfigMap
@@ -163,7 +172,7 @@ export function plan(observed: Observed, now: Date): Plan {
 /** What the apply did, as status findings and Events. */
 export function assess(
   plan: ApplyPlan,
-  result: { applied: ReadonlyMap<string, k8s.KubernetesObject>; refused?: { message: string } },
+  result: { applied: ReadonlyMap<string, k8s.KubernetesObject>; refused?: { message: string; permanent?: boolean } },
 ): Outcome {
   const { frontend } = plan;
   // One Event per reconcile, however many certificates it issued, once they are stored.
@@ -172,6 +181,20 @@ export function assess(
       ? [{ type: 'Normal', reason: 'CertificateIssued', action: 'Issue', note: `issued ${plan.issued.join('; ')}` }]
       : [];
   const certificates = plan.certificates;
+  if (result.refused?.permanent) {
+    // An object the API server finds invalid (422) stays invalid however often it is sent: Stalled
+    // until the resource changes, not a retry loop.
+    const message = `${result.refused.message} (retrying cannot help: change the resource)`;
+    const configuration: Verdict = { ok: false, reason: 'ApplyInvalid', message };
+    const refusal: PlannedEvent = {
+      type: 'Warning',
+      reason: 'ApplyInvalid',
+      action: 'Apply',
+      note: message,
+      onlyOnStatusChange: true,
+    };
+    return { findings: { ...plan.findings, configuration }, events: [...events, refusal], certificates };
+  }
   if (result.refused) {
     const configuration: Verdict = { ok: false, reason: 'ApplyFailed', message: result.refused.message, waiting: true };
     return { findings: { ...plan.findings, configuration }, events, certificates, error: result.refused.message };
@@ -256,10 +279,14 @@ function rollout(deployment: k8s.V1Deployment): Verdict {
   if (current && updated >= wanted && available >= wanted && (s.replicas ?? 0) <= wanted) {
     return { ok: true, reason: 'Served', message: `${available} NGINX replica(s) serve the current configuration` };
   }
+  // Right after an apply the status still describes the previous pod template: until the
+  // Deployment controller has observed this generation, no replica is known to serve it.
   return {
     ok: false,
     reason: 'RollingOut',
-    message: `${Math.min(updated, available)} of ${wanted} NGINX replica(s) serve the current configuration`,
+    message: current
+      ? `${Math.min(updated, available)} of ${wanted} NGINX replica(s) serve the current configuration`
+      : `0 of ${wanted} NGINX replica(s) serve the current configuration: the Deployment controller has not seen it yet`,
     waiting: true,
   };
 }

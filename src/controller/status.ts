@@ -96,7 +96,7 @@ export function computeStatus(
     condition(
       'Stalled',
       stalled.length ? 'True' : 'False',
-      stalled[0]?.[1].reason ?? 'Progressing',
+      stalled[0]?.[1].reason ?? (progressing ? 'Progressing' : 'Reconciled'),
       stalled[0]?.[1].message ?? 'no problem needs a change of the resource',
     ),
   ];

@@ -95,9 +95,12 @@ function presetProblems(spec: Wso2FrontendSpec): Problem[] {
     const owner = hostOwner.get(host);
     const bothExplicit = owner !== undefined && override?.host !== undefined && spec.sites?.[owner]?.host !== undefined;
     if (owner !== undefined && !bothExplicit) {
+      // Name the field the user set, and say which host is a default: the other site's field is not in the resource.
+      const explicit = override?.host !== undefined ? name : owner;
+      const byDefault = explicit === name ? owner : name;
       problems.push({
-        path: `spec.sites.${name}.host`,
-        message: `host ${host} is already the host of site ${owner}; give each site its own host name`,
+        path: `spec.sites.${explicit}.host`,
+        message: `host ${host} is the default host of site ${byDefault}; give site ${byDefault} its own host (spec.sites.${byDefault}.host) or choose another host here`,
       });
     }
     if (owner === undefined) hostOwner.set(host, name);

@@ -372,7 +372,16 @@ const cases: Case[] = [
     name: "a host that is another site's default host",
     spec: withSpec({ sites: { gateway: { host: 'api.am.wso2.com' } } }),
     path: 'spec.sites.gateway.host',
-    message: 'host api.am.wso2.com is already the host of site portal; give each site its own host name',
+    message:
+      'host api.am.wso2.com is the default host of site portal; give site portal its own host (spec.sites.portal.host) or choose another host here',
+    server: false,
+  },
+  {
+    name: "a site given another site's default host names the field the user set, not the default's",
+    spec: withSpec({ sites: { portal: { host: 'gw.am.wso2.com' } } }),
+    path: 'spec.sites.portal.host',
+    message:
+      'host gw.am.wso2.com is the default host of site gateway; give site gateway its own host (spec.sites.gateway.host) or choose another host here',
     server: false,
   },
   {

@@ -179,7 +179,7 @@ test('an invalid spec is reported on the status and as an Event, and nothing own
   expect(condition(f, 'Accepted')).toMatchObject({
     reason: 'InvalidSpec',
     message:
-      'spec.sites.gateway.host: host api.am.wso2.com is already the host of site portal; give each site its own host name',
+      'spec.sites.gateway.host: host api.am.wso2.com is the default host of site portal; give site portal its own host (spec.sites.portal.host) or choose another host here',
   });
   expect(condition(f, 'Ready')?.status).toBe('False');
   expect(condition(f, 'Stalled')?.status).toBe('True');

@@ -3,6 +3,7 @@
 import type * as k8s from '@kubernetes/client-node';
 import type { Wso2Frontend, Wso2FrontendSpec } from '../../src/api/schema.js';
 import type { SecretRead } from '../../src/controller/certificates.js';
+import { computeStatus } from '../../src/controller/status.js';
 import {
   assess,
   endpointsOf,
@@ -203,16 +204,27 @@ describe('plan: nothing may be applied', () => {
       reason: 'CertificateInvalid',
       message: expect.stringMatching(/^Secret mine: .*does not cover host api\.am\.wso2\.com/),
     });
-    expect(outcome.events).toEqual([]);
+    // Recorded when the status changes, so a Ready frontend going False says why as an Event.
+    expect(outcome.events).toEqual([
+      {
+        type: 'Warning',
+        reason: 'CertificateInvalid',
+        action: 'Check',
+        note: outcome.findings.certificates!.message,
+        onlyOnStatusChange: true,
+      },
+    ]);
     expect(outcome.certificates).toEqual(new Map([['mine', otherHost.notAfter]]));
   });
 
-  test('a missing user Secret is a certificate problem too', () => {
+  test('a missing user Secret is a certificate problem too, named as not found', () => {
     const spec = { ...external, tls: { mode: 'secret', secretName: 'mine' } };
     const next = plan(observed({ frontend: frontend(spec), secrets: stored({ mine: fresh(undefined) }) }), NOW);
     expect(next).toMatchObject({
       action: 'report',
-      outcome: { findings: { certificates: { ok: false, reason: 'CertificateInvalid' } } },
+      outcome: {
+        findings: { certificates: { ok: false, reason: 'CertificateInvalid', message: 'Secret mine not found' } },
+      },
     });
   });
 });
@@ -357,6 +369,17 @@ describe('assess: what the apply did', () => {
     expect(outcome.events.map((e) => e.reason)).toEqual(['ConfigurationUpdated']);
   });
 
+  test('right after an apply, a Deployment status from the previous generation counts no replica as serving', () => {
+    const p = settled();
+    const deployment = servedDeployment(p, { ...rolledOut, observedGeneration: 0 });
+    expect(assess(p, { applied: appliedAll(p, deployment) }).findings.configuration).toEqual({
+      ok: false,
+      reason: 'RollingOut',
+      message: '0 of 2 NGINX replica(s) serve the current configuration: the Deployment controller has not seen it yet',
+      waiting: true,
+    });
+  });
+
   test('backends missing (managed, no ready pod yet): BackendsAvailable waits and names the role and ports', () => {
     const endpointSlices = [slice('s', 'all-in-one', [endpoint('shop-all-in-one-0', '10.244.0.5', false)])];
     const p = applyPlan(plan(observed({ frontend: frontend(managed), endpointSlices, secrets: settledSecrets }), NOW));
@@ -387,6 +410,24 @@ describe('assess: what the apply did', () => {
     expect(outcome.findings.configHash).toBeUndefined();
     expect(outcome.error).toBe('Service shop-nginx: 422 provided port is already allocated');
     expect(outcome.requeueAfterMs).toBeUndefined();
+  });
+
+  test('an object the API server finds invalid (422): Stalled, said once as an Event, and not retried', () => {
+    const p = settled();
+    const message = 'Service shop-nginx: 422 Service "shop-nginx" is invalid: metadata.name: Invalid value';
+    const outcome = assess(p, { applied: new Map(), refused: { message, permanent: true } });
+    const said = `${message} (retrying cannot help: change the resource)`;
+    // Not waiting: computeStatus makes it Stalled=True, which kstatus reads as Failed.
+    expect(outcome.findings.configuration).toEqual({ ok: false, reason: 'ApplyInvalid', message: said });
+    expect(outcome.error).toBeUndefined();
+    expect(outcome.events).toEqual([
+      { type: 'Warning', reason: 'ApplyInvalid', action: 'Apply', note: said, onlyOnStatusChange: true },
+    ]);
+    const status = computeStatus(outcome.findings, undefined, NOW);
+    expect(status.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({
+      status: 'True',
+      reason: 'ApplyInvalid',
+    });
   });
 
   test('issued certificates are announced once their Secrets are stored, even when a later apply is refused', () => {

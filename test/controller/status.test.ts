@@ -36,6 +36,8 @@ test('all aspects fine: Ready True, Reconciling and Stalled False, with the gene
   const c = byType(status);
   expect(status.observedGeneration).toBe(3);
   expect([c.Ready?.status, c.Reconciling?.status, c.Stalled?.status]).toEqual(['True', 'False', 'False']);
+  // Nothing is in progress: Stalled=False does not say Progressing.
+  expect([c.Reconciling?.reason, c.Stalled?.reason]).toEqual(['Reconciled', 'Reconciled']);
   expect(
     Object.values(c).every((x) => x.observedGeneration === 3 && x.lastTransitionTime === '2026-01-01T00:00:00Z'),
   ).toBe(true);
@@ -78,6 +80,7 @@ test('waiting for a rollout is Reconciling, not Stalled', () => {
     'True',
     'False',
   ]);
+  expect(c.Stalled?.reason).toBe('Progressing');
 });
 
 test('lastTransitionTime is kept while a condition holds and moves when it flips', () => {
