@@ -11,7 +11,8 @@ import * as k8s from '@kubernetes/client-node';
 import * as yaml from 'js-yaml';
 import { API_GROUP, API_VERSION, PLURAL, type Wso2Frontend } from '../src/api/schema.js';
 import { LocalControlPlane, packageRoot } from '../src/localcluster/control-plane.js';
-import { renderCrd } from '../src/render/crd.js';
+import { installCrd } from '../src/cli/start.js';
+import { RawApplyApi } from '../src/controller/runtime/apply.js';
 import { percentile } from './stats.js';
 
 const SEQUENTIAL = Number(process.env.BENCH_OPERATOR_SEQUENTIAL ?? 20);
@@ -97,11 +98,9 @@ export async function benchOperator(): Promise<void> {
   let operator: ChildProcess | undefined;
   try {
     const kubeConfig = plane.kubeConfig();
-    const objects = k8s.KubernetesObjectApi.makeApiClient(kubeConfig);
-    const apply = (o: object) =>
-      objects.patch(o, undefined, undefined, 'bench', true, k8s.PatchStrategy.ServerSideApply);
-    await apply(renderCrd());
-    await sleep(2000);
+    const objects = RawApplyApi.fromKubeConfig(kubeConfig);
+    const apply = (o: object) => objects.apply(o, 'bench');
+    await installCrd(kubeConfig, 'bench');
     const custom = kubeConfig.makeApiClient(k8s.CustomObjectsApi);
     const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
     const template = yaml.load(

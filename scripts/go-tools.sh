@@ -31,8 +31,8 @@ build_runner() {
   (
     cd "$work"
     go mod init "wso2-frontend-operator/$name" >/dev/null 2>&1
-    go mod edit -require="$requirement"
-    go mod tidy >/dev/null 2>&1 || go mod tidy
+    # go get, not go mod tidy: tidy would also download the modules of the dependencies' tests.
+    go get "$requirement" 2>/dev/null || go get "$requirement"
     go build -trimpath -ldflags "-s -w" -o "$work/bin/$name" .
   )
 }

@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { RestartingInformer, type Logger } from '../controller/runtime/controller.js';
-import { assemble, digestOf, type Configuration, type SecretMount } from './configuration.js';
+import type { SecretMount } from '../api/agent.js';
+import { assemble, digestOf, type Configuration } from './configuration.js';
 import type { AgentMetrics, ReloadResult } from './metrics.js';
 import {
   ConfigurationStore,

@@ -8,15 +8,8 @@ import {
   CONFIG_HASH_ANNOTATION,
   CONFIG_HASH_PATTERN,
   certificateFingerprint,
+  type SecretMount,
 } from '../api/agent.js';
-
-/** A Secret whose keys become files in one directory of the conf tree, e.g. `tls/portal` <- Secret `apim-tls-portal`. */
-export interface SecretMount {
-  dir: string;
-  secret: string;
-  /** The keys written; every key of the Secret when omitted. */
-  keys?: string[];
-}
 
 /** A complete, consistent configuration: relative path -> content, and the hash NGINX must answer with. */
 export interface Configuration {
@@ -27,22 +20,6 @@ export interface Configuration {
 }
 
 export type Assembly = { ready: true; configuration: Configuration } | { ready: false; waiting: string };
-
-const NAME = /^[A-Za-z0-9][-._A-Za-z0-9]*$/;
-
-/** Parses `DIR=SECRET[:KEY,KEY...]` (the agent's --secret flag). */
-export function parseSecretMount(text: string): SecretMount {
-  const match = /^([^=]+)=([^:]+)(?::(.+))?$/.exec(text);
-  if (!match) throw new Error(`--secret ${JSON.stringify(text)}: expected DIR=SECRET or DIR=SECRET:KEY,KEY`);
-  const [, dir, secret, keys] = match as unknown as [string, string, string, string | undefined];
-  const segments = dir.split('/');
-  if (segments.some((s) => !NAME.test(s) || s === '..'))
-    throw new Error(`--secret ${JSON.stringify(text)}: DIR must be a relative path of plain names, not ${dir}`);
-  const keyList = keys?.split(',');
-  for (const key of keyList ?? [])
-    if (!NAME.test(key)) throw new Error(`--secret ${JSON.stringify(text)}: ${JSON.stringify(key)} is not a key name`);
-  return { dir, secret, ...(keyList ? { keys: keyList } : {}) };
-}
 
 const decode = (base64: string) => Buffer.from(base64, 'base64').toString('utf8');
 

@@ -40,3 +40,32 @@ export function servedHashOf(message: string | undefined): string | undefined {
   const match = /^serving ([0-9a-f]{16})\b/.exec(message ?? '');
   return match?.[1];
 }
+
+/** A Secret whose keys become files in one directory of the conf tree, e.g. `tls/portal` <- Secret `apim-tls-portal`. */
+export interface SecretMount {
+  dir: string;
+  secret: string;
+  /** The keys written; every key of the Secret when omitted. */
+  keys?: string[];
+}
+
+const NAME = /^[A-Za-z0-9][-._A-Za-z0-9]*$/;
+
+/** `DIR=SECRET[:KEY,KEY...]`, the agent's --secret flag. */
+export function formatSecretMount(mount: SecretMount): string {
+  return `${mount.dir}=${mount.secret}${mount.keys ? `:${mount.keys.join(',')}` : ''}`;
+}
+
+/** Parses `DIR=SECRET[:KEY,KEY...]` (the agent's --secret flag). */
+export function parseSecretMount(text: string): SecretMount {
+  const match = /^([^=]+)=([^:]+)(?::(.+))?$/.exec(text);
+  if (!match) throw new Error(`--secret ${JSON.stringify(text)}: expected DIR=SECRET or DIR=SECRET:KEY,KEY`);
+  const [, dir, secret, keys] = match as unknown as [string, string, string, string | undefined];
+  const segments = dir.split('/');
+  if (segments.some((s) => !NAME.test(s) || s === '..'))
+    throw new Error(`--secret ${JSON.stringify(text)}: DIR must be a relative path of plain names, not ${dir}`);
+  const keyList = keys?.split(',');
+  for (const key of keyList ?? [])
+    if (!NAME.test(key)) throw new Error(`--secret ${JSON.stringify(text)}: ${JSON.stringify(key)} is not a key name`);
+  return { dir, secret, ...(keyList ? { keys: keyList } : {}) };
+}

@@ -4,7 +4,9 @@
 // when no API server checked it. Which patterns, roles and sites exist is the model's knowledge
 // (src/model/catalog.ts), passed in as PatternShapes, so neither copy can fall behind the presets
 // and the API never imports the model. The invalid-resource corpus tests hold the two together.
-import type { Wso2FrontendSpec } from './schema.js';
+import { isCanonicalIp } from './addresses.js';
+import { compareQuantities, isQuantity } from './quantity.js';
+import { DNS_SUBDOMAIN, SIZE, type Wso2FrontendSpec } from './schema.js';
 import { PATTERNS, PRODUCTS, type PatternName, type Product, type Role } from './vocabulary.js';
 
 /** What the rules need to know of the presets. */
@@ -15,7 +17,16 @@ export interface PatternShapes {
 }
 
 /** Where in the schema a rule is attached; `self` in its CEL is the object at that place. */
-export type RuleScope = 'spec' | 'backends' | 'tls' | 'backendTLS' | 'sessionAffinity' | 'cookie';
+export type RuleScope =
+  | 'spec'
+  | 'backends'
+  | 'node'
+  | 'resources'
+  | 'serviceAnnotations'
+  | 'tls'
+  | 'backendTLS'
+  | 'sessionAffinity'
+  | 'cookie';
 
 export interface CrossFieldRule<T> {
   scope: RuleScope;
@@ -30,6 +41,9 @@ export interface CrossFieldRule<T> {
 
 type Spec = Wso2FrontendSpec;
 type Backends = Spec['backends'];
+type ExternalNode = NonNullable<Backends['external']>['nodes'][number];
+type Resources = NonNullable<NonNullable<NonNullable<Backends['managed']>['components']>[string]['resources']>;
+type Annotations = Record<string, string>;
 type Tls = NonNullable<Spec['tls']>;
 type BackendTls = NonNullable<Spec['backendTLS']>;
 type SiteOverrides = NonNullable<Spec['sites']>;
@@ -48,6 +62,123 @@ function celListBy<K extends string>(key: string, keys: readonly K[], listOf: (k
 function celStringBy<K extends string>(key: string, keys: readonly K[], textOf: (k: K) => string): string {
   return keys.reduceRight((otherwise, k) => `(${key} == ${quote(k)} ? ${quote(textOf(k))} : ${otherwise})`, "''");
 }
+
+const SIZE_UNITS = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 } as const;
+/** An NGINX size (16k, 1m, 512) in bytes. */
+const sizeBytes = (size: string) => {
+  const unit = size.at(-1) as keyof typeof SIZE_UNITS;
+  return unit in SIZE_UNITS ? Number(size.slice(0, -1)) * SIZE_UNITS[unit] : Number(size);
+};
+/** The same in CEL, for a string that matches SIZE. */
+const celSizeBytes = (x: string) =>
+  Object.entries(SIZE_UNITS).reduceRight<string>(
+    (otherwise, [unit, bytes]) =>
+      `(${x}.endsWith('${unit}') ? int(${x}.substring(0, size(${x}) - 1)) * ${bytes} : ${otherwise})`,
+    `int(${x})`,
+  );
+// proxy_buffer_size, and 8 proxy_buffers of the same size per connection: NGINX refuses 0, and a
+// megabyte per buffer is already far more than any WSO2 response header needs.
+const PROXY_BUFFER_BYTES = { min: 1024, max: 1024 ** 2 };
+const PROXY_BUFFER_MESSAGE =
+  'must be from 1k to 1m: it sizes proxy_buffer_size and the 8 proxy_buffers of every connection';
+
+const proxyBufferRule: CrossFieldRule<Spec> = {
+  scope: 'spec',
+  fieldPath: '.nginx.proxyBufferSize',
+  cel: `!has(self.nginx) || !has(self.nginx.proxyBufferSize) || !self.nginx.proxyBufferSize.matches(r'${SIZE}') || (${celSizeBytes('self.nginx.proxyBufferSize')} >= ${PROXY_BUFFER_BYTES.min} && ${celSizeBytes('self.nginx.proxyBufferSize')} <= ${PROXY_BUFFER_BYTES.max})`,
+  celMessage: `'${PROXY_BUFFER_MESSAGE}'`,
+  check: (s) => {
+    const size = s.nginx?.proxyBufferSize;
+    if (size === undefined || !new RegExp(SIZE).test(size)) return undefined;
+    const bytes = sizeBytes(size);
+    return bytes >= PROXY_BUFFER_BYTES.min && bytes <= PROXY_BUFFER_BYTES.max ? undefined : PROXY_BUFFER_MESSAGE;
+  },
+};
+
+// A resolver reads a name that ends in a numeric label as an IPv4 address in one of its legacy
+// forms (1.2.3 is 1.2.0.3, 2130706433 and 0x7f.0.0.1 are 127.0.0.1, 010.0.0.1 is 8.0.0.1), and
+// no DNS name ends that way (RFC 1123 2.1): such a name must be a canonical dotted quad instead.
+const NUMERIC_LAST_LABEL = '(^|[.])([0-9]+|0[xX][0-9a-fA-F]*)$';
+const ADDRESS_MESSAGE =
+  'must be an IPv4 address as four decimal numbers without leading zeros (for example 192.0.2.10), an IPv6 address, or a lower-case RFC 1123 DNS name that does not end in a number';
+
+const nodeRules: CrossFieldRule<ExternalNode>[] = [
+  {
+    scope: 'node',
+    fieldPath: '.address',
+    cel: `isIP(self.address) || (self.address.matches(r'${DNS_SUBDOMAIN}') && !self.address.matches(r'${NUMERIC_LAST_LABEL}'))`,
+    celMessage: `'${ADDRESS_MESSAGE}'`,
+    check: (n) =>
+      isCanonicalIp(n.address) ||
+      (new RegExp(DNS_SUBDOMAIN).test(n.address) && !new RegExp(NUMERIC_LAST_LABEL).test(n.address))
+        ? undefined
+        : ADDRESS_MESSAGE,
+  },
+];
+
+// What the API server checks on a container's resources and a Service's annotations, so that a
+// resource it stores can never fail at the owned objects after the operator accepted it.
+const RESOURCE_NAMES = ['cpu', 'memory', 'ephemeral-storage'];
+const RESOURCE_NAMES_MESSAGE = `resource names must be ${RESOURCE_NAMES.join(', ')}`;
+const REQUESTS_MESSAGE = 'requests may not be greater than the limits of the same resource';
+
+const resourcesRules: CrossFieldRule<Resources>[] = [
+  {
+    scope: 'resources',
+    cel: `${['requests', 'limits'].map((m) => `(!has(self.${m}) || self.${m}.all(k, k in ${celList(RESOURCE_NAMES)}))`).join(' && ')}`,
+    celMessage: `'${RESOURCE_NAMES_MESSAGE}'`,
+    check: (r) =>
+      [r.requests, r.limits].every((m) => Object.keys(m ?? {}).every((k) => RESOURCE_NAMES.includes(k)))
+        ? undefined
+        : RESOURCE_NAMES_MESSAGE,
+  },
+  {
+    scope: 'resources',
+    cel: '!has(self.requests) || !has(self.limits) || self.requests.all(k, !(k in self.limits) || !isQuantity(self.requests[k]) || !isQuantity(self.limits[k]) || quantity(self.requests[k]).compareTo(quantity(self.limits[k])) <= 0)',
+    celMessage: `'${REQUESTS_MESSAGE}'`,
+    check: ({ requests = {}, limits = {} }) =>
+      Object.entries(requests).every(
+        ([k, request]) =>
+          limits[k] === undefined ||
+          !isQuantity(request) ||
+          !isQuantity(limits[k]) ||
+          compareQuantities(request, limits[k]) <= 0,
+      )
+        ? undefined
+        : REQUESTS_MESSAGE,
+  },
+];
+
+/** An annotation key: an optional DNS subdomain prefix (at most 253 characters) and "/", then a name of at most 63. */
+const ANNOTATION_KEY =
+  '^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
+const ANNOTATION_KEY_MESSAGE =
+  'annotation keys must be an optional DNS subdomain prefix and "/", then at most 63 letters, digits, "-", "_" or ".", beginning and ending with a letter or digit';
+/** The API server's limit on all annotations of an object together, keys and values, in bytes. */
+const ANNOTATIONS_MAX_BYTES = 256 * 1024;
+const ANNOTATIONS_SIZE_MESSAGE = `the annotations may have at most ${ANNOTATIONS_MAX_BYTES} bytes in total, keys and values`;
+const utf8Bytes = (text: string) => Buffer.byteLength(text, 'utf8');
+
+const serviceAnnotationsRules: CrossFieldRule<Annotations>[] = [
+  {
+    scope: 'serviceAnnotations',
+    cel: `self.all(k, k.matches(r'${ANNOTATION_KEY}') && (!k.contains('/') || k.indexOf('/') <= 253))`,
+    celMessage: `'${ANNOTATION_KEY_MESSAGE}'`,
+    check: (a) =>
+      Object.keys(a).every((k) => new RegExp(ANNOTATION_KEY).test(k) && (!k.includes('/') || k.indexOf('/') <= 253))
+        ? undefined
+        : ANNOTATION_KEY_MESSAGE,
+  },
+  {
+    scope: 'serviceAnnotations',
+    cel: `self.map(k, size(bytes(k)) + size(bytes(self[k]))).sum() <= ${ANNOTATIONS_MAX_BYTES}`,
+    celMessage: `'${ANNOTATIONS_SIZE_MESSAGE}'`,
+    check: (a) =>
+      Object.entries(a).reduce((total, [k, v]) => total + utf8Bytes(k) + utf8Bytes(v), 0) <= ANNOTATIONS_MAX_BYTES
+        ? undefined
+        : ANNOTATIONS_SIZE_MESSAGE,
+  },
+];
 
 /** Every cross-field rule, by the place in the schema it is attached to. */
 export function crossFieldRules({
@@ -181,6 +312,7 @@ export function crossFieldRules({
           ? 'http and https must be different ports'
           : undefined,
     },
+    proxyBufferRule,
   ];
 
   const backendsRules: CrossFieldRule<Backends>[] = [
@@ -255,6 +387,9 @@ export function crossFieldRules({
   return {
     spec: specRules,
     backends: backendsRules,
+    node: nodeRules,
+    resources: resourcesRules,
+    serviceAnnotations: serviceAnnotationsRules,
     tls: tlsRules,
     backendTLS: backendTlsRules,
     sessionAffinity: affinityRules,

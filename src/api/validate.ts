@@ -22,13 +22,49 @@ export interface Problem {
 
 export const formatProblem = (p: Problem) => `${p.path}: ${p.message}`;
 
+const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
+const SHORT_ESCAPES: Record<string, string> = {
+  '\x07': '\\a',
+  '\b': '\\b',
+  '\f': '\\f',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+  '\v': '\\v',
+  '"': '\\"',
+  '\\': '\\\\',
+};
+
+/**
+ * A user's string in double quotes, escaped exactly as the API server quotes values in its
+ * messages (Go's strconv.Quote): whatever is not a printable character (controls, bidirectional
+ * overrides such as U+202E, line and paragraph separators, NEL) is written as an escape, so a
+ * message can neither reorder nor break the line it is shown on.
+ */
+export function quote(text: string): string {
+  let out = '"';
+  for (const ch of text) {
+    const code = ch.codePointAt(0)!;
+    const hex = (digits: number) => code.toString(16).padStart(digits, '0');
+    if (SHORT_ESCAPES[ch]) out += SHORT_ESCAPES[ch];
+    else if (PRINTABLE.test(ch)) out += ch;
+    else if (code < 0x80) out += `\\x${hex(2)}`;
+    else if (code <= 0xffff) out += `\\u${hex(4)}`;
+    else out += `\\U${hex(8)}`;
+  }
+  return `${out}"`;
+}
+
+const shown = (value: unknown) => (typeof value === 'string' ? quote(value) : JSON.stringify(value));
+
 type Json = Record<string, unknown>;
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
- * Fills in `default` values the way the API server defaults a structural schema: a missing
- * property gets its default, then defaulting goes on inside objects, map values and list items.
+ * Fills in `default` values the way the API server defaults a structural schema: a property
+ * that is null (no field of this schema is nullable) is dropped first, a missing property gets
+ * its default, then defaulting goes on inside objects, map values and list items.
  */
 function applyDefaults(schema: Json, value: unknown): unknown {
   if (Array.isArray(value)) {
@@ -36,7 +72,7 @@ function applyDefaults(schema: Json, value: unknown): unknown {
     return items ? value.map((item) => applyDefaults(items, item)) : value;
   }
   if (!isObject(value)) return value;
-  const out: Json = { ...value };
+  const out: Json = Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null));
   const properties = (schema.properties ?? {}) as Record<string, Json>;
   for (const [key, property] of Object.entries(properties)) {
     if (out[key] === undefined && property.default !== undefined) out[key] = structuredClone(property.default);
@@ -97,10 +133,10 @@ function describe(error: { type: ValueErrorType; schema: TSchema; value: unknown
   switch (error.type) {
     case ValueErrorType.Union:
       return literals
-        ? `Unsupported value: ${JSON.stringify(error.value)}: supported values: ${literals.join(', ')}`
+        ? `Unsupported value: ${shown(error.value)}: supported values: ${literals.join(', ')}`
         : error.message;
     case ValueErrorType.StringPattern:
-      return `Invalid value: ${JSON.stringify(error.value)}: ${PATTERN_MEANINGS[schema.pattern as string] ?? `must match ${String(schema.pattern)}`}`;
+      return `Invalid value: ${shown(error.value)}: ${PATTERN_MEANINGS[schema.pattern as string] ?? `must match ${String(schema.pattern)}`}`;
     case ValueErrorType.ObjectRequiredProperty:
       return 'Required value';
     case ValueErrorType.ObjectAdditionalProperties:
@@ -128,11 +164,26 @@ function describe(error: { type: ValueErrorType; schema: TSchema; value: unknown
   }
 }
 
+/**
+ * TypeBox measures strings in UTF-16 code units, the API server in characters (an emoji is two
+ * units and one character): a length error TypeBox reports that the characters do not confirm is
+ * not one the API server would report.
+ */
+function measuredInUtf16(error: { type: ValueErrorType; schema: TSchema; value: unknown }): boolean {
+  if (typeof error.value !== 'string') return false;
+  const characters = [...error.value].length;
+  const schema = error.schema as Json;
+  if (error.type === ValueErrorType.StringMaxLength) return characters <= (schema.maxLength as number);
+  if (error.type === ValueErrorType.StringMinLength) return characters >= (schema.minLength as number);
+  return false;
+}
+
 /** Every schema violation of a (defaulted) spec. */
 export function schemaProblems(spec: unknown): Problem[] {
   const seen = new Set<string>();
   const problems: Problem[] = [];
   for (const error of Value.Errors(Wso2FrontendSpec, spec)) {
+    if (measuredInUtf16(error)) continue;
     const problem = { path: fieldPath(error.path, Wso2FrontendSpec), message: describe(error) };
     const key = formatProblem(problem);
     if (!seen.has(key)) {

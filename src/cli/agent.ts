@@ -1,9 +1,8 @@
 // `wso2-frontend agent`: runs in each NGINX pod, supervises the NGINX master and serves every
 // new configuration of its frontend in place (see src/agent/agent.ts).
 import { parseArgs } from 'node:util';
-import { CONFIG_HASH_PATH } from '../api/agent.js';
+import { CONFIG_HASH_PATH, parseSecretMount } from '../api/agent.js';
 import { ReloadAgent } from '../agent/agent.js';
-import { parseSecretMount } from '../agent/configuration.js';
 import { AgentMetrics } from '../agent/metrics.js';
 import { PodReporter } from '../agent/report.js';
 import { startHealthServer } from '../controller/observability.js';

@@ -6,11 +6,12 @@ import { parseArgs } from 'node:util';
 import * as yaml from 'js-yaml';
 import { API_GROUP, API_VERSION, KIND, type Wso2Frontend } from '../api/schema.js';
 import { UsageError } from './usage-error.js';
-import { formatProblem } from '../api/validate.js';
+import { formatProblem, quote } from '../api/validate.js';
 import { roleConfiguration, type Placement } from '../model/product-config.js';
 import { buildTopology, type Topology } from '../model/topology.js';
 import { validateSpec } from '../model/validate.js';
 import { BACKEND_CA_PATH, certificatePaths, type NginxLayout } from '../render/nginx/config.js';
+import { nameProblems } from '../render/names.js';
 import { caSecretName, certificateSecretName, desiredObjects, nginxConfiguration } from '../render/objects.js';
 import { patchRole, productSnippets } from '../render/product/patch.js';
 import { wso2Workloads } from '../render/workloads.js';
@@ -29,8 +30,14 @@ per external node (per role for managed backends) a directory with the patched f
 PRODUCT_HOME when --base is given, else minimal deployment.toml/site.json snippets, and
 CHANGES.txt saying what to set where.`;
 
+// Read as kubectl reads YAML (YAML 1.1 scalars): an unquoted `http: off` is the boolean false,
+// which the API server refuses, not the string "off".
+const KUBECTL_YAML = yaml.CORE_SCHEMA.withTags(yaml.boolYaml11Tag, yaml.intYaml11Tag);
+
 function readResource(file: string): Wso2Frontend {
-  const documents = yaml.loadAll(readFileSync(file, 'utf8')).filter((d) => d !== null && d !== undefined);
+  const documents = yaml
+    .loadAll(readFileSync(file, 'utf8'), { schema: KUBECTL_YAML })
+    .filter((d) => d !== null && d !== undefined);
   if (documents.length !== 1)
     throw new UsageError(`${file}: expected one ${KIND} resource, found ${documents.length} documents`);
   const resource = documents[0] as Partial<Wso2Frontend>;
@@ -131,9 +138,10 @@ export function runRender(argv: string[]): number {
   if (!values.file) throw new UsageError('-f RESOURCE.yaml is required');
   const resource = readResource(values.file);
   const result = validateSpec(resource.spec);
-  if (!result.ok) {
+  const problems = [...nameProblems(resource), ...(result.ok ? [] : result.problems)];
+  if (!result.ok || problems.length) {
     console.error(
-      `${values.file}: ${resource.metadata.name} is not valid:\n${result.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`,
+      `${values.file}: ${quote(resource.metadata.name)} is not valid:\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`,
     );
     return 1;
   }

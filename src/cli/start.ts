@@ -7,6 +7,7 @@ import * as k8s from '@kubernetes/client-node';
 import * as yaml from 'js-yaml';
 import { API_GROUP, API_VERSION, PLURAL, type Wso2Frontend } from '../api/schema.js';
 import { LocalControlPlane, packageRoot } from '../localcluster/control-plane.js';
+import { RawApplyApi } from '../controller/runtime/apply.js';
 import { renderCrd } from '../render/crd.js';
 import { createOperator } from '../controller/setup.js';
 import { runOperator } from './operator.js';
@@ -36,6 +37,19 @@ async function currentCluster(): Promise<boolean> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+const FIELD_MANAGER = 'wso2-frontend-start';
+
+/** Installs the CRD exactly as crds/ holds it (server-side apply of the raw object) and waits until it is Established. */
+export async function installCrd(kubeConfig: k8s.KubeConfig, fieldManager: string): Promise<void> {
+  await RawApplyApi.fromKubeConfig(kubeConfig).apply(renderCrd(), fieldManager);
+  const extensions = kubeConfig.makeApiClient(k8s.ApiextensionsV1Api);
+  const established = async () =>
+    (await extensions.readCustomResourceDefinition({ name: `${PLURAL}.${API_GROUP}` })).status?.conditions?.some(
+      (c) => c.type === 'Established' && c.status === 'True',
+    );
+  while (!(await established())) await sleep(200);
+}
+
 export async function runStart(argv: string[]): Promise<number> {
   if (argv.length) throw new Error(`start takes no arguments\n\n${usage}`);
   if (await currentCluster()) {
@@ -49,23 +63,14 @@ export async function runStart(argv: string[]): Promise<number> {
   console.log('No cluster answers: starting a local control plane (the first run builds it; see README).');
   const plane = await LocalControlPlane.start();
   const kubeConfig = plane.kubeConfig();
-  const objects = k8s.KubernetesObjectApi.makeApiClient(kubeConfig);
-  const apply = (object: k8s.KubernetesObject) =>
-    objects.patch(object, undefined, undefined, 'wso2-frontend-start', true, k8s.PatchStrategy.ServerSideApply);
-  await apply(renderCrd());
-  const extensions = kubeConfig.makeApiClient(k8s.ApiextensionsV1Api);
-  while (
-    !(await extensions.readCustomResourceDefinition({ name: `${PLURAL}.${API_GROUP}` })).status?.conditions?.some(
-      (c) => c.type === 'Established' && c.status === 'True',
-    )
-  )
-    await sleep(200);
+  const objects = RawApplyApi.fromKubeConfig(kubeConfig);
+  await installCrd(kubeConfig, FIELD_MANAGER);
 
   const { controller } = createOperator({ kubeConfig, resyncPeriodMs: 600_000 });
   await controller.start();
   const example = yaml.load(readFileSync(examplePath(), 'utf8')) as Wso2Frontend;
   example.metadata.namespace = 'default';
-  await apply(example);
+  await objects.apply(example, FIELD_MANAGER);
   const custom = kubeConfig.makeApiClient(k8s.CustomObjectsApi);
   const readyUrls = async () => {
     const f = (await custom.getNamespacedCustomObject({

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import { apiVersionOf, instanceSelector, objectId, type OwnedKind } from '../render/ownership.js';
+import { RawApplyApi } from './runtime/apply.js';
 import type { Logger } from './runtime/controller.js';
 
 /** The requests the applier makes (a seam, so its rules are unit-tested without an API server). */
@@ -21,10 +22,10 @@ export interface ClusterClient {
 const notFound = (error: unknown) => error instanceof k8s.ApiException && error.code === 404;
 
 export function kubernetesClient(kubeConfig: k8s.KubeConfig, fieldManager: string): ClusterClient {
-  const objects = k8s.KubernetesObjectApi.makeApiClient(kubeConfig);
+  // Raw JSON: client-node's typed patch would drop fields its model names differently or lacks.
+  const objects = RawApplyApi.fromKubeConfig(kubeConfig);
   return {
-    apply: (object) =>
-      objects.patch(object, undefined, undefined, fieldManager, true, k8s.PatchStrategy.ServerSideApply),
+    apply: (object) => objects.apply(object, fieldManager),
     read: async (apiVersion, kind, namespace, name) => {
       try {
         return await objects.read({ apiVersion, kind, metadata: { name, namespace } });
@@ -64,7 +65,13 @@ export interface ApplyResult {
   /** What the server holds after each apply (or, for a skipped apply, what the cache holds), by objectId. */
   applied: Map<string, k8s.KubernetesObject>;
   /** The first write the API server refused; nothing after it was applied. */
-  refused?: { id: string; message: string; error: unknown };
+  refused?: {
+    id: string;
+    message: string;
+    error: unknown;
+    /** The API server found the object itself invalid (400, 422): the same write can never succeed. */
+    permanent: boolean;
+  };
 }
 
 /** What the last apply of one object sent and got back. */
@@ -142,7 +149,8 @@ export class Applier {
       } catch (error) {
         // Said on the resource (a full NodePort range, a quota, an admission webhook); retried with backoff.
         const message = `${object.kind} ${object.metadata?.name}: ${describeApiError(error)}`;
-        return { applied, refused: { id: objectId(object), message, error } };
+        const permanent = error instanceof k8s.ApiException && (error.code === 400 || error.code === 422);
+        return { applied, refused: { id: objectId(object), message, error, permanent } };
       }
     }
     return { applied };

@@ -77,13 +77,17 @@ export function planCertificates(
     const problems: string[] = [];
     for (const certificate of topology.certificates) {
       const { data } = secrets.get(certificate.secretName!)!;
-      const check = checkProvidedCertificate(data ?? {}, certificate.hosts, now);
+      if (data === undefined) {
+        problems.push(`Secret ${certificate.secretName} not found`);
+        continue;
+      }
+      const check = checkProvidedCertificate(data, certificate.hosts, now);
       if (check.problems.length) problems.push(`Secret ${certificate.secretName}: ${check.message}`);
       if (check.notAfter) {
         settled.notAfter = earliest(settled.notAfter, check.notAfter);
         settled.served.set(certificate.secretName!, check.notAfter);
       }
-      if (data?.['tls.crt']) settled.versions.push(certificateFingerprint(data['tls.crt']));
+      if (data['tls.crt']) settled.versions.push(certificateFingerprint(data['tls.crt']));
     }
     settled.verdict = problems.length
       ? { ok: false, reason: 'CertificateInvalid', message: problems.join('; ') }

@@ -6,14 +6,15 @@ import type * as k8s from '@kubernetes/client-node';
 import type { Wso2Frontend } from '../api/schema.js';
 import { formatProblem } from '../api/validate.js';
 import type { Role } from '../api/vocabulary.js';
-import { buildTopology, type ObservedEndpoints, type Topology } from '../model/topology.js';
+import { buildTopology, serviceDnsNames, type ObservedEndpoints, type Topology } from '../model/topology.js';
 import { validateSpec } from '../model/validate.js';
 import { desiredObjects, nginxName } from '../render/objects.js';
 import { CONFIG_HASH_ANNOTATION } from '../api/agent.js';
 import { LABEL, NGINX_COMPONENT, objectId } from '../render/ownership.js';
-import { wso2Workloads } from '../render/workloads.js';
+import { productConfigMap, productConfigName, wso2Access, wso2Workloads } from '../render/workloads.js';
 import type { IssuedCertificate, IssueRequest } from '../tls/issuer.js';
 import { planCertificates, type SecretRead } from './certificates.js';
+import { checkBaseConfig, describeOverride, productConfigured, type BaseConfigMap } from './product.js';
 import type { EventType } from './events.js';
 import type { Findings, Verdict } from './status.js';
 
@@ -26,6 +27,8 @@ export interface Observed {
   secrets: ReadonlyMap<string, SecretRead>;
   /** Certificates issued in this reconcile, not stored yet. */
   issued: readonly IssuedCertificate[];
+  /** The user's base ConfigMap (backends.managed.configMapName), read fresh; null when it does not exist. */
+  baseConfigMap?: BaseConfigMap;
 }
 
 export interface PlannedEvent {
@@ -64,6 +67,10 @@ export interface ApplyPlan {
   issued: string[];
   certificates: ReadonlyMap<string, Date>;
   requeueAfterMs?: number;
+  /** Known before the apply: the user's base ConfigMap is missing (the pods wait for it). */
+  productProblem?: Verdict;
+  /** Owned keys the user's base files set to other values, as the ProductConfigured message names them. */
+  overrides: string[];
 }
 
 export type Plan =
@@ -106,13 +113,43 @@ export function plan(observed: Observed, now: Date): Plan {
     ...(certificates.notAfter ? { certificateNotAfter: certificates.notAfter } : {}),
     ...served,
   };
-  if (!certificates.verdict.ok)
-    return { action: 'report', outcome: { findings, events: [], certificates: certificates.served } };
+  if (!certificates.verdict.ok) {
+    // Said once, when the status changes: a Ready frontend going False is news.
+    const event: PlannedEvent = {
+      type: 'Warning',
+      reason: certificates.verdict.reason,
+      action: 'Check',
+      note: certificates.verdict.message,
+      onlyOnStatusChange: true,
+    };
+    return { action: 'report', outcome: { findings, events: [event], certificates: certificates.served } };
+  }
+
+  const base =
+    topology.backends.source === 'managed' && topology.backends.baseConfigMap
+      ? checkBaseConfig(frontend, topology, topology.backends.baseConfigMap, observed.baseConfigMap ?? null)
+      : { overrides: [] };
+  if (base.problem?.reason === 'InvalidBaseConfig') {
+    // A base file the init container could not patch: report it and roll nothing.
+    const event: PlannedEvent = {
+      type: 'Warning',
+      reason: 'InvalidBaseConfig',
+      action: 'Validate',
+      note: base.problem.message,
+      onlyOnStatusChange: true,
+    };
+    return {
+      action: 'report',
+      outcome: { findings: { ...findings, product: base.problem }, events: [event], certificates: certificates.served },
+    };
+  }
 
   const desired = [
     ...certificates.secrets,
     ...desiredObjects(frontend, topology, certificates.versions),
-    ...wso2Workloads(frontend, topology),
+    productConfigMap(frontend, topology),
+    ...wso2Access(frontend, topology),
+    ...wso2Workloads(frontend, topology, base.hash ? { baseConfigHash: base.hash } : {}),
   ];
   return {
     action: 'apply',
@@ -124,6 +161,8 @@ export function plan(observed: Observed, now: Date): Plan {
     findings,
     issued: certificates.issued,
     certificates: certificates.served,
+    ...(base.problem ? { productProblem: base.problem } : {}),
+    overrides: base.overrides.map(describeOverride),
     ...(certificates.renewAt
       ? { requeueAfterMs: Math.max(1000, Math.min(MAX_REQUEUE_MS, certificates.renewAt.getTime() - now.getTime())) }
       : {}),
@@ -133,7 +172,7 @@ export function plan(observed: Observed, now: Date): Plan {
 /** What the apply did, as status findings and Events. */
 export function assess(
   plan: ApplyPlan,
-  result: { applied: ReadonlyMap<string, k8s.KubernetesObject>; refused?: { message: string } },
+  result: { applied: ReadonlyMap<string, k8s.KubernetesObject>; refused?: { message: string; permanent?: boolean } },
 ): Outcome {
   const { frontend } = plan;
   // One Event per reconcile, however many certificates it issued, once they are stored.
@@ -142,18 +181,46 @@ export function assess(
       ? [{ type: 'Normal', reason: 'CertificateIssued', action: 'Issue', note: `issued ${plan.issued.join('; ')}` }]
       : [];
   const certificates = plan.certificates;
+  if (result.refused?.permanent) {
+    // An object the API server finds invalid (422) stays invalid however often it is sent: Stalled
+    // until the resource changes, not a retry loop.
+    const message = `${result.refused.message} (retrying cannot help: change the resource)`;
+    const configuration: Verdict = { ok: false, reason: 'ApplyInvalid', message };
+    const refusal: PlannedEvent = {
+      type: 'Warning',
+      reason: 'ApplyInvalid',
+      action: 'Apply',
+      note: message,
+      onlyOnStatusChange: true,
+    };
+    return { findings: { ...plan.findings, configuration }, events: [...events, refusal], certificates };
+  }
   if (result.refused) {
     const configuration: Verdict = { ok: false, reason: 'ApplyFailed', message: result.refused.message, waiting: true };
     return { findings: { ...plan.findings, configuration }, events, certificates, error: result.refused.message };
   }
   const deployment = result.applied.get(`Deployment/${nginxName(frontend)}`) as k8s.V1Deployment;
   const configHash = deployment.spec?.template.metadata?.annotations?.[CONFIG_HASH_ANNOTATION];
+  const product = plan.productProblem ?? productConfigured(frontend, plan.topology, result.applied);
   const findings: Findings = {
     ...plan.findings,
     configuration: rollout(deployment),
     backends: backendsAvailable(plan.topology),
+    product: plan.overrides.length
+      ? { ...product, message: `${product.message}; owned keys overridden: ${plan.overrides.join('; ')}` }
+      : product,
+    productConfigMap: productConfigName(frontend),
     ...(configHash ? { configHash } : {}),
   };
+  // Named once, when the status first says so (an edit of the user's ConfigMap changes the message).
+  for (const note of plan.overrides)
+    events.push({
+      type: 'Warning',
+      reason: 'OwnedKeyOverridden',
+      action: 'PatchProductConfig',
+      note,
+      onlyOnStatusChange: true,
+    });
   if (configHash && configHash !== frontend.status?.configHash)
     events.push({
       type: 'Normal',
@@ -181,9 +248,17 @@ export function endpointsOf(slices: readonly k8s.V1EndpointSlice[]): ObservedEnd
     const role = slice.metadata?.labels?.[LABEL.component] as Role | undefined;
     if (!role || role === (NGINX_COMPONENT as Role)) continue;
     const ready = (slice.endpoints ?? []).filter((e) => e.conditions?.ready && !e.conditions.terminating);
+    const service = slice.metadata?.labels?.['kubernetes.io/service-name'];
+    const namespace = slice.metadata?.namespace ?? 'default';
     observed[role] = [
       ...(observed[role] ?? []),
-      ...ready.flatMap((e) => e.addresses.map((address) => ({ pod: e.targetRef?.name ?? address, address }))),
+      ...ready.flatMap((e) =>
+        e.addresses.map((address) => {
+          // The names the pod may put in its redirects, which NGINX rewrites to the public host.
+          const hostnames = serviceDnsNames(service, namespace, e.hostname);
+          return { pod: e.targetRef?.name ?? address, address, ...(hostnames.length ? { hostnames } : {}) };
+        }),
+      ),
     ];
   }
   return observed;
@@ -204,10 +279,14 @@ function rollout(deployment: k8s.V1Deployment): Verdict {
   if (current && updated >= wanted && available >= wanted && (s.replicas ?? 0) <= wanted) {
     return { ok: true, reason: 'Served', message: `${available} NGINX replica(s) serve the current configuration` };
   }
+  // Right after an apply the status still describes the previous pod template: until the
+  // Deployment controller has observed this generation, no replica is known to serve it.
   return {
     ok: false,
     reason: 'RollingOut',
-    message: `${Math.min(updated, available)} of ${wanted} NGINX replica(s) serve the current configuration`,
+    message: current
+      ? `${Math.min(updated, available)} of ${wanted} NGINX replica(s) serve the current configuration`
+      : `0 of ${wanted} NGINX replica(s) serve the current configuration: the Deployment controller has not seen it yet`,
     waiting: true,
   };
 }

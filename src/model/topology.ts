@@ -149,7 +149,13 @@ export interface Topology {
   upstreams: Upstream[];
   backends:
     | { source: 'external'; nodes: ExternalBackendNode[] }
-    | { source: 'managed'; image: string; components: Component[] };
+    | {
+        source: 'managed';
+        image: string;
+        components: Component[];
+        /** The user's ConfigMap of base product files, laid under the patch. */
+        baseConfigMap?: string;
+      };
   tls: { mode: 'self-signed' | 'secret'; certificatePerHost: boolean; extraSANs: string[] };
   certificates: CertificatePlan[];
   backendTls: { verify: boolean; caSecretName?: string };
@@ -209,6 +215,16 @@ function stickiness(
  * the DNS names (pod and Service) the pod may use for itself in its redirects.
  */
 export type ObservedEndpoints = Partial<Record<Role, { pod: string; address: string; hostnames?: string[] }[]>>;
+
+/**
+ * The DNS names a managed pod may put in its own URLs: its role Service's names, and the pod's own
+ * name under it when the pod has a hostname there (StatefulSet pods), short and fully qualified.
+ */
+export function serviceDnsNames(service: string | undefined, namespace: string, hostname?: string): string[] {
+  if (!service) return [];
+  const names = [`${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
+  return hostname ? [...names, ...names.map((n) => `${hostname}.${n}`)] : names;
+}
 
 interface BackendNode {
   name: string;
@@ -347,6 +363,7 @@ export function buildTopology(spec: DefaultedSpec, observed: ObservedEndpoints =
       : {
           source: 'managed',
           image: spec.backends.managed?.image ?? PRODUCT_INFO[product].defaultImage(version),
+          ...(spec.backends.managed?.configMapName ? { baseConfigMap: spec.backends.managed.configMapName } : {}),
           components: roles.map((role): Component => {
             const component = spec.backends.managed?.components?.[role];
             return {

@@ -4,7 +4,7 @@
 import { isIP } from 'node:net';
 import type { DefaultedSpec, Wso2FrontendSpec } from '../api/schema.js';
 import { DNS_SUBDOMAIN } from '../api/schema.js';
-import { schemaProblems, withDefaults, type Problem } from '../api/validate.js';
+import { quote, schemaProblems, withDefaults, type Problem } from '../api/validate.js';
 import { crossFieldRules, type CrossFieldRule } from '../api/rules.js';
 import { PATTERN_PRESETS, PATTERN_SHAPES, PRODUCT_INFO, parseVersion, type SemVer } from './catalog.js';
 
@@ -35,6 +35,21 @@ function crossFieldProblems(spec: Wso2FrontendSpec): Problem[] {
       ALL_RULES.backends as CrossFieldRule<Wso2FrontendSpec['backends']>[],
       spec.backends,
       'spec.backends',
+    ),
+    ...(spec.backends.external?.nodes ?? []).flatMap((node, i) =>
+      ruleProblems(ALL_RULES.node as CrossFieldRule<typeof node>[], node, `spec.backends.external.nodes[${i}]`),
+    ),
+    ...Object.entries(spec.backends.managed?.components ?? {}).flatMap(([role, component]) =>
+      ruleProblems(
+        ALL_RULES.resources as CrossFieldRule<NonNullable<typeof component.resources>>[],
+        component.resources,
+        `spec.backends.managed.components[${role}].resources`,
+      ),
+    ),
+    ...ruleProblems(
+      ALL_RULES.serviceAnnotations as CrossFieldRule<Record<string, string>>[],
+      spec.nginx?.service?.annotations,
+      'spec.nginx.service.annotations',
     ),
     ...ruleProblems(ALL_RULES.tls as CrossFieldRule<NonNullable<Wso2FrontendSpec['tls']>>[], spec.tls, 'spec.tls'),
     ...ruleProblems(
@@ -79,9 +94,12 @@ function presetProblems(spec: Wso2FrontendSpec): Problem[] {
     const owner = hostOwner.get(host);
     const bothExplicit = owner !== undefined && override?.host !== undefined && spec.sites?.[owner]?.host !== undefined;
     if (owner !== undefined && !bothExplicit) {
+      // Name the field the user set, and say which host is a default: the other site's field is not in the resource.
+      const explicit = override?.host !== undefined ? name : owner;
+      const byDefault = explicit === name ? owner : name;
       problems.push({
-        path: `spec.sites.${name}.host`,
-        message: `host ${host} is already the host of site ${owner}; give each site its own host name`,
+        path: `spec.sites.${explicit}.host`,
+        message: `host ${host} is the default host of site ${byDefault}; give site ${byDefault} its own host (spec.sites.${byDefault}.host) or choose another host here`,
       });
     }
     if (owner === undefined) hostOwner.set(host, name);
@@ -123,12 +141,6 @@ function presetProblems(spec: Wso2FrontendSpec): Problem[] {
         message: `Duplicate value: "${node.name}": node names must be unique`,
       });
     }
-    if (!isIP(node.address) && !dnsName.test(node.address)) {
-      problems.push({
-        path: `spec.backends.external.nodes[${i}].address`,
-        message: `Invalid value: "${node.address}": must be an IPv4 or IPv6 address or a lower-case RFC 1123 DNS name`,
-      });
-    }
     node.roles.forEach((role, j) => {
       if (node.roles.indexOf(role) !== j) {
         problems.push({
@@ -139,12 +151,16 @@ function presetProblems(spec: Wso2FrontendSpec): Problem[] {
     });
   });
 
-  (spec.tls?.extraSANs ?? []).forEach((san, i) => {
+  const sans = spec.tls?.extraSANs ?? [];
+  sans.forEach((san, i) => {
     const name = san.startsWith('*.') ? san.slice(2) : san;
-    if (!isIP(san) && !dnsName.test(name)) {
+    // A list of type set: the API server refuses a repeated item as it refuses a repeated role.
+    if (sans.indexOf(san) !== i) {
+      problems.push({ path: `spec.tls.extraSANs[${i}]`, message: `Duplicate value: ${quote(san)}` });
+    } else if (!isIP(san) && !dnsName.test(name)) {
       problems.push({
         path: `spec.tls.extraSANs[${i}]`,
-        message: `Invalid value: "${san}": must be an IP address or a lower-case DNS name (optionally starting with *.)`,
+        message: `Invalid value: ${quote(san)}: must be an IP address or a lower-case DNS name (optionally starting with *.)`,
       });
     }
   });

@@ -14,6 +14,7 @@ import {
 } from '../api/schema.js';
 import { crossFieldRules, type CrossFieldRule, type RuleScope } from '../api/rules.js';
 import { PATTERN_SHAPES } from '../model/catalog.js';
+import { nameValidations } from './names.js';
 
 type JsonSchema = { [key: string]: unknown };
 
@@ -63,6 +64,14 @@ function scopeSchema(spec: JsonSchema, scope: RuleScope): JsonSchema {
       return spec;
     case 'backends':
       return props(spec).backends!;
+    case 'resources': {
+      const components = props(props(props(spec).backends!).managed!).components!;
+      return props(components.additionalProperties as JsonSchema).resources!;
+    }
+    case 'serviceAnnotations':
+      return props(props(props(spec).nginx!).service!).annotations!;
+    case 'node':
+      return props(props(props(spec).backends!).external!).nodes!.items as JsonSchema;
     case 'tls':
       return props(spec).tls!;
     case 'backendTLS':
@@ -121,6 +130,7 @@ export function renderCrd() {
               description:
                 'A Wso2Frontend fronts one WSO2 deployment (API Manager, Identity Server, Enterprise Integrator or Micro Integrator) with a dedicated NGINX that the operator configures, certifies and keeps in step with the product configuration.',
               required: ['spec'],
+              'x-kubernetes-validations': nameValidations(),
               properties: {
                 apiVersion: {
                   type: 'string',

@@ -1,7 +1,14 @@
 // What the agent serves, decided from the ConfigMap and Secrets it watched (pure).
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
-import { CERTIFICATES_ANNOTATION, CONFIG_HASH_ANNOTATION, certificateFingerprint } from '../../src/api/agent.js';
-import { assemble, parseSecretMount, type SecretMount } from '../../src/agent/configuration.js';
+import {
+  CERTIFICATES_ANNOTATION,
+  CONFIG_HASH_ANNOTATION,
+  certificateFingerprint,
+  formatSecretMount,
+  parseSecretMount,
+  type SecretMount,
+} from '../../src/api/agent.js';
+import { assemble } from '../../src/agent/configuration.js';
 
 const HASH = '0123456789abcdef';
 const b64 = (text: string) => Buffer.from(text).toString('base64');
@@ -17,6 +24,7 @@ const mounts: SecretMount[] = [{ dir: 'tls/portal', secret: 'fe-tls-portal', key
 
 test('--secret DIR=SECRET:KEYS lays a Secret out under a relative directory', () => {
   expect(parseSecretMount('tls/portal=fe-tls-portal:tls.crt,tls.key')).toEqual(mounts[0]);
+  expect(parseSecretMount(formatSecretMount(mounts[0]!))).toEqual(mounts[0]);
   expect(parseSecretMount('tls/backend-ca=ca')).toEqual({ dir: 'tls/backend-ca', secret: 'ca' });
   expect(() => parseSecretMount('../etc=x')).toThrow(/DIR must be a relative path/);
   expect(() => parseSecretMount('/etc=x')).toThrow(/DIR must be a relative path/);

@@ -351,6 +351,15 @@ const cases: Case[] = [
     cel: true,
   },
 
+  {
+    name: 'a node address that is not a lower-case DNS name',
+    spec: withSpec({ backends: { external: { nodes: [node('node-1', ['all-in-one'], 'APIM-1.Example.com')] } } }),
+    path: 'spec.backends.external.nodes[0].address',
+    message:
+      'must be an IPv4 address as four decimal numbers without leading zeros (for example 192.0.2.10), an IPv6 address, or a lower-case RFC 1123 DNS name that does not end in a number',
+    cel: true,
+  },
+
   // Semantic: only the presets (with their defaults) can tell; the API server stores these.
   {
     name: 'the 4.x distributed layout on API Manager 3.2',
@@ -363,14 +372,16 @@ const cases: Case[] = [
     name: "a host that is another site's default host",
     spec: withSpec({ sites: { gateway: { host: 'api.am.wso2.com' } } }),
     path: 'spec.sites.gateway.host',
-    message: 'host api.am.wso2.com is already the host of site portal; give each site its own host name',
+    message:
+      'host api.am.wso2.com is the default host of site portal; give site portal its own host (spec.sites.portal.host) or choose another host here',
     server: false,
   },
   {
-    name: 'a node address that is not a DNS name',
-    spec: withSpec({ backends: { external: { nodes: [node('node-1', ['all-in-one'], 'APIM-1.Example.com')] } } }),
-    path: 'spec.backends.external.nodes[0].address',
-    message: 'must be an IPv4 or IPv6 address or a lower-case RFC 1123 DNS name',
+    name: "a site given another site's default host names the field the user set, not the default's",
+    spec: withSpec({ sites: { portal: { host: 'gw.am.wso2.com' } } }),
+    path: 'spec.sites.portal.host',
+    message:
+      'host gw.am.wso2.com is the default host of site gateway; give site gateway its own host (spec.sites.gateway.host) or choose another host here',
     server: false,
   },
   {

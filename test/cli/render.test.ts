@@ -102,3 +102,29 @@ test('usage mistakes exit 2 with the reason', () => {
     run('-f', 'examples/apim-single.yaml', '--nginx-dir', join(scratch, 'p'), '--https-port', '70000').stderr,
   ).toContain('--https-port: must be a port number from 1 to 65535');
 });
+
+test("the README's render commands run as written, through npx, with an older node first on the PATH", () => {
+  const readme = readFileSync('README.md', 'utf8');
+  const section = readme.slice(readme.indexOf('## Render offline'));
+  const block = /```sh\n([\s\S]*?)```/.exec(section)![1]!;
+  const commands = block
+    .split('\n')
+    .map((line) => line.replace(/\s+#.*$/, '').trim())
+    .filter((line) => line.startsWith('npx wso2-frontend'));
+  expect(commands).toHaveLength(2);
+  // As on a fresh machine: no node_modules/.bin on the PATH, the machine's node (20 here) first.
+  const path = (process.env.PATH ?? '')
+    .split(':')
+    .filter((dir) => !dir.includes('node_modules'))
+    .join(':');
+  const dir = join(scratch, 'readme-preview');
+  for (const command of commands) {
+    const result = spawnSync('sh', ['-c', command.replace('/tmp/apim', dir)], {
+      encoding: 'utf8',
+      env: { ...process.env, PATH: path },
+    });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  }
+  expect(nginxTest(dir).ok).toBe(true);
+});

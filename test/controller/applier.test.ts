@@ -2,7 +2,7 @@
 // an apply that would change nothing is skipped, anyone else's write is put back, pruning
 // deletes only what the owner no longer wants, and reads never decide on the cache's stale copy
 // of the applier's own write.
-import type * as k8s from '@kubernetes/client-node';
+import * as k8s from '@kubernetes/client-node';
 import { Applier, type ClusterClient, type Owner, type WatchedCache } from '../../src/controller/applier.js';
 import { OWNED_KINDS } from '../../src/render/ownership.js';
 
@@ -145,6 +145,21 @@ describe('apply', () => {
       message: 'Service shop-nginx: provided port is already allocated',
     });
     expect(cluster.requests).toEqual(['apply ConfigMap/shop-nginx', 'apply Service/shop-nginx']);
+    expect(result.refused?.permanent).toBe(false);
+  });
+
+  test('a 422 from the API server (the object is invalid) is a permanent refusal; a 409 is not', async () => {
+    const service: k8s.V1Service = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'shop-nginx' } };
+    for (const [code, permanent] of [
+      [422, true],
+      [400, true],
+      [409, false],
+      [403, false],
+    ] as const) {
+      const { cluster, applier } = setUp();
+      cluster.refuse = { kind: 'Service', error: new k8s.ApiException(code, 'refused', '{}', {}) };
+      expect((await applier.apply(owner, [service])).refused?.permanent).toBe(permanent);
+    }
   });
 });
 

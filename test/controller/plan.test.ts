@@ -3,6 +3,7 @@
 import type * as k8s from '@kubernetes/client-node';
 import type { Wso2Frontend, Wso2FrontendSpec } from '../../src/api/schema.js';
 import type { SecretRead } from '../../src/controller/certificates.js';
+import { computeStatus } from '../../src/controller/status.js';
 import {
   assess,
   endpointsOf,
@@ -203,16 +204,27 @@ describe('plan: nothing may be applied', () => {
       reason: 'CertificateInvalid',
       message: expect.stringMatching(/^Secret mine: .*does not cover host api\.am\.wso2\.com/),
     });
-    expect(outcome.events).toEqual([]);
+    // Recorded when the status changes, so a Ready frontend going False says why as an Event.
+    expect(outcome.events).toEqual([
+      {
+        type: 'Warning',
+        reason: 'CertificateInvalid',
+        action: 'Check',
+        note: outcome.findings.certificates!.message,
+        onlyOnStatusChange: true,
+      },
+    ]);
     expect(outcome.certificates).toEqual(new Map([['mine', otherHost.notAfter]]));
   });
 
-  test('a missing user Secret is a certificate problem too', () => {
+  test('a missing user Secret is a certificate problem too, named as not found', () => {
     const spec = { ...external, tls: { mode: 'secret', secretName: 'mine' } };
     const next = plan(observed({ frontend: frontend(spec), secrets: stored({ mine: fresh(undefined) }) }), NOW);
     expect(next).toMatchObject({
       action: 'report',
-      outcome: { findings: { certificates: { ok: false, reason: 'CertificateInvalid' } } },
+      outcome: {
+        findings: { certificates: { ok: false, reason: 'CertificateInvalid', message: 'Secret mine not found' } },
+      },
     });
   });
 });
@@ -226,6 +238,7 @@ describe('plan: what to apply', () => {
       'Deployment/shop-nginx',
       'Service/shop-nginx',
       'PodDisruptionBudget/shop-nginx',
+      'ConfigMap/shop-product-config',
     ]);
     expect([...next.keep].sort()).toEqual(
       [...next.desired.map((o) => `${o.kind}/${o.metadata!.name}`), `Secret/${CA_SECRET}`].sort(),
@@ -284,7 +297,14 @@ describe('plan: what to apply', () => {
     const next = applyPlan(
       plan(observed({ frontend: frontend(managed), endpointSlices, secrets: settledSecrets }), NOW),
     );
-    expect(next.desired.slice(5).map((o) => o.kind)).toEqual(['Deployment', 'Service']);
+    expect(next.desired.slice(5).map((o) => o.kind)).toEqual([
+      'ConfigMap',
+      'ServiceAccount',
+      'Role',
+      'RoleBinding',
+      'Deployment',
+      'Service',
+    ]);
     expect(next.topology.upstreams.every((u) => u.servers.map((s) => s.address).join() === '10.244.0.5')).toBe(true);
   });
 });
@@ -349,6 +369,17 @@ describe('assess: what the apply did', () => {
     expect(outcome.events.map((e) => e.reason)).toEqual(['ConfigurationUpdated']);
   });
 
+  test('right after an apply, a Deployment status from the previous generation counts no replica as serving', () => {
+    const p = settled();
+    const deployment = servedDeployment(p, { ...rolledOut, observedGeneration: 0 });
+    expect(assess(p, { applied: appliedAll(p, deployment) }).findings.configuration).toEqual({
+      ok: false,
+      reason: 'RollingOut',
+      message: '0 of 2 NGINX replica(s) serve the current configuration: the Deployment controller has not seen it yet',
+      waiting: true,
+    });
+  });
+
   test('backends missing (managed, no ready pod yet): BackendsAvailable waits and names the role and ports', () => {
     const endpointSlices = [slice('s', 'all-in-one', [endpoint('shop-all-in-one-0', '10.244.0.5', false)])];
     const p = applyPlan(plan(observed({ frontend: frontend(managed), endpointSlices, secrets: settledSecrets }), NOW));
@@ -381,6 +412,24 @@ describe('assess: what the apply did', () => {
     expect(outcome.requeueAfterMs).toBeUndefined();
   });
 
+  test('an object the API server finds invalid (422): Stalled, said once as an Event, and not retried', () => {
+    const p = settled();
+    const message = 'Service shop-nginx: 422 Service "shop-nginx" is invalid: metadata.name: Invalid value';
+    const outcome = assess(p, { applied: new Map(), refused: { message, permanent: true } });
+    const said = `${message} (retrying cannot help: change the resource)`;
+    // Not waiting: computeStatus makes it Stalled=True, which kstatus reads as Failed.
+    expect(outcome.findings.configuration).toEqual({ ok: false, reason: 'ApplyInvalid', message: said });
+    expect(outcome.error).toBeUndefined();
+    expect(outcome.events).toEqual([
+      { type: 'Warning', reason: 'ApplyInvalid', action: 'Apply', note: said, onlyOnStatusChange: true },
+    ]);
+    const status = computeStatus(outcome.findings, undefined, NOW);
+    expect(status.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({
+      status: 'True',
+      reason: 'ApplyInvalid',
+    });
+  });
+
   test('issued certificates are announced once their Secrets are stored, even when a later apply is refused', () => {
     const issued: IssuedCertificate[] = [
       { secretName: CA_SECRET, description: 'the frontend CA (new)', certificate: ca },
@@ -400,6 +449,118 @@ describe('assess: what the apply did', () => {
       { type: 'Normal', reason: 'CertificateIssued', action: 'Issue', note: 'issued the frontend CA (new)' },
     ]);
     expect(assess(p, { applied: new Map(), refused }).events).toEqual([]);
+  });
+});
+
+test("endpointsOf: each pod's role Service DNS names, and its own under the Service when it has a hostname", () => {
+  const named = slice('m', 'manager', [{ ...endpoint('shop-manager-0', '10.0.0.4'), hostname: 'shop-manager-0' }]);
+  named.metadata = {
+    ...named.metadata,
+    namespace: 'iam',
+    labels: { ...named.metadata!.labels, 'kubernetes.io/service-name': 'shop-manager' },
+  };
+  expect(endpointsOf([named])).toEqual({
+    manager: [
+      {
+        pod: 'shop-manager-0',
+        address: '10.0.0.4',
+        hostnames: [
+          'shop-manager.iam.svc',
+          'shop-manager.iam.svc.cluster.local',
+          'shop-manager-0.shop-manager.iam.svc',
+          'shop-manager-0.shop-manager.iam.svc.cluster.local',
+        ],
+      },
+    ],
+  });
+});
+
+describe("the user's base product files (backends.managed.configMapName)", () => {
+  const withBase: Wso2FrontendSpec = { ...managed, backends: { managed: { configMapName: 'shop-base' } } };
+  const planWith = (baseConfigMap: Observed['baseConfigMap']) =>
+    plan(observed({ frontend: frontend(withBase), secrets: settledSecrets, baseConfigMap }), NOW);
+  const checksum = (p: ApplyPlan) =>
+    (p.desired.find((o) => o.kind === 'Deployment' && o.metadata!.name === 'shop-all-in-one') as k8s.V1Deployment).spec!
+      .template.metadata!.annotations!['wso2-frontend.dev/product-config-checksum'];
+
+  test('a base file that does not parse is reported with file, line and message, and nothing is applied', () => {
+    const next = planWith({ data: { 'deployment.toml': '[server]\nhostname = \n' } });
+    expect(next).toMatchObject({
+      action: 'report',
+      outcome: {
+        findings: {
+          product: {
+            ok: false,
+            reason: 'InvalidBaseConfig',
+            message: expect.stringMatching(/^ConfigMap shop-base key deployment\.toml:2: .*; nothing was rolled$/),
+          },
+        },
+        events: [expect.objectContaining({ type: 'Warning', reason: 'InvalidBaseConfig', onlyOnStatusChange: true })],
+      },
+    });
+  });
+
+  test('an owned key set to another value: applied with the owned value, a Warning Event names file, key and both values', () => {
+    const p = applyPlan(planWith({ data: { 'deployment.toml': '[server]\nhostname = "apim.corp.internal"\n' } }));
+    const outcome = assess(p, { applied: appliedAll(p, servedDeployment(p, rolledOut)) });
+    const note =
+      'ConfigMap shop-base key deployment.toml: [server] hostname is "apim.corp.internal" there; the fronting sets "api.am.wso2.com" (it owns this key)';
+    expect(outcome.events).toContainEqual({
+      type: 'Warning',
+      reason: 'OwnedKeyOverridden',
+      action: 'PatchProductConfig',
+      note,
+      onlyOnStatusChange: true,
+    });
+    expect(outcome.findings.product?.message).toContain(note);
+  });
+
+  test('editing the base ConfigMap moves the WSO2 pod template checksum; the same content does not', () => {
+    const one = applyPlan(planWith({ data: { 'deployment.toml': '[database.apim_db]\ntype = "mysql"\n' } }));
+    const same = applyPlan(planWith({ data: { 'deployment.toml': '[database.apim_db]\ntype = "mysql"\n' } }));
+    const other = applyPlan(planWith({ data: { 'deployment.toml': '[database.apim_db]\ntype = "postgre"\n' } }));
+    expect(checksum(same)).toBe(checksum(one));
+    expect(checksum(other)).not.toBe(checksum(one));
+  });
+
+  test('a missing base ConfigMap: everything is applied, ProductConfigured waits for it', () => {
+    const p = applyPlan(planWith(null));
+    const outcome = assess(p, { applied: appliedAll(p, servedDeployment(p, rolledOut)) });
+    expect(outcome.findings.product).toMatchObject({ ok: false, reason: 'BaseConfigMapMissing', waiting: true });
+  });
+});
+
+describe('assess: ProductConfigured', () => {
+  test('external nodes: True once their snippets are published, and the status names the ConfigMap', () => {
+    const p = applyPlan(plan(observed({ secrets: settledSecrets }), NOW));
+    const outcome = assess(p, { applied: appliedAll(p, servedDeployment(p, rolledOut)) });
+    expect(outcome.findings.product).toEqual({
+      ok: true,
+      reason: 'Published',
+      message: 'what to set on each node is in ConfigMap shop-product-config',
+    });
+    expect(outcome.findings.productConfigMap).toBe('shop-product-config');
+  });
+
+  test('managed pods: RollingOut until every role runs its current template, then Configured', () => {
+    const p = applyPlan(plan(observed({ frontend: frontend(managed), secrets: settledSecrets }), NOW));
+    const nginx = servedDeployment(p, rolledOut);
+    const wso2 = p.desired.find((o) => o.metadata!.name === 'shop-all-in-one' && o.kind === 'Deployment')!;
+    const applied = (status: k8s.V1DeploymentStatus) => {
+      const rolled: k8s.V1Deployment = { ...wso2, metadata: { ...wso2.metadata, generation: 2 }, status };
+      return new Map<string, k8s.KubernetesObject>([...appliedAll(p, nginx), ['Deployment/shop-all-in-one', rolled]]);
+    };
+    expect(
+      assess(p, { applied: applied({ observedGeneration: 2, replicas: 2, updatedReplicas: 1 }) }).findings.product,
+    ).toEqual({
+      ok: false,
+      reason: 'RollingOut',
+      message: 'the patched configuration is rolling out to shop-all-in-one',
+      waiting: true,
+    });
+    expect(
+      assess(p, { applied: applied({ observedGeneration: 2, replicas: 1, updatedReplicas: 1 }) }).findings.product,
+    ).toEqual({ ok: true, reason: 'Configured', message: 'every WSO2 pod runs the patched product configuration' });
   });
 });
 

@@ -12,6 +12,7 @@ const healthy: Findings = {
   certificates: ok('CertificatesValid'),
   configuration: ok('Served'),
   backends: ok('BackendsReady'),
+  product: ok('Configured'),
   urls: ['https://a.example.com/', 'https://b.example.com/'],
   certificateNotAfter: new Date('2026-04-01T00:00:00.000Z'),
   configHash: '0123456789abcdef',
@@ -35,6 +36,8 @@ test('all aspects fine: Ready True, Reconciling and Stalled False, with the gene
   const c = byType(status);
   expect(status.observedGeneration).toBe(3);
   expect([c.Ready?.status, c.Reconciling?.status, c.Stalled?.status]).toEqual(['True', 'False', 'False']);
+  // Nothing is in progress: Stalled=False does not say Progressing.
+  expect([c.Reconciling?.reason, c.Stalled?.reason]).toEqual(['Reconciled', 'Reconciled']);
   expect(
     Object.values(c).every((x) => x.observedGeneration === 3 && x.lastTransitionTime === '2026-01-01T00:00:00Z'),
   ).toBe(true);
@@ -77,6 +80,7 @@ test('waiting for a rollout is Reconciling, not Stalled', () => {
     'True',
     'False',
   ]);
+  expect(c.Stalled?.reason).toBe('Progressing');
 });
 
 test('lastTransitionTime is kept while a condition holds and moves when it flips', () => {

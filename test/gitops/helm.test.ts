@@ -144,26 +144,22 @@ test('the metrics Service is on by default and the ServiceMonitor renders when a
 
 test('the rendered chart is accepted by the API server (--dry-run=server) in a restricted namespace, with no Pod Security warning', async () => {
   const namespace = await createNamespace('helm');
-  const rendered = await helm([
-    'template',
-    'wso2-frontend-operator',
-    CHART,
-    '--namespace',
-    namespace,
-    '--include-crds',
-  ]);
+  // A release name of its own, so that the cluster-scoped ClusterRole and binding do not meet the
+  // ones `kubectl apply -k deploy/` made in other tests.
+  const rendered = await helm(['template', 'dry-run', CHART, '--namespace', namespace, '--include-crds']);
   // Server-side, as the CRD may already be there from another test's server-side apply (a
   // client-side apply would warn about its missing last-applied annotation).
   const result = spawnSync(
     'kubectl',
     ['apply', '--server-side', '--field-manager=helm-test', '--dry-run=server', '-f', '-'],
-    {
-      input: rendered,
-      encoding: 'utf8',
-      env: process.env,
-    },
+    { input: rendered, encoding: 'utf8', env: process.env },
   );
   expect({ code: result.status, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
-  expect(result.stdout).toContain(`deployment.apps/wso2-frontend-operator serverside-applied (server dry run)`);
-  expect(result.stdout).toContain(`service/wso2-frontend-operator-metrics serverside-applied (server dry run)`);
+  for (const object of [
+    'clusterrole.rbac.authorization.k8s.io/dry-run-wso2-frontend-operator',
+    'clusterrolebinding.rbac.authorization.k8s.io/dry-run-wso2-frontend-operator',
+    'deployment.apps/dry-run-wso2-frontend-operator',
+    'service/dry-run-wso2-frontend-operator-metrics',
+  ])
+    expect(result.stdout).toContain(`${object} serverside-applied (server dry run)`);
 });

@@ -1,6 +1,7 @@
 // `kubectl apply -k deploy/`, the documented install command, works against a real API server.
 import * as k8s from '@kubernetes/client-node';
 import { kubeConfig, kubectl } from '../support/cluster.js';
+import { installedAndFileCrd } from '../support/resources.js';
 
 test('kubectl apply -k deploy/ installs the CRD, the operator namespace with restricted Pod Security and its service account', async () => {
   const output = await kubectl(['apply', '-k', 'deploy/']);
@@ -15,6 +16,12 @@ test('kubectl apply -k deploy/ installs the CRD, the operator namespace with res
     namespace: 'wso2-frontend-system',
   });
   expect(account.metadata?.labels?.['app.kubernetes.io/name']).toBe('wso2-frontend-operator');
+});
+
+test('the CRD that kubectl apply -k deploy/ installs, read back from the API server, is crds/ field for field', async () => {
+  await kubectl(['apply', '-k', 'deploy/']);
+  const { installed, file } = await installedAndFileCrd();
+  expect(installed).toEqual(file);
 });
 
 test("the operator Deployment passes the namespace's restricted Pod Security admission", async () => {

@@ -2,7 +2,7 @@
 // port, which role and backend port it reaches, on which nodes, with which stickiness, and
 // which node a pinned management host goes to.
 import { NGINX_IMAGE, type Wso2Frontend } from '../../src/api/schema.js';
-import { buildTopology, type Topology, type Upstream } from '../../src/model/topology.js';
+import { buildTopology, serviceDnsNames, type Topology, type Upstream } from '../../src/model/topology.js';
 import { validateSpec } from '../../src/model/validate.js';
 import { example } from '../support/resources.js';
 
@@ -151,6 +151,7 @@ test('API Manager 4.x distributed: portal, gateway, WebSocket and WebSub hosts; 
   expect(t.backends).toEqual({
     source: 'managed',
     image: 'wso2/wso2am:4.5.0',
+    baseConfigMap: 'apim-base-config',
     components: [
       {
         role: 'control-plane',
@@ -158,6 +159,9 @@ test('API Manager 4.x distributed: portal, gateway, WebSocket and WebSub hosts; 
         listeners: [
           { protocol: 'https', port: 9443 },
           { protocol: 'http', port: 9763 },
+          { protocol: 'jms', port: 5672 },
+          { protocol: 'binary', port: 9611 },
+          { protocol: 'binary', port: 9711 },
         ],
         pinned: false,
       },
@@ -174,8 +178,18 @@ test('API Manager 4.x distributed: portal, gateway, WebSocket and WebSub hosts; 
         ],
         pinned: false,
       },
-      // No public host reaches the traffic manager: it listens on Carbon's management port.
-      { role: 'traffic-manager', replicas: 2, listeners: [{ protocol: 'https', port: 9443 }], pinned: false },
+      // No public host reaches the traffic manager: Carbon's management port, and the event ports the others use.
+      {
+        role: 'traffic-manager',
+        replicas: 2,
+        listeners: [
+          { protocol: 'https', port: 9443 },
+          { protocol: 'jms', port: 5672 },
+          { protocol: 'binary', port: 9611 },
+          { protocol: 'binary', port: 9711 },
+        ],
+        pinned: false,
+      },
     ],
   });
   expect(t.productSettings.configFormat).toBe('deployment-toml');
@@ -253,6 +267,20 @@ test("a managed pod's redirects to its address, pod name or DNS names are all re
     'identity-7-worker.ns.svc:9443',
     'identity-7-worker.ns.svc.cluster.local:9443',
   ]);
+});
+
+test("a managed pod's DNS names: its role Service's, and its own under it when it has a hostname there", () => {
+  expect(serviceDnsNames('is7-worker', 'iam', undefined)).toEqual([
+    'is7-worker.iam.svc',
+    'is7-worker.iam.svc.cluster.local',
+  ]);
+  expect(serviceDnsNames('is7-manager', 'iam', 'is7-manager-0')).toEqual([
+    'is7-manager.iam.svc',
+    'is7-manager.iam.svc.cluster.local',
+    'is7-manager-0.is7-manager.iam.svc',
+    'is7-manager-0.is7-manager.iam.svc.cluster.local',
+  ]);
+  expect(serviceDnsNames(undefined, 'iam')).toEqual([]);
 });
 
 test('managed backends with no ready pods yet have upstreams without servers', () => {

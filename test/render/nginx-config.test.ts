@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { writeNginxTree } from '../../src/cli/render.js';
 import { buildTopology } from '../../src/model/topology.js';
 import { validateSpec } from '../../src/model/validate.js';
-import { containerLayout, renderNginx } from '../../src/render/nginx/config.js';
+import { containerLayout, renderNginx, type NginxLayout } from '../../src/render/nginx/config.js';
 import { directive, toText, value } from '../../src/render/nginx/syntax.js';
 import { nginxConfiguration } from '../../src/render/objects.js';
 import { CONFIG_HASH_PATH } from '../../src/api/agent.js';
@@ -33,6 +33,37 @@ test.each(examples().map((e, i) => [e.file, onLoopback(e.resource, 60 + i)] as c
     const result = nginxTest(dir);
     expect(result.output).not.toMatch(/emerg|\[warn\]/);
     expect(result.ok).toBe(true);
+  },
+);
+
+test.each([
+  ['46', 46],
+  ['47', 47],
+  ['253 (the longest the schema allows)', 253],
+])(
+  'a host name of %s characters renders trees that nginx -t accepts, as ConfigMap files and for a local preview',
+  (_, length) => {
+    const labels = [];
+    for (let left = length; left > 0; left -= 64) labels.push('h'.repeat(Math.min(63, left)));
+    const host = labels.join('.');
+    expect(host).toHaveLength(length);
+    const resource = onLoopback(example('apim-single.yaml'), 90);
+    resource.spec.sites = { portal: { host } };
+    const topology = topologyOf(resource);
+    const local: NginxLayout = {
+      listen: { address: '127.0.0.1', http: 8080, https: 8443 },
+      publicPorts: { http: 8080, https: 8443 },
+    };
+    for (const [name, layout] of [
+      ['configmap', containerLayout(topology)],
+      ['local', local],
+    ] as const) {
+      const dir = join(scratch, `host-${length}-${name}`);
+      writeNginxTree(dir, topology, layout);
+      const result = nginxTest(dir);
+      expect(result.output).not.toMatch(/emerg|\[warn\]/);
+      expect(result.ok).toBe(true);
+    }
   },
 );
 

@@ -4,13 +4,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { SERVED_CONDITION, certificateFingerprint, servedHashOf } from '../../src/api/agent.js';
+import { SERVED_CONDITION, certificateFingerprint, formatSecretMount, servedHashOf } from '../../src/api/agent.js';
 import type { Wso2Frontend } from '../../src/api/schema.js';
 import { ComponentProcess } from '../../src/localcluster/process.js';
 import { freePort } from '../../src/localcluster/ports.js';
 import type { Topology } from '../../src/model/topology.js';
 import type { NginxLayout } from '../../src/render/nginx/config.js';
-import { certificatePaths } from '../../src/render/nginx/config.js';
+import { agentSecretMounts } from '../../src/render/agent.js';
 import { certificateSecretName, configMapOf, nginxConfiguration, nginxName } from '../../src/render/objects.js';
 import { issueCa, issueServerCertificate, serverCertificateNames, tlsSecretData } from '../../src/tls/issuer.js';
 import type { KeyAndCertificate } from '../../src/tls/issuer.js';
@@ -56,10 +56,7 @@ export function agentObjects(frontend: Wso2Frontend, topology: Topology, layout:
     type: 'kubernetes.io/tls',
     data: Object.fromEntries(Object.entries(c.data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
   }));
-  const secretFlags = certs.certificates.map(
-    (c) =>
-      `${certificatePaths(c.plan.name).certificate.replace(/\/tls\.crt$/, '')}=${certificateSecretName(frontend, c.plan.name)}:tls.crt,tls.key`,
-  );
+  const secretFlags = agentSecretMounts(frontend, topology).map(formatSecretMount);
   return { configMap: configMapOf(frontend, configuration), hash: configuration.hash, secrets, secretFlags };
 }
 

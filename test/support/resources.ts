@@ -33,6 +33,31 @@ export async function installCrd(): Promise<void> {
   );
 }
 
+/**
+ * The Wso2Frontend CRD as the API server behind `kubeconfig` holds it, read back with kubectl,
+ * and the CRD in crds/, each reduced to what the file sets: the server's own additions (status,
+ * managed fields, the default conversion strategy) are dropped, nothing else.
+ */
+export async function installedAndFileCrd(kubeconfig?: string): Promise<{ installed: unknown; file: unknown }> {
+  const file = yaml.load(readFileSync(CRD_FILE, 'utf8')) as {
+    metadata: { name: string; labels: unknown };
+    spec: unknown;
+  };
+  const args = ['get', 'crd', file.metadata.name, '-o', 'json', ...(kubeconfig ? ['--kubeconfig', kubeconfig] : [])];
+  const read = JSON.parse(await kubectl(args)) as {
+    metadata: { name: string; labels: unknown };
+    spec: { conversion?: { strategy?: string } };
+  };
+  const { conversion, ...spec } = read.spec;
+  if (conversion?.strategy !== 'None' || Object.keys(conversion).length !== 1) {
+    throw new Error(`unexpected conversion ${JSON.stringify(conversion)}`);
+  }
+  return {
+    installed: { metadata: { name: read.metadata.name, labels: read.metadata.labels }, spec },
+    file: { metadata: { name: file.metadata.name, labels: file.metadata.labels }, spec: file.spec },
+  };
+}
+
 export interface ExpectedSite {
   name: string;
   host: string;
@@ -59,6 +84,34 @@ export function sitesOf(resource: Wso2Frontend): ExpectedSite[] {
 }
 
 /** Creates the kubernetes.io/tls Secrets a `tls.mode: secret` example names, as cert-manager would, covering the hosts that use each. */
+/**
+ * The base product files an example names in backends.managed.configMapName, as a user would
+ * keep them: their own database settings in deployment.toml, which the operator patches over.
+ */
+export async function provideBaseConfig(resource: Wso2Frontend, namespace: string): Promise<void> {
+  const name = resource.spec.backends.managed?.configMapName;
+  if (!name) return;
+  await kubeConfig()
+    .makeApiClient(k8s.CoreV1Api)
+    .createNamespacedConfigMap({
+      namespace,
+      body: {
+        metadata: { name },
+        data: {
+          'deployment.toml': [
+            '# Our database; the operator adds the host names and proxy ports.',
+            '[database.apim_db]',
+            'type = "mysql"',
+            'url = "jdbc:mysql://mysql.db.svc:3306/apim_db?useSSL=true"',
+            'username = "apim"',
+            'password = "$env{APIM_DB_PASSWORD}"',
+            '',
+          ].join('\n'),
+        },
+      },
+    });
+}
+
 export async function provideTlsSecrets(resource: Wso2Frontend, namespace: string): Promise<void> {
   const hostsBySecret = new Map<string, string[]>();
   for (const { secretName, host } of sitesOf(resource))

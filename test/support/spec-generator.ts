@@ -116,7 +116,7 @@ export function generator(rand: () => number) {
       nginx: {
         replicas: int(1, 20),
         timeouts: { connect: duration(), read: duration(), send: duration() },
-        proxyBufferSize: size(),
+        proxyBufferSize: pick([`${int(1024, 999999)}`, `${int(1, 1024)}k`, '1m']),
         clientMaxBodySize: size(),
         hsts: { enabled: maybe(), maxAgeSeconds: int(0, 63072000), includeSubDomains: maybe() },
       },

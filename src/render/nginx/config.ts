@@ -69,6 +69,22 @@ function publicOrigin(scheme: 'http' | 'https', host: string, port: number): Arg
 const variableName = (upstream: Upstream) => upstream.name.replace(/-/g, '_');
 
 /**
+ * NGINX refuses to start when a server name does not fit one bucket of its server-name hash, and
+ * the default bucket is one CPU cache line (64 bytes: host names up to 46 characters). An entry
+ * takes a pointer plus the name and 2 bytes, word-aligned, and a bucket ends with a pointer; sized
+ * as NGINX Ingress Controller does, as the next power of two. (server_names_hash_max_size, 512 by
+ * default, is far above the few hosts a frontend has.)
+ */
+export function serverNamesHashBucketSize(hosts: readonly string[]): number {
+  const word = 8;
+  const longest = Math.max(0, ...hosts.map((h) => h.length));
+  const needed = word + Math.ceil((longest + 2) / word) * word + word;
+  let size = 64;
+  while (size < needed) size *= 2;
+  return size;
+}
+
+/**
  * How long old workers may finish their connections after a reload before NGINX closes them. A
  * reload starts new workers at once; without a bound, workers holding WebSockets or long
  * requests would pile up with every reload. WebSockets opened before a reload live this long.
@@ -91,6 +107,13 @@ export function renderMainConf(t: Topology, layout: NginxLayout, configHash?: st
     because(
       directive('keepalive_min_timeout', '3s'),
       'on a reload, an old worker does not close a connection a client may be reusing right now',
+    ),
+    because(
+      directive(
+        'server_names_hash_bucket_size',
+        value('integer', serverNamesHashBucketSize(t.sites.map((s) => s.host))),
+      ),
+      'room for the longest host name',
     ),
     comment('Temporary files under the prefix, writable by the unprivileged user.'),
     directive('client_body_temp_path', 'client_body_temp'),

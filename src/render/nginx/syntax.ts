@@ -23,7 +23,7 @@ const KIND_PATTERNS: Record<Exclude<ValueKind, 'address'>, RegExp> = {
   host: /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/,
   port: /^[0-9]{1,5}$/,
   duration: /^[0-9]{1,6}(ms|s|m|h|d)$/,
-  size: /^[0-9]{1,6}[kmg]?$/,
+  size: /^[0-9]{1,7}[kmg]?$/, // 7 digits: proxy_busy_buffers_size is twice a 6-digit buffer size
   // The spec allows 64; the HTTP listener's cookie adds _HTTP.
   'cookie-name': /^[A-Za-z0-9_]{1,69}$/,
   'cookie-path': /^\/[A-Za-z0-9._~/-]{0,255}$/,
