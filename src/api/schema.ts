@@ -248,7 +248,7 @@ export const Backends = Type.Object(
           ),
           configMapName: Type.Optional(
             ObjectName(
-              'ConfigMap with the base product configuration (deployment.toml, or the Carbon 4 files); the operator patches the proxy settings into it.',
+              "ConfigMap with your base product files (deployment.toml, Carbon 4 files, anything under the product home), laid over the image's own; keys are paths relative to the product home with '/' written as '__' (repository__conf__deployment.toml), or the bare name of a file the operator patches (deployment.toml). The operator sets only the keys the fronting owns in them; editing the ConfigMap rolls the WSO2 pods.",
             ),
           ),
         },
@@ -438,7 +438,7 @@ export const Wso2FrontendStatus = Type.Object(
     conditions: Type.Optional(
       Type.Array(Condition, {
         description:
-          'Ready (summary), Accepted, CertificatesReady, ConfigurationServed, BackendsAvailable, and kstatus Reconciling/Stalled.',
+          'Ready (summary), Accepted, CertificatesReady, ConfigurationServed, BackendsAvailable, ProductConfigured, and kstatus Reconciling/Stalled.',
         maxItems: 16,
         'x-kubernetes-list-type': 'map',
         'x-kubernetes-list-map-keys': ['type'],
@@ -450,6 +450,13 @@ export const Wso2FrontendStatus = Type.Object(
     ),
     configHash: Type.Optional(
       Type.String({ description: 'Hash of the NGINX configuration being served.', maxLength: 128 }),
+    ),
+    productConfigMap: Type.Optional(
+      Type.String({
+        description:
+          'ConfigMap with the product configuration: per role the owned settings of managed pods, or for external nodes what to set in their files (<role>.CHANGES.txt and snippets).',
+        maxLength: 253,
+      }),
     ),
   },
   { description: 'What the operator observed and did.', additionalProperties: false },

@@ -11,9 +11,10 @@ import { validateSpec } from '../model/validate.js';
 import { desiredObjects, nginxName } from '../render/objects.js';
 import { CONFIG_HASH_ANNOTATION } from '../api/agent.js';
 import { LABEL, NGINX_COMPONENT, objectId } from '../render/ownership.js';
-import { wso2Workloads } from '../render/workloads.js';
+import { productConfigMap, productConfigName, wso2Access, wso2Workloads } from '../render/workloads.js';
 import type { IssuedCertificate, IssueRequest } from '../tls/issuer.js';
 import { planCertificates, type SecretRead } from './certificates.js';
+import { checkBaseConfig, describeOverride, productConfigured, type BaseConfigMap } from './product.js';
 import type { EventType } from './events.js';
 import type { Findings, Verdict } from './status.js';
 
@@ -26,6 +27,8 @@ export interface Observed {
   secrets: ReadonlyMap<string, SecretRead>;
   /** Certificates issued in this reconcile, not stored yet. */
   issued: readonly IssuedCertificate[];
+  /** The user's base ConfigMap (backends.managed.configMapName), read fresh; null when it does not exist. */
+  baseConfigMap?: BaseConfigMap;
 }
 
 export interface PlannedEvent {
@@ -64,6 +67,10 @@ export interface ApplyPlan {
   issued: string[];
   certificates: ReadonlyMap<string, Date>;
   requeueAfterMs?: number;
+  /** Known before the apply: the user's base ConfigMap is missing (the pods wait for it). */
+  productProblem?: Verdict;
+  /** Owned keys the user's base files set to other values, as the ProductConfigured message names them. */
+  overrides: string[];
 }
 
 export type Plan =
@@ -118,10 +125,31 @@ export function plan(observed: Observed, now: Date): Plan {
     return { action: 'report', outcome: { findings, events: [event], certificates: certificates.served } };
   }
 
+  const base =
+    topology.backends.source === 'managed' && topology.backends.baseConfigMap
+      ? checkBaseConfig(frontend, topology, topology.backends.baseConfigMap, observed.baseConfigMap ?? null)
+      : { overrides: [] };
+  if (base.problem?.reason === 'InvalidBaseConfig') {
+    // A base file the init container could not patch: report it and roll nothing.
+    const event: PlannedEvent = {
+      type: 'Warning',
+      reason: 'InvalidBaseConfig',
+      action: 'Validate',
+      note: base.problem.message,
+      onlyOnStatusChange: true,
+    };
+    return {
+      action: 'report',
+      outcome: { findings: { ...findings, product: base.problem }, events: [event], certificates: certificates.served },
+    };
+  }
+
   const desired = [
     ...certificates.secrets,
     ...desiredObjects(frontend, topology, certificates.versions),
-    ...wso2Workloads(frontend, topology),
+    productConfigMap(frontend, topology),
+    ...wso2Access(frontend, topology),
+    ...wso2Workloads(frontend, topology, base.hash ? { baseConfigHash: base.hash } : {}),
   ];
   return {
     action: 'apply',
@@ -133,6 +161,8 @@ export function plan(observed: Observed, now: Date): Plan {
     findings,
     issued: certificates.issued,
     certificates: certificates.served,
+    ...(base.problem ? { productProblem: base.problem } : {}),
+    overrides: base.overrides.map(describeOverride),
     ...(certificates.renewAt
       ? { requeueAfterMs: Math.max(1000, Math.min(MAX_REQUEUE_MS, certificates.renewAt.getTime() - now.getTime())) }
       : {}),
@@ -171,12 +201,26 @@ export function assess(
   }
   const deployment = result.applied.get(`Deployment/${nginxName(frontend)}`) as k8s.V1Deployment;
   const configHash = deployment.spec?.template.metadata?.annotations?.[CONFIG_HASH_ANNOTATION];
+  const product = plan.productProblem ?? productConfigured(frontend, plan.topology, result.applied);
   const findings: Findings = {
     ...plan.findings,
     configuration: rollout(deployment),
     backends: backendsAvailable(plan.topology),
+    product: plan.overrides.length
+      ? { ...product, message: `${product.message}; owned keys overridden: ${plan.overrides.join('; ')}` }
+      : product,
+    productConfigMap: productConfigName(frontend),
     ...(configHash ? { configHash } : {}),
   };
+  // Named once, when the status first says so (an edit of the user's ConfigMap changes the message).
+  for (const note of plan.overrides)
+    events.push({
+      type: 'Warning',
+      reason: 'OwnedKeyOverridden',
+      action: 'PatchProductConfig',
+      note,
+      onlyOnStatusChange: true,
+    });
   if (configHash && configHash !== frontend.status?.configHash)
     events.push({
       type: 'Normal',

@@ -91,7 +91,18 @@ export class FrontendReconciler {
       : await this.applier.list<k8s.V1EndpointSlice>(this.owner(frontend), 'discovery.k8s.io/v1', 'EndpointSlice', {
           [LABEL.instance]: frontend.metadata.name,
         });
-    return { frontend, endpointSlices, secrets: new Map(), issued: [] };
+    // The user's base product files: read fresh (not labeled, so not cached), to check and hash them.
+    const baseName = frontend.spec.backends?.managed?.configMapName;
+    const base = baseName
+      ? (await this.applier.read<k8s.V1ConfigMap>(this.owner(frontend), 'v1', 'ConfigMap', baseName, true)).object
+      : undefined;
+    return {
+      frontend,
+      endpointSlices,
+      secrets: new Map(),
+      issued: [],
+      ...(baseName ? { baseConfigMap: base ? { data: base.data, binaryData: base.binaryData } : null } : {}),
+    };
   }
 
   /** What a plan asked for: Secrets read (from the cache, or fresh from the API server), or certificates issued. */

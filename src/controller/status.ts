@@ -25,6 +25,10 @@ export interface Findings {
   certificates?: Verdict;
   configuration?: Verdict;
   backends?: Verdict;
+  /** ProductConfigured: the WSO2 pods run the patched configuration, or the external nodes' snippets are published. */
+  product?: Verdict;
+  /** The ConfigMap with the product configuration (per role settings, or what to set on external nodes). */
+  productConfigMap?: string;
   urls?: string[];
   certificateNotAfter?: Date;
   configHash?: string;
@@ -60,11 +64,13 @@ export function computeStatus(
     ['CertificatesReady', findings.certificates ?? notChecked],
     ['ConfigurationServed', findings.configuration ?? notChecked],
     ['BackendsAvailable', findings.backends ?? notChecked],
+    ['ProductConfigured', findings.product ?? notChecked],
   ];
   const failing = aspects.filter(([, v]) => !v.ok);
   // Stalled: something only the user can fix (a rejected spec, a bad certificate Secret).
   const stalled = failing.filter(([, v]) => !v.ok && !v.waiting);
-  const ready: Verdict = failing[0]?.[1] ?? {
+  // The summary names a real problem before an aspect that was not checked because of it.
+  const ready: Verdict = (failing.find(([, v]) => v.reason !== NOT_CHECKED) ?? failing[0])?.[1] ?? {
     ok: true,
     reason: 'Ready',
     message: 'NGINX serves the current configuration and every role has a ready backend',
@@ -102,6 +108,7 @@ export function computeStatus(
       ? { certificateNotAfter: findings.certificateNotAfter.toISOString().replace(/\.\d{3}Z$/, 'Z') }
       : {}),
     ...(findings.configHash ? { configHash: findings.configHash } : {}),
+    ...(findings.productConfigMap ? { productConfigMap: findings.productConfigMap } : {}),
   };
 }
 

@@ -90,7 +90,17 @@ export interface SitePreset {
 export interface RolePreset {
   /** Replicas when the operator runs the pods. */
   replicas: number;
+  /** Ports other components of the pattern reach this role on (never through NGINX). */
+  internalPorts?: Listener[];
 }
+
+// API-M 4.x distributed: the event hub and the traffic manager's throttle events (JMS 5672) and
+// data receivers (binary 9611, with authentication 9711), as wso2/helm-apim wires them.
+const EVENT_PORTS: Listener[] = [
+  { protocol: 'jms', port: 5672 },
+  { protocol: 'binary', port: 9611 },
+  { protocol: 'binary', port: 9711 },
+];
 
 export interface PatternPreset {
   product: Product;
@@ -237,7 +247,11 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
     description:
       'control plane portals (sticky), gateway for REST, WebSocket and WebSub traffic; the traffic manager has no public host',
     minVersion: { major: 4, minor: 0, patch: 0 },
-    roles: { 'control-plane': { replicas: 2 }, gateway: { replicas: 2 }, 'traffic-manager': { replicas: 2 } },
+    roles: {
+      'control-plane': { replicas: 2, internalPorts: EVENT_PORTS },
+      gateway: { replicas: 2 },
+      'traffic-manager': { replicas: 2, internalPorts: EVENT_PORTS },
+    },
     sites: {
       portal: {
         host: 'am.wso2.com',
@@ -366,9 +380,9 @@ export function sitesOf(pattern: PatternName): string[] {
   return Object.keys(PATTERN_PRESETS[pattern].sites);
 }
 
-/** A port a role's product listens on. */
+/** A port a role's product listens on: for NGINX (https, http), or for the other components (jms, binary). */
 export interface Listener {
-  protocol: 'https' | 'http';
+  protocol: 'https' | 'http' | 'jms' | 'binary';
   port: number;
 }
 
@@ -381,8 +395,9 @@ export function roleListeners(pattern: PatternName, role: Role): Listener[] {
     { protocol: 'https', port: s.https.port },
     ...(s.httpPort === undefined ? [] : [{ protocol: 'http' as const, port: s.httpPort }]),
   ]);
-  const unique = listeners.filter((l, i) => listeners.findIndex((o) => o.port === l.port) === i);
-  return unique.length ? unique : [{ protocol: 'https', port: CARBON_HTTPS }];
+  const served: Listener[] = listeners.length ? listeners : [{ protocol: 'https', port: CARBON_HTTPS }];
+  const all = [...served, ...(PATTERN_PRESETS[pattern].roles[role]?.internalPorts ?? [])];
+  return all.filter((l, i) => all.findIndex((o) => o.port === l.port) === i);
 }
 
 /** Whether a pinned (management) site is served by the role. */

@@ -149,7 +149,13 @@ export interface Topology {
   upstreams: Upstream[];
   backends:
     | { source: 'external'; nodes: ExternalBackendNode[] }
-    | { source: 'managed'; image: string; components: Component[] };
+    | {
+        source: 'managed';
+        image: string;
+        components: Component[];
+        /** The user's ConfigMap of base product files, laid under the patch. */
+        baseConfigMap?: string;
+      };
   tls: { mode: 'self-signed' | 'secret'; certificatePerHost: boolean; extraSANs: string[] };
   certificates: CertificatePlan[];
   backendTls: { verify: boolean; caSecretName?: string };
@@ -357,6 +363,7 @@ export function buildTopology(spec: DefaultedSpec, observed: ObservedEndpoints =
       : {
           source: 'managed',
           image: spec.backends.managed?.image ?? PRODUCT_INFO[product].defaultImage(version),
+          ...(spec.backends.managed?.configMapName ? { baseConfigMap: spec.backends.managed.configMapName } : {}),
           components: roles.map((role): Component => {
             const component = spec.backends.managed?.components?.[role];
             return {

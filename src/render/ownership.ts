@@ -84,6 +84,10 @@ export const OWNED_KINDS: readonly OwnedKind[] = [
   { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', trim: withoutPodSpec },
   { group: 'apps', version: 'v1', plural: 'statefulsets', kind: 'StatefulSet', trim: withoutPodSpec },
   { group: 'policy', version: 'v1', plural: 'poddisruptionbudgets', kind: 'PodDisruptionBudget' },
+  // The WSO2 pods' identity (managed backends).
+  { group: '', version: 'v1', plural: 'serviceaccounts', kind: 'ServiceAccount' },
+  { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'roles', kind: 'Role' },
+  { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'rolebindings', kind: 'RoleBinding' },
 ];
 
 export const apiVersionOf = (kind: { group: string; version: string }) =>

@@ -1,7 +1,13 @@
 // The WSO2 pods the operator runs for managed backends: per role of the pattern, a workload and
 // a Service whose EndpointSlices give the model the role's ready pods. Pure, like objects.ts.
-// The product configuration (deployment.toml, Carbon 4 files) is not mounted here yet.
+// The product configuration reaches the product through the image's config volume: an init
+// container in the WSO2 image copies the product's own files out (and adds the frontend's CA to
+// its client-truststore with the image's keytool), a second one in the operator image lays the
+// user's base files over them and patches the owned keys (`wso2-frontend patch-product-config`),
+// and the image's entrypoint copies /home/wso2carbon/wso2-config-volume over the product home.
+import { createHash } from 'node:crypto';
 import type {
+  V1ConfigMap,
   V1Container,
   V1ContainerPort,
   V1Deployment,
@@ -9,13 +15,22 @@ import type {
   V1PodTemplateSpec,
   V1Probe,
   V1ResourceRequirements,
+  V1Role,
+  V1RoleBinding,
+  V1SecurityContext,
   V1Service,
+  V1ServiceAccount,
   V1StatefulSet,
+  V1Volume,
 } from '@kubernetes/client-node';
 import type { Wso2Frontend } from '../api/schema.js';
 import type { Role } from '../api/vocabulary.js';
+import { roleConfiguration, type Placement, type RoleConfiguration } from '../model/product-config.js';
 import type { Component, Topology } from '../model/topology.js';
+import { certificateSecretName } from './objects.js';
 import { labelsFor, meta, selectorFor } from './ownership.js';
+import { configMapKey } from './product/layout.js';
+import { productSnippets } from './product/patch.js';
 
 export type Wso2Workload = V1Deployment | V1StatefulSet | V1Service;
 
@@ -28,6 +43,130 @@ const WSO2_UID = 802;
 const DEFAULT_RESOURCES: V1ResourceRequirements = { requests: { cpu: '1', memory: '2Gi' }, limits: { memory: '4Gi' } };
 
 export const roleName = (frontend: Wso2Frontend, role: Role) => `${frontend.metadata.name}-${role}`;
+
+/** The ConfigMap with each role's owned settings (managed) or what to set on each node (external). */
+export const productConfigName = (frontend: Wso2Frontend) => `${frontend.metadata.name}-product-config`;
+/** The ServiceAccount, Role and RoleBinding of the WSO2 pods (clustering reads endpoints and pods). */
+export const wso2AccessName = (frontend: Wso2Frontend) => `${frontend.metadata.name}-wso2`;
+/** Pod-template annotation: a hash of the role's product configuration, so only changed roles roll. */
+export const PRODUCT_CONFIG_CHECKSUM = 'wso2-frontend.dev/product-config-checksum';
+/** The operator image, which runs `patch-product-config` in the WSO2 pods (deploy/operator.yaml). */
+export const DEFAULT_OPERATOR_IMAGE = 'wso2-frontend-operator:0.1.0';
+
+/** Where the init containers and the product container see the product configuration. */
+const MOUNT_ROOT = '/wso2-frontend';
+/** The official images' config volume: the entrypoint copies it over the product home (`cp -RL`). */
+export const CONFIG_VOLUME = '/home/wso2carbon/wso2-config-volume';
+/** The frontend's CA, as WSO2 nodes must trust it (calls that go out through the public hosts). */
+const LB_CA_ALIAS = 'wso2-frontend-lb-ca';
+/** Carbon's truststores: JKS before IS 7 and API-M 4.5, PKCS#12 after. */
+const TRUSTSTORES = [
+  'repository/resources/security/client-truststore.jks',
+  'repository/resources/security/client-truststore.p12',
+];
+
+export interface WorkloadOptions {
+  operatorImage?: string;
+  /** A hash of the user's base ConfigMap (backends.managed.configMapName), so editing it rolls the pods. */
+  baseConfigHash?: string;
+}
+
+export const placementOf = (frontend: Wso2Frontend): Placement => ({
+  name: frontend.metadata.name,
+  namespace: frontend.metadata.namespace ?? 'default',
+});
+
+/** The role's product configuration as the init container reads it. */
+export const roleSettingsJson = (config: RoleConfiguration): string => JSON.stringify(config, null, 2) + '\n';
+
+/** Roles whose configuration makes Hazelcast discover members through the Kubernetes API. */
+const clustersOnKubernetes = (config: RoleConfiguration) =>
+  config.files.some((f) =>
+    f.settings.some((s) => s.kind === 'toml' && s.table[0] === 'clustering' && s.value === 'kubernetes'),
+  );
+
+const quote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * The first init container's script (POSIX sh, in the WSO2 image): copy the files the fronting
+ * owns out of the product home into `<root>/base`, and when the frontend's CA is mounted, put a
+ * copy of each client-truststore, with the CA added by the image's own keytool, into
+ * `<root>/config` (its default entries stay).
+ */
+export function productFilesScript(config: RoleConfiguration, root = MOUNT_ROOT): string {
+  const files = config.files.map((f) => quote(f.path)).join(' ');
+  return [
+    'set -eu',
+    'home="${WSO2_SERVER_HOME:?the WSO2 image sets WSO2_SERVER_HOME}"',
+    `for f in ${files}; do`,
+    `  if [ -f "$home/$f" ]; then mkdir -p "${root}/base/$(dirname "$f")"; cp "$home/$f" "${root}/base/$f"; fi`,
+    'done',
+    `if [ -f "${root}/lb-ca/ca.crt" ]; then`,
+    `  for t in ${TRUSTSTORES.map(quote).join(' ')}; do`,
+    '    if [ -f "$home/$t" ]; then',
+    `      mkdir -p "${root}/config/$(dirname "$t")"`,
+    `      cp "$home/$t" "${root}/config/$t"`,
+    `      "\${JAVA_HOME:+$JAVA_HOME/bin/}keytool" -importcert -noprompt -trustcacerts -alias ${LB_CA_ALIAS} -file "${root}/lb-ca/ca.crt" -keystore "${root}/config/$t" -storepass "\${TRUSTSTORE_PASSWORD:-wso2carbon}"`,
+    '    fi',
+    '  done',
+    'fi',
+  ].join('\n');
+}
+
+/** A hash of what the role's product configuration depends on; the pod template carries it. */
+export function productConfigChecksum(config: RoleConfiguration, baseConfigHash = ''): string {
+  return createHash('sha256').update(roleSettingsJson(config)).update(baseConfigHash).digest('hex').slice(0, 16);
+}
+
+/**
+ * Per role: for managed backends `<role>.json` (what the init container applies); for external
+ * nodes `<role>.CHANGES.txt` and minimal deployment.toml / site.json snippets to set by hand.
+ */
+export function productConfigMap(frontend: Wso2Frontend, topology: Topology): V1ConfigMap {
+  const placement = placementOf(frontend);
+  const data: Record<string, string> = {};
+  for (const { role } of topology.productSettings.roles) {
+    const config = roleConfiguration(topology, placement, role);
+    if (topology.backends.source === 'managed') {
+      data[`${role}.json`] = roleSettingsJson(config);
+      continue;
+    }
+    for (const [name, text] of Object.entries(productSnippets(config))) data[`${role}.${configMapKey(name)}`] = text;
+  }
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: meta(frontend, productConfigName(frontend), 'product-config'),
+    data,
+  };
+}
+
+/**
+ * The WSO2 pods' identity: a ServiceAccount, and a Role that lets it read the endpoints and pods
+ * of its own namespace (Hazelcast's Kubernetes membership), nothing more. Managed backends only.
+ */
+export function wso2Access(frontend: Wso2Frontend, topology: Topology): (V1ServiceAccount | V1Role | V1RoleBinding)[] {
+  if (topology.backends.source !== 'managed') return [];
+  const metadata = meta(frontend, wso2AccessName(frontend), 'wso2');
+  return [
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata, automountServiceAccountToken: false },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata,
+      rules: [{ apiGroups: [''], resources: ['endpoints', 'pods'], verbs: ['get', 'list'] }],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata,
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: wso2AccessName(frontend) },
+      subjects: [
+        { kind: 'ServiceAccount', name: wso2AccessName(frontend), namespace: placementOf(frontend).namespace },
+      ],
+    },
+  ];
+}
 
 const roleSelector = (frontend: Wso2Frontend, role: Role) => selectorFor(frontend, role);
 
@@ -42,11 +181,102 @@ function containerPorts(component: Component): V1ContainerPort[] {
   }));
 }
 
-function podSpec(image: string, component: Component, ports: V1ContainerPort[]): V1PodSpec {
+/** What every container of the WSO2 pods runs with: no privilege escalation, no capabilities. */
+const CONTAINER_SECURITY: V1SecurityContext = {
+  allowPrivilegeEscalation: false,
+  // Carbon writes into its home (logs, tmp, deployment, database files), so the root file system stays writable.
+  readOnlyRootFilesystem: false,
+  capabilities: { drop: ['ALL'] },
+};
+const INIT_RESOURCES: V1ResourceRequirements = {
+  requests: { cpu: '100m', memory: '256Mi' },
+  limits: { memory: '512Mi' },
+};
+
+interface RoleProductConfig {
+  config: RoleConfiguration;
+  checksum: string;
+  caSecret?: string;
+  baseConfigMap?: string;
+  operatorImage: string;
+}
+
+/** The volumes and init containers that put the patched configuration into the config volume. */
+function productConfigPieces(frontend: Wso2Frontend, image: string, product: RoleProductConfig) {
+  const { config } = product;
+  const volumes: V1Volume[] = [
+    { name: 'product-base', emptyDir: {} },
+    { name: 'product-config', emptyDir: {} },
+    {
+      name: 'product-settings',
+      configMap: { name: productConfigName(frontend), items: [{ key: `${config.role}.json`, path: 'settings.json' }] },
+    },
+    ...(product.caSecret
+      ? [
+          {
+            name: 'lb-ca',
+            secret: { secretName: product.caSecret, items: [{ key: 'ca.crt', path: 'ca.crt' }], optional: true },
+          },
+        ]
+      : []),
+    ...(product.baseConfigMap ? [{ name: 'product-user', configMap: { name: product.baseConfigMap } }] : []),
+  ];
+  const mount = (name: string, dir: string, readOnly = false) => ({
+    name,
+    mountPath: `${MOUNT_ROOT}/${dir}`,
+    ...(readOnly ? { readOnly } : {}),
+  });
+  const initContainers: V1Container[] = [
+    {
+      name: 'product-files',
+      image,
+      command: ['sh', '-c', productFilesScript(config)],
+      volumeMounts: [
+        mount('product-base', 'base'),
+        mount('product-config', 'config'),
+        ...(product.caSecret ? [mount('lb-ca', 'lb-ca', true)] : []),
+      ],
+      resources: INIT_RESOURCES,
+      securityContext: CONTAINER_SECURITY,
+    },
+    {
+      name: 'patch-product-config',
+      image: product.operatorImage,
+      args: [
+        'patch-product-config',
+        '--config',
+        `${MOUNT_ROOT}/settings/settings.json`,
+        '--home',
+        `${MOUNT_ROOT}/base`,
+        ...(product.baseConfigMap ? ['--user', `${MOUNT_ROOT}/user`] : []),
+        '--out',
+        `${MOUNT_ROOT}/config`,
+      ],
+      volumeMounts: [
+        mount('product-settings', 'settings', true),
+        mount('product-base', 'base', true),
+        mount('product-config', 'config'),
+        ...(product.baseConfigMap ? [mount('product-user', 'user', true)] : []),
+      ],
+      resources: INIT_RESOURCES,
+      securityContext: CONTAINER_SECURITY,
+    },
+  ];
+  return { volumes, initContainers };
+}
+
+function podSpec(
+  image: string,
+  component: Component,
+  ports: V1ContainerPort[],
+  frontend: Wso2Frontend,
+  product: RoleProductConfig,
+): V1PodSpec {
   // WSO2 products have no health path common to every version, so the probes only check that
   // the first HTTPS port accepts connections.
   const probePort = ports.find((p) => p.name!.startsWith('https-'))!.name!;
   const tcpProbe = (probe: Omit<V1Probe, 'tcpSocket'>): V1Probe => ({ tcpSocket: { port: probePort }, ...probe });
+  const { volumes, initContainers } = productConfigPieces(frontend, image, product);
   const container: V1Container = {
     name: 'wso2',
     image,
@@ -56,15 +286,13 @@ function podSpec(image: string, component: Component, ports: V1ContainerPort[]):
     readinessProbe: tcpProbe({ initialDelaySeconds: 30, periodSeconds: 10 }),
     livenessProbe: tcpProbe({ initialDelaySeconds: 120, periodSeconds: 10, failureThreshold: 6 }),
     resources: component.resources ?? DEFAULT_RESOURCES,
-    // Carbon writes into its home (logs, tmp, deployment, database files), so the root file system stays writable.
-    securityContext: {
-      allowPrivilegeEscalation: false,
-      readOnlyRootFilesystem: false,
-      capabilities: { drop: ['ALL'] },
-    },
+    volumeMounts: [{ name: 'product-config', mountPath: CONFIG_VOLUME, readOnly: true }],
+    securityContext: CONTAINER_SECURITY,
   };
   return {
-    automountServiceAccountToken: false,
+    serviceAccountName: wso2AccessName(frontend),
+    // Only a product that finds its cluster members through the Kubernetes API gets a token.
+    automountServiceAccountToken: clustersOnKubernetes(product.config),
     securityContext: {
       runAsNonRoot: true,
       runAsUser: WSO2_UID,
@@ -72,7 +300,9 @@ function podSpec(image: string, component: Component, ports: V1ContainerPort[]):
       fsGroup: WSO2_UID,
       seccompProfile: { type: 'RuntimeDefault' },
     },
+    initContainers,
     containers: [container],
+    volumes,
   };
 }
 
@@ -81,25 +311,38 @@ function podTemplate(
   image: string,
   component: Component,
   ports: V1ContainerPort[],
+  product: RoleProductConfig,
 ): V1PodTemplateSpec {
-  return { metadata: { labels: labelsFor(frontend, component.role) }, spec: podSpec(image, component, ports) };
+  return {
+    metadata: {
+      labels: labelsFor(frontend, component.role),
+      annotations: { [PRODUCT_CONFIG_CHECKSUM]: product.checksum },
+    },
+    spec: podSpec(image, component, ports, frontend, product),
+  };
 }
 
 function roleWorkload(
   frontend: Wso2Frontend,
-  topology: Topology,
   image: string,
   component: Component,
+  product: RoleProductConfig,
 ): V1Deployment | V1StatefulSet {
   const { role, replicas } = component;
   const selector = { matchLabels: roleSelector(frontend, role) };
-  const template = podTemplate(frontend, image, component, containerPorts(component));
+  const template = podTemplate(frontend, image, component, containerPorts(component), product);
   if (!component.pinned) {
     return {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: roleMeta(frontend, role),
-      spec: { replicas, selector, template },
+      // A configuration change rolls one new pod in before an old one goes: capacity never drops.
+      spec: {
+        replicas,
+        selector,
+        template,
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      },
     };
   }
   return {
@@ -131,11 +374,27 @@ function roleService(frontend: Wso2Frontend, component: Component): V1Service {
 }
 
 /** Per role of a managed topology, in topology order: its workload, then its Service. None for external backends. */
-export function wso2Workloads(frontend: Wso2Frontend, topology: Topology): Wso2Workload[] {
+export function wso2Workloads(
+  frontend: Wso2Frontend,
+  topology: Topology,
+  options: WorkloadOptions = {},
+): Wso2Workload[] {
   const backends = topology.backends;
   if (backends.source !== 'managed') return [];
-  return backends.components.flatMap((component) => [
-    roleWorkload(frontend, topology, backends.image, component),
-    roleService(frontend, component),
-  ]);
+  const placement = placementOf(frontend);
+  // The frontend's CA: in every served certificate's Secret (issued ones always; cert-manager's when it has one).
+  const first = topology.certificates[0];
+  const caSecret =
+    first && (first.source === 'secret' ? first.secretName : certificateSecretName(frontend, first.name));
+  return backends.components.flatMap((component) => {
+    const config = roleConfiguration(topology, placement, component.role);
+    const product: RoleProductConfig = {
+      config,
+      checksum: productConfigChecksum(config, options.baseConfigHash),
+      operatorImage: options.operatorImage ?? DEFAULT_OPERATOR_IMAGE,
+      ...(caSecret ? { caSecret } : {}),
+      ...(backends.baseConfigMap ? { baseConfigMap: backends.baseConfigMap } : {}),
+    };
+    return [roleWorkload(frontend, backends.image, component, product), roleService(frontend, component)];
+  });
 }

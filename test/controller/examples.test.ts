@@ -25,7 +25,7 @@ import type { Role } from '../../src/api/vocabulary.js';
 import { PATTERN_PRESETS } from '../../src/model/catalog.js';
 import { reconciles } from '../support/prometheus.js';
 import { createNamespace, eventually, kubeConfig, kubectl, kubectlOutcome } from '../support/cluster.js';
-import { examples, installCrd, provideTlsSecrets, sitesOf } from '../support/resources.js';
+import { examples, installCrd, provideBaseConfig, provideTlsSecrets, sitesOf } from '../support/resources.js';
 
 const EXAMPLES = examples();
 const CONFIG_HASH = 'wso2-frontend.dev/config-hash';
@@ -169,7 +169,10 @@ async function expectNoDrift(file: string, name: string): Promise<void> {
 beforeAll(async () => {
   await installCrd();
   namespace = await createNamespace('examples');
-  for (const { resource } of EXAMPLES) await provideTlsSecrets(resource, namespace);
+  for (const { resource } of EXAMPLES) {
+    await provideTlsSecrets(resource, namespace);
+    await provideBaseConfig(resource, namespace);
+  }
   operator = createOperator({
     kubeConfig: kubeConfig(),
     namespaces: [namespace],

@@ -12,7 +12,7 @@ import type { OperatorMetrics } from '../../src/controller/observability.js';
 import type { Controller } from '../../src/controller/runtime/controller.js';
 import { reconciles } from '../support/prometheus.js';
 import { createNamespace, eventually, isNotFound, kubeConfig, kubectl } from '../support/cluster.js';
-import { example, installCrd } from '../support/resources.js';
+import { example, installCrd, provideBaseConfig } from '../support/resources.js';
 
 let namespace: string;
 let controller: Controller<Wso2Frontend>;
@@ -95,6 +95,7 @@ test('the owned objects carry a controller owner reference to the resource', asy
   };
   expect(owned.items.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
     `ConfigMap/${NAME}-nginx`,
+    `ConfigMap/${NAME}-product-config`,
     `Deployment/${NAME}-nginx`,
     `PodDisruptionBudget/${NAME}-nginx`,
     `Secret/${NAME}-tls-ca`,
@@ -273,6 +274,7 @@ test('deleting the resource garbage-collects everything it owned', async () => {
 
 test('managed backends: the operator runs the WSO2 pods and routes to their endpoints once they are ready', async () => {
   const managed = example('apim-distributed.yaml');
+  await provideBaseConfig(managed, namespace);
   await kubectl(['apply', '-n', namespace, '-f', '-'], yaml.dump(managed));
   await kubectl(['wait', '--for=condition=Ready', 'wso2frontend/apim-distributed', '-n', namespace, '--timeout=90s']);
   // Ready needs one ready pod per role; the others join the configuration as they become ready.

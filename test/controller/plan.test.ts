@@ -238,6 +238,7 @@ describe('plan: what to apply', () => {
       'Deployment/shop-nginx',
       'Service/shop-nginx',
       'PodDisruptionBudget/shop-nginx',
+      'ConfigMap/shop-product-config',
     ]);
     expect([...next.keep].sort()).toEqual(
       [...next.desired.map((o) => `${o.kind}/${o.metadata!.name}`), `Secret/${CA_SECRET}`].sort(),
@@ -296,7 +297,14 @@ describe('plan: what to apply', () => {
     const next = applyPlan(
       plan(observed({ frontend: frontend(managed), endpointSlices, secrets: settledSecrets }), NOW),
     );
-    expect(next.desired.slice(5).map((o) => o.kind)).toEqual(['Deployment', 'Service']);
+    expect(next.desired.slice(5).map((o) => o.kind)).toEqual([
+      'ConfigMap',
+      'ServiceAccount',
+      'Role',
+      'RoleBinding',
+      'Deployment',
+      'Service',
+    ]);
     expect(next.topology.upstreams.every((u) => u.servers.map((s) => s.address).join() === '10.244.0.5')).toBe(true);
   });
 });
@@ -464,6 +472,95 @@ test("endpointsOf: each pod's role Service DNS names, and its own under the Serv
         ],
       },
     ],
+  });
+});
+
+describe("the user's base product files (backends.managed.configMapName)", () => {
+  const withBase: Wso2FrontendSpec = { ...managed, backends: { managed: { configMapName: 'shop-base' } } };
+  const planWith = (baseConfigMap: Observed['baseConfigMap']) =>
+    plan(observed({ frontend: frontend(withBase), secrets: settledSecrets, baseConfigMap }), NOW);
+  const checksum = (p: ApplyPlan) =>
+    (p.desired.find((o) => o.kind === 'Deployment' && o.metadata!.name === 'shop-all-in-one') as k8s.V1Deployment).spec!
+      .template.metadata!.annotations!['wso2-frontend.dev/product-config-checksum'];
+
+  test('a base file that does not parse is reported with file, line and message, and nothing is applied', () => {
+    const next = planWith({ data: { 'deployment.toml': '[server]\nhostname = \n' } });
+    expect(next).toMatchObject({
+      action: 'report',
+      outcome: {
+        findings: {
+          product: {
+            ok: false,
+            reason: 'InvalidBaseConfig',
+            message: expect.stringMatching(/^ConfigMap shop-base key deployment\.toml:2: .*; nothing was rolled$/),
+          },
+        },
+        events: [expect.objectContaining({ type: 'Warning', reason: 'InvalidBaseConfig', onlyOnStatusChange: true })],
+      },
+    });
+  });
+
+  test('an owned key set to another value: applied with the owned value, a Warning Event names file, key and both values', () => {
+    const p = applyPlan(planWith({ data: { 'deployment.toml': '[server]\nhostname = "apim.corp.internal"\n' } }));
+    const outcome = assess(p, { applied: appliedAll(p, servedDeployment(p, rolledOut)) });
+    const note =
+      'ConfigMap shop-base key deployment.toml: [server] hostname is "apim.corp.internal" there; the fronting sets "api.am.wso2.com" (it owns this key)';
+    expect(outcome.events).toContainEqual({
+      type: 'Warning',
+      reason: 'OwnedKeyOverridden',
+      action: 'PatchProductConfig',
+      note,
+      onlyOnStatusChange: true,
+    });
+    expect(outcome.findings.product?.message).toContain(note);
+  });
+
+  test('editing the base ConfigMap moves the WSO2 pod template checksum; the same content does not', () => {
+    const one = applyPlan(planWith({ data: { 'deployment.toml': '[database.apim_db]\ntype = "mysql"\n' } }));
+    const same = applyPlan(planWith({ data: { 'deployment.toml': '[database.apim_db]\ntype = "mysql"\n' } }));
+    const other = applyPlan(planWith({ data: { 'deployment.toml': '[database.apim_db]\ntype = "postgre"\n' } }));
+    expect(checksum(same)).toBe(checksum(one));
+    expect(checksum(other)).not.toBe(checksum(one));
+  });
+
+  test('a missing base ConfigMap: everything is applied, ProductConfigured waits for it', () => {
+    const p = applyPlan(planWith(null));
+    const outcome = assess(p, { applied: appliedAll(p, servedDeployment(p, rolledOut)) });
+    expect(outcome.findings.product).toMatchObject({ ok: false, reason: 'BaseConfigMapMissing', waiting: true });
+  });
+});
+
+describe('assess: ProductConfigured', () => {
+  test('external nodes: True once their snippets are published, and the status names the ConfigMap', () => {
+    const p = applyPlan(plan(observed({ secrets: settledSecrets }), NOW));
+    const outcome = assess(p, { applied: appliedAll(p, servedDeployment(p, rolledOut)) });
+    expect(outcome.findings.product).toEqual({
+      ok: true,
+      reason: 'Published',
+      message: 'what to set on each node is in ConfigMap shop-product-config',
+    });
+    expect(outcome.findings.productConfigMap).toBe('shop-product-config');
+  });
+
+  test('managed pods: RollingOut until every role runs its current template, then Configured', () => {
+    const p = applyPlan(plan(observed({ frontend: frontend(managed), secrets: settledSecrets }), NOW));
+    const nginx = servedDeployment(p, rolledOut);
+    const wso2 = p.desired.find((o) => o.metadata!.name === 'shop-all-in-one' && o.kind === 'Deployment')!;
+    const applied = (status: k8s.V1DeploymentStatus) => {
+      const rolled: k8s.V1Deployment = { ...wso2, metadata: { ...wso2.metadata, generation: 2 }, status };
+      return new Map<string, k8s.KubernetesObject>([...appliedAll(p, nginx), ['Deployment/shop-all-in-one', rolled]]);
+    };
+    expect(
+      assess(p, { applied: applied({ observedGeneration: 2, replicas: 2, updatedReplicas: 1 }) }).findings.product,
+    ).toEqual({
+      ok: false,
+      reason: 'RollingOut',
+      message: 'the patched configuration is rolling out to shop-all-in-one',
+      waiting: true,
+    });
+    expect(
+      assess(p, { applied: applied({ observedGeneration: 2, replicas: 1, updatedReplicas: 1 }) }).findings.product,
+    ).toEqual({ ok: true, reason: 'Configured', message: 'every WSO2 pod runs the patched product configuration' });
   });
 });
 

@@ -12,6 +12,7 @@ const healthy: Findings = {
   certificates: ok('CertificatesValid'),
   configuration: ok('Served'),
   backends: ok('BackendsReady'),
+  product: ok('Configured'),
   urls: ['https://a.example.com/', 'https://b.example.com/'],
   certificateNotAfter: new Date('2026-04-01T00:00:00.000Z'),
   configHash: '0123456789abcdef',

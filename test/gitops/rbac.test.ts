@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import * as yaml from 'js-yaml';
 import { createNamespace, kubectl, kubectlOutcome, serviceAccountKubeconfig } from '../support/cluster.js';
 import { OperatorProcess } from '../support/operator-process.js';
-import { examples, provideTlsSecrets } from '../support/resources.js';
+import { examples, provideBaseConfig, provideTlsSecrets } from '../support/resources.js';
 
 const OPERATOR_NAMESPACE = 'wso2-frontend-system';
 const ACCOUNT = 'wso2-frontend-operator';
@@ -24,12 +24,17 @@ interface Permission {
 
 /** What the operator may do in a namespace it reconciles, by kind (see deploy/base/rbac.yaml for why). */
 const OPERATOR_PERMISSIONS: Permission[] = [
-  { resource: 'configmaps', names: '', verbs: 'list watch create patch delete' },
+  { resource: 'configmaps', names: '', verbs: 'get list watch create patch delete' },
   { resource: 'deployments.apps', names: '', verbs: 'list watch create patch delete' },
   { resource: 'endpointslices.discovery.k8s.io', names: '', verbs: 'list watch' },
+  { resource: 'endpoints', names: '', verbs: 'get list' },
   { resource: 'events.events.k8s.io', names: '', verbs: 'create' },
   { resource: 'poddisruptionbudgets.policy', names: '', verbs: 'list watch create patch delete' },
+  { resource: 'pods', names: '', verbs: 'get list' },
+  { resource: 'rolebindings.rbac.authorization.k8s.io', names: '', verbs: 'list watch create patch delete' },
+  { resource: 'roles.rbac.authorization.k8s.io', names: '', verbs: 'list watch create patch delete' },
   { resource: 'secrets', names: '', verbs: 'get list watch create patch delete' },
+  { resource: 'serviceaccounts', names: '', verbs: 'list watch create patch delete' },
   { resource: 'services', names: '', verbs: 'list watch create patch delete' },
   { resource: 'statefulsets.apps', names: '', verbs: 'list watch create patch delete' },
   { resource: 'wso2frontends.wso2-frontend.dev/finalizers', names: '', verbs: 'update' },
@@ -80,7 +85,10 @@ async function examplesReady(
   leaseNamespace: string,
   chosen = examples(),
 ): Promise<string> {
-  for (const { resource } of chosen) await provideTlsSecrets(resource, namespace);
+  for (const { resource } of chosen) {
+    await provideTlsSecrets(resource, namespace);
+    await provideBaseConfig(resource, namespace);
+  }
   const operator = await OperatorProcess.start(
     ['--namespace', namespace, '--health-port', '0', '--leader-elect', '--lease-namespace', leaseNamespace],
     { kubeconfig },

@@ -151,6 +151,7 @@ test('API Manager 4.x distributed: portal, gateway, WebSocket and WebSub hosts; 
   expect(t.backends).toEqual({
     source: 'managed',
     image: 'wso2/wso2am:4.5.0',
+    baseConfigMap: 'apim-base-config',
     components: [
       {
         role: 'control-plane',
@@ -158,6 +159,9 @@ test('API Manager 4.x distributed: portal, gateway, WebSocket and WebSub hosts; 
         listeners: [
           { protocol: 'https', port: 9443 },
           { protocol: 'http', port: 9763 },
+          { protocol: 'jms', port: 5672 },
+          { protocol: 'binary', port: 9611 },
+          { protocol: 'binary', port: 9711 },
         ],
         pinned: false,
       },
@@ -174,8 +178,18 @@ test('API Manager 4.x distributed: portal, gateway, WebSocket and WebSub hosts; 
         ],
         pinned: false,
       },
-      // No public host reaches the traffic manager: it listens on Carbon's management port.
-      { role: 'traffic-manager', replicas: 2, listeners: [{ protocol: 'https', port: 9443 }], pinned: false },
+      // No public host reaches the traffic manager: Carbon's management port, and the event ports the others use.
+      {
+        role: 'traffic-manager',
+        replicas: 2,
+        listeners: [
+          { protocol: 'https', port: 9443 },
+          { protocol: 'jms', port: 5672 },
+          { protocol: 'binary', port: 9611 },
+          { protocol: 'binary', port: 9711 },
+        ],
+        pinned: false,
+      },
     ],
   });
   expect(t.productSettings.configFormat).toBe('deployment-toml');

@@ -6,7 +6,7 @@ import * as yaml from 'js-yaml';
 import type { Wso2Frontend } from '../../src/api/schema.js';
 import type { Role } from '../../src/api/vocabulary.js';
 import type { Topology } from '../../src/model/topology.js';
-import { wso2Workloads, type Wso2Workload } from '../../src/render/workloads.js';
+import { productConfigMap, wso2Access, wso2Workloads, type Wso2Workload } from '../../src/render/workloads.js';
 import { createNamespace, eventually, kubeConfig, kubectl } from '../support/cluster.js';
 import { topologyOf } from '../support/frontend.js';
 import { example, examples } from '../support/resources.js';
@@ -22,7 +22,7 @@ const inNamespace = (resource: Wso2Frontend, ns: string): Wso2Frontend => ({
   ...resource,
   metadata: { ...resource.metadata, namespace: ns },
 });
-const manifests = (objects: Wso2Workload[]) => objects.map((o) => yaml.dump(o, { noRefs: true })).join('---\n');
+const manifests = (objects: object[]) => objects.map((o) => yaml.dump(o, { noRefs: true })).join('---\n');
 
 function rendered(file: string): { topology: Topology; objects: Wso2Workload[] } {
   const frontend = example(file);
@@ -126,7 +126,13 @@ test('roles listen on every product port of their sites, HTTP ones too when NGIN
   const names = (file: string, name: string) => containerOf(rendered(file).objects, name).ports!.map((p) => p.name);
   expect(names('is-7-managed.yaml', 'identity-7-worker')).toEqual(['https-9443', 'http-9763']);
   expect(names('is-7-managed.yaml', 'identity-7-manager')).toEqual(['https-9443', 'http-9763']);
-  expect(names('apim-distributed.yaml', 'apim-distributed-control-plane')).toEqual(['https-9443', 'http-9763']);
+  expect(names('apim-distributed.yaml', 'apim-distributed-control-plane')).toEqual([
+    'https-9443',
+    'http-9763',
+    'jms-5672',
+    'binary-9611',
+    'binary-9711',
+  ]);
   expect(names('apim-distributed.yaml', 'apim-distributed-gateway')).toEqual([
     'https-8243',
     'http-8280',
@@ -135,8 +141,13 @@ test('roles listen on every product port of their sites, HTTP ones too when NGIN
     'https-8021',
     'http-9021',
   ]);
-  // No public host reaches the traffic manager; it still serves Carbon's management port.
-  expect(names('apim-distributed.yaml', 'apim-distributed-traffic-manager')).toEqual(['https-9443']);
+  // No public host reaches the traffic manager; it serves Carbon's management port and the event ports.
+  expect(names('apim-distributed.yaml', 'apim-distributed-traffic-manager')).toEqual([
+    'https-9443',
+    'jms-5672',
+    'binary-9611',
+    'binary-9711',
+  ]);
 });
 
 test("startup, readiness and liveness probes open a TCP connection to the role's first HTTPS port", () => {
@@ -161,11 +172,13 @@ test("startup, readiness and liveness probes open a TCP connection to the role's
   }
 });
 
-test('WSO2 pods run as wso2carbon (802), non-root, without privilege escalation, capabilities or a service-account token', () => {
+test('WSO2 pods run as wso2carbon (802), non-root, every container without privilege escalation or capabilities; a service-account token only where clustering needs one', () => {
   for (const file of MANAGED) {
     for (const workload of rendered(file).objects.filter((o) => o.kind !== 'Service') as k8s.V1Deployment[]) {
       const pod = workload.spec!.template.spec!;
-      expect(pod.automountServiceAccountToken).toBe(false);
+      // Identity Server finds its cluster members through the Kubernetes API; API Manager does not cluster.
+      expect(pod.automountServiceAccountToken).toBe(file === 'is-7-managed.yaml');
+      expect(pod.serviceAccountName).toBe(`${example(file).metadata.name}-wso2`);
       expect(pod.securityContext).toEqual({
         runAsNonRoot: true,
         runAsUser: 802,
@@ -173,11 +186,12 @@ test('WSO2 pods run as wso2carbon (802), non-root, without privilege escalation,
         fsGroup: 802,
         seccompProfile: { type: 'RuntimeDefault' },
       });
-      expect(pod.containers[0]!.securityContext).toEqual({
-        allowPrivilegeEscalation: false,
-        readOnlyRootFilesystem: false,
-        capabilities: { drop: ['ALL'] },
-      });
+      for (const container of [...pod.initContainers!, ...pod.containers])
+        expect(container.securityContext).toEqual({
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: false,
+          capabilities: { drop: ['ALL'] },
+        });
     }
   }
 });
@@ -214,7 +228,15 @@ test('the pods run the managed image', () => {
 test('applied for real, the workers become Available, the manager gets its ready pod, and the role Services list the pods', async () => {
   const ns = await createNamespace('wso2-pods');
   const frontend = inNamespace(example('is-7-managed.yaml'), ns);
-  await kubectl(['apply', '-f', '-'], manifests(wso2Workloads(frontend, topologyOf(frontend))));
+  const topology = topologyOf(frontend);
+  await kubectl(
+    ['apply', '-f', '-'],
+    manifests([
+      productConfigMap(frontend, topology),
+      ...wso2Access(frontend, topology),
+      ...wso2Workloads(frontend, topology),
+    ]),
+  );
   await kubectl(['wait', '--for=condition=Available', 'deployment/identity-7-worker', '-n', ns, '--timeout=90s']);
 
   const kc = kubeConfig();

@@ -84,6 +84,34 @@ export function sitesOf(resource: Wso2Frontend): ExpectedSite[] {
 }
 
 /** Creates the kubernetes.io/tls Secrets a `tls.mode: secret` example names, as cert-manager would, covering the hosts that use each. */
+/**
+ * The base product files an example names in backends.managed.configMapName, as a user would
+ * keep them: their own database settings in deployment.toml, which the operator patches over.
+ */
+export async function provideBaseConfig(resource: Wso2Frontend, namespace: string): Promise<void> {
+  const name = resource.spec.backends.managed?.configMapName;
+  if (!name) return;
+  await kubeConfig()
+    .makeApiClient(k8s.CoreV1Api)
+    .createNamespacedConfigMap({
+      namespace,
+      body: {
+        metadata: { name },
+        data: {
+          'deployment.toml': [
+            '# Our database; the operator adds the host names and proxy ports.',
+            '[database.apim_db]',
+            'type = "mysql"',
+            'url = "jdbc:mysql://mysql.db.svc:3306/apim_db?useSSL=true"',
+            'username = "apim"',
+            'password = "$env{APIM_DB_PASSWORD}"',
+            '',
+          ].join('\n'),
+        },
+      },
+    });
+}
+
 export async function provideTlsSecrets(resource: Wso2Frontend, namespace: string): Promise<void> {
   const hostsBySecret = new Map<string, string[]>();
   for (const { secretName, host } of sitesOf(resource))

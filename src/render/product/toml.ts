@@ -39,17 +39,20 @@ export function renderTomlValue(value: TomlValue): string {
 const renderKey = (key: readonly string[]) =>
   key.map((k) => (/^[A-Za-z0-9_-]+$/.test(k) ? k : renderString(k))).join('.');
 
-/** Parses strictly (smol-toml rejects redefined tables and keys), then with source ranges. */
-function parse(file: string, text: string): { ast: AST.TOMLProgram; document: Record<string, unknown> } {
-  let document: Record<string, unknown>;
+/** Parses strictly: smol-toml rejects what the TOML spec forbids (redefined tables and keys). */
+function parseDocument(file: string, text: string): Record<string, unknown> {
   try {
-    document = parseStrict(text) as Record<string, unknown>;
+    return parseStrict(text) as Record<string, unknown>;
   } catch (e) {
     if (e instanceof TomlError) throw new ProductConfigError(file, e.line, e.message.split('\n')[0]!);
     throw e;
   }
+}
+
+/** Parses with source ranges (for a text already checked by parseDocument). */
+function parseRanges(file: string, text: string): AST.TOMLProgram {
   try {
-    return { ast: parseTOML(text), document };
+    return parseTOML(text);
   } catch (e) {
     if (e instanceof ParseError) throw new ProductConfigError(file, e.lineNumber, e.message);
     throw e;
@@ -148,7 +151,7 @@ function applySetting(
   expected: Record<string, unknown>,
 ): { text: string; override?: Override } {
   const eol = lineEnding(text);
-  const { ast } = parse(file, text);
+  const ast = parseRanges(file, text);
   const rendered = renderTomlValue(setting.value);
   const line = `${renderKey(setting.key)} = ${rendered}`;
 
@@ -217,7 +220,8 @@ function applySetting(
 
 /** Sets exactly the owned keys in a deployment.toml and keeps every other byte. */
 export function patchToml(file: string, base: string, settings: readonly TomlSetting[]): FilePatch {
-  const expected = parse(file, base).document;
+  const expected = parseDocument(file, base);
+  parseRanges(file, base);
   let text = base;
   const overrides: Override[] = [];
   for (const setting of settings) {

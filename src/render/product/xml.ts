@@ -231,8 +231,8 @@ function applySetting(file: string, text: string, setting: XmlSetting): { text: 
 }
 
 /** The value a setting has in a parsed document, for the check after patching. */
-function valueIn(file: string, text: string, setting: XmlSetting): string | undefined {
-  const { element } = resolve(file, parse(file, text).documentElement!, setting);
+function valueIn(file: string, root: Element, setting: XmlSetting): string | undefined {
+  const { element } = resolve(file, root, setting);
   if (!element) return undefined;
   return setting.kind === 'xml-attribute'
     ? (element.getAttribute(setting.attribute) ?? undefined)
@@ -248,8 +248,9 @@ export function patchXml(file: string, base: string, settings: readonly XmlSetti
     text = result.text;
     if (result.override) overrides.push(result.override);
   }
+  const root = parse(file, text).documentElement!;
   for (const setting of settings) {
-    if (valueIn(file, text, setting) !== setting.value)
+    if (valueIn(file, root, setting) !== setting.value)
       throw new ProductConfigError(file, undefined, `patching did not set ${xmlKeyName(setting)}`);
   }
   return { text, overrides };

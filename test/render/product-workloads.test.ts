@@ -1,0 +1,270 @@
+// How the patched configuration reaches managed WSO2 pods: init containers, volumes and a
+// checksum per role (only roles whose configuration changed roll), the WSO2 pods' ServiceAccount
+// and Role (endpoints and pods of their namespace, nothing more), the <name>-product-config
+// ConfigMap, and the init containers' steps run for real: the product-files script with the
+// machine's keytool on real JKS and PKCS#12 truststores, then `patch-product-config`.
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type * as k8s from '@kubernetes/client-node';
+import * as yaml from 'js-yaml';
+import { parse as parseToml } from 'smol-toml';
+import type { Wso2Frontend } from '../../src/api/schema.js';
+import { roleConfiguration } from '../../src/model/product-config.js';
+import {
+  CONFIG_VOLUME,
+  DEFAULT_OPERATOR_IMAGE,
+  PRODUCT_CONFIG_CHECKSUM,
+  productConfigMap,
+  productFilesScript,
+  wso2Access,
+  wso2Workloads,
+} from '../../src/render/workloads.js';
+import { issueCa } from '../../src/tls/issuer.js';
+import { createNamespace, kubectl } from '../support/cluster.js';
+import { topologyOf } from '../support/frontend.js';
+import { example } from '../support/resources.js';
+
+type Workload = k8s.V1Deployment | k8s.V1StatefulSet;
+const workloads = (frontend: Wso2Frontend) =>
+  wso2Workloads(frontend, topologyOf(frontend)).filter((o) => o.kind !== 'Service') as Workload[];
+const checksums = (frontend: Wso2Frontend) =>
+  Object.fromEntries(
+    workloads(frontend).map((w) => [
+      w.metadata!.name,
+      w.spec!.template.metadata!.annotations![PRODUCT_CONFIG_CHECKSUM],
+    ]),
+  );
+const copy = (frontend: Wso2Frontend): Wso2Frontend => JSON.parse(JSON.stringify(frontend)) as Wso2Frontend;
+
+test('every WSO2 pod template carries the two init containers, their volumes, the config volume mount and the checksum', () => {
+  const frontend = example('apim-distributed.yaml');
+  for (const workload of workloads(frontend)) {
+    const template = workload.spec!.template;
+    const role = workload.metadata!.labels!['app.kubernetes.io/component']!;
+    expect(template.metadata!.annotations![PRODUCT_CONFIG_CHECKSUM]).toMatch(/^[0-9a-f]{16}$/);
+    const pod = template.spec!;
+    expect(pod.initContainers!.map((c) => [c.name, c.image])).toEqual([
+      ['product-files', 'wso2/wso2am:4.5.0'],
+      ['patch-product-config', DEFAULT_OPERATOR_IMAGE],
+    ]);
+    expect(pod.initContainers![1]!.args).toEqual([
+      'patch-product-config',
+      '--config',
+      '/wso2-frontend/settings/settings.json',
+      '--home',
+      '/wso2-frontend/base',
+      '--user',
+      '/wso2-frontend/user',
+      '--out',
+      '/wso2-frontend/config',
+    ]);
+    expect(pod.volumes).toEqual([
+      { name: 'product-base', emptyDir: {} },
+      { name: 'product-config', emptyDir: {} },
+      {
+        name: 'product-settings',
+        configMap: { name: 'apim-distributed-product-config', items: [{ key: `${role}.json`, path: 'settings.json' }] },
+      },
+      {
+        name: 'lb-ca',
+        secret: {
+          secretName: 'apim-distributed-tls-frontend',
+          items: [{ key: 'ca.crt', path: 'ca.crt' }],
+          optional: true,
+        },
+      },
+      { name: 'product-user', configMap: { name: 'apim-base-config' } },
+    ]);
+    expect(pod.containers[0]!.volumeMounts).toEqual([
+      { name: 'product-config', mountPath: CONFIG_VOLUME, readOnly: true },
+    ]);
+    if (workload.kind === 'Deployment')
+      expect((workload as k8s.V1Deployment).spec!.strategy).toEqual({
+        type: 'RollingUpdate',
+        rollingUpdate: { maxUnavailable: 0, maxSurge: 1 },
+      });
+  }
+});
+
+test('a host change moves the checksum of exactly the roles whose configuration names that host', () => {
+  const before = example('apim-distributed.yaml');
+  const after = copy(before);
+  after.spec.sites = { websocket: { host: 'ws.example.com' } };
+  const [a, b] = [checksums(before), checksums(after)];
+  expect(Object.keys(a).filter((name) => a[name] !== b[name])).toEqual(['apim-distributed-control-plane']);
+
+  const is = example('is-7-managed.yaml');
+  const moved = copy(is);
+  moved.spec.sites!.identity = { host: 'id.example.com' };
+  const [c, d] = [checksums(is), checksums(moved)];
+  expect(
+    Object.keys(c)
+      .filter((name) => c[name] !== d[name])
+      .sort(),
+  ).toEqual(['identity-7-manager', 'identity-7-worker']);
+});
+
+test('an NGINX-only change leaves every WSO2 workload exactly as it was', () => {
+  const before = example('is-7-managed.yaml');
+  const after = copy(before);
+  after.spec.nginx = { replicas: 5, timeouts: { read: '10m' }, hsts: { enabled: false } };
+  expect(wso2Workloads(after, topologyOf(after))).toEqual(wso2Workloads(before, topologyOf(before)));
+});
+
+test("a change of the user's base ConfigMap moves every role's checksum", () => {
+  const frontend = example('apim-distributed.yaml');
+  const topology = topologyOf(frontend);
+  const annotations = (hash: string) =>
+    wso2Workloads(frontend, topology, { baseConfigHash: hash })
+      .filter((o) => o.kind !== 'Service')
+      .map((w) => (w as Workload).spec!.template.metadata!.annotations![PRODUCT_CONFIG_CHECKSUM]);
+  const [one, two] = [annotations('v1'), annotations('v2')];
+  one.forEach((checksum, i) => expect(checksum).not.toBe(two[i]));
+});
+
+test('the WSO2 pods get a ServiceAccount whose Role reads endpoints and pods of its namespace, and nothing else', () => {
+  const frontend = { ...example('is-7-managed.yaml'), metadata: { name: 'identity-7', namespace: 'iam' } };
+  const [account, role, binding] = wso2Access(frontend, topologyOf(frontend)) as [
+    k8s.V1ServiceAccount,
+    k8s.V1Role,
+    k8s.V1RoleBinding,
+  ];
+  expect(account).toMatchObject({ kind: 'ServiceAccount', metadata: { name: 'identity-7-wso2' } });
+  expect(role.rules).toEqual([{ apiGroups: [''], resources: ['endpoints', 'pods'], verbs: ['get', 'list'] }]);
+  expect(binding).toMatchObject({
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'identity-7-wso2' },
+    subjects: [{ kind: 'ServiceAccount', name: 'identity-7-wso2', namespace: 'iam' }],
+  });
+  const external = example('is-pattern-1.yaml');
+  expect(wso2Access(external, topologyOf(external))).toEqual([]);
+});
+
+test("the product-config ConfigMap: each role's settings for managed pods, what to set by hand for external nodes", () => {
+  const managed = example('apim-distributed.yaml');
+  const topology = topologyOf(managed);
+  const data = productConfigMap(managed, topology).data!;
+  expect(Object.keys(data)).toEqual(['control-plane.json', 'gateway.json', 'traffic-manager.json']);
+  expect(JSON.parse(data['gateway.json']!)).toEqual(
+    roleConfiguration(topology, { name: 'apim-distributed', namespace: 'default' }, 'gateway'),
+  );
+
+  const external = example('apim-2-active-active.yaml');
+  const text = productConfigMap(external, topologyOf(external)).data!;
+  expect(text['all-in-one.CHANGES.txt']).toContain('Server/HostName = "apim.example.com"');
+  expect(Object.keys(text)).toContain(
+    'all-in-one.repository__deployment__server__jaggeryapps__store__site__conf__site.json',
+  );
+});
+
+test('the API server accepts the ConfigMap, the access objects and the workloads of every managed example', async () => {
+  const namespace = await createNamespace('wso2-product-config');
+  for (const file of ['apim-distributed.yaml', 'is-7-managed.yaml']) {
+    const frontend = { ...example(file), metadata: { ...example(file).metadata, namespace } };
+    const topology = topologyOf(frontend);
+    const objects = [
+      productConfigMap(frontend, topology),
+      ...wso2Access(frontend, topology),
+      ...wso2Workloads(frontend, topology),
+    ];
+    const output = await kubectl(
+      ['apply', '--dry-run=server', '-f', '-'],
+      objects.map((o) => yaml.dump(o, { noRefs: true })).join('---\n'),
+    );
+    expect(output.trim().split('\n')).toHaveLength(objects.length);
+  }
+});
+
+describe("the init containers' steps, run for real", () => {
+  let scratch: string;
+  beforeAll(() => {
+    scratch = mkdtempSync(join(tmpdir(), 'wso2-frontend-init-'));
+  });
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  const keytool = (...args: string[]) => {
+    const result = spawnSync('keytool', args, { encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`keytool ${args.join(' ')}: ${result.stderr}${result.stdout}`);
+    return result.stdout;
+  };
+  const aliases = (file: string) =>
+    keytool('-list', '-keystore', file, '-storepass', 'wso2carbon')
+      .split('\n')
+      .filter((l) => l.includes('trustedCertEntry'))
+      .map((l) => l.split(',')[0]!)
+      .sort();
+
+  test('the product files are copied out, the frontend CA joins both truststores next to their default entries, and the patch lands in the config volume', () => {
+    const home = join(scratch, 'wso2am-4.5.0');
+    const root = join(scratch, 'mount');
+    mkdirSync(join(home, 'repository', 'conf'), { recursive: true });
+    mkdirSync(join(home, 'repository', 'resources', 'security'), { recursive: true });
+    cpSync('test/fixtures/product/apim-4/deployment.toml', join(home, 'repository/conf/deployment.toml'));
+    // Truststores as the product ships them: a CA entry under its own alias, JKS and PKCS#12.
+    const shipped = join(scratch, 'shipped-ca.pem');
+    writeFileSync(shipped, issueCa('Shipped Root CA', { now: new Date() }).certificatePem);
+    for (const [file, type] of [
+      ['client-truststore.jks', 'JKS'],
+      ['client-truststore.p12', 'PKCS12'],
+    ] as const)
+      keytool(
+        '-importcert',
+        '-noprompt',
+        '-alias',
+        'shipped-root',
+        '-file',
+        shipped,
+        '-storetype',
+        type,
+        '-keystore',
+        join(home, 'repository/resources/security', file),
+        '-storepass',
+        'wso2carbon',
+      );
+    mkdirSync(join(root, 'lb-ca'), { recursive: true });
+    writeFileSync(join(root, 'lb-ca', 'ca.crt'), issueCa('wso2-frontend CA', { now: new Date() }).certificatePem);
+
+    const frontend = example('apim-single.yaml');
+    const config = roleConfiguration(topologyOf(frontend), { name: 'apim-single', namespace: 'default' }, 'all-in-one');
+    const script = spawnSync('sh', ['-c', productFilesScript(config, root)], {
+      encoding: 'utf8',
+      env: { ...process.env, WSO2_SERVER_HOME: home },
+    });
+    expect(script.stderr).not.toMatch(/error/i);
+    expect(script.status).toBe(0);
+    expect(readFileSync(join(root, 'base/repository/conf/deployment.toml'), 'utf8')).toBe(
+      readFileSync(join(home, 'repository/conf/deployment.toml'), 'utf8'),
+    );
+    for (const file of ['client-truststore.jks', 'client-truststore.p12']) {
+      expect(aliases(join(root, 'config/repository/resources/security', file))).toEqual([
+        'shipped-root',
+        'wso2-frontend-lb-ca',
+      ]);
+      // The product's own truststore is untouched: the copy in the config volume replaces it at start-up.
+      expect(aliases(join(home, 'repository/resources/security', file))).toEqual(['shipped-root']);
+    }
+
+    writeFileSync(join(scratch, 'settings.json'), JSON.stringify(config));
+    const patch = spawnSync(
+      process.execPath,
+      [
+        join(process.cwd(), 'dist/cli/main.js'),
+        'patch-product-config',
+        '--config',
+        join(scratch, 'settings.json'),
+        '--home',
+        join(root, 'base'),
+        '--out',
+        join(root, 'config'),
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(patch.stderr).toBe('');
+    expect(patch.status).toBe(0);
+    const patched = parseToml(readFileSync(join(root, 'config/repository/conf/deployment.toml'), 'utf8')) as {
+      server: { hostname: string };
+    };
+    expect(patched.server.hostname).toBe('api.am.wso2.com');
+  });
+});
