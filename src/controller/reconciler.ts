@@ -2,7 +2,7 @@
 // decision needs, plan (pure: src/controller/plan.ts), apply and prune (the Applier), report
 // status and Events once. Failures are retried by the work queue with backoff.
 import * as k8s from '@kubernetes/client-node';
-import { API_GROUP, API_VERSION, KIND, PLURAL, type Wso2Frontend } from '../api/schema.js';
+import { API_GROUP, API_VERSION, KIND, PLURAL, type Wso2Frontend, type Wso2FrontendStatus } from '../api/schema.js';
 import { FIELD_MANAGER, LABEL, OWNED_KINDS } from '../render/ownership.js';
 import { issueRequested } from '../tls/issuer.js';
 import { Applier, describeApiError, kubernetesClient, type ClusterClient, type WatchedCache } from './applier.js';
@@ -130,7 +130,21 @@ export class FrontendReconciler {
   private async report(frontend: Wso2Frontend, outcome: Outcome, cause?: unknown): Promise<WorkResult> {
     const { namespace = 'default', name } = frontend.metadata;
     if (outcome.certificates) this.options.onCertificates?.(namespace, name, outcome.certificates);
-    const changed = await this.writeStatus(frontend, outcome);
+    const written = await this.writeStatus(frontend, outcome);
+    const changed = written !== undefined;
+    if (written) {
+      // One line per reconcile that changed something, saying what it is now and why.
+      const ready = written.conditions?.find((c) => c.type === 'Ready');
+      this.options.log('info', 'reconciled', {
+        frontend: `${namespace}/${name}`,
+        generation: written.observedGeneration,
+        ready: ready?.status,
+        reason: ready?.reason,
+        detail: ready?.message,
+        ...(written.configHash ? { configHash: written.configHash } : {}),
+        events: outcome.events.map((e) => e.reason),
+      });
+    }
     for (const event of outcome.events) {
       if (changed || !event.onlyOnStatusChange)
         await this.options.events.record(frontend, event.type, event.reason, event.action, event.note);
@@ -139,10 +153,10 @@ export class FrontendReconciler {
     return outcome.requeueAfterMs ? { requeueAfterMs: outcome.requeueAfterMs } : undefined;
   }
 
-  /** Server-side apply on the status subresource, only when the status changed; says whether it did. */
-  private async writeStatus(frontend: Wso2Frontend, outcome: Outcome): Promise<boolean> {
+  /** Server-side apply on the status subresource, only when the status changed; returns what it wrote. */
+  private async writeStatus(frontend: Wso2Frontend, outcome: Outcome): Promise<Wso2FrontendStatus | undefined> {
     const status = computeStatus(outcome.findings, frontend.status, this.now());
-    if (sameStatus(frontend.status, status)) return false;
+    if (sameStatus(frontend.status, status)) return undefined;
     const { namespace = 'default', name } = frontend.metadata;
     try {
       await this.custom.patchNamespacedCustomObjectStatus(
@@ -160,10 +174,10 @@ export class FrontendReconciler {
       );
     } catch (error) {
       // Deleted since the cache saw it: nothing to report on, and what it owned is being collected.
-      if (error instanceof k8s.ApiException && error.code === 404) return false;
+      if (error instanceof k8s.ApiException && error.code === 404) return undefined;
       throw error;
     }
-    return true;
+    return status;
   }
 
   private owner(frontend: Wso2Frontend) {

@@ -110,6 +110,11 @@ describe('two replicas with leader election', () => {
     const reporters = (await operatorEvents(namespace)).map((e) => e.reportingInstance);
     expect(reporters).not.toHaveLength(0);
     expect(new Set(reporters)).toEqual(new Set([leader.identity]));
+    // One info line per reconcile that changed something, saying what and why.
+    const line = await eventually('the reconcile that made it Ready to be logged', async () =>
+      leader.logLines().find((l) => l.message === 'reconciled' && l.ready === 'True'),
+    );
+    expect(line).toMatchObject({ level: 'info', frontend: `${namespace}/${NAME}`, reason: 'Ready' });
   });
 
   test('when the leader is killed, the standby takes the Lease once it has expired and reconciles the next change', async () => {
