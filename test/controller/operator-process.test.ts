@@ -111,7 +111,7 @@ describe('two replicas with leader election', () => {
     expect(reporters).not.toHaveLength(0);
     expect(new Set(reporters)).toEqual(new Set([leader.identity]));
     // One info line per reconcile that changed something, saying what and why.
-    const line = await eventually('the reconcile that made it Ready to be logged', async () =>
+    const line = await eventually('the reconcile that made it Ready to be logged', () =>
       leader.logLines().find((l) => l.message === 'reconciled' && l.ready === 'True'),
     );
     expect(line).toMatchObject({ level: 'info', frontend: `${namespace}/${NAME}`, reason: 'Ready' });
