@@ -4,6 +4,7 @@
 // requests under constant load across reloads (keep-alive clients and new connections), the
 // NGINX worker count back at its steady value, a WebSocket across a reload, and the reload
 // time itself (signal -> a new worker answers with the new hash).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:https';
@@ -35,7 +36,6 @@ const BLOCK = 71;
 const NAMESPACE = 'bench-agent';
 const POD = 'apim-single-nginx-0';
 const HOST = 'api.am.wso2.com';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function frontendOn(node: 'node-1' | 'node-2'): Wso2Frontend {
   const resource = onLoopback(

@@ -2,6 +2,7 @@
 // with the real command, so its memory is its own: time from apply to Ready one resource at a
 // time; then batches applied at once, the time until all are Ready and the operator's RSS; then
 // the API server's write requests during resyncs of resources that did not change.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,7 +20,6 @@ const SEQUENTIAL = Number(process.env.BENCH_OPERATOR_SEQUENTIAL ?? 20);
 const BATCHES = (process.env.BENCH_OPERATOR_BATCHES ?? '100,1000').split(',').map(Number);
 const RESYNC_SECONDS = 10;
 const APPLY_CONCURRENCY = 16;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const run = promisify(execFile);
 
 /** Peak and current resident memory of a process, in MB, from /proc. */

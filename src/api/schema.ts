@@ -464,6 +464,7 @@ export const Wso2FrontendStatus = Type.Object(
 
 export type Wso2FrontendSpec = Static<typeof Wso2FrontendSpec>;
 export type Wso2FrontendStatus = Static<typeof Wso2FrontendStatus>;
+export type Condition = Static<typeof Condition>;
 export type SiteOverride = Static<typeof SiteOverride>;
 export type SessionAffinity = Static<typeof SessionAffinity>;
 export type ExternalNode = Static<typeof ExternalNode>;

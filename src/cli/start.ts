@@ -1,6 +1,7 @@
 // `wso2-frontend start` (npm start): the operator against the current cluster when one answers;
 // otherwise a local control plane with the CRD and an example applied, so a newcomer sees the
 // operator work on a fresh machine.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
@@ -34,8 +35,6 @@ async function currentCluster(): Promise<boolean> {
     return false;
   }
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const FIELD_MANAGER = 'wso2-frontend-start';
 

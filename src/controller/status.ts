@@ -2,18 +2,9 @@
 // written only when it really changed. Conditions follow the Kubernetes API conventions and
 // kstatus: Ready summarises; Reconciling says work is in progress; Stalled says it cannot
 // progress without a change from the user.
-import type { Wso2FrontendStatus } from '../api/schema.js';
+import type { Condition, Wso2FrontendStatus } from '../api/schema.js';
 
-export type ConditionStatus = 'True' | 'False' | 'Unknown';
-
-export interface Condition {
-  type: string;
-  status: ConditionStatus;
-  reason: string;
-  message: string;
-  observedGeneration?: number;
-  lastTransitionTime: string;
-}
+export type ConditionStatus = Condition['status'];
 
 export type Verdict =
   { ok: true; reason: string; message: string } | { ok: false; reason: string; message: string; waiting?: boolean };

@@ -5,6 +5,7 @@
 //
 // Used by the test run (one shared instance, plus private ones for restart tests) and by
 // `npm start` when no cluster is configured.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
@@ -132,8 +133,6 @@ function get(url: string, tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; inse
     req.end();
   });
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const running = new Set<LocalControlPlane>();
 let exitHook = false;

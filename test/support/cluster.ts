@@ -1,4 +1,5 @@
 // Helpers for tests that talk to the shared local control plane (started by global-setup.js).
+import { setTimeout } from 'node:timers/promises';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -60,7 +61,7 @@ export async function createNamespace(prefix: string): Promise<string> {
   return name;
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number): Promise<void> => setTimeout(ms);
 
 /** Polls until `check` returns a value other than undefined, or fails after `timeoutMs`. */
 export async function eventually<T>(
