@@ -14,6 +14,7 @@ import {
   type IssueRequest,
   type KeyAndCertificate,
 } from '../tls/issuer.js';
+import { earliest } from '../tls/expiry.js';
 import { checkProvidedCertificate } from '../tls/provided.js';
 import { decideCa, decideServerCertificate } from '../tls/renewal.js';
 import type { V1Secret } from '@kubernetes/client-node';
@@ -49,8 +50,6 @@ export interface SettledCertificates {
   issued: string[];
 }
 
-const earliest = (a: Date | undefined, b: Date) => (a && a < b ? a : b);
-
 export function planCertificates(
   frontend: Wso2Frontend,
   topology: Topology,
@@ -83,12 +82,10 @@ export function planCertificates(
       }
       const check = checkProvidedCertificate(data, certificate.hosts, now);
       if (check.problems.length) problems.push(`Secret ${certificate.secretName}: ${check.message}`);
-      if (check.notAfter) {
-        settled.notAfter = earliest(settled.notAfter, check.notAfter);
-        settled.served.set(certificate.secretName!, check.notAfter);
-      }
+      if (check.notAfter) settled.served.set(certificate.secretName!, check.notAfter);
       if (data['tls.crt']) settled.versions.push(certificateFingerprint(data['tls.crt']));
     }
+    settled.notAfter = earliest(settled.served.values());
     settled.verdict = problems.length
       ? { ok: false, reason: 'CertificateInvalid', message: problems.join('; ') }
       : {
@@ -105,6 +102,7 @@ export function planCertificates(
   const caName = caSecretName(frontend);
   settled.kept.push(caName);
   const issuedCa = issued.find((i) => i.secretName === caName);
+  const renewals: Date[] = [];
   let ca: KeyAndCertificate;
   if (issuedCa) {
     ca = issuedCa.certificate;
@@ -130,7 +128,6 @@ export function planCertificates(
     let data: SecretData;
     if (leaf) {
       data = tlsSecretData(leaf.certificate, ca);
-      settled.notAfter = earliest(settled.notAfter, leaf.certificate.notAfter);
       settled.served.set(name, leaf.certificate.notAfter);
     } else {
       const read = secrets.get(name)!;
@@ -147,8 +144,7 @@ export function planCertificates(
         continue;
       }
       data = read.data!;
-      settled.renewAt = earliest(settled.renewAt, decision.renewAt);
-      settled.notAfter = earliest(settled.notAfter, decision.notAfter);
+      renewals.push(decision.renewAt);
       settled.served.set(name, decision.notAfter);
     }
     settled.secrets.push(certificateSecret(frontend, name, data));
@@ -157,6 +153,8 @@ export function planCertificates(
   }
   if (stale.length) return { action: 'read', secrets: stale, fresh: true };
   if (requests.length) return { action: 'issue', requests };
+  settled.notAfter = earliest(settled.served.values());
+  settled.renewAt = earliest(renewals);
   settled.verdict = {
     ok: true,
     reason: 'CertificatesValid',
