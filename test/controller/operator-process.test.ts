@@ -115,6 +115,8 @@ describe('two replicas with leader election', () => {
       leader.logLines().find((l) => l.message === 'reconciled' && l.ready === 'True'),
     );
     expect(line).toMatchObject({ level: 'info', frontend: `${namespace}/${NAME}`, reason: 'Ready' });
+    // At the default level, the reconciles and applies that led there are not logged one by one.
+    expect(leader.logLines().filter((l) => l.level === 'debug')).toEqual([]);
   });
 
   test('when the leader is killed, the standby takes the Lease once it has expired and reconciles the next change', async () => {
