@@ -5,13 +5,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Wso2Frontend } from '../../src/api/schema.js';
-import { writeNginxTree } from '../../src/cli/render.js';
 import { freePort } from '../../src/localcluster/ports.js';
 import { buildTopology, type Topology } from '../../src/model/topology.js';
 import { validateSpec } from '../../src/model/validate.js';
 import type { NginxLayout } from '../../src/render/nginx/config.js';
 import { FakeWso2Node } from './fake-wso2.js';
-import { NginxProcess } from './nginx.js';
+import { NginxProcess, writeNginxTree } from './nginx.js';
 
 export { freePort };
 
