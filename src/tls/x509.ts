@@ -61,6 +61,8 @@ export interface CertificateRequest {
   serverAuth?: boolean;
   clientAuth?: boolean;
   subjectAltNames?: SubjectAltName[];
+  /** The 16 random bytes of the serial number; fresh ones when omitted (tests pin them). */
+  serialNumberBytes?: Uint8Array;
 }
 
 export interface Issuer {
@@ -69,10 +71,16 @@ export interface Issuer {
   keyPair: Pick<KeyPair, 'privateKeyPem'>;
 }
 
-/** A positive serial number of 16 random bytes (RFC 5280 allows up to 20 octets). */
-function randomSerialHex(): string {
-  const bytes = randomBytes(16);
-  bytes[0] = bytes[0]! & 0x7f;
+/**
+ * The serial number made of 16 random bytes (RFC 5280 allows up to 20 octets): positive, and with
+ * a first byte in 0x40-0x7f so that its DER INTEGER is minimal whatever the other bytes. forge
+ * drops at most one leading zero byte and OpenSSL refuses an INTEGER padded with more ("illegal
+ * padding"): with only the sign bit cleared, one serial in 65,536 (00 00, then a byte below 0x80)
+ * gave a certificate Node could not read back, and so a needless reissue (of the CA, even).
+ */
+export function serialNumberHex(random: Uint8Array): string {
+  const bytes = Buffer.from(random);
+  bytes[0] = (bytes[0]! & 0x3f) | 0x40;
   return bytes.toString('hex');
 }
 
@@ -100,7 +108,7 @@ function signSha256WithRsa(cert: forge.pki.Certificate, privateKeyPem: string): 
 export function createCertificate(request: CertificateRequest, issuer?: Issuer): string {
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(request.keyPair.publicKeyPem);
-  cert.serialNumber = randomSerialHex();
+  cert.serialNumber = serialNumberHex(request.serialNumberBytes ?? randomBytes(16));
   cert.validity.notBefore = request.notBefore;
   cert.validity.notAfter = request.notAfter;
   cert.setSubject(forgeAttributes(request.subject));
