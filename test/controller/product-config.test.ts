@@ -10,7 +10,7 @@ import type { Wso2Frontend } from '../../src/api/schema.js';
 import { createOperator } from '../../src/controller/setup.js';
 import type { Controller } from '../../src/controller/runtime/controller.js';
 import { PRODUCT_CONFIG_CHECKSUM } from '../../src/render/workloads.js';
-import { createNamespace, eventually, kubeConfig, kubectl, kubectlOutcome } from '../support/cluster.js';
+import { createNamespace, eventsWith, eventually, kubeConfig, kubectl, kubectlOutcome } from '../support/cluster.js';
 import { example, installCrd } from '../support/resources.js';
 
 let namespace: string;
@@ -41,21 +41,7 @@ const replicaSets = async () =>
       labelSelector: 'app.kubernetes.io/instance=identity,app.kubernetes.io/component=worker',
     })
   ).items;
-const events = async (reason: string) =>
-  (
-    JSON.parse(
-      await kubectl([
-        'get',
-        'events.events.k8s.io',
-        '-n',
-        namespace,
-        '--field-selector',
-        `reason=${reason}`,
-        '-o',
-        'json',
-      ]),
-    ) as { items: { note: string; type: string; regarding: { name: string } }[] }
-  ).items;
+const events = (reason: string) => eventsWith(namespace, reason);
 
 beforeAll(async () => {
   await installCrd();
