@@ -141,13 +141,12 @@ export function runRender(argv: string[]): number {
   const dir = values['nginx-dir'];
   if (dir === undefined) {
     const objects = [...desiredObjects(resource, topology), ...wso2Workloads(resource, topology)];
-    const issued =
-      topology.tls.mode === 'self-signed'
-        ? [caSecretName(resource), ...topology.certificates.map((c) => certificateSecretName(resource, c.name))]
-        : [];
-    const note = issued.length
-      ? `# The operator also issues kubernetes.io/tls Secrets, not printed as they hold private keys: ${issued.join(', ')}\n`
-      : '';
+    // Issued certificates (self-signed), or the checked copies of the user's Secrets that NGINX serves.
+    const secrets = [
+      ...(topology.tls.mode === 'self-signed' ? [caSecretName(resource)] : []),
+      ...topology.certificates.map((c) => certificateSecretName(resource, c.name)),
+    ];
+    const note = `# The operator also writes kubernetes.io/tls Secrets, not printed as they hold private keys: ${secrets.join(', ')}\n`;
     process.stdout.write(objects.map((o) => yaml.dump(o, { lineWidth: -1, noRefs: true })).join('---\n') + note);
     return 0;
   }

@@ -11,7 +11,15 @@ import { createOperator } from '../../src/controller/setup.js';
 import type { OperatorMetrics } from '../../src/controller/observability.js';
 import type { Controller } from '../../src/controller/runtime/controller.js';
 import { reconciles } from '../support/prometheus.js';
-import { createNamespace, eventually, isNotFound, kubeConfig, kubectl } from '../support/cluster.js';
+import {
+  createNamespace,
+  eventually,
+  eventuallyEvents,
+  eventsWith,
+  isNotFound,
+  kubeConfig,
+  kubectl,
+} from '../support/cluster.js';
 import { example, installCrd, provideBaseConfig } from '../support/resources.js';
 
 let namespace: string;
@@ -61,17 +69,7 @@ test('kubectl wait --for=condition=Ready succeeds and the status tells the URLs,
 });
 
 test('one CertificateIssued Event tells the CA and the certificate issued for the new resource', async () => {
-  const text = await kubectl([
-    'get',
-    'events.events.k8s.io',
-    '-n',
-    namespace,
-    '--field-selector',
-    `regarding.name=${NAME},reason=CertificateIssued`,
-    '-o',
-    'json',
-  ]);
-  const notes = (JSON.parse(text) as { items: { note: string; type: string }[] }).items.map((e) => e.note);
+  const notes = (await eventsWith(namespace, 'CertificateIssued', NAME)).map((e) => e.note);
   expect(notes).toEqual([
     'issued the frontend CA (no CA certificate is stored yet); the certificate for api.am.wso2.com, gw.am.wso2.com (no server certificate is stored yet)',
   ]);
@@ -184,20 +182,7 @@ test('an invalid spec is reported on the status and as an Event, and nothing own
   expect(condition(f, 'Ready')?.status).toBe('False');
   expect(condition(f, 'Stalled')?.status).toBe('True');
   expect(f.status?.observedGeneration).toBe(f.metadata.generation);
-  const events = await eventually('an InvalidSpec Event', async () => {
-    const text = await kubectl([
-      'get',
-      'events.events.k8s.io',
-      '-n',
-      namespace,
-      '--field-selector',
-      `regarding.name=${NAME},reason=InvalidSpec`,
-      '-o',
-      'json',
-    ]);
-    const items = (JSON.parse(text) as { items: { note: string; type: string }[] }).items;
-    return items.length ? items : undefined;
-  });
+  const events = await eventuallyEvents(namespace, 'InvalidSpec', NAME);
   expect(events[0]).toMatchObject({ type: 'Warning', note: expect.stringContaining('spec.sites.gateway.host') });
   expect((await core().readNamespacedConfigMap({ name: `${NAME}-nginx`, namespace })).metadata?.resourceVersion).toBe(
     configMap.metadata?.resourceVersion,
@@ -343,6 +328,12 @@ describe('certificates from a Secret the user manages (cert-manager style)', () 
   };
   const status = async () =>
     JSON.parse(await kubectl(['get', 'wso2frontend', BYO, '-n', namespace, '-o', 'json'])) as Wso2Frontend;
+  /** The operator's copy of example-tls, which NGINX mounts. */
+  const COPY = `${BYO}-tls-secret-example-tls`;
+  const served = async () => {
+    const data = (await core().readNamespacedSecret({ name: COPY, namespace })).data ?? {};
+    return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+  };
 
   beforeAll(async () => {
     await secretFor(await issue());
@@ -356,7 +347,8 @@ describe('certificates from a Secret the user manages (cert-manager style)', () 
 
   test('a renewed certificate in the Secret is served: the NGINX pods roll to a new configuration hash', async () => {
     const before = (await status()).status!.configHash!;
-    await secretFor(await issue());
+    const renewed = await issue();
+    await secretFor(renewed);
     const after = await eventually('a new configuration hash', async () => {
       const f = await status();
       return f.status?.configHash && f.status.configHash !== before ? f.status.configHash : undefined;
@@ -365,13 +357,16 @@ describe('certificates from a Secret the user manages (cert-manager style)', () 
       .makeApiClient(k8s.AppsV1Api)
       .readNamespacedDeployment({ name: `${BYO}-nginx`, namespace });
     expect(deployment.spec!.template.metadata!.annotations!['wso2-frontend.dev/config-hash']).toBe(after);
-    expect(deployment.spec!.template.spec!.volumes![0]!.projected!.sources!.map((s) => s.secret?.name)).toContain(
-      'example-tls',
-    );
+    // NGINX mounts the operator's copy, never the user's Secret itself.
+    const mounted = deployment.spec!.template.spec!.volumes![0]!.projected!.sources!.map((s) => s.secret?.name);
+    expect(mounted).toContain(COPY);
+    expect(mounted).not.toContain('example-tls');
+    expect(await served()).toEqual(renewed);
   });
 
-  test('a Secret whose key does not match its certificate is reported, and what works is not replaced', async () => {
+  test('a Secret whose key does not match its certificate is reported, and NGINX keeps the last good copy', async () => {
     const configMap = await core().readNamespacedConfigMap({ name: `${BYO}-nginx`, namespace });
+    const lastGood = await served();
     const good = await issue();
     const other = await issue();
     await secretFor({ ...good, 'tls.key': other['tls.key'] });
@@ -382,9 +377,15 @@ describe('certificates from a Secret the user manages (cert-manager style)', () 
     expect(condition(f, 'CertificatesReady')?.reason).toBe('CertificateInvalid');
     expect(condition(f, 'CertificatesReady')?.message).toContain('Secret example-tls');
     expect(condition(f, 'CertificatesReady')?.message).not.toContain('PRIVATE KEY');
+    expect(condition(f, 'CertificatesReady')?.message).toContain(
+      `NGINX keeps serving the last good copy (Secret ${COPY}`,
+    );
     expect(condition(f, 'Stalled')?.status).toBe('True');
     expect((await core().readNamespacedConfigMap({ name: `${BYO}-nginx`, namespace })).metadata?.resourceVersion).toBe(
       configMap.metadata?.resourceVersion,
     );
+    expect(await served()).toEqual(lastGood);
+    const events = await eventuallyEvents(namespace, 'CertificateInvalid', BYO);
+    expect(events[0]).toMatchObject({ type: 'Warning', note: expect.stringContaining('last good copy') });
   });
 });
