@@ -136,17 +136,18 @@ test('rolling out (its NGINX pods cannot start): Argo CD Progressing, kstatus In
   if (!operator) await startOperator();
   const name = 'rolling-out';
   await apply(named('apim-single.yaml', name), quotaNamespace);
+  const message = '0 of 2 NGINX replica(s) serve the current configuration';
+  // Right after the apply the message says the Deployment controller has not seen it yet; wait for its verdict.
   const f = await capture(
-    'Reconciling with RollingOut',
+    'Reconciling with RollingOut, seen by the Deployment controller',
     name,
     (f) =>
       observed(f) &&
       conditionOf(f, 'Reconciling')?.status === 'True' &&
-      conditionOf(f, 'Ready')?.reason === 'RollingOut',
+      conditionOf(f, 'Ready')?.reason === 'RollingOut' &&
+      conditionOf(f, 'Ready')?.message === message,
     quotaNamespace,
   );
-  const message = conditionOf(f, 'Ready')!.message;
-  expect(message).toBe('0 of 2 NGINX replica(s) serve the current configuration');
   expect(verdicts(f)).toEqual({
     argoCd: { status: 'Progressing', message: `RollingOut: ${message}` },
     kstatus: { status: 'InProgress', message },

@@ -82,7 +82,8 @@ test('every certificate file nginx.conf names is projected into the configuratio
     topologyOf(managed),
     'h',
   ).spec!.template.spec!.volumes![0]!.projected!.sources!.map((s) => s.secret?.name);
-  expect(secrets).toEqual([undefined, 'example-com-tls']);
+  // The operator's checked copy of the user's Secret example-com-tls, never that Secret itself.
+  expect(secrets).toEqual([undefined, 'identity-7-tls-secret-example-com-tls']);
 });
 
 test("the Service keeps client addresses for load balancers and carries the user's annotations", () => {
