@@ -117,6 +117,8 @@ export interface CertificateRequest {
   serverAuth?: boolean;
   clientAuth?: boolean;
   subjectAltNames?: SubjectAltName[];
+  /** The 16 random bytes of the serial number; fresh ones when omitted (tests pin them). */
+  serialNumberBytes?: Uint8Array;
 }
 
 export interface Issuer {
@@ -125,11 +127,17 @@ export interface Issuer {
   keyPair: Pick<KeyPair, 'privateKeyPem'>;
 }
 
-/** A positive serial number of 16 random bytes (RFC 5280 allows up to 20 octets). */
-function randomSerial(): string {
-  const bytes = randomBytes(16);
-  bytes[0] = bytes[0]! & 0x7f;
-  return bytes.toString('binary');
+/**
+ * The serial number made of 16 random bytes (RFC 5280 allows up to 20 octets): positive, and with
+ * a first byte in 0x40-0x7f so that its DER INTEGER is minimal whatever the other bytes. forge
+ * drops at most one leading zero byte and OpenSSL refuses an INTEGER padded with more ("illegal
+ * padding"): with only the sign bit cleared, one serial in 65,536 (00 00, then a byte below 0x80)
+ * gave a certificate Node could not read back, and so a needless reissue (of the CA, even).
+ */
+export function serialNumberHex(random: Uint8Array): string {
+  const bytes = Buffer.from(random);
+  bytes[0] = (bytes[0]! & 0x3f) | 0x40;
+  return bytes.toString('hex');
 }
 
 // UTF8String as RFC 5280 asks: forge's default PrintableString cannot hold a wildcard's '*'.
@@ -239,7 +247,12 @@ export function createCertificate(request: CertificateRequest, issuer?: Issuer):
     asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, true, [
       asn1.create(UNIVERSAL, asn1.Type.INTEGER, false, asn1.integerToDer(2).getBytes()),
     ]),
-    asn1.create(UNIVERSAL, asn1.Type.INTEGER, false, randomSerial()),
+    asn1.create(
+      UNIVERSAL,
+      asn1.Type.INTEGER,
+      false,
+      forge.util.hexToBytes(serialNumberHex(request.serialNumberBytes ?? randomBytes(16))),
+    ),
     algorithm.identifier,
     issuing?.name ?? subject,
     asn1.create(UNIVERSAL, asn1.Type.SEQUENCE, true, [time(request.notBefore), time(request.notAfter)]),
