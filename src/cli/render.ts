@@ -163,11 +163,7 @@ export function runRender(argv: string[]): number {
   };
   if (existsSync(dir) && readdirSync(dir).length > 0)
     throw new UsageError(`--nginx-dir ${dir}: exists and is not empty`);
-  const tree = previewTree(
-    topology,
-    layout,
-    issuePreviewCertificates(topology.certificates, topology.tls.extraSANs, new Date()),
-  );
+  const tree = previewTree(topology, layout, issuePreviewCertificates(topology.certificates, topology.tls, new Date()));
   writeTree(dir, tree);
   const host = topology.sites[0]!.host;
   console.log(`Wrote ${tree.filter((f) => f.path.endsWith('.conf')).length} configuration files and certificates to ${dir}.

@@ -9,6 +9,7 @@ import {
   type KeyAndCertificate,
   type TlsSecretData,
 } from './issuer.js';
+import type { KeySpec } from './x509.js';
 
 export interface PreviewCertificates {
   ca: KeyAndCertificate;
@@ -18,14 +19,15 @@ export interface PreviewCertificates {
 
 export function issuePreviewCertificates(
   certificates: readonly { name: string; hosts: readonly string[] }[],
-  extraSANs: readonly string[],
+  tls: { extraSANs: readonly string[]; privateKey: KeySpec },
   now: Date,
 ): PreviewCertificates {
-  const ca = issueCa('wso2-frontend local preview CA', { now });
+  const key = tls.privateKey;
+  const ca = issueCa('wso2-frontend local preview CA', { now, key });
   const servers = new Map<string, TlsSecretData>();
   for (const { name, hosts } of certificates) {
-    const [names] = serverCertificateNames(hosts, extraSANs, false);
-    servers.set(name, tlsSecretData(issueServerCertificate(ca, names!, { now }), ca));
+    const [names] = serverCertificateNames(hosts, tls.extraSANs, false);
+    servers.set(name, tlsSecretData(issueServerCertificate(ca, names!, { now, key }), ca));
   }
   return { ca, servers };
 }

@@ -33,7 +33,7 @@ export function nginxVersion(): string {
 
 /** Writes the tree `render --nginx-dir` writes: the configuration and fresh certificates for the frontend's hosts. */
 export function writeNginxTree(dir: string, topology: Topology, layout: NginxLayout): void {
-  const certificates = issuePreviewCertificates(topology.certificates, topology.tls.extraSANs, new Date());
+  const certificates = issuePreviewCertificates(topology.certificates, topology.tls, new Date());
   for (const { path, text, secret } of previewTree(topology, layout, certificates)) {
     mkdirSync(dirname(join(dir, path)), { recursive: true });
     writeFileSync(join(dir, path), text, { mode: secret ? 0o600 : 0o644 });

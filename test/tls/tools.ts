@@ -1,4 +1,4 @@
-// What the TLS tests share: OpenSSL as a user would run it, a scratch directory,
+// What the TLS tests share: OpenSSL and keytool as a user would run them, a scratch directory,
 // and the fixed clock the pure decisions are tested with.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
