@@ -10,6 +10,7 @@ import { OperatorMetrics, startHealthServer } from './observability.js';
 import { FrontendReconciler } from './reconciler.js';
 import {
   Controller,
+  atLevel,
   jsonLogger,
   labelKeys,
   objectKey,
@@ -156,7 +157,7 @@ export interface RunOptions {
   leaseNamespace?: string;
   resyncPeriodMs: number;
   concurrency: number;
-  /** error: only errors are logged. */
+  /** The least important lines logged: debug (each reconcile and apply), info (what changed), error. */
   logLevel: LogLevel;
 }
 
@@ -165,8 +166,7 @@ export async function runOperator(options: RunOptions): Promise<number> {
   const kubeConfig = new PooledKubeConfig();
   kubeConfig.loadFromDefault();
   const identity = `${hostname()}-${process.pid}`;
-  const log: Logger =
-    options.logLevel === 'error' ? (level, ...rest) => level === 'error' && jsonLogger(level, ...rest) : jsonLogger;
+  const log = atLevel(options.logLevel);
   const { controller, metrics } = createOperator({
     kubeConfig,
     namespaces: options.namespaces,

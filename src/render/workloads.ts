@@ -400,10 +400,9 @@ export function wso2Workloads(
   const backends = topology.backends;
   if (backends.source !== 'managed') return [];
   const placement = placementOf(frontend);
-  // The frontend's CA: in every served certificate's Secret (issued ones always; cert-manager's when it has one).
+  // The frontend's CA: in every served certificate's Secret (issued ones always; a copy of the user's when it has one).
   const first = topology.certificates[0];
-  const caSecret =
-    first && (first.source === 'secret' ? first.secretName : certificateSecretName(frontend, first.name));
+  const caSecret = first && certificateSecretName(frontend, first.name);
   return backends.components.flatMap((component) => {
     const config = roleConfiguration(topology, placement, component.role);
     const product: RoleProductConfig = {
