@@ -251,12 +251,64 @@ export const Backends = Type.Object(
               "ConfigMap with your base product files (deployment.toml, Carbon 4 files, anything under the product home), laid over the image's own; keys are paths relative to the product home with '/' written as '__' (repository__conf__deployment.toml), or the bare name of a file the operator patches (deployment.toml). The operator sets only the keys the fronting owns in them; editing the ConfigMap rolls the WSO2 pods.",
             ),
           ),
+          truststorePassword: Type.Optional(
+            Type.Object(
+              {
+                secretName: ObjectName(
+                  "Secret (in the resource's namespace) with the password of the product's client-truststore, where the init container adds the frontend's CA: the [truststore] password of your deployment.toml. Without it: wso2carbon, as WSO2 ships it.",
+                ),
+                key: Defaulted(
+                  Type.String({
+                    description: 'Key of that Secret holding the truststore password.',
+                    minLength: 1,
+                    maxLength: 253,
+                    pattern: '^[-._a-zA-Z0-9]+$',
+                    default: 'password',
+                  }),
+                ),
+              },
+              {
+                description:
+                  "The password of the product's client-truststore, where the WSO2 pods get the frontend's CA added (the [truststore] password of your deployment.toml). Default: wso2carbon, as WSO2 ships it. Read by the init container from the Secret; never in the pod spec, logs, status or Events.",
+                additionalProperties: false,
+              },
+            ),
+          ),
         },
         { description: 'The operator runs the WSO2 pods of the pattern.', additionalProperties: false },
       ),
     ),
   },
   { description: 'Where the WSO2 nodes are: exactly one of external or managed.', additionalProperties: false },
+);
+
+/** Key sizes by algorithm, as cert-manager's privateKey.size reads them (ECDSA: the curve's bits). */
+export const KEY_SIZES = { RSA: [2048, 3072, 4096], ECDSA: [256, 384] } as const;
+export const DEFAULT_KEY_SIZE = { RSA: 2048, ECDSA: 256 } as const;
+
+// RSA by default: every TLS client takes it, including the old Java runtimes and IoT devices that
+// call WSO2 gateways and key managers (some ship RSA-only TLS stacks); ECDSA P-256 costs a few
+// milliseconds of operator CPU per frontend instead of tens and makes smaller handshakes.
+export const PrivateKey = Type.Object(
+  {
+    algorithm: Defaulted(
+      Enum(['RSA', 'ECDSA'] as const, {
+        description:
+          'Self-signed: the key algorithm of the CA and server certificates. RSA works with every client (old Java, IoT devices); ECDSA is cheaper to issue and to handshake. Applies from the next certificate issued: a change never reissues one that is still valid.',
+        default: 'RSA',
+      }),
+    ),
+    size: Type.Optional(
+      Type.Integer({
+        description: `Key size: RSA ${KEY_SIZES.RSA.join(', ')} bits (default ${DEFAULT_KEY_SIZE.RSA}); ECDSA ${KEY_SIZES.ECDSA.join(' (P-256) or ')} (P-384) (default ${DEFAULT_KEY_SIZE.ECDSA}).`,
+      }),
+    ),
+  },
+  {
+    description: "Self-signed: the private keys issued, as cert-manager's privateKey.",
+    additionalProperties: false,
+    default: {},
+  },
 );
 
 export const Tls = Type.Object(
@@ -284,6 +336,7 @@ export const Tls = Type.Object(
         'x-kubernetes-list-type': 'set',
       }),
     ),
+    privateKey: Defaulted(PrivateKey),
   },
   { description: 'Certificates of the public hosts.', additionalProperties: false, default: {} },
 );

@@ -2,7 +2,7 @@
 // host, listeners, locations, TLS), upstreams (role, target port, protocol, stickiness, pinned
 // node, servers) and the settings each product role needs. Pure: no I/O, same input, same output.
 import { createHash } from 'node:crypto';
-import { DNS_SUBDOMAIN, type DefaultedSpec } from '../api/schema.js';
+import { DEFAULT_KEY_SIZE, DNS_SUBDOMAIN, KEY_SIZES, type DefaultedSpec } from '../api/schema.js';
 import { defaultCookie } from '../api/validate.js';
 import type { AffinityMode, PatternName, Product, Role } from '../api/vocabulary.js';
 import {
@@ -138,6 +138,18 @@ export interface ExternalBackendNode {
   portOffset: number;
 }
 
+/** The kind of private key self-signed certificates get (the size resolved by algorithm). */
+export type PrivateKeySpec =
+  | { algorithm: 'RSA'; size: (typeof KEY_SIZES.RSA)[number] }
+  | { algorithm: 'ECDSA'; size: (typeof KEY_SIZES.ECDSA)[number] };
+
+/** Validation has checked the size against the algorithm; the default size depends on the algorithm. */
+function privateKeySpec(key: DefaultedSpec['tls']['privateKey']): PrivateKeySpec {
+  return key.algorithm === 'ECDSA'
+    ? { algorithm: 'ECDSA', size: (key.size ?? DEFAULT_KEY_SIZE.ECDSA) as (typeof KEY_SIZES.ECDSA)[number] }
+    : { algorithm: 'RSA', size: (key.size ?? DEFAULT_KEY_SIZE.RSA) as (typeof KEY_SIZES.RSA)[number] };
+}
+
 export interface Topology {
   product: Product;
   version: string;
@@ -152,11 +164,15 @@ export interface Topology {
     | {
         source: 'managed';
         image: string;
+        /** The uid and gid the product image runs as (its Dockerfile's USER_ID), for the pod's securityContext. */
+        imageUser: number;
         components: Component[];
         /** The user's ConfigMap of base product files, laid under the patch. */
         baseConfigMap?: string;
+        /** Where the client-truststore password is, when it is not WSO2's default (wso2carbon). */
+        truststorePassword?: { secretName: string; key: string };
       };
-  tls: { mode: 'self-signed' | 'secret'; certificatePerHost: boolean; extraSANs: string[] };
+  tls: { mode: 'self-signed' | 'secret'; certificatePerHost: boolean; extraSANs: string[]; privateKey: PrivateKeySpec };
   certificates: CertificatePlan[];
   backendTls: { verify: boolean; caSecretName?: string };
   nginx: NginxSettings;
@@ -363,7 +379,16 @@ export function buildTopology(spec: DefaultedSpec, observed: ObservedEndpoints =
       : {
           source: 'managed',
           image: spec.backends.managed?.image ?? PRODUCT_INFO[product].defaultImage(version),
+          imageUser: PRODUCT_INFO[product].imageUser(semver),
           ...(spec.backends.managed?.configMapName ? { baseConfigMap: spec.backends.managed.configMapName } : {}),
+          ...(spec.backends.managed?.truststorePassword
+            ? {
+                truststorePassword: {
+                  secretName: spec.backends.managed.truststorePassword.secretName,
+                  key: spec.backends.managed.truststorePassword.key,
+                },
+              }
+            : {}),
           components: roles.map((role): Component => {
             const component = spec.backends.managed?.components?.[role];
             return {
@@ -379,6 +404,7 @@ export function buildTopology(spec: DefaultedSpec, observed: ObservedEndpoints =
       mode: spec.tls.mode,
       certificatePerHost: spec.tls.certificatePerHost,
       extraSANs: spec.tls.extraSANs ?? [],
+      privateKey: privateKeySpec(spec.tls.privateKey),
     },
     certificates: certificatePlans(sites),
     backendTls: {

@@ -84,7 +84,7 @@ function fullSpecs(): Record<string, unknown>[] {
   return [
     {
       ...common,
-      tls: { mode: 'self-signed', extraSANs: ['localhost'] },
+      tls: { mode: 'self-signed', extraSANs: ['localhost'], privateKey: { algorithm: 'ECDSA' } },
       backends: { external: { nodes: [{ name: 'node-1', address: '10.0.0.1', roles: ['all-in-one'] }] } },
     },
     {
@@ -95,6 +95,7 @@ function fullSpecs(): Record<string, unknown>[] {
         managed: {
           image: 'wso2/wso2am:4.5.0',
           configMapName: 'base',
+          truststorePassword: { secretName: 'truststore', key: 'password' },
           components: { 'all-in-one': { resources: { requests: { cpu: '1' }, limits: { memory: '2Gi' } } } },
         },
       },
