@@ -121,7 +121,7 @@ function fullSpecs(): Record<string, unknown>[] {
   return [
     {
       ...common,
-      tls: { mode: 'self-signed', extraSANs: ['localhost'] },
+      tls: { mode: 'self-signed', extraSANs: ['localhost'], privateKey: { algorithm: 'ECDSA', size: 256 } },
       backends: { external: { nodes: [{ name: 'node-1', address: '10.0.0.1', roles: ['all-in-one'] }] } },
     },
     {
