@@ -7,7 +7,7 @@ import * as yaml from 'js-yaml';
 import { API_GROUP, API_VERSION, KIND, type Wso2Frontend } from '../api/schema.js';
 import { UsageError } from './usage-error.js';
 import { formatProblem, quote } from '../api/validate.js';
-import { roleConfiguration, type Placement } from '../model/product-config.js';
+import { nodeConfiguration, roleConfiguration, type Placement } from '../model/product-config.js';
 import { buildTopology, type Topology } from '../model/topology.js';
 import { validateSpec } from '../model/validate.js';
 import type { NginxLayout } from '../render/nginx/config.js';
@@ -74,15 +74,24 @@ function writeTree(dir: string, tree: readonly TreeFile[]): void {
 
 /**
  * Per external node (per role for managed backends): the patched files of `base` (a product home),
- * or snippets and CHANGES.txt. Returns the directory names written.
+ * or snippets and CHANGES.txt; a node with several roles gets the files of each. Returns the
+ * directory names written.
  */
 export function writeProductConfig(dir: string, topology: Topology, placement: Placement, base?: string): string[] {
   const targets =
     topology.backends.source === 'external'
-      ? topology.backends.nodes.map((n) => ({ name: n.name, role: n.roles[0]! }))
-      : topology.backends.components.map((c) => ({ name: c.role, role: c.role }));
-  for (const { name, role } of targets) {
-    const config = roleConfiguration(topology, placement, role);
+      ? topology.backends.nodes.map((n) => ({
+          name: n.name,
+          config:
+            n.roles.length === 1
+              ? roleConfiguration(topology, placement, n.roles[0]!)
+              : nodeConfiguration(topology, placement, n.roles),
+        }))
+      : topology.backends.components.map((c) => ({
+          name: c.role,
+          config: roleConfiguration(topology, placement, c.role),
+        }));
+  for (const { name, config } of targets) {
     const target = join(dir, name);
     mkdirSync(target, { recursive: true });
     if (base === undefined) {

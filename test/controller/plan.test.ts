@@ -630,6 +630,40 @@ describe("the user's base product files (backends.managed.configMapName)", () =>
     });
   });
 
+  test('a base file larger than 1 MiB is reported with file and line, and nothing is applied', () => {
+    const big = `[server]\n${'# padding\n'.repeat(110_000)}`;
+    const next = planWith({ data: { 'deployment.toml': big } });
+    expect(next).toMatchObject({
+      action: 'report',
+      outcome: {
+        findings: {
+          product: {
+            reason: 'InvalidBaseConfig',
+            message: expect.stringMatching(
+              /^ConfigMap shop-base key deployment\.toml:104858: passes 1 MiB on this line \(1100009 bytes in all\)/,
+            ),
+          },
+        },
+        events: [expect.objectContaining({ type: 'Warning', reason: 'InvalidBaseConfig' })],
+      },
+    });
+  });
+
+  test('an owned file in binaryData is checked like data: one that does not parse is reported, nothing is applied', () => {
+    const next = planWith({ binaryData: { 'deployment.toml': Buffer.from('[server\n').toString('base64') } });
+    expect(next).toMatchObject({
+      action: 'report',
+      outcome: {
+        findings: {
+          product: {
+            reason: 'InvalidBaseConfig',
+            message: expect.stringMatching(/^ConfigMap shop-base key deployment\.toml:1: /),
+          },
+        },
+      },
+    });
+  });
+
   test('an owned key set to another value: applied with the owned value, a Warning Event names file, key and both values', () => {
     const p = applyPlan(planWith({ data: { 'deployment.toml': '[server]\nhostname = "apim.corp.internal"\n' } }));
     const outcome = assess(p, { applied: appliedAll(p, servedDeployment(p, rolledOut)) });

@@ -46,7 +46,8 @@ beforeAll(async () => {
   ({ controller } = createOperator({
     kubeConfig: kubeConfig(),
     namespaces: [namespace],
-    resyncPeriodMs: 1500,
+    // Long: every change below must be noticed through a watch, not by a resync.
+    resyncPeriodMs: 600_000,
     identity: 'test',
   }));
   await controller.start();
@@ -178,6 +179,26 @@ describe("a user's base ConfigMap", () => {
       (await events('OwnedKeyOverridden')).some((e) => e.note === note && e.type === 'Warning') ? true : undefined,
     );
     expect(conditionOf(await read('identity-base'), 'ProductConfigured')?.message).toContain(note);
+  });
+
+  test('an edit of it rolls the WSO2 pods at once: the ConfigMap is watched, not re-read at the next resync', async () => {
+    const checksum = async () =>
+      (await apps().readNamespacedDeployment({ name: 'identity-base-worker', namespace })).spec!.template.metadata!
+        .annotations![PRODUCT_CONFIG_CHECKSUM];
+    const before = await checksum();
+    await baseFiles('[server]\nhostname = "is.corp.internal"\n\n[user_store]\ntype = "database_unique_id"\n');
+    await eventually('the worker pod template to get a new checksum', async () => {
+      const now = await checksum();
+      return now !== before ? now : undefined;
+    });
+    await eventually('the roll to finish and ProductConfigured to say so', async () => {
+      const deployment = await apps().readNamespacedDeployment({ name: 'identity-base-worker', namespace });
+      const done =
+        deployment.status?.observedGeneration === deployment.metadata!.generation &&
+        deployment.status?.updatedReplicas === deployment.spec!.replicas &&
+        deployment.status?.replicas === deployment.spec!.replicas;
+      return done && condition(await read('identity-base'), 'ProductConfigured')?.status === 'True' ? true : undefined;
+    });
   });
 
   test('a base file that does not parse: on the status with file and line, a Warning Event, and nothing rolled', async () => {

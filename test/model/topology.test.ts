@@ -155,6 +155,7 @@ test('API Manager 4.x distributed: portal, gateway, WebSocket and WebSub hosts; 
   expect(t.backends).toEqual({
     source: 'managed',
     image: 'wso2/wso2am:4.5.0',
+    imageUser: 10001,
     baseConfigMap: 'apim-base-config',
     components: [
       {

@@ -132,6 +132,7 @@ function fullSpecs(): Record<string, unknown>[] {
         managed: {
           image: 'wso2/wso2am:4.5.0',
           configMapName: 'base',
+          truststorePassword: { secretName: 'truststore', key: 'password' },
           components: { 'all-in-one': { resources: { requests: { cpu: '1' }, limits: { memory: '2Gi' } } } },
         },
       },
