@@ -15,7 +15,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npx tsc -p tsconfig.build.json
+# The local control plane and the commands that run it (`start`, `local-cluster`) are
+# development tools: left out of both images.
+RUN npx tsc -p tsconfig.build.json && rm -r dist/localcluster dist/cli/start.js* dist/cli/local-cluster.js*
 
 FROM node:24-bookworm-slim AS production-dependencies
 WORKDIR /app

@@ -17,7 +17,7 @@ const dirOf = (path: string) => path.slice(0, path.lastIndexOf('/'));
 export function agentSecretMounts(frontend: Wso2Frontend, topology: Topology): SecretMount[] {
   const certificates = topology.certificates.map((plan): SecretMount => ({
     dir: dirOf(certificatePaths(plan.name).certificate),
-    secret: plan.source === 'secret' ? plan.secretName! : certificateSecretName(frontend, plan.name),
+    secret: certificateSecretName(frontend, plan.name),
     keys: ['tls.crt', 'tls.key'],
   }));
   const backendCa = topology.backendTls.caSecretName

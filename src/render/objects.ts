@@ -26,9 +26,20 @@ import {
 } from './nginx/config.js';
 
 export const nginxName = (frontend: Wso2Frontend) => `${frontend.metadata.name}-nginx`;
-/** The Secret of one certificate the operator issues (self-signed mode), and of the CA that signs them. */
-export const certificateSecretName = (frontend: Wso2Frontend, certificateName: string) =>
-  `${frontend.metadata.name}-tls-${certificateName}`;
+/** A Secret's name is a DNS subdomain: at most 253 characters. */
+const SECRET_NAME_MAX = 253;
+/**
+ * The Secret NGINX serves one certificate from, which the operator owns: the certificate it issued
+ * (self-signed mode) or the last good copy of the user's Secret (mode secret). A name over the
+ * 253 characters a Secret name may have (a long user Secret name) is cut and made unique by a hash.
+ */
+export function certificateSecretName(frontend: Wso2Frontend, certificateName: string): string {
+  const name = `${frontend.metadata.name}-tls-${certificateName}`;
+  if (name.length <= SECRET_NAME_MAX) return name;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 10);
+  return `${name.slice(0, SECRET_NAME_MAX - hash.length - 1).replace(/[-.]+$/, '')}-${hash}`;
+}
+/** The Secret of the CA that signs the issued certificates (self-signed mode). */
 export const caSecretName = (frontend: Wso2Frontend) => `${frontend.metadata.name}-tls-ca`;
 
 /** Where the configuration is mounted in the NGINX container, and the writable prefix for pid and temp files. */
@@ -92,7 +103,7 @@ function configProjection(frontend: Wso2Frontend, topology: Topology): V1VolumeP
     const paths = certificatePaths(plan.name);
     return {
       secret: {
-        name: plan.source === 'secret' ? plan.secretName! : certificateSecretName(frontend, plan.name),
+        name: certificateSecretName(frontend, plan.name),
         items: [
           { key: 'tls.crt', path: paths.certificate },
           { key: 'tls.key', path: paths.key },

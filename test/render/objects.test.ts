@@ -4,7 +4,14 @@
 import * as k8s from '@kubernetes/client-node';
 import * as yaml from 'js-yaml';
 import type { Wso2Frontend } from '../../src/api/schema.js';
-import { configHash, desiredObjects, nginxConfigMap, nginxDeployment, nginxService } from '../../src/render/objects.js';
+import {
+  certificateSecretName,
+  configHash,
+  desiredObjects,
+  nginxConfigMap,
+  nginxDeployment,
+  nginxService,
+} from '../../src/render/objects.js';
 import { createNamespace, eventually, kubeConfig, kubectl } from '../support/cluster.js';
 import { topologyOf } from '../support/frontend.js';
 import { example, examples } from '../support/resources.js';
@@ -75,7 +82,8 @@ test('every certificate file nginx.conf names is projected into the configuratio
     topologyOf(managed),
     'h',
   ).spec!.template.spec!.volumes![0]!.projected!.sources!.map((s) => s.secret?.name);
-  expect(secrets).toEqual([undefined, 'example-com-tls']);
+  // The operator's checked copy of the user's Secret example-com-tls, never that Secret itself.
+  expect(secrets).toEqual([undefined, 'identity-7-tls-secret-example-com-tls']);
 });
 
 test("the Service keeps client addresses for load balancers and carries the user's annotations", () => {
@@ -129,4 +137,14 @@ test('applied for real, the NGINX Deployment becomes Available and its Service l
     return endpoints.length === 2 ? endpoints : undefined;
   });
   expect(ready.map((e) => e.targetRef?.kind)).toEqual(['Pod', 'Pod']);
+});
+
+test("the Secret NGINX serves a user's Secret from fits a Secret name also for the longest user Secret name", () => {
+  const frontend = { metadata: { name: 'f'.repeat(40) } } as Wso2Frontend;
+  const longest = (last: string) => `secret-${'a'.repeat(245)}${last}`;
+  const [one, two] = [certificateSecretName(frontend, longest('1')), certificateSecretName(frontend, longest('2'))];
+  expect(one.length).toBeLessThanOrEqual(253);
+  expect(one).toMatch(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/);
+  expect(one).not.toBe(two);
+  expect(certificateSecretName(frontend, 'secret-short')).toBe(`${'f'.repeat(40)}-tls-secret-short`);
 });

@@ -7,12 +7,11 @@ import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeNginxTree } from '../../src/cli/render.js';
 import { buildTopology } from '../../src/model/topology.js';
 import { validateSpec } from '../../src/model/validate.js';
 import { certificatePaths, containerLayout, renderNginx } from '../../src/render/nginx/config.js';
 import { renderCrd } from '../../src/render/crd.js';
-import { NGINX } from '../support/nginx.js';
+import { NGINX, writeNginxTree } from '../support/nginx.js';
 import { generator, random } from '../support/spec-generator.js';
 
 const SEED = 20261121;
@@ -133,6 +132,7 @@ function fullSpecs(): Record<string, unknown>[] {
         managed: {
           image: 'wso2/wso2am:4.5.0',
           configMapName: 'base',
+          truststorePassword: { secretName: 'truststore', key: 'password' },
           components: { 'all-in-one': { resources: { requests: { cpu: '1' }, limits: { memory: '2Gi' } } } },
         },
       },

@@ -2,10 +2,15 @@
 // cache by scripts/nginx-binaries.sh and started through its own dynamic loader) as a real
 // process on loopback, for data-plane tests, and `nginx -t`.
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { packageRoot } from '../../src/localcluster/control-plane.js';
 import { ComponentProcess } from '../../src/localcluster/process.js';
+import type { Topology } from '../../src/model/topology.js';
+import type { NginxLayout } from '../../src/render/nginx/config.js';
+import { previewTree } from '../../src/render/nginx/preview.js';
+import { issuePreviewCertificates } from '../../src/tls/preview.js';
 
 /** The `nginx` command: $NGINX_BIN, else the cached Debian unstable build (fetched once when missing). */
 function nginxBinary(): string {
@@ -24,6 +29,15 @@ export const NGINX = nginxBinary();
 /** The version of NGINX, as `nginx -v` prints it (for example 1.30.6). */
 export function nginxVersion(): string {
   return /nginx\/([\d.]+)/.exec(spawnSync(NGINX, ['-v'], { encoding: 'utf8' }).stderr)?.[1] ?? '?';
+}
+
+/** Writes the tree `render --nginx-dir` writes: the configuration and fresh certificates for the frontend's hosts. */
+export function writeNginxTree(dir: string, topology: Topology, layout: NginxLayout): void {
+  const certificates = issuePreviewCertificates(topology.certificates, topology.tls, new Date());
+  for (const { path, text, secret } of previewTree(topology, layout, certificates)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), text, { mode: secret ? 0o600 : 0o644 });
+  }
 }
 
 /** `nginx -t` on a rendered tree; the output names the offending line when it fails. */
