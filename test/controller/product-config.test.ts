@@ -197,7 +197,9 @@ describe("a user's base ConfigMap", () => {
         deployment.status?.observedGeneration === deployment.metadata!.generation &&
         deployment.status?.updatedReplicas === deployment.spec!.replicas &&
         deployment.status?.replicas === deployment.spec!.replicas;
-      return done && condition(await read('identity-base'), 'ProductConfigured')?.status === 'True' ? true : undefined;
+      return done && conditionOf(await read('identity-base'), 'ProductConfigured')?.status === 'True'
+        ? true
+        : undefined;
     });
   });
 
