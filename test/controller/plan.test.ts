@@ -442,7 +442,7 @@ describe('plan: what to apply', () => {
 describe('assess: what the apply did', () => {
   const settled = () => applyPlan(plan(observed({ secrets: settledSecrets }), NOW));
 
-  test('everything applied and rolled out, backends ready: served, a new hash and Ready are announced', () => {
+  test('everything applied and rolled out, backends ready: served, and Ready announces the first configuration', () => {
     const p = settled();
     const deployment = servedDeployment(p, rolledOut);
     const outcome = assess(p, { applied: appliedAll(p, deployment) });
@@ -458,7 +458,14 @@ describe('assess: what the apply did', () => {
       message: 'every role has a ready backend',
     });
     expect(outcome.findings.configHash).toBe(hash);
-    expect(outcome.events.map((e) => e.reason)).toEqual(['ConfigurationUpdated', 'Ready']);
+    expect(outcome.events).toEqual([
+      {
+        type: 'Normal',
+        reason: 'Ready',
+        action: 'Reconcile',
+        note: `serving https://api.am.wso2.com/, https://gw.am.wso2.com/ with NGINX configuration ${hash}`,
+      },
+    ]);
     expect(outcome.requeueAfterMs).toBe(MAX_REQUEUE_MS);
     expect(outcome.error).toBeUndefined();
   });
@@ -496,7 +503,32 @@ describe('assess: what the apply did', () => {
       message: '1 of 2 NGINX replica(s) serve the current configuration',
       waiting: true,
     });
-    expect(outcome.events.map((e) => e.reason)).toEqual(['ConfigurationUpdated']);
+    expect(outcome.events).toEqual([]);
+  });
+
+  test('a Ready frontend that served another configuration announces the new one', () => {
+    const ready = { type: 'Ready', status: 'True' as const, reason: 'Ready', message: '', lastTransitionTime: '' };
+    const servedBefore = { configHash: 'before', conditions: [ready] };
+    const p = applyPlan(plan(observed({ frontend: frontend(external, servedBefore), secrets: settledSecrets }), NOW));
+    const deployment = servedDeployment(p, { observedGeneration: 1, replicas: 3, updatedReplicas: 1 });
+    const hash = deployment.spec!.template.metadata!.annotations![CONFIG_HASH_ANNOTATION];
+    expect(assess(p, { applied: appliedAll(p, deployment) }).events).toEqual([
+      { type: 'Normal', reason: 'ConfigurationUpdated', action: 'Render', note: `NGINX configuration ${hash} applied` },
+    ]);
+  });
+
+  test('a frontend not Ready yet whose configuration changes (new endpoints) announces nothing: Ready will name it', () => {
+    const rolling = {
+      type: 'Ready',
+      status: 'False' as const,
+      reason: 'RollingOut',
+      message: '',
+      lastTransitionTime: '',
+    };
+    const servedBefore = { configHash: 'before', conditions: [rolling] };
+    const p = applyPlan(plan(observed({ frontend: frontend(external, servedBefore), secrets: settledSecrets }), NOW));
+    const deployment = servedDeployment(p, { observedGeneration: 1, replicas: 3, updatedReplicas: 1 });
+    expect(assess(p, { applied: appliedAll(p, deployment) }).events).toEqual([]);
   });
 
   test('right after an apply, a Deployment status from the previous generation counts no replica as serving', () => {
