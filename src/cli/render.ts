@@ -14,6 +14,7 @@ import type { NginxLayout } from '../render/nginx/config.js';
 import { PREVIEW_CA_PATH, previewTree, type TreeFile } from '../render/nginx/preview.js';
 import { nameProblems } from '../render/names.js';
 import { caSecretName, certificateSecretName, desiredObjects } from '../render/objects.js';
+import { certManagerCertificate } from '../render/cert-manager.js';
 import { patchRole, productSnippets } from '../render/product/patch.js';
 import { wso2Workloads } from '../render/workloads.js';
 import { issuePreviewCertificates } from '../tls/preview.js';
@@ -149,7 +150,12 @@ export function runRender(argv: string[]): number {
 
   const dir = values['nginx-dir'];
   if (dir === undefined) {
-    const objects = [...desiredObjects(resource, topology), ...wso2Workloads(resource, topology)];
+    // Mode issuer: the cert-manager Certificates come first, as the operator applies them.
+    const requests =
+      topology.tls.mode === 'issuer'
+        ? topology.certificates.map((c) => certManagerCertificate(resource, topology, c))
+        : [];
+    const objects = [...requests, ...desiredObjects(resource, topology), ...wso2Workloads(resource, topology)];
     // Issued certificates (self-signed), or the checked copies of the user's Secrets that NGINX serves.
     const secrets = [
       ...(topology.tls.mode === 'self-signed' ? [caSecretName(resource)] : []),
