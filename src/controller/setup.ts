@@ -97,11 +97,16 @@ export function createOperator(options: OperatorOptions): {
     log,
     onCertificates: (namespace, name, notAfter) => metrics!.setCertificates(namespace, name, notAfter),
   });
-  // A user's TLS Secret changing (a cert-manager renewal) concerns every frontend that reads it.
+  // A user's Secret changing (a cert-manager renewal, a truststore password Secret created) concerns those reading it.
   const userSecret = (secret: k8s.KubernetesObject) =>
     controller!
       .list()
-      .filter((f) => f.metadata.namespace === secret.metadata?.namespace && readsSecret(f, secret.metadata?.name ?? ''))
+      .filter(
+        (f) =>
+          f.metadata.namespace === secret.metadata?.namespace &&
+          (readsSecret(f, secret.metadata?.name ?? '') ||
+            f.spec.backends?.managed?.truststorePassword?.secretName === secret.metadata?.name),
+      )
       .map(objectKey);
   // An edit of a base product ConfigMap rolls the WSO2 pods at once, not at the next resync.
   const userConfigMap = (configMap: k8s.KubernetesObject) =>
