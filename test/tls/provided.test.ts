@@ -173,6 +173,12 @@ test('a chain in the wrong order (CA first) is a mismatch that says so and names
   );
 });
 
+test("the CA's key with the chain in the right order is a plain mismatch, not an order problem", () => {
+  expect(checkProvidedCertificate({ ...secret, 'tls.key': ca.privateKeyPem }, HOSTS, at(DAY)).problems).toEqual([
+    { reason: 'KeyMismatch', message: `tls.key is not the private key of the ${described()} in tls.crt` },
+  ]);
+});
+
 test('a 1 MiB PEM block that is no certificate is unparseable, and the message does not repeat it', () => {
   const huge = `-----BEGIN CERTIFICATE-----\n${'QUFB\n'.repeat(256 * 1024)}-----END CERTIFICATE-----\n`;
   expect(huge.length).toBeGreaterThan(1024 * 1024);
