@@ -11,6 +11,7 @@ import { roleConfiguration, type Placement } from '../model/product-config.js';
 import { buildTopology, type Topology } from '../model/topology.js';
 import { validateSpec } from '../model/validate.js';
 import { BACKEND_CA_PATH, certificatePaths, type NginxLayout } from '../render/nginx/config.js';
+import { agentAccess } from '../render/agent.js';
 import { nameProblems } from '../render/names.js';
 import { caSecretName, certificateSecretName, desiredObjects, nginxConfiguration } from '../render/objects.js';
 import { patchRole, productSnippets } from '../render/product/patch.js';
@@ -161,7 +162,11 @@ export function runRender(argv: string[]): number {
 
   const dir = values['nginx-dir'];
   if (dir === undefined) {
-    const objects = [...desiredObjects(resource, topology), ...wso2Workloads(resource, topology)];
+    const objects = [
+      ...agentAccess(resource, topology),
+      ...desiredObjects(resource, topology),
+      ...wso2Workloads(resource, topology),
+    ];
     const issued =
       topology.tls.mode === 'self-signed'
         ? [caSecretName(resource), ...topology.certificates.map((c) => certificateSecretName(resource, c.name))]

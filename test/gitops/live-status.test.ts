@@ -155,7 +155,7 @@ test('rolling out (its NGINX pods cannot start): Argo CD Progressing, kstatus In
     quotaNamespace,
   );
   const message = condition(f, 'Ready')!.message;
-  expect(message).toBe('0 of 2 NGINX replica(s) serve the current configuration');
+  expect(message).toBe('0 of 2 NGINX replica(s) run the current pod template');
   expect(verdicts(f)).toEqual({
     argoCd: { status: 'Progressing', message: `RollingOut: ${message}` },
     kstatus: { status: 'InProgress', message },

@@ -10,8 +10,13 @@ import { ComponentProcess } from '../../src/localcluster/process.js';
 import { freePort } from '../../src/localcluster/ports.js';
 import type { Topology } from '../../src/model/topology.js';
 import type { NginxLayout } from '../../src/render/nginx/config.js';
-import { agentSecretMounts } from '../../src/render/agent.js';
-import { certificateSecretName, configMapOf, nginxConfiguration, nginxName } from '../../src/render/objects.js';
+import {
+  agentSecretMounts,
+  certificateSecretName,
+  configMapOf,
+  nginxConfiguration,
+  nginxName,
+} from '../../src/render/objects.js';
 import { issueCa, issueServerCertificate, serverCertificateNames, tlsSecretData } from '../../src/tls/issuer.js';
 import type { KeyAndCertificate } from '../../src/tls/issuer.js';
 import { NGINX } from './nginx.js';
