@@ -6,7 +6,7 @@
 // and the API never imports the model. The invalid-resource corpus tests hold the two together.
 import { isCanonicalIp } from './addresses.js';
 import { compareQuantities, isQuantity } from './quantity.js';
-import { DNS_SUBDOMAIN, SIZE, type Wso2FrontendSpec } from './schema.js';
+import { DNS_SUBDOMAIN, KEY_SIZES, SIZE, type Wso2FrontendSpec } from './schema.js';
 import { PATTERNS, PRODUCTS, type PatternName, type Product, type Role } from './vocabulary.js';
 
 /** What the rules need to know of the presets. */
@@ -347,6 +347,20 @@ export function crossFieldRules({
           : undefined,
     },
   ];
+
+  const keySizesMessage = `privateKey.size must be one of ${KEY_SIZES.RSA.join(', ')} for RSA, ${KEY_SIZES.ECDSA.join(' or ')} for ECDSA`;
+  tlsRules.push({
+    scope: 'tls',
+    fieldPath: '.privateKey.size',
+    cel: `!has(self.privateKey) || !has(self.privateKey.size) || ((has(self.privateKey.algorithm) && self.privateKey.algorithm == 'ECDSA') ? self.privateKey.size in [${KEY_SIZES.ECDSA.join(', ')}] : self.privateKey.size in [${KEY_SIZES.RSA.join(', ')}])`,
+    celMessage: `'${keySizesMessage}'`,
+    check: (t) => {
+      const key = t.privateKey;
+      if (key?.size === undefined) return undefined;
+      const sizes: readonly number[] = KEY_SIZES[key.algorithm ?? 'RSA'];
+      return sizes.includes(key.size) ? undefined : keySizesMessage;
+    },
+  });
 
   const backendTlsRules: CrossFieldRule<BackendTls>[] = [
     {

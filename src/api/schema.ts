@@ -260,6 +260,35 @@ export const Backends = Type.Object(
   { description: 'Where the WSO2 nodes are: exactly one of external or managed.', additionalProperties: false },
 );
 
+/** Key sizes by algorithm, as cert-manager's privateKey.size reads them (ECDSA: the curve's bits). */
+export const KEY_SIZES = { RSA: [2048, 3072, 4096], ECDSA: [256, 384] } as const;
+export const DEFAULT_KEY_SIZE = { RSA: 2048, ECDSA: 256 } as const;
+
+// RSA by default: every TLS client takes it, including the old Java runtimes and IoT devices that
+// call WSO2 gateways and key managers (some ship RSA-only TLS stacks); ECDSA P-256 costs a few
+// milliseconds of operator CPU per frontend instead of tens and makes smaller handshakes.
+export const PrivateKey = Type.Object(
+  {
+    algorithm: Defaulted(
+      Enum(['RSA', 'ECDSA'] as const, {
+        description:
+          'Self-signed: the key algorithm of the CA and server certificates. RSA works with every client (old Java, IoT devices); ECDSA is cheaper to issue and to handshake. Applies from the next certificate issued: a change never reissues one that is still valid.',
+        default: 'RSA',
+      }),
+    ),
+    size: Type.Optional(
+      Type.Integer({
+        description: `Key size: RSA ${KEY_SIZES.RSA.join(', ')} bits (default ${DEFAULT_KEY_SIZE.RSA}); ECDSA ${KEY_SIZES.ECDSA.join(' (P-256) or ')} (P-384) (default ${DEFAULT_KEY_SIZE.ECDSA}).`,
+      }),
+    ),
+  },
+  {
+    description: "Self-signed: the private keys issued, as cert-manager's privateKey.",
+    additionalProperties: false,
+    default: {},
+  },
+);
+
 export const Tls = Type.Object(
   {
     mode: Defaulted(
@@ -285,6 +314,7 @@ export const Tls = Type.Object(
         'x-kubernetes-list-type': 'set',
       }),
     ),
+    privateKey: Defaulted(PrivateKey),
   },
   { description: 'Certificates of the public hosts.', additionalProperties: false, default: {} },
 );

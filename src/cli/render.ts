@@ -60,12 +60,13 @@ function port(flag: string, text: string | undefined, fallback: number): number 
 /** Certificates for a local preview: a fresh CA and server certificates for the frontend's hosts. */
 function writeCertificates(dir: string, topology: Topology): void {
   const now = new Date();
-  const ca = issueCa('wso2-frontend local preview CA', { now });
+  const key = topology.tls.privateKey;
+  const ca = issueCa('wso2-frontend local preview CA', { now, key });
   mkdirSync(join(dir, 'tls', 'ca'), { recursive: true });
   writeFileSync(join(dir, 'tls', 'ca', 'ca.crt'), ca.certificatePem);
   for (const plan of topology.certificates) {
     const [names] = serverCertificateNames(plan.hosts, topology.tls.extraSANs, false);
-    const data = tlsSecretData(issueServerCertificate(ca, names!, { now }), ca);
+    const data = tlsSecretData(issueServerCertificate(ca, names!, { now, key }), ca);
     const paths = certificatePaths(plan.name);
     mkdirSync(join(dir, 'tls', plan.name), { recursive: true });
     writeFileSync(join(dir, paths.certificate), data['tls.crt']);

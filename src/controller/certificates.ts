@@ -117,7 +117,14 @@ export function planCertificates(
       const description = `the frontend CA (${decision.message})`;
       return {
         action: 'issue',
-        requests: [{ secretName: caName, description, commonName: `${frontend.metadata.name} frontend CA` }],
+        requests: [
+          {
+            secretName: caName,
+            description,
+            key: topology.tls.privateKey,
+            commonName: `${frontend.metadata.name} frontend CA`,
+          },
+        ],
       };
     }
     ca = decision.ca;
@@ -141,6 +148,7 @@ export function planCertificates(
           requests.push({
             secretName: name,
             description: `the certificate for ${certificate.hosts.join(', ')} (${decision.message})`,
+            key: topology.tls.privateKey,
             ca,
             names: names!,
           });

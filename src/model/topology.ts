@@ -2,7 +2,7 @@
 // host, listeners, locations, TLS), upstreams (role, target port, protocol, stickiness, pinned
 // node, servers) and the settings each product role needs. Pure: no I/O, same input, same output.
 import { createHash } from 'node:crypto';
-import { DNS_SUBDOMAIN, type DefaultedSpec } from '../api/schema.js';
+import { DEFAULT_KEY_SIZE, DNS_SUBDOMAIN, KEY_SIZES, type DefaultedSpec } from '../api/schema.js';
 import { defaultCookie } from '../api/validate.js';
 import type { AffinityMode, PatternName, Product, Role } from '../api/vocabulary.js';
 import {
@@ -138,6 +138,18 @@ export interface ExternalBackendNode {
   portOffset: number;
 }
 
+/** The kind of private key self-signed certificates get (the size resolved by algorithm). */
+export type PrivateKeySpec =
+  | { algorithm: 'RSA'; size: (typeof KEY_SIZES.RSA)[number] }
+  | { algorithm: 'ECDSA'; size: (typeof KEY_SIZES.ECDSA)[number] };
+
+/** Validation has checked the size against the algorithm; the default size depends on the algorithm. */
+function privateKeySpec(key: DefaultedSpec['tls']['privateKey']): PrivateKeySpec {
+  return key.algorithm === 'ECDSA'
+    ? { algorithm: 'ECDSA', size: (key.size ?? DEFAULT_KEY_SIZE.ECDSA) as (typeof KEY_SIZES.ECDSA)[number] }
+    : { algorithm: 'RSA', size: (key.size ?? DEFAULT_KEY_SIZE.RSA) as (typeof KEY_SIZES.RSA)[number] };
+}
+
 export interface Topology {
   product: Product;
   version: string;
@@ -156,7 +168,7 @@ export interface Topology {
         /** The user's ConfigMap of base product files, laid under the patch. */
         baseConfigMap?: string;
       };
-  tls: { mode: 'self-signed' | 'secret'; certificatePerHost: boolean; extraSANs: string[] };
+  tls: { mode: 'self-signed' | 'secret'; certificatePerHost: boolean; extraSANs: string[]; privateKey: PrivateKeySpec };
   certificates: CertificatePlan[];
   backendTls: { verify: boolean; caSecretName?: string };
   nginx: NginxSettings;
@@ -379,6 +391,7 @@ export function buildTopology(spec: DefaultedSpec, observed: ObservedEndpoints =
       mode: spec.tls.mode,
       certificatePerHost: spec.tls.certificatePerHost,
       extraSANs: spec.tls.extraSANs ?? [],
+      privateKey: privateKeySpec(spec.tls.privateKey),
     },
     certificates: certificatePlans(sites),
     backendTls: {

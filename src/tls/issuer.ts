@@ -2,14 +2,16 @@
 // carry the frontend's public host names. No I/O and no clock: the caller passes `now` and stores
 // what comes back in kubernetes.io/tls Secrets (the layout cert-manager uses). Keys and serial
 // numbers are random, so issue only when a decision in renewal.ts says so.
-import { createPublicKey } from 'node:crypto';
 import { isIP } from 'node:net';
 import { uniqueNames } from './names.js';
 import {
   createCertificate,
-  generateRsaKeyPair,
-  generateRsaKeyPairAsync,
+  DEFAULT_KEY,
+  generateKeyPairOf,
+  generateKeyPairOfAsync,
+  keySpecOf,
   type KeyPair,
+  type KeySpec,
   type SubjectAltName,
 } from './x509.js';
 
@@ -23,11 +25,11 @@ export interface KeyAndCertificate {
 
 export interface IssueOptions {
   now: Date;
-  /** RSA modulus length; default 2048, the minimum accepted. */
-  keyBits?: number;
+  /** The kind of key generated when no keyPair is given; default RSA 2048 (DEFAULT_KEY). */
+  key?: KeySpec;
   /** Lifetime in milliseconds; default 10 years for a CA, 90 days for a server certificate. */
   validity?: number;
-  /** A key generated beforehand (e.g. off the event loop with generateRsaKeyPairAsync); one is generated when omitted. */
+  /** A key generated beforehand (e.g. off the event loop with generateKeyPairOfAsync); one is generated when omitted. */
   keyPair?: KeyPair;
 }
 
@@ -44,25 +46,11 @@ export type TlsSecretData = {
 const DAY_MS = 24 * 3600 * 1000;
 export const DEFAULT_CA_VALIDITY_MS = 3650 * DAY_MS;
 export const DEFAULT_SERVER_VALIDITY_MS = 90 * DAY_MS;
-export const MIN_KEY_BITS = 2048;
-
-function keyBitsOf(options: IssueOptions): number {
-  const bits = options.keyBits ?? MIN_KEY_BITS;
-  if (!Number.isInteger(bits) || bits < MIN_KEY_BITS) {
-    throw new RangeError(`keyBits must be an integer of at least ${MIN_KEY_BITS}, got ${bits}`);
-  }
-  return bits;
-}
-
-/** The given key when it is RSA of at least the minimum size, else a new one of `keyBits`. */
+/** The given key when it is of a kind the operator issues, else a new one of the kind asked for. */
 function keyPairOf(options: IssueOptions): KeyPair {
-  if (!options.keyPair) return generateRsaKeyPair(keyBitsOf(options));
-  const details = createPublicKey(options.keyPair.publicKeyPem);
-  const bits = details.asymmetricKeyDetails?.modulusLength ?? 0;
-  if (details.asymmetricKeyType !== 'rsa' || bits < MIN_KEY_BITS) {
-    throw new RangeError(
-      `the key must be RSA of at least ${MIN_KEY_BITS} bits, got ${details.asymmetricKeyType} ${bits}`,
-    );
+  if (!options.keyPair) return generateKeyPairOf(options.key ?? DEFAULT_KEY);
+  if (keySpecOf(options.keyPair.publicKeyPem) === undefined) {
+    throw new RangeError('the key must be RSA of 2048, 3072 or 4096 bits, or ECDSA on P-256 or P-384');
   }
   return options.keyPair;
 }
@@ -151,6 +139,8 @@ export type IssueRequest = {
   secretName: string;
   /** What is issued and why, for the CertificateIssued Event. */
   description: string;
+  /** The kind of key the new certificate gets. */
+  key: KeySpec;
 } & ({ commonName: string } | { ca: KeyAndCertificate; names: string[] });
 
 export interface IssuedCertificate {
@@ -161,7 +151,7 @@ export interface IssuedCertificate {
 
 /** Issues what a request asks for, with a key generated off the event loop (the slow part). */
 export async function issueRequested(request: IssueRequest, now: Date): Promise<IssuedCertificate> {
-  const keyPair = await generateRsaKeyPairAsync();
+  const keyPair = await generateKeyPairOfAsync(request.key);
   const certificate =
     'commonName' in request
       ? issueCa(request.commonName, { now, keyPair })

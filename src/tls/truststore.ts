@@ -1,7 +1,7 @@
 // The frontend's CA in the form WSO2 nodes (Java) load as a truststore: PKCS#12 with each CA as a
 // trustedCertEntry. Java treats a certificate in PKCS#12 as trusted only when its bag carries
 // Oracle's trusted-key-usage attribute; without it keytool drops a certificate that has no key.
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import forge from 'node-forge';
 
 export interface TrustedCertificate {
@@ -27,7 +27,8 @@ const der = (value: forge.asn1.Asn1) => asn1.toDer(value).getBytes();
 const dataContent = (value: forge.asn1.Asn1) => sequence(oid(forge.pki.oids.data!), explicit0(octets(der(value))));
 
 function certificateBag({ alias, certificatePem }: TrustedCertificate): forge.asn1.Asn1 {
-  const certificateDer = der(forge.pki.certificateToAsn1(forge.pki.certificateFromPem(certificatePem)));
+  // Node reads the DER of any certificate; forge's parser takes only RSA keys, not an ECDSA CA.
+  const certificateDer = new X509Certificate(certificatePem).raw.toString('binary');
   return sequence(
     oid(forge.pki.oids.certBag!),
     explicit0(sequence(oid(forge.pki.oids.x509Certificate!), explicit0(octets(certificateDer)))),

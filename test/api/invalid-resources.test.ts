@@ -328,6 +328,26 @@ const cases: Case[] = [
     cel: true,
   },
   {
+    name: 'an RSA key of 1024 bits',
+    spec: withSpec({ tls: { privateKey: { size: 1024 } } }),
+    path: 'spec.tls.privateKey.size',
+    message: 'privateKey.size must be one of 2048, 3072, 4096 for RSA, 256 or 384 for ECDSA',
+    cel: true,
+  },
+  {
+    name: 'an ECDSA key with an RSA size',
+    spec: withSpec({ tls: { privateKey: { algorithm: 'ECDSA', size: 2048 } } }),
+    path: 'spec.tls.privateKey.size',
+    message: 'privateKey.size must be one of 2048, 3072, 4096 for RSA, 256 or 384 for ECDSA',
+    cel: true,
+  },
+  {
+    name: 'a key algorithm the operator does not issue',
+    spec: withSpec({ tls: { privateKey: { algorithm: 'Ed25519' } } }),
+    path: 'spec.tls.privateKey.algorithm',
+    message: 'Unsupported value: "Ed25519": supported values: "RSA", "ECDSA"',
+  },
+  {
     name: 'backend verification without a CA',
     spec: withSpec({ backendTLS: { verify: true } }),
     path: 'spec.backendTLS',

@@ -175,6 +175,7 @@ describe('plan: which step comes next', () => {
           secretName: CA_SECRET,
           commonName: 'shop frontend CA',
           description: expect.stringMatching(/^the frontend CA \(no .* is stored yet\)$/),
+          key: { algorithm: 'RSA', size: 2048 },
         },
       ],
     });
@@ -199,6 +200,50 @@ describe('plan: which step comes next', () => {
     expect(plan(observed({ secrets }), NOW)).toMatchObject({
       action: 'issue',
       requests: [{ secretName: LEAF_SECRET, description: expect.stringContaining('not from the current CA') }],
+    });
+  });
+});
+
+describe('plan: the key algorithm (spec.tls.privateKey)', () => {
+  const ecdsa = (size?: number) => ({
+    ...external,
+    tls: { privateKey: { algorithm: 'ECDSA', ...(size ? { size } : {}) } },
+  });
+
+  test('new certificates get the key asked for, P-256 when no size is given', () => {
+    for (const [spec, key] of [
+      [ecdsa(), { algorithm: 'ECDSA', size: 256 }],
+      [ecdsa(384), { algorithm: 'ECDSA', size: 384 }],
+      [
+        { ...external, tls: { privateKey: { size: 4096 } } },
+        { algorithm: 'RSA', size: 4096 },
+      ],
+    ] as const) {
+      const next = plan(
+        observed({
+          frontend: frontend(spec),
+          secrets: stored({ [CA_SECRET]: fresh(undefined), [LEAF_SECRET]: fresh(undefined) }),
+        }),
+        NOW,
+      );
+      expect(next).toMatchObject({ action: 'issue', requests: [{ secretName: CA_SECRET, key }] });
+    }
+  });
+
+  test('stored RSA certificates that are still valid are kept when the spec asks for ECDSA: nothing is issued', () => {
+    const next = applyPlan(plan(observed({ frontend: frontend(ecdsa()), secrets: settledSecrets }), NOW));
+    expect(next.issued).toEqual([]);
+    expect(next.findings.certificateNotAfter).toEqual(leaf.notAfter);
+    const secret = next.desired.find((o) => o.metadata!.name === LEAF_SECRET) as k8s.V1Secret;
+    expect(Buffer.from(secret.data!['tls.crt']!, 'base64').toString()).toBe(tlsSecretData(leaf, ca)['tls.crt']);
+  });
+
+  test('a renewal after the algorithm changed gets the new key, signed by the kept RSA CA', () => {
+    const renewalDue = new Date(leaf.notAfter.getTime() - DAY);
+    const secrets = stored({ [CA_SECRET]: fresh(caSecretData(ca)), [LEAF_SECRET]: fresh(tlsSecretData(leaf, ca)) });
+    expect(plan(observed({ frontend: frontend(ecdsa()), secrets }), renewalDue)).toMatchObject({
+      action: 'issue',
+      requests: [{ secretName: LEAF_SECRET, ca, key: { algorithm: 'ECDSA', size: 256 } }],
     });
   });
 });

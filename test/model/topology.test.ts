@@ -295,7 +295,7 @@ test('validation returns every schema default, also inside objects the spec leav
   const { ports, tls, backendTLS, nginx, backends } = result.spec;
   expect({ ports, tls, backendTLS, nginx }).toEqual({
     ports: { http: 80, https: 443 },
-    tls: { mode: 'self-signed', certificatePerHost: false },
+    tls: { mode: 'self-signed', certificatePerHost: false, privateKey: { algorithm: 'RSA' } },
     backendTLS: { verify: false },
     nginx: {
       edition: 'community',

@@ -1,6 +1,6 @@
 // Issued certificates served by a real NGINX: a TLS client that trusts only the frontend's CA
 // completes the handshake for every host name (chosen by SNI), in both layouts: one certificate
-// for all hosts, and one certificate per host.
+// for all hosts, and one certificate per host; and with ECDSA keys (P-256 and P-384).
 import { join } from 'node:path';
 import { connect, type PeerCertificate } from 'node:tls';
 import { freePort } from '../../src/localcluster/ports.js';
@@ -11,16 +11,21 @@ import {
   tlsSecretData,
   type KeyAndCertificate,
 } from '../../src/tls/issuer.js';
+import type { KeySpec } from '../../src/tls/x509.js';
 import { NginxProcess } from '../support/nginx.js';
-import { scratch } from './tools.js';
+import { openssl, scratch } from './tools.js';
 
 const HOSTS = ['api.am.wso2.com', 'gw.am.wso2.com'];
+const ecdsa = (size: EcSize): KeySpec => ({ algorithm: 'ECDSA', size });
 const EXTRA = ['localhost', '127.0.0.1'];
 
 const files = scratch('tls-handshake');
 let ca: KeyAndCertificate;
 let nginx: NginxProcess;
-const ports = { shared: 0, perHost: 0 };
+let ecCas: Record<EcSize, KeyAndCertificate>;
+const ports = { shared: 0, perHost: 0, ecdsa256: 0, ecdsa384: 0 };
+type EcSize = 256 | 384;
+const EC_SIZES: EcSize[] = [256, 384];
 
 /** One server block per host; `certificateOf` says which stored Secret each host serves. */
 function serverBlocks(port: number, certificateOf: (host: string) => string): string {
@@ -37,8 +42,8 @@ function serverBlocks(port: number, certificateOf: (host: string) => string): st
 }
 
 /** Writes a Secret's tls.crt and tls.key where NGINX reads them, as the operator's Pod would mount them. */
-function writeSecret(name: string, leaf: KeyAndCertificate): string {
-  const data = tlsSecretData(leaf, ca);
+function writeSecret(name: string, leaf: KeyAndCertificate, authority = ca): string {
+  const data = tlsSecretData(leaf, authority);
   files.write(`${name}.crt`, data['tls.crt']);
   files.write(`${name}.key`, data['tls.key']);
   return join(files.dir, name);
@@ -55,8 +60,18 @@ beforeAll(async () => {
       writeSecret(`host-${names[0]}`, issueServerCertificate(ca, names, { now })),
     ]),
   );
-  ports.shared = await freePort();
-  ports.perHost = await freePort();
+  ecCas = {
+    256: issueCa('ecdsa 256 CA', { now, key: ecdsa(256) }),
+    384: issueCa('ecdsa 384 CA', { now, key: ecdsa(384) }),
+  };
+  const ecSecrets = EC_SIZES.map((size) =>
+    writeSecret(
+      `ecdsa-${size}`,
+      issueServerCertificate(ecCas[size], sharedNames!, { now, key: ecdsa(size) }),
+      ecCas[size],
+    ),
+  );
+  for (const port of Object.keys(ports) as (keyof typeof ports)[]) ports[port] = await freePort();
   files.write(
     'nginx.conf',
     `pid ${files.dir}/nginx.pid;
@@ -71,10 +86,12 @@ http {
   scgi_temp_path ${files.dir}/scgi;
 ${serverBlocks(ports.shared, () => shared)}
 ${serverBlocks(ports.perHost, (host) => perHost.get(host)!)}
+${serverBlocks(ports.ecdsa256, () => ecSecrets[0]!)}
+${serverBlocks(ports.ecdsa384, () => ecSecrets[1]!)}
 }
 `,
   );
-  nginx = await NginxProcess.start(files.dir, [ports.shared, ports.perHost]);
+  nginx = await NginxProcess.start(files.dir, Object.values(ports));
 });
 
 afterAll(async () => {
@@ -89,20 +106,22 @@ interface Handshake {
 }
 
 /** A TLS client trusting only the frontend CA: the handshake fails unless the chain and the name verify. */
-function handshake(port: number, servername: string | undefined, hostHeader: string): Promise<Handshake> {
+function handshake(
+  port: number,
+  servername: string | undefined,
+  hostHeader: string,
+  trusted = ca.certificatePem,
+): Promise<Handshake> {
   return new Promise((resolve, reject) => {
-    const socket = connect(
-      { host: '127.0.0.1', port, ca: ca.certificatePem, ...(servername ? { servername } : {}) },
-      () => {
-        const authorized = socket.authorized;
-        const peer = socket.getPeerCertificate();
-        let response = '';
-        socket.setEncoding('utf8');
-        socket.on('data', (chunk: string) => (response += chunk));
-        socket.on('end', () => resolve({ authorized, peer, body: response.split('\r\n\r\n')[1] ?? '' }));
-        socket.end(`GET / HTTP/1.1\r\nHost: ${hostHeader}\r\nConnection: close\r\n\r\n`);
-      },
-    );
+    const socket = connect({ host: '127.0.0.1', port, ca: trusted, ...(servername ? { servername } : {}) }, () => {
+      const authorized = socket.authorized;
+      const peer = socket.getPeerCertificate();
+      let response = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (response += chunk));
+      socket.on('end', () => resolve({ authorized, peer, body: response.split('\r\n\r\n')[1] ?? '' }));
+      socket.end(`GET / HTTP/1.1\r\nHost: ${hostHeader}\r\nConnection: close\r\n\r\n`);
+    });
     socket.once('error', reject);
   });
 }
@@ -141,5 +160,39 @@ describe('one certificate per host', () => {
     await expect(handshake(ports.perHost, 'store.am.wso2.com', 'store.am.wso2.com')).rejects.toThrow(
       "Hostname/IP does not match certificate's altnames: Host: store.am.wso2.com. is not in the cert's altnames: DNS:api.am.wso2.com, DNS:localhost, IP Address:127.0.0.1",
     );
+  });
+});
+
+describe('ECDSA certificates', () => {
+  test.each(EC_SIZES)(
+    'P-%d: NGINX serves the ECDSA certificate and the handshake verifies against its CA',
+    async (size) => {
+      const port = size === 256 ? ports.ecdsa256 : ports.ecdsa384;
+      const result = await handshake(port, 'api.am.wso2.com', 'api.am.wso2.com', ecCas[size].certificatePem);
+      expect(result.authorized).toBe(true);
+      expect(result.peer.nistCurve).toBe(`P-${size}`);
+      expect(result.body).toBe('api.am.wso2.com');
+    },
+  );
+
+  test.each(EC_SIZES)('P-%d: openssl s_client verifies the chain NGINX sends (return code 0)', (size) => {
+    const port = size === 256 ? ports.ecdsa256 : ports.ecdsa384;
+    const caFile = files.write(`ecdsa-${size}-ca.pem`, ecCas[size].certificatePem);
+    const result = openssl(
+      's_client',
+      '-connect',
+      `127.0.0.1:${port}`,
+      '-servername',
+      'gw.am.wso2.com',
+      '-verify_hostname',
+      'gw.am.wso2.com',
+      '-CAfile',
+      caFile,
+      '-verify_return_error',
+      '-brief',
+    );
+    expect(result.output).toContain('Verification: OK');
+    expect(result.output).toContain('Signature type: ECDSA');
+    expect(result.output).toContain(`Hash used: SHA${size === 256 ? 256 : 384}`);
   });
 });

@@ -1,6 +1,6 @@
 // Self-signed issuance, checked by OpenSSL: a CA per frontend, server certificates it signs with
 // every host name as a SAN, and the kubernetes.io/tls Secret layout.
-import { X509Certificate } from 'node:crypto';
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import {
   issueCa,
   issueServerCertificate,
@@ -9,6 +9,7 @@ import {
   caSecretData,
   type KeyAndCertificate,
 } from '../../src/tls/issuer.js';
+import type { KeySpec } from '../../src/tls/x509.js';
 import { DAY, T0, at, openssl, scratch } from './tools.js';
 
 const ATTIME = String(T0.getTime() / 1000 + 3600);
@@ -122,16 +123,15 @@ describe('a server certificate', () => {
     expect(serial(again.certificatePem)).toMatch(/^[0-7][0-9A-F]{31}$/);
   });
 
-  test('gets a key of the size asked for', () => {
-    const strong = issueServerCertificate(ca, HOSTS, { now: T0, keyBits: 3072 });
-    const file = files.write('strong.pem', strong.certificatePem);
-    expect(openssl('x509', '-in', file, '-noout', '-text').output).toContain('Public-Key: (3072 bit)');
-  });
-
-  test('refuses keys shorter than 2048 bits', () => {
-    expect(() => issueServerCertificate(ca, HOSTS, { now: T0, keyBits: 1024 })).toThrow(
-      'keyBits must be an integer of at least 2048, got 1024',
-    );
+  test('refuses a key of a kind the operator does not issue', () => {
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', {
+      modulusLength: 1024,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
+    expect(() =>
+      issueServerCertificate(ca, HOSTS, { now: T0, keyPair: { privateKeyPem: privateKey, publicKeyPem: publicKey } }),
+    ).toThrow('the key must be RSA of 2048, 3072 or 4096 bits, or ECDSA on P-256 or P-384');
   });
 
   test('refuses an empty list of names', () => {
@@ -202,5 +202,71 @@ describe('which names go into which certificate', () => {
       ['api.am.wso2.com', 'localhost'],
       ['gw.am.wso2.com', 'localhost'],
     ]);
+  });
+});
+
+describe('the key algorithm asked for', () => {
+  const kinds: [KeySpec, string, string][] = [
+    [{ algorithm: 'RSA', size: 3072 }, 'Public-Key: (3072 bit)', 'sha256WithRSAEncryption'],
+    [{ algorithm: 'RSA', size: 4096 }, 'Public-Key: (4096 bit)', 'sha256WithRSAEncryption'],
+    [{ algorithm: 'ECDSA', size: 256 }, 'NIST CURVE: P-256', 'ecdsa-with-SHA256'],
+    [{ algorithm: 'ECDSA', size: 384 }, 'NIST CURVE: P-384', 'ecdsa-with-SHA384'],
+  ];
+
+  test.each(kinds)(
+    '%j: the CA and its server certificate get that key; the chain verifies',
+    (key, publicKey, signedWith) => {
+      const kindCa = issueCa('wso2-frontend default/apim', { now: T0, key });
+      const kindLeaf = issueServerCertificate(kindCa, HOSTS, { now: T0, key });
+      const caPem = files.write(`ca-${key.algorithm}-${key.size}.pem`, kindCa.certificatePem);
+      const leafPem = files.write(`leaf-${key.algorithm}-${key.size}.pem`, kindLeaf.certificatePem);
+      for (const file of [caPem, leafPem]) {
+        const text = openssl('x509', '-in', file, '-noout', '-text').output;
+        expect(text).toContain(publicKey);
+        expect(text).toContain(`Signature Algorithm: ${signedWith}`);
+      }
+      expect(openssl('verify', '-attime', ATTIME, '-CAfile', caPem, leafPem).output.trim()).toBe(`${leafPem}: OK`);
+      const keyFile = files.write(`leaf-${key.algorithm}-${key.size}.key`, kindLeaf.privateKeyPem);
+      expect(openssl('pkey', '-in', keyFile, '-pubout').output).toBe(
+        openssl('x509', '-in', leafPem, '-noout', '-pubkey').output,
+      );
+    },
+  );
+
+  test('an ECDSA server certificate may only sign (ECDHE does the key exchange): no keyEncipherment', () => {
+    const ecLeaf = issueServerCertificate(ca, HOSTS, { now: T0, key: { algorithm: 'ECDSA', size: 256 } });
+    const text = extensions(files.write('ec-usage.pem', ecLeaf.certificatePem));
+    expect(text).toMatch(/X509v3 Key Usage: critical\n\s+Digital Signature\n/);
+  });
+
+  test('mixed chains verify: an RSA CA signs an ECDSA certificate, an ECDSA CA an RSA one', () => {
+    const ecCa = issueCa('ecdsa CA', { now: T0, key: { algorithm: 'ECDSA', size: 384 } });
+    const pairs: [KeyAndCertificate, KeySpec, string][] = [
+      [ca, { algorithm: 'ECDSA', size: 256 }, 'sha256WithRSAEncryption'],
+      [ecCa, { algorithm: 'RSA', size: 2048 }, 'ecdsa-with-SHA384'],
+    ];
+    for (const [issuer, key, signedWith] of pairs) {
+      const issued = issueServerCertificate(issuer, HOSTS, { now: T0, key });
+      const leafPem = files.write(`mixed-${key.algorithm}.pem`, issued.certificatePem);
+      const caPem = files.write(`mixed-${key.algorithm}-ca.pem`, issuer.certificatePem);
+      expect(openssl('x509', '-in', leafPem, '-noout', '-text').output).toContain(`Signature Algorithm: ${signedWith}`);
+      expect(openssl('verify', '-attime', ATTIME, '-CAfile', caPem, leafPem).output.trim()).toBe(`${leafPem}: OK`);
+    }
+  });
+
+  test("a certificate's authority key identifier is its CA's subject key identifier, for RSA and ECDSA CAs", () => {
+    const keyIds = (file: string) =>
+      openssl('x509', '-in', file, '-noout', '-ext', 'subjectKeyIdentifier,authorityKeyIdentifier').output;
+    for (const key of [undefined, { algorithm: 'ECDSA', size: 256 } as const]) {
+      const issuer = key ? issueCa('ecdsa CA', { now: T0, key }) : ca;
+      const skiOfCa = /Subject Key Identifier: ?\n\s+([0-9A-F:]+)/.exec(
+        keyIds(files.write('ki-ca.pem', issuer.certificatePem)),
+      )?.[1];
+      const leafIds = keyIds(
+        files.write('ki-leaf.pem', issueServerCertificate(issuer, HOSTS, { now: T0 }).certificatePem),
+      );
+      expect(skiOfCa).toMatch(/^([0-9A-F]{2}:){19}[0-9A-F]{2}$/);
+      expect(leafIds).toMatch(new RegExp(`Authority Key Identifier: ?\\n\\s+(keyid:)?${skiOfCa}`));
+    }
   });
 });

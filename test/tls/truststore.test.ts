@@ -84,3 +84,39 @@ test('refuses aliases that Java would merge (aliases are case-insensitive)', () 
     ),
   ).toThrow('truststore aliases must be unique (case-insensitively): ca, ca');
 });
+
+test.each([256, 384] as const)(
+  'an ECDSA P-%d CA is a trustedCertEntry too, and keytool -importcert takes its PEM',
+  (size) => {
+    const ecCa = issueCa('wso2-frontend ecdsa CA', { now: T0, key: { algorithm: 'ECDSA', size } });
+    const file = files.write(
+      `ecdsa-${size}.p12`,
+      pkcs12Truststore([{ alias: 'lb-ca', certificatePem: ecCa.certificatePem }], 'pw'),
+    );
+    const listing = keytoolList(file, 'pw');
+    expect(listing.status).toBe(0);
+    expect(listing.output).toMatch(/^lb-ca, [^,]+, \d{4}, trustedCertEntry, $/m);
+    expect(listing.output).toContain(`Certificate fingerprint (SHA-256): ${sha256(ecCa.certificatePem)}`);
+
+    const imported = `${files.dir}/imported-${size}.p12`;
+    const pem = files.write(`ecdsa-${size}.pem`, ecCa.certificatePem);
+    const importing = run('keytool', [
+      '-importcert',
+      '-noprompt',
+      '-alias',
+      'lb-ca',
+      '-file',
+      pem,
+      '-keystore',
+      imported,
+      '-storetype',
+      'PKCS12',
+      '-storepass',
+      'changeit',
+    ]);
+    expect(importing.output).toContain('Certificate was added to keystore');
+    expect(keytoolList(imported, 'changeit').output).toContain(
+      `Certificate fingerprint (SHA-256): ${sha256(ecCa.certificatePem)}`,
+    );
+  },
+);
