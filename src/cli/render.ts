@@ -164,8 +164,8 @@ export function runRender(argv: string[]): number {
   const dir = values['nginx-dir'];
   if (dir === undefined) {
     const objects = [
-      ...agentAccess(resource, topology),
       ...desiredObjects(resource, topology),
+      ...agentAccess(resource, topology),
       ...wso2Workloads(resource, topology),
     ];
     const issued =
