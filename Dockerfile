@@ -8,24 +8,33 @@
 #   serves it and signals its master directly.
 #     docker build --target nginx -t wso2-frontend-nginx .
 
-FROM node:24-bookworm-slim AS build
+# The base images, by tag. A release pins them by digest without editing this file:
+#   --build-arg NODE_IMAGE=node:24-bookworm-slim@sha256:... --build-arg NGINX_IMAGE=nginxinc/nginx-unprivileged:1.30@sha256:...
+# (`docker buildx imagetools inspect IMAGE` prints the digest). No digest is written here: the
+# machines this repository is built and tested on reach no container registry to read one.
+ARG NODE_IMAGE=node:24-bookworm-slim
+ARG NGINX_IMAGE=nginxinc/nginx-unprivileged:1.30
+
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # The image already has Node 24: skip the `node` dev dependency's download of another one.
 RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npx tsc -p tsconfig.build.json
+# The local control plane and the commands that run it (`start`, `local-cluster`) are
+# development tools: left out of both images.
+RUN npx tsc -p tsconfig.build.json && rm -r dist/localcluster dist/cli/start.js* dist/cli/local-cluster.js*
 
-FROM node:24-bookworm-slim AS production-dependencies
+FROM ${NODE_IMAGE} AS production-dependencies
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 
-FROM node:24-bookworm-slim AS node
+FROM ${NODE_IMAGE} AS node
 
 # NGINX's unprivileged image (uid 101, listens on 8080) with Node.js and the agent added.
-FROM nginxinc/nginx-unprivileged:1.30 AS nginx
+FROM ${NGINX_IMAGE} AS nginx
 USER root
 # Node's official binary needs the C++ runtime, which the NGINX image does not carry.
 RUN apt-get update && apt-get install -y --no-install-recommends libstdc++6 && rm -rf /var/lib/apt/lists/*

@@ -1,6 +1,7 @@
 // npm run bench: every benchmark, printing its figures; `npm run bench -- operator tls` runs
-// only the parts named (render, tls, throughput, operator, agent).
+// only the parts named (render, tls, throughput, operator, agent, fuzz).
 import { benchAgent } from './agent.js';
+import { benchFuzz } from './fuzz.js';
 import { benchOperator } from './operator.js';
 import { benchRender } from './render.js';
 import { benchThroughput } from './throughput.js';
@@ -12,6 +13,7 @@ const parts: Record<string, () => void | Promise<void>> = {
   throughput: benchThroughput,
   operator: benchOperator,
   agent: benchAgent,
+  fuzz: benchFuzz,
 };
 const named = process.argv.slice(2);
 const unknown = named.filter((name) => !(name in parts));

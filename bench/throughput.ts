@@ -7,13 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as yaml from 'js-yaml';
 import type { Wso2Frontend } from '../src/api/schema.js';
-import { writeNginxTree } from '../src/cli/render.js';
 import { freePort } from '../src/localcluster/ports.js';
 import { ComponentProcess } from '../src/localcluster/process.js';
 import { buildTopology } from '../src/model/topology.js';
 import { validateSpec } from '../src/model/validate.js';
 import { issueCa, issueServerCertificate } from '../src/tls/issuer.js';
-import { NGINX, nginxVersion } from '../test/support/nginx.js';
+import { NGINX, nginxVersion, writeNginxTree } from '../test/support/nginx.js';
 
 const NODE_ADDRESS = '127.0.50.1';
 const ROUNDS = 3;

@@ -12,7 +12,7 @@ log() { printf '[test-setup] %s\n' "$*" >&2; }
 missing=()
 command -v setpriv >/dev/null || missing+=(util-linux)
 command -v flock >/dev/null || missing+=(util-linux)
-# keytool reads the PKCS#12 truststores the operator gives WSO2 nodes, as Java would.
+# keytool adds the frontend CA to real JKS and PKCS#12 truststores, as the WSO2 init container does (test/render/product-workloads.test.ts).
 command -v keytool >/dev/null || missing+=(default-jre-headless)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=()

@@ -252,6 +252,29 @@ export const Backends = Type.Object(
               "ConfigMap with your base product files (deployment.toml, Carbon 4 files, anything under the product home), laid over the image's own; keys are paths relative to the product home with '/' written as '__' (repository__conf__deployment.toml), or the bare name of a file the operator patches (deployment.toml). The operator sets only the keys the fronting owns in them; editing the ConfigMap rolls the WSO2 pods.",
             ),
           ),
+          truststorePassword: Type.Optional(
+            Type.Object(
+              {
+                secretName: ObjectName(
+                  "Secret (in the resource's namespace) with the password of the product's client-truststore, where the init container adds the frontend's CA: the [truststore] password of your deployment.toml. Without it: wso2carbon, as WSO2 ships it.",
+                ),
+                key: Defaulted(
+                  Type.String({
+                    description: 'Key of that Secret holding the truststore password.',
+                    minLength: 1,
+                    maxLength: 253,
+                    pattern: '^[-._a-zA-Z0-9]+$',
+                    default: 'password',
+                  }),
+                ),
+              },
+              {
+                description:
+                  "The password of the product's client-truststore, where the WSO2 pods get the frontend's CA added (the [truststore] password of your deployment.toml). Default: wso2carbon, as WSO2 ships it. Read by the init container from the Secret; never in the pod spec, logs, status or Events.",
+                additionalProperties: false,
+              },
+            ),
+          ),
         },
         { description: 'The operator runs the WSO2 pods of the pattern.', additionalProperties: false },
       ),

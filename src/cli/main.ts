@@ -7,6 +7,8 @@ import { UsageError } from './usage-error.js';
 
 interface Subcommand {
   summary: string;
+  /** Development tools: not in the product image, which leaves out `dist/localcluster`. */
+  development?: boolean;
   load: () => Promise<{ run: (argv: string[]) => number | Promise<number>; usage: string }>;
 }
 
@@ -27,6 +29,7 @@ const subcommands: Record<string, Subcommand> = {
   },
   'local-cluster': {
     summary: 'run a local control plane on loopback (development)',
+    development: true,
     load: async () => {
       const { runLocalCluster, usage } = await import('./local-cluster.js');
       return { run: runLocalCluster, usage };
@@ -55,6 +58,7 @@ const subcommands: Record<string, Subcommand> = {
   },
   start: {
     summary: 'run the operator, on a local control plane when no cluster answers (development)',
+    development: true,
     load: async () => {
       const { runStart, usage } = await import('./start.js');
       return { run: runStart, usage };
@@ -85,7 +89,13 @@ async function main(argv: string[]): Promise<number> {
     console.error(`wso2-frontend: unknown command '${name}'\n\n${help()}`);
     return 2;
   }
-  const { run, usage } = await subcommand.load();
+  const { run, usage } = await subcommand.load().catch((error: unknown) => {
+    if (subcommand.development && (error as NodeJS.ErrnoException | undefined)?.code === 'ERR_MODULE_NOT_FOUND')
+      throw new UsageError(
+        `'${name}' is a development command, not installed here; run it from a clone of the repository`,
+      );
+    throw error;
+  });
   if (rest.includes('--help') || rest.includes('-h')) {
     console.log(usage);
     return 0;

@@ -1,8 +1,9 @@
 // `wso2-frontend operator`: parses the flags and runs the operator (src/controller/setup.ts).
 import { parseArgs } from 'node:util';
+import { LOG_LEVELS } from '../controller/runtime/controller.js';
 import { DEFAULT_CONCURRENCY, runOperator as run } from '../controller/setup.js';
 
-export const usage = `wso2-frontend operator [--namespace NS]... [--health-port N] [--leader-elect [--lease-namespace NS]] [--resync-minutes N] [--concurrency N] [--log-level info|error]
+export const usage = `wso2-frontend operator [--namespace NS]... [--health-port N] [--leader-elect [--lease-namespace NS]] [--resync-minutes N] [--concurrency N] [--log-level debug|info|error]
 
 Reconciles every Wso2Frontend (in all namespaces, or the ones named) using the current
 kubeconfig, or the in-cluster service account. Serves /healthz, /readyz and /metrics.`;
@@ -40,9 +41,11 @@ export async function runOperator(argv: string[]): Promise<number> {
     );
     return 2;
   }
-  const logLevel = values['log-level'];
-  if (logLevel !== 'info' && logLevel !== 'error') {
-    process.stderr.write(`--log-level must be info (everything) or error (errors only), got ${logLevel}\n`);
+  const logLevel = LOG_LEVELS.find((level) => level === values['log-level']);
+  if (!logLevel) {
+    process.stderr.write(
+      `--log-level must be debug (also each reconcile and apply), info (what changed) or error (errors only), got ${values['log-level']}\n`,
+    );
     return 2;
   }
   return run({

@@ -7,16 +7,17 @@ import * as yaml from 'js-yaml';
 import { API_GROUP, API_VERSION, KIND, type Wso2Frontend } from '../api/schema.js';
 import { UsageError } from './usage-error.js';
 import { formatProblem, quote } from '../api/validate.js';
-import { roleConfiguration, type Placement } from '../model/product-config.js';
+import { nodeConfiguration, roleConfiguration, type Placement } from '../model/product-config.js';
 import { buildTopology, type Topology } from '../model/topology.js';
 import { validateSpec } from '../model/validate.js';
-import { BACKEND_CA_PATH, certificatePaths, type NginxLayout } from '../render/nginx/config.js';
+import type { NginxLayout } from '../render/nginx/config.js';
+import { PREVIEW_CA_PATH, previewTree, type TreeFile } from '../render/nginx/preview.js';
 import { agentAccess } from '../render/agent.js';
 import { nameProblems } from '../render/names.js';
-import { caSecretName, certificateSecretName, desiredObjects, nginxConfiguration } from '../render/objects.js';
+import { caSecretName, certificateSecretName, desiredObjects } from '../render/objects.js';
 import { patchRole, productSnippets } from '../render/product/patch.js';
 import { wso2Workloads } from '../render/workloads.js';
-import { issueCa, issueServerCertificate, serverCertificateNames, tlsSecretData } from '../tls/issuer.js';
+import { issuePreviewCertificates } from '../tls/preview.js';
 
 export const usage = `wso2-frontend render -f RESOURCE.yaml [--nginx-dir DIR [--bind ADDRESS] [--http-port N] [--https-port N]] [--product-config DIR [--base PRODUCT_HOME]]
 
@@ -57,29 +58,6 @@ function port(flag: string, text: string | undefined, fallback: number): number 
   return n;
 }
 
-/** Certificates for a local preview: a fresh CA and server certificates for the frontend's hosts. */
-function writeCertificates(dir: string, topology: Topology): void {
-  const now = new Date();
-  const key = topology.tls.privateKey;
-  const ca = issueCa('wso2-frontend local preview CA', { now, key });
-  mkdirSync(join(dir, 'tls', 'ca'), { recursive: true });
-  writeFileSync(join(dir, 'tls', 'ca', 'ca.crt'), ca.certificatePem);
-  for (const plan of topology.certificates) {
-    const [names] = serverCertificateNames(plan.hosts, topology.tls.extraSANs, false);
-    const data = tlsSecretData(issueServerCertificate(ca, names!, { now, key }), ca);
-    const paths = certificatePaths(plan.name);
-    mkdirSync(join(dir, 'tls', plan.name), { recursive: true });
-    writeFileSync(join(dir, paths.certificate), data['tls.crt']);
-    writeFileSync(join(dir, paths.key), data['tls.key'], { mode: 0o600 });
-  }
-  if (topology.backendTls.verify) {
-    // The nodes' real CA is in a Secret the preview cannot read; this stand-in keeps the tree runnable.
-    mkdirSync(dirname(join(dir, BACKEND_CA_PATH)), { recursive: true });
-    writeFileSync(join(dir, BACKEND_CA_PATH), ca.certificatePem);
-  }
-}
-
-/** Writes a runnable NGINX tree (configuration and local certificates); returns the number of configuration files. */
 /** This machine's DNS servers (resolv.conf), for nodes named by DNS in a local preview. */
 function localResolvers(): string[] {
   const conf = existsSync('/etc/resolv.conf') ? readFileSync('/etc/resolv.conf', 'utf8') : '';
@@ -87,25 +65,34 @@ function localResolvers(): string[] {
   return servers.length ? servers.map((s) => (s.includes(':') ? `[${s}]` : s)) : ['127.0.0.1'];
 }
 
-export function writeNginxTree(dir: string, topology: Topology, layout: NginxLayout): number {
-  const { files } = nginxConfiguration(topology, layout);
-  mkdirSync(dir, { recursive: true });
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
-  writeCertificates(dir, topology);
-  return Object.keys(files).length;
+/** Writes a preview tree under `dir`, private keys readable by their owner only. */
+function writeTree(dir: string, tree: readonly TreeFile[]): void {
+  for (const { path, text, secret } of tree) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), text, { mode: secret ? 0o600 : 0o644 });
+  }
 }
 
 /**
  * Per external node (per role for managed backends): the patched files of `base` (a product home),
- * or snippets and CHANGES.txt. Returns the directory names written.
+ * or snippets and CHANGES.txt; a node with several roles gets the files of each. Returns the
+ * directory names written.
  */
 export function writeProductConfig(dir: string, topology: Topology, placement: Placement, base?: string): string[] {
   const targets =
     topology.backends.source === 'external'
-      ? topology.backends.nodes.map((n) => ({ name: n.name, role: n.roles[0]! }))
-      : topology.backends.components.map((c) => ({ name: c.role, role: c.role }));
-  for (const { name, role } of targets) {
-    const config = roleConfiguration(topology, placement, role);
+      ? topology.backends.nodes.map((n) => ({
+          name: n.name,
+          config:
+            n.roles.length === 1
+              ? roleConfiguration(topology, placement, n.roles[0]!)
+              : nodeConfiguration(topology, placement, n.roles),
+        }))
+      : topology.backends.components.map((c) => ({
+          name: c.role,
+          config: roleConfiguration(topology, placement, c.role),
+        }));
+  for (const { name, config } of targets) {
     const target = join(dir, name);
     mkdirSync(target, { recursive: true });
     if (base === undefined) {
@@ -168,13 +155,12 @@ export function runRender(argv: string[]): number {
       ...agentAccess(resource, topology),
       ...wso2Workloads(resource, topology),
     ];
-    const issued =
-      topology.tls.mode === 'self-signed'
-        ? [caSecretName(resource), ...topology.certificates.map((c) => certificateSecretName(resource, c.name))]
-        : [];
-    const note = issued.length
-      ? `# The operator also issues kubernetes.io/tls Secrets, not printed as they hold private keys: ${issued.join(', ')}\n`
-      : '';
+    // Issued certificates (self-signed), or the checked copies of the user's Secrets that NGINX serves.
+    const secrets = [
+      ...(topology.tls.mode === 'self-signed' ? [caSecretName(resource)] : []),
+      ...topology.certificates.map((c) => certificateSecretName(resource, c.name)),
+    ];
+    const note = `# The operator also writes kubernetes.io/tls Secrets, not printed as they hold private keys: ${secrets.join(', ')}\n`;
     process.stdout.write(objects.map((o) => yaml.dump(o, { lineWidth: -1, noRefs: true })).join('---\n') + note);
     return 0;
   }
@@ -191,10 +177,11 @@ export function runRender(argv: string[]): number {
   };
   if (existsSync(dir) && readdirSync(dir).length > 0)
     throw new UsageError(`--nginx-dir ${dir}: exists and is not empty`);
-  const files = writeNginxTree(dir, topology, layout);
+  const tree = previewTree(topology, layout, issuePreviewCertificates(topology.certificates, topology.tls, new Date()));
+  writeTree(dir, tree);
   const host = topology.sites[0]!.host;
-  console.log(`Wrote ${files} configuration files and certificates to ${dir}.
+  console.log(`Wrote ${tree.filter((f) => f.path.endsWith('.conf')).length} configuration files and certificates to ${dir}.
 Serve it:  nginx -p ${dir} -c nginx.conf
-Try it:    curl --cacert ${join(dir, 'tls', 'ca', 'ca.crt')} --resolve ${host}:${listen.https}:${layout.listen.address} https://${host}:${listen.https}/`);
+Try it:    curl --cacert ${join(dir, PREVIEW_CA_PATH)} --resolve ${host}:${listen.https}:${layout.listen.address} https://${host}:${listen.https}/`);
   return 0;
 }

@@ -176,7 +176,11 @@ export class Applier {
     if (record && cached && record.hash === hash && cached.metadata?.resourceVersion === record.resourceVersion)
       return cached;
     const result = await this.options.client.apply(withOwner(owner, object));
-    records.set(id, { hash, resourceVersion: result.metadata?.resourceVersion ?? '' });
+    const resourceVersion = result.metadata?.resourceVersion ?? '';
+    records.set(id, { hash, resourceVersion });
+    // A resourceVersion that did not move: the apply changed nothing (the memo was empty, or someone else wrote it).
+    const changed = resourceVersion !== cached?.metadata?.resourceVersion;
+    this.options.log('debug', 'applied', { frontend: owner.metadata.name, object: id, changed });
     return result;
   }
 

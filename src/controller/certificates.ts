@@ -14,6 +14,7 @@ import {
   type IssueRequest,
   type KeyAndCertificate,
 } from '../tls/issuer.js';
+import { earliest } from '../tls/expiry.js';
 import { checkProvidedCertificate } from '../tls/provided.js';
 import { decideCa, decideServerCertificate } from '../tls/renewal.js';
 import type { V1Secret } from '@kubernetes/client-node';
@@ -49,8 +50,6 @@ export interface SettledCertificates {
   issued: string[];
 }
 
-const earliest = (a: Date | undefined, b: Date) => (a && a < b ? a : b);
-
 export function planCertificates(
   frontend: Wso2Frontend,
   topology: Topology,
@@ -73,31 +72,7 @@ export function planCertificates(
   const unread = secretNames.filter((name) => !secrets.has(name) && !issued.some((i) => i.secretName === name));
   if (unread.length) return { action: 'read', secrets: unread, fresh: false };
 
-  if (topology.tls.mode === 'secret') {
-    const problems: string[] = [];
-    for (const certificate of topology.certificates) {
-      const { data } = secrets.get(certificate.secretName!)!;
-      if (data === undefined) {
-        problems.push(`Secret ${certificate.secretName} not found`);
-        continue;
-      }
-      const check = checkProvidedCertificate(data, certificate.hosts, now);
-      if (check.problems.length) problems.push(`Secret ${certificate.secretName}: ${check.message}`);
-      if (check.notAfter) {
-        settled.notAfter = earliest(settled.notAfter, check.notAfter);
-        settled.served.set(certificate.secretName!, check.notAfter);
-      }
-      if (data['tls.crt']) settled.versions.push(certificateFingerprint(data['tls.crt']));
-    }
-    settled.verdict = problems.length
-      ? { ok: false, reason: 'CertificateInvalid', message: problems.join('; ') }
-      : {
-          ok: true,
-          reason: 'CertificatesValid',
-          message: `${topology.certificates.length} provided certificate(s) cover their hosts`,
-        };
-    return settled;
-  }
+  if (topology.tls.mode === 'secret') return planProvidedCertificates(frontend, topology, secrets, now, settled);
 
   // Anything but keep is decided again on what the API server holds now before it is issued.
   const stale: string[] = [];
@@ -105,6 +80,7 @@ export function planCertificates(
   const caName = caSecretName(frontend);
   settled.kept.push(caName);
   const issuedCa = issued.find((i) => i.secretName === caName);
+  const renewals: Date[] = [];
   let ca: KeyAndCertificate;
   if (issuedCa) {
     ca = issuedCa.certificate;
@@ -137,7 +113,6 @@ export function planCertificates(
     let data: SecretData;
     if (leaf) {
       data = tlsSecretData(leaf.certificate, ca);
-      settled.notAfter = earliest(settled.notAfter, leaf.certificate.notAfter);
       settled.served.set(name, leaf.certificate.notAfter);
     } else {
       const read = secrets.get(name)!;
@@ -155,8 +130,7 @@ export function planCertificates(
         continue;
       }
       data = read.data!;
-      settled.renewAt = earliest(settled.renewAt, decision.renewAt);
-      settled.notAfter = earliest(settled.notAfter, decision.notAfter);
+      renewals.push(decision.renewAt);
       settled.served.set(name, decision.notAfter);
     }
     settled.secrets.push(certificateSecret(frontend, name, data));
@@ -165,10 +139,71 @@ export function planCertificates(
   }
   if (stale.length) return { action: 'read', secrets: stale, fresh: true };
   if (requests.length) return { action: 'issue', requests };
+  settled.notAfter = earliest(settled.served.values());
+  settled.renewAt = earliest(renewals);
   settled.verdict = {
     ok: true,
     reason: 'CertificatesValid',
     message: `${topology.certificates.length} certificate(s) issued by the frontend CA`,
   };
+  return settled;
+}
+
+/** The keys NGINX and the WSO2 pods read from a served copy of a user's Secret. */
+const COPIED_KEYS = ['tls.crt', 'tls.key', 'ca.crt'] as const;
+
+/**
+ * Mode secret: NGINX serves a copy of each user Secret in a Secret the operator owns, written only
+ * from a Secret that passed every check. A user Secret that fails a check is reported and never
+ * copied, so NGINX keeps the last good copy (a restart or reload reads that, not the bad edit).
+ */
+function planProvidedCertificates(
+  frontend: Wso2Frontend,
+  topology: Topology,
+  secrets: ReadonlyMap<string, SecretRead>,
+  now: Date,
+  settled: SettledCertificates,
+): CertificateNeed | SettledCertificates {
+  const failing: { certificate: Topology['certificates'][number]; problem: string }[] = [];
+  for (const certificate of topology.certificates) {
+    const source = certificate.secretName!;
+    const { data } = secrets.get(source)!;
+    const check = data && checkProvidedCertificate(data, certificate.hosts, now);
+    if (check?.notAfter) settled.served.set(source, check.notAfter);
+    if (!data || !check || check.problems.length) {
+      failing.push({
+        certificate,
+        problem: data ? `Secret ${source}: ${check!.message}` : `Secret ${source} not found`,
+      });
+      continue;
+    }
+    const copy = certificateSecretName(frontend, certificate.name);
+    const copied = Object.fromEntries(COPIED_KEYS.flatMap((key) => (data[key] ? [[key, data[key]]] : [])));
+    settled.secrets.push(certificateSecret(frontend, copy, copied));
+    settled.kept.push(copy);
+    settled.versions.push(certificateFingerprint(data['tls.crt']!));
+  }
+  settled.notAfter = earliest(settled.served.values());
+  if (!failing.length) {
+    settled.verdict = {
+      ok: true,
+      reason: 'CertificatesValid',
+      message: `${topology.certificates.length} provided certificate(s) cover their hosts`,
+    };
+    return settled;
+  }
+  // Say what NGINX serves instead: the last good copy, if there is one.
+  const copies = failing.map(({ certificate }) => certificateSecretName(frontend, certificate.name));
+  const unread = copies.filter((name) => !secrets.has(name));
+  if (unread.length) return { action: 'read', secrets: unread, fresh: false };
+  const problems = failing.map(({ certificate, problem }, i) => {
+    const copy = secrets.get(copies[i]!)!.data;
+    if (!copy) return `${problem}; NGINX serves nothing for ${certificate.hosts.join(', ')} until it is fixed`;
+    const check = checkProvidedCertificate(copy, certificate.hosts, now);
+    return check.problems.length
+      ? `${problem}; NGINX keeps the last good copy (Secret ${copies[i]}), which no longer passes either: ${check.message}`
+      : `${problem}; NGINX keeps serving the last good copy (Secret ${copies[i]}, valid until ${check.notAfter!.toISOString()})`;
+  });
+  settled.verdict = { ok: false, reason: 'CertificateInvalid', message: problems.join('; ') };
   return settled;
 }

@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { secondsUntilExpiry } from '../tls/expiry.js';
 import type { ReconcileResult } from './runtime/controller.js';
 import type { WorkQueueStats } from './runtime/workqueue.js';
 
@@ -88,12 +89,12 @@ export class OperatorMetrics {
   }
 
   private refreshCertificateExpiry(): void {
-    const now = this.now();
+    const now = new Date(this.now());
     for (const [key, certificates] of this.notAfterByFrontend) {
       const slash = key.indexOf('/');
       const [namespace, name] = [key.slice(0, slash), key.slice(slash + 1)];
       for (const [certificate, notAfter] of certificates) {
-        this.certificateExpiry.set({ namespace, name, certificate }, Math.round((notAfter.getTime() - now) / 1000));
+        this.certificateExpiry.set({ namespace, name, certificate }, secondsUntilExpiry(notAfter, now));
       }
     }
   }

@@ -40,11 +40,17 @@ export function checkBaseConfig(
       },
       overrides: [],
     };
-  const data = configMap.data ?? {};
+  // binaryData reaches the pods as files too: one naming an owned file is checked like data.
+  const files: Record<string, string> = {
+    ...Object.fromEntries(
+      Object.entries(configMap.binaryData ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]),
+    ),
+    ...configMap.data,
+  };
   const overrides = new Map<string, Override>();
   for (const { role } of topology.productSettings.roles) {
     const config = roleConfiguration(topology, placementOf(frontend), role);
-    for (const [key, text] of Object.entries(data).sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [key, text] of Object.entries(files).sort(([a], [b]) => a.localeCompare(b))) {
       const path = pathOfKey(key, config);
       const file = config.files.find((f) => f.path === path);
       if (!file) continue;
@@ -61,7 +67,7 @@ export function checkBaseConfig(
     }
   }
   const hash = createHash('sha256');
-  for (const [key, value] of Object.entries(data).sort(([a], [b]) => a.localeCompare(b)))
+  for (const [key, value] of Object.entries(configMap.data ?? {}).sort(([a], [b]) => a.localeCompare(b)))
     hash.update(`${key}\0${value}\0`);
   for (const [key, value] of Object.entries(configMap.binaryData ?? {}).sort(([a], [b]) => a.localeCompare(b)))
     hash.update(`${key}\0${value}\0`);

@@ -17,6 +17,7 @@ import { OperatorMetrics, startHealthServer } from './observability.js';
 import { FrontendReconciler } from './reconciler.js';
 import {
   Controller,
+  atLevel,
   jsonLogger,
   labelKeys,
   objectKey,
@@ -34,8 +35,8 @@ export const PRIMARY: ResourceType = { group: API_GROUP, version: API_VERSION, p
 export const DEFAULT_CONCURRENCY = 8;
 
 /**
- * The user's Secrets are watched only to notice a renewal (reconcile reads their data from the
- * API server), so only their names are kept: annotations such as kubectl's
+ * The user's Secrets (and base product ConfigMaps) are watched only to notice a change (reconcile
+ * reads their data from the API server), so only their names are kept: annotations such as kubectl's
  * last-applied-configuration would otherwise keep every Secret's data in memory.
  */
 const nameOnly: CacheTransform = (object) => ({
@@ -49,6 +50,8 @@ const nameOnly: CacheTransform = (object) => ({
   },
 });
 const USER_SECRETS = 'Secret/user';
+/** The users' ConfigMaps, watched by name only: a base product ConfigMap (configMapName) changing concerns the frontends naming it. */
+const USER_CONFIG_MAPS = 'ConfigMap/user';
 
 export interface OperatorOptions {
   kubeConfig: k8s.KubeConfig;
@@ -102,6 +105,16 @@ export function createOperator(options: OperatorOptions): {
           ),
       )
       .map(objectKey);
+  // An edit of a base product ConfigMap rolls the WSO2 pods at once, not at the next resync.
+  const userConfigMap = (configMap: k8s.KubernetesObject) =>
+    controller!
+      .list()
+      .filter(
+        (f) =>
+          f.metadata.namespace === configMap.metadata?.namespace &&
+          f.spec.backends?.managed?.configMapName === configMap.metadata?.name,
+      )
+      .map(objectKey);
   const owned = OWNED_KINDS.map(({ group, version, plural, kind, trim }): SecondaryWatch => ({
     resource: { group, version, plural, kind },
     primaryKeys: ownerKeys(PRIMARY),
@@ -117,6 +130,12 @@ export function createOperator(options: OperatorOptions): {
         resource: { group: '', version: 'v1', plural: 'secrets', kind: 'Secret' },
         cacheName: USER_SECRETS,
         primaryKeys: userSecret,
+        transform: nameOnly,
+      },
+      {
+        resource: { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap' },
+        cacheName: USER_CONFIG_MAPS,
+        primaryKeys: userConfigMap,
         transform: nameOnly,
       },
       // EndpointSlices carry their Service's labels, so the instance label names the frontend.
@@ -152,7 +171,7 @@ export interface RunOptions {
   leaseNamespace?: string;
   resyncPeriodMs: number;
   concurrency: number;
-  /** error: only errors are logged. */
+  /** The least important lines logged: debug (each reconcile and apply), info (what changed), error. */
   logLevel: LogLevel;
 }
 
@@ -161,8 +180,7 @@ export async function runOperator(options: RunOptions): Promise<number> {
   const kubeConfig = new PooledKubeConfig();
   kubeConfig.loadFromDefault();
   const identity = `${hostname()}-${process.pid}`;
-  const log: Logger =
-    options.logLevel === 'error' ? (level, ...rest) => level === 'error' && jsonLogger(level, ...rest) : jsonLogger;
+  const log = atLevel(options.logLevel);
   const { controller, metrics } = createOperator({
     kubeConfig,
     namespaces: options.namespaces,

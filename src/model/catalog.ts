@@ -24,6 +24,8 @@ export interface ProductInfo {
    * form POST (SAML POST binding to /commonauth, OIDC form_post), which a Lax cookie misses.
    */
   routeCookieSameSite: 'None' | 'Lax';
+  /** The uid (and gid) the official image of this version runs as (its Dockerfile's `USER_ID`). */
+  imageUser: (version: SemVer) => number;
 }
 
 export interface SemVer {
@@ -32,6 +34,13 @@ export interface SemVer {
   patch: number;
 }
 
+// The user the official images run as. wso2/docker-apim moved from 802 to 10001 in 4.3.0 (commit
+// ce4e84cb "Change user ID to 10001", first in tag v4.3.0.1); wso2/docker-ei (which builds the MI
+// images) from 802 to 10802 in 4.4.0 (commit 4fce6a4, first in tag v4.4.0.1); wso2/docker-is has
+// used 802 in every Dockerfile up to 7.3 (alpine, rocky, ubuntu, pqc), as have EI 6 and 7.
+const WSO2CARBON_UID = 802;
+const atLeast = (v: SemVer, major: number, minor: number) => v.major > major || (v.major === major && v.minor >= minor);
+
 export const PRODUCT_INFO: Record<Product, ProductInfo> = {
   'api-manager': {
     defaultVersion: '4.5.0',
@@ -39,6 +48,7 @@ export const PRODUCT_INFO: Record<Product, ProductInfo> = {
     configFormat: (v) => (v.major >= 3 ? 'deployment-toml' : 'carbon4'),
     // Portals and the key manager log in through /commonauth, federated IdPs POST to it.
     routeCookieSameSite: 'None',
+    imageUser: (v) => (atLeast(v, 4, 3) ? 10001 : WSO2CARBON_UID),
   },
   'identity-server': {
     defaultVersion: '7.1.0',
@@ -46,18 +56,21 @@ export const PRODUCT_INFO: Record<Product, ProductInfo> = {
     configFormat: (v) => (v.major > 5 || (v.major === 5 && v.minor >= 9) ? 'deployment-toml' : 'carbon4'),
     // As WSO2's kubernetes-is chart: SAML and OIDC form_post responses arrive as cross-site POSTs.
     routeCookieSameSite: 'None',
+    imageUser: () => WSO2CARBON_UID,
   },
   'enterprise-integrator': {
     defaultVersion: '6.6.0',
     defaultImage: (v) => `wso2/wso2ei-integrator:${v}`,
     configFormat: (v) => (v.major >= 7 ? 'deployment-toml' : 'carbon4'),
     routeCookieSameSite: 'Lax',
+    imageUser: () => WSO2CARBON_UID,
   },
   'micro-integrator': {
     defaultVersion: '4.4.0',
     defaultImage: (v) => `wso2/wso2mi:${v}`,
     configFormat: () => 'deployment-toml',
     routeCookieSameSite: 'Lax',
+    imageUser: (v) => (atLeast(v, 4, 4) ? 10802 : WSO2CARBON_UID),
   },
 };
 

@@ -72,6 +72,12 @@ export interface RoleConfiguration {
   files: ProductFile[];
 }
 
+/** An external node that serves several roles: the files of all of them. */
+export interface NodeConfiguration {
+  roles: Role[];
+  files: ProductFile[];
+}
+
 /** Where the frontend lives, for the internal Service names of managed components. */
 export interface Placement {
   name: string;
@@ -91,6 +97,8 @@ const IS_HOSTNAME_DOC = 'is.docs.wso2.com/en/latest/deploy/change-the-hostname/'
 const HELM_MI = 'wso2/helm-mi mi/confs/deployment.toml';
 const MI_CATALOG =
   'apim.docs.wso2.com/en/4.1.0/reference/config-catalog-mi/ ([transport.http] listener.wsdl_epr_prefix)';
+const IS_SYSTEM_APPS =
+  'wso2/carbon-identity-framework#5304 and wso2-extensions/identity-inbound-auth-oauth#2301 ([console]/[myaccount] callback_url, IS 7.0+, regexp= allowed); the paths of wso2/identity-apps README (#8515); wso2/product-is#25948';
 const SEED_IS = 'seed 003 "Changing hostnames and ports" / "Configure the Proxy Port in IS Nodes"';
 const SEED_APIM2 = 'seed 004 "Configure the reverse proxy settings in the product" (site.json reverseProxy)';
 const SEED_EI =
@@ -257,6 +265,30 @@ function environmentServiceUrl(topology: Topology, placement: Placement, source:
   return environment('service_url', `https://${host}:${CARBON_HTTPS + offset}/services/`, source);
 }
 
+/** The paths the Console and My Account redirect back to, per tenant (`/t/`) and organization (`/o/`). */
+const SYSTEM_APP_PATHS = {
+  console: [
+    '/console',
+    '/t/(.*)/console',
+    '/console/login',
+    '/t/(.*)/console/login',
+    '/o/(.*)/console',
+    '/o/(.*)/console/login',
+  ],
+  myaccount: ['/myaccount', '/t/(.*)/myaccount', '/myaccount/login', '/t/(.*)/myaccount/login'],
+};
+
+/**
+ * IS 7 stores the Console's and My Account's OAuth callback URLs, built from the host it first
+ * started with, and checks them on every login: a later host change fails with "Registered
+ * callback does not match". Since 7.0 `[console]`/`[myaccount] callback_url` in deployment.toml
+ * replaces the stored value; this one allows every public host of the frontend.
+ */
+function systemAppCallback(topology: Topology, app: keyof typeof SYSTEM_APP_PATHS): string {
+  const origins = topology.sites.map((s) => publicUrl('https', s.host, topology.ports.https).replace(/\./g, '\\.'));
+  return `regexp=(${origins.flatMap((o) => SYSTEM_APP_PATHS[app].map((p) => `${o}${p}`)).join('|')})`;
+}
+
 function identityServerToml(topology: Topology, placement: Placement): TomlSetting[] {
   const host = siteHost(topology, 'identity')!;
   const settings: TomlSetting[] = [
@@ -264,6 +296,11 @@ function identityServerToml(topology: Topology, placement: Placement): TomlSetti
     toml('server', 'base_path', publicUrl('https', host, topology.ports.https), HELM_IS),
     ...proxyPorts(topology, `${SEED_IS}; ${HELM_IS}`),
   ];
+  if (parseVersion(topology.version)!.major >= 7)
+    settings.push(
+      toml('console', 'callback_url', systemAppCallback(topology, 'console'), IS_SYSTEM_APPS),
+      toml('myaccount', 'callback_url', systemAppCallback(topology, 'myaccount'), IS_SYSTEM_APPS),
+    );
   if (topology.backends.source === 'managed') {
     // Hazelcast finds the other members through the Kubernetes API (the ServiceAccount the operator creates).
     const services = topology.backends.components.map((c) => `${placement.name}-${c.role}`).join(',');
@@ -477,4 +514,32 @@ export function roleConfiguration(topology: Topology, placement: Placement, role
 /** Per role of the pattern, in topology order. */
 export function productConfiguration(topology: Topology, placement: Placement): RoleConfiguration[] {
   return topology.productSettings.roles.map((r) => roleConfiguration(topology, placement, r.role));
+}
+
+/** What identifies an owned key within its file, whatever value a role gives it. */
+function ownedKey(setting: OwnedSetting): string {
+  const { value: _value, source: _source, ...where } = setting;
+  return JSON.stringify(where);
+}
+
+/**
+ * The files and keys of a node that serves `roles` (one product home): every role's files, a file
+ * two roles own once with the keys of both. A key two roles set to different values (a host name)
+ * takes the value of the node's first listed role.
+ */
+export function nodeConfiguration(topology: Topology, placement: Placement, roles: readonly Role[]): NodeConfiguration {
+  const files: ProductFile[] = [];
+  for (const role of roles) {
+    for (const file of roleConfiguration(topology, placement, role).files) {
+      const known = files.find((f) => f.path === file.path);
+      if (!known) {
+        files.push({ ...file, settings: [...file.settings] });
+        continue;
+      }
+      known.required ||= file.required;
+      const keys = new Set(known.settings.map(ownedKey));
+      known.settings.push(...file.settings.filter((s) => !keys.has(ownedKey(s))));
+    }
+  }
+  return { roles: [...roles], files };
 }

@@ -164,9 +164,13 @@ export interface Topology {
     | {
         source: 'managed';
         image: string;
+        /** The uid and gid the product image runs as (its Dockerfile's USER_ID), for the pod's securityContext. */
+        imageUser: number;
         components: Component[];
         /** The user's ConfigMap of base product files, laid under the patch. */
         baseConfigMap?: string;
+        /** Where the client-truststore password is, when it is not WSO2's default (wso2carbon). */
+        truststorePassword?: { secretName: string; key: string };
       };
   tls: { mode: 'self-signed' | 'secret'; certificatePerHost: boolean; extraSANs: string[]; privateKey: PrivateKeySpec };
   certificates: CertificatePlan[];
@@ -375,7 +379,16 @@ export function buildTopology(spec: DefaultedSpec, observed: ObservedEndpoints =
       : {
           source: 'managed',
           image: spec.backends.managed?.image ?? PRODUCT_INFO[product].defaultImage(version),
+          imageUser: PRODUCT_INFO[product].imageUser(semver),
           ...(spec.backends.managed?.configMapName ? { baseConfigMap: spec.backends.managed.configMapName } : {}),
+          ...(spec.backends.managed?.truststorePassword
+            ? {
+                truststorePassword: {
+                  secretName: spec.backends.managed.truststorePassword.secretName,
+                  key: spec.backends.managed.truststorePassword.key,
+                },
+              }
+            : {}),
           components: roles.map((role): Component => {
             const component = spec.backends.managed?.components?.[role];
             return {

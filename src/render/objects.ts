@@ -28,9 +28,20 @@ import {
 } from './nginx/config.js';
 
 export const nginxName = (frontend: Wso2Frontend) => `${frontend.metadata.name}-nginx`;
-/** The Secret of one certificate the operator issues (self-signed mode), and of the CA that signs them. */
-export const certificateSecretName = (frontend: Wso2Frontend, certificateName: string) =>
-  `${frontend.metadata.name}-tls-${certificateName}`;
+/** A Secret's name is a DNS subdomain: at most 253 characters. */
+const SECRET_NAME_MAX = 253;
+/**
+ * The Secret NGINX serves one certificate from, which the operator owns: the certificate it issued
+ * (self-signed mode) or the last good copy of the user's Secret (mode secret). A name over the
+ * 253 characters a Secret name may have (a long user Secret name) is cut and made unique by a hash.
+ */
+export function certificateSecretName(frontend: Wso2Frontend, certificateName: string): string {
+  const name = `${frontend.metadata.name}-tls-${certificateName}`;
+  if (name.length <= SECRET_NAME_MAX) return name;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 10);
+  return `${name.slice(0, SECRET_NAME_MAX - hash.length - 1).replace(/[-.]+$/, '')}-${hash}`;
+}
+/** The Secret of the CA that signs the issued certificates (self-signed mode). */
 export const caSecretName = (frontend: Wso2Frontend) => `${frontend.metadata.name}-tls-ca`;
 
 /** The agent's state directory in the NGINX container: NGINX's prefix (pid, temp files) and the versioned configurations. */
@@ -95,7 +106,7 @@ const dirOf = (path: string) => path.slice(0, path.lastIndexOf('/'));
 export function agentSecretMounts(frontend: Wso2Frontend, topology: Topology): SecretMount[] {
   const certificates = topology.certificates.map((plan): SecretMount => ({
     dir: dirOf(certificatePaths(plan.name).certificate),
-    secret: plan.source === 'secret' ? plan.secretName! : certificateSecretName(frontend, plan.name),
+    secret: certificateSecretName(frontend, plan.name),
     keys: ['tls.crt', 'tls.key'],
   }));
   const backendCa = topology.backendTls.caSecretName

@@ -34,9 +34,6 @@ import { productSnippets } from './product/patch.js';
 
 export type Wso2Workload = V1Deployment | V1StatefulSet | V1Service;
 
-/** The wso2carbon user and group of WSO2's Docker images. */
-const WSO2_UID = 802;
-
 // WSO2 recommends 2 cores and 4 GB per API Manager node. Request half the cores so a pattern fits
 // on small nodes, and no CPU limit so Carbon's start-up burst is not throttled; the memory limit
 // leaves the JVM's default heap plus off-heap room.
@@ -102,11 +99,14 @@ export function productFilesScript(config: RoleConfiguration, root = MOUNT_ROOT)
     `  if [ -f "$home/$f" ]; then mkdir -p "${root}/base/$(dirname "$f")"; cp "$home/$f" "${root}/base/$f"; fi`,
     'done',
     `if [ -f "${root}/lb-ca/ca.crt" ]; then`,
+    // WSO2's default unless the spec names a Secret (spec.backends.managed.truststorePassword).
+    '  export TRUSTSTORE_PASSWORD="${TRUSTSTORE_PASSWORD:-wso2carbon}"',
     `  for t in ${TRUSTSTORES.map(quote).join(' ')}; do`,
     '    if [ -f "$home/$t" ]; then',
     `      mkdir -p "${root}/config/$(dirname "$t")"`,
     `      cp "$home/$t" "${root}/config/$t"`,
-    `      "\${JAVA_HOME:+$JAVA_HOME/bin/}keytool" -importcert -noprompt -trustcacerts -alias ${LB_CA_ALIAS} -file "${root}/lb-ca/ca.crt" -keystore "${root}/config/$t" -storepass "\${TRUSTSTORE_PASSWORD:-wso2carbon}"`,
+    // :env keeps the password off keytool's command line (and so out of the process list).
+    `      "\${JAVA_HOME:+$JAVA_HOME/bin/}keytool" -importcert -noprompt -trustcacerts -alias ${LB_CA_ALIAS} -file "${root}/lb-ca/ca.crt" -keystore "${root}/config/$t" -storepass:env TRUSTSTORE_PASSWORD`,
     '    fi',
     '  done',
     'fi',
@@ -198,6 +198,7 @@ interface RoleProductConfig {
   checksum: string;
   caSecret?: string;
   baseConfigMap?: string;
+  truststorePassword?: { secretName: string; key: string };
   operatorImage: string;
 }
 
@@ -231,6 +232,19 @@ function productConfigPieces(frontend: Wso2Frontend, image: string, product: Rol
       name: 'product-files',
       image,
       command: ['sh', '-c', productFilesScript(config)],
+      // The kubelet reads the Secret: its value is in neither the pod spec nor the operator's hands.
+      ...(product.truststorePassword
+        ? {
+            env: [
+              {
+                name: 'TRUSTSTORE_PASSWORD',
+                valueFrom: {
+                  secretKeyRef: { name: product.truststorePassword.secretName, key: product.truststorePassword.key },
+                },
+              },
+            ],
+          }
+        : {}),
       volumeMounts: [
         mount('product-base', 'base'),
         mount('product-config', 'config'),
@@ -267,6 +281,7 @@ function productConfigPieces(frontend: Wso2Frontend, image: string, product: Rol
 
 function podSpec(
   image: string,
+  imageUser: number,
   component: Component,
   ports: V1ContainerPort[],
   frontend: Wso2Frontend,
@@ -293,11 +308,12 @@ function podSpec(
     serviceAccountName: wso2AccessName(frontend),
     // Only a product that finds its cluster members through the Kubernetes API gets a token.
     automountServiceAccountToken: clustersOnKubernetes(product.config),
+    // The user the official image runs as (src/model/catalog.ts imageUser), so the product home it owns stays writable.
     securityContext: {
       runAsNonRoot: true,
-      runAsUser: WSO2_UID,
-      runAsGroup: WSO2_UID,
-      fsGroup: WSO2_UID,
+      runAsUser: imageUser,
+      runAsGroup: imageUser,
+      fsGroup: imageUser,
       seccompProfile: { type: 'RuntimeDefault' },
     },
     initContainers,
@@ -309,6 +325,7 @@ function podSpec(
 function podTemplate(
   frontend: Wso2Frontend,
   image: string,
+  imageUser: number,
   component: Component,
   ports: V1ContainerPort[],
   product: RoleProductConfig,
@@ -318,19 +335,20 @@ function podTemplate(
       labels: labelsFor(frontend, component.role),
       annotations: { [PRODUCT_CONFIG_CHECKSUM]: product.checksum },
     },
-    spec: podSpec(image, component, ports, frontend, product),
+    spec: podSpec(image, imageUser, component, ports, frontend, product),
   };
 }
 
 function roleWorkload(
   frontend: Wso2Frontend,
   image: string,
+  imageUser: number,
   component: Component,
   product: RoleProductConfig,
 ): V1Deployment | V1StatefulSet {
   const { role, replicas } = component;
   const selector = { matchLabels: roleSelector(frontend, role) };
-  const template = podTemplate(frontend, image, component, containerPorts(component), product);
+  const template = podTemplate(frontend, image, imageUser, component, containerPorts(component), product);
   if (!component.pinned) {
     return {
       apiVersion: 'apps/v1',
@@ -382,10 +400,9 @@ export function wso2Workloads(
   const backends = topology.backends;
   if (backends.source !== 'managed') return [];
   const placement = placementOf(frontend);
-  // The frontend's CA: in every served certificate's Secret (issued ones always; cert-manager's when it has one).
+  // The frontend's CA: in every served certificate's Secret (issued ones always; a copy of the user's when it has one).
   const first = topology.certificates[0];
-  const caSecret =
-    first && (first.source === 'secret' ? first.secretName : certificateSecretName(frontend, first.name));
+  const caSecret = first && certificateSecretName(frontend, first.name);
   return backends.components.flatMap((component) => {
     const config = roleConfiguration(topology, placement, component.role);
     const product: RoleProductConfig = {
@@ -394,7 +411,11 @@ export function wso2Workloads(
       operatorImage: options.operatorImage ?? DEFAULT_OPERATOR_IMAGE,
       ...(caSecret ? { caSecret } : {}),
       ...(backends.baseConfigMap ? { baseConfigMap: backends.baseConfigMap } : {}),
+      ...(backends.truststorePassword ? { truststorePassword: backends.truststorePassword } : {}),
     };
-    return [roleWorkload(frontend, backends.image, component, product), roleService(frontend, component)];
+    return [
+      roleWorkload(frontend, backends.image, backends.imageUser, component, product),
+      roleService(frontend, component),
+    ];
   });
 }

@@ -1,11 +1,10 @@
 // What status and metrics report about certificate lifetimes.
 
-/** The first expiry among the certificates a frontend serves (status.certificateNotAfter). */
-export function earliestNotAfter(certificates: readonly { notAfter: Date }[]): Date | undefined {
-  return certificates.reduce<Date | undefined>(
-    (earliest, { notAfter }) => (earliest === undefined || notAfter < earliest ? notAfter : earliest),
-    undefined,
-  );
+/** The first of some certificate times: the earliest expiry (status.certificateNotAfter), the next renewal. */
+export function earliest(times: Iterable<Date>): Date | undefined {
+  let first: Date | undefined;
+  for (const time of times) if (first === undefined || time < first) first = time;
+  return first;
 }
 
 /** Whole seconds left before a certificate expires; negative once it has (for a gauge metric). */

@@ -2,7 +2,7 @@
 // documents and lists the resource with it.
 import { readFileSync } from 'node:fs';
 import * as yaml from 'js-yaml';
-import { crdYaml } from '../../src/cli/crd.js';
+import { crdYaml } from '../../src/render/crd.js';
 import { renderCrd } from '../../src/render/crd.js';
 import { createNamespace, kubectl } from '../support/cluster.js';
 import { CRD_FILE, example, installCrd } from '../support/resources.js';

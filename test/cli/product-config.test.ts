@@ -5,7 +5,9 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jsonc from 'jsonc-parser';
+import * as yaml from 'js-yaml';
 import { parse as parseToml } from 'smol-toml';
+import type { Wso2Frontend } from '../../src/api/schema.js';
 import { roleConfiguration } from '../../src/model/product-config.js';
 import { topologyOf } from '../support/frontend.js';
 import { example } from '../support/resources.js';
@@ -65,6 +67,34 @@ test('render --product-config --base PRODUCT_HOME: the node gets its patched fil
     expect(readFileSync(join(out, node, path), 'utf8')).toBe(
       readFileSync(join(GOLDEN, 'is-5-worker', path.replace(/\//g, '__')), 'utf8'),
     );
+});
+
+test('render --product-config: a node with several roles gets the files and keys of each of them', () => {
+  const resource = yaml.load(readFileSync('examples/apim-distributed.yaml', 'utf8')) as Wso2Frontend;
+  resource.spec.backends = {
+    external: {
+      nodes: [
+        { name: 'cp-tm', address: '192.0.2.1', roles: ['control-plane', 'traffic-manager'] },
+        { name: 'gw', address: '192.0.2.2', roles: ['gateway'] },
+      ],
+    },
+  };
+  const file = join(scratch, 'apim-distributed-external.yaml');
+  writeFileSync(file, yaml.dump(resource));
+  const home = productHome('apim-4-home-multi', { 'repository/conf/deployment.toml': 'apim-4/deployment.toml' });
+  const out = join(scratch, 'apim-distributed-nodes');
+  const result = run('render', '-f', file, '--product-config', out, '--base', home);
+  expect(result.stderr).toBe('');
+  expect(result.status).toBe(0);
+  const toml = parseToml(readFileSync(join(out, 'cp-tm', 'repository/conf/deployment.toml'), 'utf8')) as {
+    apim: { key_manager: { service_url: string }; gateway: { environment: { service_url: string }[] } };
+  };
+  // The key manager link is the traffic manager's key, the gateway environment the control plane's.
+  expect(toml.apim.key_manager.service_url).toBe('https://192.0.2.1:9443/services/');
+  expect(toml.apim.gateway.environment[0]!.service_url).toBe('https://192.0.2.2:9443/services/');
+  expect(readFileSync(join(out, 'cp-tm', 'CHANGES.txt'), 'utf8')).toMatch(
+    /^# What to set on a node with roles control-plane, traffic-manager /,
+  );
 });
 
 describe('patch-product-config', () => {

@@ -73,13 +73,17 @@ class FakeCluster implements ClusterClient {
 function setUp() {
   const cluster = new FakeCluster();
   const pruned: string[] = [];
+  const debug: Record<string, unknown>[] = [];
   const applier = new Applier({
     client: cluster,
     cache: cluster.cache,
     kinds: OWNED_KINDS,
-    log: (_level, message, fields) => pruned.push(`${message} ${String(fields.kind)}/${String(fields.name)}`),
+    log: (level, message, fields) =>
+      level === 'debug'
+        ? debug.push({ message, ...fields })
+        : pruned.push(`${message} ${String(fields.kind)}/${String(fields.name)}`),
   });
-  return { cluster, applier, pruned };
+  return { cluster, applier, pruned, debug };
 }
 
 describe('apply', () => {
@@ -161,6 +165,16 @@ describe('apply', () => {
       expect((await applier.apply(owner, [service])).refused?.permanent).toBe(permanent);
     }
   });
+});
+
+test('each apply sent is logged at debug level, saying whether it changed the object; a skipped one is not', async () => {
+  const { cluster, applier, debug } = setUp();
+  await applier.apply(owner, [configMap('shop-nginx')]);
+  cluster.sync();
+  await applier.apply(owner, [configMap('shop-nginx')]);
+  expect(debug).toEqual([
+    { message: 'applied', frontend: owner.metadata.name, object: 'ConfigMap/shop-nginx', changed: true },
+  ]);
 });
 
 describe('prune', () => {

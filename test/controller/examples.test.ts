@@ -25,7 +25,14 @@ import type { Role } from '../../src/api/vocabulary.js';
 import { PATTERN_PRESETS } from '../../src/model/catalog.js';
 import { reconciles } from '../support/prometheus.js';
 import { createNamespace, eventually, kubeConfig, kubectl, kubectlOutcome } from '../support/cluster.js';
-import { examples, installCrd, provideBaseConfig, provideTlsSecrets, sitesOf } from '../support/resources.js';
+import {
+  conditionOf,
+  examples,
+  installCrd,
+  provideBaseConfig,
+  provideTlsSecrets,
+  sitesOf,
+} from '../support/resources.js';
 
 const EXAMPLES = examples();
 const CONFIG_HASH = 'wso2-frontend.dev/config-hash';
@@ -59,8 +66,6 @@ async function readFrontend(name: string): Promise<LiveFrontend> {
     name,
   })) as LiveFrontend;
 }
-
-const condition = (f: LiveFrontend, type: string) => f.status?.conditions?.find((c) => c.type === type);
 
 /**
  * For managed backends, once every WSO2 pod is ready: the pod addresses NGINX must route to (every
@@ -117,8 +122,8 @@ async function settle({ file, resource }: Example): Promise<void> {
       const hash = configMap.metadata?.annotations?.[CONFIG_HASH];
       if (!idle || before.metadata.resourceVersion !== after.metadata.resourceVersion)
         throw new Error('the operator was reconciling');
-      if (condition(after, 'Ready')?.status !== 'True')
-        throw new Error(`Ready is ${JSON.stringify(condition(after, 'Ready'))}`);
+      if (conditionOf(after, 'Ready')?.status !== 'True')
+        throw new Error(`Ready is ${JSON.stringify(conditionOf(after, 'Ready'))}`);
       if (after.status?.observedGeneration !== after.metadata.generation)
         throw new Error(
           `status.observedGeneration ${after.status?.observedGeneration}, generation ${after.metadata.generation}`,

@@ -11,8 +11,24 @@ import { createOperator } from '../../src/controller/setup.js';
 import type { OperatorMetrics } from '../../src/controller/observability.js';
 import type { Controller } from '../../src/controller/runtime/controller.js';
 import { reconciles } from '../support/prometheus.js';
-import { createNamespace, eventually, isNotFound, kubeConfig, kubectl } from '../support/cluster.js';
-import { example, installCrd, provideBaseConfig } from '../support/resources.js';
+import {
+  createNamespace,
+  eventually,
+  eventuallyEvents,
+  eventsWith,
+  isNotFound,
+  kubeConfig,
+  kubectl,
+} from '../support/cluster.js';
+import {
+  conditionOf,
+  example,
+  frontendOnce,
+  installCrd,
+  patchSpec,
+  provideBaseConfig,
+  readFrontend,
+} from '../support/resources.js';
 
 let namespace: string;
 let controller: Controller<Wso2Frontend>;
@@ -30,11 +46,7 @@ function startOperator(): Promise<void> {
   return controller.start();
 }
 
-async function frontend(): Promise<Wso2Frontend> {
-  return JSON.parse(await kubectl(['get', 'wso2frontend', NAME, '-n', namespace, '-o', 'json'])) as Wso2Frontend;
-}
-
-const condition = (f: Wso2Frontend, type: string) => f.status?.conditions?.find((c) => c.type === type);
+const frontend = () => readFrontend(namespace, NAME);
 
 beforeAll(async () => {
   await installCrd();
@@ -55,23 +67,13 @@ test('kubectl wait --for=condition=Ready succeeds and the status tells the URLs,
   expect(f.status?.configHash).toMatch(/^[0-9a-f]{16}$/);
   expect(new Date(f.status!.certificateNotAfter!).getTime()).toBeGreaterThan(Date.now() + 80 * 86_400_000);
   for (const type of ['Accepted', 'CertificatesReady', 'ConfigurationServed', 'BackendsAvailable'])
-    expect(condition(f, type)?.status).toBe('True');
-  expect(condition(f, 'Reconciling')?.status).toBe('False');
-  expect(condition(f, 'Stalled')?.status).toBe('False');
+    expect(conditionOf(f, type)?.status).toBe('True');
+  expect(conditionOf(f, 'Reconciling')?.status).toBe('False');
+  expect(conditionOf(f, 'Stalled')?.status).toBe('False');
 });
 
 test('one CertificateIssued Event tells the CA and the certificate issued for the new resource', async () => {
-  const text = await kubectl([
-    'get',
-    'events.events.k8s.io',
-    '-n',
-    namespace,
-    '--field-selector',
-    `regarding.name=${NAME},reason=CertificateIssued`,
-    '-o',
-    'json',
-  ]);
-  const notes = (JSON.parse(text) as { items: { note: string; type: string }[] }).items.map((e) => e.note);
+  const notes = (await eventsWith(namespace, 'CertificateIssued', NAME)).map((e) => e.note);
   expect(notes).toEqual([
     'issued the frontend CA (no CA certificate is stored yet); the certificate for api.am.wso2.com, gw.am.wso2.com (no server certificate is stored yet)',
   ]);
@@ -162,42 +164,22 @@ test('an edit of an owned field is put back', async () => {
 test('an invalid spec is reported on the status and as an Event, and nothing owned changes', async () => {
   const configMap = await core().readNamespacedConfigMap({ name: `${NAME}-nginx`, namespace });
   // Valid for the schema and CEL; only the presets know api.am.wso2.com is the portal's host.
-  await kubectl([
-    'patch',
-    'wso2frontend',
-    NAME,
-    '-n',
+  await patchSpec(namespace, NAME, { sites: { gateway: { host: 'api.am.wso2.com' } } });
+  const f = await frontendOnce(
+    'Accepted=False',
     namespace,
-    '--type=merge',
-    '-p',
-    JSON.stringify({ spec: { sites: { gateway: { host: 'api.am.wso2.com' } } } }),
-  ]);
-  const f = await eventually('Accepted=False', async () => {
-    const current = await frontend();
-    return condition(current, 'Accepted')?.status === 'False' ? current : undefined;
-  });
-  expect(condition(f, 'Accepted')).toMatchObject({
+    NAME,
+    (f) => conditionOf(f, 'Accepted')?.status === 'False',
+  );
+  expect(conditionOf(f, 'Accepted')).toMatchObject({
     reason: 'InvalidSpec',
     message:
       'spec.sites.gateway.host: host api.am.wso2.com is the default host of site portal; give site portal its own host (spec.sites.portal.host) or choose another host here',
   });
-  expect(condition(f, 'Ready')?.status).toBe('False');
-  expect(condition(f, 'Stalled')?.status).toBe('True');
+  expect(conditionOf(f, 'Ready')?.status).toBe('False');
+  expect(conditionOf(f, 'Stalled')?.status).toBe('True');
   expect(f.status?.observedGeneration).toBe(f.metadata.generation);
-  const events = await eventually('an InvalidSpec Event', async () => {
-    const text = await kubectl([
-      'get',
-      'events.events.k8s.io',
-      '-n',
-      namespace,
-      '--field-selector',
-      `regarding.name=${NAME},reason=InvalidSpec`,
-      '-o',
-      'json',
-    ]);
-    const items = (JSON.parse(text) as { items: { note: string; type: string }[] }).items;
-    return items.length ? items : undefined;
-  });
+  const events = await eventuallyEvents(namespace, 'InvalidSpec', NAME);
   expect(events[0]).toMatchObject({ type: 'Warning', note: expect.stringContaining('spec.sites.gateway.host') });
   expect((await core().readNamespacedConfigMap({ name: `${NAME}-nginx`, namespace })).metadata?.resourceVersion).toBe(
     configMap.metadata?.resourceVersion,
@@ -206,20 +188,13 @@ test('an invalid spec is reported on the status and as an Event, and nothing own
 
 test('a spec change is followed: new host, new configuration, new certificate, Ready again', async () => {
   const before = await frontend();
-  await kubectl([
-    'patch',
-    'wso2frontend',
-    NAME,
-    '-n',
+  await patchSpec(namespace, NAME, { sites: { gateway: { host: 'api.example.com' } } });
+  await frontendOnce(
+    'Ready with the new host',
     namespace,
-    '--type=merge',
-    '-p',
-    JSON.stringify({ spec: { sites: { gateway: { host: 'api.example.com' } } } }),
-  ]);
-  await eventually('Ready with the new host', async () => {
-    const f = await frontend();
-    return condition(f, 'Ready')?.status === 'True' && f.status?.urls?.includes('api.example.com') ? f : undefined;
-  });
+    NAME,
+    (f) => conditionOf(f, 'Ready')?.status === 'True' && !!f.status?.urls?.includes('api.example.com'),
+  );
   const after = await frontend();
   expect(after.status?.configHash).not.toBe(before.status?.configHash);
   const vhost = (await core().readNamespacedConfigMap({ name: `${NAME}-nginx`, namespace })).data![
@@ -233,16 +208,7 @@ test('a spec change is followed: new host, new configuration, new certificate, R
 });
 
 test('a host that needs its own certificate gets one, and the shared certificate is pruned', async () => {
-  await kubectl([
-    'patch',
-    'wso2frontend',
-    NAME,
-    '-n',
-    namespace,
-    '--type=merge',
-    '-p',
-    JSON.stringify({ spec: { tls: { certificatePerHost: true } } }),
-  ]);
+  await patchSpec(namespace, NAME, { tls: { certificatePerHost: true } });
   const secrets = await eventually('per-host certificate Secrets only', async () => {
     const names = (
       await core().listNamespacedSecret({ namespace, labelSelector: `app.kubernetes.io/instance=${NAME}` })
@@ -341,8 +307,13 @@ describe('certificates from a Secret the user manages (cert-manager style)', () 
     const ca = issueCa('user CA', { now: new Date() });
     return tlsSecretData(issueServerCertificate(ca, hosts, { now: new Date() }), ca);
   };
-  const status = async () =>
-    JSON.parse(await kubectl(['get', 'wso2frontend', BYO, '-n', namespace, '-o', 'json'])) as Wso2Frontend;
+  const status = () => readFrontend(namespace, BYO);
+  /** The operator's copy of example-tls, which NGINX mounts. */
+  const COPY = `${BYO}-tls-secret-example-tls`;
+  const served = async () => {
+    const data = (await core().readNamespacedSecret({ name: COPY, namespace })).data ?? {};
+    return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+  };
 
   beforeAll(async () => {
     await secretFor(await issue());
@@ -358,7 +329,8 @@ describe('certificates from a Secret the user manages (cert-manager style)', () 
     const before = (await status()).status!.configHash!;
     const apps = kubeConfig().makeApiClient(k8s.AppsV1Api);
     const template = (await apps.readNamespacedDeployment({ name: `${BYO}-nginx`, namespace })).spec!.template;
-    await secretFor(await issue());
+    const renewed = await issue();
+    await secretFor(renewed);
     const after = await eventually('a new configuration hash', async () => {
       const f = await status();
       return f.status?.configHash && f.status.configHash !== before ? f.status.configHash : undefined;
@@ -367,26 +339,37 @@ describe('certificates from a Secret the user manages (cert-manager style)', () 
     expect(configMap.metadata!.annotations!['wso2-frontend.dev/config-hash']).toBe(after);
     const deployment = await apps.readNamespacedDeployment({ name: `${BYO}-nginx`, namespace });
     expect(deployment.spec!.template).toEqual(template);
-    expect(deployment.spec!.template.spec!.containers[0]!.args).toContain(
-      'tls/secret-example-tls=example-tls:tls.crt,tls.key',
-    );
+    // NGINX's agents read the operator's copy, never the user's Secret itself.
+    const args = deployment.spec!.template.spec!.containers[0]!.args!;
+    expect(args).toContain(`tls/secret-example-tls=${COPY}:tls.crt,tls.key`);
+    expect(args.join(' ')).not.toContain('=example-tls');
+    expect(await served()).toEqual(renewed);
   });
 
-  test('a Secret whose key does not match its certificate is reported, and what works is not replaced', async () => {
+  test('a Secret whose key does not match its certificate is reported, and NGINX keeps the last good copy', async () => {
     const configMap = await core().readNamespacedConfigMap({ name: `${BYO}-nginx`, namespace });
+    const lastGood = await served();
     const good = await issue();
     const other = await issue();
     await secretFor({ ...good, 'tls.key': other['tls.key'] });
-    const f = await eventually('CertificatesReady=False', async () => {
-      const current = await status();
-      return condition(current, 'CertificatesReady')?.status === 'False' ? current : undefined;
-    });
-    expect(condition(f, 'CertificatesReady')?.reason).toBe('CertificateInvalid');
-    expect(condition(f, 'CertificatesReady')?.message).toContain('Secret example-tls');
-    expect(condition(f, 'CertificatesReady')?.message).not.toContain('PRIVATE KEY');
-    expect(condition(f, 'Stalled')?.status).toBe('True');
+    const f = await frontendOnce(
+      'CertificatesReady=False',
+      namespace,
+      BYO,
+      (f) => conditionOf(f, 'CertificatesReady')?.status === 'False',
+    );
+    expect(conditionOf(f, 'CertificatesReady')?.reason).toBe('CertificateInvalid');
+    expect(conditionOf(f, 'CertificatesReady')?.message).toContain('Secret example-tls');
+    expect(conditionOf(f, 'CertificatesReady')?.message).not.toContain('PRIVATE KEY');
+    expect(conditionOf(f, 'CertificatesReady')?.message).toContain(
+      `NGINX keeps serving the last good copy (Secret ${COPY}`,
+    );
+    expect(conditionOf(f, 'Stalled')?.status).toBe('True');
     expect((await core().readNamespacedConfigMap({ name: `${BYO}-nginx`, namespace })).metadata?.resourceVersion).toBe(
       configMap.metadata?.resourceVersion,
     );
+    expect(await served()).toEqual(lastGood);
+    const events = await eventuallyEvents(namespace, 'CertificateInvalid', BYO);
+    expect(events[0]).toMatchObject({ type: 'Warning', note: expect.stringContaining('last good copy') });
   });
 });

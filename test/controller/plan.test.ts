@@ -30,6 +30,8 @@ const DAY = 24 * 3600 * 1000;
 const HOSTS = ['api.am.wso2.com', 'gw.am.wso2.com'];
 const CA_SECRET = 'shop-tls-ca';
 const LEAF_SECRET = 'shop-tls-frontend';
+/** Mode secret: the operator-owned copy NGINX serves the user's Secret `mine` from. */
+const MINE_COPY = 'shop-tls-secret-mine';
 
 const external: Wso2FrontendSpec = {
   product: 'api-manager',
@@ -265,11 +267,24 @@ describe('plan: nothing may be applied', () => {
     });
   });
 
-  test('a user Secret that does not cover the hosts stalls the certificates and applies nothing', () => {
+  test('a user Secret that fails a check: read the last good copy, to say what NGINX serves instead', () => {
     const otherHost = leafOf(ca, ['elsewhere.example.com']);
     const spec = { ...external, tls: { mode: 'secret', secretName: 'mine' } };
     const next = plan(
       observed({ frontend: frontend(spec), secrets: stored({ mine: fresh(tlsSecretData(otherHost, ca)) }) }),
+      NOW,
+    );
+    expect(next).toEqual({ action: 'read', secrets: [MINE_COPY], fresh: false });
+  });
+
+  test('a user Secret that does not cover the hosts stalls the certificates and applies nothing', () => {
+    const otherHost = leafOf(ca, ['elsewhere.example.com']);
+    const spec = { ...external, tls: { mode: 'secret', secretName: 'mine' } };
+    const next = plan(
+      observed({
+        frontend: frontend(spec),
+        secrets: stored({ mine: fresh(tlsSecretData(otherHost, ca)), [MINE_COPY]: cached(undefined) }),
+      }),
       NOW,
     );
     expect(next.action).toBe('report');
@@ -277,7 +292,9 @@ describe('plan: nothing may be applied', () => {
     expect(outcome.findings.certificates).toEqual({
       ok: false,
       reason: 'CertificateInvalid',
-      message: expect.stringMatching(/^Secret mine: .*does not cover host api\.am\.wso2\.com/),
+      message: expect.stringMatching(
+        /^Secret mine: .*does not cover host api\.am\.wso2\.com.*; NGINX serves nothing for api\.am\.wso2\.com, gw\.am\.wso2\.com until it is fixed$/,
+      ),
     });
     // Recorded when the status changes, so a Ready frontend going False says why as an Event.
     expect(outcome.events).toEqual([
@@ -294,17 +311,87 @@ describe('plan: nothing may be applied', () => {
 
   test('a missing user Secret is a certificate problem too, named as not found', () => {
     const spec = { ...external, tls: { mode: 'secret', secretName: 'mine' } };
-    const next = plan(observed({ frontend: frontend(spec), secrets: stored({ mine: fresh(undefined) }) }), NOW);
+    const secrets = stored({ mine: fresh(undefined), [MINE_COPY]: cached(undefined) });
+    const next = plan(observed({ frontend: frontend(spec), secrets }), NOW);
     expect(next).toMatchObject({
       action: 'report',
       outcome: {
-        findings: { certificates: { ok: false, reason: 'CertificateInvalid', message: 'Secret mine not found' } },
+        findings: {
+          certificates: {
+            ok: false,
+            reason: 'CertificateInvalid',
+            message: expect.stringMatching(/^Secret mine not found; NGINX serves nothing/),
+          },
+        },
+      },
+    });
+  });
+
+  test('a user Secret whose key does not match, after a good one: nothing applied, NGINX keeps the last good copy', () => {
+    const spec = { ...external, tls: { mode: 'secret', secretName: 'mine' } };
+    const good = tlsSecretData(leaf, ca);
+    const broken = { ...good, 'tls.key': ca.privateKeyPem };
+    const next = plan(
+      observed({ frontend: frontend(spec), secrets: stored({ mine: fresh(broken), [MINE_COPY]: cached(good) }) }),
+      NOW,
+    );
+    expect(next.action).toBe('report');
+    const { outcome } = next as Extract<Plan, { action: 'report' }>;
+    expect(outcome.findings.certificates).toMatchObject({ ok: false, reason: 'CertificateInvalid' });
+    expect(outcome.findings.certificates!.message).toMatch(/^Secret mine: tls\.key is not the private key of /);
+    expect(outcome.findings.certificates!.message).toContain(
+      `; NGINX keeps serving the last good copy (Secret ${MINE_COPY}, valid until ${leaf.notAfter.toISOString()})`,
+    );
+    expect(outcome.findings.certificates!.message).not.toContain('PRIVATE KEY');
+    expect(outcome.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'CertificateInvalid' })]);
+  });
+
+  test('a last good copy that no longer passes either (expired) is named as such', () => {
+    const spec = { ...external, tls: { mode: 'secret', secretName: 'mine' } };
+    const expired = tlsSecretData(leafOf(ca, HOSTS, new Date(NOW.getTime() - 100 * DAY)), ca);
+    const next = plan(
+      observed({ frontend: frontend(spec), secrets: stored({ mine: fresh(undefined), [MINE_COPY]: cached(expired) }) }),
+      NOW,
+    );
+    expect(next).toMatchObject({
+      action: 'report',
+      outcome: {
+        findings: {
+          certificates: {
+            message: expect.stringMatching(
+              new RegExp(
+                `^Secret mine not found; NGINX keeps the last good copy \\(Secret ${MINE_COPY}\\), which no longer passes either: .* expired at `,
+              ),
+            ),
+          },
+        },
       },
     });
   });
 });
 
 describe('plan: what to apply', () => {
+  test("a user Secret that passes every check is copied into the operator's Secret, which NGINX's agents read", () => {
+    const spec = { ...external, tls: { mode: 'secret', secretName: 'mine' } };
+    const data = tlsSecretData(leaf, ca);
+    const next = applyPlan(plan(observed({ frontend: frontend(spec), secrets: stored({ mine: cached(data) }) }), NOW));
+    const copy = next.desired[0] as k8s.V1Secret;
+    expect(`${copy.kind}/${copy.metadata!.name}`).toBe(`Secret/${MINE_COPY}`);
+    expect(copy.type).toBe('kubernetes.io/tls');
+    const decoded = Object.fromEntries(
+      Object.entries(copy.data!).map(([key, value]) => [key, Buffer.from(value, 'base64').toString('utf8')]),
+    );
+    expect(decoded).toEqual(data);
+    expect(next.secretIds).toEqual([`Secret/${MINE_COPY}`]);
+    expect(next.keep.has(`Secret/${MINE_COPY}`)).toBe(true);
+    const deployment = next.desired.find((o) => o.kind === 'Deployment') as k8s.V1Deployment;
+    const args = deployment.spec!.template.spec!.containers[0]!.args!;
+    expect(args.filter((_arg, i) => args[i - 1] === '--secret')).toEqual([
+      `tls/secret-mine=${MINE_COPY}:tls.crt,tls.key`,
+    ]);
+    expect(next.findings.certificates).toMatchObject({ ok: true, reason: 'CertificatesValid' });
+  });
+
   test("settled certificates: the certificate Secret, then the agents' identity and the NGINX objects; the unchanged CA is kept, not rewritten", () => {
     const next = applyPlan(plan(observed({ secrets: settledSecrets }), NOW));
     expect(next.desired.map((o) => `${o.kind}/${o.metadata!.name}`)).toEqual([
@@ -658,6 +745,40 @@ describe("the user's base product files (backends.managed.configMapName)", () =>
           },
         },
         events: [expect.objectContaining({ type: 'Warning', reason: 'InvalidBaseConfig', onlyOnStatusChange: true })],
+      },
+    });
+  });
+
+  test('a base file larger than 1 MiB is reported with file and line, and nothing is applied', () => {
+    const big = `[server]\n${'# padding\n'.repeat(110_000)}`;
+    const next = planWith({ data: { 'deployment.toml': big } });
+    expect(next).toMatchObject({
+      action: 'report',
+      outcome: {
+        findings: {
+          product: {
+            reason: 'InvalidBaseConfig',
+            message: expect.stringMatching(
+              /^ConfigMap shop-base key deployment\.toml:104858: passes 1 MiB on this line \(1100009 bytes in all\)/,
+            ),
+          },
+        },
+        events: [expect.objectContaining({ type: 'Warning', reason: 'InvalidBaseConfig' })],
+      },
+    });
+  });
+
+  test('an owned file in binaryData is checked like data: one that does not parse is reported, nothing is applied', () => {
+    const next = planWith({ binaryData: { 'deployment.toml': Buffer.from('[server\n').toString('base64') } });
+    expect(next).toMatchObject({
+      action: 'report',
+      outcome: {
+        findings: {
+          product: {
+            reason: 'InvalidBaseConfig',
+            message: expect.stringMatching(/^ConfigMap shop-base key deployment\.toml:1: /),
+          },
+        },
       },
     });
   });

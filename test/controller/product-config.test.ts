@@ -10,8 +10,8 @@ import type { Wso2Frontend } from '../../src/api/schema.js';
 import { createOperator } from '../../src/controller/setup.js';
 import type { Controller } from '../../src/controller/runtime/controller.js';
 import { PRODUCT_CONFIG_CHECKSUM } from '../../src/render/workloads.js';
-import { createNamespace, eventually, kubeConfig, kubectl, kubectlOutcome } from '../support/cluster.js';
-import { example, installCrd } from '../support/resources.js';
+import { createNamespace, eventsWith, eventually, kubeConfig, kubectl, kubectlOutcome } from '../support/cluster.js';
+import { conditionOf, example, frontendOnce, installCrd, readFrontend } from '../support/resources.js';
 
 let namespace: string;
 let controller: Controller<Wso2Frontend>;
@@ -25,10 +25,7 @@ const identity: Wso2Frontend = (() => {
   return { ...base, metadata: { name: 'identity' }, spec };
 })();
 
-async function read(name: string): Promise<Wso2Frontend> {
-  return JSON.parse(await kubectl(['get', 'wso2frontend', name, '-n', namespace, '-o', 'json'])) as Wso2Frontend;
-}
-const condition = (f: Wso2Frontend, type: string) => f.status?.conditions?.find((c) => c.type === type);
+const read = (name: string) => readFrontend(namespace, name);
 const apply = (resource: Wso2Frontend) =>
   kubectl(['apply', '--server-side', '--force-conflicts', '-n', namespace, '-f', '-'], yaml.dump(resource));
 const ready = (name: string) =>
@@ -41,21 +38,7 @@ const replicaSets = async () =>
       labelSelector: 'app.kubernetes.io/instance=identity,app.kubernetes.io/component=worker',
     })
   ).items;
-const events = async (reason: string) =>
-  (
-    JSON.parse(
-      await kubectl([
-        'get',
-        'events.events.k8s.io',
-        '-n',
-        namespace,
-        '--field-selector',
-        `reason=${reason}`,
-        '-o',
-        'json',
-      ]),
-    ) as { items: { note: string; type: string; regarding: { name: string } }[] }
-  ).items;
+const events = (reason: string) => eventsWith(namespace, reason);
 
 beforeAll(async () => {
   await installCrd();
@@ -63,7 +46,8 @@ beforeAll(async () => {
   ({ controller } = createOperator({
     kubeConfig: kubeConfig(),
     namespaces: [namespace],
-    resyncPeriodMs: 1500,
+    // Long: every change below must be noticed through a watch, not by a resync.
+    resyncPeriodMs: 600_000,
     identity: 'test',
   }));
   await controller.start();
@@ -77,7 +61,7 @@ afterAll(async () => {
 
 test('Ready includes ProductConfigured: every WSO2 pod runs the patched configuration, and the status names the ConfigMap', async () => {
   const f = await read('identity');
-  expect(condition(f, 'ProductConfigured')).toMatchObject({ status: 'True', reason: 'Configured' });
+  expect(conditionOf(f, 'ProductConfigured')).toMatchObject({ status: 'True', reason: 'Configured' });
   expect(f.status?.productConfigMap).toBe('identity-product-config');
   const configMap = await core().readNamespacedConfigMap({ name: 'identity-product-config', namespace });
   expect(Object.keys(configMap.data ?? {}).sort()).toEqual(['manager.json', 'worker.json']);
@@ -163,7 +147,7 @@ test('external nodes get their <name>-product-config ConfigMap, named in the sta
   await ready(external.metadata.name);
   const f = await read(external.metadata.name);
   expect(f.status?.productConfigMap).toBe('apim-2-product-config');
-  expect(condition(f, 'ProductConfigured')).toMatchObject({ status: 'True', reason: 'Published' });
+  expect(conditionOf(f, 'ProductConfigured')).toMatchObject({ status: 'True', reason: 'Published' });
   const data = (await core().readNamespacedConfigMap({ name: 'apim-2-product-config', namespace })).data!;
   expect(data['all-in-one.CHANGES.txt']).toContain('Server/HostName = "apim.example.com"');
 });
@@ -194,21 +178,45 @@ describe("a user's base ConfigMap", () => {
     await eventually('the OwnedKeyOverridden Event', async () =>
       (await events('OwnedKeyOverridden')).some((e) => e.note === note && e.type === 'Warning') ? true : undefined,
     );
-    expect(condition(await read('identity-base'), 'ProductConfigured')?.message).toContain(note);
+    expect(conditionOf(await read('identity-base'), 'ProductConfigured')?.message).toContain(note);
+  });
+
+  test('an edit of it rolls the WSO2 pods at once: the ConfigMap is watched, not re-read at the next resync', async () => {
+    const checksum = async () =>
+      (await apps().readNamespacedDeployment({ name: 'identity-base-worker', namespace })).spec!.template.metadata!
+        .annotations![PRODUCT_CONFIG_CHECKSUM];
+    const before = await checksum();
+    await baseFiles('[server]\nhostname = "is.corp.internal"\n\n[user_store]\ntype = "database_unique_id"\n');
+    await eventually('the worker pod template to get a new checksum', async () => {
+      const now = await checksum();
+      return now !== before ? now : undefined;
+    });
+    await eventually('the roll to finish and ProductConfigured to say so', async () => {
+      const deployment = await apps().readNamespacedDeployment({ name: 'identity-base-worker', namespace });
+      const done =
+        deployment.status?.observedGeneration === deployment.metadata!.generation &&
+        deployment.status?.updatedReplicas === deployment.spec!.replicas &&
+        deployment.status?.replicas === deployment.spec!.replicas;
+      return done && conditionOf(await read('identity-base'), 'ProductConfigured')?.status === 'True'
+        ? true
+        : undefined;
+    });
   });
 
   test('a base file that does not parse: on the status with file and line, a Warning Event, and nothing rolled', async () => {
     const before = (await apps().readNamespacedDeployment({ name: 'identity-base-worker', namespace })).metadata!
       .resourceVersion;
     await baseFiles('[server]\nhostname = \n');
-    const f = await eventually('ProductConfigured to say the file does not parse', async () => {
-      const now = await read('identity-base');
-      return condition(now, 'ProductConfigured')?.reason === 'InvalidBaseConfig' ? now : undefined;
-    });
-    expect(condition(f, 'ProductConfigured')!.message).toMatch(
+    const f = await frontendOnce(
+      'ProductConfigured to say the file does not parse',
+      namespace,
+      'identity-base',
+      (f) => conditionOf(f, 'ProductConfigured')?.reason === 'InvalidBaseConfig',
+    );
+    expect(conditionOf(f, 'ProductConfigured')!.message).toMatch(
       /^ConfigMap identity-base-files key deployment\.toml:2: .*; nothing was rolled$/,
     );
-    expect(condition(f, 'Ready')?.status).toBe('False');
+    expect(conditionOf(f, 'Ready')?.status).toBe('False');
     expect((await events('InvalidBaseConfig')).map((e) => e.regarding.name)).toContain('identity-base');
     expect(
       (await apps().readNamespacedDeployment({ name: 'identity-base-worker', namespace })).metadata!.resourceVersion,

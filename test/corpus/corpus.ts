@@ -292,7 +292,11 @@ const boundCases = (): CorpusCase[] => {
       'spec.sites.portal.serverSnippet',
       withSpec({ sites: { portal: { serverSnippet: 'allow all;' } } }),
     ),
-    api('an unknown TLS field', 'spec.tls.privateKey', withSpec({ tls: { privateKey: 'PEM' } })),
+    api(
+      'a private key pasted into the spec (there is no such field)',
+      'spec.tls.key',
+      withSpec({ tls: { key: 'PEM' } }),
+    ),
     api('sites as a list', 'spec.sites', withSpec({ sites: [{ host: 'api.example.com' }] })),
     api('no pattern', 'spec.pattern', { product: 'api-manager', backends: { managed: {} } }),
     api('an empty node list', 'spec.backends.external.nodes', withSpec({ backends: { external: { nodes: [] } } })),

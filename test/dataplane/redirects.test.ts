@@ -4,86 +4,67 @@
 // the same rewrite.
 import type { Wso2Frontend } from '../../src/api/schema.js';
 import { send } from '../support/client.js';
-import { LoopbackFrontend, onLoopback } from '../support/frontend.js';
-import { example, examples } from '../support/resources.js';
+import { externalExamples, loopbackFrontendFor } from '../support/frontend.js';
+import { example } from '../support/resources.js';
 
-const external = examples().filter((e) => e.resource.spec.backends.external);
+describe.each(externalExamples(110))('%s', (_file, resource: Wso2Frontend, block: number) => {
+  const frontend = loopbackFrontendFor(resource, block);
 
-describe.each(external.map((e, i) => [e.file, e.resource, 110 + i] as const))(
-  '%s',
-  (_file, resource: Wso2Frontend, block: number) => {
-    let frontend: LoopbackFrontend;
-
-    beforeAll(async () => {
-      frontend = await LoopbackFrontend.start(onLoopback(resource, block));
-    });
-    afterAll(async () => {
-      await frontend?.stop();
-    });
-
-    test("every site rewrites a node's redirect to its own URL into the site's public HTTPS URL", async () => {
-      for (const site of frontend.topology.sites) {
-        for (let i = 0; i < 4; i++) {
-          const response = await send({
-            scheme: 'https',
-            port: frontend.ports.https,
-            host: site.host,
-            path: `/app${i}/redirect-to-self`,
-            ca: frontend.ca,
-          });
-          expect(response.status).toBe(302);
-          expect(response.headers.location).toMatch(
-            new RegExp(
-              `^https://${site.host.replace(/\./g, '\\.')}:${frontend.ports.https}/authenticationendpoint/login\\.do\\?from=`,
-            ),
-          );
-        }
-      }
-    });
-
-    test('a site that proxies plain HTTP rewrites node redirects into its public HTTP URL', async () => {
-      for (const site of frontend.topology.sites.filter((s) => s.http.mode === 'proxy')) {
+  test("every site rewrites a node's redirect to its own URL into the site's public HTTPS URL", async () => {
+    for (const site of frontend().topology.sites) {
+      for (let i = 0; i < 4; i++) {
         const response = await send({
-          scheme: 'http',
-          port: frontend.ports.http,
+          scheme: 'https',
+          port: frontend().ports.https,
           host: site.host,
-          path: '/app/redirect-to-self',
+          path: `/app${i}/redirect-to-self`,
+          ca: frontend().ca,
         });
         expect(response.status).toBe(302);
         expect(response.headers.location).toMatch(
           new RegExp(
-            `^http://${site.host.replace(/\./g, '\\.')}:${frontend.ports.http}/authenticationendpoint/login\\.do\\?from=`,
+            `^https://${site.host.replace(/\./g, '\\.')}:${frontend().ports.https}/authenticationendpoint/login\\.do\\?from=`,
           ),
         );
       }
-    });
-  },
-);
+    }
+  });
+
+  test('a site that proxies plain HTTP rewrites node redirects into its public HTTP URL', async () => {
+    for (const site of frontend().topology.sites.filter((s) => s.http.mode === 'proxy')) {
+      const response = await send({
+        scheme: 'http',
+        port: frontend().ports.http,
+        host: site.host,
+        path: '/app/redirect-to-self',
+      });
+      expect(response.status).toBe(302);
+      expect(response.headers.location).toMatch(
+        new RegExp(
+          `^http://${site.host.replace(/\./g, '\\.')}:${frontend().ports.http}/authenticationendpoint/login\\.do\\?from=`,
+        ),
+      );
+    }
+  });
+});
 
 describe('seed 003 (is-pattern-1)', () => {
-  let frontend: LoopbackFrontend;
-
-  beforeAll(async () => {
-    frontend = await LoopbackFrontend.start(onLoopback(example('is-pattern-1.yaml'), 43));
-  });
-  afterAll(async () => {
-    await frontend?.stop();
-  });
+  const frontend = loopbackFrontendFor(example('is-pattern-1.yaml'), 43);
 
   test.each(['/commonauth', '/oauth2/authorize', '/oauth2/token', '/authenticationendpoint/', '/oauth2/userinfo'])(
     'a Location header pointing at a node URL from %s comes back rewritten to the public host',
     async (endpoint) => {
       const response = await send({
         scheme: 'https',
-        port: frontend.ports.https,
+        port: frontend().ports.https,
         host: 'is.wso2.com',
         path: `${endpoint}/redirect-to-self`.replace('//', '/'),
-        ca: frontend.ca,
+        ca: frontend().ca,
       });
       expect(response.status).toBe(302);
       expect(response.headers.location).toMatch(
         new RegExp(
-          `^https://is\\.wso2\\.com:${frontend.ports.https}/authenticationendpoint/login\\.do\\?from=worker-[12]$`,
+          `^https://is\\.wso2\\.com:${frontend().ports.https}/authenticationendpoint/login\\.do\\?from=worker-[12]$`,
         ),
       );
     },
@@ -92,14 +73,14 @@ describe('seed 003 (is-pattern-1)', () => {
   test('the management host rewrites the manager node redirects to mgt.is.wso2.com', async () => {
     const response = await send({
       scheme: 'https',
-      port: frontend.ports.https,
+      port: frontend().ports.https,
       host: 'mgt.is.wso2.com',
       path: '/carbon/redirect-to-self',
-      ca: frontend.ca,
+      ca: frontend().ca,
     });
     expect(response.status).toBe(302);
     expect(response.headers.location).toBe(
-      `https://mgt.is.wso2.com:${frontend.ports.https}/authenticationendpoint/login.do?from=manager`,
+      `https://mgt.is.wso2.com:${frontend().ports.https}/authenticationendpoint/login.do?from=manager`,
     );
   });
 
@@ -107,10 +88,10 @@ describe('seed 003 (is-pattern-1)', () => {
     for (let i = 0; i < 5; i++) {
       const response = await send({
         scheme: 'https',
-        port: frontend.ports.https,
+        port: frontend().ports.https,
         host: 'mgt.is.wso2.com',
         path: '/carbon/',
-        ca: frontend.ca,
+        ca: frontend().ca,
       });
       expect(response.answer).toMatchObject({ node: 'manager', port: 9443 });
     }

@@ -129,7 +129,7 @@ test('the values reach the operator Deployment: image, replicas, leader election
 
 test('two replicas without leader election, or an unknown log level, are refused with the reason', async () => {
   await expect(template('leaderElection.enabled=false')).rejects.toThrow(/replicas > 1 needs leaderElection.enabled/);
-  await expect(template('logLevel=debug')).rejects.toThrow(/logLevel must be info or error, got debug/);
+  await expect(template('logLevel=verbose')).rejects.toThrow(/logLevel must be debug, info or error, got verbose/);
 });
 
 test('the metrics Service is on by default and the ServiceMonitor renders when asked', async () => {

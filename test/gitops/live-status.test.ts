@@ -9,7 +9,7 @@ import { createOperator } from '../../src/controller/setup.js';
 import { issueCa, issueServerCertificate, tlsSecretData } from '../../src/tls/issuer.js';
 import { createNamespace, eventually, kubeConfig, kubectl } from '../support/cluster.js';
 import { argoCdHealth, kstatus } from '../support/go-tools.js';
-import { example, installCrd } from '../support/resources.js';
+import { conditionOf, example, installCrd, patchSpec } from '../support/resources.js';
 
 const HEALTH_LUA = 'deploy/argocd/resource_customizations/wso2-frontend.dev/Wso2Frontend/health.lua';
 
@@ -30,8 +30,6 @@ async function read(name: string, ns = namespace): Promise<LiveFrontend> {
     name,
   })) as LiveFrontend;
 }
-
-const condition = (f: LiveFrontend, type: string) => f.status?.conditions?.find((c) => c.type === type);
 
 /** The frontend once `ready` holds for it, as the API server returns it. */
 function capture(what: string, name: string, ready: (f: LiveFrontend) => boolean, ns = namespace) {
@@ -101,27 +99,18 @@ describe('one frontend from creation to Ready and through a spec change', () => 
 
   test('Ready for its generation: Argo CD Healthy, kstatus Current', async () => {
     await startOperator();
-    const f = await capture('Ready', NAME, (f) => observed(f) && condition(f, 'Ready')?.status === 'True');
+    const f = await capture('Ready', NAME, (f) => observed(f) && conditionOf(f, 'Ready')?.status === 'True');
     expect(verdicts(f)).toEqual({
-      argoCd: { status: 'Healthy', message: condition(f, 'Ready')!.message },
+      argoCd: { status: 'Healthy', message: conditionOf(f, 'Ready')!.message },
       kstatus: { status: 'Current', message: 'Resource is Ready' },
     });
   });
 
   test('right after a spec change, until the operator observes it: Argo CD Progressing, kstatus InProgress', async () => {
     await stopOperator();
-    await kubectl([
-      'patch',
-      'wso2frontend',
-      NAME,
-      '-n',
-      namespace,
-      '--type=merge',
-      '-p',
-      JSON.stringify({ spec: { nginx: { replicas: 3 } } }),
-    ]);
+    await patchSpec(namespace, NAME, { nginx: { replicas: 3 } });
     const f = await read(NAME);
-    expect([f.metadata.generation, f.status?.observedGeneration, condition(f, 'Ready')?.status]).toEqual([
+    expect([f.metadata.generation, f.status?.observedGeneration, conditionOf(f, 'Ready')?.status]).toEqual([
       2,
       1,
       'True',
@@ -137,7 +126,7 @@ describe('one frontend from creation to Ready and through a spec change', () => 
     const f = await capture(
       'Ready for generation 2',
       NAME,
-      (f) => f.status?.observedGeneration === 2 && condition(f, 'Ready')?.status === 'True',
+      (f) => f.status?.observedGeneration === 2 && conditionOf(f, 'Ready')?.status === 'True',
     );
     expect(verdicts(f)).toMatchObject({ argoCd: { status: 'Healthy' }, kstatus: { status: 'Current' } });
   });
@@ -147,15 +136,18 @@ test('rolling out (its NGINX pods cannot start): Argo CD Progressing, kstatus In
   if (!operator) await startOperator();
   const name = 'rolling-out';
   await apply(named('apim-single.yaml', name), quotaNamespace);
+  const message = '0 of 2 NGINX replica(s) run the current pod template';
+  // Right after the apply the message says the Deployment controller has not seen it yet; wait for its verdict.
   const f = await capture(
-    'Reconciling with RollingOut',
+    'Reconciling with RollingOut, seen by the Deployment controller',
     name,
     (f) =>
-      observed(f) && condition(f, 'Reconciling')?.status === 'True' && condition(f, 'Ready')?.reason === 'RollingOut',
+      observed(f) &&
+      conditionOf(f, 'Reconciling')?.status === 'True' &&
+      conditionOf(f, 'Ready')?.reason === 'RollingOut' &&
+      conditionOf(f, 'Ready')?.message === message,
     quotaNamespace,
   );
-  const message = condition(f, 'Ready')!.message;
-  expect(message).toBe('0 of 2 NGINX replica(s) run the current pod template');
   expect(verdicts(f)).toEqual({
     argoCd: { status: 'Progressing', message: `RollingOut: ${message}` },
     kstatus: { status: 'InProgress', message },
@@ -169,8 +161,8 @@ test('a spec only the operator rejects (Stalled, InvalidSpec): Argo CD Degraded,
   // Valid for the schema and CEL; only the presets know api.am.wso2.com is the portal's host.
   resource.spec.sites = { gateway: { host: 'api.am.wso2.com' } };
   await apply(resource);
-  const f = await capture('Stalled', name, (f) => observed(f) && condition(f, 'Stalled')?.status === 'True');
-  const stalled = condition(f, 'Stalled')!;
+  const f = await capture('Stalled', name, (f) => observed(f) && conditionOf(f, 'Stalled')?.status === 'True');
+  const stalled = conditionOf(f, 'Stalled')!;
   expect(stalled.reason).toBe('InvalidSpec');
   expect(verdicts(f)).toEqual({
     argoCd: { status: 'Degraded', message: `InvalidSpec: ${stalled.message}` },
@@ -192,8 +184,8 @@ test('a certificate Secret that does not cover the hosts (Stalled, CertificateIn
   const resource = named('apim-single.yaml', name);
   resource.spec.tls = { mode: 'secret', secretName: 'wrong-tls' };
   await apply(resource);
-  const f = await capture('Stalled', name, (f) => observed(f) && condition(f, 'Stalled')?.status === 'True');
-  const stalled = condition(f, 'Stalled')!;
+  const f = await capture('Stalled', name, (f) => observed(f) && conditionOf(f, 'Stalled')?.status === 'True');
+  const stalled = conditionOf(f, 'Stalled')!;
   expect(stalled.reason).toBe('CertificateInvalid');
   expect(verdicts(f)).toEqual({
     argoCd: { status: 'Degraded', message: `CertificateInvalid: ${stalled.message}` },

@@ -1,16 +1,11 @@
 // The seed routing tables, computed by the model from the examples: for each public host and
 // port, which role and backend port it reaches, on which nodes, with which stickiness, and
 // which node a pinned management host goes to.
-import { NGINX_IMAGE, type Wso2Frontend } from '../../src/api/schema.js';
+import { NGINX_IMAGE } from '../../src/api/schema.js';
 import { buildTopology, serviceDnsNames, type Topology, type Upstream } from '../../src/model/topology.js';
 import { validateSpec } from '../../src/model/validate.js';
+import { topologyOf } from '../support/frontend.js';
 import { example } from '../support/resources.js';
-
-function topologyOf(resource: Wso2Frontend): Topology {
-  const result = validateSpec(resource.spec);
-  if (!result.ok) throw new Error(`invalid example: ${JSON.stringify(result.problems)}`);
-  return buildTopology(result.spec);
-}
 
 function describeUpstream(u: Upstream): string {
   const servers = u.servers.map((s) => `${s.node}=${s.address}:${s.port}`).join(' ');
@@ -37,40 +32,49 @@ function routingTable(t: Topology): string[] {
   });
 }
 
-test('seed 000, EI cluster: HTTPS to both nodes :8243 (sticky), HTTP to :8280, the console host pinned to node 1 :9443', () => {
-  expect(routingTable(topologyOf(example('ei-cluster.yaml')))).toEqual([
-    'ei.wso2.com:443 -> https://integrator:8243 [node-1=192.0.2.11:8243 node-2=192.0.2.12:8243] cookie',
-    'ei.wso2.com:80 -> http://integrator:8280 [node-1=192.0.2.11:8280 node-2=192.0.2.12:8280] cookie',
-    'ui.ei.wso2.com:443 -> https://integrator:9443 [node-1=192.0.2.11:9443] none pinned node-1',
-    'ui.ei.wso2.com:80 -> 301 https://ui.ei.wso2.com:443',
-  ]);
-});
-
-test('seeds 001/002, single node: portals :9443 and gateway :8243 without stickiness; portal HTTP redirected, gateway HTTP served from :8280', () => {
-  expect(routingTable(topologyOf(example('apim-single.yaml')))).toEqual([
-    'api.am.wso2.com:443 -> https://all-in-one:9443 [node-1=192.0.2.21:9443] none',
-    'api.am.wso2.com:80 -> 301 https://api.am.wso2.com:443',
-    'gw.am.wso2.com:443 -> https://all-in-one:8243 [node-1=192.0.2.21:8243] none',
-    'gw.am.wso2.com:80 -> http://all-in-one:8280 [node-1=192.0.2.21:8280] none',
-  ]);
-});
-
-test('seeds 001/002, active-active: portals sticky on both nodes, gateway not sticky', () => {
-  expect(routingTable(topologyOf(example('apim-active-active.yaml')))).toEqual([
-    'api.am.wso2.com:443 -> https://all-in-one:9443 [node-1=192.0.2.31:9443 node-2=192.0.2.32:9443] cookie',
-    'api.am.wso2.com:80 -> 301 https://api.am.wso2.com:443',
-    'gw.am.wso2.com:443 -> https://all-in-one:8243 [node-1=192.0.2.31:8243 node-2=192.0.2.32:8243] none',
-    'gw.am.wso2.com:80 -> http://all-in-one:8280 [node-1=192.0.2.31:8280 node-2=192.0.2.32:8280] none',
-  ]);
-});
-
-test('seeds 001/002, HA gateway: the manager host to the gateway manager :9443 (sticky), API traffic to the workers :8243', () => {
-  expect(routingTable(topologyOf(example('apim-ha-gateway.yaml')))).toEqual([
-    'mgtgw.am.wso2.com:443 -> https://gateway-manager:9443 [gwm=192.0.2.41:9443] cookie',
-    'mgtgw.am.wso2.com:80 -> 301 https://mgtgw.am.wso2.com:443',
-    'gw.am.wso2.com:443 -> https://gateway-worker:8243 [gw-1=192.0.2.42:8243 gw-2=192.0.2.43:8243] none',
-    'gw.am.wso2.com:80 -> http://gateway-worker:8280 [gw-1=192.0.2.42:8280 gw-2=192.0.2.43:8280] none',
-  ]);
+test.each([
+  [
+    'seed 000, EI cluster: HTTPS to both nodes :8243 (sticky), HTTP to :8280, the console host pinned to node 1 :9443',
+    'ei-cluster.yaml',
+    [
+      'ei.wso2.com:443 -> https://integrator:8243 [node-1=192.0.2.11:8243 node-2=192.0.2.12:8243] cookie',
+      'ei.wso2.com:80 -> http://integrator:8280 [node-1=192.0.2.11:8280 node-2=192.0.2.12:8280] cookie',
+      'ui.ei.wso2.com:443 -> https://integrator:9443 [node-1=192.0.2.11:9443] none pinned node-1',
+      'ui.ei.wso2.com:80 -> 301 https://ui.ei.wso2.com:443',
+    ],
+  ],
+  [
+    'seeds 001/002, single node: portals :9443 and gateway :8243 without stickiness; portal HTTP redirected, gateway HTTP served from :8280',
+    'apim-single.yaml',
+    [
+      'api.am.wso2.com:443 -> https://all-in-one:9443 [node-1=192.0.2.21:9443] none',
+      'api.am.wso2.com:80 -> 301 https://api.am.wso2.com:443',
+      'gw.am.wso2.com:443 -> https://all-in-one:8243 [node-1=192.0.2.21:8243] none',
+      'gw.am.wso2.com:80 -> http://all-in-one:8280 [node-1=192.0.2.21:8280] none',
+    ],
+  ],
+  [
+    'seeds 001/002, active-active: portals sticky on both nodes, gateway not sticky',
+    'apim-active-active.yaml',
+    [
+      'api.am.wso2.com:443 -> https://all-in-one:9443 [node-1=192.0.2.31:9443 node-2=192.0.2.32:9443] cookie',
+      'api.am.wso2.com:80 -> 301 https://api.am.wso2.com:443',
+      'gw.am.wso2.com:443 -> https://all-in-one:8243 [node-1=192.0.2.31:8243 node-2=192.0.2.32:8243] none',
+      'gw.am.wso2.com:80 -> http://all-in-one:8280 [node-1=192.0.2.31:8280 node-2=192.0.2.32:8280] none',
+    ],
+  ],
+  [
+    'seeds 001/002, HA gateway: the manager host to the gateway manager :9443 (sticky), API traffic to the workers :8243',
+    'apim-ha-gateway.yaml',
+    [
+      'mgtgw.am.wso2.com:443 -> https://gateway-manager:9443 [gwm=192.0.2.41:9443] cookie',
+      'mgtgw.am.wso2.com:80 -> 301 https://mgtgw.am.wso2.com:443',
+      'gw.am.wso2.com:443 -> https://gateway-worker:8243 [gw-1=192.0.2.42:8243 gw-2=192.0.2.43:8243] none',
+      'gw.am.wso2.com:80 -> http://gateway-worker:8280 [gw-1=192.0.2.42:8280 gw-2=192.0.2.43:8280] none',
+    ],
+  ],
+])('%s', (_behaviour, file, table) => {
+  expect(routingTable(topologyOf(example(file)))).toEqual(table);
 });
 
 test('seeds 001/002, HA publisher, store and key manager: one sticky host each, in the mode the example chose', () => {
@@ -151,6 +155,7 @@ test('API Manager 4.x distributed: portal, gateway, WebSocket and WebSub hosts; 
   expect(t.backends).toEqual({
     source: 'managed',
     image: 'wso2/wso2am:4.5.0',
+    imageUser: 10001,
     baseConfigMap: 'apim-base-config',
     components: [
       {

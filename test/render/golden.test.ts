@@ -4,10 +4,9 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeNginxTree } from '../../src/cli/render.js';
 import { containerLayout, renderNginx } from '../../src/render/nginx/config.js';
 import { onLoopback, topologyOf } from '../support/frontend.js';
-import { nginxTest } from '../support/nginx.js';
+import { nginxTest, writeNginxTree } from '../support/nginx.js';
 import { example } from '../support/resources.js';
 
 const SEED_EXAMPLES = [

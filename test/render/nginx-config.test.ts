@@ -4,7 +4,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeNginxTree } from '../../src/cli/render.js';
 import { buildTopology } from '../../src/model/topology.js';
 import { validateSpec } from '../../src/model/validate.js';
 import { containerLayout, renderNginx, type NginxLayout } from '../../src/render/nginx/config.js';
@@ -13,7 +12,7 @@ import { nginxConfiguration } from '../../src/render/objects.js';
 import { CONFIG_HASH_PATH } from '../../src/api/agent.js';
 import { send } from '../support/client.js';
 import { freePort, onLoopback, topologyOf } from '../support/frontend.js';
-import { NginxProcess, nginxTest } from '../support/nginx.js';
+import { NginxProcess, nginxTest, writeNginxTree } from '../support/nginx.js';
 import { example, examples } from '../support/resources.js';
 
 let scratch: string;

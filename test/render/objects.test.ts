@@ -8,6 +8,7 @@ import { parseSecretMount, SERVED_CONDITION } from '../../src/api/agent.js';
 import type { Wso2Frontend } from '../../src/api/schema.js';
 import { agentAccess } from '../../src/render/agent.js';
 import {
+  certificateSecretName,
   configHash,
   desiredObjects,
   nginxConfigMap,
@@ -94,7 +95,9 @@ test('the agent is given every Secret whose files nginx.conf names, laid out whe
     expect(args.slice(0, 2)).toEqual(['--config-map', nginxName(frontend)]);
   }
   const managed = example('is-7-managed.yaml');
-  expect(secretFlags(managed).map((m) => m.secret)).toEqual(['example-com-tls']);
+  // The operator's checked copy of the user's Secret example-com-tls, never that Secret itself.
+  expect(secretFlags(managed).map((m) => m.secret)).toEqual([certificateSecretName(managed, 'secret-example-com-tls')]);
+  expect(certificateSecretName(managed, 'secret-example-com-tls')).toBe('identity-7-tls-secret-example-com-tls');
 });
 
 test("the Service keeps client addresses for load balancers and carries the user's annotations", () => {
@@ -161,4 +164,14 @@ test('applied for real, the NGINX Deployment becomes Available and its Service l
     return endpoints.length === 2 ? endpoints : undefined;
   });
   expect(ready.map((e) => e.targetRef?.kind)).toEqual(['Pod', 'Pod']);
+});
+
+test("the Secret NGINX serves a user's Secret from fits a Secret name also for the longest user Secret name", () => {
+  const frontend = { metadata: { name: 'f'.repeat(40) } } as Wso2Frontend;
+  const longest = (last: string) => `secret-${'a'.repeat(245)}${last}`;
+  const [one, two] = [certificateSecretName(frontend, longest('1')), certificateSecretName(frontend, longest('2'))];
+  expect(one.length).toBeLessThanOrEqual(253);
+  expect(one).toMatch(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/);
+  expect(one).not.toBe(two);
+  expect(certificateSecretName(frontend, 'secret-short')).toBe(`${'f'.repeat(40)}-tls-secret-short`);
 });

@@ -11,6 +11,7 @@ import { parse as parseToml } from 'smol-toml';
 import type { Wso2Frontend } from '../../src/api/schema.js';
 import type { Role } from '../../src/api/vocabulary.js';
 import {
+  nodeConfiguration,
   productConfiguration,
   roleConfiguration,
   type ProductFile,
@@ -19,6 +20,7 @@ import {
 import { buildTopology } from '../../src/model/topology.js';
 import { validateSpec } from '../../src/model/validate.js';
 import {
+  MAX_PRODUCT_FILE_BYTES,
   patchFile,
   patchRole,
   ProductConfigError,
@@ -257,6 +259,104 @@ describe('the seeds\' "configure the product" steps hold on the patched files', 
   });
 });
 
+describe('Identity Server 7: the Console and My Account callback URLs follow the public hosts', () => {
+  const callbacks = (resource: Wso2Frontend) => {
+    const doc = parseToml(patchFile(configOf({ ...caseNamed('is-7-worker'), resource }).files[0]!, '').text) as {
+      console?: { callback_url: string };
+      myaccount?: { callback_url: string };
+    };
+    return { console: doc.console?.callback_url, myaccount: doc.myaccount?.callback_url };
+  };
+
+  test('every public host, for the root, tenant (/t/) and organization (/o/) paths; dots escaped', () => {
+    const { console: consoleUrl, myaccount } = callbacks(example('is-7-managed.yaml'));
+    const origins = ['https://login\\.example\\.com', 'https://console\\.example\\.com'];
+    expect(consoleUrl).toBe(
+      `regexp=(${origins
+        .flatMap((o) =>
+          [
+            '/console',
+            '/t/(.*)/console',
+            '/console/login',
+            '/t/(.*)/console/login',
+            '/o/(.*)/console',
+            '/o/(.*)/console/login',
+          ].map((p) => o + p),
+        )
+        .join('|')})`,
+    );
+    expect(myaccount).toBe(
+      `regexp=(${origins
+        .flatMap((o) =>
+          ['/myaccount', '/t/(.*)/myaccount', '/myaccount/login', '/t/(.*)/myaccount/login'].map((p) => o + p),
+        )
+        .join('|')})`,
+    );
+    const pattern = new RegExp(`^(?:${myaccount!.slice('regexp='.length)})$`);
+    expect(pattern.test('https://login.example.com/t/carbon.super/myaccount/login')).toBe(true);
+    expect(pattern.test('https://loginXexample.com/myaccount')).toBe(false);
+  });
+
+  test('a public HTTPS port other than 443 is part of the origin', () => {
+    const resource = example('is-7-managed.yaml');
+    const moved = { ...resource, spec: { ...resource.spec, ports: { http: 8080, https: 8443 } } };
+    expect(callbacks(moved).console).toContain('https://login\\.example\\.com:8443/console|');
+  });
+
+  test('before 7.0 (no such keys) they are not set', () => {
+    expect(callbacks(withVersion(example('is-7-managed.yaml'), '6.1.0'))).toEqual({
+      console: undefined,
+      myaccount: undefined,
+    });
+  });
+});
+
+describe('an external node with several roles', () => {
+  const distributed = (() => {
+    const resource = example('apim-distributed.yaml');
+    return {
+      ...resource,
+      spec: {
+        ...resource.spec,
+        backends: {
+          external: {
+            nodes: [
+              { name: 'cp-tm', address: '192.0.2.1', roles: ['control-plane', 'traffic-manager'] as Role[] },
+              { name: 'gw', address: '192.0.2.2', roles: ['gateway'] as Role[] },
+            ],
+          },
+        },
+      },
+    } as Wso2Frontend;
+  })();
+  const names = (files: ProductFile[]) =>
+    files.flatMap((f) => f.settings.map((s) => `${settingName(s)} = ${String(s.value)}`));
+
+  test("gets every role's keys, each once", () => {
+    const topology = topologyOf(distributed);
+    const node = nodeConfiguration(topology, PLACEMENT, ['control-plane', 'traffic-manager']);
+    const controlPlane = names(roleConfiguration(topology, PLACEMENT, 'control-plane').files);
+    const trafficManager = names(roleConfiguration(topology, PLACEMENT, 'traffic-manager').files);
+    const merged = names(node.files);
+    expect(node.files.map((f) => f.path)).toEqual(['repository/conf/deployment.toml']);
+    expect(merged).toEqual(
+      expect.arrayContaining([...controlPlane, ...trafficManager.filter((t) => !t.startsWith('[server] hostname'))]),
+    );
+    expect(merged).toContain('[apim.key_manager] service_url = https://192.0.2.1:9443/services/');
+    expect(merged).toContain('[[apim.gateway.environment]] service_url = https://192.0.2.2:9443/services/');
+    expect(new Set(merged.map((m) => m.split(' = ')[0])).size).toBe(merged.length);
+  });
+
+  test("a key two roles set differently takes the node's first role's value", () => {
+    const resource = example('apim-ha-gateway.yaml');
+    const topology = topologyOf(resource);
+    const hostname = (roles: Role[]) =>
+      names(nodeConfiguration(topology, PLACEMENT, roles).files).filter((n) => n.startsWith('[server] hostname'));
+    expect(hostname(['gateway-manager', 'gateway-worker'])).toEqual(['[server] hostname = mgtgw.am.wso2.com']);
+    expect(hostname(['gateway-worker', 'gateway-manager'])).toEqual(['[server] hostname = gw.am.wso2.com']);
+  });
+});
+
 describe('what the engine reports', () => {
   const config = configOf(caseNamed('apim-4-all-in-one'));
   const toml = config.files[0]!;
@@ -302,6 +402,15 @@ describe('what the engine reports', () => {
       line: 3,
       detail: 'InvalidSymbol',
     });
+  });
+
+  test('a base file larger than 1 MiB: file, the line where it passes the limit, and its size; not parsed', () => {
+    const big = `[server]\nhostname = "a"\n${'x'.repeat(MAX_PRODUCT_FILE_BYTES)}\n`;
+    const error = captureError(() => patchFile(toml, big, 'deployment.toml'));
+    expect({ file: error.file, line: error.line }).toEqual({ file: 'deployment.toml', line: 3 });
+    expect(error.detail).toBe(
+      `passes 1 MiB on this line (${MAX_PRODUCT_FILE_BYTES + 25} bytes in all); a product configuration file is far smaller`,
+    );
   });
 
   test('without base files: a minimal deployment.toml and the list of what to set', () => {

@@ -115,6 +115,20 @@ test('an NGINX-only change leaves every WSO2 workload exactly as it was', () => 
   expect(wso2Workloads(after, topologyOf(after))).toEqual(wso2Workloads(before, topologyOf(before)));
 });
 
+test('a truststore password Secret in the spec reaches the first init container as an env reference, never as a value', () => {
+  const frontend = copy(example('apim-distributed.yaml'));
+  const defaults = workloads(frontend).map((w) => w.spec!.template.spec!.initContainers![0]!.env);
+  expect(defaults.every((env) => env === undefined)).toBe(true);
+  frontend.spec.backends.managed = { truststorePassword: { secretName: 'apim-truststore', key: 'password' } };
+  for (const workload of workloads(frontend)) {
+    const [files, patch] = workload.spec!.template.spec!.initContainers!;
+    expect(files!.env).toEqual([
+      { name: 'TRUSTSTORE_PASSWORD', valueFrom: { secretKeyRef: { name: 'apim-truststore', key: 'password' } } },
+    ]);
+    expect(patch!.env).toBeUndefined();
+  }
+});
+
 test("a change of the user's base ConfigMap moves every role's checksum", () => {
   const frontend = example('apim-distributed.yaml');
   const topology = topologyOf(frontend);
@@ -190,16 +204,17 @@ describe("the init containers' steps, run for real", () => {
     if (result.status !== 0) throw new Error(`keytool ${args.join(' ')}: ${result.stderr}${result.stdout}`);
     return result.stdout;
   };
-  const aliases = (file: string) =>
-    keytool('-list', '-keystore', file, '-storepass', 'wso2carbon')
+  const aliases = (file: string, password = 'wso2carbon') =>
+    keytool('-list', '-keystore', file, '-storepass', password)
       .split('\n')
       .filter((l) => l.includes('trustedCertEntry'))
       .map((l) => l.split(',')[0]!)
       .sort();
 
-  test('the product files are copied out, the frontend CA joins both truststores next to their default entries, and the patch lands in the config volume', () => {
-    const home = join(scratch, 'wso2am-4.5.0');
-    const root = join(scratch, 'mount');
+  /** A product home as the image ships it (deployment.toml, both truststores with one CA), and the init containers' mount root with the frontend CA. */
+  function shippedProduct(name: string, password: string) {
+    const home = join(scratch, name);
+    const root = join(scratch, `${name}-mount`);
     mkdirSync(join(home, 'repository', 'conf'), { recursive: true });
     mkdirSync(join(home, 'repository', 'resources', 'security'), { recursive: true });
     cpSync('test/fixtures/product/apim-4/deployment.toml', join(home, 'repository/conf/deployment.toml'));
@@ -222,11 +237,15 @@ describe("the init containers' steps, run for real", () => {
         '-keystore',
         join(home, 'repository/resources/security', file),
         '-storepass',
-        'wso2carbon',
+        password,
       );
     mkdirSync(join(root, 'lb-ca'), { recursive: true });
     writeFileSync(join(root, 'lb-ca', 'ca.crt'), issueCa('wso2-frontend CA', { now: new Date() }).certificatePem);
+    return { home, root };
+  }
 
+  test('the product files are copied out, the frontend CA joins both truststores next to their default entries, and the patch lands in the config volume', () => {
+    const { home, root } = shippedProduct('wso2am-4.5.0', 'wso2carbon');
     const frontend = example('apim-single.yaml');
     const config = roleConfiguration(topologyOf(frontend), { name: 'apim-single', namespace: 'default' }, 'all-in-one');
     const script = spawnSync('sh', ['-c', productFilesScript(config, root)], {
@@ -268,5 +287,23 @@ describe("the init containers' steps, run for real", () => {
       server: { hostname: string };
     };
     expect(patched.server.hostname).toBe('api.am.wso2.com');
+  });
+
+  test('with a truststore password from the spec (TRUSTSTORE_PASSWORD from the Secret), the CA joins truststores that use it; the password is never printed', () => {
+    const password = 'not-the-default-7f3a';
+    const { home, root } = shippedProduct('wso2am-custom-password', password);
+    const frontend = example('apim-single.yaml');
+    const config = roleConfiguration(topologyOf(frontend), { name: 'apim-single', namespace: 'default' }, 'all-in-one');
+    const script = spawnSync('sh', ['-c', productFilesScript(config, root)], {
+      encoding: 'utf8',
+      env: { ...process.env, WSO2_SERVER_HOME: home, TRUSTSTORE_PASSWORD: password },
+    });
+    expect(script.status).toBe(0);
+    expect(`${script.stdout}${script.stderr}`).not.toContain(password);
+    for (const file of ['client-truststore.jks', 'client-truststore.p12'])
+      expect(aliases(join(root, 'config/repository/resources/security', file), password)).toEqual([
+        'shipped-root',
+        'wso2-frontend-lb-ca',
+      ]);
   });
 });

@@ -3,47 +3,18 @@
 //   that a real `nginx -t` accepts;
 // - every string field of the spec, given a value with a character that means something to
 //   NGINX, is rejected by validation before anything is rendered.
-import { spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { writeNginxTree } from '../../src/cli/render.js';
 import { buildTopology } from '../../src/model/topology.js';
 import { validateSpec } from '../../src/model/validate.js';
-import { certificatePaths, containerLayout, renderNginx } from '../../src/render/nginx/config.js';
+import { containerLayout, renderNginx } from '../../src/render/nginx/config.js';
 import { renderCrd } from '../../src/render/crd.js';
-import { NGINX } from '../support/nginx.js';
+import { RenderedConfigurationChecker } from '../support/nginx.js';
 import { generator, random } from '../support/spec-generator.js';
 
 const SEED = 20261121;
 
-function nginxTestAsync(dir: string): Promise<{ ok: boolean; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(NGINX, ['-t', '-q', '-p', `${dir}/`, '-c', 'nginx.conf'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let output = '';
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    child.on('close', (code) => resolve({ ok: code === 0, output }));
-  });
-}
-
 test('1000 random valid specs each render a configuration that nginx -t accepts', async () => {
   const next = generator(random(SEED));
-  const scratch = mkdtempSync(join(tmpdir(), 'wso2-frontend-property-'));
-  // One set of certificate files, copied under every name a configuration refers to.
-  const certificates = join(scratch, 'certificates');
-  const sample = buildTopology(
-    (
-      validateSpec({ product: 'api-manager', pattern: 'apim-single', backends: { managed: {} } }) as {
-        ok: true;
-        spec: never;
-      }
-    ).spec,
-  );
-  writeNginxTree(certificates, sample, containerLayout(sample));
-  const shared = join(certificates, certificatePaths('frontend').certificate, '..');
-
+  const checker = new RenderedConfigurationChecker();
   const failures: string[] = [];
   let checked = 0;
   const checkOne = async (index: number) => {
@@ -53,24 +24,15 @@ test('1000 random valid specs each render a configuration that nginx -t accepts'
       failures.push(`spec ${index} is not valid: ${JSON.stringify(result.problems)}\n${JSON.stringify(spec)}`);
       return;
     }
-    const topology = buildTopology(result.spec);
-    const dir = join(scratch, `spec-${index}`);
-    mkdirSync(dir, { recursive: true });
-    for (const [name, text] of Object.entries(renderNginx(topology, containerLayout(topology))))
-      writeFileSync(join(dir, name), text);
-    for (const plan of topology.certificates) cpSync(shared, join(dir, 'tls', plan.name), { recursive: true });
-    if (topology.backendTls.verify)
-      cpSync(join(certificates, 'tls', 'ca'), join(dir, 'tls', 'backend-ca'), { recursive: true });
-    const verdict = await nginxTestAsync(dir);
+    const verdict = await checker.check(buildTopology(result.spec));
     if (!verdict.ok)
       failures.push(`spec ${index} (seed ${SEED}) failed nginx -t: ${verdict.output}\n${JSON.stringify(spec)}`);
-    rmSync(dir, { recursive: true, force: true });
     checked++;
   };
   try {
     for (let i = 0; i < 1000; i += 2) await Promise.all([checkOne(i), checkOne(i + 1)]);
   } finally {
-    rmSync(scratch, { recursive: true, force: true });
+    checker.remove();
   }
   expect(failures.slice(0, 3)).toEqual([]);
   expect(checked).toBe(1000);
@@ -122,7 +84,7 @@ function fullSpecs(): Record<string, unknown>[] {
   return [
     {
       ...common,
-      tls: { mode: 'self-signed', extraSANs: ['localhost'] },
+      tls: { mode: 'self-signed', extraSANs: ['localhost'], privateKey: { algorithm: 'ECDSA' } },
       backends: { external: { nodes: [{ name: 'node-1', address: '10.0.0.1', roles: ['all-in-one'] }] } },
     },
     {
@@ -133,6 +95,7 @@ function fullSpecs(): Record<string, unknown>[] {
         managed: {
           image: 'wso2/wso2am:4.5.0',
           configMapName: 'base',
+          truststorePassword: { secretName: 'truststore', key: 'password' },
           components: { 'all-in-one': { resources: { requests: { cpu: '1' }, limits: { memory: '2Gi' } } } },
         },
       },

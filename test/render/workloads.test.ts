@@ -30,6 +30,20 @@ function rendered(file: string): { topology: Topology; objects: Wso2Workload[] }
   return { topology, objects: wso2Workloads(frontend, topology) };
 }
 
+/** An example of the product, run by the operator, at another version. */
+function managedOf(product: string, version: string): Wso2Frontend {
+  const files: Record<string, string> = {
+    'api-manager': 'apim-active-active.yaml',
+    'identity-server': 'is-7-managed.yaml',
+    'micro-integrator': 'mi-cluster.yaml',
+    'enterprise-integrator': 'ei-cluster.yaml',
+  };
+  const resource = example(files[product]!);
+  // The examples' site overrides may pin a host to an external node; the preset's sites do not.
+  const { sites: _sites, ...spec } = resource.spec;
+  return { ...resource, spec: { ...spec, version, backends: { managed: {} } } };
+}
+
 const workloadOf = (objects: Wso2Workload[], name: string) =>
   objects.find((o) => o.kind !== 'Service' && o.metadata!.name === name) as k8s.V1Deployment | k8s.V1StatefulSet;
 const serviceOf = (objects: Wso2Workload[], name: string) =>
@@ -172,7 +186,8 @@ test("startup, readiness and liveness probes open a TCP connection to the role's
   }
 });
 
-test('WSO2 pods run as wso2carbon (802), non-root, every container without privilege escalation or capabilities; a service-account token only where clustering needs one', () => {
+test('WSO2 pods run as the user of their official image (IS 802, API-M 4.3+ 10001), non-root, every container without privilege escalation or capabilities; a service-account token only where clustering needs one', () => {
+  const imageUser: Record<string, number> = { 'apim-distributed.yaml': 10001, 'is-7-managed.yaml': 802 };
   for (const file of MANAGED) {
     for (const workload of rendered(file).objects.filter((o) => o.kind !== 'Service') as k8s.V1Deployment[]) {
       const pod = workload.spec!.template.spec!;
@@ -181,9 +196,9 @@ test('WSO2 pods run as wso2carbon (802), non-root, every container without privi
       expect(pod.serviceAccountName).toBe(`${example(file).metadata.name}-wso2`);
       expect(pod.securityContext).toEqual({
         runAsNonRoot: true,
-        runAsUser: 802,
-        runAsGroup: 802,
-        fsGroup: 802,
+        runAsUser: imageUser[file],
+        runAsGroup: imageUser[file],
+        fsGroup: imageUser[file],
         seccompProfile: { type: 'RuntimeDefault' },
       });
       for (const container of [...pod.initContainers!, ...pod.containers])
@@ -194,6 +209,19 @@ test('WSO2 pods run as wso2carbon (802), non-root, every container without privi
         });
     }
   }
+});
+
+test.each([
+  ['api-manager', '3.2.0', 802],
+  ['api-manager', '4.2.0', 802],
+  ['api-manager', '4.3.0', 10001],
+  ['identity-server', '5.11.0', 802],
+  ['identity-server', '7.1.0', 802],
+  ['micro-integrator', '4.3.0', 802],
+  ['micro-integrator', '4.4.0', 10802],
+  ['enterprise-integrator', '6.6.0', 802],
+] as const)('%s %s runs as uid and gid %i, as its official image does', (product, version, uid) => {
+  expect(topologyOf(managedOf(product, version)).backends).toMatchObject({ source: 'managed', imageUser: uid });
 });
 
 test("the spec's resources replace the defaults (1 CPU and 2Gi requested, 4Gi memory limit)", () => {

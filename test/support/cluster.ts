@@ -86,6 +86,37 @@ export async function eventually<T>(
   }
 }
 
+export interface RecordedEvent {
+  type: string;
+  reason: string;
+  note: string;
+  regarding: { name: string };
+}
+
+/** The Events with this reason in a namespace (about one object when `regarding` is given), as kubectl lists them. */
+export async function eventsWith(namespace: string, reason: string, regarding?: string): Promise<RecordedEvent[]> {
+  const selector = `${regarding ? `regarding.name=${regarding},` : ''}reason=${reason}`;
+  const text = await kubectl([
+    'get',
+    'events.events.k8s.io',
+    '-n',
+    namespace,
+    '--field-selector',
+    selector,
+    '-o',
+    'json',
+  ]);
+  return (JSON.parse(text) as { items: RecordedEvent[] }).items;
+}
+
+/** Waits for at least one Event with this reason (about `regarding`), and returns them. */
+export function eventuallyEvents(namespace: string, reason: string, regarding?: string): Promise<RecordedEvent[]> {
+  return eventually(`a ${reason} Event`, async () => {
+    const events = await eventsWith(namespace, reason, regarding);
+    return events.length ? events : undefined;
+  });
+}
+
 export function isNotFound(error: unknown): boolean {
   return error instanceof k8s.ApiException && error.code === 404;
 }

@@ -66,6 +66,11 @@ export class OperatorProcess {
     return this.exit === undefined;
   }
 
+  /** Everything it wrote to stdout and stderr, as written. */
+  text(): string {
+    return this.output;
+  }
+
   /** Its JSON log lines (other output is left out). */
   logLines(): LogLine[] {
     return this.output.split('\n').flatMap((line) => {

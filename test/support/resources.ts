@@ -24,6 +24,34 @@ export function example(file: string): Wso2Frontend {
   return found.resource;
 }
 
+/** A Wso2Frontend as the API server returns it (`kubectl get -o json`). */
+export async function readFrontend(namespace: string, name: string): Promise<Wso2Frontend> {
+  return JSON.parse(await kubectl(['get', 'wso2frontend', name, '-n', namespace, '-o', 'json'])) as Wso2Frontend;
+}
+
+/** One of a frontend's status conditions. */
+export function conditionOf<F extends Pick<Wso2Frontend, 'status'>>(frontend: F, type: string) {
+  return frontend.status?.conditions?.find((c) => c.type === type);
+}
+
+/** Changes a frontend's spec as a user does: `kubectl patch --type=merge`. */
+export async function patchSpec(namespace: string, name: string, spec: Record<string, unknown>): Promise<void> {
+  await kubectl(['patch', 'wso2frontend', name, '-n', namespace, '--type=merge', '-p', JSON.stringify({ spec })]);
+}
+
+/** The frontend once `holds` is true of it, as the API server returns it. */
+export function frontendOnce(
+  what: string,
+  namespace: string,
+  name: string,
+  holds: (frontend: Wso2Frontend) => boolean,
+): Promise<Wso2Frontend> {
+  return eventually(what, async () => {
+    const frontend = await readFrontend(namespace, name);
+    return holds(frontend) ? frontend : undefined;
+  });
+}
+
 export async function installCrd(): Promise<void> {
   await kubectl(['apply', '--server-side', '--field-manager=wso2-frontend-tests', '-f', CRD_FILE]);
   await kubectl(['wait', '--for=condition=Established', 'crd/wso2frontends.wso2-frontend.dev', '--timeout=60s']);

@@ -1,15 +1,13 @@
 // What status and metrics report about certificate lifetimes.
-import { earliestNotAfter, secondsUntilExpiry } from '../../src/tls/expiry.js';
+import { earliest, secondsUntilExpiry } from '../../src/tls/expiry.js';
 import { DAY, T0, at } from './tools.js';
 
 test('the earliest notAfter of the certificates a frontend serves is the one status reports', () => {
-  expect(
-    earliestNotAfter([{ notAfter: at(90 * DAY) }, { notAfter: at(30 * DAY) }, { notAfter: at(60 * DAY) }]),
-  ).toEqual(at(30 * DAY));
+  expect(earliest([at(90 * DAY), at(30 * DAY), at(60 * DAY)])).toEqual(at(30 * DAY));
 });
 
 test('there is no earliest notAfter without certificates', () => {
-  expect(earliestNotAfter([])).toBeUndefined();
+  expect(earliest([])).toBeUndefined();
 });
 
 test('seconds until expiry count whole seconds left, zero at notAfter, negative after', () => {

@@ -44,13 +44,23 @@ export type Reconcile = (key: string) => WorkResult | Promise<WorkResult>;
 /** How a reconcile ended: done, asked to run again later, or failed (retried with backoff). */
 export type ReconcileResult = 'success' | 'error' | 'requeue';
 
-export type LogLevel = 'info' | 'error';
+/** debug: every reconcile and apply; info: what changed; error: failures only. */
+export const LOG_LEVELS = ['debug', 'info', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 export type Logger = (level: LogLevel, message: string, fields: Record<string, unknown>) => void;
 
 /** One JSON line per message on stderr, the format log collectors parse without configuration. */
 export const jsonLogger: Logger = (level, message, fields) => {
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, message, ...fields })}\n`);
 };
+
+/** `logger`, keeping only the lines at `minimum` or above. */
+export function atLevel(minimum: LogLevel, logger: Logger = jsonLogger): Logger {
+  const keep = LOG_LEVELS.indexOf(minimum);
+  return (level, message, fields) => {
+    if (LOG_LEVELS.indexOf(level) >= keep) logger(level, message, fields);
+  };
+}
 
 export interface ControllerOptions {
   kubeConfig: k8s.KubeConfig;
@@ -395,12 +405,17 @@ export class Controller<Primary extends k8s.KubernetesObject = k8s.KubernetesObj
     const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
     try {
       const result = await this.options.reconcile(key);
-      this.options.onReconciled?.(result?.requeueAfterMs ? 'requeue' : 'success', seconds());
+      this.reconciled(key, result?.requeueAfterMs ? 'requeue' : 'success', seconds(), result?.requeueAfterMs);
       return result;
     } catch (error) {
-      this.options.onReconciled?.('error', seconds());
+      this.reconciled(key, 'error', seconds());
       throw error;
     }
+  }
+
+  private reconciled(key: string, result: ReconcileResult, seconds: number, requeueAfterMs?: number): void {
+    this.options.onReconciled?.(result, seconds);
+    this.log('debug', 'reconcile done', { key, result, seconds, ...(requeueAfterMs ? { requeueAfterMs } : {}) });
   }
 
   private resync(): void {

@@ -29,6 +29,13 @@ export interface FilePatch {
   overrides: Override[];
 }
 
+/**
+ * The largest base file the engine reads. The biggest file it patches, a full deployment.toml or
+ * axis2.xml, is well under 100 KiB; a larger one is a mistake (a binary, a log), and parsing it
+ * would only cost the operator memory.
+ */
+export const MAX_PRODUCT_FILE_BYTES = 1024 * 1024;
+
 /** 1-based line of a 0-based offset. */
 export function lineOf(text: string, offset: number): number {
   let line = 1;

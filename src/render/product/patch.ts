@@ -2,6 +2,7 @@
 // applied to its files. Files in, files out, deterministic; one editor per file format.
 import type {
   JsonSetting,
+  NodeConfiguration,
   OwnedSetting,
   ProductFile,
   RoleConfiguration,
@@ -9,12 +10,12 @@ import type {
   XmlAttributeSetting,
   XmlTextSetting,
 } from '../../model/product-config.js';
-import { ProductConfigError, type Override } from './errors.js';
+import { lineOf, MAX_PRODUCT_FILE_BYTES, ProductConfigError, type Override } from './errors.js';
 import { jsonKeyName, patchJsonc } from './jsonc.js';
 import { patchToml, renderTomlValue, tomlKeyName } from './toml.js';
 import { patchXml, xmlKeyName } from './xml.js';
 
-export { ProductConfigError, type Override } from './errors.js';
+export { MAX_PRODUCT_FILE_BYTES, ProductConfigError, type Override } from './errors.js';
 
 export interface PatchedFile {
   path: string;
@@ -46,6 +47,13 @@ export function settingValue(setting: OwnedSetting): string {
 
 /** Patches one file; `name` is how errors and overrides call it (a ConfigMap key, a path). */
 export function patchFile(file: ProductFile, base: string, name = file.path): PatchedFile {
+  const bytes = Buffer.byteLength(base, 'utf8');
+  if (bytes > MAX_PRODUCT_FILE_BYTES)
+    throw new ProductConfigError(
+      name,
+      lineOf(base, Buffer.from(base, 'utf8').subarray(0, MAX_PRODUCT_FILE_BYTES).toString('utf8').length),
+      `passes ${MAX_PRODUCT_FILE_BYTES / 1024 / 1024} MiB on this line (${bytes} bytes in all); a product configuration file is far smaller`,
+    );
   switch (file.format) {
     case 'toml':
       return { path: file.path, ...patchToml(name, base, file.settings as TomlSetting[]) };
@@ -60,7 +68,10 @@ export function patchFile(file: ProductFile, base: string, name = file.path): Pa
  * Patches every file of a role that `read` returns (by path relative to the product home). A
  * required file that is missing is an error; an optional one is listed as absent.
  */
-export function patchRole(config: RoleConfiguration, read: (path: string) => string | undefined): RolePatch {
+export function patchRole(
+  config: Pick<RoleConfiguration, 'files'>,
+  read: (path: string) => string | undefined,
+): RolePatch {
   const files: PatchedFile[] = [];
   const absent: string[] = [];
   for (const file of config.files) {
@@ -79,11 +90,11 @@ export function patchRole(config: RoleConfiguration, read: (path: string) => str
  * Without the node's files: a minimal deployment.toml / site.json holding only the owned keys,
  * and for the XML files the list of what to set. Returned as file name -> text.
  */
-export function productSnippets(config: RoleConfiguration): Record<string, string> {
+export function productSnippets(config: RoleConfiguration | NodeConfiguration): Record<string, string> {
   const out: Record<string, string> = {};
-  const lines: string[] = [
-    `# What to set on every node with role ${config.role} (paths relative to the product home).`,
-  ];
+  const subject =
+    'role' in config ? `every node with role ${config.role}` : `a node with roles ${config.roles.join(', ')}`;
+  const lines: string[] = [`# What to set on ${subject} (paths relative to the product home).`];
   for (const file of config.files) {
     if (file.format === 'xml') {
       lines.push('', `${file.path}${file.required ? '' : ' (if present)'}:`);
