@@ -12,9 +12,7 @@ import { CONFIG_HASH_ANNOTATION, SERVED_CONDITION, servedHashOf } from '../api/a
 import { servedCondition } from '../agent/report.js';
 import { jsonLogger, RestartingInformer } from '../controller/runtime/controller.js';
 import { MANAGED_SELECTOR, NGINX_POD_SELECTOR } from '../render/ownership.js';
-
-/** On a namespace: real agents report on its NGINX pods, the stand-in stays away. */
-export const REAL_AGENTS_LABEL = 'wso2-frontend.dev/real-agents';
+import { REAL_AGENTS_LABEL } from './control-plane.js';
 
 /** The ConfigMap an NGINX pod's agent is told to serve (its --config-map flag). */
 function configMapOf(pod: k8s.V1Pod): string | undefined {

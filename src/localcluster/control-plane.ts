@@ -36,6 +36,8 @@ export function packageRoot(): string {
 const tempRoot = join(tmpdir(), 'wso2-frontend-control-plane');
 
 export const FAKE_NODE_NAME = 'kwok-node-0';
+/** On a namespace: real reload agents report on its NGINX pods, and the agents' stand-in (agent-stand-in.ts) stays away. */
+export const REAL_AGENTS_LABEL = 'wso2-frontend.dev/real-agents';
 export const POD_CIDR = '10.244.0.0/16';
 const SERVICE_CIDR = '10.96.0.0/16';
 const NODE_IP = '10.244.0.1';
