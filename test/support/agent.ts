@@ -129,6 +129,8 @@ export class AgentProcess {
     kubeconfig?: string;
     env?: Record<string, string>;
     args?: string[];
+    /** Runs the agent's command line through another (e.g. NetworkNamespace.wrap). */
+    wrap?: (command: string[]) => [string, string[]];
   }): Promise<AgentProcess> {
     const healthPort = await freePort();
     const args = [
@@ -153,7 +155,8 @@ export class AgentProcess {
       ...(options.kubeconfig ? { KUBECONFIG: options.kubeconfig } : {}),
       ...options.env,
     };
-    const agent = new ComponentProcess('agent', process.execPath, args, join(options.dir, '..', 'agent.log'), env);
+    const [binary, binaryArgs] = options.wrap ? options.wrap([process.execPath, ...args]) : [process.execPath, args];
+    const agent = new ComponentProcess('agent', binary, binaryArgs, join(options.dir, '..', 'agent.log'), env);
     agent.start();
     return new AgentProcess(agent, options.dir, healthPort);
   }
