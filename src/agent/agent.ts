@@ -22,6 +22,9 @@ import {
 } from './nginx.js';
 import type { PodReporter } from './report.js';
 
+/** Test-only: names a file whose content, while it exists, is appended to every new nginx.conf (to make one invalid). */
+export const TEST_EXTRA_MAIN_CONF_ENV = 'WSO2_FRONTEND_AGENT_TEST_EXTRA_MAIN_CONF';
+
 export interface AgentOptions {
   kubeConfig: k8s.KubeConfig;
   namespace: string;

@@ -3,7 +3,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 
 /** The eight 16-bit groups of a valid IPv6 address. */
-function ipv6Groups(text: string): number[] {
+export function ipv6Groups(text: string): number[] {
   let address = text.toLowerCase();
   const embedded = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(address);
   if (embedded) {

@@ -2,7 +2,7 @@
 // new configuration of its frontend in place (see src/agent/agent.ts).
 import { parseArgs } from 'node:util';
 import { CONFIG_HASH_PATH, parseSecretMount } from '../api/agent.js';
-import { ReloadAgent } from '../agent/agent.js';
+import { ReloadAgent, TEST_EXTRA_MAIN_CONF_ENV } from '../agent/agent.js';
 import { AgentMetrics } from '../agent/metrics.js';
 import { PodReporter } from '../agent/report.js';
 import { startHealthServer } from '../controller/observability.js';
@@ -25,9 +25,6 @@ the condition wso2-frontend.dev/ConfigurationServed. Serves /healthz, /readyz an
   --coalesce-ms N            changes within this window are served together (default 100)
   --health-port N            the agent's own port; 0 picks a free one (default 8082)
   --quit-timeout-seconds N   on SIGTERM, how long NGINX may finish connections (default 75)`;
-
-/** Test-only: a file whose content, while it exists, is appended to every new nginx.conf (to make one invalid). */
-export const TEST_EXTRA_MAIN_CONF_ENV = 'WSO2_FRONTEND_AGENT_TEST_EXTRA_MAIN_CONF';
 
 function integer(flag: string, text: string, min: number, max: number): number {
   const n = Number(text);

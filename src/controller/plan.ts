@@ -241,16 +241,24 @@ export function assess(
       note: configuration.message,
       onlyOnStatusChange: true,
     });
-  if (configHash && configHash !== frontend.status?.configHash)
+  // A change of what a Ready frontend's NGINX pods serve. Until Ready, Ready names the configuration
+  // (so at most two Events from apply to Ready: CertificateIssued and Ready, however often the
+  // endpoints of new pods change the upstreams meanwhile).
+  const wasReady = frontend.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+  if (configHash && wasReady && configHash !== frontend.status?.configHash)
     events.push({
       type: 'Normal',
       reason: 'ConfigurationUpdated',
       action: 'Reload',
       note: `NGINX serves configuration ${configHash}`,
     });
-  const wasReady = frontend.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
   if (findings.configuration!.ok && findings.backends!.ok && !wasReady)
-    events.push({ type: 'Normal', reason: 'Ready', action: 'Reconcile', note: `serving ${findings.urls?.join(', ')}` });
+    events.push({
+      type: 'Normal',
+      reason: 'Ready',
+      action: 'Reconcile',
+      note: `serving ${findings.urls?.join(', ')}${configHash ? ` with NGINX configuration ${configHash}` : ''}`,
+    });
   return {
     findings,
     events,

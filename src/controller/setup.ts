@@ -75,9 +75,9 @@ export function createOperator(options: OperatorOptions): {
   const kubeConfig =
     options.kubeConfig instanceof PooledKubeConfig ? options.kubeConfig : PooledKubeConfig.from(options.kubeConfig);
   const log = options.logger ?? jsonLogger;
-  const events = new EventRecorder(kubeConfig, identity, (error) =>
-    log('error', 'recording an event failed', { error: String(error) }),
-  );
+  const events = new EventRecorder(kubeConfig, identity, {
+    onError: (error) => log('error', 'recording an event failed', { error: String(error) }),
+  });
   let controller: Controller<Wso2Frontend> | undefined;
   let metrics: OperatorMetrics | undefined;
   const reconciler = new FrontendReconciler({

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { connect } from 'node:tls';
 import * as k8s from '@kubernetes/client-node';
 import type { Wso2Frontend } from '../../src/api/schema.js';
-import { TEST_EXTRA_MAIN_CONF_ENV } from '../../src/cli/agent.js';
+import { TEST_EXTRA_MAIN_CONF_ENV } from '../../src/agent/agent.js';
 import {
   AgentProcess,
   agentObjects,

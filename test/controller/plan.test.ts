@@ -293,7 +293,7 @@ describe('plan: nothing may be applied', () => {
       ok: false,
       reason: 'CertificateInvalid',
       message: expect.stringMatching(
-        /^Secret mine: .*does not cover host api\.am\.wso2\.com.*; NGINX serves nothing for api\.am\.wso2\.com, gw\.am\.wso2\.com until it is fixed$/,
+        /^Secret mine: .*does not cover host api\.am\.wso2\.com.*; no good copy of it was made yet, so nothing is served from it until it is fixed$/,
       ),
     });
     // Recorded when the status changes, so a Ready frontend going False says why as an Event.
@@ -320,7 +320,7 @@ describe('plan: nothing may be applied', () => {
           certificates: {
             ok: false,
             reason: 'CertificateInvalid',
-            message: expect.stringMatching(/^Secret mine not found; NGINX serves nothing/),
+            message: expect.stringMatching(/^Secret mine not found; no good copy of it was made yet/),
           },
         },
       },
@@ -476,7 +476,7 @@ describe('plan: what to apply', () => {
 describe('assess: what the apply did', () => {
   const settled = () => applyPlan(plan(observed({ secrets: settledSecrets }), NOW));
 
-  test('everything applied, every ready NGINX pod serves the new hash, backends ready: served, the hash and Ready are announced', () => {
+  test('everything applied, every ready NGINX pod serves the new hash, backends ready: served, and Ready announces the first configuration', () => {
     const p = servedBoth(settled());
     const outcome = assess(p, { applied: appliedAll(p, servedDeployment(p, rolledOut)) });
     const hash = desiredHash(p);
@@ -492,8 +492,12 @@ describe('assess: what the apply did', () => {
     });
     expect(outcome.findings.configHash).toBe(hash);
     expect(outcome.events).toEqual([
-      { type: 'Normal', reason: 'ConfigurationUpdated', action: 'Reload', note: `NGINX serves configuration ${hash}` },
-      expect.objectContaining({ type: 'Normal', reason: 'Ready' }),
+      {
+        type: 'Normal',
+        reason: 'Ready',
+        action: 'Reconcile',
+        note: `serving https://api.am.wso2.com/, https://gw.am.wso2.com/ with NGINX configuration ${hash}`,
+      },
     ]);
     expect(outcome.requeueAfterMs).toBe(MAX_REQUEUE_MS);
     expect(outcome.error).toBeUndefined();
@@ -616,6 +620,36 @@ describe('assess: what the apply did', () => {
       waiting: true,
     });
     expect(outcome.events).toEqual([]);
+  });
+
+  test('a Ready frontend whose NGINX pods all serve a new configuration announces it', () => {
+    const ready = { type: 'Ready', status: 'True' as const, reason: 'Ready', message: '', lastTransitionTime: '' };
+    const servedBefore = { configHash: '00000000000000aa', conditions: [ready] };
+    const p = servedBoth(
+      applyPlan(plan(observed({ frontend: frontend(external, servedBefore), secrets: settledSecrets }), NOW)),
+    );
+    expect(assess(p, { applied: appliedAll(p, servedDeployment(p, rolledOut)) }).events).toEqual([
+      {
+        type: 'Normal',
+        reason: 'ConfigurationUpdated',
+        action: 'Reload',
+        note: `NGINX serves configuration ${desiredHash(p)}`,
+      },
+    ]);
+  });
+
+  test('a frontend not Ready yet whose configuration changes (new endpoints) announces nothing: Ready will name it', () => {
+    const rolling = {
+      type: 'Ready',
+      status: 'False' as const,
+      reason: 'RollingOut',
+      message: '',
+      lastTransitionTime: '',
+    };
+    const servedBefore = { configHash: '00000000000000aa', conditions: [rolling] };
+    const p = applyPlan(plan(observed({ frontend: frontend(external, servedBefore), secrets: settledSecrets }), NOW));
+    const deployment = servedDeployment(p, { observedGeneration: 1, replicas: 3, updatedReplicas: 1 });
+    expect(assess(servedBoth(p), { applied: appliedAll(p, deployment) }).events).toEqual([]);
   });
 
   test('right after an apply, a Deployment status from the previous generation counts no replica as current', () => {

@@ -13,8 +13,16 @@ import { createOperator } from '../../src/controller/setup.js';
 import type { Controller } from '../../src/controller/runtime/controller.js';
 import { validateSpec } from '../../src/model/validate.js';
 import { MANAGED_SELECTOR, OWNED_KINDS } from '../../src/render/ownership.js';
-import { createNamespace, eventually, kubeConfig, kubectl, kubectlOutcome } from '../support/cluster.js';
-import { installCrd } from '../support/resources.js';
+import {
+  createNamespace,
+  eventsWith,
+  eventually,
+  kubeConfig,
+  kubectl,
+  kubectlOutcome,
+  type RecordedEvent,
+} from '../support/cluster.js';
+import { conditionOf, installCrd } from '../support/resources.js';
 import { acceptedResources, invalidResources, type CorpusCase, type Spec } from './corpus.js';
 
 const invalid = invalidResources();
@@ -35,8 +43,6 @@ function resource(name: string, spec: Spec, annotations?: Record<string, string>
     spec,
   };
 }
-
-const condition = (f: Wso2Frontend, type: string) => f.status?.conditions?.find((c) => c.type === type);
 
 async function frontends(): Promise<Map<string, Wso2Frontend>> {
   const text = await kubectl(['get', 'wso2frontends', '-n', namespace, '-o', 'json']);
@@ -119,29 +125,19 @@ describe('kubectl apply --server-side of the whole corpus at once', () => {
 
 describe('the operator, for what the API server stores', () => {
   let reported: Map<string, Wso2Frontend>;
-  let warnings: { regarding: { name: string }; note: string; type: string }[];
+  let warnings: RecordedEvent[];
 
   beforeAll(async () => {
     reported = await eventually('every stored corpus resource to be reported Accepted=False', async () => {
       const current = await frontends();
       const all = byOperator.every((c) => {
         const f = current.get(nameOf(c));
-        return f && condition(f, 'Accepted')?.status === 'False';
+        return f && conditionOf(f, 'Accepted')?.status === 'False';
       });
       return all ? current : undefined;
     });
     warnings = await eventually('an InvalidSpec Event for each', async () => {
-      const text = await kubectl([
-        'get',
-        'events.events.k8s.io',
-        '-n',
-        namespace,
-        '--field-selector',
-        'reason=InvalidSpec',
-        '-o',
-        'json',
-      ]);
-      const items = (JSON.parse(text) as { items: typeof warnings }).items;
+      const items = await eventsWith(namespace, 'InvalidSpec');
       const named = new Set(items.map((e) => e.regarding.name));
       return byOperator.every((c) => named.has(nameOf(c))) ? items : undefined;
     });
@@ -151,12 +147,12 @@ describe('the operator, for what the API server stores', () => {
     'reports %s on the status and as a Warning Event, naming the field',
     (_name, c) => {
       const f = reported.get(nameOf(c))!;
-      expect(condition(f, 'Accepted')).toMatchObject({
+      expect(conditionOf(f, 'Accepted')).toMatchObject({
         reason: 'InvalidSpec',
         message: expect.stringMatching(new RegExp(`(^|; |\\n)${escape(c.field)}: `)),
       });
-      expect(condition(f, 'Stalled')?.status).toBe('True');
-      expect(condition(f, 'Ready')?.status).toBe('False');
+      expect(conditionOf(f, 'Stalled')?.status).toBe('True');
+      expect(conditionOf(f, 'Ready')?.status).toBe('False');
       const events = warnings.filter((e) => e.regarding.name === nameOf(c));
       expect(events).toContainEqual(
         expect.objectContaining({ type: 'Warning', note: expect.stringContaining(c.field) }),

@@ -3,6 +3,7 @@
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import {
   issueCa,
+  issueRequested,
   issueServerCertificate,
   serverCertificateNames,
   tlsSecretData,
@@ -269,4 +270,17 @@ describe('the key algorithm asked for', () => {
       expect(leafIds).toMatch(new RegExp(`Authority Key Identifier: ?\\n\\s+(keyid:)?${skiOfCa}`));
     }
   });
+});
+
+test('a request from a plan is issued with the key it names', async () => {
+  const key: KeySpec = { algorithm: 'ECDSA', size: 384 };
+  const issuedCa = await issueRequested({ secretName: 'ca', description: 'the CA', key, commonName: 'shop CA' }, T0);
+  const issuedLeaf = await issueRequested(
+    { secretName: 'leaf', description: 'the certificate', key, ca: issuedCa.certificate, names: HOSTS },
+    T0,
+  );
+  for (const { certificate } of [issuedCa, issuedLeaf]) {
+    const publicKey = new X509Certificate(certificate.certificatePem).publicKey;
+    expect([publicKey.asymmetricKeyType, publicKey.asymmetricKeyDetails?.namedCurve]).toEqual(['ec', 'secp384r1']);
+  }
 });

@@ -3,14 +3,13 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
-  issueCa,
   issueServerCertificate,
   tlsSecretData,
   type KeyAndCertificate,
   type TlsSecretData,
 } from '../../src/tls/issuer.js';
 import { checkProvidedCertificate } from '../../src/tls/provided.js';
-import { DAY, T0, at, openssl, scratch } from './tools.js';
+import { DAY, T0, at, issuedAtT0, openssl, scratch } from './tools.js';
 
 const HOSTS = ['api.am.wso2.com', 'gw.am.wso2.com'];
 
@@ -20,9 +19,7 @@ let secret: TlsSecretData;
 let serial: string;
 
 beforeAll(() => {
-  ca = issueCa('cert-manager CA', { now: T0 });
-  leaf = issueServerCertificate(ca, HOSTS, { now: T0 });
-  secret = tlsSecretData(leaf, ca);
+  ({ ca, leaf, secret } = issuedAtT0('cert-manager CA', HOSTS));
   serial = new X509Certificate(leaf.certificatePem).serialNumber;
 });
 

@@ -10,7 +10,7 @@ import {
   type TlsSecretData,
 } from '../../src/tls/issuer.js';
 import { decideCa, decideServerCertificate, renewalTime } from '../../src/tls/renewal.js';
-import { DAY, T0, at } from './tools.js';
+import { DAY, T0, at, issuedAtT0 } from './tools.js';
 
 const NAMES = ['api.am.wso2.com', 'gw.am.wso2.com', 'localhost', '127.0.0.1'];
 
@@ -19,9 +19,7 @@ let leaf: KeyAndCertificate;
 let stored: TlsSecretData;
 
 beforeAll(() => {
-  ca = issueCa('wso2-frontend default/apim', { now: T0 });
-  leaf = issueServerCertificate(ca, NAMES, { now: T0 });
-  stored = tlsSecretData(leaf, ca);
+  ({ ca, leaf, secret: stored } = issuedAtT0('wso2-frontend default/apim', NAMES));
 });
 
 const decide = (now: Date, data: SecretStringData | undefined, names = NAMES, renewBefore?: number) =>

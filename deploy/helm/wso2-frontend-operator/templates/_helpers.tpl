@@ -64,5 +64,5 @@ verb is needed): a ClusterRole with every namespace watched, a Role per watched 
   verbs: [list, watch]
 - apiGroups: [events.k8s.io]
   resources: [events]
-  verbs: [create]
+  verbs: [create, patch]
 {{- end -}}
