@@ -241,11 +241,15 @@ export function assess(
       note: configuration.message,
       onlyOnStatusChange: true,
     });
-  // A change of what a Ready frontend's NGINX pods serve. Until Ready, Ready names the configuration
-  // (so at most two Events from apply to Ready: CertificateIssued and Ready, however often the
-  // endpoints of new pods change the upstreams meanwhile).
-  const wasReady = frontend.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
-  if (configHash && wasReady && configHash !== frontend.status?.configHash)
+  // A change of what the NGINX pods serve, once they served one before: until then Ready names
+  // the configuration (so at most two Events from apply to Ready: CertificateIssued and Ready,
+  // however often the endpoints of new pods change the upstreams meanwhile). While the pods
+  // reload a change, Ready is False (Reloading) for a moment: coming back from that is this
+  // Event, not a new Ready one.
+  const ready = frontend.status?.conditions?.find((c) => c.type === 'Ready');
+  const wasReady = ready?.status === 'True' || ready?.reason === 'Reloading';
+  const servedBefore = frontend.status?.configHash;
+  if (configHash && servedBefore && configHash !== servedBefore)
     events.push({
       type: 'Normal',
       reason: 'ConfigurationUpdated',

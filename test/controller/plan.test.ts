@@ -638,6 +638,23 @@ describe('assess: what the apply did', () => {
     ]);
   });
 
+  test('a frontend back from reloading a change (Ready False, Reloading) announces the configuration, not Ready again', () => {
+    const reloading = {
+      type: 'Ready',
+      status: 'False' as const,
+      reason: 'Reloading',
+      message: '',
+      lastTransitionTime: '',
+    };
+    const servedBefore = { configHash: '00000000000000aa', conditions: [reloading] };
+    const p = servedBoth(
+      applyPlan(plan(observed({ frontend: frontend(external, servedBefore), secrets: settledSecrets }), NOW)),
+    );
+    expect(assess(p, { applied: appliedAll(p, servedDeployment(p, rolledOut)) }).events.map((e) => e.reason)).toEqual([
+      'ConfigurationUpdated',
+    ]);
+  });
+
   test('a frontend not Ready yet whose configuration changes (new endpoints) announces nothing: Ready will name it', () => {
     const rolling = {
       type: 'Ready',

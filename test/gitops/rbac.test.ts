@@ -110,7 +110,7 @@ async function examplesReady(
       '--timeout=240s',
     ]);
   } finally {
-    const refused = operator.logLines().filter((line) => /forbidden|403/i.test(JSON.stringify(line)));
+    const refused = operator.logLines().filter((line) => /forbidden|\b403\b/i.test(JSON.stringify(line)));
     await operator.stop();
     expect(refused).toEqual([]);
   }
