@@ -1,15 +1,12 @@
 // End to end, with every part real: the operator process reconciles a frontend on the local
 // control plane; kwok runs its NGINX pod and WSO2 pods; the reload agent runs as a real process
-// with that NGINX pod's identity (POD_NAME), the token of the ServiceAccount the operator made for
-// it and the flags the operator wrote into the pod, and runs Debian's NGINX on exactly the
-// ConfigMap the operator renders. NGINX listens where the pod's container would (8080, 8443,
-// 8081 on every address), so agent and NGINX run in a network namespace of their own
-// (test/support/netns.ts): the pod network's addresses are local there, and connections to the
-// WSO2 pods' addresses reach fake WSO2 nodes here. A spec change, a new and a removed WSO2
-// endpoint, and a rotated certificate are each served by the same NGINX master, the pod reports
-// the new hash, and ConfigurationServed on the frontend reaches it.
+// with that NGINX pod's identity and serves it with Debian's NGINX, in a network namespace of its
+// own where the WSO2 pods' addresses reach fake WSO2 nodes (test/support/served-frontend.ts).
+// A spec change, a new and a removed WSO2 endpoint, and a rotated certificate are each served
+// by the same NGINX master, the pod reports the new hash, and ConfigurationServed on the
+// frontend reaches it.
 import { X509Certificate, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
@@ -19,19 +16,18 @@ import { CONFIG_HASH_ANNOTATION } from '../../src/api/agent.js';
 import type { Wso2Frontend } from '../../src/api/schema.js';
 import { REAL_AGENTS_LABEL } from '../../src/localcluster/control-plane.js';
 import { issueCa, issueServerCertificate, tlsSecretData } from '../../src/tls/issuer.js';
-import { AgentProcess, servedCondition } from '../support/agent.js';
+import { servedCondition } from '../support/agent.js';
 import { send } from '../support/client.js';
-import { eventually, kubeConfig, kubectl, POD_SECURITY_LABELS, serviceAccountKubeconfig } from '../support/cluster.js';
+import { eventually, kubeConfig, kubectl, POD_SECURITY_LABELS } from '../support/cluster.js';
 import { FakeWso2Node } from '../support/fake-wso2.js';
-import { NetworkNamespace, type Address } from '../support/netns.js';
 import { OperatorProcess } from '../support/operator-process.js';
 import { conditionOf, example, installCrd, readFrontend } from '../support/resources.js';
+import { ServedFrontend } from '../support/served-frontend.js';
 
 const NAME = 'in-place';
 const PORTAL = 'api.am.wso2.com';
 const GATEWAY = 'gw.am.wso2.com';
 const USER_SECRET = 'in-place-tls';
-const POD_CIDR = '10.244.0.0/16';
 const nodes = ['node-1', 'node-2', 'node-3'].map(
   (name, i) => new FakeWso2Node(name, `127.0.63.${i + 1}`, { https: [9443, 8243], http: [8280] }),
 );
@@ -40,31 +36,9 @@ let namespace: string;
 let core: k8s.CoreV1Api;
 let dir: string;
 let operator: OperatorProcess;
-let ns: NetworkNamespace;
-let agent: AgentProcess;
-let https: number;
+let frontend: ServedFrontend;
 let ca = issueCa('in-place test CA', { now: new Date() });
-/** WSO2 pod address -> the fake node that answers for it. */
-const podNodes = new Map<string, FakeWso2Node>();
-
-const wso2Pods = async () =>
-  (
-    await core.listNamespacedPod({
-      namespace,
-      labelSelector: `app.kubernetes.io/instance=${NAME},app.kubernetes.io/component=all-in-one`,
-    })
-  ).items.filter((p) => p.status?.podIP && !p.metadata?.deletionTimestamp);
-
-/** Gives every WSO2 pod address a fake node of its own, in the order they appear. */
-async function mapPods(count: number): Promise<string[]> {
-  return eventually(`${count} WSO2 pod(s) with an address`, async () => {
-    const pods = await wso2Pods();
-    if (pods.length !== count) return undefined;
-    for (const pod of pods)
-      if (!podNodes.has(pod.status!.podIP!)) podNodes.set(pod.status!.podIP!, nodes[podNodes.size]!);
-    return pods.map((p) => p.status!.podIP!);
-  });
-}
+const agent = () => frontend.agent;
 
 async function userSecret(): Promise<Record<string, string>> {
   ca = issueCa('in-place test CA', { now: new Date() });
@@ -101,7 +75,7 @@ async function servedOn(hash: string): Promise<string> {
     await eventually(
       `ConfigurationServed for ${hash}`,
       async () => {
-        agent.assertRunning();
+        agent().assertRunning();
         const f = await readFrontend(namespace, NAME);
         const condition = conditionOf(f, 'ConfigurationServed');
         return condition?.status === 'True' &&
@@ -115,7 +89,7 @@ async function servedOn(hash: string): Promise<string> {
   } catch (error) {
     const f = await readFrontend(namespace, NAME).catch(() => undefined);
     throw new Error(
-      `${(error as Error).message}\nstatus: ${JSON.stringify(f?.status)}\nagent log:\n${agent.log()}\noperator:\n${operator.text().split('\n').slice(-30).join('\n')}`,
+      `${(error as Error).message}\nstatus: ${JSON.stringify(f?.status)}\nagent log:\n${agent().log()}\noperator:\n${operator.text().split('\n').slice(-30).join('\n')}`,
     );
   }
   return hash;
@@ -123,14 +97,18 @@ async function servedOn(hash: string): Promise<string> {
 
 const served = async (previous: string | undefined) => servedOn(await rendered(previous));
 
-const get = (host: string, path = '/') => send({ scheme: 'https', port: https, host, path, ca: ca.certificatePem });
+const get = (host: string, path = '/') =>
+  send({ scheme: 'https', port: frontend.https, host, path, ca: ca.certificatePem });
 
 function presentedCertificate(): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port: https, servername: PORTAL, ca: ca.certificatePem }, () => {
-      resolve(socket.getPeerCertificate().fingerprint256);
-      socket.end();
-    });
+    const socket = connect(
+      { host: '127.0.0.1', port: frontend.https, servername: PORTAL, ca: ca.certificatePem },
+      () => {
+        resolve(socket.getPeerCertificate().fingerprint256);
+        socket.end();
+      },
+    );
     socket.once('error', reject);
   });
 }
@@ -145,15 +123,6 @@ beforeAll(async () => {
   await installCrd();
   for (const node of nodes) await node.start();
   dir = mkdtempSync(join(tmpdir(), 'wso2-frontend-in-place-'));
-  const apiServer = new URL(kubeConfig().getCurrentCluster()!.server);
-  const api: Address = { host: '127.0.0.1', port: Number(apiServer.port) };
-  ns = await NetworkNamespace.start((inside) => {
-    if (inside.host === api.host && inside.port === api.port) return api;
-    const node = podNodes.get(inside.host);
-    return node && { host: node.address, port: inside.port };
-  });
-  https = await ns.expose(8443);
-
   await userSecret();
   const resource: Wso2Frontend = example('apim-single.yaml');
   resource.metadata = { name: NAME, namespace };
@@ -162,37 +131,12 @@ beforeAll(async () => {
   resource.spec.nginx = { replicas: 1, service: { type: 'ClusterIP' } };
   operator = await OperatorProcess.start(['--namespace', namespace, '--health-port', '0']);
   await kubectl(['apply', '--server-side', '-f', '-'], yaml.dump(resource));
-
-  const pod = await eventually('kwok to run the NGINX pod', async () => {
-    const pods = await core.listNamespacedPod({
-      namespace,
-      labelSelector: `app.kubernetes.io/instance=${NAME},app.kubernetes.io/component=nginx`,
-    });
-    return pods.items.find((p) => p.status?.phase === 'Running');
-  });
-  await mapPods(1);
-  // The agent as the pod runs it: its flags from the pod, the token of the pod's ServiceAccount.
-  const args = pod.spec!.containers[0]!.args!;
-  const kubeconfig = await serviceAccountKubeconfig(namespace, pod.spec!.serviceAccountName!, dir);
-  const stateDir = join(dir, 'state');
-  mkdirSync(stateDir);
-  agent = await AgentProcess.start({
-    namespace,
-    pod: pod.metadata!.name!,
-    frontend: resource,
-    secretFlags: args.filter((_arg, i) => args[i - 1] === '--secret'),
-    dir: stateDir,
-    ports: { http: 8080, https: 8443, health: 8081 },
-    kubeconfig,
-    wrap: (command) =>
-      ns.wrap(command, [api, ...[9443, 8243, 8280].map((port) => ({ host: '0.0.0.0', port }))], [POD_CIDR]),
-  });
+  frontend = await ServedFrontend.start({ kubeConfig: kubeConfig(), resource, nodes, dir, wso2Pods: 1 });
 }, 180_000);
 
 afterAll(async () => {
-  await agent?.stop();
+  await frontend?.stop();
   await operator?.stop();
-  await ns?.close();
   for (const node of nodes) await node.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
   await core?.deleteNamespace({ name: namespace }).catch(() => undefined);
@@ -203,7 +147,7 @@ let masterPid: number | undefined;
 
 test('the operator applies the frontend, the agent serves it, and the frontend says so', async () => {
   hash = await served(undefined);
-  masterPid = agent.masterPid();
+  masterPid = agent().masterPid();
   expect(masterPid).toBeGreaterThan(0);
   const f = await readFrontend(namespace, NAME);
   expect(conditionOf(f, 'Ready')?.status).toBe('True');
@@ -233,7 +177,7 @@ test('a spec change is served in place by the same NGINX master', async () => {
   ]);
   hash = await served(hash);
   expect((await get(PORTAL)).headers['strict-transport-security']).toBe('max-age=600');
-  expect(agent.masterPid()).toBe(masterPid);
+  expect(agent().masterPid()).toBe(masterPid);
   const after = (
     await kubeConfig()
       .makeApiClient(k8s.AppsV1Api)
@@ -253,7 +197,7 @@ test('a new WSO2 endpoint, then a removed one, are served in place', async () =>
     '-p',
     JSON.stringify({ spec: { backends: { managed: { components: { 'all-in-one': { replicas: 2 } } } } } }),
   ]);
-  const addresses = await mapPods(2);
+  const addresses = await frontend.mapPods(2);
   // The EndpointSlice gains the second pod: a configuration that routes to both.
   hash = await eventually('a configuration that routes to both pods', async () => {
     const configMap = await core.readNamespacedConfigMap({ name: `${NAME}-nginx`, namespace });
@@ -265,8 +209,8 @@ test('a new WSO2 endpoint, then a removed one, are served in place', async () =>
   await servedOn(hash);
   const answered = new Set<string>();
   for (let i = 0; i < 10 && answered.size < 2; i++) answered.add((await get(GATEWAY)).answer!.node);
-  expect([...answered].sort()).toEqual(addresses.map((a) => podNodes.get(a)!.name).sort());
-  expect(agent.masterPid()).toBe(masterPid);
+  expect([...answered].sort()).toEqual(addresses.map((a) => frontend.podNodes.get(a)!.name).sort());
+  expect(agent().masterPid()).toBe(masterPid);
 
   await kubectl([
     'patch',
@@ -278,15 +222,15 @@ test('a new WSO2 endpoint, then a removed one, are served in place', async () =>
     '-p',
     JSON.stringify({ spec: { backends: { managed: { components: { 'all-in-one': { replicas: 1 } } } } } }),
   ]);
-  const [left] = await mapPods(1);
+  const [left] = await frontend.mapPods(1);
   hash = await served(hash);
-  for (let i = 0; i < 4; i++) expect((await get(GATEWAY)).answer!.node).toBe(podNodes.get(left!)!.name);
-  expect(agent.masterPid()).toBe(masterPid);
+  for (let i = 0; i < 4; i++) expect((await get(GATEWAY)).answer!.node).toBe(frontend.podNodes.get(left!)!.name);
+  expect(agent().masterPid()).toBe(masterPid);
 });
 
 test('a rotated certificate is presented by the same NGINX master', async () => {
   const data = await userSecret();
   hash = await served(hash);
   expect(await presentedCertificate()).toBe(new X509Certificate(data['tls.crt']!).fingerprint256);
-  expect(agent.masterPid()).toBe(masterPid);
+  expect(agent().masterPid()).toBe(masterPid);
 });
