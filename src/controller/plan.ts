@@ -15,7 +15,14 @@ import { LABEL, NGINX_COMPONENT, objectId } from '../render/ownership.js';
 import { productConfigMap, productConfigName, wso2Access, wso2Workloads } from '../render/workloads.js';
 import type { IssuedCertificate, IssueRequest } from '../tls/issuer.js';
 import { planCertificates, type SecretRead } from './certificates.js';
-import { checkBaseConfig, describeOverride, productConfigured, type BaseConfigMap } from './product.js';
+import {
+  checkBaseConfig,
+  checkTruststorePassword,
+  describeOverride,
+  productConfigured,
+  type BaseConfigMap,
+  type TruststoreSecretKeys,
+} from './product.js';
 import type { EventType } from './events.js';
 import type { Findings, Verdict } from './status.js';
 
@@ -32,6 +39,8 @@ export interface Observed {
   issued: readonly IssuedCertificate[];
   /** The user's base ConfigMap (backends.managed.configMapName), read fresh; null when it does not exist. */
   baseConfigMap?: BaseConfigMap;
+  /** The key names of the truststore password Secret (backends.managed.truststorePassword); null when it does not exist. */
+  truststoreSecretKeys?: TruststoreSecretKeys;
 }
 
 export interface PlannedEvent {
@@ -71,7 +80,7 @@ export interface ApplyPlan {
   issued: string[];
   certificates: ReadonlyMap<string, Date>;
   requeueAfterMs?: number;
-  /** Known before the apply: the user's base ConfigMap is missing (the pods wait for it). */
+  /** Known before the apply: the user's base ConfigMap or truststore password Secret is missing (the pods wait for it). */
   productProblem?: Verdict;
   /** Owned keys the user's base files set to other values, as the ProductConfigured message names them. */
   overrides: string[];
@@ -148,6 +157,7 @@ export function plan(observed: Observed, now: Date): Plan {
     };
   }
 
+  const productProblem = base.problem ?? checkTruststorePassword(topology, observed.truststoreSecretKeys);
   const desired = [
     ...certificates.secrets,
     // The agents' identity before the Deployment whose pods use it.
@@ -168,7 +178,7 @@ export function plan(observed: Observed, now: Date): Plan {
     nginxPods: observed.nginxPods,
     issued: certificates.issued,
     certificates: certificates.served,
-    ...(base.problem ? { productProblem: base.problem } : {}),
+    ...(productProblem ? { productProblem } : {}),
     overrides: base.overrides.map(describeOverride),
     ...(certificates.renewAt
       ? { requeueAfterMs: Math.max(1000, Math.min(MAX_REQUEUE_MS, certificates.renewAt.getTime() - now.getTime())) }

@@ -100,6 +100,11 @@ export class FrontendReconciler {
     const base = baseName
       ? (await this.applier.read<k8s.V1ConfigMap>(this.owner(frontend), 'v1', 'ConfigMap', baseName, true)).object
       : undefined;
+    // The truststore password Secret: only its key names are kept, never the password.
+    const truststoreName = frontend.spec.backends?.managed?.truststorePassword?.secretName;
+    const truststore = truststoreName
+      ? (await this.applier.read<k8s.V1Secret>(this.owner(frontend), 'v1', 'Secret', truststoreName, true)).object
+      : undefined;
     return {
       frontend,
       endpointSlices,
@@ -107,6 +112,7 @@ export class FrontendReconciler {
       secrets: new Map(),
       issued: [],
       ...(baseName ? { baseConfigMap: base ? { data: base.data, binaryData: base.binaryData } : null } : {}),
+      ...(truststoreName ? { truststoreSecretKeys: truststore ? Object.keys(truststore.data ?? {}) : null } : {}),
     };
   }
 

@@ -92,17 +92,18 @@ export function createOperator(options: OperatorOptions): {
     log,
     onCertificates: (namespace, name, notAfter) => metrics!.setCertificates(namespace, name, notAfter),
   });
-  // A user's TLS Secret changing (a cert-manager renewal) concerns every frontend that names it.
+  // A user's Secret changing (a cert-manager renewal, a truststore password Secret created) concerns those naming it.
   const userSecret = (secret: k8s.KubernetesObject) =>
     controller!
       .list()
       .filter(
         (f) =>
           f.metadata.namespace === secret.metadata?.namespace &&
-          f.spec.tls?.mode === 'secret' &&
-          [f.spec.tls.secretName, ...Object.values(f.spec.sites ?? {}).map((s) => s.tlsSecretName)].includes(
-            secret.metadata?.name,
-          ),
+          ((f.spec.tls?.mode === 'secret' &&
+            [f.spec.tls.secretName, ...Object.values(f.spec.sites ?? {}).map((s) => s.tlsSecretName)].includes(
+              secret.metadata?.name,
+            )) ||
+            f.spec.backends?.managed?.truststorePassword?.secretName === secret.metadata?.name),
       )
       .map(objectKey);
   // An edit of a base product ConfigMap rolls the WSO2 pods at once, not at the next resync.

@@ -864,6 +864,41 @@ describe("the user's base product files (backends.managed.configMapName)", () =>
   });
 });
 
+describe('the truststore password Secret (backends.managed.truststorePassword)', () => {
+  const withPassword: Wso2FrontendSpec = {
+    ...managed,
+    backends: { managed: { truststorePassword: { secretName: 'shop-truststore', key: 'password' } } },
+  };
+  const productAfter = (truststoreSecretKeys: Observed['truststoreSecretKeys']) => {
+    const p = applyPlan(
+      plan(observed({ frontend: frontend(withPassword), secrets: settledSecrets, truststoreSecretKeys }), NOW),
+    );
+    return assess(p, { applied: appliedAll(p, servedDeployment(p, rolledOut)) }).findings.product;
+  };
+
+  test('missing: everything is applied, ProductConfigured waits for it and says which Secret', () => {
+    expect(productAfter(null)).toEqual({
+      ok: false,
+      reason: 'TruststorePasswordMissing',
+      message:
+        'Secret shop-truststore (spec.backends.managed.truststorePassword) does not exist; the WSO2 pods wait for it',
+      waiting: true,
+    });
+  });
+
+  test('without the key: the key wanted and the keys it has are named', () => {
+    expect(productAfter(['pass', 'user'])).toMatchObject({
+      reason: 'TruststorePasswordMissing',
+      message:
+        'Secret shop-truststore (spec.backends.managed.truststorePassword) has no key password (it has: pass, user); the WSO2 pods wait for it',
+    });
+  });
+
+  test('with the key: ProductConfigured as usual', () => {
+    expect(productAfter(['password'])).toMatchObject({ ok: true, reason: 'Configured' });
+  });
+});
+
 describe('assess: ProductConfigured', () => {
   test('external nodes: True once their snippets are published, and the status names the ConfigMap', () => {
     const p = applyPlan(plan(observed({ secrets: settledSecrets }), NOW));
