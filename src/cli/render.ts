@@ -12,6 +12,7 @@ import { buildTopology, type Topology } from '../model/topology.js';
 import { validateSpec } from '../model/validate.js';
 import type { NginxLayout } from '../render/nginx/config.js';
 import { PREVIEW_CA_PATH, previewTree, type TreeFile } from '../render/nginx/preview.js';
+import { agentAccess } from '../render/agent.js';
 import { nameProblems } from '../render/names.js';
 import { caSecretName, certificateSecretName, desiredObjects } from '../render/objects.js';
 import { patchRole, productSnippets } from '../render/product/patch.js';
@@ -159,7 +160,11 @@ export function runRender(argv: string[]): number {
 
   const dir = values['nginx-dir'];
   if (dir === undefined) {
-    const objects = [...desiredObjects(resource, topology), ...wso2Workloads(resource, topology)];
+    const objects = [
+      ...desiredObjects(resource, topology),
+      ...agentAccess(resource, topology),
+      ...wso2Workloads(resource, topology),
+    ];
     // Issued certificates (self-signed), or the checked copies of the user's Secrets that NGINX serves.
     const secrets = [
       ...(topology.tls.mode === 'self-signed' ? [caSecretName(resource)] : []),
