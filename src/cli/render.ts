@@ -12,6 +12,7 @@ import { buildTopology, type Topology } from '../model/topology.js';
 import { validateSpec } from '../model/validate.js';
 import type { NginxLayout } from '../render/nginx/config.js';
 import { PREVIEW_CA_PATH, previewTree, type TreeFile } from '../render/nginx/preview.js';
+import { agentAccess } from '../render/agent.js';
 import { nameProblems } from '../render/names.js';
 import { caSecretName, certificateSecretName, desiredObjects } from '../render/objects.js';
 import { certManagerCertificate } from '../render/cert-manager.js';
@@ -165,7 +166,12 @@ export function runRender(argv: string[]): number {
       topology.tls.mode === 'issuer'
         ? topology.certificates.map((c) => certManagerCertificate(resource, topology, c))
         : [];
-    const objects = [...requests, ...desiredObjects(resource, topology), ...wso2Workloads(resource, topology)];
+    const objects = [
+      ...requests,
+      ...desiredObjects(resource, topology),
+      ...agentAccess(resource, topology),
+      ...wso2Workloads(resource, topology),
+    ];
     // Issued certificates (self-signed), or the checked copies of the user's Secrets that NGINX serves.
     const secrets = [
       ...(topology.tls.mode === 'self-signed' ? [caSecretName(resource)] : []),

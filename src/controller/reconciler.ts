@@ -3,7 +3,7 @@
 // status and Events once. Failures are retried by the work queue with backoff.
 import * as k8s from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION, KIND, PLURAL, type Wso2Frontend, type Wso2FrontendStatus } from '../api/schema.js';
-import { FIELD_MANAGER, LABEL, OWNED_KINDS } from '../render/ownership.js';
+import { FIELD_MANAGER, LABEL, NGINX_COMPONENT, OWNED_KINDS } from '../render/ownership.js';
 import { issueRequested } from '../tls/issuer.js';
 import { Applier, describeApiError, kubernetesClient, type ClusterClient, type WatchedCache } from './applier.js';
 import type { CertManagerObserved, SecretData } from './certificates.js';
@@ -87,8 +87,12 @@ export class FrontendReconciler {
     return this.report(frontend, assess(next, result), result.refused?.error);
   }
 
-  /** The frontend and the EndpointSlices of its role Services; the plan asks for Secrets as it needs them. */
+  /** The frontend, the EndpointSlices of its role Services and its NGINX pods; the plan asks for Secrets as it needs them. */
   private async observe(frontend: Wso2Frontend): Promise<Observed> {
+    const nginxPods = await this.applier.list<k8s.V1Pod>(this.owner(frontend), 'v1', 'Pod', {
+      [LABEL.instance]: frontend.metadata.name,
+      [LABEL.component]: NGINX_COMPONENT,
+    });
     const endpointSlices = frontend.spec.backends?.external
       ? []
       : await this.applier.list<k8s.V1EndpointSlice>(this.owner(frontend), 'discovery.k8s.io/v1', 'EndpointSlice', {
@@ -107,6 +111,7 @@ export class FrontendReconciler {
     return {
       frontend,
       endpointSlices,
+      nginxPods,
       secrets: new Map(),
       issued: [],
       ...(baseName ? { baseConfigMap: base ? { data: base.data, binaryData: base.binaryData } : null } : {}),

@@ -4,7 +4,14 @@
 import { hostname } from 'node:os';
 import type * as k8s from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION, KIND, PLURAL, type Wso2Frontend } from '../api/schema.js';
-import { LABEL, LEASE_NAME, MANAGED_SELECTOR, OWNED_KINDS } from '../render/ownership.js';
+import {
+  LABEL,
+  LEASE_NAME,
+  MANAGED_SELECTOR,
+  NGINX_POD_SELECTOR,
+  OWNED_KINDS,
+  podReport,
+} from '../render/ownership.js';
 import { EventRecorder } from './events.js';
 import { OperatorMetrics, startHealthServer } from './observability.js';
 import { FrontendReconciler } from './reconciler.js';
@@ -148,6 +155,13 @@ export function createOperator(options: OperatorOptions): {
         resource: { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', kind: 'EndpointSlice' },
         primaryKeys: labelKeys(LABEL.instance),
         labelSelector: MANAGED_SELECTOR,
+      },
+      // The NGINX pods carry their agents' reports (ConfigurationServed), summed up on the status.
+      {
+        resource: { group: '', version: 'v1', plural: 'pods', kind: 'Pod' },
+        primaryKeys: labelKeys(LABEL.instance),
+        labelSelector: NGINX_POD_SELECTOR,
+        transform: podReport,
       },
     ],
     reconcile: (key) => reconciler.reconcile(key),

@@ -210,7 +210,9 @@ describe('once the Certificate CRD is installed', () => {
     expect(leafNotAfter.getTime()).toBeGreaterThan(Date.now() + 80 * 86_400_000);
   });
 
-  test('a renewal (a new certificate in the Secret) is followed: the copy and the configuration hash change', async () => {
+  test('a renewal (a new certificate in the Secret) is served in place: the NGINX pods do not roll', async () => {
+    const apps = kubeConfig().makeApiClient(k8s.AppsV1Api);
+    const deployment = await apps.readNamespacedDeployment({ name: `${NAME}-nginx`, namespace });
     const before = (await readFrontend(namespace, NAME)).status!.configHash!;
     const renewed = await actAsCertManager(2);
     await eventually('the renewed certificate to be served', async () =>
@@ -221,6 +223,9 @@ describe('once the Certificate CRD is installed', () => {
       return f.status?.configHash && f.status.configHash !== before ? true : undefined;
     });
     expect(await served()).toEqual(renewed);
+    const after = await apps.readNamespacedDeployment({ name: `${NAME}-nginx`, namespace });
+    expect(after.spec!.template).toEqual(deployment.spec!.template);
+    expect(after.metadata!.generation).toBe(deployment.metadata!.generation);
   });
 
   test('an issuer that fails is reported from the Certificate, and NGINX keeps serving the copy', async () => {
