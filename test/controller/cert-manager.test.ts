@@ -15,6 +15,8 @@ import type { Wso2Frontend } from '../../src/api/schema.js';
 import { CERT_MANAGER_RETRY_MS } from '../../src/controller/certificates.js';
 import { createOperator } from '../../src/controller/setup.js';
 import type { Controller } from '../../src/controller/runtime/controller.js';
+import type { OperatorMetrics } from '../../src/controller/observability.js';
+import { reconciles } from '../support/prometheus.js';
 import type { CertManagerCertificate } from '../../src/render/cert-manager.js';
 import { issueCa, issueServerCertificate, tlsSecretData, type TlsSecretData } from '../../src/tls/issuer.js';
 import { createNamespace, eventually, eventuallyEvents, kubeConfig, kubectl } from '../support/cluster.js';
@@ -28,6 +30,8 @@ const ISSUED = `${NAME}-tls-frontend-issued`;
 
 let namespace: string;
 let controller: Controller<Wso2Frontend>;
+let metrics: OperatorMetrics;
+const applied: string[] = [];
 let hosts: string[];
 const core = () => kubeConfig().makeApiClient(k8s.CoreV1Api);
 const custom = () => kubeConfig().makeApiClient(k8s.CustomObjectsApi);
@@ -107,7 +111,15 @@ async function actAsCertManager(revision: number): Promise<TlsSecretData> {
 beforeAll(async () => {
   await installCrd();
   namespace = await createNamespace('cert-manager');
-  ({ controller } = createOperator({ kubeConfig: kubeConfig(), namespaces: [namespace], resyncPeriodMs: 1500 }));
+  ({ controller, metrics } = createOperator({
+    kubeConfig: kubeConfig(),
+    namespaces: [namespace],
+    resyncPeriodMs: 1500,
+    // Every object the operator writes, in order (debug lines of the applier).
+    logger: (_level, message, fields) => {
+      if (message === 'applied') applied.push(String(fields.object));
+    },
+  }));
   await controller.start();
   const resource = example('ei-cluster.yaml');
   resource.spec.tls = { mode: 'issuer', issuerRef: { name: 'letsencrypt', kind: 'ClusterIssuer' } };
@@ -226,6 +238,23 @@ describe('once the Certificate CRD is installed', () => {
     const after = await apps.readNamespacedDeployment({ name: `${NAME}-nginx`, namespace });
     expect(after.spec!.template).toEqual(deployment.spec!.template);
     expect(after.metadata!.generation).toBe(deployment.metadata!.generation);
+  });
+
+  test('a resync of the Ready frontend writes nothing: the Certificate is read back, not applied again', async () => {
+    // The status cert-manager wrote last is newer than the operator's last apply: the first
+    // reconcile after it applies once more (anything but its own write may be drift), then no more.
+    const first = await reconciles(metrics);
+    await eventually('two reconciles after the last status write', async () =>
+      (await reconciles(metrics)) >= first + 2 ? true : undefined,
+    );
+    const certificate = await readCertificate();
+    const start = await reconciles(metrics);
+    const writes = applied.length;
+    await eventually('two resyncs to reconcile it', async () =>
+      (await reconciles(metrics)) >= start + 2 ? true : undefined,
+    );
+    expect(applied.slice(writes)).toEqual([]);
+    expect((await readCertificate()).metadata?.resourceVersion).toBe(certificate.metadata?.resourceVersion);
   });
 
   test('an issuer that fails is reported from the Certificate, and NGINX keeps serving the copy', async () => {
