@@ -71,7 +71,7 @@ export class ServedFrontend {
     const kubeconfig =
       options.kubeconfig ?? (await serviceAccountKubeconfig(namespace, pod.spec!.serviceAccountName!, options.dir));
     const stateDir = join(options.dir, 'state');
-    mkdirSync(stateDir);
+    mkdirSync(stateDir, { recursive: true });
     served.agent = await AgentProcess.start({
       namespace,
       pod: pod.metadata!.name!,
