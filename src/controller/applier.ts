@@ -196,12 +196,13 @@ export class Applier {
     for (const kind of this.options.kinds) {
       const items = this.options.cache?.watches(kind.kind, namespace)
         ? this.options.cache.list(kind.kind, namespace)
-        : await this.options.client.list(
-            apiVersionOf(kind),
-            kind.kind,
-            namespace,
-            instanceSelector(owner.metadata.name),
-          );
+        : await this.options.client
+            .list(apiVersionOf(kind), kind.kind, namespace, instanceSelector(owner.metadata.name))
+            // A CRD that is not installed: nothing of its kind exists to prune.
+            .catch((error: unknown) => {
+              if (kind.optional && notFound(error)) return [];
+              throw error;
+            });
       const candidates = new Set(
         items
           .filter((o) => o.metadata?.ownerReferences?.some((r) => r.uid === owner.metadata.uid && r.controller))
