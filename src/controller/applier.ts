@@ -12,6 +12,8 @@ import type { Logger } from './runtime/controller.js';
 export interface ClusterClient {
   /** Server-side apply with the operator's field manager, forcing conflicts; returns what the server holds. */
   apply<T extends k8s.KubernetesObject>(object: T): Promise<T>;
+  /** Creates `object` with the operator's field manager; rejects (409 AlreadyExists) when it exists. */
+  create<T extends k8s.KubernetesObject>(object: T): Promise<T>;
   /** undefined when there is no such object. */
   read(apiVersion: string, kind: string, namespace: string, name: string): Promise<k8s.KubernetesObject | undefined>;
   list(apiVersion: string, kind: string, namespace: string, labelSelector: string): Promise<k8s.KubernetesObject[]>;
@@ -20,12 +22,14 @@ export interface ClusterClient {
 }
 
 const notFound = (error: unknown) => error instanceof k8s.ApiException && error.code === 404;
+const alreadyExists = (error: unknown) => error instanceof k8s.ApiException && error.code === 409;
 
 export function kubernetesClient(kubeConfig: k8s.KubeConfig, fieldManager: string): ClusterClient {
   // Raw JSON: client-node's typed patch would drop fields its model names differently or lacks.
   const objects = RawApplyApi.fromKubeConfig(kubeConfig);
   return {
     apply: (object) => objects.apply(object, fieldManager),
+    create: (object) => objects.create(object, undefined, undefined, fieldManager),
     read: async (apiVersion, kind, namespace, name) => {
       try {
         return await objects.read({ apiVersion, kind, metadata: { name, namespace } });
@@ -154,6 +158,35 @@ export class Applier {
       }
     }
     return { applied };
+  }
+
+  /**
+   * Creates `object`, owned by `owner`, only if nothing of its name exists; when something does
+   * (another writer created it first: 409), returns what the API server holds instead, untouched.
+   * For what must never be replaced by a racing writer (the frontend CA).
+   */
+  async createOnce(owner: Owner, object: k8s.KubernetesObject): Promise<k8s.KubernetesObject | undefined> {
+    const namespace = owner.metadata.namespace!;
+    const id = objectId(object);
+    let stored: k8s.KubernetesObject | undefined;
+    try {
+      stored = await this.options.client.create(withOwner(owner, object));
+      this.options.log('debug', 'created', { frontend: owner.metadata.name, object: id });
+    } catch (error) {
+      if (!alreadyExists(error)) throw error;
+      stored = await this.options.client.read(object.apiVersion!, object.kind!, namespace, object.metadata!.name!);
+      this.options.log('info', 'already created by another writer, kept', {
+        frontend: owner.metadata.name,
+        object: id,
+      });
+    }
+    // A later read waits for the cache to see this version (no content hash: an apply is never skipped on it).
+    if (stored?.metadata?.resourceVersion) {
+      const records = this.applied.get(ownerKey(owner)) ?? new Map<string, AppliedRecord>();
+      this.applied.set(ownerKey(owner), records);
+      records.set(id, { hash: '', resourceVersion: stored.metadata.resourceVersion });
+    }
+    return stored;
   }
 
   /**

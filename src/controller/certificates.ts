@@ -48,6 +48,11 @@ export const CERT_MANAGER_RETRY_MS = 10_000;
 export type CertificateNeed =
   | { action: 'read'; secrets: string[]; fresh: boolean }
   | { action: 'issue'; requests: IssueRequest[] }
+  /**
+   * Create these Secrets only if none of their name exists (never server-side apply them), then
+   * read them fresh: what the API server holds is used, the issued content or another writer's.
+   */
+  | { action: 'create'; secrets: V1Secret[] }
   | { action: 'request'; certificates: CertManagerCertificate[] };
 
 export interface SettledCertificates {
@@ -109,12 +114,25 @@ export function planCertificates(
   const issuedCa = issued.find((i) => i.secretName === caName);
   const renewals: Date[] = [];
   let ca: KeyAndCertificate;
+  const read = secrets.get(caName)!;
+  const decision = decideCa(now, read.data);
   if (issuedCa) {
-    ca = issuedCa.certificate;
-    settled.secrets.push(certificateSecret(frontend, caName, caSecretData(ca)));
+    const caSecret = certificateSecret(frontend, caName, caSecretData(issuedCa.certificate));
+    // A new CA is created, never applied: two writers that both found none (two operators by
+    // mistake) would each apply their own, and certificates signed by the overwritten one would
+    // chain to a CA that no longer exists. The first create wins; everyone uses what it stored.
+    if (!read.data) return { action: 'create', secrets: [caSecret] };
+    if (decision.action === 'keep') {
+      ca = decision.ca;
+      // Another writer's CA won the create: this reconcile issued no CA after all.
+      if (ca.certificatePem !== issuedCa.certificate.certificatePem)
+        settled.issued = settled.issued.filter((description) => description !== issuedCa.description);
+    } else {
+      // Renewal of a stored CA that is no longer usable: the issued one replaces it.
+      ca = issuedCa.certificate;
+      settled.secrets.push(caSecret);
+    }
   } else {
-    const read = secrets.get(caName)!;
-    const decision = decideCa(now, read.data);
     if (decision.action !== 'keep') {
       if (!read.fresh) return { action: 'read', secrets: [caName], fresh: true };
       const description = `the frontend CA (${decision.message})`;

@@ -92,6 +92,8 @@ export interface ApplyPlan {
 export type Plan =
   | { action: 'read'; secrets: string[]; fresh: boolean }
   | { action: 'issue'; requests: IssueRequest[] }
+  /** Create these Secrets unless they exist (the frontend CA), read what the API server then holds, and plan again. */
+  | { action: 'create'; secrets: k8s.V1Secret[] }
   /** Mode issuer: apply these cert-manager Certificates (when the API server serves the kind) and plan again. */
   | { action: 'request'; certificates: CertManagerCertificate[] }
   | { action: 'report'; outcome: Outcome }

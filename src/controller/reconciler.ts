@@ -29,8 +29,11 @@ export interface ReconcilerOptions {
   client?: ClusterClient;
 }
 
-/** A plan reads the Secrets, reads them again before issuing on a cached copy, issues the CA, then the certificates it signs. */
-const MAX_PLAN_ROUNDS = 5;
+/**
+ * A plan reads the Secrets, reads them again before issuing on a cached copy, issues the CA,
+ * creates its Secret, then reads the certificates again and issues the ones the CA signs.
+ */
+const MAX_PLAN_ROUNDS = 7;
 
 const decode = (data: Record<string, string> | undefined): SecretData | undefined =>
   data && Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
@@ -75,7 +78,11 @@ export class FrontendReconciler {
     const now = this.now();
     let observed = await this.observe(frontend);
     let next = plan(observed, now);
-    for (let round = 1; next.action === 'read' || next.action === 'issue' || next.action === 'request'; round++) {
+    for (
+      let round = 1;
+      next.action === 'read' || next.action === 'issue' || next.action === 'create' || next.action === 'request';
+      round++
+    ) {
       if (round === MAX_PLAN_ROUNDS) throw new Error(`no settled plan after ${round} rounds: ${next.action}`);
       observed = await this.provide(observed, next, now);
       next = plan(observed, now);
@@ -122,7 +129,7 @@ export class FrontendReconciler {
   /** What a plan asked for: Secrets read (from the cache, or fresh from the API server), or certificates issued. */
   private async provide(
     observed: Observed,
-    need: Plan & { action: 'read' | 'issue' | 'request' },
+    need: Plan & { action: 'read' | 'issue' | 'create' | 'request' },
     now: Date,
   ): Promise<Observed> {
     if (need.action === 'request') return { ...observed, certManager: await this.requestCertificates(observed, need) };
@@ -132,6 +139,13 @@ export class FrontendReconciler {
       return { ...observed, issued };
     }
     const secrets = new Map(observed.secrets);
+    if (need.action === 'create') {
+      for (const secret of need.secrets) {
+        const stored = await this.applier.createOnce(this.owner(observed.frontend), secret);
+        secrets.set(secret.metadata!.name!, { data: decode((stored as k8s.V1Secret | undefined)?.data), fresh: true });
+      }
+      return { ...observed, secrets };
+    }
     for (const name of need.secrets) {
       const read = await this.applier.read<k8s.V1Secret>(
         this.owner(observed.frontend),

@@ -36,6 +36,12 @@ class FakeCluster implements ClusterClient {
     this.stored.set(`${object.kind}/${object.metadata!.name}`, stored);
     return Promise.resolve(stored);
   }
+  create<T extends k8s.KubernetesObject>(object: T): Promise<T> {
+    this.requests.push(`create ${object.kind}/${object.metadata!.name}`);
+    if (this.stored.has(`${object.kind}/${object.metadata!.name}`))
+      return Promise.reject(new k8s.ApiException(409, 'AlreadyExists', '{"reason":"AlreadyExists"}', {}));
+    return this.apply(object);
+  }
   read(_apiVersion: string, kind: string, _namespace: string, name: string) {
     this.requests.push(`read ${kind}/${name}`);
     return Promise.resolve(this.stored.get(`${kind}/${name}`));
@@ -85,6 +91,24 @@ function setUp() {
   });
   return { cluster, applier, pruned, debug };
 }
+
+describe('createOnce', () => {
+  test('creates what does not exist, with a controller owner reference', async () => {
+    const { cluster, applier } = setUp();
+    const created = await applier.createOnce(owner, configMap('shop-ca', { a: 'mine' }));
+    expect(created?.metadata?.ownerReferences).toEqual([{ ...ownerRef, blockOwnerDeletion: true }]);
+    expect(cluster.requests).toEqual(['create ConfigMap/shop-ca', 'apply ConfigMap/shop-ca']);
+  });
+
+  test('what another writer created first (409) is returned as stored, never overwritten', async () => {
+    const { cluster, applier } = setUp();
+    await cluster.apply(configMap('shop-ca', { a: 'theirs' }));
+    const kept = (await applier.createOnce(owner, configMap('shop-ca', { a: 'mine' }))) as k8s.V1ConfigMap;
+    expect(kept.data).toEqual({ a: 'theirs' });
+    expect((cluster.stored.get('ConfigMap/shop-ca') as k8s.V1ConfigMap).data).toEqual({ a: 'theirs' });
+    expect(cluster.requests).toEqual(['apply ConfigMap/shop-ca', 'create ConfigMap/shop-ca', 'read ConfigMap/shop-ca']);
+  });
+});
 
 describe('apply', () => {
   test('applies with a controller owner reference and returns what the server holds', async () => {

@@ -185,7 +185,7 @@ describe('plan: which step comes next', () => {
     });
   });
 
-  test('the CA is issued: issue the server certificate it signs, for every host', () => {
+  test('the CA is issued and none is stored: its Secret is created (never applied), before anything it signs', () => {
     const issued: IssuedCertificate[] = [
       { secretName: CA_SECRET, description: 'the frontend CA (new)', certificate: ca },
     ];
@@ -193,7 +193,50 @@ describe('plan: which step comes next', () => {
       observed({ secrets: stored({ [CA_SECRET]: fresh(undefined), [LEAF_SECRET]: fresh(undefined) }), issued }),
       NOW,
     );
+    if (next.action !== 'create') throw new Error(`expected create, got ${next.action}`);
+    expect(next.secrets.map((s) => s.metadata!.name)).toEqual([CA_SECRET]);
+    expect(Buffer.from(next.secrets[0]!.data!['tls.crt']!, 'base64').toString()).toBe(ca.certificatePem);
+  });
+
+  test('the issued CA was created: issue the server certificate it signs, for every host', () => {
+    const issued: IssuedCertificate[] = [
+      { secretName: CA_SECRET, description: 'the frontend CA (new)', certificate: ca },
+    ];
+    const secrets = stored({ [CA_SECRET]: fresh(caSecretData(ca)), [LEAF_SECRET]: fresh(undefined) });
+    const next = plan(observed({ secrets, issued }), NOW);
     expect(next).toMatchObject({ action: 'issue', requests: [{ secretName: LEAF_SECRET, ca, names: HOSTS }] });
+  });
+
+  test('another writer created the CA first (409): the issued CA is dropped and the stored one signs, and is never rewritten', () => {
+    const issued: IssuedCertificate[] = [
+      { secretName: CA_SECRET, description: 'the frontend CA (new)', certificate: otherCa },
+    ];
+    const secrets = stored({ [CA_SECRET]: fresh(caSecretData(ca)), [LEAF_SECRET]: fresh(undefined) });
+    expect(plan(observed({ secrets, issued }), NOW)).toMatchObject({
+      action: 'issue',
+      requests: [{ secretName: LEAF_SECRET, ca: { certificatePem: ca.certificatePem } }],
+    });
+    const settled = applyPlan(
+      plan(
+        observed({
+          secrets,
+          issued: [...issued, { secretName: LEAF_SECRET, description: 'the certificate (new)', certificate: leaf }],
+        }),
+        NOW,
+      ),
+    );
+    expect(settled.secretIds).toEqual([`Secret/${LEAF_SECRET}`]);
+    expect(settled.issued).toEqual(['the certificate (new)']);
+  });
+
+  test('a stored CA that is unusable (read fresh) is replaced by the issued one with an apply (renewal)', () => {
+    const issued: IssuedCertificate[] = [
+      { secretName: CA_SECRET, description: 'the frontend CA (renewed)', certificate: ca },
+      { secretName: LEAF_SECRET, description: 'the certificate (new)', certificate: leaf },
+    ];
+    const secrets = stored({ [CA_SECRET]: fresh({ 'tls.crt': 'garbage' }), [LEAF_SECRET]: fresh(undefined) });
+    const next = applyPlan(plan(observed({ secrets, issued }), NOW));
+    expect(next.secretIds).toEqual([`Secret/${CA_SECRET}`, `Secret/${LEAF_SECRET}`]);
   });
 
   test('a certificate from another CA (read fresh) is issued again by the current CA', () => {
@@ -426,20 +469,24 @@ describe('plan: what to apply', () => {
     expect(applyPlan(plan(observed({ secrets: settledSecrets }), nearRenewal)).requeueAfterMs).toBe(60_000);
   });
 
-  test('issued certificates become Secrets (the new CA too) and are named for the Event', () => {
+  test('issued certificates become Secrets (the new CA was created already) and are named for the Event', () => {
     const issued: IssuedCertificate[] = [
       { secretName: CA_SECRET, description: 'the frontend CA (new)', certificate: ca },
       { secretName: LEAF_SECRET, description: 'the certificate for api, gw (new)', certificate: leaf },
     ];
     const next = applyPlan(
       plan(
-        observed({ secrets: stored({ [CA_SECRET]: fresh(undefined), [LEAF_SECRET]: fresh(undefined) }), issued }),
+        observed({
+          secrets: stored({ [CA_SECRET]: fresh(caSecretData(ca)), [LEAF_SECRET]: fresh(undefined) }),
+          issued,
+        }),
         NOW,
       ),
     );
-    expect(next.secretIds).toEqual([`Secret/${CA_SECRET}`, `Secret/${LEAF_SECRET}`]);
+    expect(next.secretIds).toEqual([`Secret/${LEAF_SECRET}`]);
+    expect(next.keep.has(`Secret/${CA_SECRET}`)).toBe(true);
     expect(next.issued).toEqual(['the frontend CA (new)', 'the certificate for api, gw (new)']);
-    const secret = next.desired[1] as k8s.V1Secret;
+    const secret = next.desired[0] as k8s.V1Secret;
     expect(secret.type).toBe('kubernetes.io/tls');
     expect(Buffer.from(secret.data!['tls.crt']!, 'base64').toString()).toBe(tlsSecretData(leaf, ca)['tls.crt']);
     expect(next.requeueAfterMs).toBeUndefined();
@@ -739,13 +786,13 @@ describe('assess: what the apply did', () => {
     const p = applyPlan(
       plan(
         observed({
-          secrets: stored({ [CA_SECRET]: fresh(undefined), [LEAF_SECRET]: cached(tlsSecretData(leaf, ca)) }),
+          secrets: stored({ [CA_SECRET]: fresh(caSecretData(ca)), [LEAF_SECRET]: cached(tlsSecretData(leaf, ca)) }),
           issued,
         }),
         NOW,
       ),
     );
-    const secretsStored = new Map(p.desired.slice(0, 2).map((o) => [`${o.kind}/${o.metadata!.name}`, o]));
+    const secretsStored = new Map(p.desired.slice(0, 1).map((o) => [`${o.kind}/${o.metadata!.name}`, o]));
     const refused = { message: 'ConfigMap shop-nginx: 403 forbidden' };
     expect(assess(p, { applied: secretsStored, refused }).events).toEqual([
       { type: 'Normal', reason: 'CertificateIssued', action: 'Issue', note: 'issued the frontend CA (new)' },
