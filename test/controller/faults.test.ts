@@ -9,13 +9,18 @@
 //   a deleted TLS Secret) are put back, and none makes a new CA, not even a CA Secret taken out
 //   of the operator's label-selected watch. (Its labels are not put back: the operator writes a
 //   CA Secret only when it issues one.)
+// - two operator processes without leader election (a misconfiguration) on the same new
+//   frontends: each frontend still gets exactly one CA (its Secret is created, never applied, so
+//   the second process uses the first one's), every server certificate chains to it, Ready flips
+//   back at most once (a rollout for the second server certificate), and both stop reconciling.
 import { X509Certificate } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import * as yaml from 'js-yaml';
-import type { Wso2Frontend } from '../../src/api/schema.js';
+import { API_GROUP, API_VERSION, PLURAL, type Wso2Frontend } from '../../src/api/schema.js';
 import { LABEL, MANAGED_SELECTOR, OWNED_KINDS } from '../../src/render/ownership.js';
 import { createNamespace, eventually, isNotFound, kubeConfig, kubectl, sleep } from '../support/cluster.js';
 import { OperatorProcess } from '../support/operator-process.js';
+import { sumOf } from '../support/prometheus.js';
 import { example, installCrd, patchSpec, readFrontend } from '../support/resources.js';
 import { random } from '../support/spec-generator.js';
 
@@ -31,6 +36,8 @@ const apps = () => kubeConfig().makeApiClient(k8s.AppsV1Api);
 
 /** Every CA certificate each CA Secret has held, from a watch that sees every version. */
 const caVersions = new Map<string, Set<string>>();
+/** Every server certificate each server certificate Secret has held, from the same watch. */
+const leafVersions = new Map<string, Set<string>>();
 let stopWatch: (() => void) | undefined;
 
 function manifest(name: string): string {
@@ -107,10 +114,22 @@ beforeAll(async () => {
     (_phase: string, secret: k8s.V1Secret) => {
       const name = secret.metadata?.name ?? '';
       const pem = secret.data?.['tls.crt'];
-      if (!name.endsWith('-tls-ca') || !pem) return;
-      const seen = caVersions.get(name) ?? new Set<string>();
-      seen.add(certificateOf(secret).fingerprint256);
-      caVersions.set(name, seen);
+      const versions = name.endsWith('-tls-ca')
+        ? caVersions
+        : name.endsWith('-tls-frontend')
+          ? leafVersions
+          : undefined;
+      if (!versions || !pem) return;
+      let fingerprint: string;
+      try {
+        fingerprint = certificateOf(secret).fingerprint256;
+      } catch {
+        // A hand edit below writes something that is not a certificate.
+        return;
+      }
+      const seen = versions.get(name) ?? new Set<string>();
+      seen.add(fingerprint);
+      versions.set(name, seen);
     },
     () => {},
   );
@@ -280,5 +299,96 @@ describe('hand edits of owned objects', () => {
     const ca = certificateOf(before);
     expect(leaf.checkIssued(ca) && leaf.verify(ca.publicKey)).toBe(true);
     expect((await readSecret(`${NAME}-tls-ca`))!.data).toEqual(before.data);
+  });
+});
+
+describe('two operator processes without leader election on the same new frontends', () => {
+  const TWINS = ['echo', 'foxtrot', 'golf', 'hotel', 'india'];
+  let pair: OperatorProcess[] = [];
+  /** Every Ready status each frontend had, in order, from a watch. */
+  const readySeen = new Map<string, string[]>();
+  let stopReadyWatch: (() => void) | undefined;
+  let reconcilesSettled = 0;
+  const reconcilesOf = async (process: OperatorProcess) =>
+    sumOf(await process.metrics(), 'wso2_frontend_reconcile_total');
+
+  beforeAll(async () => {
+    await operator?.stop();
+    operator = undefined;
+    // The local API server may refuse a watch while it is busy (429): asked again until it starts.
+    const frontends = await eventually('a watch on the frontends', () => {
+      const watch = new k8s.Watch(kubeConfig());
+      return new Promise<AbortController>((resolve, reject) => {
+        let refused = false;
+        void watch
+          .watch(
+            `/apis/${API_GROUP}/${API_VERSION}/namespaces/${namespace}/${PLURAL}`,
+            {},
+            (_phase: string, frontend: Wso2Frontend) => {
+              const name = frontend.metadata.name;
+              if (!TWINS.includes(name)) return;
+              const condition = frontend.status?.conditions?.find((c) => c.type === 'Ready');
+              const ready =
+                condition?.status === 'True' ? 'True' : `${condition?.status ?? 'None'} ${condition?.reason ?? ''}`;
+              const seen = readySeen.get(name) ?? [];
+              if (seen.at(-1) !== ready) seen.push(ready);
+              readySeen.set(name, seen);
+            },
+            (error: unknown) => {
+              if (error && !refused)
+                ((refused = true), reject(error instanceof Error ? error : new Error(String(error))));
+            },
+          )
+          .then((controller) => refused || resolve(controller));
+      });
+    });
+    stopReadyWatch = () => frontends.abort();
+    pair = await Promise.all([startOperator(), startOperator()]);
+    await kubectl(['apply', '-n', namespace, '-f', '-'], TWINS.map(manifest).join('---\n'));
+    await allReady(TWINS);
+    // Settled: neither process reconciles any more (sampled 2 s apart), with every frontend Ready.
+    let last = -1;
+    reconcilesSettled = await eventually(
+      'both operators to stop reconciling',
+      async () => {
+        const total = (await reconcilesOf(pair[0]!)) + (await reconcilesOf(pair[1]!));
+        const quiet = total === last;
+        last = total;
+        if (!quiet) await sleep(2000);
+        return quiet ? total : undefined;
+      },
+      120_000,
+    );
+  }, 300_000);
+
+  afterAll(async () => {
+    stopReadyWatch?.();
+    await Promise.all(pair.map((p) => p.stop()));
+  });
+
+  test('each frontend had exactly one CA, ever, and every server certificate it was given chains to it', async () => {
+    for (const name of TWINS) {
+      const { ca, leaf } = await certificates(name);
+      expect([...(caVersions.get(`${name}-tls-ca`) ?? [])]).toEqual([ca.fingerprint256]);
+      expect(leaf.checkIssued(ca) && leaf.verify(ca.publicKey)).toBe(true);
+      // Both processes may issue one before they see each other's; neither replaces a valid one after.
+      expect(leafVersions.get(`${name}-tls-frontend`)?.size).toBeLessThanOrEqual(2);
+    }
+  });
+
+  test('both processes settle: Ready flips back at most once (RollingOut), and the reconciles are bounded', async () => {
+    for (const name of TWINS) {
+      const seen = readySeen.get(name) ?? [];
+      // Both issue a server certificate before they see each other's: the second one stored may roll
+      // the pods that mount it once (Ready False, RollingOut). Never more, never for another reason.
+      const after = seen.slice(seen.indexOf('True'));
+      expect({ name, after }).toEqual({
+        name,
+        after: after.length === 1 ? ['True'] : ['True', 'False RollingOut', 'True'],
+      });
+    }
+    // One process alone takes a few reconciles per frontend (issue, apply, status); two race on each.
+    expect(reconcilesSettled).toBeLessThanOrEqual(TWINS.length * 2 * 10);
+    for (const process of pair) expect(process.running).toBe(true);
   });
 });
