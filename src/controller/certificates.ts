@@ -198,7 +198,8 @@ function planProvidedCertificates(
   if (unread.length) return { action: 'read', secrets: unread, fresh: false };
   const problems = failing.map(({ certificate, problem }, i) => {
     const copy = secrets.get(copies[i]!)!.data;
-    if (!copy) return `${problem}; NGINX serves nothing for ${certificate.hosts.join(', ')} until it is fixed`;
+    // A new frontend (or one that served another certificate until now): nothing owned changes either.
+    if (!copy) return `${problem}; no good copy of it was made yet, so nothing is served from it until it is fixed`;
     const check = checkProvidedCertificate(copy, certificate.hosts, now);
     return check.problems.length
       ? `${problem}; NGINX keeps the last good copy (Secret ${copies[i]}), which no longer passes either: ${check.message}`

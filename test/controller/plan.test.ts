@@ -263,7 +263,7 @@ describe('plan: nothing may be applied', () => {
       ok: false,
       reason: 'CertificateInvalid',
       message: expect.stringMatching(
-        /^Secret mine: .*does not cover host api\.am\.wso2\.com.*; NGINX serves nothing for api\.am\.wso2\.com, gw\.am\.wso2\.com until it is fixed$/,
+        /^Secret mine: .*does not cover host api\.am\.wso2\.com.*; no good copy of it was made yet, so nothing is served from it until it is fixed$/,
       ),
     });
     // Recorded when the status changes, so a Ready frontend going False says why as an Event.
@@ -290,7 +290,7 @@ describe('plan: nothing may be applied', () => {
           certificates: {
             ok: false,
             reason: 'CertificateInvalid',
-            message: expect.stringMatching(/^Secret mine not found; NGINX serves nothing/),
+            message: expect.stringMatching(/^Secret mine not found; no good copy of it was made yet/),
           },
         },
       },

@@ -4,7 +4,7 @@
 // the same rewrite.
 import type { Wso2Frontend } from '../../src/api/schema.js';
 import { send } from '../support/client.js';
-import { externalExamples, loopbackFrontendFor } from '../support/frontend.js';
+import { externalExamples, loopbackFrontendFor } from './loopback.js';
 import { example } from '../support/resources.js';
 
 describe.each(externalExamples(110))('%s', (_file, resource: Wso2Frontend, block: number) => {

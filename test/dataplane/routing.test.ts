@@ -4,7 +4,7 @@
 // headers, and a WebSocket upgrades and echoes.
 import type { Wso2Frontend } from '../../src/api/schema.js';
 import { send, webSocketEcho } from '../support/client.js';
-import { externalExamples, loopbackFrontendFor } from '../support/frontend.js';
+import { externalExamples, loopbackFrontendFor } from './loopback.js';
 
 describe.each(externalExamples(20))('%s', (_file, resource: Wso2Frontend, block: number) => {
   const frontend = loopbackFrontendFor(resource, block);

@@ -11,7 +11,6 @@ import { validateSpec } from '../../src/model/validate.js';
 import type { NginxLayout } from '../../src/render/nginx/config.js';
 import { FakeWso2Node } from './fake-wso2.js';
 import { NginxProcess, writeNginxTree } from './nginx.js';
-import { examples } from './resources.js';
 
 export { freePort };
 
@@ -111,26 +110,4 @@ export class LoopbackFrontend {
     await Promise.all(this.nodes.map((n) => n.stop()));
     rmSync(this.dir, { recursive: true, force: true });
   }
-}
-
-/** The examples with external nodes as describe.each rows (file, resource, loopback block), blocks counted from `firstBlock`. */
-export function externalExamples(firstBlock: number): (readonly [string, Wso2Frontend, number])[] {
-  return examples()
-    .filter((e) => e.resource.spec.backends.external)
-    .map((e, i) => [e.file, e.resource, firstBlock + i] as const);
-}
-
-/** A frontend on loopback, started before the enclosing describe's tests and stopped after them. */
-export function loopbackFrontendFor(resource: Wso2Frontend, block: number): () => LoopbackFrontend {
-  let frontend: LoopbackFrontend | undefined;
-  beforeAll(async () => {
-    frontend = await LoopbackFrontend.start(onLoopback(resource, block));
-  });
-  afterAll(async () => {
-    await frontend?.stop();
-  });
-  return () => {
-    if (!frontend) throw new Error('the loopback frontend did not start');
-    return frontend;
-  };
 }
