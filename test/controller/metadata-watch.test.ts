@@ -50,6 +50,7 @@ beforeAll(async () => {
   core = plane.kubeConfig().makeApiClient(k8s.CoreV1Api);
   await kubectl('apply', '--server-side', '-f', CRD_FILE);
   await kubectl('wait', '--for=condition=Established', 'crd/wso2frontends.wso2-frontend.dev', '--timeout=60s');
+  await kubectl('create', 'namespace', 'empty');
   created = await secretBytes();
   for (let i = 0; i < SECRETS; i++) await core.createNamespacedSecret({ namespace: 'default', body: secret(`s${i}`) });
 });
@@ -61,8 +62,14 @@ afterAll(async () => {
 
 test('the API server sends the operator no Secret data, in its lists or its watch', async () => {
   const before = await secretBytes();
-  ({ controller } = createOperator({ kubeConfig: plane.kubeConfig(), namespaces: ['default'], identity: 'test' }));
+  // 'empty' holds no Secret: an empty PartialObjectMetadataList (items: null) lists too.
+  ({ controller } = createOperator({
+    kubeConfig: plane.kubeConfig(),
+    namespaces: ['default', 'empty'],
+    identity: 'test',
+  }));
   await controller.start();
+  expect(controller.cachedList('Secret/user', 'empty')).toEqual([]);
   const listed = await secretBytes();
   expect(listed.lists - before.lists).toBeGreaterThanOrEqual(1);
   // 20 Secrets of 100 kB each; their metadata is about 1 kB.

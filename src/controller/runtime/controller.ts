@@ -172,7 +172,8 @@ export class RestartingInformer {
         fieldSelector,
         labelSelector,
       );
-      return { ...result, items: result.items.map(shrink) };
+      // An empty PartialObjectMetadataList comes with `items: null`.
+      return { ...result, items: (result.items ?? []).map(shrink) };
     };
     // makeInformer, with the watched objects passed through `shrink` before the cache sees them.
     const watch = new k8s.Watch(metadataOnly ? withAccept(kubeConfig, METADATA_WATCH_ACCEPT) : kubeConfig);
