@@ -12,6 +12,9 @@ log() { printf '[test-setup] %s\n' "$*" >&2; }
 missing=()
 command -v setpriv >/dev/null || missing+=(util-linux)
 command -v flock >/dev/null || missing+=(util-linux)
+# The end-to-end reload test gives the agent and its NGINX a network namespace of their own (test/support/netns.ts).
+command -v unshare >/dev/null || missing+=(util-linux)
+command -v ip >/dev/null || missing+=(iproute2)
 # keytool adds the frontend CA to real JKS and PKCS#12 truststores, as the WSO2 init container does (test/render/product-workloads.test.ts).
 command -v keytool >/dev/null || missing+=(default-jre-headless)
 if [ ${#missing[@]} -gt 0 ]; then

@@ -16,10 +16,11 @@ import {
 import { AFFINITY_MODES, HTTP_MODES, PATTERNS, PRODUCTS, ROLES } from './vocabulary.js';
 
 /**
- * The NGINX image, pinned to the minor the data-plane tests run (scripts/nginx-binaries.sh,
- * NGINX_SERIES): the rendered configuration uses open-source features of this generation.
+ * The NGINX pods' image: the Dockerfile's `nginx` target, nginxinc/nginx-unprivileged:1.30 (the
+ * minor the data-plane tests run, scripts/nginx-binaries.sh NGINX_SERIES) with the reload agent
+ * as its entrypoint, tagged like the operator's image (deploy/base/operator.yaml).
  */
-export const NGINX_IMAGE = 'nginxinc/nginx-unprivileged:1.30';
+export const NGINX_IMAGE = 'wso2-frontend-nginx:0.1.0';
 
 export const API_GROUP = 'wso2-frontend.dev';
 export const API_VERSION = 'v1alpha1';
@@ -369,7 +370,10 @@ export const NginxSettings = Type.Object(
       }),
     ),
     image: Defaulted(
-      Image('NGINX image (the minor the tests run; the rendered configuration needs 1.30 or newer).', NGINX_IMAGE),
+      Image(
+        "NGINX image with the reload agent (the Dockerfile's nginx target: NGINX 1.30 or newer, the agent as entrypoint).",
+        NGINX_IMAGE,
+      ),
     ),
     replicas: Defaulted(
       Type.Integer({

@@ -12,10 +12,11 @@ import { buildTopology, type Topology } from '../model/topology.js';
 import { validateSpec } from '../model/validate.js';
 import type { NginxLayout } from '../render/nginx/config.js';
 import { PREVIEW_CA_PATH, previewTree, type TreeFile } from '../render/nginx/preview.js';
+import { agentAccess } from '../render/agent.js';
 import { nameProblems } from '../render/names.js';
 import { caSecretName, certificateSecretName, desiredObjects } from '../render/objects.js';
 import { patchRole, productSnippets } from '../render/product/patch.js';
-import { wso2Workloads } from '../render/workloads.js';
+import { caTrustSteps, wso2Workloads } from '../render/workloads.js';
 import { issuePreviewCertificates } from '../tls/preview.js';
 
 export const usage = `wso2-frontend render -f RESOURCE.yaml [--nginx-dir DIR [--bind ADDRESS] [--http-port N] [--https-port N]] [--product-config DIR [--base PRODUCT_HOME]]
@@ -77,7 +78,14 @@ function writeTree(dir: string, tree: readonly TreeFile[]): void {
  * or snippets and CHANGES.txt; a node with several roles gets the files of each. Returns the
  * directory names written.
  */
-export function writeProductConfig(dir: string, topology: Topology, placement: Placement, base?: string): string[] {
+export function writeProductConfig(
+  dir: string,
+  topology: Topology,
+  placement: Placement,
+  base?: string,
+  /** Appended to each node's CHANGES.txt (the CA trust step). */
+  trust = '',
+): string[] {
   const targets =
     topology.backends.source === 'external'
       ? topology.backends.nodes.map((n) => ({
@@ -94,8 +102,10 @@ export function writeProductConfig(dir: string, topology: Topology, placement: P
   for (const { name, config } of targets) {
     const target = join(dir, name);
     mkdirSync(target, { recursive: true });
+    const snippets = productSnippets(config);
+    snippets['CHANGES.txt'] += trust;
     if (base === undefined) {
-      for (const [file, text] of Object.entries(productSnippets(config))) writeFileSync(join(target, file), text);
+      for (const [file, text] of Object.entries(snippets)) writeFileSync(join(target, file), text);
       continue;
     }
     const read = (path: string) => (existsSync(join(base, path)) ? readFileSync(join(base, path), 'utf8') : undefined);
@@ -104,7 +114,7 @@ export function writeProductConfig(dir: string, topology: Topology, placement: P
       mkdirSync(dirname(join(target, file.path)), { recursive: true });
       writeFileSync(join(target, file.path), file.text);
     }
-    writeFileSync(join(target, 'CHANGES.txt'), productSnippets(config)['CHANGES.txt']!);
+    writeFileSync(join(target, 'CHANGES.txt'), snippets['CHANGES.txt']!);
   }
   return targets.map((t) => t.name);
 }
@@ -142,14 +152,19 @@ export function runRender(argv: string[]): number {
     if (existsSync(out) && readdirSync(out).length > 0)
       throw new UsageError(`--product-config ${out}: exists and is not empty`);
     const placement = { name: resource.metadata.name, namespace: resource.metadata.namespace ?? 'default' };
-    const written = writeProductConfig(out, topology, placement, values.base);
+    const trust = topology.backends.source === 'external' ? caTrustSteps(resource, topology) : '';
+    const written = writeProductConfig(out, topology, placement, values.base, trust);
     console.log(`Wrote the product configuration of ${written.join(', ')} to ${out}.`);
     return 0;
   }
 
   const dir = values['nginx-dir'];
   if (dir === undefined) {
-    const objects = [...desiredObjects(resource, topology), ...wso2Workloads(resource, topology)];
+    const objects = [
+      ...desiredObjects(resource, topology),
+      ...agentAccess(resource, topology),
+      ...wso2Workloads(resource, topology),
+    ];
     // Issued certificates (self-signed), or the checked copies of the user's Secrets that NGINX serves.
     const secrets = [
       ...(topology.tls.mode === 'self-signed' ? [caSecretName(resource)] : []),

@@ -8,13 +8,21 @@ import { formatProblem } from '../api/validate.js';
 import type { Role } from '../api/vocabulary.js';
 import { buildTopology, serviceDnsNames, type ObservedEndpoints, type Topology } from '../model/topology.js';
 import { validateSpec } from '../model/validate.js';
+import { agentAccess } from '../render/agent.js';
 import { desiredObjects, nginxName } from '../render/objects.js';
-import { CONFIG_HASH_ANNOTATION } from '../api/agent.js';
+import { CONFIG_HASH_ANNOTATION, SERVED_CONDITION, servedHashOf } from '../api/agent.js';
 import { LABEL, NGINX_COMPONENT, objectId } from '../render/ownership.js';
 import { productConfigMap, productConfigName, wso2Access, wso2Workloads } from '../render/workloads.js';
 import type { IssuedCertificate, IssueRequest } from '../tls/issuer.js';
 import { planCertificates, type SecretRead } from './certificates.js';
-import { checkBaseConfig, describeOverride, productConfigured, type BaseConfigMap } from './product.js';
+import {
+  checkBaseConfig,
+  checkTruststorePassword,
+  describeOverride,
+  productConfigured,
+  type BaseConfigMap,
+  type TruststoreSecretKeys,
+} from './product.js';
 import type { EventType } from './events.js';
 import type { Findings, Verdict } from './status.js';
 
@@ -23,12 +31,16 @@ export interface Observed {
   frontend: Wso2Frontend;
   /** The EndpointSlices of the frontend's role Services (managed backends). */
   endpointSlices: readonly k8s.V1EndpointSlice[];
+  /** The frontend's NGINX pods, with the conditions their reload agents report. */
+  nginxPods: readonly k8s.V1Pod[];
   /** The certificate Secrets read so far, by name. */
   secrets: ReadonlyMap<string, SecretRead>;
   /** Certificates issued in this reconcile, not stored yet. */
   issued: readonly IssuedCertificate[];
   /** The user's base ConfigMap (backends.managed.configMapName), read fresh; null when it does not exist. */
   baseConfigMap?: BaseConfigMap;
+  /** The key names of the truststore password Secret (backends.managed.truststorePassword); null when it does not exist. */
+  truststoreSecretKeys?: TruststoreSecretKeys;
 }
 
 export interface PlannedEvent {
@@ -63,11 +75,12 @@ export interface ApplyPlan {
   secretIds: string[];
   /** Findings known before the apply. */
   findings: Findings;
+  nginxPods: readonly k8s.V1Pod[];
   /** What was issued, for the CertificateIssued Event. */
   issued: string[];
   certificates: ReadonlyMap<string, Date>;
   requeueAfterMs?: number;
-  /** Known before the apply: the user's base ConfigMap is missing (the pods wait for it). */
+  /** Known before the apply: the user's base ConfigMap or truststore password Secret is missing (the pods wait for it). */
   productProblem?: Verdict;
   /** Owned keys the user's base files set to other values, as the ProductConfigured message names them. */
   overrides: string[];
@@ -144,8 +157,11 @@ export function plan(observed: Observed, now: Date): Plan {
     };
   }
 
+  const productProblem = base.problem ?? checkTruststorePassword(topology, observed.truststoreSecretKeys);
   const desired = [
     ...certificates.secrets,
+    // The agents' identity before the Deployment whose pods use it.
+    ...agentAccess(frontend, topology),
     ...desiredObjects(frontend, topology, certificates.versions),
     productConfigMap(frontend, topology),
     ...wso2Access(frontend, topology),
@@ -159,9 +175,10 @@ export function plan(observed: Observed, now: Date): Plan {
     keep: new Set([...desired.map(objectId), ...certificates.kept.map((name) => `Secret/${name}`)]),
     secretIds: certificates.secrets.map(objectId),
     findings,
+    nginxPods: observed.nginxPods,
     issued: certificates.issued,
     certificates: certificates.served,
-    ...(base.problem ? { productProblem: base.problem } : {}),
+    ...(productProblem ? { productProblem } : {}),
     overrides: base.overrides.map(describeOverride),
     ...(certificates.renewAt
       ? { requeueAfterMs: Math.max(1000, Math.min(MAX_REQUEUE_MS, certificates.renewAt.getTime() - now.getTime())) }
@@ -200,11 +217,16 @@ export function assess(
     return { findings: { ...plan.findings, configuration }, events, certificates, error: result.refused.message };
   }
   const deployment = result.applied.get(`Deployment/${nginxName(frontend)}`) as k8s.V1Deployment;
-  const configHash = deployment.spec?.template.metadata?.annotations?.[CONFIG_HASH_ANNOTATION];
+  const desiredHash = result.applied.get(`ConfigMap/${nginxName(frontend)}`)?.metadata?.annotations?.[
+    CONFIG_HASH_ANNOTATION
+  ];
+  const configuration = rollout(deployment) ?? served(desiredHash ?? '', plan.nginxPods);
+  // status.configHash names what every ready NGINX pod serves: the previous hash until the new one is.
+  const configHash = configuration.ok ? desiredHash : plan.findings.configHash;
   const product = plan.productProblem ?? productConfigured(frontend, plan.topology, result.applied);
   const findings: Findings = {
     ...plan.findings,
-    configuration: rollout(deployment),
+    configuration,
     backends: backendsAvailable(plan.topology),
     product: plan.overrides.length
       ? { ...product, message: `${product.message}; owned keys overridden: ${plan.overrides.join('; ')}` }
@@ -221,16 +243,28 @@ export function assess(
       note,
       onlyOnStatusChange: true,
     });
-  // A change of what a Ready frontend serves. Until Ready, Ready names the configuration (so at
-  // most two Events from apply to Ready: CertificateIssued and Ready, however often the endpoints
-  // of new pods change the upstreams meanwhile).
-  const wasReady = frontend.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
-  if (configHash && wasReady && configHash !== frontend.status?.configHash)
+  if (configuration.reason === 'ReloadFailed')
+    events.push({
+      type: 'Warning',
+      reason: 'ReloadFailed',
+      action: 'Reload',
+      note: configuration.message,
+      onlyOnStatusChange: true,
+    });
+  // A change of what the NGINX pods serve, once they served one before: until then Ready names
+  // the configuration (so at most two Events from apply to Ready: CertificateIssued and Ready,
+  // however often the endpoints of new pods change the upstreams meanwhile). While the pods
+  // reload a change, Ready is False (Reloading) for a moment: coming back from that is this
+  // Event, not a new Ready one.
+  const ready = frontend.status?.conditions?.find((c) => c.type === 'Ready');
+  const wasReady = ready?.status === 'True' || ready?.reason === 'Reloading';
+  const servedBefore = frontend.status?.configHash;
+  if (configHash && servedBefore && configHash !== servedBefore)
     events.push({
       type: 'Normal',
       reason: 'ConfigurationUpdated',
-      action: 'Render',
-      note: `NGINX configuration ${configHash} applied`,
+      action: 'Reload',
+      note: `NGINX serves configuration ${configHash}`,
     });
   if (findings.configuration!.ok && findings.backends!.ok && !wasReady)
     events.push({
@@ -277,26 +311,59 @@ function publicUrls(topology: Topology): string[] {
   return topology.sites.map((s) => `https://${s.host}${port}/`);
 }
 
-/** NGINX serves the current configuration when every replica runs the current pod template. */
-function rollout(deployment: k8s.V1Deployment): Verdict {
+/** Until every NGINX replica runs the current pod template (a new image, more replicas, ...), the rollout is what is awaited. */
+function rollout(deployment: k8s.V1Deployment): Verdict | undefined {
   const wanted = deployment.spec?.replicas ?? 1;
   const s = deployment.status ?? {};
   const current = (s.observedGeneration ?? 0) >= (deployment.metadata?.generation ?? 0);
   const updated = s.updatedReplicas ?? 0;
   const available = s.availableReplicas ?? 0;
-  if (current && updated >= wanted && available >= wanted && (s.replicas ?? 0) <= wanted) {
-    return { ok: true, reason: 'Served', message: `${available} NGINX replica(s) serve the current configuration` };
-  }
+  if (current && updated >= wanted && available >= wanted && (s.replicas ?? 0) <= wanted) return undefined;
   // Right after an apply the status still describes the previous pod template: until the
-  // Deployment controller has observed this generation, no replica is known to serve it.
+  // Deployment controller has observed this generation, no replica is known to run it.
   return {
     ok: false,
     reason: 'RollingOut',
     message: current
-      ? `${Math.min(updated, available)} of ${wanted} NGINX replica(s) serve the current configuration`
-      : `0 of ${wanted} NGINX replica(s) serve the current configuration: the Deployment controller has not seen it yet`,
+      ? `${Math.min(updated, available)} of ${wanted} NGINX replica(s) run the current pod template`
+      : `0 of ${wanted} NGINX replica(s) run the current pod template: the Deployment controller has not seen it yet`,
     waiting: true,
   };
+}
+
+const podCondition = (pod: k8s.V1Pod, type: string) => pod.status?.conditions?.find((c) => c.type === type);
+
+/**
+ * What the reload agents report on the NGINX pods (their ConfigurationServed condition): served
+ * once every ready pod serves `hash`. A pod whose agent could not serve `hash` (nginx -t or the
+ * reload refused it) makes it ReloadFailed with the agent's own words; that pod keeps serving
+ * its previous configuration, and its agent retries with backoff.
+ */
+export function served(hash: string, pods: readonly k8s.V1Pod[]): Verdict {
+  const live = [...pods]
+    .filter((pod) => !pod.metadata?.deletionTimestamp)
+    .sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
+  const ready = live.filter((pod) => podCondition(pod, 'Ready')?.status === 'True');
+  const serving = ready.filter((pod) => servedHashOf(podCondition(pod, SERVED_CONDITION)?.message) === hash);
+  const counted = `${serving.length}/${ready.length} NGINX pods serve configuration ${hash}`;
+  const failed = live.filter((pod) => {
+    const report = podCondition(pod, SERVED_CONDITION);
+    return report?.reason === 'ReloadFailed' && servedHashOf(report.message) !== hash && report.message?.includes(hash);
+  });
+  if (failed.length) {
+    const first = failed[0]!;
+    const others = failed.length > 1 ? ` (and ${failed.length - 1} more pod(s))` : '';
+    const report = podCondition(first, SERVED_CONDITION)!.message!;
+    // Not waiting: the same configuration fails the same way on every pod until something changes (Stalled).
+    return {
+      ok: false,
+      reason: 'ReloadFailed',
+      message: `${counted}; pod ${first.metadata?.name}${others}: ${report}`,
+    };
+  }
+  if (ready.length === 0) return { ok: false, reason: 'NoReadyPod', message: 'no NGINX pod is ready', waiting: true };
+  if (serving.length === ready.length) return { ok: true, reason: 'Served', message: counted };
+  return { ok: false, reason: 'Reloading', message: counted, waiting: true };
 }
 
 function backendsAvailable(topology: Topology): Verdict {

@@ -74,6 +74,37 @@ export function checkBaseConfig(
   return { overrides: [...overrides.values()], hash: hash.digest('hex').slice(0, 16) };
 }
 
+/**
+ * The Secret named in backends.managed.truststorePassword, as observed: the names of its keys
+ * (never its values), or null when it does not exist. Without it the init container cannot start
+ * (the kubelet reports CreateContainerConfigError on the pod), so the status says why.
+ */
+export type TruststoreSecretKeys = readonly string[] | null;
+
+export function checkTruststorePassword(
+  topology: Topology,
+  keys: TruststoreSecretKeys | undefined,
+): (Verdict & { ok: false }) | undefined {
+  if (topology.backends.source !== 'managed' || !topology.backends.truststorePassword) return undefined;
+  const { secretName, key } = topology.backends.truststorePassword;
+  const where = `spec.backends.managed.truststorePassword`;
+  if (!keys)
+    return {
+      ok: false,
+      reason: 'TruststorePasswordMissing',
+      message: `Secret ${secretName} (${where}) does not exist; the WSO2 pods wait for it`,
+      waiting: true,
+    };
+  if (!keys.includes(key))
+    return {
+      ok: false,
+      reason: 'TruststorePasswordMissing',
+      message: `Secret ${secretName} (${where}) has no key ${key} (it has: ${[...keys].sort().join(', ') || 'none'}); the WSO2 pods wait for it`,
+      waiting: true,
+    };
+  return undefined;
+}
+
 export const describeOverride = (o: Override) =>
   `${o.file}: ${o.key} is ${o.found} there; the fronting sets ${o.value} (it owns this key)`;
 

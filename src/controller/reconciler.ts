@@ -3,7 +3,7 @@
 // status and Events once. Failures are retried by the work queue with backoff.
 import * as k8s from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION, KIND, PLURAL, type Wso2Frontend, type Wso2FrontendStatus } from '../api/schema.js';
-import { FIELD_MANAGER, LABEL, OWNED_KINDS } from '../render/ownership.js';
+import { FIELD_MANAGER, LABEL, NGINX_COMPONENT, OWNED_KINDS } from '../render/ownership.js';
 import { issueRequested } from '../tls/issuer.js';
 import { Applier, describeApiError, kubernetesClient, type ClusterClient, type WatchedCache } from './applier.js';
 import type { SecretData } from './certificates.js';
@@ -84,8 +84,12 @@ export class FrontendReconciler {
     return this.report(frontend, assess(next, result), result.refused?.error);
   }
 
-  /** The frontend and the EndpointSlices of its role Services; the plan asks for Secrets as it needs them. */
+  /** The frontend, the EndpointSlices of its role Services and its NGINX pods; the plan asks for Secrets as it needs them. */
   private async observe(frontend: Wso2Frontend): Promise<Observed> {
+    const nginxPods = await this.applier.list<k8s.V1Pod>(this.owner(frontend), 'v1', 'Pod', {
+      [LABEL.instance]: frontend.metadata.name,
+      [LABEL.component]: NGINX_COMPONENT,
+    });
     const endpointSlices = frontend.spec.backends?.external
       ? []
       : await this.applier.list<k8s.V1EndpointSlice>(this.owner(frontend), 'discovery.k8s.io/v1', 'EndpointSlice', {
@@ -96,12 +100,19 @@ export class FrontendReconciler {
     const base = baseName
       ? (await this.applier.read<k8s.V1ConfigMap>(this.owner(frontend), 'v1', 'ConfigMap', baseName, true)).object
       : undefined;
+    // The truststore password Secret: only its key names are kept, never the password.
+    const truststoreName = frontend.spec.backends?.managed?.truststorePassword?.secretName;
+    const truststore = truststoreName
+      ? (await this.applier.read<k8s.V1Secret>(this.owner(frontend), 'v1', 'Secret', truststoreName, true)).object
+      : undefined;
     return {
       frontend,
       endpointSlices,
+      nginxPods,
       secrets: new Map(),
       issued: [],
       ...(baseName ? { baseConfigMap: base ? { data: base.data, binaryData: base.binaryData } : null } : {}),
+      ...(truststoreName ? { truststoreSecretKeys: truststore ? Object.keys(truststore.data ?? {}) : null } : {}),
     };
   }
 

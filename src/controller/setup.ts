@@ -4,7 +4,14 @@
 import { hostname } from 'node:os';
 import type * as k8s from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION, KIND, PLURAL, type Wso2Frontend } from '../api/schema.js';
-import { LABEL, LEASE_NAME, MANAGED_SELECTOR, OWNED_KINDS } from '../render/ownership.js';
+import {
+  LABEL,
+  LEASE_NAME,
+  MANAGED_SELECTOR,
+  NGINX_POD_SELECTOR,
+  OWNED_KINDS,
+  podReport,
+} from '../render/ownership.js';
 import { EventRecorder } from './events.js';
 import { OperatorMetrics, startHealthServer } from './observability.js';
 import { FrontendReconciler } from './reconciler.js';
@@ -86,17 +93,18 @@ export function createOperator(options: OperatorOptions): {
     log,
     onCertificates: (namespace, name, notAfter) => metrics!.setCertificates(namespace, name, notAfter),
   });
-  // A user's TLS Secret changing (a cert-manager renewal) concerns every frontend that names it.
+  // A user's Secret changing (a cert-manager renewal, a truststore password Secret created) concerns those naming it.
   const userSecret = (secret: k8s.KubernetesObject) =>
     controller!
       .list()
       .filter(
         (f) =>
           f.metadata.namespace === secret.metadata?.namespace &&
-          f.spec.tls?.mode === 'secret' &&
-          [f.spec.tls.secretName, ...Object.values(f.spec.sites ?? {}).map((s) => s.tlsSecretName)].includes(
-            secret.metadata?.name,
-          ),
+          ((f.spec.tls?.mode === 'secret' &&
+            [f.spec.tls.secretName, ...Object.values(f.spec.sites ?? {}).map((s) => s.tlsSecretName)].includes(
+              secret.metadata?.name,
+            )) ||
+            f.spec.backends?.managed?.truststorePassword?.secretName === secret.metadata?.name),
       )
       .map(objectKey);
   // An edit of a base product ConfigMap rolls the WSO2 pods at once, not at the next resync.
@@ -139,6 +147,13 @@ export function createOperator(options: OperatorOptions): {
         resource: { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', kind: 'EndpointSlice' },
         primaryKeys: labelKeys(LABEL.instance),
         labelSelector: MANAGED_SELECTOR,
+      },
+      // The NGINX pods carry their agents' reports (ConfigurationServed), summed up on the status.
+      {
+        resource: { group: '', version: 'v1', plural: 'pods', kind: 'Pod' },
+        primaryKeys: labelKeys(LABEL.instance),
+        labelSelector: NGINX_POD_SELECTOR,
+        transform: podReport,
       },
     ],
     reconcile: (key) => reconciler.reconcile(key),

@@ -1,7 +1,8 @@
 // A real Kubernetes control plane on loopback, started the way controller-runtime's envtest
 // starts one (etcd + kube-apiserver with client-certificate auth and RBAC), plus
 // kube-controller-manager, kube-scheduler and kwok with one fake node so that Deployments get
-// Ready pods and Services get EndpointSlices without running any container.
+// Ready pods and Services get EndpointSlices without running any container, and a stand-in for
+// the reload agents of the NGINX pods kwok runs (agent-stand-in.ts).
 //
 // Used by the test run (one shared instance, plus private ones for restart tests) and by
 // `npm start` when no cluster is configured.
@@ -35,6 +36,8 @@ export function packageRoot(): string {
 const tempRoot = join(tmpdir(), 'wso2-frontend-control-plane');
 
 export const FAKE_NODE_NAME = 'kwok-node-0';
+/** On a namespace: real reload agents report on its NGINX pods, and the agents' stand-in (agent-stand-in.ts) stays away. */
+export const REAL_AGENTS_LABEL = 'wso2-frontend.dev/real-agents';
 export const POD_CIDR = '10.244.0.0/16';
 const SERVICE_CIDR = '10.96.0.0/16';
 const NODE_IP = '10.244.0.1';
@@ -424,6 +427,13 @@ export class LocalControlPlane {
         `--server-address=127.0.0.1:${p.kwok}`,
         '--node-lease-duration-seconds=40',
       ]),
+      // The reload agents of the NGINX pods kwok runs (it runs no containers): see agent-stand-in.ts.
+      new ComponentProcess(
+        'agent-stand-in',
+        process.execPath,
+        ['--max-semi-space-size=1', join(packageRoot(), 'dist', 'localcluster', 'agent-stand-in.js'), kubeconfig],
+        join(this.logsDir, 'agent-stand-in.log'),
+      ),
     );
     return components;
   }

@@ -1,29 +1,17 @@
-// What the reload agent in each NGINX pod is given, rendered from the topology: the Secrets it
-// lays out under the conf directory (its --secret flags), and the least privilege it runs with:
+// The least privilege the reload agent in each NGINX pod runs with (its --secret flags are in
+// objects.ts, with the Deployment that passes them):
 // a ServiceAccount and a Role that reads exactly the frontend's ConfigMap and those Secrets
 // (resourceNames; the agent lists and watches each by a metadata.name field selector, which
 // RBAC checks against resourceNames) and patches Pod status (its own condition).
 import type { V1Role, V1RoleBinding, V1ServiceAccount } from '@kubernetes/client-node';
-import type { SecretMount } from '../api/agent.js';
 import type { Wso2Frontend } from '../api/schema.js';
 import type { Topology } from '../model/topology.js';
-import { BACKEND_CA_PATH, certificatePaths } from './nginx/config.js';
-import { certificateSecretName, nginxName } from './objects.js';
+import { agentSecretMounts, nginxName } from './objects.js';
 import { meta, NGINX_COMPONENT } from './ownership.js';
 
-const dirOf = (path: string) => path.slice(0, path.lastIndexOf('/'));
-
-/** The Secrets NGINX reads, each laid out where nginx.conf expects its files. */
-export function agentSecretMounts(frontend: Wso2Frontend, topology: Topology): SecretMount[] {
-  const certificates = topology.certificates.map((plan): SecretMount => ({
-    dir: dirOf(certificatePaths(plan.name).certificate),
-    secret: certificateSecretName(frontend, plan.name),
-    keys: ['tls.crt', 'tls.key'],
-  }));
-  const backendCa = topology.backendTls.caSecretName
-    ? [{ dir: dirOf(BACKEND_CA_PATH), secret: topology.backendTls.caSecretName, keys: ['ca.crt'] }]
-    : [];
-  return [...certificates, ...backendCa];
+/** What the operator applies for the agents of a frontend: their ServiceAccount, Role and RoleBinding. */
+export function agentAccess(frontend: Wso2Frontend, topology: Topology): [V1ServiceAccount, V1Role, V1RoleBinding] {
+  return [agentServiceAccount(frontend), agentRole(frontend, topology), agentRoleBinding(frontend)];
 }
 
 /** The agent's identity: one ServiceAccount per frontend, named like its NGINX objects. */
@@ -32,6 +20,7 @@ export function agentServiceAccount(frontend: Wso2Frontend): V1ServiceAccount {
     apiVersion: 'v1',
     kind: 'ServiceAccount',
     metadata: meta(frontend, nginxName(frontend), NGINX_COMPONENT),
+    // Only the NGINX pods, which ask for it, get its token.
     automountServiceAccountToken: false,
   };
 }

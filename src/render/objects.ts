@@ -1,17 +1,19 @@
 // The Kubernetes objects the operator keeps for one Wso2Frontend, rendered from its topology:
 // the NGINX configuration, the NGINX Deployment, Service and PodDisruptionBudget that serve it,
 // and the TLS Secrets. Pure: the controller supplies what it decided (certificate data and
-// versions, which roll the pods through the configuration hash).
+// versions, which go into the configuration hash). The NGINX pods run the reload agent, which
+// reads the ConfigMap and Secrets from the API: nothing of the configuration is on the pod
+// template, so a change of it is served in place and never rolls the pods.
 import { createHash } from 'node:crypto';
-import type {
-  V1ConfigMap,
-  V1Deployment,
-  V1PodDisruptionBudget,
-  V1Secret,
-  V1Service,
-  V1VolumeProjection,
-} from '@kubernetes/client-node';
-import { CERTIFICATES_ANNOTATION, CONFIG_HASH_ANNOTATION } from '../api/agent.js';
+import type { V1ConfigMap, V1Deployment, V1PodDisruptionBudget, V1Secret, V1Service } from '@kubernetes/client-node';
+import {
+  CERTIFICATES_ANNOTATION,
+  CONFIG_HASH_ANNOTATION,
+  CONFIG_HASH_PATH,
+  formatSecretMount,
+  SERVED_CONDITION,
+  type SecretMount,
+} from '../api/agent.js';
 import type { Wso2Frontend } from '../api/schema.js';
 import { durationSeconds, type Topology } from '../model/topology.js';
 import { labelsFor, meta, NGINX_COMPONENT, selectorFor, TLS_COMPONENT } from './ownership.js';
@@ -42,13 +44,14 @@ export function certificateSecretName(frontend: Wso2Frontend, certificateName: s
 /** The Secret of the CA that signs the issued certificates (self-signed mode). */
 export const caSecretName = (frontend: Wso2Frontend) => `${frontend.metadata.name}-tls-ca`;
 
-/** Where the configuration is mounted in the NGINX container, and the writable prefix for pid and temp files. */
-export const NGINX_CONF_DIR = '/etc/wso2-frontend/nginx';
-export const NGINX_PREFIX = '/tmp/nginx/';
+/** The agent's state directory in the NGINX container: NGINX's prefix (pid, temp files) and the versioned configurations. */
+export const NGINX_STATE_DIR = '/tmp/nginx';
+/** The agent's own port in the NGINX container: /healthz, /readyz, /metrics. */
+export const AGENT_PORT = 8082;
 /** The nginx-unprivileged image's user. */
 const NGINX_UID = 101;
 
-/** A short hash of the served configuration: on the pod template, so a change rolls the NGINX pods. */
+/** A short hash of the configuration (files and certificates): what the agents report they serve. */
 export function configHash(files: Record<string, string>, certificateVersions: string[] = []): string {
   const hash = createHash('sha256');
   for (const name of Object.keys(files).sort()) hash.update(`${name}\0${files[name]}\0`);
@@ -97,34 +100,32 @@ export function nginxConfigMap(frontend: Wso2Frontend, topology: Topology, certi
   return configMapOf(frontend, nginxConfiguration(topology, containerLayout(topology), certificateVersions));
 }
 
-/** The configuration and every certificate, in one read-only volume laid out as nginx.conf expects. */
-function configProjection(frontend: Wso2Frontend, topology: Topology): V1VolumeProjection[] {
-  const certificates = topology.certificates.map((plan): V1VolumeProjection => {
-    const paths = certificatePaths(plan.name);
-    return {
-      secret: {
-        name: certificateSecretName(frontend, plan.name),
-        items: [
-          { key: 'tls.crt', path: paths.certificate },
-          { key: 'tls.key', path: paths.key },
-        ],
-      },
-    };
-  });
+const dirOf = (path: string) => path.slice(0, path.lastIndexOf('/'));
+
+/** The Secrets NGINX reads (the reload agent's --secret flags), each laid out where nginx.conf expects its files. */
+export function agentSecretMounts(frontend: Wso2Frontend, topology: Topology): SecretMount[] {
+  const certificates = topology.certificates.map((plan): SecretMount => ({
+    dir: dirOf(certificatePaths(plan.name).certificate),
+    secret: certificateSecretName(frontend, plan.name),
+    keys: ['tls.crt', 'tls.key'],
+  }));
   const backendCa = topology.backendTls.caSecretName
-    ? [{ secret: { name: topology.backendTls.caSecretName, items: [{ key: 'ca.crt', path: BACKEND_CA_PATH }] } }]
+    ? [{ dir: dirOf(BACKEND_CA_PATH), secret: topology.backendTls.caSecretName, keys: ['ca.crt'] }]
     : [];
-  return [{ configMap: { name: nginxName(frontend) } }, ...certificates, ...backendCa];
+  return [...certificates, ...backendCa];
 }
 
-export function nginxDeployment(frontend: Wso2Frontend, topology: Topology, hash: string): V1Deployment {
+/**
+ * The NGINX pods: the reload agent (the image's entrypoint) runs NGINX and serves the frontend's
+ * ConfigMap and Secrets as it reads them from the API, under the agent's own ServiceAccount
+ * (src/render/agent.ts). Its report on the Pod is a readiness gate: a pod that serves no
+ * configuration yet takes no traffic. The template names the ConfigMap and Secrets, never their
+ * content, so only a change of the pod itself (image, replicas, resources, Secret names) rolls it.
+ */
+export function nginxDeployment(frontend: Wso2Frontend, topology: Topology): V1Deployment {
   const selector = selectorFor(frontend, NGINX_COMPONENT);
-  const nginxArgs = ['-p', NGINX_PREFIX, '-c', `${NGINX_CONF_DIR}/nginx.conf`];
-  const probe = (periodSeconds: number) => ({
-    httpGet: { path: HEALTH_PATH, port: 'health' },
-    periodSeconds,
-    failureThreshold: 3,
-  });
+  const readTimeout = durationSeconds(topology.nginx.timeouts.read);
+  const fieldRef = (fieldPath: string) => ({ valueFrom: { fieldRef: { fieldPath } } });
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -134,9 +135,12 @@ export function nginxDeployment(frontend: Wso2Frontend, topology: Topology, hash
       selector: { matchLabels: selector },
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: {
-        metadata: { labels: labelsFor(frontend, NGINX_COMPONENT), annotations: { [CONFIG_HASH_ANNOTATION]: hash } },
+        metadata: { labels: labelsFor(frontend, NGINX_COMPONENT) },
         spec: {
-          automountServiceAccountToken: false,
+          serviceAccountName: nginxName(frontend),
+          // The agent reads its ConfigMap and Secrets and reports on its Pod with this token.
+          automountServiceAccountToken: true,
+          readinessGates: [{ conditionType: SERVED_CONDITION }],
           securityContext: {
             runAsNonRoot: true,
             runAsUser: NGINX_UID,
@@ -157,45 +161,49 @@ export function nginxDeployment(frontend: Wso2Frontend, topology: Topology, hash
             {
               name: 'nginx',
               image: topology.nginx.image,
-              command: ['nginx'],
-              args: [...nginxArgs, '-g', 'daemon off;'],
+              args: [
+                '--config-map',
+                nginxName(frontend),
+                ...agentSecretMounts(frontend, topology).flatMap((mount) => ['--secret', formatSecretMount(mount)]),
+                '--state-dir',
+                NGINX_STATE_DIR,
+                '--confirm-url',
+                `http://127.0.0.1:${CONTAINER_PORTS.health}${CONFIG_HASH_PATH}`,
+                '--health-port',
+                String(AGENT_PORT),
+                // Within the grace period below, after the preStop pause.
+                '--quit-timeout-seconds',
+                String(readTimeout + 20),
+              ],
+              env: [
+                { name: 'POD_NAME', ...fieldRef('metadata.name') },
+                { name: 'POD_NAMESPACE', ...fieldRef('metadata.namespace') },
+              ],
               ports: [
                 { name: 'http', containerPort: CONTAINER_PORTS.http },
                 { name: 'https', containerPort: CONTAINER_PORTS.https },
                 { name: 'health', containerPort: CONTAINER_PORTS.health },
+                { name: 'agent', containerPort: AGENT_PORT },
               ],
-              readinessProbe: probe(5),
-              livenessProbe: probe(10),
-              // Stop taking new connections once the endpoints are gone, then let requests in flight finish.
-              lifecycle: {
-                preStop: {
-                  exec: {
-                    command: [
-                      '/bin/sh',
-                      '-c',
-                      `sleep 5; nginx ${nginxArgs.join(' ')} -s quit; while [ -e ${NGINX_PREFIX}nginx.pid ]; do sleep 1; done`,
-                    ],
-                  },
-                },
-              },
-              resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '256Mi' } },
+              // Ready: NGINX answers (the readiness gate adds: it serves a confirmed configuration).
+              readinessProbe: { httpGet: { path: HEALTH_PATH, port: 'health' }, periodSeconds: 5, failureThreshold: 3 },
+              // Alive: the agent answers and its NGINX master runs.
+              livenessProbe: { httpGet: { path: HEALTH_PATH, port: 'agent' }, periodSeconds: 10, failureThreshold: 3 },
+              // Stop taking new connections once the endpoints are gone; then SIGTERM makes the
+              // agent quit NGINX gracefully, letting requests in flight finish.
+              lifecycle: { preStop: { exec: { command: ['/bin/sh', '-c', 'sleep 5'] } } },
+              resources: { requests: { cpu: '100m', memory: '96Mi' }, limits: { memory: '320Mi' } },
               securityContext: {
                 allowPrivilegeEscalation: false,
                 readOnlyRootFilesystem: true,
                 capabilities: { drop: ['ALL'] },
               },
-              volumeMounts: [
-                { name: 'config', mountPath: NGINX_CONF_DIR, readOnly: true },
-                { name: 'run', mountPath: NGINX_PREFIX },
-              ],
+              volumeMounts: [{ name: 'state', mountPath: NGINX_STATE_DIR }],
             },
           ],
           // Long enough for a request at the read timeout to finish after the graceful quit.
-          terminationGracePeriodSeconds: durationSeconds(topology.nginx.timeouts.read) + 30,
-          volumes: [
-            { name: 'config', projected: { sources: configProjection(frontend, topology) } },
-            { name: 'run', emptyDir: { sizeLimit: '256Mi' } },
-          ],
+          terminationGracePeriodSeconds: readTimeout + 30,
+          volumes: [{ name: 'state', emptyDir: { sizeLimit: '256Mi' } }],
         },
       },
     },
@@ -255,7 +263,7 @@ export function desiredObjects(
   const configuration = nginxConfiguration(topology, containerLayout(topology), certificateVersions);
   return [
     configMapOf(frontend, configuration),
-    nginxDeployment(frontend, topology, configuration.hash),
+    nginxDeployment(frontend, topology),
     nginxService(frontend, topology),
     ...(topology.nginx.replicas > 1 ? [nginxDisruptionBudget(frontend)] : []),
   ];

@@ -3,7 +3,7 @@
 // agent reads are its contract, in src/api/agent.ts).
 // The controller derives its watches, cache transforms, label selectors and prune set from here,
 // so owning one more kind is one more row in OWNED_KINDS.
-import type { KubernetesObject, V1ConfigMap, V1Deployment } from '@kubernetes/client-node';
+import type { KubernetesObject, V1ConfigMap, V1Deployment, V1Pod } from '@kubernetes/client-node';
 import type { Wso2Frontend } from '../api/schema.js';
 
 /** The operator's name: its field manager, the managed-by label value and its Lease. */
@@ -26,6 +26,8 @@ export const TLS_COMPONENT = 'tls';
 
 /** Selects everything the operator manages (its informers watch nothing else). */
 export const MANAGED_SELECTOR = `${LABEL.managedBy}=${OPERATOR_NAME}`;
+/** Selects the NGINX pods of every frontend, whose reload agents report on them. */
+export const NGINX_POD_SELECTOR = `${LABEL.component}=${NGINX_COMPONENT},${MANAGED_SELECTOR}`;
 /** Selects what the operator manages for one frontend. */
 export const instanceSelector = (frontendName: string) => `${LABEL.instance}=${frontendName},${MANAGED_SELECTOR}`;
 
@@ -63,6 +65,18 @@ const withoutPodSpec: Trim = (object) => {
   const workload = object as V1Deployment;
   if (workload.spec?.template?.spec) workload.spec.template.spec = { containers: [] };
   return workload;
+};
+
+/** Of an NGINX pod, reconcile reads only its name, labels, whether it is going away and its conditions. */
+export const podReport: Trim = (object) => {
+  const pod = object as V1Pod;
+  const { name, namespace, uid, resourceVersion, labels, deletionTimestamp } = pod.metadata ?? {};
+  return {
+    apiVersion: pod.apiVersion,
+    kind: pod.kind,
+    metadata: { name, namespace, uid, resourceVersion, labels, ...(deletionTimestamp ? { deletionTimestamp } : {}) },
+    status: { conditions: pod.status?.conditions ?? [] },
+  } as V1Pod;
 };
 
 export interface OwnedKind {

@@ -118,9 +118,38 @@ export function productConfigChecksum(config: RoleConfiguration, baseConfigHash 
   return createHash('sha256').update(roleSettingsJson(config)).update(baseConfigHash).digest('hex').slice(0, 16);
 }
 
+/** The Secret whose `ca.crt` is the frontend's CA: every served certificate's Secret has it (issued ones always; a copy of the user's when it has one). */
+function frontendCaSecret(frontend: Wso2Frontend, topology: Topology): string | undefined {
+  const first = topology.certificates[0];
+  return first && certificateSecretName(frontend, first.name);
+}
+
+/**
+ * For external nodes, the end of CHANGES.txt: add the frontend's CA to the product's
+ * client-truststore, as seeds 000 and 003 import the load balancer's certificate, with the alias
+ * and the keytool step the init container of managed pods runs.
+ */
+export function caTrustSteps(frontend: Wso2Frontend, topology: Topology): string {
+  const secret = frontendCaSecret(frontend, topology);
+  if (!secret) return '';
+  const ns = placementOf(frontend).namespace;
+  return [
+    '',
+    "Trust the frontend's CA (seeds 000/003: import the load balancer certificate), keeping the shipped entries:",
+    `  kubectl get secret ${secret} -n ${ns} -o jsonpath='{.data.ca\\.crt}' | base64 -d > wso2-frontend-ca.crt`,
+    ...TRUSTSTORES.map(
+      (t) =>
+        `  keytool -importcert -noprompt -trustcacerts -alias ${LB_CA_ALIAS} -file wso2-frontend-ca.crt -keystore ${t} -storepass wso2carbon`,
+    ),
+    '  (each truststore the product has; your [truststore] password instead of wso2carbon when you changed it)',
+    '',
+  ].join('\n');
+}
+
 /**
  * Per role: for managed backends `<role>.json` (what the init container applies); for external
- * nodes `<role>.CHANGES.txt` and minimal deployment.toml / site.json snippets to set by hand.
+ * nodes `<role>.CHANGES.txt` (ending with the CA trust step) and minimal deployment.toml /
+ * site.json snippets to set by hand.
  */
 export function productConfigMap(frontend: Wso2Frontend, topology: Topology): V1ConfigMap {
   const placement = placementOf(frontend);
@@ -131,7 +160,9 @@ export function productConfigMap(frontend: Wso2Frontend, topology: Topology): V1
       data[`${role}.json`] = roleSettingsJson(config);
       continue;
     }
-    for (const [name, text] of Object.entries(productSnippets(config))) data[`${role}.${configMapKey(name)}`] = text;
+    const snippets = productSnippets(config);
+    snippets['CHANGES.txt'] += caTrustSteps(frontend, topology);
+    for (const [name, text] of Object.entries(snippets)) data[`${role}.${configMapKey(name)}`] = text;
   }
   return {
     apiVersion: 'v1',
@@ -400,9 +431,7 @@ export function wso2Workloads(
   const backends = topology.backends;
   if (backends.source !== 'managed') return [];
   const placement = placementOf(frontend);
-  // The frontend's CA: in every served certificate's Secret (issued ones always; a copy of the user's when it has one).
-  const first = topology.certificates[0];
-  const caSecret = first && certificateSecretName(frontend, first.name);
+  const caSecret = frontendCaSecret(frontend, topology);
   return backends.components.flatMap((component) => {
     const config = roleConfiguration(topology, placement, component.role);
     const product: RoleProductConfig = {

@@ -39,9 +39,15 @@ export function checkProvidedCertificate(
   const { leaf } = chain.value;
   const certificate = describeCertificate(leaf);
   if (key.ok && !keyMatches(leaf, key.value)) {
+    // The key of a later certificate that the first one issued: a chain written CA (or
+    // intermediate) first, as some tools export it, rather than a wrong key.
+    const owner = chain.value.certificates.findIndex((c) => keyMatches(c, key.value));
+    const reversed = owner > 0 && chain.value.certificates[owner]!.checkIssued(leaf);
     problems.push({
       reason: 'KeyMismatch',
-      message: `tls.key is not the private key of the ${certificate} in tls.crt`,
+      message: reversed
+        ? `tls.crt lists its certificates in the wrong order: tls.key belongs to certificate ${owner + 1} of ${chain.value.certificates.length} (${describeCertificate(chain.value.certificates[owner]!)}), which must come first, then the intermediates; the first is the ${certificate}`
+        : `tls.key is not the private key of the ${certificate} in tls.crt`,
     });
   }
   const { notBefore, notAfter } = validityOf(leaf);

@@ -47,6 +47,9 @@ test('render --product-config without --base: per node, minimal site.json snippe
   const changes = readFileSync(join(out, 'node-2', 'CHANGES.txt'), 'utf8');
   expect(changes).toContain('repository/conf/carbon.xml:\n  Server/HostName = "apim.example.com"');
   expect(changes).toContain('Server/Service/Connector[@port="9443"]/@proxyPort = "443"');
+  expect(changes).toContain(
+    'keytool -importcert -noprompt -trustcacerts -alias wso2-frontend-lb-ca -file wso2-frontend-ca.crt -keystore repository/resources/security/client-truststore.p12',
+  );
 });
 
 test('render --product-config --base PRODUCT_HOME: the node gets its patched files', () => {

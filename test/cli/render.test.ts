@@ -38,12 +38,14 @@ test('render -f prints the NGINX ConfigMap as YAML and names the Secrets it does
   expect(result.stdout).not.toContain('PRIVATE KEY');
 });
 
-test("render -f of a frontend serving the user's Secret names the operator's copy that NGINX mounts", () => {
+test("render -f of a frontend serving the user's Secret names the operator's copy that NGINX's agent reads", () => {
   const result = run('-f', 'examples/is-7-managed.yaml');
   expect(result.status).toBe(0);
   expect(result.stdout).toContain('not printed as they hold private keys: identity-7-tls-secret-example-com-tls\n');
-  expect(result.stdout).toContain('name: identity-7-tls-secret-example-com-tls');
-  expect(result.stdout).not.toMatch(/name: example-com-tls$/m);
+  expect(result.stdout).toContain(
+    '- tls/secret-example-com-tls=identity-7-tls-secret-example-com-tls:tls.crt,tls.key\n',
+  );
+  expect(result.stdout).not.toMatch(/[=\s]example-com-tls[:\s]/);
 });
 
 test('render --nginx-dir writes a tree that nginx -p DIR -c nginx.conf serves on the chosen address and ports', async () => {

@@ -344,22 +344,24 @@ describe('certificates from a Secret the user manages (cert-manager style)', () 
     await kubectl(['wait', '--for=condition=Ready', `wso2frontend/${BYO}`, '-n', namespace, '--timeout=90s']);
   });
 
-  test('a renewed certificate in the Secret is served: the NGINX pods roll to a new configuration hash', async () => {
+  test('a renewed certificate in the Secret is served in place: a new configuration hash, the NGINX pods not rolled', async () => {
     const before = (await status()).status!.configHash!;
+    const apps = kubeConfig().makeApiClient(k8s.AppsV1Api);
+    const template = (await apps.readNamespacedDeployment({ name: `${BYO}-nginx`, namespace })).spec!.template;
     const renewed = await issue();
     await secretFor(renewed);
     const after = await eventually('a new configuration hash', async () => {
       const f = await status();
       return f.status?.configHash && f.status.configHash !== before ? f.status.configHash : undefined;
     });
-    const deployment = await kubeConfig()
-      .makeApiClient(k8s.AppsV1Api)
-      .readNamespacedDeployment({ name: `${BYO}-nginx`, namespace });
-    expect(deployment.spec!.template.metadata!.annotations!['wso2-frontend.dev/config-hash']).toBe(after);
-    // NGINX mounts the operator's copy, never the user's Secret itself.
-    const mounted = deployment.spec!.template.spec!.volumes![0]!.projected!.sources!.map((s) => s.secret?.name);
-    expect(mounted).toContain(COPY);
-    expect(mounted).not.toContain('example-tls');
+    const configMap = await core().readNamespacedConfigMap({ name: `${BYO}-nginx`, namespace });
+    expect(configMap.metadata!.annotations!['wso2-frontend.dev/config-hash']).toBe(after);
+    const deployment = await apps.readNamespacedDeployment({ name: `${BYO}-nginx`, namespace });
+    expect(deployment.spec!.template).toEqual(template);
+    // NGINX's agents read the operator's copy, never the user's Secret itself.
+    const args = deployment.spec!.template.spec!.containers[0]!.args!;
+    expect(args).toContain(`tls/secret-example-tls=${COPY}:tls.crt,tls.key`);
+    expect(args.join(' ')).not.toContain('=example-tls');
     expect(await served()).toEqual(renewed);
   });
 

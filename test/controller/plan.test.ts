@@ -22,7 +22,7 @@ import {
   type KeyAndCertificate,
 } from '../../src/tls/issuer.js';
 import { generateRsaKeyPair } from '../../src/tls/x509.js';
-import { CONFIG_HASH_ANNOTATION } from '../../src/api/agent.js';
+import { CONFIG_HASH_ANNOTATION, SERVED_CONDITION } from '../../src/api/agent.js';
 import { LABEL } from '../../src/render/ownership.js';
 
 const NOW = new Date('2026-03-01T00:00:00.000Z');
@@ -67,7 +67,7 @@ const settledSecrets = stored({
 });
 
 function observed(over: Partial<Observed> = {}): Observed {
-  return { frontend: frontend(external), endpointSlices: [], secrets: new Map(), issued: [], ...over };
+  return { frontend: frontend(external), endpointSlices: [], nginxPods: [], secrets: new Map(), issued: [], ...over };
 }
 
 function applyPlan(p: Plan): ApplyPlan {
@@ -99,6 +99,36 @@ const rolledOut: k8s.V1DeploymentStatus = {
   updatedReplicas: 2,
   availableReplicas: 2,
 };
+/** The hash of the NGINX configuration a plan applies (on its ConfigMap, for the agents). */
+const desiredHash = (p: ApplyPlan) =>
+  p.desired.find((o) => o.kind === 'ConfigMap' && o.metadata!.name === 'shop-nginx')!.metadata!.annotations![
+    CONFIG_HASH_ANNOTATION
+  ]!;
+/** An NGINX pod as its agent reports on it. */
+function nginxPod(
+  name: string,
+  report: { served?: string; reason?: string; detail?: string } | undefined,
+  ready = true,
+): k8s.V1Pod {
+  const conditions: k8s.V1PodCondition[] = [{ type: 'Ready', status: ready ? 'True' : 'False' }];
+  if (report)
+    conditions.push({
+      type: SERVED_CONDITION,
+      status: report.served ? 'True' : 'False',
+      reason: report.reason ?? 'Served',
+      message: `serving ${report.served ?? 'nothing'}${report.detail ? `; ${report.detail}` : ''}`,
+    });
+  return { metadata: { name, namespace: 'team' }, status: { conditions } };
+}
+/** The plan with its NGINX pods serving what each report says. */
+const withPods = (p: ApplyPlan, ...pods: k8s.V1Pod[]): ApplyPlan => ({ ...p, nginxPods: pods });
+/** Both NGINX pods serve the plan's configuration. */
+const servedBoth = (p: ApplyPlan) =>
+  withPods(
+    p,
+    nginxPod('shop-nginx-a', { served: desiredHash(p) }),
+    nginxPod('shop-nginx-b', { served: desiredHash(p) }),
+  );
 const appliedAll = (p: ApplyPlan, deployment: k8s.V1Deployment) =>
   new Map(p.desired.map((o) => [`${o.kind}/${o.metadata!.name}`, o.kind === 'Deployment' ? deployment : o]));
 
@@ -341,7 +371,7 @@ describe('plan: nothing may be applied', () => {
 });
 
 describe('plan: what to apply', () => {
-  test("a user Secret that passes every check is copied into the operator's Secret, which NGINX mounts", () => {
+  test("a user Secret that passes every check is copied into the operator's Secret, which NGINX's agents read", () => {
     const spec = { ...external, tls: { mode: 'secret', secretName: 'mine' } };
     const data = tlsSecretData(leaf, ca);
     const next = applyPlan(plan(observed({ frontend: frontend(spec), secrets: stored({ mine: cached(data) }) }), NOW));
@@ -355,15 +385,20 @@ describe('plan: what to apply', () => {
     expect(next.secretIds).toEqual([`Secret/${MINE_COPY}`]);
     expect(next.keep.has(`Secret/${MINE_COPY}`)).toBe(true);
     const deployment = next.desired.find((o) => o.kind === 'Deployment') as k8s.V1Deployment;
-    const mounted = deployment.spec!.template.spec!.volumes!.flatMap((v) => v.projected?.sources ?? []);
-    expect(mounted.map((s) => s.secret?.name).filter(Boolean)).toEqual([MINE_COPY]);
+    const args = deployment.spec!.template.spec!.containers[0]!.args!;
+    expect(args.filter((_arg, i) => args[i - 1] === '--secret')).toEqual([
+      `tls/secret-mine=${MINE_COPY}:tls.crt,tls.key`,
+    ]);
     expect(next.findings.certificates).toMatchObject({ ok: true, reason: 'CertificatesValid' });
   });
 
-  test('settled certificates: the certificate Secret, then the NGINX objects; the unchanged CA is kept, not rewritten', () => {
+  test("settled certificates: the certificate Secret, then the agents' identity and the NGINX objects; the unchanged CA is kept, not rewritten", () => {
     const next = applyPlan(plan(observed({ secrets: settledSecrets }), NOW));
     expect(next.desired.map((o) => `${o.kind}/${o.metadata!.name}`)).toEqual([
       `Secret/${LEAF_SECRET}`,
+      'ServiceAccount/shop-nginx',
+      'Role/shop-nginx',
+      'RoleBinding/shop-nginx',
       'ConfigMap/shop-nginx',
       'Deployment/shop-nginx',
       'Service/shop-nginx',
@@ -408,18 +443,17 @@ describe('plan: what to apply', () => {
     expect(next.requeueAfterMs).toBeUndefined();
   });
 
-  test('a new certificate changes the configuration hash, so NGINX rolls', () => {
-    const hash = (p: ApplyPlan) =>
-      (p.desired.find((o) => o.kind === 'Deployment') as k8s.V1Deployment).spec!.template.metadata!.annotations![
-        CONFIG_HASH_ANNOTATION
-      ];
+  test('a new certificate changes the configuration hash the agents serve, not the NGINX pod template', () => {
+    const deployment = (p: ApplyPlan) => p.desired.find((o) => o.kind === 'Deployment');
     const before = applyPlan(plan(observed({ secrets: settledSecrets }), NOW));
     const renewed = leafOf(ca, HOSTS, new Date(NOW.getTime() - DAY));
     const secrets = stored({
       [CA_SECRET]: cached(caSecretData(ca)),
       [LEAF_SECRET]: cached(tlsSecretData(renewed, ca)),
     });
-    expect(hash(applyPlan(plan(observed({ secrets }), NOW)))).not.toBe(hash(before));
+    const after = applyPlan(plan(observed({ secrets }), NOW));
+    expect(desiredHash(after)).not.toBe(desiredHash(before));
+    expect(deployment(after)).toEqual(deployment(before));
   });
 
   test('managed backends: the WSO2 workloads follow the NGINX objects, upstreams from the ready endpoints', () => {
@@ -427,7 +461,7 @@ describe('plan: what to apply', () => {
     const next = applyPlan(
       plan(observed({ frontend: frontend(managed), endpointSlices, secrets: settledSecrets }), NOW),
     );
-    expect(next.desired.slice(5).map((o) => o.kind)).toEqual([
+    expect(next.desired.slice(8).map((o) => o.kind)).toEqual([
       'ConfigMap',
       'ServiceAccount',
       'Role',
@@ -442,15 +476,14 @@ describe('plan: what to apply', () => {
 describe('assess: what the apply did', () => {
   const settled = () => applyPlan(plan(observed({ secrets: settledSecrets }), NOW));
 
-  test('everything applied and rolled out, backends ready: served, and Ready announces the first configuration', () => {
-    const p = settled();
-    const deployment = servedDeployment(p, rolledOut);
-    const outcome = assess(p, { applied: appliedAll(p, deployment) });
-    const hash = deployment.spec!.template.metadata!.annotations![CONFIG_HASH_ANNOTATION];
+  test('everything applied, every ready NGINX pod serves the new hash, backends ready: served, and Ready announces the first configuration', () => {
+    const p = servedBoth(settled());
+    const outcome = assess(p, { applied: appliedAll(p, servedDeployment(p, rolledOut)) });
+    const hash = desiredHash(p);
     expect(outcome.findings.configuration).toEqual({
       ok: true,
       reason: 'Served',
-      message: '2 NGINX replica(s) serve the current configuration',
+      message: `2/2 NGINX pods serve configuration ${hash}`,
     });
     expect(outcome.findings.backends).toEqual({
       ok: true,
@@ -472,9 +505,8 @@ describe('assess: what the apply did', () => {
 
   test('a resync of a Ready frontend with the same hash announces nothing', () => {
     const first = settled();
-    const hash = servedDeployment(first, rolledOut).spec!.template.metadata!.annotations![CONFIG_HASH_ANNOTATION]!;
     const readyStatus = {
-      configHash: hash,
+      configHash: desiredHash(first),
       conditions: [
         {
           type: 'Ready',
@@ -485,12 +517,96 @@ describe('assess: what the apply did', () => {
         },
       ],
     };
-    const p = applyPlan(plan(observed({ frontend: frontend(external, readyStatus), secrets: settledSecrets }), NOW));
+    const p = servedBoth(
+      applyPlan(plan(observed({ frontend: frontend(external, readyStatus), secrets: settledSecrets }), NOW)),
+    );
     expect(assess(p, { applied: appliedAll(p, servedDeployment(p, rolledOut)) }).events).toEqual([]);
   });
 
-  test('NGINX still rolling out: ConfigurationServed waits, not Ready', () => {
+  test('a pod still serving the previous hash: ConfigurationServed waits, the status keeps naming the served hash', () => {
+    const previous = { configHash: '00000000000000aa' };
+    const p = applyPlan(plan(observed({ frontend: frontend(external, previous), secrets: settledSecrets }), NOW));
+    const reloading = withPods(
+      p,
+      nginxPod('shop-nginx-a', { served: desiredHash(p) }),
+      nginxPod('shop-nginx-b', { served: '00000000000000aa' }),
+      // Not ready (its agent serves nothing yet): not counted.
+      nginxPod('shop-nginx-c', undefined, false),
+    );
+    const outcome = assess(reloading, { applied: appliedAll(p, servedDeployment(p, rolledOut)) });
+    expect(outcome.findings.configuration).toEqual({
+      ok: false,
+      reason: 'Reloading',
+      message: `1/2 NGINX pods serve configuration ${desiredHash(p)}`,
+      waiting: true,
+    });
+    expect(outcome.findings.configHash).toBe('00000000000000aa');
+    expect(outcome.events).toEqual([]);
+  });
+
+  test('a ready pod whose condition names no hash (not reported by an agent) does not serve', () => {
+    const p = withPods(settled(), nginxPod('shop-nginx-a', { served: desiredHash(settled()) }), {
+      metadata: { name: 'shop-nginx-b' },
+      status: {
+        conditions: [
+          { type: 'Ready', status: 'True' },
+          { type: SERVED_CONDITION, status: 'True' },
+        ],
+      },
+    });
+    expect(assess(p, { applied: appliedAll(p, servedDeployment(p, rolledOut)) }).findings.configuration).toMatchObject({
+      ok: false,
+      reason: 'Reloading',
+      message: `1/2 NGINX pods serve configuration ${desiredHash(p)}`,
+    });
+  });
+
+  test("an agent that could not serve the new hash: ReloadFailed with the agent's words, Stalled, one Warning Event", () => {
+    const previous = { configHash: '00000000000000aa' };
+    const p = applyPlan(plan(observed({ frontend: frontend(external, previous), secrets: settledSecrets }), NOW));
+    const hash = desiredHash(p);
+    const rejected = `configuration ${hash} rejected by nginx -t: nginx: [emerg] unknown directive "bogus" in nginx.conf:3`;
+    const failing = withPods(
+      p,
+      nginxPod('shop-nginx-a', { served: '00000000000000aa', reason: 'ReloadFailed', detail: rejected }),
+      nginxPod('shop-nginx-b', { served: '00000000000000aa', reason: 'ReloadFailed', detail: rejected }),
+    );
+    const outcome = assess(failing, { applied: appliedAll(p, servedDeployment(p, rolledOut)) });
+    const message = `0/2 NGINX pods serve configuration ${hash}; pod shop-nginx-a (and 1 more pod(s)): serving 00000000000000aa; ${rejected}`;
+    expect(outcome.findings.configuration).toEqual({ ok: false, reason: 'ReloadFailed', message });
+    expect(outcome.findings.configHash).toBe('00000000000000aa');
+    expect(outcome.events).toEqual([
+      { type: 'Warning', reason: 'ReloadFailed', action: 'Reload', note: message, onlyOnStatusChange: true },
+    ]);
+    const conditions = computeStatus(outcome.findings, undefined, NOW).conditions!;
+    expect(conditions.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason: 'ReloadFailed' });
+    expect(conditions.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'ReloadFailed' });
+  });
+
+  test('a rejection of an older configuration does not concern the current one', () => {
     const p = settled();
+    const old = 'configuration 00000000000000bb rejected by nginx -t: nginx: [emerg] whatever';
+    const pods = withPods(p, nginxPod('shop-nginx-a', { served: desiredHash(p), reason: 'ReloadFailed', detail: old }));
+    expect(
+      assess(pods, { applied: appliedAll(p, servedDeployment(p, rolledOut)) }).findings.configuration,
+    ).toMatchObject({
+      ok: true,
+      reason: 'Served',
+    });
+  });
+
+  test('no ready NGINX pod: ConfigurationServed waits', () => {
+    const p = withPods(settled(), nginxPod('shop-nginx-a', undefined, false));
+    expect(assess(p, { applied: appliedAll(p, servedDeployment(p, rolledOut)) }).findings.configuration).toEqual({
+      ok: false,
+      reason: 'NoReadyPod',
+      message: 'no NGINX pod is ready',
+      waiting: true,
+    });
+  });
+
+  test('NGINX pods still rolling out to a new pod template: ConfigurationServed waits, not Ready', () => {
+    const p = servedBoth(settled());
     const outcome = assess(p, {
       applied: appliedAll(
         p,
@@ -500,20 +616,42 @@ describe('assess: what the apply did', () => {
     expect(outcome.findings.configuration).toEqual({
       ok: false,
       reason: 'RollingOut',
-      message: '1 of 2 NGINX replica(s) serve the current configuration',
+      message: '1 of 2 NGINX replica(s) run the current pod template',
       waiting: true,
     });
     expect(outcome.events).toEqual([]);
   });
 
-  test('a Ready frontend that served another configuration announces the new one', () => {
+  test('a Ready frontend whose NGINX pods all serve a new configuration announces it', () => {
     const ready = { type: 'Ready', status: 'True' as const, reason: 'Ready', message: '', lastTransitionTime: '' };
-    const servedBefore = { configHash: 'before', conditions: [ready] };
-    const p = applyPlan(plan(observed({ frontend: frontend(external, servedBefore), secrets: settledSecrets }), NOW));
-    const deployment = servedDeployment(p, { observedGeneration: 1, replicas: 3, updatedReplicas: 1 });
-    const hash = deployment.spec!.template.metadata!.annotations![CONFIG_HASH_ANNOTATION];
-    expect(assess(p, { applied: appliedAll(p, deployment) }).events).toEqual([
-      { type: 'Normal', reason: 'ConfigurationUpdated', action: 'Render', note: `NGINX configuration ${hash} applied` },
+    const servedBefore = { configHash: '00000000000000aa', conditions: [ready] };
+    const p = servedBoth(
+      applyPlan(plan(observed({ frontend: frontend(external, servedBefore), secrets: settledSecrets }), NOW)),
+    );
+    expect(assess(p, { applied: appliedAll(p, servedDeployment(p, rolledOut)) }).events).toEqual([
+      {
+        type: 'Normal',
+        reason: 'ConfigurationUpdated',
+        action: 'Reload',
+        note: `NGINX serves configuration ${desiredHash(p)}`,
+      },
+    ]);
+  });
+
+  test('a frontend back from reloading a change (Ready False, Reloading) announces the configuration, not Ready again', () => {
+    const reloading = {
+      type: 'Ready',
+      status: 'False' as const,
+      reason: 'Reloading',
+      message: '',
+      lastTransitionTime: '',
+    };
+    const servedBefore = { configHash: '00000000000000aa', conditions: [reloading] };
+    const p = servedBoth(
+      applyPlan(plan(observed({ frontend: frontend(external, servedBefore), secrets: settledSecrets }), NOW)),
+    );
+    expect(assess(p, { applied: appliedAll(p, servedDeployment(p, rolledOut)) }).events.map((e) => e.reason)).toEqual([
+      'ConfigurationUpdated',
     ]);
   });
 
@@ -525,19 +663,19 @@ describe('assess: what the apply did', () => {
       message: '',
       lastTransitionTime: '',
     };
-    const servedBefore = { configHash: 'before', conditions: [rolling] };
+    const servedBefore = { configHash: '00000000000000aa', conditions: [rolling] };
     const p = applyPlan(plan(observed({ frontend: frontend(external, servedBefore), secrets: settledSecrets }), NOW));
     const deployment = servedDeployment(p, { observedGeneration: 1, replicas: 3, updatedReplicas: 1 });
-    expect(assess(p, { applied: appliedAll(p, deployment) }).events).toEqual([]);
+    expect(assess(servedBoth(p), { applied: appliedAll(p, deployment) }).events).toEqual([]);
   });
 
-  test('right after an apply, a Deployment status from the previous generation counts no replica as serving', () => {
-    const p = settled();
+  test('right after an apply, a Deployment status from the previous generation counts no replica as current', () => {
+    const p = servedBoth(settled());
     const deployment = servedDeployment(p, { ...rolledOut, observedGeneration: 0 });
     expect(assess(p, { applied: appliedAll(p, deployment) }).findings.configuration).toEqual({
       ok: false,
       reason: 'RollingOut',
-      message: '0 of 2 NGINX replica(s) serve the current configuration: the Deployment controller has not seen it yet',
+      message: '0 of 2 NGINX replica(s) run the current pod template: the Deployment controller has not seen it yet',
       waiting: true,
     });
   });
@@ -723,6 +861,41 @@ describe("the user's base product files (backends.managed.configMapName)", () =>
     const p = applyPlan(planWith(null));
     const outcome = assess(p, { applied: appliedAll(p, servedDeployment(p, rolledOut)) });
     expect(outcome.findings.product).toMatchObject({ ok: false, reason: 'BaseConfigMapMissing', waiting: true });
+  });
+});
+
+describe('the truststore password Secret (backends.managed.truststorePassword)', () => {
+  const withPassword: Wso2FrontendSpec = {
+    ...managed,
+    backends: { managed: { truststorePassword: { secretName: 'shop-truststore', key: 'password' } } },
+  };
+  const productAfter = (truststoreSecretKeys: Observed['truststoreSecretKeys']) => {
+    const p = applyPlan(
+      plan(observed({ frontend: frontend(withPassword), secrets: settledSecrets, truststoreSecretKeys }), NOW),
+    );
+    return assess(p, { applied: appliedAll(p, servedDeployment(p, rolledOut)) }).findings.product;
+  };
+
+  test('missing: everything is applied, ProductConfigured waits for it and says which Secret', () => {
+    expect(productAfter(null)).toEqual({
+      ok: false,
+      reason: 'TruststorePasswordMissing',
+      message:
+        'Secret shop-truststore (spec.backends.managed.truststorePassword) does not exist; the WSO2 pods wait for it',
+      waiting: true,
+    });
+  });
+
+  test('without the key: the key wanted and the keys it has are named', () => {
+    expect(productAfter(['pass', 'user'])).toMatchObject({
+      reason: 'TruststorePasswordMissing',
+      message:
+        'Secret shop-truststore (spec.backends.managed.truststorePassword) has no key password (it has: pass, user); the WSO2 pods wait for it',
+    });
+  });
+
+  test('with the key: ProductConfigured as usual', () => {
+    expect(productAfter(['password'])).toMatchObject({ ok: true, reason: 'Configured' });
   });
 });
 

@@ -223,3 +223,42 @@ describe("a user's base ConfigMap", () => {
     ).toBe(before);
   });
 });
+
+test('a truststore password Secret: ProductConfigured waits for it, and its value is on no pod spec, status or Event', async () => {
+  const password = 'truststore-secret-value-3c9e';
+  const withPassword: Wso2Frontend = {
+    ...identity,
+    metadata: { name: 'identity-trust' },
+    spec: {
+      ...identity.spec,
+      backends: { managed: { truststorePassword: { secretName: 'identity-trust-password', key: 'password' } } },
+    },
+  };
+  await apply(withPassword);
+  await frontendOnce(
+    'ProductConfigured to wait for the Secret',
+    namespace,
+    'identity-trust',
+    (f) => conditionOf(f, 'ProductConfigured')?.reason === 'TruststorePasswordMissing',
+  );
+  // Created after the frontend: a watch (the resync is 10 minutes here) brings the frontend to Ready.
+  await core().createNamespacedSecret({
+    namespace,
+    body: { metadata: { name: 'identity-trust-password' }, stringData: { password } },
+  });
+  await ready('identity-trust');
+  const worker = await apps().readNamespacedDeployment({ name: 'identity-trust-worker', namespace });
+  expect(worker.spec!.template.spec!.initContainers![0]!.env).toEqual([
+    {
+      name: 'TRUSTSTORE_PASSWORD',
+      valueFrom: { secretKeyRef: { name: 'identity-trust-password', key: 'password' } },
+    },
+  ]);
+  const everything = JSON.stringify([
+    worker,
+    await read('identity-trust'),
+    await kubectl(['get', 'events.events.k8s.io', '-n', namespace, '-o', 'json']),
+  ]);
+  expect(everything).not.toContain(password);
+  expect(everything).not.toContain(Buffer.from(password).toString('base64'));
+});

@@ -136,7 +136,7 @@ test('rolling out (its NGINX pods cannot start): Argo CD Progressing, kstatus In
   if (!operator) await startOperator();
   const name = 'rolling-out';
   await apply(named('apim-single.yaml', name), quotaNamespace);
-  const message = '0 of 2 NGINX replica(s) serve the current configuration';
+  const message = '0 of 2 NGINX replica(s) run the current pod template';
   // Right after the apply the message says the Deployment controller has not seen it yet; wait for its verdict.
   const f = await capture(
     'Reconciling with RollingOut, seen by the Deployment controller',

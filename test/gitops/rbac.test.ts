@@ -30,7 +30,8 @@ const OPERATOR_PERMISSIONS: Permission[] = [
   { resource: 'endpoints', names: '', verbs: 'get list' },
   { resource: 'events.events.k8s.io', names: '', verbs: 'create patch' },
   { resource: 'poddisruptionbudgets.policy', names: '', verbs: 'list watch create patch delete' },
-  { resource: 'pods', names: '', verbs: 'get list' },
+  { resource: 'pods', names: '', verbs: 'get list watch' },
+  { resource: 'pods/status', names: '', verbs: 'patch' },
   { resource: 'rolebindings.rbac.authorization.k8s.io', names: '', verbs: 'list watch create patch delete' },
   { resource: 'roles.rbac.authorization.k8s.io', names: '', verbs: 'list watch create patch delete' },
   { resource: 'secrets', names: '', verbs: 'get list watch create patch delete' },
@@ -109,7 +110,7 @@ async function examplesReady(
       '--timeout=240s',
     ]);
   } finally {
-    const refused = operator.logLines().filter((line) => /forbidden|403/i.test(JSON.stringify(line)));
+    const refused = operator.logLines().filter((line) => /forbidden|\b403\b/i.test(JSON.stringify(line)));
     await operator.stop();
     expect(refused).toEqual([]);
   }

@@ -1,9 +1,12 @@
 // The NGINX objects the operator will apply: accepted by the real API server for every example,
-// hardened pods, a projected volume laid out exactly as nginx.conf refers to it, a Service that
-// keeps client addresses, and a hash on the pod template that changes with the configuration.
+// hardened pods that run the reload agent with its own identity and readiness gate, given every
+// Secret nginx.conf refers to, a Service that keeps client addresses, and a pod template that a
+// change of the configuration or of a certificate leaves alone.
 import * as k8s from '@kubernetes/client-node';
 import * as yaml from 'js-yaml';
+import { parseSecretMount, SERVED_CONDITION } from '../../src/api/agent.js';
 import type { Wso2Frontend } from '../../src/api/schema.js';
+import { agentAccess } from '../../src/render/agent.js';
 import {
   certificateSecretName,
   configHash,
@@ -11,6 +14,7 @@ import {
   nginxConfigMap,
   nginxDeployment,
   nginxService,
+  nginxName,
 } from '../../src/render/objects.js';
 import { createNamespace, eventually, kubeConfig, kubectl } from '../support/cluster.js';
 import { topologyOf } from '../support/frontend.js';
@@ -30,7 +34,8 @@ test.each(examples().map((e) => [e.file, e.resource] as const))(
   'the NGINX objects of %s are accepted by the API server',
   async (_file, resource) => {
     const frontend = inNamespace(resource);
-    const objects = desiredObjects(frontend, topologyOf(frontend));
+    const topology = topologyOf(frontend);
+    const objects = [...agentAccess(frontend, topology), ...desiredObjects(frontend, topology)];
     const output = await kubectl(
       ['apply', '--dry-run=server', '-f', '-'],
       objects.map((o) => yaml.dump(o, { noRefs: true })).join('---\n'),
@@ -49,10 +54,12 @@ test('a PodDisruptionBudget exists only with more than one NGINX replica', () =>
   expect(kinds(2)).toEqual(['ConfigMap', 'Deployment', 'Service', 'PodDisruptionBudget']);
 });
 
-test('NGINX pods run as non-root with a read-only root file system, no capabilities and no service-account token', () => {
+test('NGINX pods run as non-root with a read-only root file system and no capabilities, as the agent with its own identity', () => {
   const frontend = example('apim-active-active.yaml');
-  const pod = nginxDeployment(frontend, topologyOf(frontend), 'h').spec!.template.spec!;
-  expect(pod.automountServiceAccountToken).toBe(false);
+  const pod = nginxDeployment(frontend, topologyOf(frontend)).spec!.template.spec!;
+  expect(pod.serviceAccountName).toBe(nginxName(frontend));
+  expect(pod.automountServiceAccountToken).toBe(true);
+  expect(pod.readinessGates).toEqual([{ conditionType: SERVED_CONDITION }]);
   expect(pod.securityContext).toMatchObject({
     runAsNonRoot: true,
     runAsUser: 101,
@@ -63,27 +70,34 @@ test('NGINX pods run as non-root with a read-only root file system, no capabilit
     readOnlyRootFilesystem: true,
     capabilities: { drop: ['ALL'] },
   });
+  expect(pod.containers[0]!.image).toBe('wso2-frontend-nginx:0.1.0');
+  expect(pod.containers[0]!.env!.map((e) => [e.name, e.valueFrom?.fieldRef?.fieldPath])).toEqual([
+    ['POD_NAME', 'metadata.name'],
+    ['POD_NAMESPACE', 'metadata.namespace'],
+  ]);
 });
 
-test('every certificate file nginx.conf names is projected into the configuration volume from its Secret', () => {
+test('the agent is given every Secret whose files nginx.conf names, laid out where nginx.conf expects them', () => {
+  const secretFlags = (frontend: Wso2Frontend) => {
+    const args = nginxDeployment(frontend, topologyOf(frontend)).spec!.template.spec!.containers[0]!.args!;
+    return args.flatMap((arg, i) => (args[i - 1] === '--secret' ? [parseSecretMount(arg)] : []));
+  };
   for (const file of ['is-pattern-1.yaml', 'is-7-managed.yaml', 'apim-active-active.yaml']) {
     const frontend = example(file);
-    const topology = topologyOf(frontend);
-    const referenced = Object.values(nginxConfigMap(frontend, topology).data!)
+    const referenced = Object.values(nginxConfigMap(frontend, topologyOf(frontend)).data!)
       .flatMap((text) => [...text.matchAll(/ssl_certificate(?:_key)? (\S+);/g)].map((m) => m[1]!))
       .sort();
-    const sources = nginxDeployment(frontend, topology, 'h').spec!.template.spec!.volumes![0]!.projected!.sources!;
-    const projected = sources.flatMap((s) => s.secret?.items?.map((i) => i.path) ?? []).sort();
-    expect([...new Set(referenced)]).toEqual(projected);
+    const given = secretFlags(frontend)
+      .flatMap((m) => m.keys!.map((key) => `${m.dir}/${key}`))
+      .sort();
+    expect([...new Set(referenced)]).toEqual(given);
+    const args = nginxDeployment(frontend, topologyOf(frontend)).spec!.template.spec!.containers[0]!.args!;
+    expect(args.slice(0, 2)).toEqual(['--config-map', nginxName(frontend)]);
   }
   const managed = example('is-7-managed.yaml');
-  const secrets = nginxDeployment(
-    managed,
-    topologyOf(managed),
-    'h',
-  ).spec!.template.spec!.volumes![0]!.projected!.sources!.map((s) => s.secret?.name);
   // The operator's checked copy of the user's Secret example-com-tls, never that Secret itself.
-  expect(secrets).toEqual([undefined, 'identity-7-tls-secret-example-com-tls']);
+  expect(secretFlags(managed).map((m) => m.secret)).toEqual([certificateSecretName(managed, 'secret-example-com-tls')]);
+  expect(certificateSecretName(managed, 'secret-example-com-tls')).toBe('identity-7-tls-secret-example-com-tls');
 });
 
 test("the Service keeps client addresses for load balancers and carries the user's annotations", () => {
@@ -103,19 +117,32 @@ test("the Service keeps client addresses for load balancers and carries the user
   expect(service.metadata!.annotations).toEqual({ 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb' });
 });
 
-test('the configuration hash on the pod template changes with the configuration or a certificate, and only then', () => {
+test('the configuration hash changes with the configuration or a certificate, and only then', () => {
   const frontend = example('apim-active-active.yaml');
   const files = nginxConfigMap(frontend, topologyOf(frontend)).data!;
   expect(configHash(files)).toBe(configHash({ ...files }));
   expect(configHash(files, ['cert-v2'])).not.toBe(configHash(files, ['cert-v1']));
   const changed = example('apim-active-active.yaml');
-  changed.spec.nginx = { timeouts: { read: '10m' } };
+  changed.spec.nginx = { timeouts: { connect: '10s' } };
   expect(configHash(nginxConfigMap(changed, topologyOf(changed)).data!)).not.toBe(configHash(files));
+});
+
+test('a change of the configuration or of a certificate leaves the pod template alone; a new image changes it', () => {
+  const deploymentOf = (frontend: Wso2Frontend, certificates: string[] = []) =>
+    desiredObjects(frontend, topologyOf(frontend), certificates).find((o) => o.kind === 'Deployment')!;
+  const frontend = example('apim-active-active.yaml');
+  const before = deploymentOf(frontend);
+  const changed = example('apim-active-active.yaml');
+  changed.spec.nginx = { timeouts: { connect: '10s' }, hsts: { enabled: false } };
+  expect(deploymentOf(changed, ['renewed'])).toEqual(before);
+  changed.spec.nginx.image = 'registry.example.com/wso2-frontend-nginx:0.1.1';
+  expect(deploymentOf(changed)).not.toEqual(before);
 });
 
 test('applied for real, the NGINX Deployment becomes Available and its Service lists the pods', async () => {
   const frontend = inNamespace(example('apim-active-active.yaml'));
-  const objects = desiredObjects(frontend, topologyOf(frontend));
+  const topology = topologyOf(frontend);
+  const objects = [...agentAccess(frontend, topology), ...desiredObjects(frontend, topology)];
   await kubectl(['apply', '-f', '-'], objects.map((o) => yaml.dump(o, { noRefs: true })).join('---\n'));
   await kubectl([
     'wait',

@@ -172,6 +172,11 @@ test("the product-config ConfigMap: each role's settings for managed pods, what 
   expect(Object.keys(text)).toContain(
     'all-in-one.repository__deployment__server__jaggeryapps__store__site__conf__site.json',
   );
+  // Seed 004/000's truststore step: the frontend CA from the served certificate's Secret, under the init container's alias.
+  expect(text['all-in-one.CHANGES.txt']).toContain(
+    "kubectl get secret apim-2-tls-frontend -n default -o jsonpath='{.data.ca\\.crt}' | base64 -d > wso2-frontend-ca.crt\n" +
+      '  keytool -importcert -noprompt -trustcacerts -alias wso2-frontend-lb-ca -file wso2-frontend-ca.crt -keystore repository/resources/security/client-truststore.jks -storepass wso2carbon\n',
+  );
 });
 
 test('the API server accepts the ConfigMap, the access objects and the workloads of every managed example', async () => {

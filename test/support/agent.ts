@@ -10,8 +10,13 @@ import { ComponentProcess } from '../../src/localcluster/process.js';
 import { freePort } from '../../src/localcluster/ports.js';
 import type { Topology } from '../../src/model/topology.js';
 import type { NginxLayout } from '../../src/render/nginx/config.js';
-import { agentSecretMounts } from '../../src/render/agent.js';
-import { certificateSecretName, configMapOf, nginxConfiguration, nginxName } from '../../src/render/objects.js';
+import {
+  agentSecretMounts,
+  certificateSecretName,
+  configMapOf,
+  nginxConfiguration,
+  nginxName,
+} from '../../src/render/objects.js';
 import { issueCa, issueServerCertificate, serverCertificateNames, tlsSecretData } from '../../src/tls/issuer.js';
 import type { KeyAndCertificate } from '../../src/tls/issuer.js';
 import { NGINX } from './nginx.js';
@@ -124,6 +129,8 @@ export class AgentProcess {
     kubeconfig?: string;
     env?: Record<string, string>;
     args?: string[];
+    /** Runs the agent's command line through another (e.g. NetworkNamespace.wrap). */
+    wrap?: (command: string[]) => [string, string[]];
   }): Promise<AgentProcess> {
     const healthPort = await freePort();
     const args = [
@@ -148,7 +155,8 @@ export class AgentProcess {
       ...(options.kubeconfig ? { KUBECONFIG: options.kubeconfig } : {}),
       ...options.env,
     };
-    const agent = new ComponentProcess('agent', process.execPath, args, join(options.dir, '..', 'agent.log'), env);
+    const [binary, binaryArgs] = options.wrap ? options.wrap([process.execPath, ...args]) : [process.execPath, args];
+    const agent = new ComponentProcess('agent', binary, binaryArgs, join(options.dir, '..', 'agent.log'), env);
     agent.start();
     return new AgentProcess(agent, options.dir, healthPort);
   }

@@ -164,6 +164,38 @@ test('a key for another certificate is a mismatch', () => {
   ]);
 });
 
+test('a chain in the wrong order (CA first) is a mismatch that says so and names where the key belongs', () => {
+  const reversed = { ...secret, 'tls.crt': `${ca.certificatePem}${leaf.certificatePem}` };
+  const check = checkProvidedCertificate(reversed, HOSTS, at(DAY));
+  expect(check.reason).toBe('KeyMismatch');
+  expect(check.problems[0]!.message).toBe(
+    `tls.crt lists its certificates in the wrong order: tls.key belongs to certificate 2 of 2 (${described()}), which must come first, then the intermediates; the first is the certificate "CN=cert-manager CA" (serial ${new X509Certificate(ca.certificatePem).serialNumber})`,
+  );
+});
+
+test("the CA's key with the chain in the right order is a plain mismatch, not an order problem", () => {
+  expect(checkProvidedCertificate({ ...secret, 'tls.key': ca.privateKeyPem }, HOSTS, at(DAY)).problems).toEqual([
+    { reason: 'KeyMismatch', message: `tls.key is not the private key of the ${described()} in tls.crt` },
+  ]);
+});
+
+test('a 1 MiB PEM block that is no certificate is unparseable, and the message does not repeat it', () => {
+  const huge = `-----BEGIN CERTIFICATE-----\n${'QUFB\n'.repeat(256 * 1024)}-----END CERTIFICATE-----\n`;
+  expect(huge.length).toBeGreaterThan(1024 * 1024);
+  const check = checkProvidedCertificate({ ...secret, 'tls.crt': huge }, HOSTS, at(DAY));
+  expect(check.problems).toEqual([
+    {
+      reason: 'CertificateUnparseable',
+      message: 'tls.crt does not hold PEM X.509 certificates ("-----BEGIN CERTIFICATE-----" blocks, leaf first)',
+    },
+  ]);
+});
+
+test('a good certificate followed by 1 MiB of other text is read as the certificate it holds', () => {
+  const padded = { ...secret, 'tls.crt': `${secret['tls.crt']}${'# note\n'.repeat(150_000)}` };
+  expect(checkProvidedCertificate(padded, HOSTS, at(DAY)).reason).toBe('CertificateValid');
+});
+
 test('a PKCS#1 RSA key is accepted', () => {
   const pkcs1 = createPrivateKey(leaf.privateKeyPem).export({ type: 'pkcs1', format: 'pem' }).toString();
   expect(pkcs1).toMatch(/^-----BEGIN RSA PRIVATE KEY-----/);

@@ -1,0 +1,283 @@
+// Faults against the real control plane and the real operator process (issue 17):
+// - SIGKILL of the operator at seeded random moments while a batch of frontends is being
+//   reconciled (certificates issued, Secrets and workloads applied, status written) and their
+//   hosts change: after the last restart every frontend is Ready, each kept the one CA it was
+//   first given (a watch sees every version of every CA Secret), its server certificate is
+//   signed by that CA, and the owned objects are exactly those of a frontend reconciled without
+//   a fault, each owned by a frontend that exists;
+// - hand edits of owned objects (Deployment replicas, a deleted ConfigMap, a TLS Secret's data,
+//   a deleted TLS Secret) are put back, and none makes a new CA, not even a CA Secret taken out
+//   of the operator's label-selected watch. (Its labels are not put back: the operator writes a
+//   CA Secret only when it issues one.)
+import { X509Certificate } from 'node:crypto';
+import * as k8s from '@kubernetes/client-node';
+import * as yaml from 'js-yaml';
+import type { Wso2Frontend } from '../../src/api/schema.js';
+import { LABEL, MANAGED_SELECTOR, OWNED_KINDS } from '../../src/render/ownership.js';
+import { createNamespace, eventually, isNotFound, kubeConfig, kubectl, sleep } from '../support/cluster.js';
+import { OperatorProcess } from '../support/operator-process.js';
+import { example, installCrd, patchSpec, readFrontend } from '../support/resources.js';
+import { random } from '../support/spec-generator.js';
+
+const FRONTENDS = ['alpha', 'bravo', 'charlie', 'delta'];
+const CONTROL = 'control';
+const KILLS = 20;
+const SEED = 17;
+
+let namespace: string;
+let operator: OperatorProcess | undefined;
+const core = () => kubeConfig().makeApiClient(k8s.CoreV1Api);
+const apps = () => kubeConfig().makeApiClient(k8s.AppsV1Api);
+
+/** Every CA certificate each CA Secret has held, from a watch that sees every version. */
+const caVersions = new Map<string, Set<string>>();
+let stopWatch: (() => void) | undefined;
+
+function manifest(name: string): string {
+  const resource = example('apim-active-active.yaml');
+  resource.metadata = { name };
+  resource.spec.nginx = { ...resource.spec.nginx, replicas: 1 };
+  resource.spec.sites = { portal: { host: `${name}.example.com` }, gateway: { host: `gw-${name}.example.com` } };
+  return yaml.dump(resource);
+}
+
+const startOperator = () => OperatorProcess.start(['--namespace', namespace, '--health-port', '0']);
+
+async function allReady(names: string[]): Promise<void> {
+  await kubectl([
+    'wait',
+    '--for=condition=Ready',
+    ...names.map((n) => `wso2frontend/${n}`),
+    '-n',
+    namespace,
+    '--timeout=120s',
+  ]);
+}
+
+async function readSecret(name: string): Promise<k8s.V1Secret | undefined> {
+  try {
+    return await core().readNamespacedSecret({ name, namespace });
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+const certificateOf = (secret: k8s.V1Secret) => new X509Certificate(Buffer.from(secret.data!['tls.crt']!, 'base64'));
+
+/** The frontend's CA Secret and its server certificate Secret, which must be signed by it. */
+async function certificates(name: string): Promise<{ ca: X509Certificate; leaf: X509Certificate }> {
+  const ca = certificateOf((await readSecret(`${name}-tls-ca`))!);
+  const leaf = certificateOf((await readSecret(`${name}-tls-frontend`))!);
+  return { ca, leaf };
+}
+
+/** Every object the operator manages in the namespace, as `Kind/name` with its controller owner. */
+async function managedObjects(): Promise<{ id: string; owner?: k8s.V1OwnerReference }[]> {
+  const objects = kubeConfig().makeApiClient(k8s.KubernetesObjectApi);
+  const found: { id: string; owner?: k8s.V1OwnerReference }[] = [];
+  for (const kind of OWNED_KINDS) {
+    const list = await objects.list(
+      kind.group ? `${kind.group}/${kind.version}` : kind.version,
+      kind.kind,
+      namespace,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      MANAGED_SELECTOR,
+    );
+    for (const item of list.items)
+      found.push({
+        id: `${kind.kind}/${item.metadata!.name}`,
+        owner: item.metadata!.ownerReferences?.find((r) => r.controller),
+      });
+  }
+  return found;
+}
+
+beforeAll(async () => {
+  await installCrd();
+  namespace = await createNamespace('faults');
+  const watch = new k8s.Watch(kubeConfig());
+  const request = await watch.watch(
+    `/api/v1/namespaces/${namespace}/secrets`,
+    { labelSelector: `${LABEL.component}=tls` },
+    (_phase: string, secret: k8s.V1Secret) => {
+      const name = secret.metadata?.name ?? '';
+      const pem = secret.data?.['tls.crt'];
+      if (!name.endsWith('-tls-ca') || !pem) return;
+      const seen = caVersions.get(name) ?? new Set<string>();
+      seen.add(certificateOf(secret).fingerprint256);
+      caVersions.set(name, seen);
+    },
+    () => {},
+  );
+  stopWatch = () => request.abort();
+});
+
+afterAll(async () => {
+  stopWatch?.();
+  await operator?.stop();
+});
+
+describe(`SIGKILL of the operator ${KILLS} times during reconciles`, () => {
+  /** Kills that found a frontend not Ready for its latest generation: the operator was mid-work. */
+  let killedUnsettled = 0;
+  const settled = async () => {
+    const list = JSON.parse(await kubectl(['get', 'wso2frontends', '-n', namespace, '-o', 'json'])) as {
+      items: Wso2Frontend[];
+    };
+    return list.items.every(
+      (f) =>
+        f.status?.observedGeneration === f.metadata.generation &&
+        f.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+    );
+  };
+
+  beforeAll(async () => {
+    const rand = random(SEED);
+    await kubectl(['apply', '-n', namespace, '-f', '-'], FRONTENDS.map(manifest).join('---\n'));
+    for (let kill = 0; kill < KILLS; kill++) {
+      // Changing a host makes the next reconcile issue a server certificate and roll the workload.
+      if (kill % 3 === 1) {
+        const name = FRONTENDS[kill % FRONTENDS.length]!;
+        await patchSpec(namespace, name, { sites: { gateway: { host: `gw-${name}-${kill}.example.com` } } });
+      }
+      const running = await startOperator();
+      // The first kill comes right after the start, while the first certificates are being issued.
+      await sleep(kill === 0 ? 100 : Math.floor(rand() * 1500));
+      if (!(await settled())) killedUnsettled++;
+      running.kill('SIGKILL');
+      await running.exited;
+    }
+    operator = await startOperator();
+    await kubectl(['apply', '-n', namespace, '-f', '-'], manifest(CONTROL));
+    await allReady([...FRONTENDS, CONTROL]);
+  }, 300_000);
+
+  test('every frontend is Ready for its latest generation', async () => {
+    for (const name of FRONTENDS) {
+      const f = await readFrontend(namespace, name);
+      expect(f.status?.observedGeneration).toBe(f.metadata.generation);
+    }
+    expect(killedUnsettled).toBeGreaterThan(0);
+  });
+
+  test('each frontend had exactly one CA, ever, and its server certificate is signed by it for its current hosts', async () => {
+    for (const name of FRONTENDS) {
+      expect(caVersions.get(`${name}-tls-ca`)?.size).toBe(1);
+      const { ca, leaf } = await certificates(name);
+      expect([...caVersions.get(`${name}-tls-ca`)!]).toEqual([ca.fingerprint256]);
+      expect(leaf.checkIssued(ca) && leaf.verify(ca.publicKey)).toBe(true);
+      const hosts = Object.values((await readFrontend(namespace, name)).spec.sites ?? {}).map((s) => s.host);
+      for (const host of hosts) expect(leaf.subjectAltName).toContain(`DNS:${host}`);
+    }
+  });
+
+  test('the owned objects are exactly those of a frontend reconciled without a fault, each owned by a frontend that exists', async () => {
+    const frontends = new Map<string, string>();
+    for (const name of [...FRONTENDS, CONTROL])
+      frontends.set(name, (await readFrontend(namespace, name)).metadata.uid!);
+    const objects = await managedObjects();
+    for (const { id, owner } of objects) {
+      expect({ id, owner: owner?.name }).toEqual({ id, owner: expect.any(String) });
+      expect(frontends.get(owner!.name)).toBe(owner!.uid);
+    }
+    const shape = (name: string) =>
+      objects
+        .filter((o) => o.owner?.name === name)
+        .map((o) => o.id.replace(name, '<frontend>'))
+        .sort();
+    expect(shape(CONTROL).length).toBeGreaterThan(3);
+    for (const name of FRONTENDS) expect(shape(name)).toEqual(shape(CONTROL));
+  });
+});
+
+describe('hand edits of owned objects', () => {
+  const NAME = FRONTENDS[0]!;
+  let caFingerprint: string;
+
+  beforeAll(async () => {
+    caFingerprint = (await certificates(NAME)).ca.fingerprint256;
+  });
+
+  afterEach(async () => {
+    // Whatever was edited, the CA is the one the frontend always had.
+    await allReady([NAME]);
+    expect((await certificates(NAME)).ca.fingerprint256).toBe(caFingerprint);
+    expect(caVersions.get(`${NAME}-tls-ca`)?.size).toBe(1);
+  });
+
+  test('NGINX replicas scaled by hand are put back', async () => {
+    await kubectl(['scale', 'deployment', `${NAME}-nginx`, '-n', namespace, '--replicas=3']);
+    await eventually('replicas put back to 1', async () => {
+      const deployment = await apps().readNamespacedDeployment({ name: `${NAME}-nginx`, namespace });
+      return deployment.spec?.replicas === 1 ? true : undefined;
+    });
+  });
+
+  test('a deleted NGINX ConfigMap is made again with the same configuration', async () => {
+    const before = (await core().readNamespacedConfigMap({ name: `${NAME}-nginx`, namespace })).data;
+    await kubectl(['delete', 'configmap', `${NAME}-nginx`, '-n', namespace]);
+    const after = await eventually('the ConfigMap made again', async () => {
+      try {
+        return (await core().readNamespacedConfigMap({ name: `${NAME}-nginx`, namespace })).data;
+      } catch (error) {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      }
+    });
+    expect(after).toEqual(before);
+  });
+
+  test('a server certificate Secret whose data was overwritten gets a new certificate from the same CA', async () => {
+    const before = await certificates(NAME);
+    await kubectl([
+      'patch',
+      'secret',
+      `${NAME}-tls-frontend`,
+      '-n',
+      namespace,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ stringData: { 'tls.crt': 'not a certificate' } }),
+    ]);
+    const leaf = await eventually('a certificate in the Secret again', async () => {
+      const secret = await readSecret(`${NAME}-tls-frontend`);
+      try {
+        return secret ? certificateOf(secret) : undefined;
+      } catch {
+        return undefined;
+      }
+    });
+    expect(leaf.fingerprint256).not.toBe(before.leaf.fingerprint256);
+    expect(leaf.checkIssued(before.ca) && leaf.verify(before.ca.publicKey)).toBe(true);
+  });
+
+  test('a deleted server certificate Secret is issued again by the same CA', async () => {
+    const ca = (await certificates(NAME)).ca;
+    await kubectl(['delete', 'secret', `${NAME}-tls-frontend`, '-n', namespace]);
+    const secret = await eventually('the Secret made again', () => readSecret(`${NAME}-tls-frontend`));
+    const leaf = certificateOf(secret);
+    expect(leaf.checkIssued(ca) && leaf.verify(ca.publicKey)).toBe(true);
+  });
+
+  test("a CA Secret taken out of the operator's watch by hand (managed-by label removed) still signs the next certificate: no new CA", async () => {
+    const before = (await readSecret(`${NAME}-tls-ca`))!;
+    await kubectl(['annotate', 'secret', `${NAME}-tls-ca`, '-n', namespace, 'example.com/owner=ops']);
+    await kubectl(['label', 'secret', `${NAME}-tls-ca`, '-n', namespace, `${LABEL.managedBy}-`]);
+    // A new host needs a new server certificate: the CA is no longer in the operator's cache, and
+    // must be read from the API server and kept, not issued again.
+    const host = `gw-${NAME}-after-edit.example.com`;
+    await patchSpec(namespace, NAME, { sites: { gateway: { host } } });
+    const leaf = await eventually('a certificate for the new host', async () => {
+      const secret = await readSecret(`${NAME}-tls-frontend`);
+      const certificate = secret && certificateOf(secret);
+      return certificate?.subjectAltName?.includes(`DNS:${host}`) ? certificate : undefined;
+    });
+    const ca = certificateOf(before);
+    expect(leaf.checkIssued(ca) && leaf.verify(ca.publicKey)).toBe(true);
+    expect((await readSecret(`${NAME}-tls-ca`))!.data).toEqual(before.data);
+  });
+});

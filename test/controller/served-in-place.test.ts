@@ -1,0 +1,236 @@
+// End to end, with every part real: the operator process reconciles a frontend on the local
+// control plane; kwok runs its NGINX pod and WSO2 pods; the reload agent runs as a real process
+// with that NGINX pod's identity and serves it with Debian's NGINX, in a network namespace of its
+// own where the WSO2 pods' addresses reach fake WSO2 nodes (test/support/served-frontend.ts).
+// A spec change, a new and a removed WSO2 endpoint, and a rotated certificate are each served
+// by the same NGINX master, the pod reports the new hash, and ConfigurationServed on the
+// frontend reaches it.
+import { X509Certificate, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:tls';
+import * as k8s from '@kubernetes/client-node';
+import * as yaml from 'js-yaml';
+import { CONFIG_HASH_ANNOTATION } from '../../src/api/agent.js';
+import type { Wso2Frontend } from '../../src/api/schema.js';
+import { REAL_AGENTS_LABEL } from '../../src/localcluster/control-plane.js';
+import { issueCa, issueServerCertificate, tlsSecretData } from '../../src/tls/issuer.js';
+import { servedCondition } from '../support/agent.js';
+import { send } from '../support/client.js';
+import { eventually, kubeConfig, kubectl, POD_SECURITY_LABELS } from '../support/cluster.js';
+import { FakeWso2Node } from '../support/fake-wso2.js';
+import { OperatorProcess } from '../support/operator-process.js';
+import { conditionOf, example, installCrd, readFrontend } from '../support/resources.js';
+import { ServedFrontend } from '../support/served-frontend.js';
+
+const NAME = 'in-place';
+const PORTAL = 'api.am.wso2.com';
+const GATEWAY = 'gw.am.wso2.com';
+const USER_SECRET = 'in-place-tls';
+const nodes = ['node-1', 'node-2', 'node-3'].map(
+  (name, i) => new FakeWso2Node(name, `127.0.63.${i + 1}`, { https: [9443, 8243], http: [8280] }),
+);
+
+let namespace: string;
+let core: k8s.CoreV1Api;
+let dir: string;
+let operator: OperatorProcess;
+let frontend: ServedFrontend;
+let ca = issueCa('in-place test CA', { now: new Date() });
+const agent = () => frontend.agent;
+
+async function userSecret(): Promise<Record<string, string>> {
+  ca = issueCa('in-place test CA', { now: new Date() });
+  const data = tlsSecretData(issueServerCertificate(ca, [PORTAL, GATEWAY], { now: new Date() }), ca);
+  const body: k8s.V1Secret = {
+    metadata: { name: USER_SECRET, namespace },
+    type: 'kubernetes.io/tls',
+    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+  };
+  try {
+    await core.replaceNamespacedSecret({ name: USER_SECRET, namespace, body });
+  } catch (error) {
+    if (!(error instanceof k8s.ApiException && error.code === 404)) throw error;
+    await core.createNamespacedSecret({ namespace, body });
+  }
+  return data;
+}
+
+const configMapHash = async () =>
+  (await core.readNamespacedConfigMap({ name: `${NAME}-nginx`, namespace })).metadata?.annotations?.[
+    CONFIG_HASH_ANNOTATION
+  ];
+
+/** Waits until the operator renders a configuration other than `previous`; returns its hash. */
+const rendered = (previous: string | undefined) =>
+  eventually('a new configuration in the ConfigMap', async () => {
+    const current = await configMapHash();
+    return current && current !== previous ? current : undefined;
+  });
+
+/** Waits until the frontend says its one NGINX pod serves `hash` (status.configHash names it). */
+async function servedOn(hash: string): Promise<string> {
+  try {
+    await eventually(
+      `ConfigurationServed for ${hash}`,
+      async () => {
+        agent().assertRunning();
+        const f = await readFrontend(namespace, NAME);
+        const condition = conditionOf(f, 'ConfigurationServed');
+        return condition?.status === 'True' &&
+          condition.message === `1/1 NGINX pods serve configuration ${hash}` &&
+          f.status?.configHash === hash
+          ? true
+          : undefined;
+      },
+      60_000,
+    );
+  } catch (error) {
+    const f = await readFrontend(namespace, NAME).catch(() => undefined);
+    throw new Error(
+      `${(error as Error).message}\nstatus: ${JSON.stringify(f?.status)}\nagent log:\n${agent().log()}\noperator:\n${operator.text().split('\n').slice(-30).join('\n')}`,
+    );
+  }
+  return hash;
+}
+
+const served = async (previous: string | undefined) => servedOn(await rendered(previous));
+
+const get = (host: string, path = '/') =>
+  send({ scheme: 'https', port: frontend.https, host, path, ca: ca.certificatePem });
+
+function presentedCertificate(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(
+      { host: '127.0.0.1', port: frontend.https, servername: PORTAL, ca: ca.certificatePem },
+      () => {
+        resolve(socket.getPeerCertificate().fingerprint256);
+        socket.end();
+      },
+    );
+    socket.once('error', reject);
+  });
+}
+
+beforeAll(async () => {
+  core = kubeConfig().makeApiClient(k8s.CoreV1Api);
+  namespace = `in-place-${randomBytes(3).toString('hex')}`;
+  // Real agents report on this namespace's NGINX pods: the local control plane's stand-in stays out.
+  await core.createNamespace({
+    body: { metadata: { name: namespace, labels: { ...POD_SECURITY_LABELS, [REAL_AGENTS_LABEL]: 'true' } } },
+  });
+  await installCrd();
+  for (const node of nodes) await node.start();
+  dir = mkdtempSync(join(tmpdir(), 'wso2-frontend-in-place-'));
+  await userSecret();
+  const resource: Wso2Frontend = example('apim-single.yaml');
+  resource.metadata = { name: NAME, namespace };
+  resource.spec.backends = { managed: {} };
+  resource.spec.tls = { mode: 'secret', secretName: USER_SECRET };
+  resource.spec.nginx = { replicas: 1, service: { type: 'ClusterIP' } };
+  operator = await OperatorProcess.start(['--namespace', namespace, '--health-port', '0']);
+  await kubectl(['apply', '--server-side', '-f', '-'], yaml.dump(resource));
+  frontend = await ServedFrontend.start({ kubeConfig: kubeConfig(), resource, nodes, dir, wso2Pods: 1 });
+}, 180_000);
+
+afterAll(async () => {
+  await frontend?.stop();
+  await operator?.stop();
+  for (const node of nodes) await node.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  await core?.deleteNamespace({ name: namespace }).catch(() => undefined);
+});
+
+let hash: string | undefined;
+let masterPid: number | undefined;
+
+test('the operator applies the frontend, the agent serves it, and the frontend says so', async () => {
+  hash = await served(undefined);
+  masterPid = agent().masterPid();
+  expect(masterPid).toBeGreaterThan(0);
+  const f = await readFrontend(namespace, NAME);
+  expect(conditionOf(f, 'Ready')?.status).toBe('True');
+  const pod = (await core.listNamespacedPod({ namespace, labelSelector: `app.kubernetes.io/component=nginx` }))
+    .items[0]!;
+  const report = await servedCondition(core, namespace, pod.metadata!.name!);
+  expect(report).toMatchObject({ hash, condition: { status: 'True', reason: 'Served' } });
+  const response = await get(PORTAL);
+  expect(response.answer).toMatchObject({ node: 'node-1', port: 9443 });
+});
+
+test('a spec change is served in place by the same NGINX master', async () => {
+  const template = (
+    await kubeConfig()
+      .makeApiClient(k8s.AppsV1Api)
+      .readNamespacedDeployment({ name: `${NAME}-nginx`, namespace })
+  ).spec!.template;
+  await kubectl([
+    'patch',
+    'wso2frontend',
+    NAME,
+    '-n',
+    namespace,
+    '--type=merge',
+    '-p',
+    JSON.stringify({ spec: { nginx: { hsts: { maxAgeSeconds: 600 } } } }),
+  ]);
+  hash = await served(hash);
+  expect((await get(PORTAL)).headers['strict-transport-security']).toBe('max-age=600');
+  expect(agent().masterPid()).toBe(masterPid);
+  const after = (
+    await kubeConfig()
+      .makeApiClient(k8s.AppsV1Api)
+      .readNamespacedDeployment({ name: `${NAME}-nginx`, namespace })
+  ).spec!.template;
+  expect(after).toEqual(template);
+});
+
+test('a new WSO2 endpoint, then a removed one, are served in place', async () => {
+  await kubectl([
+    'patch',
+    'wso2frontend',
+    NAME,
+    '-n',
+    namespace,
+    '--type=merge',
+    '-p',
+    JSON.stringify({ spec: { backends: { managed: { components: { 'all-in-one': { replicas: 2 } } } } } }),
+  ]);
+  const addresses = await frontend.mapPods(2);
+  // The EndpointSlice gains the second pod: a configuration that routes to both.
+  hash = await eventually('a configuration that routes to both pods', async () => {
+    const configMap = await core.readNamespacedConfigMap({ name: `${NAME}-nginx`, namespace });
+    const text = Object.values(configMap.data ?? {}).join('\n');
+    return addresses.every((a) => text.includes(`server ${a}:8243`))
+      ? configMap.metadata!.annotations![CONFIG_HASH_ANNOTATION]
+      : undefined;
+  });
+  await servedOn(hash);
+  const answered = new Set<string>();
+  for (let i = 0; i < 10 && answered.size < 2; i++) answered.add((await get(GATEWAY)).answer!.node);
+  expect([...answered].sort()).toEqual(addresses.map((a) => frontend.podNodes.get(a)!.name).sort());
+  expect(agent().masterPid()).toBe(masterPid);
+
+  await kubectl([
+    'patch',
+    'wso2frontend',
+    NAME,
+    '-n',
+    namespace,
+    '--type=merge',
+    '-p',
+    JSON.stringify({ spec: { backends: { managed: { components: { 'all-in-one': { replicas: 1 } } } } } }),
+  ]);
+  const [left] = await frontend.mapPods(1);
+  hash = await served(hash);
+  for (let i = 0; i < 4; i++) expect((await get(GATEWAY)).answer!.node).toBe(frontend.podNodes.get(left!)!.name);
+  expect(agent().masterPid()).toBe(masterPid);
+});
+
+test('a rotated certificate is presented by the same NGINX master', async () => {
+  const data = await userSecret();
+  hash = await served(hash);
+  expect(await presentedCertificate()).toBe(new X509Certificate(data['tls.crt']!).fingerprint256);
+  expect(agent().masterPid()).toBe(masterPid);
+});

@@ -1,0 +1,123 @@
+// A frontend served as in a cluster, with every part real but the container runtime: the operator
+// (run by the caller) reconciles it, kwok runs its one NGINX pod and its WSO2 pods, and the reload
+// agent runs as a real process with that NGINX pod's name, the flags the operator wrote into the
+// pod and (by default) the token of the ServiceAccount the operator made for it, running Debian's
+// NGINX on exactly the ConfigMap the operator renders. That configuration listens where the
+// container would (8080, 8443, 8081 on every address), so agent and NGINX run in a network
+// namespace of their own (netns.ts): the pod network is local there, and a connection to a WSO2
+// pod's address reaches the fake WSO2 node mapped to it here.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { POD_CIDR } from '../../src/localcluster/control-plane.js';
+import type { Wso2Frontend } from '../../src/api/schema.js';
+import { AgentProcess } from './agent.js';
+import { eventually, serviceAccountKubeconfig } from './cluster.js';
+import type { FakeWso2Node } from './fake-wso2.js';
+import { NetworkNamespace, type Address } from './netns.js';
+
+/** The WSO2 ports NGINX connects to (every product's HTTPS, passthrough HTTPS and HTTP ports the tests use). */
+const WSO2_PORTS = [9443, 8243, 8280];
+
+export class ServedFrontend {
+  /** WSO2 pod address -> the fake node that answers for it. */
+  readonly podNodes = new Map<string, FakeWso2Node>();
+
+  private constructor(
+    private readonly core: k8s.CoreV1Api,
+    readonly resource: Wso2Frontend,
+    private readonly nodes: FakeWso2Node[],
+    readonly ns: NetworkNamespace,
+    /** The loopback port here that reaches NGINX's HTTPS listener. */
+    readonly https: number,
+  ) {}
+
+  agent!: AgentProcess;
+  nginxPod!: k8s.V1Pod;
+
+  /**
+   * Once kwok runs the frontend's NGINX pod and `wso2Pods` WSO2 pods, starts the agent for that
+   * pod. `kubeconfig` is the agent's identity (default: a token of the pod's ServiceAccount).
+   */
+  static async start(options: {
+    kubeConfig: k8s.KubeConfig;
+    resource: Wso2Frontend;
+    nodes: FakeWso2Node[];
+    dir: string;
+    wso2Pods: number;
+    kubeconfig?: string;
+  }): Promise<ServedFrontend> {
+    const core = options.kubeConfig.makeApiClient(k8s.CoreV1Api);
+    const apiServer = new URL(options.kubeConfig.getCurrentCluster()!.server);
+    const api: Address = { host: '127.0.0.1', port: Number(apiServer.port) };
+    let served: ServedFrontend | undefined;
+    const ns = await NetworkNamespace.start((inside) => {
+      if (inside.host === api.host && inside.port === api.port) return api;
+      const node = served?.podNodes.get(inside.host);
+      return node && { host: node.address, port: inside.port };
+    });
+    served = new ServedFrontend(core, options.resource, options.nodes, ns, await ns.expose(8443));
+    const { name, namespace } = options.resource.metadata as { name: string; namespace: string };
+    served.nginxPod = await eventually('kwok to run the NGINX pod', async () => {
+      const pods = await core.listNamespacedPod({
+        namespace,
+        labelSelector: `app.kubernetes.io/instance=${name},app.kubernetes.io/component=nginx`,
+      });
+      return pods.items.find((p) => p.status?.phase === 'Running');
+    });
+    await served.mapPods(options.wso2Pods);
+    const pod = served.nginxPod;
+    const args = pod.spec!.containers[0]!.args!;
+    const kubeconfig =
+      options.kubeconfig ?? (await serviceAccountKubeconfig(namespace, pod.spec!.serviceAccountName!, options.dir));
+    const stateDir = join(options.dir, 'state');
+    mkdirSync(stateDir);
+    served.agent = await AgentProcess.start({
+      namespace,
+      pod: pod.metadata!.name!,
+      frontend: options.resource,
+      secretFlags: args.filter((_arg, i) => args[i - 1] === '--secret'),
+      dir: stateDir,
+      ports: { http: 8080, https: 8443, health: 8081 },
+      kubeconfig,
+      wrap: (command) => ns.wrap(command, [api, ...WSO2_PORTS.map((port) => ({ host: '0.0.0.0', port }))], [POD_CIDR]),
+    });
+    return served;
+  }
+
+  /** Waits for `count` WSO2 pods with an address, gives each new one a fake node of its own, returns the addresses. */
+  mapPods(count: number): Promise<string[]> {
+    const { name, namespace } = this.resource.metadata as { name: string; namespace: string };
+    return eventually(`${count} WSO2 pod(s) with an address`, async () => {
+      const pods = (
+        await this.core.listNamespacedPod({
+          namespace,
+          labelSelector: `app.kubernetes.io/instance=${name},app.kubernetes.io/managed-by=wso2-frontend-operator`,
+        })
+      ).items.filter(
+        (p) =>
+          p.status?.podIP &&
+          !p.metadata?.deletionTimestamp &&
+          p.metadata?.labels?.['app.kubernetes.io/component'] !== 'nginx',
+      );
+      if (pods.length !== count) return undefined;
+      for (const pod of pods) this.mapAddress(pod.status!.podIP!);
+      return pods.map((p) => p.status!.podIP!);
+    });
+  }
+
+  /** Gives an address in the pod network the next unused fake node. */
+  mapAddress(address: string): FakeWso2Node {
+    if (!this.podNodes.has(address)) {
+      const node = this.nodes[this.podNodes.size];
+      if (!node) throw new Error(`no fake node left for ${address}`);
+      this.podNodes.set(address, node);
+    }
+    return this.podNodes.get(address)!;
+  }
+
+  async stop(): Promise<void> {
+    await this.agent?.stop();
+    await this.ns.close();
+  }
+}
