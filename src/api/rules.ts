@@ -348,6 +348,24 @@ export function crossFieldRules({
     },
   ];
 
+  tlsRules.push(
+    {
+      scope: 'tls',
+      cel: `!has(self.mode) || self.mode != 'issuer' || has(self.issuerRef)`,
+      celMessage: `'mode issuer needs issuerRef: the cert-manager Issuer or ClusterIssuer that signs the certificates'`,
+      check: (t) =>
+        t.mode === 'issuer' && t.issuerRef === undefined
+          ? 'mode issuer needs issuerRef: the cert-manager Issuer or ClusterIssuer that signs the certificates'
+          : undefined,
+    },
+    {
+      scope: 'tls',
+      cel: `!has(self.issuerRef) || (has(self.mode) && self.mode == 'issuer')`,
+      celMessage: `'issuerRef needs mode: issuer'`,
+      check: (t) => (t.issuerRef !== undefined && t.mode !== 'issuer' ? 'issuerRef needs mode: issuer' : undefined),
+    },
+  );
+
   const keySizesMessage = `privateKey.size must be one of ${KEY_SIZES.RSA.join(', ')} for RSA, ${KEY_SIZES.ECDSA.join(' or ')} for ECDSA`;
   tlsRules.push({
     scope: 'tls',

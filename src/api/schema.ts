@@ -295,7 +295,7 @@ export const PrivateKey = Type.Object(
     algorithm: Defaulted(
       Enum(['RSA', 'ECDSA'] as const, {
         description:
-          'Self-signed: the key algorithm of the CA and server certificates. RSA works with every client (old Java, IoT devices); ECDSA is cheaper to issue and to handshake. Applies from the next certificate issued: a change never reissues one that is still valid.',
+          'Self-signed and issuer: the key algorithm of the certificates (self-signed: also of the CA). RSA works with every client (old Java, IoT devices); ECDSA is cheaper to issue and to handshake. Applies from the next certificate issued: a change never reissues one that is still valid.',
         default: 'RSA',
       }),
     ),
@@ -306,27 +306,62 @@ export const PrivateKey = Type.Object(
     ),
   },
   {
-    description: "Self-signed: the private keys issued, as cert-manager's privateKey.",
+    description: "Self-signed and issuer: the private keys issued, as cert-manager's privateKey.",
     additionalProperties: false,
     default: {},
+  },
+);
+
+/** The cert-manager API the issuer mode writes Certificates to. */
+export const CERT_MANAGER_GROUP = 'cert-manager.io';
+
+export const IssuerRef = Type.Object(
+  {
+    name: Type.String({
+      description: "Name of the cert-manager Issuer (in the resource's namespace) or ClusterIssuer.",
+      minLength: 1,
+      maxLength: 253,
+      pattern: DNS_SUBDOMAIN,
+    }),
+    kind: Defaulted(
+      Enum(['Issuer', 'ClusterIssuer'] as const, {
+        description: 'Issuer (namespaced, next to the resource) or ClusterIssuer.',
+        default: 'Issuer',
+      }),
+    ),
+    group: Defaulted(
+      Type.String({
+        description: `API group of the issuer: ${CERT_MANAGER_GROUP}, or an external issuer's group.`,
+        minLength: 1,
+        maxLength: 253,
+        pattern: DNS_SUBDOMAIN,
+        default: CERT_MANAGER_GROUP,
+      }),
+    ),
+  },
+  {
+    description:
+      "With mode issuer: the cert-manager issuer that signs the certificates, as cert-manager's issuerRef (cert-manager.io/cluster-issuer on an Ingress).",
+    additionalProperties: false,
   },
 );
 
 export const Tls = Type.Object(
   {
     mode: Defaulted(
-      Enum(['self-signed', 'secret'] as const, {
+      Enum(['self-signed', 'secret', 'issuer'] as const, {
         description:
-          'self-signed: the operator issues and renews a CA and server certificates; secret: kubernetes.io/tls Secrets you provide (for example from cert-manager).',
+          'self-signed: the operator issues and renews a CA and server certificates; secret: kubernetes.io/tls Secrets you provide; issuer: the operator asks cert-manager for the certificates (a Certificate per certificate, signed by issuerRef).',
         default: 'self-signed',
       }),
     ),
+    issuerRef: Type.Optional(IssuerRef),
     secretName: Type.Optional(
       ObjectName('With mode secret: the Secret for every host without its own sites.<name>.tlsSecretName.'),
     ),
     certificatePerHost: Defaulted(
       Type.Boolean({
-        description: 'Self-signed: one certificate per host instead of one with every host as SAN.',
+        description: 'Self-signed and issuer: one certificate per host instead of one with every host as SAN.',
         default: false,
       }),
     ),

@@ -15,6 +15,7 @@ import { PREVIEW_CA_PATH, previewTree, type TreeFile } from '../render/nginx/pre
 import { agentAccess } from '../render/agent.js';
 import { nameProblems } from '../render/names.js';
 import { caSecretName, certificateSecretName, desiredObjects } from '../render/objects.js';
+import { certManagerCertificate } from '../render/cert-manager.js';
 import { patchRole, productSnippets } from '../render/product/patch.js';
 import { caTrustSteps, wso2Workloads } from '../render/workloads.js';
 import { issuePreviewCertificates } from '../tls/preview.js';
@@ -160,7 +161,13 @@ export function runRender(argv: string[]): number {
 
   const dir = values['nginx-dir'];
   if (dir === undefined) {
+    // Mode issuer: the cert-manager Certificates come first, as the operator applies them.
+    const requests =
+      topology.tls.mode === 'issuer'
+        ? topology.certificates.map((c) => certManagerCertificate(resource, topology, c))
+        : [];
     const objects = [
+      ...requests,
       ...desiredObjects(resource, topology),
       ...agentAccess(resource, topology),
       ...wso2Workloads(resource, topology),

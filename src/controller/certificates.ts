@@ -4,7 +4,13 @@
 // and reading are done by the reconciler, which then plans again.
 import { certificateFingerprint } from '../api/agent.js';
 import type { Wso2Frontend } from '../api/schema.js';
-import type { Topology } from '../model/topology.js';
+import type { CertificatePlan, Topology } from '../model/topology.js';
+import {
+  certManagerCertificate,
+  certManagerCertificateName,
+  issuedSecretName,
+  type CertManagerCertificate,
+} from '../render/cert-manager.js';
 import { caSecretName, certificateSecret, certificateSecretName } from '../render/objects.js';
 import {
   caSecretData,
@@ -28,9 +34,21 @@ export interface SecretRead {
   fresh: boolean;
 }
 
+/**
+ * Mode issuer: whether the API server serves cert-manager's Certificate kind and, when it does,
+ * the frontend's Certificates as the API server holds them after applying them (by name).
+ */
+export type CertManagerObserved =
+  { served: false } | { served: true; certificates: ReadonlyMap<string, CertManagerCertificate> };
+
+/** How often a frontend waiting for cert-manager (its CRD, or a Certificate to become Ready) looks again. */
+export const CERT_MANAGER_RETRY_MS = 10_000;
+
 /** What the certificate decisions still need before they settle. */
 export type CertificateNeed =
-  { action: 'read'; secrets: string[]; fresh: boolean } | { action: 'issue'; requests: IssueRequest[] };
+  | { action: 'read'; secrets: string[]; fresh: boolean }
+  | { action: 'issue'; requests: IssueRequest[] }
+  | { action: 'request'; certificates: CertManagerCertificate[] };
 
 export interface SettledCertificates {
   verdict: Verdict;
@@ -48,6 +66,10 @@ export interface SettledCertificates {
   renewAt?: Date;
   /** What was issued in this reconcile, for the CertificateIssued Event. */
   issued: string[];
+  /** Other owned objects to keep (mode issuer: the Certificates), by objectId. */
+  keptObjects: string[];
+  /** Look again after this long, although nothing watched may change (waiting for cert-manager). */
+  retryAfterMs?: number;
 }
 
 export function planCertificates(
@@ -56,6 +78,7 @@ export function planCertificates(
   secrets: ReadonlyMap<string, SecretRead>,
   issued: readonly IssuedCertificate[],
   now: Date,
+  certManager?: CertManagerObserved,
 ): CertificateNeed | SettledCertificates {
   const settled: SettledCertificates = {
     verdict: { ok: true, reason: 'CertificatesValid', message: '' },
@@ -64,7 +87,10 @@ export function planCertificates(
     versions: [],
     served: new Map(),
     issued: issued.map((i) => i.description),
+    keptObjects: [],
   };
+  if (topology.tls.mode === 'issuer')
+    return planIssuedCertificates(frontend, topology, secrets, now, settled, certManager);
   const secretNames =
     topology.tls.mode === 'secret'
       ? topology.certificates.map((c) => c.secretName!)
@@ -72,7 +98,8 @@ export function planCertificates(
   const unread = secretNames.filter((name) => !secrets.has(name) && !issued.some((i) => i.secretName === name));
   if (unread.length) return { action: 'read', secrets: unread, fresh: false };
 
-  if (topology.tls.mode === 'secret') return planProvidedCertificates(frontend, topology, secrets, now, settled);
+  if (topology.tls.mode === 'secret')
+    return planProvidedCertificates(frontend, topology, secrets, now, settled, (c) => c.secretName!);
 
   // Anything but keep is decided again on what the API server holds now before it is issued.
   const stale: string[] = [];
@@ -163,10 +190,11 @@ function planProvidedCertificates(
   secrets: ReadonlyMap<string, SecretRead>,
   now: Date,
   settled: SettledCertificates,
+  sourceOf: (certificate: CertificatePlan) => string,
 ): CertificateNeed | SettledCertificates {
-  const failing: { certificate: Topology['certificates'][number]; problem: string }[] = [];
+  const failing: { certificate: CertificatePlan; problem: string }[] = [];
   for (const certificate of topology.certificates) {
-    const source = certificate.secretName!;
+    const source = sourceOf(certificate);
     const { data } = secrets.get(source)!;
     const check = data && checkProvidedCertificate(data, certificate.hosts, now);
     if (check?.notAfter) settled.served.set(source, check.notAfter);
@@ -188,7 +216,10 @@ function planProvidedCertificates(
     settled.verdict = {
       ok: true,
       reason: 'CertificatesValid',
-      message: `${topology.certificates.length} provided certificate(s) cover their hosts`,
+      message:
+        topology.tls.mode === 'issuer'
+          ? `${topology.certificates.length} certificate(s) issued by ${describeIssuer(topology)} cover their hosts`
+          : `${topology.certificates.length} provided certificate(s) cover their hosts`,
     };
     return settled;
   }
@@ -207,4 +238,71 @@ function planProvidedCertificates(
   });
   settled.verdict = { ok: false, reason: 'CertificateInvalid', message: problems.join('; ') };
   return settled;
+}
+
+const describeIssuer = (topology: Topology) => {
+  const ref = topology.tls.issuerRef!;
+  return `${ref.kind} ${ref.name}${ref.group === 'cert-manager.io' ? '' : ` (${ref.group})`}`;
+};
+
+/**
+ * Mode issuer: the frontend's Certificates are applied first (the reconciler does it when asked
+ * with `request`, so cert-manager can start issuing even while nothing else may be applied yet).
+ * Then each Secret cert-manager wrote is checked and copied exactly like a user's Secret (mode
+ * secret), and CertificatesReady says whether every Certificate is Ready.
+ */
+function planIssuedCertificates(
+  frontend: Wso2Frontend,
+  topology: Topology,
+  secrets: ReadonlyMap<string, SecretRead>,
+  now: Date,
+  settled: SettledCertificates,
+  certManager: CertManagerObserved | undefined,
+): CertificateNeed | SettledCertificates {
+  if (!certManager)
+    return {
+      action: 'request',
+      certificates: topology.certificates.map((plan) => certManagerCertificate(frontend, topology, plan)),
+    };
+  if (!certManager.served) {
+    settled.verdict = {
+      ok: false,
+      reason: 'CertManagerMissing',
+      message: `tls.mode issuer needs cert-manager, but the API server does not serve certificates.cert-manager.io/v1: install cert-manager (its CRDs), or choose tls.mode self-signed or secret; the operator looks again every ${CERT_MANAGER_RETRY_MS / 1000} s`,
+    };
+    settled.retryAfterMs = CERT_MANAGER_RETRY_MS;
+    return settled;
+  }
+  const unread = topology.certificates
+    .map((plan) => issuedSecretName(frontend, plan))
+    .filter((name) => !secrets.has(name));
+  if (unread.length) return { action: 'read', secrets: unread, fresh: false };
+  settled.keptObjects = topology.certificates.map(
+    (plan) => `Certificate/${certManagerCertificateName(frontend, plan)}`,
+  );
+
+  const notReady = topology.certificates.flatMap((plan) => {
+    const name = certManagerCertificateName(frontend, plan);
+    const certificate = certManager.certificates.get(name);
+    const ready = certificate?.status?.conditions?.find((c) => c.type === 'Ready');
+    if (ready?.status === 'True' && (ready.observedGeneration ?? 0) >= (certificate?.metadata?.generation ?? 0))
+      return [];
+    const why = ready
+      ? `${ready.reason ?? ready.status}${ready.message ? `: ${ready.message}` : ''}`
+      : 'not issued yet';
+    return [`cert-manager Certificate ${name} is not Ready (${why})`];
+  });
+  const checked = planProvidedCertificates(frontend, topology, secrets, now, settled, (plan) =>
+    issuedSecretName(frontend, plan),
+  );
+  if ('action' in checked || !notReady.length) return checked;
+  // Not Ready: issuing, or the issuer refused. A copy that passed its checks is still served meanwhile.
+  checked.verdict = {
+    ok: false,
+    reason: 'CertificateNotReady',
+    message: `${notReady.join('; ')}${checked.verdict.ok ? '' : `; ${checked.verdict.message}`}`,
+    waiting: true,
+  };
+  checked.retryAfterMs = CERT_MANAGER_RETRY_MS;
+  return checked;
 }

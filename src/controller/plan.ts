@@ -14,7 +14,8 @@ import { CONFIG_HASH_ANNOTATION, SERVED_CONDITION, servedHashOf } from '../api/a
 import { LABEL, NGINX_COMPONENT, objectId } from '../render/ownership.js';
 import { productConfigMap, productConfigName, wso2Access, wso2Workloads } from '../render/workloads.js';
 import type { IssuedCertificate, IssueRequest } from '../tls/issuer.js';
-import { planCertificates, type SecretRead } from './certificates.js';
+import { planCertificates, type CertManagerObserved, type SecretRead } from './certificates.js';
+import type { CertManagerCertificate } from '../render/cert-manager.js';
 import {
   checkBaseConfig,
   checkTruststorePassword,
@@ -39,6 +40,8 @@ export interface Observed {
   issued: readonly IssuedCertificate[];
   /** The user's base ConfigMap (backends.managed.configMapName), read fresh; null when it does not exist. */
   baseConfigMap?: BaseConfigMap;
+  /** Mode issuer, once the plan asked: cert-manager's API and the Certificates as applied. */
+  certManager?: CertManagerObserved;
   /** The key names of the truststore password Secret (backends.managed.truststorePassword); null when it does not exist. */
   truststoreSecretKeys?: TruststoreSecretKeys;
 }
@@ -89,6 +92,8 @@ export interface ApplyPlan {
 export type Plan =
   | { action: 'read'; secrets: string[]; fresh: boolean }
   | { action: 'issue'; requests: IssueRequest[] }
+  /** Mode issuer: apply these cert-manager Certificates (when the API server serves the kind) and plan again. */
+  | { action: 'request'; certificates: CertManagerCertificate[] }
   | { action: 'report'; outcome: Outcome }
   | ApplyPlan;
 
@@ -115,7 +120,14 @@ export function plan(observed: Observed, now: Date): Plan {
     return { action: 'report', outcome: { findings, events: [event] } };
   }
   const topology = buildTopology(validation.spec, endpointsOf(observed.endpointSlices));
-  const certificates = planCertificates(frontend, topology, observed.secrets, observed.issued, now);
+  const certificates = planCertificates(
+    frontend,
+    topology,
+    observed.secrets,
+    observed.issued,
+    now,
+    observed.certManager,
+  );
   if ('action' in certificates) return certificates;
 
   const findings: Findings = {
@@ -129,13 +141,22 @@ export function plan(observed: Observed, now: Date): Plan {
   if (!certificates.verdict.ok) {
     // Said once, when the status changes: a Ready frontend going False is news.
     const event: PlannedEvent = {
-      type: 'Warning',
+      // Waiting for an issuer is news, not a fault.
+      type: certificates.verdict.waiting ? 'Normal' : 'Warning',
       reason: certificates.verdict.reason,
       action: 'Check',
       note: certificates.verdict.message,
       onlyOnStatusChange: true,
     };
-    return { action: 'report', outcome: { findings, events: [event], certificates: certificates.served } };
+    return {
+      action: 'report',
+      outcome: {
+        findings,
+        events: [event],
+        certificates: certificates.served,
+        ...(certificates.retryAfterMs ? { requeueAfterMs: certificates.retryAfterMs } : {}),
+      },
+    };
   }
 
   const base =
@@ -172,7 +193,11 @@ export function plan(observed: Observed, now: Date): Plan {
     frontend,
     topology,
     desired,
-    keep: new Set([...desired.map(objectId), ...certificates.kept.map((name) => `Secret/${name}`)]),
+    keep: new Set([
+      ...desired.map(objectId),
+      ...certificates.kept.map((name) => `Secret/${name}`),
+      ...certificates.keptObjects,
+    ]),
     secretIds: certificates.secrets.map(objectId),
     findings,
     nginxPods: observed.nginxPods,

@@ -6,7 +6,8 @@ import { API_GROUP, API_VERSION, KIND, PLURAL, type Wso2Frontend, type Wso2Front
 import { FIELD_MANAGER, LABEL, NGINX_COMPONENT, OWNED_KINDS } from '../render/ownership.js';
 import { issueRequested } from '../tls/issuer.js';
 import { Applier, describeApiError, kubernetesClient, type ClusterClient, type WatchedCache } from './applier.js';
-import type { SecretData } from './certificates.js';
+import type { CertManagerObserved, SecretData } from './certificates.js';
+import type { CertManagerCertificate } from '../render/cert-manager.js';
 import type { EventRecorder } from './events.js';
 import { assess, plan, type Observed, type Outcome, type Plan } from './plan.js';
 import { parseKey, type Logger } from './runtime/controller.js';
@@ -37,6 +38,7 @@ const decode = (data: Record<string, string> | undefined): SecretData | undefine
 export class FrontendReconciler {
   private readonly applier: Applier;
   private readonly custom: k8s.CustomObjectsApi;
+  private readonly apis: k8s.ApisApi;
   private readonly now: () => Date;
 
   constructor(private readonly options: ReconcilerOptions) {
@@ -47,6 +49,7 @@ export class FrontendReconciler {
       log: options.log,
     });
     this.custom = options.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+    this.apis = options.kubeConfig.makeApiClient(k8s.ApisApi);
     this.now = options.now ?? (() => new Date());
   }
 
@@ -72,7 +75,7 @@ export class FrontendReconciler {
     const now = this.now();
     let observed = await this.observe(frontend);
     let next = plan(observed, now);
-    for (let round = 1; next.action === 'read' || next.action === 'issue'; round++) {
+    for (let round = 1; next.action === 'read' || next.action === 'issue' || next.action === 'request'; round++) {
       if (round === MAX_PLAN_ROUNDS) throw new Error(`no settled plan after ${round} rounds: ${next.action}`);
       observed = await this.provide(observed, next, now);
       next = plan(observed, now);
@@ -117,7 +120,12 @@ export class FrontendReconciler {
   }
 
   /** What a plan asked for: Secrets read (from the cache, or fresh from the API server), or certificates issued. */
-  private async provide(observed: Observed, need: Plan & { action: 'read' | 'issue' }, now: Date): Promise<Observed> {
+  private async provide(
+    observed: Observed,
+    need: Plan & { action: 'read' | 'issue' | 'request' },
+    now: Date,
+  ): Promise<Observed> {
+    if (need.action === 'request') return { ...observed, certManager: await this.requestCertificates(observed, need) };
     if (need.action === 'issue') {
       const issued = [...observed.issued];
       for (const request of need.requests) issued.push(await issueRequested(request, now));
@@ -135,6 +143,32 @@ export class FrontendReconciler {
       secrets.set(name, { data: decode(read.object?.data), fresh: read.fresh });
     }
     return { ...observed, secrets };
+  }
+
+  /**
+   * Mode issuer: asks the API server (discovery, which every authenticated user may read) whether
+   * it serves cert-manager's Certificates; if it does, applies the frontend's Certificates and
+   * returns them as the server holds them, status included. Asked on every reconcile of such a
+   * frontend, so a CRD installed later is found at the next retry or resync.
+   */
+  private async requestCertificates(
+    observed: Observed,
+    need: { certificates: CertManagerCertificate[] },
+  ): Promise<CertManagerObserved> {
+    const kind = OWNED_KINDS.find((k) => k.kind === 'Certificate')!;
+    const served = (await this.apis.getAPIVersions()).groups.some(
+      (g) => g.name === kind.group && g.versions.some((v) => v.version === kind.version),
+    );
+    if (!served) return { served: false };
+    const result = await this.applier.apply(this.owner(observed.frontend), need.certificates);
+    if (result.refused)
+      throw new Error(`applying the cert-manager Certificates: ${result.refused.message}`, {
+        cause: result.refused.error,
+      });
+    const certificates = new Map<string, CertManagerCertificate>();
+    for (const object of result.applied.values())
+      certificates.set(object.metadata!.name!, object as CertManagerCertificate);
+    return { served: true, certificates };
   }
 
   /** Writes the status once (only when it changed) and records the outcome's Events. */

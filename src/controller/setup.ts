@@ -51,6 +51,18 @@ const nameOnly: CacheTransform = (object) => ({
   },
 });
 const USER_SECRETS = 'Secret/user';
+
+/**
+ * The names of Secrets a frontend reads but does not own: the ones it names (mode secret), or the
+ * ones cert-manager writes for it (mode issuer; all under its `<name>-tls-` prefix, see
+ * src/render/cert-manager.ts).
+ */
+function readsSecret(frontend: Wso2Frontend, name: string): boolean {
+  const tls = frontend.spec.tls;
+  if (tls?.mode === 'issuer') return name.startsWith(`${frontend.metadata.name}-tls-`);
+  if (tls?.mode !== 'secret') return false;
+  return [tls.secretName, ...Object.values(frontend.spec.sites ?? {}).map((s) => s.tlsSecretName)].includes(name);
+}
 /** The users' ConfigMaps, watched by name only: a base product ConfigMap (configMapName) changing concerns the frontends naming it. */
 const USER_CONFIG_MAPS = 'ConfigMap/user';
 
@@ -93,17 +105,14 @@ export function createOperator(options: OperatorOptions): {
     log,
     onCertificates: (namespace, name, notAfter) => metrics!.setCertificates(namespace, name, notAfter),
   });
-  // A user's Secret changing (a cert-manager renewal, a truststore password Secret created) concerns those naming it.
+  // A user's Secret changing (a cert-manager renewal, a truststore password Secret created) concerns those reading it.
   const userSecret = (secret: k8s.KubernetesObject) =>
     controller!
       .list()
       .filter(
         (f) =>
           f.metadata.namespace === secret.metadata?.namespace &&
-          ((f.spec.tls?.mode === 'secret' &&
-            [f.spec.tls.secretName, ...Object.values(f.spec.sites ?? {}).map((s) => s.tlsSecretName)].includes(
-              secret.metadata?.name,
-            )) ||
+          (readsSecret(f, secret.metadata?.name ?? '') ||
             f.spec.backends?.managed?.truststorePassword?.secretName === secret.metadata?.name),
       )
       .map(objectKey);
@@ -117,12 +126,14 @@ export function createOperator(options: OperatorOptions): {
           f.spec.backends?.managed?.configMapName === configMap.metadata?.name,
       )
       .map(objectKey);
-  const owned = OWNED_KINDS.map(({ group, version, plural, kind, trim }): SecondaryWatch => ({
-    resource: { group, version, plural, kind },
-    primaryKeys: ownerKeys(PRIMARY),
-    labelSelector: MANAGED_SELECTOR,
-    ...(trim ? { transform: trim } : {}),
-  }));
+  const owned = OWNED_KINDS.filter((kind) => !kind.optional).map(
+    ({ group, version, plural, kind, trim }): SecondaryWatch => ({
+      resource: { group, version, plural, kind },
+      primaryKeys: ownerKeys(PRIMARY),
+      labelSelector: MANAGED_SELECTOR,
+      ...(trim ? { transform: trim } : {}),
+    }),
+  );
   controller = new Controller<Wso2Frontend>({
     kubeConfig,
     primary: PRIMARY,

@@ -71,9 +71,11 @@ export interface NodeOrigin {
 
 export type HttpListener = { mode: 'redirect' } | { mode: 'off' } | { mode: 'proxy'; locations: Location[] };
 
-/** The certificate a site serves: issued by the operator, or from a Secret the user names. */
+/** The certificate a site serves: issued by the operator, from a Secret the user names, or by a cert-manager issuer. */
 export type SiteCertificate =
-  { source: 'self-signed'; name: string } | { source: 'secret'; name: string; secretName: string };
+  | { source: 'self-signed'; name: string }
+  | { source: 'secret'; name: string; secretName: string }
+  | { source: 'issuer'; name: string };
 
 export interface Site {
   name: string;
@@ -88,7 +90,8 @@ export interface Site {
 /** A certificate the frontend serves, with the public hosts it must cover. */
 export interface CertificatePlan {
   name: string;
-  source: 'self-signed' | 'secret';
+  source: SiteCertificate['source'];
+  /** Mode secret: the user's Secret. */
   secretName?: string;
   hosts: string[];
 }
@@ -138,6 +141,9 @@ export interface ExternalBackendNode {
   portOffset: number;
 }
 
+/** A cert-manager issuerRef, defaulted. */
+export type IssuerRef = NonNullable<DefaultedSpec['tls']['issuerRef']>;
+
 /** The kind of private key self-signed certificates get (the size resolved by algorithm). */
 export type PrivateKeySpec =
   | { algorithm: 'RSA'; size: (typeof KEY_SIZES.RSA)[number] }
@@ -172,7 +178,14 @@ export interface Topology {
         /** Where the client-truststore password is, when it is not WSO2's default (wso2carbon). */
         truststorePassword?: { secretName: string; key: string };
       };
-  tls: { mode: 'self-signed' | 'secret'; certificatePerHost: boolean; extraSANs: string[]; privateKey: PrivateKeySpec };
+  tls: {
+    mode: 'self-signed' | 'secret' | 'issuer';
+    certificatePerHost: boolean;
+    extraSANs: string[];
+    privateKey: PrivateKeySpec;
+    /** Mode issuer: the cert-manager issuer of every certificate. */
+    issuerRef?: IssuerRef;
+  };
   certificates: CertificatePlan[];
   backendTls: { verify: boolean; caSecretName?: string };
   nginx: NginxSettings;
@@ -336,7 +349,10 @@ export function buildTopology(spec: DefaultedSpec, observed: ObservedEndpoints =
     const secretName = spec.tls.mode === 'secret' ? (override?.tlsSecretName ?? spec.tls.secretName) : undefined;
     const certificate: SiteCertificate = secretName
       ? { source: 'secret', name: `secret-${secretName}`, secretName }
-      : { source: 'self-signed', name: spec.tls.certificatePerHost ? `site-${name}` : 'frontend' };
+      : {
+          source: spec.tls.mode === 'issuer' ? 'issuer' : 'self-signed',
+          name: spec.tls.certificatePerHost ? `site-${name}` : 'frontend',
+        };
     sites.push({
       name,
       host: override?.host ?? sitePreset.host,
@@ -405,6 +421,7 @@ export function buildTopology(spec: DefaultedSpec, observed: ObservedEndpoints =
       certificatePerHost: spec.tls.certificatePerHost,
       extraSANs: spec.tls.extraSANs ?? [],
       privateKey: privateKeySpec(spec.tls.privateKey),
+      ...(spec.tls.mode === 'issuer' && spec.tls.issuerRef ? { issuerRef: spec.tls.issuerRef } : {}),
     },
     certificates: certificatePlans(sites),
     backendTls: {

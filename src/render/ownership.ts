@@ -87,6 +87,12 @@ export interface OwnedKind {
   kind: string;
   /** Applied before an object of this kind is cached. */
   trim?: Trim;
+  /**
+   * Served by another project's CRD that may not be installed: not watched (every informer must
+   * list before the controller starts), read from the API server instead, and pruning finds none
+   * while the API server does not serve the kind.
+   */
+  optional?: true;
 }
 
 /** Every kind the operator creates for a frontend: watched (label-selected), cached and pruned. */
@@ -102,6 +108,8 @@ export const OWNED_KINDS: readonly OwnedKind[] = [
   { group: '', version: 'v1', plural: 'serviceaccounts', kind: 'ServiceAccount' },
   { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'roles', kind: 'Role' },
   { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'rolebindings', kind: 'RoleBinding' },
+  // tls.mode issuer: the requests to cert-manager (src/render/cert-manager.ts).
+  { group: 'cert-manager.io', version: 'v1', plural: 'certificates', kind: 'Certificate', optional: true },
 ];
 
 export const apiVersionOf = (kind: { group: string; version: string }) =>

@@ -348,6 +348,26 @@ const cases: Case[] = [
     message: 'Unsupported value: "Ed25519": supported values: "RSA", "ECDSA"',
   },
   {
+    name: 'issuer mode without an issuer',
+    spec: withSpec({ tls: { mode: 'issuer' } }),
+    path: 'spec.tls',
+    message: 'mode issuer needs issuerRef: the cert-manager Issuer or ClusterIssuer that signs the certificates',
+    cel: true,
+  },
+  {
+    name: 'an issuer with self-signed mode',
+    spec: withSpec({ tls: { issuerRef: { name: 'letsencrypt' } } }),
+    path: 'spec.tls',
+    message: 'issuerRef needs mode: issuer',
+    cel: true,
+  },
+  {
+    name: 'an issuer kind cert-manager does not have',
+    spec: withSpec({ tls: { mode: 'issuer', issuerRef: { name: 'letsencrypt', kind: 'Issuers' } } }),
+    path: 'spec.tls.issuerRef.kind',
+    message: 'Unsupported value: "Issuers": supported values: "Issuer", "ClusterIssuer"',
+  },
+  {
     name: 'backend verification without a CA',
     spec: withSpec({ backendTLS: { verify: true } }),
     path: 'spec.backendTLS',

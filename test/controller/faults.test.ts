@@ -76,7 +76,8 @@ async function certificates(name: string): Promise<{ ca: X509Certificate; leaf: 
 async function managedObjects(): Promise<{ id: string; owner?: k8s.V1OwnerReference }[]> {
   const objects = kubeConfig().makeApiClient(k8s.KubernetesObjectApi);
   const found: { id: string; owner?: k8s.V1OwnerReference }[] = [];
-  for (const kind of OWNED_KINDS) {
+  // Certificates (mode issuer) need cert-manager's CRD, which this file does not install.
+  for (const kind of OWNED_KINDS.filter((k) => !k.optional)) {
     const list = await objects.list(
       kind.group ? `${kind.group}/${kind.version}` : kind.version,
       kind.kind,

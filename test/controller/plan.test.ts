@@ -2,7 +2,9 @@
 // from what the apply did. One table row per branch of the decision.
 import type * as k8s from '@kubernetes/client-node';
 import type { Wso2Frontend, Wso2FrontendSpec } from '../../src/api/schema.js';
-import type { SecretRead } from '../../src/controller/certificates.js';
+import { CERT_MANAGER_RETRY_MS, type SecretRead } from '../../src/controller/certificates.js';
+import type { CertManagerCertificate } from '../../src/render/cert-manager.js';
+import { topologyOf } from '../support/frontend.js';
 import { computeStatus } from '../../src/controller/status.js';
 import {
   assess,
@@ -944,5 +946,116 @@ test('endpointsOf: ready, not terminating endpoints by role, sorted by slice; NG
       { pod: 'pod-a', address: '10.0.0.1' },
       { pod: 'pod-b', address: '10.0.0.2' },
     ],
+  });
+});
+
+describe('plan: tls.mode issuer (cert-manager)', () => {
+  const issuerSpec = {
+    ...external,
+    tls: { mode: 'issuer', issuerRef: { name: 'letsencrypt', kind: 'ClusterIssuer' } },
+  };
+  /** The Secret cert-manager writes for the one certificate, and the copy NGINX serves. */
+  const ISSUED = 'shop-tls-frontend-issued';
+  const certificateWith = (ready?: { status: string; reason?: string; message?: string }) =>
+    new Map([
+      [
+        LEAF_SECRET,
+        {
+          apiVersion: 'cert-manager.io/v1',
+          kind: 'Certificate',
+          metadata: { name: LEAF_SECRET, generation: 1 },
+          spec: {} as CertManagerCertificate['spec'],
+          ...(ready ? { status: { conditions: [{ type: 'Ready', observedGeneration: 1, ...ready }] } } : {}),
+        },
+      ],
+    ]);
+  const onHosts = (hosts: string[]) => issueServerCertificate(ca, hosts, { now: NOW, keyPair: keys[2]! });
+  const apimHosts = topologyOf(frontend(issuerSpec)).sites.map((s) => s.host);
+
+  test('first the Certificate: one per certificate, every host as dnsNames, the issuer, the key, the Secret to write', () => {
+    const p = plan(observed({ frontend: frontend(issuerSpec) }), NOW);
+    expect(p).toEqual({
+      action: 'request',
+      certificates: [
+        expect.objectContaining({
+          apiVersion: 'cert-manager.io/v1',
+          kind: 'Certificate',
+          metadata: expect.objectContaining({ name: LEAF_SECRET, namespace: 'team' }),
+          spec: {
+            secretName: ISSUED,
+            dnsNames: apimHosts,
+            issuerRef: { name: 'letsencrypt', kind: 'ClusterIssuer', group: 'cert-manager.io' },
+            privateKey: { algorithm: 'RSA', size: 2048, rotationPolicy: 'Always' },
+          },
+        }),
+      ],
+    });
+  });
+
+  test('cert-manager not installed: CertificatesReady=False (CertManagerMissing), a Warning, nothing applied, asked again', () => {
+    const p = plan(observed({ frontend: frontend(issuerSpec), certManager: { served: false } }), NOW);
+    if (p.action !== 'report') throw new Error(`expected a report, got ${p.action}`);
+    expect(p.outcome.findings.certificates).toMatchObject({ ok: false, reason: 'CertManagerMissing' });
+    expect(p.outcome.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'CertManagerMissing' })]);
+    expect(p.outcome.requeueAfterMs).toBe(CERT_MANAGER_RETRY_MS);
+  });
+
+  test('Certificate not Ready yet: waiting (a Normal Event), nothing applied, asked again', () => {
+    const p = plan(
+      observed({
+        frontend: frontend(issuerSpec),
+        certManager: { served: true, certificates: certificateWith() },
+        secrets: stored({ [ISSUED]: cached(undefined), [LEAF_SECRET]: cached(undefined) }),
+      }),
+      NOW,
+    );
+    if (p.action !== 'report') throw new Error(`expected a report, got ${p.action}`);
+    expect(p.outcome.findings.certificates).toEqual({
+      ok: false,
+      reason: 'CertificateNotReady',
+      message: `cert-manager Certificate ${LEAF_SECRET} is not Ready (not issued yet); Secret ${ISSUED} not found; no good copy of it was made yet, so nothing is served from it until it is fixed`,
+      waiting: true,
+    });
+    expect(p.outcome.events).toEqual([expect.objectContaining({ type: 'Normal', reason: 'CertificateNotReady' })]);
+    expect(p.outcome.requeueAfterMs).toBe(CERT_MANAGER_RETRY_MS);
+  });
+
+  test('Ready, and its Secret passes every check: copied into the Secret NGINX serves, the Certificate kept', () => {
+    const issued = tlsSecretData(onHosts(apimHosts), ca);
+    const p = applyPlan(
+      plan(
+        observed({
+          frontend: frontend(issuerSpec),
+          certManager: { served: true, certificates: certificateWith({ status: 'True', reason: 'Ready' }) },
+          secrets: stored({ [ISSUED]: cached(issued) }),
+        }),
+        NOW,
+      ),
+    );
+    expect(p.findings.certificates).toEqual({
+      ok: true,
+      reason: 'CertificatesValid',
+      message: '1 certificate(s) issued by ClusterIssuer letsencrypt cover their hosts',
+    });
+    const copy = p.desired.find((o) => o.kind === 'Secret' && o.metadata?.name === LEAF_SECRET) as k8s.V1Secret;
+    expect(Buffer.from(copy.data!['tls.crt']!, 'base64').toString('utf8')).toBe(issued['tls.crt']);
+    expect(p.keep.has(`Certificate/${LEAF_SECRET}`)).toBe(true);
+    expect(p.keep.has(`Secret/${ISSUED}`)).toBe(false);
+  });
+
+  test('Ready but the Secret misses a host (a hand edit): CertificateInvalid, nothing applied', () => {
+    const p = plan(
+      observed({
+        frontend: frontend(issuerSpec),
+        certManager: { served: true, certificates: certificateWith({ status: 'True', reason: 'Ready' }) },
+        secrets: stored({
+          [ISSUED]: cached(tlsSecretData(onHosts(['other.example.com']), ca)),
+          [LEAF_SECRET]: cached(undefined),
+        }),
+      }),
+      NOW,
+    );
+    if (p.action !== 'report') throw new Error(`expected a report, got ${p.action}`);
+    expect(p.outcome.findings.certificates).toMatchObject({ ok: false, reason: 'CertificateInvalid' });
   });
 });

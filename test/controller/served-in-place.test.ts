@@ -4,21 +4,24 @@
 // own where the WSO2 pods' addresses reach fake WSO2 nodes (test/support/served-frontend.ts).
 // A spec change, a new and a removed WSO2 endpoint, and a rotated certificate are each served
 // by the same NGINX master, the pod reports the new hash, and ConfigurationServed on the
-// frontend reaches it.
+// frontend reaches it. A configuration NGINX rejects (made invalid through the agent's test-only
+// hook, not through the spec) is reported on the frontend while the old one serves, and a fix
+// of the cause recovers without help.
 import { X509Certificate, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import * as k8s from '@kubernetes/client-node';
 import * as yaml from 'js-yaml';
+import { TEST_EXTRA_MAIN_CONF_ENV } from '../../src/agent/agent.js';
 import { CONFIG_HASH_ANNOTATION } from '../../src/api/agent.js';
 import type { Wso2Frontend } from '../../src/api/schema.js';
 import { REAL_AGENTS_LABEL } from '../../src/localcluster/control-plane.js';
 import { issueCa, issueServerCertificate, tlsSecretData } from '../../src/tls/issuer.js';
 import { servedCondition } from '../support/agent.js';
 import { send } from '../support/client.js';
-import { eventually, kubeConfig, kubectl, POD_SECURITY_LABELS } from '../support/cluster.js';
+import { eventually, eventuallyEvents, kubeConfig, kubectl, POD_SECURITY_LABELS } from '../support/cluster.js';
 import { FakeWso2Node } from '../support/fake-wso2.js';
 import { OperatorProcess } from '../support/operator-process.js';
 import { conditionOf, example, installCrd, readFrontend } from '../support/resources.js';
@@ -39,6 +42,8 @@ let operator: OperatorProcess;
 let frontend: ServedFrontend;
 let ca = issueCa('in-place test CA', { now: new Date() });
 const agent = () => frontend.agent;
+/** While it exists, the agent appends this file to every new nginx.conf (its test-only hook). */
+const hookFile = () => join(dir, 'extra-main.conf');
 
 async function userSecret(): Promise<Record<string, string>> {
   ca = issueCa('in-place test CA', { now: new Date() });
@@ -131,7 +136,14 @@ beforeAll(async () => {
   resource.spec.nginx = { replicas: 1, service: { type: 'ClusterIP' } };
   operator = await OperatorProcess.start(['--namespace', namespace, '--health-port', '0']);
   await kubectl(['apply', '--server-side', '-f', '-'], yaml.dump(resource));
-  frontend = await ServedFrontend.start({ kubeConfig: kubeConfig(), resource, nodes, dir, wso2Pods: 1 });
+  frontend = await ServedFrontend.start({
+    kubeConfig: kubeConfig(),
+    resource,
+    nodes,
+    dir,
+    wso2Pods: 1,
+    env: { [TEST_EXTRA_MAIN_CONF_ENV]: hookFile() },
+  });
 }, 180_000);
 
 afterAll(async () => {
@@ -232,5 +244,43 @@ test('a rotated certificate is presented by the same NGINX master', async () => 
   const data = await userSecret();
   hash = await served(hash);
   expect(await presentedCertificate()).toBe(new X509Certificate(data['tls.crt']!).fingerprint256);
+  expect(agent().masterPid()).toBe(masterPid);
+});
+
+test('a configuration NGINX rejects: ReloadFailed on the frontend and a Warning Event, the old one serving; fixed, it recovers', async () => {
+  writeFileSync(hookFile(), 'no_such_directive on;');
+  await kubectl([
+    'patch',
+    'wso2frontend',
+    NAME,
+    '-n',
+    namespace,
+    '--type=merge',
+    '-p',
+    JSON.stringify({ spec: { nginx: { hsts: { maxAgeSeconds: 900 } } } }),
+  ]);
+  const bad = await rendered(hash);
+  const f = await eventually('ReloadFailed on the frontend', async () => {
+    const f = await readFrontend(namespace, NAME);
+    return conditionOf(f, 'ConfigurationServed')?.reason === 'ReloadFailed' ? f : undefined;
+  });
+  const condition = conditionOf(f, 'ConfigurationServed')!;
+  expect(condition.status).toBe('False');
+  expect(condition.message).toContain(`0/1 NGINX pods serve configuration ${bad}; pod `);
+  expect(condition.message).toContain(`configuration ${bad} rejected by nginx -t`);
+  expect(condition.message).toContain('unknown directive "no_such_directive"');
+  // Not something a retry of the operator fixes: Stalled (kstatus Failed, Argo CD Degraded).
+  expect(conditionOf(f, 'Stalled')).toMatchObject({ status: 'True', reason: 'ReloadFailed' });
+  expect(conditionOf(f, 'Ready')).toMatchObject({ status: 'False', reason: 'ReloadFailed' });
+  // The status names what is served: the previous configuration, which NGINX still serves.
+  expect(f.status?.configHash).toBe(hash);
+  expect((await get(PORTAL)).headers['strict-transport-security']).toBe('max-age=600');
+  const [event] = await eventuallyEvents(namespace, 'ReloadFailed', NAME);
+  expect(event).toMatchObject({ type: 'Warning', note: condition.message });
+
+  rmSync(hookFile());
+  hash = await servedOn(bad);
+  expect((await get(PORTAL)).headers['strict-transport-security']).toBe('max-age=900');
+  expect(conditionOf(await readFrontend(namespace, NAME), 'Stalled')?.status).toBe('False');
   expect(agent().masterPid()).toBe(masterPid);
 });

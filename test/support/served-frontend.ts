@@ -46,6 +46,8 @@ export class ServedFrontend {
     dir: string;
     wso2Pods: number;
     kubeconfig?: string;
+    /** Added to the agent's environment (e.g. its test-only hook). */
+    env?: Record<string, string>;
   }): Promise<ServedFrontend> {
     const core = options.kubeConfig.makeApiClient(k8s.CoreV1Api);
     const apiServer = new URL(options.kubeConfig.getCurrentCluster()!.server);
@@ -71,7 +73,7 @@ export class ServedFrontend {
     const kubeconfig =
       options.kubeconfig ?? (await serviceAccountKubeconfig(namespace, pod.spec!.serviceAccountName!, options.dir));
     const stateDir = join(options.dir, 'state');
-    mkdirSync(stateDir);
+    mkdirSync(stateDir, { recursive: true });
     served.agent = await AgentProcess.start({
       namespace,
       pod: pod.metadata!.name!,
@@ -80,6 +82,7 @@ export class ServedFrontend {
       dir: stateDir,
       ports: { http: 8080, https: 8443, health: 8081 },
       kubeconfig,
+      ...(options.env ? { env: options.env } : {}),
       wrap: (command) => ns.wrap(command, [api, ...WSO2_PORTS.map((port) => ({ host: '0.0.0.0', port }))], [POD_CIDR]),
     });
     return served;
