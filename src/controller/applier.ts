@@ -158,7 +158,7 @@ export class Applier {
 
   /**
    * Applies `object` unless the last apply of exactly this content got back the resourceVersion
-   * the cache holds now: then nobody has changed it since, and the apply would change nothing.
+   * the cache holds now (for a kind that is not watched, the API server): then nobody has changed it since, and the apply would change nothing.
    * Any other writer (a user's edit, a controller's status update) changes the resourceVersion,
    * so drift is still put back on the next reconcile.
    */
@@ -172,7 +172,12 @@ export class Applier {
     const records = this.applied.get(ownerKey(owner)) ?? new Map<string, AppliedRecord>();
     this.applied.set(ownerKey(owner), records);
     const record = records.get(id);
-    const cached = this.options.cache?.get(object.kind!, namespace, object.metadata!.name!);
+    const cached = this.options.kinds.find((k) => k.kind === object.kind)?.optional
+      ? // Not watched: read it (not write it) when the memo says this content was applied last.
+        record?.hash === hash
+        ? await this.options.client.read(object.apiVersion!, object.kind!, namespace, object.metadata!.name!)
+        : undefined
+      : this.options.cache?.get(object.kind!, namespace, object.metadata!.name!);
     if (record && cached && record.hash === hash && cached.metadata?.resourceVersion === record.resourceVersion)
       return cached;
     const result = await this.options.client.apply(withOwner(owner, object));

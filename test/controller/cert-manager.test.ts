@@ -1,26 +1,51 @@
 // tls.mode issuer against the real API server with cert-manager's real Certificate CRD
 // (test/fixtures/cert-manager, v1.21.2). The cert-manager controller itself is not run here (too
-// big to build from the Go module proxy within the test budget): the test plays its part as
-// cert-manager documents it, writing the kubernetes.io/tls Secret named by spec.secretName
-// (tls.crt with the chain, tls.key, ca.crt) and then the Certificate's status (Ready, notAfter,
-// renewalTime, revision) through the status subresource.
+// big to build from the Go module proxy within the test budget): test/support/cert-manager.ts
+// plays its part as cert-manager documents it, the Secret first, then the Certificate's status.
 //
 // The file starts without cert-manager installed: CertificatesReady=False (CertManagerMissing)
 // while another frontend in the namespace still becomes Ready; the CRD is installed in the
 // middle, and the operator picks the Certificates up by itself (it asks again every
-// CERT_MANAGER_RETRY_MS while the kind is not served, and on every resync).
+// CERT_MANAGER_RETRY_MS while the kind is not served, and on every resync). Last, end to end with
+// the operator as a process, kwok running the NGINX pod and the reload agent serving it with
+// Debian's NGINX (test/support/served-frontend.ts): what cert-manager issued is what NGINX
+// presents, and a renewal is presented by the same NGINX master in the same pod. All in one file,
+// in this order, because installing the CRD is for the whole control plane.
+import { X509Certificate, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:tls';
 import * as k8s from '@kubernetes/client-node';
 import * as yaml from 'js-yaml';
 import type { Wso2Frontend } from '../../src/api/schema.js';
 import { CERT_MANAGER_RETRY_MS } from '../../src/controller/certificates.js';
 import { createOperator } from '../../src/controller/setup.js';
 import type { Controller } from '../../src/controller/runtime/controller.js';
-import type { CertManagerCertificate } from '../../src/render/cert-manager.js';
-import { issueCa, issueServerCertificate, tlsSecretData, type TlsSecretData } from '../../src/tls/issuer.js';
-import { createNamespace, eventually, eventuallyEvents, kubeConfig, kubectl } from '../support/cluster.js';
+import { REAL_AGENTS_LABEL } from '../../src/localcluster/control-plane.js';
+import { send } from '../support/client.js';
+import { FakeWso2Node } from '../support/fake-wso2.js';
+import { OperatorProcess } from '../support/operator-process.js';
+import { ServedFrontend } from '../support/served-frontend.js';
+import type { OperatorMetrics } from '../../src/controller/observability.js';
+import { reconciles } from '../support/prometheus.js';
+import { issueCa } from '../../src/tls/issuer.js';
+import {
+  failAsCertManager,
+  installCertManagerCrd,
+  issueAsCertManager,
+  readCertificate,
+} from '../support/cert-manager.js';
+import {
+  createNamespace,
+  eventually,
+  eventuallyEvents,
+  kubeConfig,
+  kubectl,
+  POD_SECURITY_LABELS,
+} from '../support/cluster.js';
 import { conditionOf, example, frontendOnce, installCrd, patchSpec, readFrontend } from '../support/resources.js';
 
-const CERT_MANAGER_CRD = 'test/fixtures/cert-manager/cert-manager.io_certificates.yaml';
 const NAME = 'ei';
 const CERTIFICATE = `${NAME}-tls-frontend`;
 /** The Secret cert-manager writes; the operator serves its checked copy, CERTIFICATE (a Secret of that name). */
@@ -28,86 +53,30 @@ const ISSUED = `${NAME}-tls-frontend-issued`;
 
 let namespace: string;
 let controller: Controller<Wso2Frontend>;
+let metrics: OperatorMetrics;
+const applied: string[] = [];
 let hosts: string[];
 const core = () => kubeConfig().makeApiClient(k8s.CoreV1Api);
-const custom = () => kubeConfig().makeApiClient(k8s.CustomObjectsApi);
-const certificates = { group: 'cert-manager.io', version: 'v1', plural: 'certificates' };
 const ca = issueCa('Test ACME CA', { now: new Date() });
-
-const readCertificate = async (): Promise<CertManagerCertificate> =>
-  (await custom().getNamespacedCustomObject({
-    ...certificates,
-    namespace,
-    name: CERTIFICATE,
-  })) as CertManagerCertificate;
+const certificateNow = () => readCertificate(namespace, CERTIFICATE);
+const actAsCertManager = (revision: number) => issueAsCertManager(namespace, CERTIFICATE, ca, revision);
 
 const decoded = (secret: k8s.V1Secret) =>
   Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
 const served = async () => decoded(await core().readNamespacedSecret({ name: CERTIFICATE, namespace }));
 
-/** What cert-manager does when it has issued: the Secret first, then the Certificate's status. */
-async function actAsCertManager(revision: number): Promise<TlsSecretData> {
-  const now = new Date();
-  const leaf = issueServerCertificate(ca, hosts, { now });
-  const data = tlsSecretData(leaf, ca);
-  const body: k8s.V1Secret = {
-    metadata: {
-      name: ISSUED,
-      annotations: {
-        'cert-manager.io/certificate-name': CERTIFICATE,
-        'cert-manager.io/issuer-name': 'letsencrypt',
-        'cert-manager.io/issuer-kind': 'ClusterIssuer',
-        'cert-manager.io/issuer-group': 'cert-manager.io',
-      },
-    },
-    type: 'kubernetes.io/tls',
-    stringData: data,
-  };
-  try {
-    await core().replaceNamespacedSecret({ name: ISSUED, namespace, body });
-  } catch {
-    await core().createNamespacedSecret({ namespace, body });
-  }
-  const certificate = await readCertificate();
-  const renewal = new Date(leaf.notBefore.getTime() + ((leaf.notAfter.getTime() - leaf.notBefore.getTime()) * 2) / 3);
-  await kubectl(
-    [
-      'patch',
-      'certificates.cert-manager.io',
-      CERTIFICATE,
-      '-n',
-      namespace,
-      '--subresource=status',
-      '--type=merge',
-      '-p',
-    ].concat(
-      JSON.stringify({
-        status: {
-          conditions: [
-            {
-              type: 'Ready',
-              status: 'True',
-              reason: 'Ready',
-              message: 'Certificate is up to date and has not expired',
-              observedGeneration: certificate.metadata!.generation,
-              lastTransitionTime: now.toISOString().replace(/\.\d+Z$/, 'Z'),
-            },
-          ],
-          notBefore: leaf.notBefore.toISOString().replace(/\.\d+Z$/, 'Z'),
-          notAfter: leaf.notAfter.toISOString().replace(/\.\d+Z$/, 'Z'),
-          renewalTime: renewal.toISOString().replace(/\.\d+Z$/, 'Z'),
-          revision,
-        },
-      }),
-    ),
-  );
-  return data;
-}
-
 beforeAll(async () => {
   await installCrd();
   namespace = await createNamespace('cert-manager');
-  ({ controller } = createOperator({ kubeConfig: kubeConfig(), namespaces: [namespace], resyncPeriodMs: 1500 }));
+  ({ controller, metrics } = createOperator({
+    kubeConfig: kubeConfig(),
+    namespaces: [namespace],
+    resyncPeriodMs: 1500,
+    // Every object the operator writes, in order (debug lines of the applier).
+    logger: (_level, message, fields) => {
+      if (message === 'applied') applied.push(String(fields.object));
+    },
+  }));
   await controller.start();
   const resource = example('ei-cluster.yaml');
   resource.spec.tls = { mode: 'issuer', issuerRef: { name: 'letsencrypt', kind: 'ClusterIssuer' } };
@@ -160,15 +129,12 @@ describe('before cert-manager is installed', () => {
 });
 
 describe('once the Certificate CRD is installed', () => {
-  beforeAll(async () => {
-    await kubectl(['apply', '--server-side', '--field-manager=wso2-frontend-tests', '-f', CERT_MANAGER_CRD]);
-    await kubectl(['wait', '--for=condition=Established', 'crd/certificates.cert-manager.io', '--timeout=60s']);
-  });
+  beforeAll(installCertManagerCrd);
 
   test('the operator creates one Certificate by itself: hosts as dnsNames, the issuer, the key, the Secret to write', async () => {
     const certificate = await eventually(
       'the Certificate',
-      () => readCertificate().catch(() => undefined),
+      () => certificateNow().catch(() => undefined),
       CERT_MANAGER_RETRY_MS + 30_000,
     );
     const f = await readFrontend(namespace, NAME);
@@ -228,33 +194,30 @@ describe('once the Certificate CRD is installed', () => {
     expect(after.metadata!.generation).toBe(deployment.metadata!.generation);
   });
 
+  test('a resync of the Ready frontend writes nothing: the Certificate is read back, not applied again', async () => {
+    // The status cert-manager wrote last is newer than the operator's last apply: the first
+    // reconcile after it applies once more (anything but its own write may be drift), then no more.
+    const first = await reconciles(metrics);
+    await eventually('two reconciles after the last status write', async () =>
+      (await reconciles(metrics)) >= first + 2 ? true : undefined,
+    );
+    const certificate = await certificateNow();
+    const start = await reconciles(metrics);
+    const writes = applied.length;
+    await eventually('two resyncs to reconcile it', async () =>
+      (await reconciles(metrics)) >= start + 2 ? true : undefined,
+    );
+    expect(applied.slice(writes)).toEqual([]);
+    expect((await certificateNow()).metadata?.resourceVersion).toBe(certificate.metadata?.resourceVersion);
+  });
+
   test('an issuer that fails is reported from the Certificate, and NGINX keeps serving the copy', async () => {
     const copy = await served();
-    await kubectl(
-      [
-        'patch',
-        'certificates.cert-manager.io',
-        CERTIFICATE,
-        '-n',
-        namespace,
-        '--subresource=status',
-        '--type=json',
-        '-p',
-      ].concat(
-        JSON.stringify([
-          {
-            op: 'replace',
-            path: '/status/conditions/0',
-            value: {
-              type: 'Ready',
-              status: 'False',
-              reason: 'Failed',
-              message: 'The certificate request has failed to complete and will be retried',
-              lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-            },
-          },
-        ]),
-      ),
+    await failAsCertManager(
+      namespace,
+      CERTIFICATE,
+      'Failed',
+      'The certificate request has failed to complete and will be retried',
     );
     const f = await frontendOnce(
       'CertificateNotReady',
@@ -272,10 +235,105 @@ describe('once the Certificate CRD is installed', () => {
     await patchSpec(namespace, NAME, { tls: { mode: 'self-signed', issuerRef: null } });
     await kubectl(['wait', '--for=condition=Ready', `wso2frontend/${NAME}`, '-n', namespace, '--timeout=90s']);
     await eventually('the Certificate to be pruned', () =>
-      readCertificate().then(
+      certificateNow().then(
         () => undefined,
         () => true,
       ),
     );
+  });
+});
+
+describe('served by real NGINX through the reload agent (the operator as a process)', () => {
+  const SERVED = 'acme';
+  const SERVED_CERTIFICATE = `${SERVED}-tls-frontend`;
+  let servedNamespace: string;
+  const PORTAL = 'api.am.wso2.com';
+  const nodes = [new FakeWso2Node('node-1', '127.0.64.1', { https: [9443, 8243], http: [8280] })];
+
+  let dir: string;
+  let operator: OperatorProcess;
+  let frontend: ServedFrontend;
+
+  function presentedCertificate(): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(
+        { host: '127.0.0.1', port: frontend.https, servername: PORTAL, ca: ca.certificatePem },
+        () => {
+          resolve(socket.getPeerCertificate().fingerprint256);
+          socket.end();
+        },
+      );
+      socket.once('error', reject);
+    });
+  }
+
+  const fingerprint = (data: Record<string, string>) => new X509Certificate(data['tls.crt']!).fingerprint256;
+
+  let issued: Record<string, string>;
+
+  beforeAll(async () => {
+    servedNamespace = `acme-${randomBytes(3).toString('hex')}`;
+    // Real agents report on this namespace's NGINX pods: the local control plane's stand-in stays out.
+    await core().createNamespace({
+      body: { metadata: { name: servedNamespace, labels: { ...POD_SECURITY_LABELS, [REAL_AGENTS_LABEL]: 'true' } } },
+    });
+    for (const node of nodes) await node.start();
+    dir = mkdtempSync(join(tmpdir(), 'wso2-frontend-acme-'));
+    const resource: Wso2Frontend = example('apim-single.yaml');
+    resource.metadata = { name: SERVED, namespace: servedNamespace };
+    resource.spec.backends = { managed: {} };
+    resource.spec.tls = { mode: 'issuer', issuerRef: { name: 'letsencrypt', kind: 'ClusterIssuer' } };
+    resource.spec.nginx = { replicas: 1, service: { type: 'ClusterIP' } };
+    operator = await OperatorProcess.start(['--namespace', servedNamespace, '--health-port', '0']);
+    await kubectl(['apply', '--server-side', '-f', '-'], yaml.dump(resource));
+    await eventually(
+      'the operator to request the Certificate',
+      () => readCertificate(servedNamespace, SERVED_CERTIFICATE).catch(() => undefined),
+      CERT_MANAGER_RETRY_MS + 30_000,
+    );
+    issued = await issueAsCertManager(servedNamespace, SERVED_CERTIFICATE, ca, 1);
+    frontend = await ServedFrontend.start({ kubeConfig: kubeConfig(), resource, nodes, dir, wso2Pods: 1 });
+  }, 180_000);
+
+  afterAll(async () => {
+    await frontend?.stop();
+    await operator?.stop();
+    for (const node of nodes) await node.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    await core()
+      .deleteNamespace({ name: servedNamespace })
+      .catch(() => undefined);
+  });
+
+  let masterPid: number | undefined;
+
+  test('NGINX presents the certificate cert-manager issued, and routes to the WSO2 pod', async () => {
+    await kubectl(['wait', '--for=condition=Ready', `wso2frontend/${SERVED}`, '-n', servedNamespace, '--timeout=90s']);
+    expect(await presentedCertificate()).toBe(fingerprint(issued));
+    masterPid = frontend.agent.masterPid();
+    expect(masterPid).toBeGreaterThan(0);
+    const response = await send({
+      scheme: 'https',
+      port: frontend.https,
+      host: PORTAL,
+      path: '/',
+      ca: ca.certificatePem,
+    });
+    expect(response.answer).toMatchObject({ node: 'node-1', port: 9443 });
+  });
+
+  test('a renewal is presented by the same NGINX master in the same pod', async () => {
+    const renewed = await issueAsCertManager(servedNamespace, SERVED_CERTIFICATE, ca, 2);
+    await eventually('NGINX to present the renewed certificate', async () =>
+      (await presentedCertificate()) === fingerprint(renewed) ? true : undefined,
+    );
+    expect(frontend.agent.masterPid()).toBe(masterPid);
+    const pods = await core().listNamespacedPod({
+      namespace: servedNamespace,
+      labelSelector: 'app.kubernetes.io/component=nginx',
+    });
+    expect(pods.items.map((p) => p.metadata!.uid)).toEqual([frontend.nginxPod.metadata!.uid]);
+    const f = await readFrontend(servedNamespace, SERVED);
+    expect(conditionOf(f, 'CertificatesReady')?.status).toBe('True');
   });
 });

@@ -24,7 +24,7 @@ interface Permission {
 
 /** What the operator may do in a namespace it reconciles, by kind (see deploy/base/rbac.yaml for why). */
 const OPERATOR_PERMISSIONS: Permission[] = [
-  { resource: 'certificates.cert-manager.io', names: '', verbs: 'list create patch delete' },
+  { resource: 'certificates.cert-manager.io', names: '', verbs: 'get list create patch delete' },
   { resource: 'configmaps', names: '', verbs: 'get list watch create patch delete' },
   { resource: 'deployments.apps', names: '', verbs: 'list watch create patch delete' },
   { resource: 'endpointslices.discovery.k8s.io', names: '', verbs: 'list watch' },

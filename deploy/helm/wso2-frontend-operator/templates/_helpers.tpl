@@ -64,7 +64,7 @@ verb is needed): a ClusterRole with every namespace watched, a Role per watched 
   verbs: [list, watch]
 - apiGroups: [cert-manager.io]
   resources: [certificates]
-  verbs: [list, create, patch, delete]
+  verbs: [get, list, create, patch, delete]
 - apiGroups: [events.k8s.io]
   resources: [events]
   verbs: [create, patch]
