@@ -284,8 +284,10 @@ export function assess(
   // reload a change, Ready is False (Reloading) for a moment: coming back from that is this
   // Event, not a new Ready one.
   const ready = frontend.status?.conditions?.find((c) => c.type === 'Ready');
-  const wasReady = ready?.status === 'True' || ready?.reason === 'Reloading';
   const servedBefore = frontend.status?.configHash;
+  // A new frontend's pods reload its first configuration too (Reloading, nothing served before):
+  // that one still ends in the Ready Event.
+  const wasReady = ready?.status === 'True' || (ready?.reason === 'Reloading' && servedBefore !== undefined);
   if (configHash && servedBefore && configHash !== servedBefore)
     events.push({
       type: 'Normal',

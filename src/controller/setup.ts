@@ -36,7 +36,8 @@ export const DEFAULT_CONCURRENCY = 8;
 
 /**
  * The user's Secrets (and base product ConfigMaps) are watched only to notice a change (reconcile
- * reads their data from the API server), so only their names are kept: annotations such as kubectl's
+ * reads their data from the API server): they are listed and watched as metadata only (the API
+ * server never sends their data), and only their names are kept: annotations such as kubectl's
  * last-applied-configuration would otherwise keep every Secret's data in memory.
  */
 const nameOnly: CacheTransform = (object) => ({
@@ -143,12 +144,14 @@ export function createOperator(options: OperatorOptions): {
         cacheName: USER_SECRETS,
         primaryKeys: userSecret,
         transform: nameOnly,
+        metadataOnly: true,
       },
       {
         resource: { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap' },
         cacheName: USER_CONFIG_MAPS,
         primaryKeys: userConfigMap,
         transform: nameOnly,
+        metadataOnly: true,
       },
       // EndpointSlices carry their Service's labels, so the instance label names the frontend.
       {

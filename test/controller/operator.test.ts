@@ -15,6 +15,7 @@ import {
   createNamespace,
   eventually,
   eventuallyEvents,
+  type RecordedEvent,
   eventsWith,
   isNotFound,
   kubeConfig,
@@ -81,19 +82,22 @@ test('one CertificateIssued Event tells the CA and the certificate issued for th
 
 test('on its way to Ready the new resource got two Events: CertificateIssued, then Ready naming the configuration', async () => {
   const f = await frontend();
-  const text = await kubectl([
-    'get',
-    'events.events.k8s.io',
-    '-n',
-    namespace,
-    '--field-selector',
-    `regarding.name=${NAME}`,
-    '-o',
-    'json',
-  ]);
-  const events = (JSON.parse(text) as { items: { reason: string; note: string }[] }).items;
-  expect(events.map((e) => e.reason).sort()).toEqual(['CertificateIssued', 'Ready']);
-  expect(events.find((e) => e.reason === 'Ready')?.note).toBe(
+  // The status says Ready first; the Event is recorded right after it.
+  const [ready] = await eventuallyEvents(namespace, 'Ready', NAME);
+  const all = JSON.parse(
+    await kubectl([
+      'get',
+      'events.events.k8s.io',
+      '-n',
+      namespace,
+      '--field-selector',
+      `regarding.name=${NAME}`,
+      '-o',
+      'json',
+    ]),
+  ) as { items: RecordedEvent[] };
+  expect(all.items.map((e) => e.reason).sort()).toEqual(['CertificateIssued', 'Ready']);
+  expect(ready?.note).toBe(
     `serving https://api.am.wso2.com/, https://gw.am.wso2.com/ with NGINX configuration ${f.status!.configHash}`,
   );
 });

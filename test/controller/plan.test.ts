@@ -704,6 +704,24 @@ describe('assess: what the apply did', () => {
     ]);
   });
 
+  test('a new frontend whose pods reloaded its first configuration (Reloading, nothing served before) announces Ready', () => {
+    const reloading = {
+      type: 'Ready',
+      status: 'False' as const,
+      reason: 'Reloading',
+      message: '',
+      lastTransitionTime: '',
+    };
+    const p = servedBoth(
+      applyPlan(
+        plan(observed({ frontend: frontend(external, { conditions: [reloading] }), secrets: settledSecrets }), NOW),
+      ),
+    );
+    expect(assess(p, { applied: appliedAll(p, servedDeployment(p, rolledOut)) }).events.map((e) => e.reason)).toEqual([
+      'Ready',
+    ]);
+  });
+
   test('a frontend not Ready yet whose configuration changes (new endpoints) announces nothing: Ready will name it', () => {
     const rolling = {
       type: 'Ready',

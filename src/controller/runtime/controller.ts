@@ -3,6 +3,7 @@
 // reconcile function per key returns done, requeue-after or throws (retried with backoff).
 // Informers are restarted after any watch or list error, so a controller never gives up.
 import * as k8s from '@kubernetes/client-node';
+import { METADATA_LIST_ACCEPT, METADATA_WATCH_ACCEPT, withAccept } from './kubeconfig.js';
 import { WorkQueue, type WorkQueueStats, type WorkResult } from './workqueue.js';
 
 /** A served resource; `group` is '' for the core API (ConfigMaps, Secrets, ...). */
@@ -37,6 +38,11 @@ export interface SecondaryWatch {
   transform?: CacheTransform;
   /** The name reconcile reads this cache by (see Controller.cached); the kind when omitted. */
   cacheName?: string;
+  /**
+   * List and watch metadata only (PartialObjectMetadata, as client-go's metadata informers do):
+   * the API server never sends the objects' data, e.g. for Secrets watched only to notice a change.
+   */
+  metadataOnly?: boolean;
 }
 
 export type Reconcile = (key: string) => WorkResult | Promise<WorkResult>;
@@ -149,8 +155,11 @@ export class RestartingInformer {
     transform?: CacheTransform,
     /** E.g. `metadata.name=x`: a watch of one object, which RBAC can limit by resourceNames. */
     fieldSelector?: string,
+    metadataOnly = false,
   ) {
-    const objects = k8s.KubernetesObjectApi.makeApiClient(kubeConfig);
+    const objects = k8s.KubernetesObjectApi.makeApiClient(
+      metadataOnly ? withAccept(kubeConfig, METADATA_LIST_ACCEPT) : kubeConfig,
+    );
     const shrink = (object: k8s.KubernetesObject) => stripManagedFields(transform ? transform(object) : object);
     const list = async () => {
       const result = await objects.list<k8s.KubernetesObject>(
@@ -163,10 +172,11 @@ export class RestartingInformer {
         fieldSelector,
         labelSelector,
       );
-      return { ...result, items: result.items.map(shrink) };
+      // An empty PartialObjectMetadataList comes with `items: null`.
+      return { ...result, items: (result.items ?? []).map(shrink) };
     };
     // makeInformer, with the watched objects passed through `shrink` before the cache sees them.
-    const watch = new k8s.Watch(kubeConfig);
+    const watch = new k8s.Watch(metadataOnly ? withAccept(kubeConfig, METADATA_WATCH_ACCEPT) : kubeConfig);
     const shrinkingWatch = {
       watch: (
         path: string,
@@ -303,6 +313,7 @@ export class Controller<Primary extends k8s.KubernetesObject = k8s.KubernetesObj
       labelSelector?: string,
       transform?: CacheTransform,
       cacheName?: string,
+      metadataOnly?: boolean,
     ) =>
       new RestartingInformer(
         options.kubeConfig,
@@ -314,6 +325,8 @@ export class Controller<Primary extends k8s.KubernetesObject = k8s.KubernetesObj
         this.log,
         labelSelector,
         transform,
+        undefined,
+        metadataOnly,
       );
 
     this.primaries = scopes.map((namespace) =>
@@ -331,6 +344,7 @@ export class Controller<Primary extends k8s.KubernetesObject = k8s.KubernetesObj
           watch.labelSelector,
           watch.transform,
           watch.cacheName,
+          watch.metadataOnly,
         ),
       ),
     );

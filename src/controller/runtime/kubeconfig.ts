@@ -61,3 +61,22 @@ export class PooledKubeConfig extends k8s.KubeConfig {
     await Promise.all(dispatchers.map((d) => d.destroy()));
   }
 }
+
+/**
+ * A view of `base` whose requests ask for `accept` (same server, credentials and connection pool).
+ * client-node's Watch and object API set their own Accept header before authentication is applied,
+ * so this is the one place a request's Accept header can be chosen for both.
+ */
+export function withAccept(base: k8s.KubeConfig, accept: string): k8s.KubeConfig {
+  const view = Object.create(base) as k8s.KubeConfig;
+  view.applySecurityAuthentication = async (context: k8s.RequestContext) => {
+    await base.applySecurityAuthentication(context);
+    context.setHeaderParam('Accept', accept);
+  };
+  return view;
+}
+
+// What client-go's metadata client asks for: the objects' metadata only (PartialObjectMetadata),
+// never their data, with plain JSON as the fallback for anything else (discovery).
+export const METADATA_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+export const METADATA_WATCH_ACCEPT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
