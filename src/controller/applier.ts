@@ -165,16 +165,17 @@ export class Applier {
    * (another writer created it first: 409), returns what the API server holds instead, untouched.
    * For what must never be replaced by a racing writer (the frontend CA).
    */
-  async createOnce(owner: Owner, object: k8s.KubernetesObject): Promise<k8s.KubernetesObject | undefined> {
+  async createOnce<T extends k8s.KubernetesObject>(owner: Owner, object: T): Promise<T | undefined> {
     const namespace = owner.metadata.namespace!;
     const id = objectId(object);
-    let stored: k8s.KubernetesObject | undefined;
+    let stored: T | undefined;
     try {
       stored = await this.options.client.create(withOwner(owner, object));
       this.options.log('debug', 'created', { frontend: owner.metadata.name, object: id });
     } catch (error) {
       if (!alreadyExists(error)) throw error;
-      stored = await this.options.client.read(object.apiVersion!, object.kind!, namespace, object.metadata!.name!);
+      stored = (await this.options.client.read(object.apiVersion!, object.kind!, namespace, object.metadata!.name!)) as
+        T | undefined;
       this.options.log('info', 'already created by another writer, kept', {
         frontend: owner.metadata.name,
         object: id,

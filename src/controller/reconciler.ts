@@ -142,7 +142,7 @@ export class FrontendReconciler {
     if (need.action === 'create') {
       for (const secret of need.secrets) {
         const stored = await this.applier.createOnce(this.owner(observed.frontend), secret);
-        secrets.set(secret.metadata!.name!, { data: decode((stored as k8s.V1Secret | undefined)?.data), fresh: true });
+        secrets.set(secret.metadata!.name!, { data: decode(stored?.data), fresh: true });
       }
       return { ...observed, secrets };
     }

@@ -335,8 +335,9 @@ describe('two operator processes without leader election on the same new fronten
               readySeen.set(name, seen);
             },
             (error: unknown) => {
-              if (error && !refused)
-                ((refused = true), reject(error instanceof Error ? error : new Error(String(error))));
+              if (!error || refused) return;
+              refused = true;
+              reject(error instanceof Error ? error : new Error('the watch was refused'));
             },
           )
           .then((controller) => refused || resolve(controller));
@@ -376,7 +377,7 @@ describe('two operator processes without leader election on the same new fronten
     }
   });
 
-  test('both processes settle: Ready flips back at most once (RollingOut), and the reconciles are bounded', async () => {
+  test('both processes settle: Ready flips back at most once (RollingOut), and the reconciles are bounded', () => {
     for (const name of TWINS) {
       const seen = readySeen.get(name) ?? [];
       // Both issue a server certificate before they see each other's: the second one stored may roll
