@@ -44,6 +44,9 @@ export type CertManagerObserved =
 /** How often a frontend waiting for cert-manager (its CRD, or a Certificate to become Ready) looks again. */
 export const CERT_MANAGER_RETRY_MS = 10_000;
 
+/** How much later than a reconcile's start another writer's CA may have been issued, and still be taken as it is. */
+const CREATED_ELSEWHERE_SKEW_MS = 5 * 60_000;
+
 /** What the certificate decisions still need before they settle. */
 export type CertificateNeed =
   | { action: 'read'; secrets: string[]; fresh: boolean }
@@ -115,13 +118,16 @@ export function planCertificates(
   const renewals: Date[] = [];
   let ca: KeyAndCertificate;
   const read = secrets.get(caName)!;
-  const decision = decideCa(now, read.data);
+  let decision = decideCa(now, read.data);
   if (issuedCa) {
     const caSecret = certificateSecret(frontend, caName, caSecretData(issuedCa.certificate));
     // A new CA is created, never applied: two writers that both found none (two operators by
     // mistake) would each apply their own, and certificates signed by the overwritten one would
     // chain to a CA that no longer exists. The first create wins; everyone uses what it stored.
     if (!read.data) return { action: 'create', secrets: [caSecret] };
+    // Another writer may have issued the stored CA after this reconcile began (its notBefore is
+    // later than `now`): still the one CA, not a reason to replace it.
+    if (decision.action !== 'keep') decision = decideCa(new Date(now.getTime() + CREATED_ELSEWHERE_SKEW_MS), read.data);
     if (decision.action === 'keep') {
       ca = decision.ca;
       // Another writer's CA won the create: this reconcile issued no CA after all.

@@ -229,6 +229,18 @@ describe('plan: which step comes next', () => {
     expect(settled.issued).toEqual(['the certificate (new)']);
   });
 
+  test('another writer created the CA a moment after this reconcile began (not yet valid at its start): it is kept', () => {
+    const theirs = issueCa('shop frontend CA', { now: new Date(NOW.getTime() + 2000), keyPair: keys[0]! });
+    const issued: IssuedCertificate[] = [
+      { secretName: CA_SECRET, description: 'the frontend CA (new)', certificate: ca },
+    ];
+    const secrets = stored({ [CA_SECRET]: fresh(caSecretData(theirs)), [LEAF_SECRET]: fresh(undefined) });
+    expect(plan(observed({ secrets, issued }), NOW)).toMatchObject({
+      action: 'issue',
+      requests: [{ secretName: LEAF_SECRET, ca: { certificatePem: theirs.certificatePem } }],
+    });
+  });
+
   test('a stored CA that is unusable (read fresh) is replaced by the issued one with an apply (renewal)', () => {
     const issued: IssuedCertificate[] = [
       { secretName: CA_SECRET, description: 'the frontend CA (renewed)', certificate: ca },
