@@ -48,6 +48,30 @@ test("render -f of a frontend serving the user's Secret names the operator's cop
   expect(result.stdout).not.toMatch(/[=\s]example-com-tls[:\s]/);
 });
 
+test('render -f of a frontend with tls.mode issuer prints the cert-manager Certificate first, then what serves it', () => {
+  const resource = example('apim-single.yaml');
+  resource.spec.tls = { mode: 'issuer', issuerRef: { name: 'letsencrypt', kind: 'ClusterIssuer' } };
+  const file = join(scratch, 'issuer.yaml');
+  writeFileSync(file, yaml.dump(resource));
+  const result = run('-f', file);
+  expect(result.status).toBe(0);
+  const [certificate] = yaml.loadAll(result.stdout.split('\n# ')[0]!) as { kind: string; spec: unknown }[];
+  expect(certificate).toMatchObject({
+    apiVersion: 'cert-manager.io/v1',
+    kind: 'Certificate',
+    metadata: { name: 'apim-single-tls-frontend' },
+    spec: {
+      secretName: 'apim-single-tls-frontend-issued',
+      dnsNames: ['api.am.wso2.com', 'gw.am.wso2.com'],
+      issuerRef: { name: 'letsencrypt', kind: 'ClusterIssuer', group: 'cert-manager.io' },
+      privateKey: { algorithm: 'RSA', size: 2048, rotationPolicy: 'Always' },
+    },
+  });
+  // NGINX's agent reads the operator's checked copy, never cert-manager's Secret.
+  expect(result.stdout).toContain('not printed as they hold private keys: apim-single-tls-frontend\n');
+  expect(result.stdout).not.toMatch(/=apim-single-tls-frontend-issued:/);
+});
+
 test('render --nginx-dir writes a tree that nginx -p DIR -c nginx.conf serves on the chosen address and ports', async () => {
   const file = join(scratch, 'ei.yaml');
   writeFileSync(file, yaml.dump(onLoopback(example('ei-cluster.yaml'), 70)));
