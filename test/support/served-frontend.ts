@@ -59,32 +59,39 @@ export class ServedFrontend {
       return node && { host: node.address, port: inside.port };
     });
     served = new ServedFrontend(core, options.resource, options.nodes, ns, await ns.expose(8443));
-    const { name, namespace } = options.resource.metadata as { name: string; namespace: string };
-    served.nginxPod = await eventually('kwok to run the NGINX pod', async () => {
-      const pods = await core.listNamespacedPod({
-        namespace,
-        labelSelector: `app.kubernetes.io/instance=${name},app.kubernetes.io/component=nginx`,
+    try {
+      const { name, namespace } = options.resource.metadata as { name: string; namespace: string };
+      served.nginxPod = await eventually('kwok to run the NGINX pod', async () => {
+        const pods = await core.listNamespacedPod({
+          namespace,
+          labelSelector: `app.kubernetes.io/instance=${name},app.kubernetes.io/component=nginx`,
+        });
+        return pods.items.find((p) => p.status?.phase === 'Running');
       });
-      return pods.items.find((p) => p.status?.phase === 'Running');
-    });
-    await served.mapPods(options.wso2Pods);
-    const pod = served.nginxPod;
-    const args = pod.spec!.containers[0]!.args!;
-    const kubeconfig =
-      options.kubeconfig ?? (await serviceAccountKubeconfig(namespace, pod.spec!.serviceAccountName!, options.dir));
-    const stateDir = join(options.dir, 'state');
-    mkdirSync(stateDir, { recursive: true });
-    served.agent = await AgentProcess.start({
-      namespace,
-      pod: pod.metadata!.name!,
-      frontend: options.resource,
-      secretFlags: args.filter((_arg, i) => args[i - 1] === '--secret'),
-      dir: stateDir,
-      ports: { http: 8080, https: 8443, health: 8081 },
-      kubeconfig,
-      ...(options.env ? { env: options.env } : {}),
-      wrap: (command) => ns.wrap(command, [api, ...WSO2_PORTS.map((port) => ({ host: '0.0.0.0', port }))], [POD_CIDR]),
-    });
+      await served.mapPods(options.wso2Pods);
+      const pod = served.nginxPod;
+      const args = pod.spec!.containers[0]!.args!;
+      const kubeconfig =
+        options.kubeconfig ?? (await serviceAccountKubeconfig(namespace, pod.spec!.serviceAccountName!, options.dir));
+      const stateDir = join(options.dir, 'state');
+      mkdirSync(stateDir, { recursive: true });
+      served.agent = await AgentProcess.start({
+        namespace,
+        pod: pod.metadata!.name!,
+        frontend: options.resource,
+        secretFlags: args.filter((_arg, i) => args[i - 1] === '--secret'),
+        dir: stateDir,
+        ports: { http: 8080, https: 8443, health: 8081 },
+        kubeconfig,
+        ...(options.env ? { env: options.env } : {}),
+        wrap: (command) =>
+          ns.wrap(command, [api, ...WSO2_PORTS.map((port) => ({ host: '0.0.0.0', port }))], [POD_CIDR]),
+      });
+    } catch (error) {
+      // Whatever was started so far goes with it.
+      await served.stop();
+      throw error;
+    }
     return served;
   }
 
@@ -120,7 +127,8 @@ export class ServedFrontend {
   }
 
   async stop(): Promise<void> {
-    await this.agent?.stop();
+    // Set once start() got that far.
+    await (this.agent as AgentProcess | undefined)?.stop();
     await this.ns.close();
   }
 }
