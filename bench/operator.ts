@@ -14,11 +14,23 @@ import { API_GROUP, API_VERSION, PLURAL, type Wso2Frontend } from '../src/api/sc
 import { LocalControlPlane, packageRoot } from '../src/localcluster/control-plane.js';
 import { installCrd } from '../src/cli/start.js';
 import { RawApplyApi } from '../src/controller/runtime/apply.js';
+import { buildTopology } from '../src/model/topology.js';
+import { validateSpec } from '../src/model/validate.js';
+import { agentAccess } from '../src/render/agent.js';
+import { caSecretName, certificateSecret, certificateSecretName, desiredObjects } from '../src/render/objects.js';
+import { productConfigMap, wso2Access, wso2Workloads } from '../src/render/workloads.js';
+import { caSecretData, issueCa, issueServerCertificate, tlsSecretData } from '../src/tls/issuer.js';
+import type { KeySpec } from '../src/tls/x509.js';
 import { percentile } from './stats.js';
 
 const SEQUENTIAL = Number(process.env.BENCH_OPERATOR_SEQUENTIAL ?? 20);
 const BATCHES = (process.env.BENCH_OPERATOR_BATCHES ?? '100,1000').split(',').map(Number);
 const RESYNC_SECONDS = 10;
+/** The key algorithms the batches are run with, each in its own namespace (RSA-2048 is the default). */
+const KEYS: KeySpec[] = [
+  { algorithm: 'RSA', size: 2048 },
+  { algorithm: 'ECDSA', size: 256 },
+];
 const APPLY_CONCURRENCY = 16;
 const run = promisify(execFile);
 
@@ -93,6 +105,17 @@ async function operatorHeap(port: number): Promise<string> {
   return `V8 heap used ${value('nodejs_heap_size_used_bytes').toFixed(0)} MB of ${value('nodejs_heap_size_total_bytes').toFixed(0)}, external ${value('nodejs_external_memory_bytes').toFixed(0)} MB`;
 }
 
+/** Reconciles the operator has completed (every result), from its /metrics. */
+async function operatorReconciles(port: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return [...text.matchAll(/^wso2_frontend_reconcile_total\{[^}]*\} (\S+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+}
+
+const writeCount = (before: Map<string, number>, after: Map<string, number>) =>
+  [...after]
+    .map(([resource, n]) => [resource, n - (before.get(resource) ?? 0)] as const)
+    .filter(([resource, n]) => n > 0 && resource !== 'leases');
+
 export async function benchOperator(): Promise<void> {
   const plane = await LocalControlPlane.start();
   let operator: ChildProcess | undefined;
@@ -108,11 +131,66 @@ export async function benchOperator(): Promise<void> {
     ) as Wso2Frontend;
     // ClusterIP Services: a thousand LoadBalancer Services would need 3000 node ports (two
     // ports and a health-check port each), more than the 2768 of the default range.
-    const frontend = (namespace: string, name: string) => ({
+    const frontend = (namespace: string, name: string, key?: KeySpec): Wso2Frontend => ({
       ...template,
       metadata: { name, namespace },
-      spec: { ...template.spec, nginx: { replicas: 1, service: { type: 'ClusterIP' } } },
+      spec: {
+        ...template.spec,
+        nginx: { replicas: 1, service: { type: 'ClusterIP' } },
+        ...(key ? { tls: { privateKey: key } } : {}),
+      },
     });
+    const apps = kubeConfig.makeApiClient(k8s.AppsV1Api);
+    const events = kubeConfig.makeApiClient(k8s.EventsV1Api);
+
+    // Baseline: the objects the operator would create (rendered offline, with certificates made
+    // beforehand), applied straight with server-side apply at the same concurrency, until every
+    // NGINX Deployment is available. Run before the operator starts, in namespaces deleted after.
+    const now = new Date();
+    const ca = issueCa('bench CA', { now });
+    const leaf = issueServerCertificate(ca, ['api.am.wso2.com', 'gw.am.wso2.com'], { now });
+    const baselineSeconds = new Map<number, number>();
+    for (const size of BATCHES) {
+      const namespace = `baseline-${size}`;
+      await core.createNamespace({ body: { metadata: { name: namespace } } });
+      const objectsOf = (name: string) => {
+        const f = frontend(namespace, name);
+        const valid = validateSpec(f.spec);
+        if (!valid.ok) throw new Error(`the bench frontend is not valid: ${JSON.stringify(valid.problems)}`);
+        const topology = buildTopology(valid.spec);
+        const secrets = [
+          certificateSecret(f, caSecretName(f), caSecretData(ca)),
+          ...topology.certificates.map((c) =>
+            certificateSecret(f, certificateSecretName(f, c.name), tlsSecretData(leaf, ca)),
+          ),
+        ];
+        return [
+          ...secrets,
+          ...agentAccess(f, topology),
+          ...desiredObjects(f, topology),
+          productConfigMap(f, topology),
+          ...wso2Access(f, topology),
+          ...wso2Workloads(f, topology),
+        ];
+      };
+      const started = Date.now();
+      let next = 0;
+      const applier = async () => {
+        while (next < size) for (const o of objectsOf(`f-${next++}`)) await apply(o);
+      };
+      await Promise.all(Array.from({ length: APPLY_CONCURRENCY }, applier));
+      for (;;) {
+        const list = await apps.listNamespacedDeployment({ namespace });
+        const available = list.items.filter(
+          (d) => d.metadata!.name!.endsWith('-nginx') && (d.status?.availableReplicas ?? 0) >= (d.spec?.replicas ?? 1),
+        ).length;
+        if (available >= size) break;
+        await sleep(500);
+      }
+      baselineSeconds.set(size, (Date.now() - started) / 1000);
+      await core.deleteNamespace({ name: namespace });
+      while ((await core.listNamespace()).items.some((n) => n.metadata?.name === namespace)) await sleep(1000);
+    }
     const isReady = (f: Wso2Frontend) =>
       f.status?.conditions?.some(
         (c) => c.type === 'Ready' && c.status === 'True' && c.observedGeneration === f.metadata.generation,
@@ -159,66 +237,96 @@ export async function benchOperator(): Promise<void> {
     }
     latencies.sort((a, b) => a - b);
     console.log(
-      `\nOperator (its own process) on the local control plane; apim-active-active with 1 NGINX replica and a ClusterIP Service, self-signed RSA-2048 certificates:`,
+      `\nOperator (its own process) on the local control plane; apim-active-active with 1 NGINX replica and a ClusterIP Service, self-signed RSA-2048 certificates unless said:`,
     );
     console.log(
       `  apply -> Ready, ${SEQUENTIAL} resources one by one: p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms`,
     );
 
     for (const size of BATCHES) {
-      const namespace = `bench-${size}`;
-      await core.createNamespace({ body: { metadata: { name: namespace } } });
-      const cpuBefore = cpu();
-      const requestsBefore = await requestsByResource(plane.kubeconfigPath, false);
-      const started = Date.now();
-      let peakMb = 0;
-      const sampler = setInterval(() => (peakMb = Math.max(peakMb, memoryOf(pid).rssMb)), 250);
-      const names = Array.from({ length: size }, (_, i) => `f-${i}`);
-      let next = 0;
-      const applier = async () => {
-        while (next < names.length) await apply(frontend(namespace, names[next++]!));
-      };
-      await Promise.all(Array.from({ length: APPLY_CONCURRENCY }, applier));
-      const appliedSeconds = (Date.now() - started) / 1000;
-      let ready = new Set<string>();
-      while (ready.size < size && Date.now() - started < 900_000) {
-        await sleep(500);
-        ready = await readyIn(namespace);
+      const cpuPerFrontend: string[] = [];
+      for (const key of KEYS) {
+        const namespace = `bench-${size}-${key.algorithm.toLowerCase()}`;
+        await core.createNamespace({ body: { metadata: { name: namespace } } });
+        const cpuBefore = cpu();
+        const requestsBefore = await requestsByResource(plane.kubeconfigPath, false);
+        const started = Date.now();
+        let peakMb = 0;
+        const sampler = setInterval(() => (peakMb = Math.max(peakMb, memoryOf(pid).rssMb)), 250);
+        const names = Array.from({ length: size }, (_, i) => `f-${i}`);
+        let next = 0;
+        const applier = async () => {
+          while (next < names.length) await apply(frontend(namespace, names[next++]!, key));
+        };
+        await Promise.all(Array.from({ length: APPLY_CONCURRENCY }, applier));
+        const appliedSeconds = (Date.now() - started) / 1000;
+        let ready = new Set<string>();
+        while (ready.size < size && Date.now() - started < 900_000) {
+          await sleep(500);
+          ready = await readyIn(namespace);
+        }
+        const seconds = (Date.now() - started) / 1000;
+        clearInterval(sampler);
+        const cpuAfter = cpu();
+        const requestsAfter = await requestsByResource(plane.kubeconfigPath, false);
+        const perFrontend = [...requestsAfter]
+          .map(([k, n]) => [k, (n - (requestsBefore.get(k) ?? 0)) / size] as const)
+          .filter(([, n]) => n >= 0.5)
+          .sort((a, b) => b[1] - a[1]);
+        const used = Object.entries(cpuAfter)
+          .map(([name, s]) => [name, s - (cpuBefore[name] ?? 0)] as const)
+          .sort((a, b) => b[1] - a[1]);
+        const operatorCpuMs = ((cpuAfter.operator! - cpuBefore.operator!) * 1000) / size;
+        cpuPerFrontend.push(`${key.algorithm}-${key.size} ${operatorCpuMs.toFixed(1)} ms`);
+        const recorded = (await events.listNamespacedEvent({ namespace })).items.filter(
+          (e) => e.regarding?.kind === 'Wso2Frontend',
+        );
+        const reasons = new Map<string, number>();
+        for (const e of recorded) reasons.set(e.reason ?? '', (reasons.get(e.reason ?? '') ?? 0) + 1);
+        const baseline = baselineSeconds.get(size);
+        console.log(
+          `  ${size} resources, ${key.algorithm}-${key.size} keys, applied at once (${APPLY_CONCURRENCY} at a time, all applied after ${appliedSeconds.toFixed(1)} s): ${ready.size} Ready after ${seconds.toFixed(1)} s${baseline ? ` (baseline ${baseline.toFixed(1)} s, ratio ${(seconds / baseline).toFixed(2)})` : ''}; operator RSS peak ${peakMb.toFixed(0)} MB, ${memoryOf(pid).rssMb.toFixed(0)} MB now (${await operatorHeap(healthPort)})`,
+        );
+        console.log(
+          `    operator CPU per frontend ${operatorCpuMs.toFixed(1)} ms; Events per frontend ${(recorded.length / size).toFixed(2)} (${[...reasons].map(([r, n]) => `${r} ${n}`).join(', ')})`,
+        );
+        console.log(
+          `    API requests per resource, by everyone: ${perFrontend.map(([k, n]) => `${k} ${n.toFixed(1)}`).join(', ')}`,
+        );
+        console.log(
+          `    CPU seconds meanwhile (2 cores: ${(2 * seconds).toFixed(0)} available): ${used.map(([name, s]) => `${name} ${s.toFixed(1)}`).join(', ')}`,
+        );
       }
-      const seconds = (Date.now() - started) / 1000;
-      clearInterval(sampler);
-      const cpuAfter = cpu();
-      const requestsAfter = await requestsByResource(plane.kubeconfigPath, false);
-      const perFrontend = [...requestsAfter]
-        .map(([key, n]) => [key, (n - (requestsBefore.get(key) ?? 0)) / size] as const)
-        .filter(([, n]) => n >= 0.5)
-        .sort((a, b) => b[1] - a[1]);
-      const used = Object.entries(cpuAfter)
-        .map(([name, s]) => [name, s - (cpuBefore[name] ?? 0)] as const)
-        .sort((a, b) => b[1] - a[1]);
-      console.log(
-        `  ${size} resources applied at once (${APPLY_CONCURRENCY} at a time, all applied after ${appliedSeconds.toFixed(1)} s): ${ready.size} Ready after ${seconds.toFixed(1)} s; operator RSS peak ${peakMb.toFixed(0)} MB, ${memoryOf(pid).rssMb.toFixed(0)} MB now (${await operatorHeap(healthPort)})`,
-      );
-      console.log(
-        `    API requests per resource, by everyone: ${perFrontend.map(([key, n]) => `${key} ${n.toFixed(1)}`).join(', ')}`,
-      );
-      console.log(
-        `    CPU seconds meanwhile (2 cores: ${(2 * seconds).toFixed(0)} available): ${used.map(([name, s]) => `${name} ${s.toFixed(1)}`).join(', ')}`,
-      );
+      console.log(`  operator CPU per frontend, first reconcile to Ready (${size}): ${cpuPerFrontend.join(', ')}`);
     }
 
     // Settled: count write requests over two resyncs of everything (the nodes' and leader leases excluded).
     await sleep(RESYNC_SECONDS * 1000);
-    const total = SEQUENTIAL + BATCHES.reduce((a, b) => a + b, 0);
+    const total = SEQUENTIAL + BATCHES.reduce((a, b) => a + b, 0) * KEYS.length;
     const before = await requestsByResource(plane.kubeconfigPath);
     await sleep(2 * RESYNC_SECONDS * 1000 + 2000);
     const after = await requestsByResource(plane.kubeconfigPath);
-    const delta = [...after]
-      .map(([resource, n]) => [resource, n - (before.get(resource) ?? 0)] as const)
-      .filter(([resource, n]) => n > 0 && resource !== 'leases');
+    const delta = writeCount(before, after);
     const writes = delta.reduce((sum, [, n]) => sum + n, 0);
     console.log(
       `  two resyncs of ${total} unchanged resources (every ${RESYNC_SECONDS} s): ${writes} write requests to the API server${delta.length ? ` (${delta.map(([r, n]) => `${r}: ${n}`).join(', ')})` : ''}; operator RSS ${memoryOf(pid).rssMb.toFixed(0)} MB`,
+    );
+
+    // Restart over the settled resources: every one re-verified (a reconcile each), no write.
+    const stopped = new Promise((resolve) => operator!.once('exit', resolve));
+    operator.kill('SIGTERM');
+    await stopped;
+    const beforeRestart = await requestsByResource(plane.kubeconfigPath);
+    const restartedAt = Date.now();
+    const restarted = startOperatorProcess(plane.kubeconfigPath);
+    operator = restarted.child;
+    const restartPort = await restarted.healthPort;
+    while ((await operatorReconciles(restartPort)) < total && Date.now() - restartedAt < 300_000) await sleep(200);
+    const verifiedSeconds = (Date.now() - restartedAt) / 1000;
+    const reconciled = await operatorReconciles(restartPort);
+    const restartWrites = writeCount(beforeRestart, await requestsByResource(plane.kubeconfigPath));
+    console.log(
+      `  restart over ${total} settled resources: ${reconciled} reconciles done after ${verifiedSeconds.toFixed(1)} s (process start included), ${restartWrites.reduce((sum, [, n]) => sum + n, 0)} write requests${restartWrites.length ? ` (${restartWrites.map(([r, n]) => `${r}: ${n}`).join(', ')})` : ''}`,
     );
   } finally {
     operator?.kill('SIGTERM');

@@ -101,6 +101,11 @@ function fullSpecs(): Record<string, unknown>[] {
       },
     },
     {
+      ...common,
+      tls: { mode: 'issuer', issuerRef: { name: 'letsencrypt', kind: 'ClusterIssuer', group: 'cert-manager.io' } },
+      backends: { external: { nodes: [{ name: 'node-1', address: '10.0.0.1', roles: ['all-in-one'] }] } },
+    },
+    {
       product: 'enterprise-integrator',
       pattern: 'ei-cluster',
       sites: { management: { pinnedNode: 'node-1' } },
