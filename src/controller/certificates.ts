@@ -112,6 +112,7 @@ export function planCertificates(
   // Anything but keep is decided again on what the API server holds now before it is issued.
   const stale: string[] = [];
   const requests: IssueRequest[] = [];
+  const creates: V1Secret[] = [];
   const caName = caSecretName(frontend);
   settled.kept.push(caName);
   const issuedCa = issued.find((i) => i.secretName === caName);
@@ -163,8 +164,29 @@ export function planCertificates(
     const leaf = issued.find((i) => i.secretName === name);
     let data: SecretData;
     if (leaf) {
-      data = tlsSecretData(leaf.certificate, ca);
-      settled.served.set(name, leaf.certificate.notAfter);
+      const mine = tlsSecretData(leaf.certificate, ca);
+      const stored = secrets.get(name)?.data;
+      // Created once too, like the CA: two writers would otherwise each serve their own in turn.
+      if (!stored) {
+        creates.push(certificateSecret(frontend, name, mine));
+        continue;
+      }
+      const theirs =
+        stored['tls.crt'] === mine['tls.crt']
+          ? undefined
+          : decideServerCertificate(new Date(now.getTime() + CREATED_ELSEWHERE_SKEW_MS), stored, names!, {
+              caCertificatePem: ca.certificatePem,
+            });
+      if (theirs?.action === 'keep') {
+        // Another writer's create won: it is served, and this reconcile issued nothing for it.
+        data = stored;
+        renewals.push(theirs.renewAt);
+        settled.served.set(name, theirs.notAfter);
+        settled.issued = settled.issued.filter((description) => description !== leaf.description);
+      } else {
+        data = mine;
+        settled.served.set(name, leaf.certificate.notAfter);
+      }
     } else {
       const read = secrets.get(name)!;
       const decision = decideServerCertificate(now, read.data, names!, { caCertificatePem: ca.certificatePem });
@@ -190,6 +212,7 @@ export function planCertificates(
   }
   if (stale.length) return { action: 'read', secrets: stale, fresh: true };
   if (requests.length) return { action: 'issue', requests };
+  if (creates.length) return { action: 'create', secrets: creates };
   settled.notAfter = earliest(settled.served.values());
   settled.renewAt = earliest(renewals);
   settled.verdict = {

@@ -219,7 +219,7 @@ describe('plan: which step comes next', () => {
     const settled = applyPlan(
       plan(
         observed({
-          secrets,
+          secrets: stored({ [CA_SECRET]: fresh(caSecretData(ca)), [LEAF_SECRET]: fresh(tlsSecretData(leaf, ca)) }),
           issued: [...issued, { secretName: LEAF_SECRET, description: 'the certificate (new)', certificate: leaf }],
         }),
         NOW,
@@ -241,12 +241,30 @@ describe('plan: which step comes next', () => {
     });
   });
 
+  test("a new server certificate is created once; when another writer's create won (409), theirs is served", () => {
+    const mine = leafOf(ca, HOSTS, NOW);
+    const issued: IssuedCertificate[] = [
+      { secretName: LEAF_SECRET, description: 'the certificate (new)', certificate: mine },
+    ];
+    const absent = stored({ [CA_SECRET]: fresh(caSecretData(ca)), [LEAF_SECRET]: fresh(undefined) });
+    const next = plan(observed({ secrets: absent, issued }), NOW);
+    expect(next).toMatchObject({ action: 'create', secrets: [{ metadata: { name: LEAF_SECRET } }] });
+    const theirs = stored({ [CA_SECRET]: fresh(caSecretData(ca)), [LEAF_SECRET]: fresh(tlsSecretData(leaf, ca)) });
+    const settled = applyPlan(plan(observed({ secrets: theirs, issued }), NOW));
+    const served = settled.desired.find((o) => o.metadata!.name === LEAF_SECRET) as k8s.V1Secret;
+    expect(Buffer.from(served.data!['tls.crt']!, 'base64').toString()).toBe(tlsSecretData(leaf, ca)['tls.crt']);
+    expect(settled.issued).toEqual([]);
+  });
+
   test('a stored CA that is unusable (read fresh) is replaced by the issued one with an apply (renewal)', () => {
     const issued: IssuedCertificate[] = [
       { secretName: CA_SECRET, description: 'the frontend CA (renewed)', certificate: ca },
       { secretName: LEAF_SECRET, description: 'the certificate (new)', certificate: leaf },
     ];
-    const secrets = stored({ [CA_SECRET]: fresh({ 'tls.crt': 'garbage' }), [LEAF_SECRET]: fresh(undefined) });
+    const secrets = stored({
+      [CA_SECRET]: fresh({ 'tls.crt': 'garbage' }),
+      [LEAF_SECRET]: fresh(tlsSecretData(leaf, ca)),
+    });
     const next = applyPlan(plan(observed({ secrets, issued }), NOW));
     expect(next.secretIds).toEqual([`Secret/${CA_SECRET}`, `Secret/${LEAF_SECRET}`]);
   });
@@ -489,7 +507,7 @@ describe('plan: what to apply', () => {
     const next = applyPlan(
       plan(
         observed({
-          secrets: stored({ [CA_SECRET]: fresh(caSecretData(ca)), [LEAF_SECRET]: fresh(undefined) }),
+          secrets: stored({ [CA_SECRET]: fresh(caSecretData(ca)), [LEAF_SECRET]: fresh(tlsSecretData(leaf, ca)) }),
           issued,
         }),
         NOW,
