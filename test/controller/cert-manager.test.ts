@@ -15,7 +15,6 @@ import { X509Certificate, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from 'node:tls';
 import * as k8s from '@kubernetes/client-node';
 import * as yaml from 'js-yaml';
 import type { Wso2Frontend } from '../../src/api/schema.js';
@@ -254,19 +253,6 @@ describe('served by real NGINX through the reload agent (the operator as a proce
   let operator: OperatorProcess;
   let frontend: ServedFrontend;
 
-  function presentedCertificate(): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const socket = connect(
-        { host: '127.0.0.1', port: frontend.https, servername: PORTAL, ca: ca.certificatePem },
-        () => {
-          resolve(socket.getPeerCertificate().fingerprint256);
-          socket.end();
-        },
-      );
-      socket.once('error', reject);
-    });
-  }
-
   const fingerprint = (data: Record<string, string>) => new X509Certificate(data['tls.crt']!).fingerprint256;
 
   let issued: Record<string, string>;
@@ -309,7 +295,7 @@ describe('served by real NGINX through the reload agent (the operator as a proce
 
   test('NGINX presents the certificate cert-manager issued, and routes to the WSO2 pod', async () => {
     await kubectl(['wait', '--for=condition=Ready', `wso2frontend/${SERVED}`, '-n', servedNamespace, '--timeout=90s']);
-    expect(await presentedCertificate()).toBe(fingerprint(issued));
+    expect(await frontend.presentedCertificate(PORTAL, ca.certificatePem)).toBe(fingerprint(issued));
     masterPid = frontend.agent.masterPid();
     expect(masterPid).toBeGreaterThan(0);
     const response = await send({
@@ -325,7 +311,7 @@ describe('served by real NGINX through the reload agent (the operator as a proce
   test('a renewal is presented by the same NGINX master in the same pod', async () => {
     const renewed = await issueAsCertManager(servedNamespace, SERVED_CERTIFICATE, ca, 2);
     await eventually('NGINX to present the renewed certificate', async () =>
-      (await presentedCertificate()) === fingerprint(renewed) ? true : undefined,
+      (await frontend.presentedCertificate(PORTAL, ca.certificatePem)) === fingerprint(renewed) ? true : undefined,
     );
     expect(frontend.agent.masterPid()).toBe(masterPid);
     const pods = await core().listNamespacedPod({

@@ -11,7 +11,6 @@ import { X509Certificate, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from 'node:tls';
 import * as k8s from '@kubernetes/client-node';
 import * as yaml from 'js-yaml';
 import { TEST_EXTRA_MAIN_CONF_ENV } from '../../src/agent/agent.js';
@@ -24,7 +23,7 @@ import { send } from '../support/client.js';
 import { eventually, eventuallyEvents, kubeConfig, kubectl, POD_SECURITY_LABELS } from '../support/cluster.js';
 import { FakeWso2Node } from '../support/fake-wso2.js';
 import { OperatorProcess } from '../support/operator-process.js';
-import { conditionOf, example, installCrd, readFrontend } from '../support/resources.js';
+import { conditionOf, example, installCrd, patchSpec, readFrontend } from '../support/resources.js';
 import { ServedFrontend } from '../support/served-frontend.js';
 
 const NAME = 'in-place';
@@ -105,19 +104,6 @@ const served = async (previous: string | undefined) => servedOn(await rendered(p
 const get = (host: string, path = '/') =>
   send({ scheme: 'https', port: frontend.https, host, path, ca: ca.certificatePem });
 
-function presentedCertificate(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(
-      { host: '127.0.0.1', port: frontend.https, servername: PORTAL, ca: ca.certificatePem },
-      () => {
-        resolve(socket.getPeerCertificate().fingerprint256);
-        socket.end();
-      },
-    );
-    socket.once('error', reject);
-  });
-}
-
 beforeAll(async () => {
   core = kubeConfig().makeApiClient(k8s.CoreV1Api);
   namespace = `in-place-${randomBytes(3).toString('hex')}`;
@@ -177,16 +163,7 @@ test('a spec change is served in place by the same NGINX master', async () => {
       .makeApiClient(k8s.AppsV1Api)
       .readNamespacedDeployment({ name: `${NAME}-nginx`, namespace })
   ).spec!.template;
-  await kubectl([
-    'patch',
-    'wso2frontend',
-    NAME,
-    '-n',
-    namespace,
-    '--type=merge',
-    '-p',
-    JSON.stringify({ spec: { nginx: { hsts: { maxAgeSeconds: 600 } } } }),
-  ]);
+  await patchSpec(namespace, NAME, { nginx: { hsts: { maxAgeSeconds: 600 } } });
   hash = await served(hash);
   expect((await get(PORTAL)).headers['strict-transport-security']).toBe('max-age=600');
   expect(agent().masterPid()).toBe(masterPid);
@@ -199,16 +176,7 @@ test('a spec change is served in place by the same NGINX master', async () => {
 });
 
 test('a new WSO2 endpoint, then a removed one, are served in place', async () => {
-  await kubectl([
-    'patch',
-    'wso2frontend',
-    NAME,
-    '-n',
-    namespace,
-    '--type=merge',
-    '-p',
-    JSON.stringify({ spec: { backends: { managed: { components: { 'all-in-one': { replicas: 2 } } } } } }),
-  ]);
+  await patchSpec(namespace, NAME, { backends: { managed: { components: { 'all-in-one': { replicas: 2 } } } } });
   const addresses = await frontend.mapPods(2);
   // The EndpointSlice gains the second pod: a configuration that routes to both.
   hash = await eventually('a configuration that routes to both pods', async () => {
@@ -224,16 +192,7 @@ test('a new WSO2 endpoint, then a removed one, are served in place', async () =>
   expect([...answered].sort()).toEqual(addresses.map((a) => frontend.podNodes.get(a)!.name).sort());
   expect(agent().masterPid()).toBe(masterPid);
 
-  await kubectl([
-    'patch',
-    'wso2frontend',
-    NAME,
-    '-n',
-    namespace,
-    '--type=merge',
-    '-p',
-    JSON.stringify({ spec: { backends: { managed: { components: { 'all-in-one': { replicas: 1 } } } } } }),
-  ]);
+  await patchSpec(namespace, NAME, { backends: { managed: { components: { 'all-in-one': { replicas: 1 } } } } });
   const [left] = await frontend.mapPods(1);
   hash = await served(hash);
   for (let i = 0; i < 4; i++) expect((await get(GATEWAY)).answer!.node).toBe(frontend.podNodes.get(left!)!.name);
@@ -243,22 +202,15 @@ test('a new WSO2 endpoint, then a removed one, are served in place', async () =>
 test('a rotated certificate is presented by the same NGINX master', async () => {
   const data = await userSecret();
   hash = await served(hash);
-  expect(await presentedCertificate()).toBe(new X509Certificate(data['tls.crt']!).fingerprint256);
+  expect(await frontend.presentedCertificate(PORTAL, ca.certificatePem)).toBe(
+    new X509Certificate(data['tls.crt']!).fingerprint256,
+  );
   expect(agent().masterPid()).toBe(masterPid);
 });
 
 test('a configuration NGINX rejects: ReloadFailed on the frontend and a Warning Event, the old one serving; fixed, it recovers', async () => {
   writeFileSync(hookFile(), 'no_such_directive on;');
-  await kubectl([
-    'patch',
-    'wso2frontend',
-    NAME,
-    '-n',
-    namespace,
-    '--type=merge',
-    '-p',
-    JSON.stringify({ spec: { nginx: { hsts: { maxAgeSeconds: 900 } } } }),
-  ]);
+  await patchSpec(namespace, NAME, { nginx: { hsts: { maxAgeSeconds: 900 } } });
   const bad = await rendered(hash);
   const f = await eventually('ReloadFailed on the frontend', async () => {
     const f = await readFrontend(namespace, NAME);

@@ -8,6 +8,7 @@
 // pod's address reaches the fake WSO2 node mapped to it here.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { connect } from 'node:tls';
 import * as k8s from '@kubernetes/client-node';
 import { POD_CIDR } from '../../src/localcluster/control-plane.js';
 import type { Wso2Frontend } from '../../src/api/schema.js';
@@ -124,6 +125,17 @@ export class ServedFrontend {
       this.podNodes.set(address, node);
     }
     return this.podNodes.get(address)!;
+  }
+
+  /** The SHA-256 fingerprint of the certificate NGINX presents for `servername`, checked against `ca`. */
+  presentedCertificate(servername: string, ca: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port: this.https, servername, ca }, () => {
+        resolve(socket.getPeerCertificate().fingerprint256);
+        socket.end();
+      });
+      socket.once('error', reject);
+    });
   }
 
   async stop(): Promise<void> {
