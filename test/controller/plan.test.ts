@@ -131,6 +131,15 @@ const servedBoth = (p: ApplyPlan) =>
     nginxPod('shop-nginx-a', { served: desiredHash(p) }),
     nginxPod('shop-nginx-b', { served: desiredHash(p) }),
   );
+/** A Ready condition as the frontend's status would hold it. */
+const readyCondition = (reason: string, lastTransitionTime = '') => ({
+  type: 'Ready',
+  status: reason === 'Ready' ? ('True' as const) : ('False' as const),
+  reason,
+  message: '',
+  lastTransitionTime,
+});
+
 const appliedAll = (p: ApplyPlan, deployment: k8s.V1Deployment) =>
   new Map(p.desired.map((o) => [`${o.kind}/${o.metadata!.name}`, o.kind === 'Deployment' ? deployment : o]));
 
@@ -586,15 +595,7 @@ describe('assess: what the apply did', () => {
     const first = settled();
     const readyStatus = {
       configHash: desiredHash(first),
-      conditions: [
-        {
-          type: 'Ready',
-          status: 'True' as const,
-          reason: 'Ready',
-          message: '',
-          lastTransitionTime: '2026-01-01T00:00:00Z',
-        },
-      ],
+      conditions: [readyCondition('Ready', '2026-01-01T00:00:00Z')],
     };
     const p = servedBoth(
       applyPlan(plan(observed({ frontend: frontend(external, readyStatus), secrets: settledSecrets }), NOW)),
@@ -702,7 +703,7 @@ describe('assess: what the apply did', () => {
   });
 
   test('a Ready frontend whose NGINX pods all serve a new configuration announces it', () => {
-    const ready = { type: 'Ready', status: 'True' as const, reason: 'Ready', message: '', lastTransitionTime: '' };
+    const ready = readyCondition('Ready');
     const servedBefore = { configHash: '00000000000000aa', conditions: [ready] };
     const p = servedBoth(
       applyPlan(plan(observed({ frontend: frontend(external, servedBefore), secrets: settledSecrets }), NOW)),
@@ -718,13 +719,7 @@ describe('assess: what the apply did', () => {
   });
 
   test('a frontend back from reloading a change (Ready False, Reloading) announces the configuration, not Ready again', () => {
-    const reloading = {
-      type: 'Ready',
-      status: 'False' as const,
-      reason: 'Reloading',
-      message: '',
-      lastTransitionTime: '',
-    };
+    const reloading = readyCondition('Reloading');
     const servedBefore = { configHash: '00000000000000aa', conditions: [reloading] };
     const p = servedBoth(
       applyPlan(plan(observed({ frontend: frontend(external, servedBefore), secrets: settledSecrets }), NOW)),
@@ -735,13 +730,7 @@ describe('assess: what the apply did', () => {
   });
 
   test('a new frontend whose pods reloaded its first configuration (Reloading, nothing served before) announces Ready', () => {
-    const reloading = {
-      type: 'Ready',
-      status: 'False' as const,
-      reason: 'Reloading',
-      message: '',
-      lastTransitionTime: '',
-    };
+    const reloading = readyCondition('Reloading');
     const p = servedBoth(
       applyPlan(
         plan(observed({ frontend: frontend(external, { conditions: [reloading] }), secrets: settledSecrets }), NOW),
@@ -753,13 +742,7 @@ describe('assess: what the apply did', () => {
   });
 
   test('a frontend not Ready yet whose configuration changes (new endpoints) announces nothing: Ready will name it', () => {
-    const rolling = {
-      type: 'Ready',
-      status: 'False' as const,
-      reason: 'RollingOut',
-      message: '',
-      lastTransitionTime: '',
-    };
+    const rolling = readyCondition('RollingOut');
     const servedBefore = { configHash: '00000000000000aa', conditions: [rolling] };
     const p = applyPlan(plan(observed({ frontend: frontend(external, servedBefore), secrets: settledSecrets }), NOW));
     const deployment = servedDeployment(p, { observedGeneration: 1, replicas: 3, updatedReplicas: 1 });
