@@ -545,7 +545,10 @@ export const SiteStatus = Type.Object(
       }),
     ),
     lastError: Type.Optional(
-      Type.String({ description: 'Why the site, or one of its nodes, fails (absent while all answer).', maxLength: 512 }),
+      Type.String({
+        description: 'Why the site, or one of its nodes, fails (absent while all answer).',
+        maxLength: 512,
+      }),
     ),
     p50LatencyMs: Type.Optional(
       Type.Integer({
