@@ -26,12 +26,6 @@ export const SITE_PROBES_REFRESH_MS = 60_000;
 /** The User-Agent of every probe request, so WSO2's access logs show probes for what they are. */
 export const PROBE_USER_AGENT_PREFIX = 'wso2-frontend-probe/';
 
-/**
- * An agent rewrites an unchanged report at most this often (seconds), so a healthy fleet does not
- * write every probe interval; `probedAt` of a report that did not change is up to this old.
- */
-export const SITE_PROBES_REFRESH_SECONDS = 300;
-
 /** Reasons of the Pod condition: every site serves; some site does not; probes are off (spec.probes.enabled: false). */
 export type SitesServingReason = 'SitesServing' | 'SitesNotServing' | 'ProbesDisabled';
 
