@@ -59,8 +59,6 @@ export const SiteProbePlan = Type.Object({
   path: Type.String({ pattern: '^/[^\\s]*$', maxLength: 256 }),
   /** Where a redirect may go: the site's public origins (https://host[:port], and http:// when it proxies HTTP). */
   publicOrigins: Type.Array(Type.String({ maxLength: 300 }), { minItems: 1, maxItems: 2 }),
-  /** The certificate NGINX serves for the host, and the CA it must chain to (files of the served configuration). */
-  certificateFile: RelativeFile,
   /**
    * The CA the presented certificate must chain to: the Secret's ca.crt (the frontend CA in
    * self-signed mode; cert-manager's or the user's when their Secret has one). When the served

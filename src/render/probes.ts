@@ -19,7 +19,6 @@ function origin(scheme: 'https' | 'http', host: string, port: number): string {
 
 function sitePlan(t: Topology, site: Site, layout: NginxLayout): SiteProbePlan {
   const publicHttps = layout.publicPorts.https;
-  const paths = certificatePaths(site.certificate.name);
   const probePort = layout.listen.probe;
   return {
     site: site.name,
@@ -34,8 +33,7 @@ function sitePlan(t: Topology, site: Site, layout: NginxLayout): SiteProbePlan {
       origin('https', site.host, publicHttps),
       ...(site.http.mode === 'proxy' ? [origin('http', site.host, layout.publicPorts.http)] : []),
     ],
-    certificateFile: paths.certificate,
-    caFile: paths.ca,
+    caFile: certificatePaths(site.certificate.name).ca,
     nodes:
       probePort === undefined
         ? []
