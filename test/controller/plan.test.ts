@@ -1200,6 +1200,39 @@ describe('site probes: from the NGINX pods to the findings, the Events and the n
     expect(second.events.map((e) => e.reason)).toEqual(['ServingAgain']);
   });
 
+  test('probes off: Serving Unknown (ProbesDisabled), no sites, whatever a pod still carries', () => {
+    const p = applyPlan(
+      plan(
+        observed({
+          frontend: frontend({ ...external, probes: { enabled: false } }),
+          secrets: settledSecrets,
+          nginxPods: [probed([down(HOSTS[0]!)])],
+        }),
+        NOW,
+      ),
+    );
+    expect(p.findings.sites).toBeUndefined();
+    expect(p.findings.serving).toMatchObject({ status: 'Unknown', reason: 'ProbesDisabled' });
+    expect(p.probeEvents).toEqual([]);
+  });
+
+  test('the staleness bound follows spec.probes.intervalSeconds', () => {
+    const old = new Date(NOW.getTime() - 200_000);
+    const withInterval = (intervalSeconds: number) =>
+      applyPlan(
+        plan(
+          observed({
+            frontend: frontend({ ...external, probes: { intervalSeconds } }),
+            secrets: settledSecrets,
+            nginxPods: [probed([up(HOSTS[0]!), up(HOSTS[1]!)], old)],
+          }),
+          NOW,
+        ),
+      ).findings.serving?.status;
+    // Two refresh periods (60 s) and two intervals: 180 s at 30 s, 240 s at 60 s.
+    expect([withInterval(30), withInterval(60)]).toEqual(['Unknown', 'True']);
+  });
+
   test('an invalid spec still reports the sites the status named, from the pods', () => {
     const status = { sites: [{ host: HOSTS[0]!, serving: 'True' as const, nodesAnswering: 1, nodesTotal: 1 }] };
     const next = plan(
