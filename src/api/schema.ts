@@ -470,6 +470,24 @@ export const NginxSettings = Type.Object(
   },
 );
 
+export const NetworkPolicySettings = Type.Object(
+  {
+    enabled: Type.Boolean({
+      description:
+        "Render NetworkPolicies: NGINX pods accept the public ports from anywhere and their health and metrics ports only from metricsNamespaces; WSO2 pods accept their product ports only from this frontend's NGINX pods, and any port from this frontend's WSO2 pods (inter-role calls, clustering). Egress stays open. Needs a CNI that enforces NetworkPolicies.",
+    }),
+    metricsNamespaces: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 63, pattern: DNS_LABEL }), {
+        description:
+          "Namespaces whose pods may reach the NGINX pods' health and metrics ports (for example the one Prometheus runs in). None: no pod may.",
+        maxItems: 16,
+        'x-kubernetes-list-type': 'set',
+      }),
+    ),
+  },
+  { description: 'NetworkPolicies for the NGINX and WSO2 pods (opt-in).', additionalProperties: false },
+);
+
 export const Wso2FrontendSpec = Type.Object(
   {
     product: Enum(PRODUCTS, { description: 'The WSO2 product behind this frontend.' }),
@@ -504,6 +522,7 @@ export const Wso2FrontendSpec = Type.Object(
     tls: Defaulted(Tls),
     backendTLS: Defaulted(BackendTls),
     nginx: Defaulted(NginxSettings),
+    networkPolicy: Type.Optional(NetworkPolicySettings),
   },
   { description: 'What to front and how.', additionalProperties: false },
 );

@@ -190,6 +190,8 @@ export interface Topology {
   backendTls: { verify: boolean; caSecretName?: string };
   nginx: NginxSettings;
   productSettings: ProductSettings;
+  /** NetworkPolicies are rendered (spec.networkPolicy.enabled); the namespaces that may scrape NGINX, sorted. */
+  networkPolicy?: { metricsNamespaces: string[] };
 }
 
 const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
@@ -434,6 +436,9 @@ export function buildTopology(spec: DefaultedSpec, observed: ObservedEndpoints =
       proxyPorts: ports,
       roles: roleSettings,
     },
+    ...(spec.networkPolicy?.enabled
+      ? { networkPolicy: { metricsNamespaces: [...(spec.networkPolicy.metricsNamespaces ?? [])].sort() } }
+      : {}),
   };
 }
 
