@@ -104,6 +104,7 @@ export function createOperator(options: OperatorOptions): {
     events,
     log,
     onCertificates: (namespace, name, notAfter) => metrics!.setCertificates(namespace, name, notAfter),
+    onSites: (namespace, name, sites) => metrics!.setSites(namespace, name, sites),
   });
   // A user's Secret changing (a cert-manager renewal, a truststore password Secret created) concerns those reading it.
   const userSecret = (secret: k8s.KubernetesObject) =>
@@ -175,7 +176,11 @@ export function createOperator(options: OperatorOptions): {
     logger: log,
     ...(ownPool ? { afterStop: () => kubeConfig.close() } : {}),
   });
-  metrics = new OperatorMetrics(() => controller.stats());
+  metrics = new OperatorMetrics(
+    () => controller.stats(),
+    Date.now,
+    () => kubeConfig.requests,
+  );
   return { controller, metrics };
 }
 
