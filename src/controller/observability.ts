@@ -22,12 +22,36 @@ export class OperatorMetrics {
   /** notAfter of each served certificate, per frontend ("namespace/name"); the seconds left are computed at scrape time. */
   private readonly notAfterByFrontend = new Map<string, Map<string, Date>>();
 
-  /** `queueStats` is read on every scrape, so the queue needs no hooks into the metrics. */
+  private readonly heapAfterGc: Gauge;
+
+  /**
+   * `queueStats` (and `apiRequests`, the requests sent so far by "VERB resource") are read on
+   * every scrape, so the queue and the client need no hooks into the metrics.
+   */
   constructor(
     queueStats: () => WorkQueueStats,
     private readonly now: () => number = Date.now,
+    apiRequests: () => ReadonlyMap<string, number> = () => new Map(),
   ) {
     const registers = [this.registry];
+    new Counter({
+      name: `${metricPrefix}api_requests_total`,
+      help: 'Requests the operator sent to the API server (watches included), by verb (HTTP method, LIST, WATCH) and resource.',
+      labelNames: ['verb', 'resource'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [request, count] of apiRequests()) {
+          const [verb = '', resource = ''] = request.split(' ');
+          this.inc({ verb, resource }, count);
+        }
+      },
+    });
+    this.heapAfterGc = new Gauge({
+      name: `${metricPrefix}heap_used_after_full_gc_bytes`,
+      help: 'V8 heap in use right after the last full garbage collection asked for with SIGUSR2 (only under node --expose-gc).',
+      registers,
+    });
     this.reconcileTotal = new Counter({
       name: `${metricPrefix}reconcile_total`,
       help: 'Reconciles of WSO2Frontend objects, by result (success, error, requeue).',
@@ -67,6 +91,10 @@ export class OperatorMetrics {
       collect: () => this.refreshCertificateExpiry(),
     });
     collectDefaultMetrics({ register: this.registry, prefix: metricPrefix });
+  }
+
+  observeHeapAfterGc(bytes: number): void {
+    this.heapAfterGc.set(bytes);
   }
 
   observeReconcile(result: ReconcileResult, seconds: number): void {
