@@ -128,9 +128,9 @@ async function heapAfterGc(pid: number, port: number): Promise<string> {
 /** Write requests the operator itself counted (wso2_frontend_api_requests_total), by "resource VERB"; its Lease excluded. */
 async function operatorWrites(port: number): Promise<[string, number][]> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  return [...text.matchAll(/^wso2_frontend_api_requests_total\{verb="([A-Z]+)",resource="([^"]*)"\} (\S+)$/gm)]
-    .filter(([, verb, resource]) => !['GET', 'LIST', 'WATCH'].includes(verb!) && resource !== 'leases')
-    .map(([, verb, resource, n]) => [`${resource} ${verb}`, Number(n)] as [string, number])
+  return [...text.matchAll(/^wso2_frontend_api_requests_total\{method="([A-Z]+)",resource="([^"]*)"\} (\S+)$/gm)]
+    .filter(([, method, resource]) => method !== 'GET' && resource !== 'leases')
+    .map(([, method, resource, n]) => [`${resource} ${method}`, Number(n)] as [string, number])
     .filter(([, n]) => n > 0);
 }
 

@@ -22,36 +22,18 @@ export class OperatorMetrics {
   /** notAfter of each served certificate, per frontend ("namespace/name"); the seconds left are computed at scrape time. */
   private readonly notAfterByFrontend = new Map<string, Map<string, Date>>();
 
+  /**
+   * `queueStats` (and `apiRequests`, the requests sent to the API server by "METHOD resource") are
+   * read on every scrape, so the queue and the client need no hooks into the metrics.
+   */
   private readonly heapAfterGc: Gauge;
 
-  /**
-   * `queueStats` (and `apiRequests`, the requests sent so far by "VERB resource") are read on
-   * every scrape, so the queue and the client need no hooks into the metrics.
-   */
   constructor(
     queueStats: () => WorkQueueStats,
     private readonly now: () => number = Date.now,
-    apiRequests: () => ReadonlyMap<string, number> = () => new Map(),
+    apiRequests?: () => ReadonlyMap<string, number>,
   ) {
     const registers = [this.registry];
-    new Counter({
-      name: `${metricPrefix}api_requests_total`,
-      help: 'Requests the operator sent to the API server (watches included), by verb (HTTP method, LIST, WATCH) and resource.',
-      labelNames: ['verb', 'resource'],
-      registers,
-      collect() {
-        this.reset();
-        for (const [request, count] of apiRequests()) {
-          const [verb = '', resource = ''] = request.split(' ');
-          this.inc({ verb, resource }, count);
-        }
-      },
-    });
-    this.heapAfterGc = new Gauge({
-      name: `${metricPrefix}heap_used_after_full_gc_bytes`,
-      help: 'V8 heap in use right after the last full garbage collection asked for with SIGUSR2 (only under node --expose-gc).',
-      registers,
-    });
     this.reconcileTotal = new Counter({
       name: `${metricPrefix}reconcile_total`,
       help: 'Reconciles of WSO2Frontend objects, by result (success, error, requeue).',
@@ -82,6 +64,25 @@ export class OperatorMetrics {
         this.reset();
         this.inc(queueStats().retries);
       },
+    });
+    if (apiRequests)
+      new Counter({
+        name: `${metricPrefix}api_requests_total`,
+        help: 'Requests sent (or attempted, when nothing answered) to the Kubernetes API server, watches included, by HTTP method and resource[/subresource].',
+        labelNames: ['method', 'resource'],
+        registers,
+        collect() {
+          this.reset();
+          for (const [request, count] of apiRequests()) {
+            const [method = '', resource = ''] = request.split(' ');
+            this.inc({ method, resource }, count);
+          }
+        },
+      });
+    this.heapAfterGc = new Gauge({
+      name: `${metricPrefix}heap_used_after_full_gc_bytes`,
+      help: 'V8 heap in use right after the last full garbage collection asked for with SIGUSR2 (only under node --expose-gc).',
+      registers,
     });
     this.certificateExpiry = new Gauge({
       name: `${metricPrefix}certificate_expiry_seconds`,

@@ -11,7 +11,12 @@ type Dispatcher = NonNullable<ReturnType<k8s.RequestContext['getDispatcher']>>;
 
 export class PooledKubeConfig extends k8s.KubeConfig {
   private readonly dispatchers = new Map<string, Dispatcher>();
-  /** Requests sent so far (watches and their restarts included), by "VERB resource[/subresource]". */
+  /**
+   * Requests sent or attempted through this configuration (watches included), by "METHOD resource":
+   * every request is authenticated here first, also one whose connection is then refused, so
+   * a client retrying too fast against an API server that is away shows here (client-go's
+   * rest_client_requests_total counts the same way).
+   */
   readonly requests = new Map<string, number>();
 
   /** A pooled copy of `source` (same clusters, users and current context). */
@@ -27,9 +32,9 @@ export class PooledKubeConfig extends k8s.KubeConfig {
   }
 
   override async applySecurityAuthentication(context: k8s.RequestContext): Promise<void> {
-    await super.applySecurityAuthentication(context);
-    const request = requestName(context);
+    const request = `${context.getHttpMethod()} ${resourceOf(context.getUrl())}`;
     this.requests.set(request, (this.requests.get(request) ?? 0) + 1);
+    await super.applySecurityAuthentication(context);
     const created = context.getDispatcher();
     if (!created) return;
     // Keyed by what shapes the connection (server, CA, TLS checks, proxy, client certificate),
@@ -66,20 +71,14 @@ export class PooledKubeConfig extends k8s.KubeConfig {
   }
 }
 
-/**
- * "VERB resource[/subresource]" of a request: the HTTP method (a server-side apply is a PATCH),
- * or WATCH and LIST for GETs of collections; the resource is '' for discovery and other paths.
- */
-function requestName(context: k8s.RequestContext): string {
-  const url = new URL(context.getUrl());
+/** The resource[/subresource] a request's URL names; '' for discovery and other paths. */
+function resourceOf(url: string): string {
   // /api/v1/[namespaces/NS/]RESOURCE[/NAME[/SUB]] or /apis/GROUP/VERSION/[namespaces/NS/]RESOURCE[/NAME[/SUB]]
-  const parts = url.pathname.split('/').filter(Boolean);
+  const parts = new URL(url).pathname.split('/').filter(Boolean);
   let rest = parts[0] === 'api' ? parts.slice(2) : parts[0] === 'apis' ? parts.slice(3) : [];
   if (rest[0] === 'namespaces' && rest.length > 2) rest = rest.slice(2);
-  const [resource = '', name, subresource] = rest;
-  const method = context.getHttpMethod().toString();
-  const verb = method === 'GET' && !name ? (url.searchParams.get('watch') === 'true' ? 'WATCH' : 'LIST') : method;
-  return `${verb} ${subresource ? `${resource}/${subresource}` : resource}`;
+  const [resource = '', , subresource] = rest;
+  return subresource ? `${resource}/${subresource}` : resource;
 }
 
 /**
