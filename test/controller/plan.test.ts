@@ -472,7 +472,8 @@ describe('plan: what to apply', () => {
     const deployment = next.desired.find((o) => o.kind === 'Deployment') as k8s.V1Deployment;
     const args = deployment.spec!.template.spec!.containers[0]!.args!;
     expect(args.filter((_arg, i) => args[i - 1] === '--secret')).toEqual([
-      `tls/secret-mine=${MINE_COPY}:tls.crt,tls.key`,
+      // ca.crt when the user's Secret has one: the CA the site probes check the certificate against.
+      `tls/secret-mine=${MINE_COPY}:tls.crt,tls.key,ca.crt?`,
     ]);
     expect(next.findings.certificates).toMatchObject({ ok: true, reason: 'CertificatesValid' });
   });
