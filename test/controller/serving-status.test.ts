@@ -46,10 +46,11 @@ function verdicts(f: Wso2Frontend) {
   return { argoCd: argoCdHealth(HEALTH_LUA, [f])[0], kstatus: kstatus([f])[0] };
 }
 
-/** What an agent does after probing: its report as the annotation, and its SitesServing condition, on its own Pod. */
+/**
+ * What an agent does after probing: its report as the annotation, and its SitesServing condition,
+ * on its own Pod, in one patch of the Pod's status subresource (which takes the annotations too).
+ */
 async function agentsReport(sites: SiteProbe[], onPods = pods, probedAt = new Date()): Promise<void> {
-  const report = formatSiteProbeReport({ probedAt: probedAt.toISOString(), sites });
-  await writeOnPods(report, onPods);
   const serving = sites.every((s) => s.serving);
   const condition = {
     type: SITES_SERVING_CONDITION,
@@ -61,6 +62,19 @@ async function agentsReport(sites: SiteProbe[], onPods = pods, probedAt = new Da
       .join('; '),
     lastTransitionTime: probedAt.toISOString().replace(/\.\d{3}Z$/, 'Z'),
   };
+  const annotation = formatSiteProbeReport({ probedAt: probedAt.toISOString(), sites });
+  await patchPodStatus(onPods, {
+    metadata: { annotations: { [SITE_PROBES_ANNOTATION]: annotation } },
+    status: { conditions: [condition] },
+  });
+}
+
+/** The annotation alone, whatever it holds. */
+async function writeOnPods(annotation: string, onPods: string[]): Promise<void> {
+  await patchPodStatus(onPods, { metadata: { annotations: { [SITE_PROBES_ANNOTATION]: annotation } } });
+}
+
+async function patchPodStatus(onPods: string[], patch: object): Promise<void> {
   for (const pod of onPods)
     await kubectl([
       'patch',
@@ -71,13 +85,8 @@ async function agentsReport(sites: SiteProbe[], onPods = pods, probedAt = new Da
       '--subresource=status',
       '--type=strategic',
       '-p',
-      JSON.stringify({ status: { conditions: [condition] } }),
+      JSON.stringify(patch),
     ]);
-}
-
-async function writeOnPods(annotation: string, onPods: string[]): Promise<void> {
-  for (const pod of onPods)
-    await kubectl(['annotate', 'pod', pod, '-n', namespace, '--overwrite', `${SITE_PROBES_ANNOTATION}=${annotation}`]);
 }
 
 const site = (host: string, answering: number, error?: string, serving = answering > 0): SiteProbe => ({
