@@ -27,15 +27,15 @@ let namespace: string;
 let operator: ReturnType<typeof createOperator>;
 let pods: string[];
 
+type LiveFrontend = Wso2Frontend & { metadata: { generation?: number; resourceVersion?: string } };
+
 /** The frontend as `kubectl get -o yaml` shows it. */
-async function getYaml(): Promise<Wso2Frontend & { metadata: { generation: number } }> {
-  return yaml.load(await kubectl(['get', 'wso2frontend', NAME, '-n', namespace, '-o', 'yaml'])) as Wso2Frontend & {
-    metadata: { generation: number };
-  };
+async function getYaml(): Promise<LiveFrontend> {
+  return yaml.load(await kubectl(['get', 'wso2frontend', NAME, '-n', namespace, '-o', 'yaml'])) as LiveFrontend;
 }
 
 /** The frontend once `holds` is true of it as `kubectl get -o yaml` shows it. */
-function once(what: string, holds: (f: Wso2Frontend) => boolean) {
+function once(what: string, holds: (f: LiveFrontend) => boolean) {
   return eventually(what, async () => {
     const f = await getYaml();
     return holds(f) ? f : undefined;
@@ -295,6 +295,38 @@ test('a report older than the staleness bound is not counted', async () => {
   expect(verdicts(f)).toMatchObject({ argoCd: { status: 'Healthy' }, kstatus: { status: 'Current' } });
 });
 
+test('a latency change alone does not rewrite the status within the refresh period; a verdict change does at once', async () => {
+  await agentsReport(allUp);
+  const before = await once('Serving True', (f) => conditionOf(f, 'Serving')?.status === 'True');
+  const written: string[] = [];
+  const watch = await new k8s.Watch(kubeConfig()).watch(
+    `/apis/wso2-frontend.dev/v1alpha1/namespaces/${namespace}/wso2frontends`,
+    {
+      fieldSelector: `metadata.name=${NAME}`,
+      resourceVersion: before.metadata.resourceVersion,
+    },
+    (phase: string, f: Wso2Frontend) => {
+      if (phase === 'MODIFIED') written.push(JSON.stringify(f.status?.sites));
+    },
+    () => {},
+  );
+  try {
+    // Five rounds of reports from both pods, only the latency moving.
+    for (let p50Ms = 20; p50Ms < 25; p50Ms++) await agentsReport(allUp.map((s) => ({ ...s, p50Ms })));
+    // Then a node of the gateway stops answering.
+    await agentsReport([site(API, 2), site(GW, 1, 'node-2 (192.0.2.22): timed out')]);
+    await once('GW 1/2', (f) => sitesOf(f)[1]?.[2] === '1/2');
+    // Reconciles of one frontend run one at a time, in order: the last one wrote the 1/2.
+    expect(written).toHaveLength(1);
+    expect(JSON.parse(written[0]!)).toEqual([
+      expect.objectContaining({ host: API, nodesAnswering: 2, p50LatencyMs: 9 }),
+      expect.objectContaining({ host: GW, nodesAnswering: 1, lastError: 'node-2 (192.0.2.22): timed out' }),
+    ]);
+  } finally {
+    watch.abort();
+  }
+});
+
 test('probes switched off: Serving Unknown (ProbesDisabled), no status.sites, Ready True', async () => {
   await agentsReport(allUp);
   await once('Serving True', (f) => conditionOf(f, 'Serving')?.status === 'True');
@@ -305,7 +337,7 @@ test('probes switched off: Serving Unknown (ProbesDisabled), no status.sites, Re
     (f) =>
       conditionOf(f, 'Serving')?.reason === 'ProbesDisabled' &&
       conditionOf(f, 'Ready')?.status === 'True' &&
-      f.status?.observedGeneration === (f.metadata as { generation?: number }).generation,
+      f.status?.observedGeneration === f.metadata.generation,
   );
   expect(conditionOf(f, 'Serving')?.status).toBe('Unknown');
   expect(f.status?.sites).toBeUndefined();
