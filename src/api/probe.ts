@@ -12,6 +12,14 @@ export const SITE_PROBES_ANNOTATION = 'wso2-frontend.dev/site-probes';
 /** The Pod condition the agent keeps: True when every site it probes is serving (after the failure threshold). */
 export const SITES_SERVING_CONDITION = 'wso2-frontend.dev/SitesServing';
 
+/**
+ * The agent rewrites an unchanged report at least this often, so the operator can tell a live
+ * agent from a silent one: a report whose `probedAt` is much older than this is stale (the
+ * operator then treats the Pod as not having reported). Latency alone changes the Wso2Frontend
+ * status no more often than this either.
+ */
+export const SITE_PROBES_REFRESH_MS = 60_000;
+
 /** The User-Agent of every probe request, so WSO2's access logs show probes for what they are. */
 export const PROBE_USER_AGENT_PREFIX = 'wso2-frontend-probe/';
 

@@ -139,7 +139,9 @@ test('the metrics Service is on by default and the ServiceMonitor renders when a
   ]);
   expect(defaults.map((m) => m.kind)).not.toContain('ServiceMonitor');
   const monitor = (await template('metrics.serviceMonitor.enabled=true')).find((m) => m.kind === 'ServiceMonitor')!;
-  expect(monitor.spec).toMatchObject({ endpoints: [{ port: 'metrics', path: '/metrics', interval: '30s' }] });
+  expect(monitor.spec).toMatchObject({
+    endpoints: [{ port: 'metrics', path: '/metrics', interval: '30s', honorLabels: true }],
+  });
 });
 
 test('the rendered chart is accepted by the API server (--dry-run=server) in a restricted namespace, with no Pod Security warning', async () => {
