@@ -7,9 +7,7 @@ import { STUB_STATUS_PATH, TRAFFIC_LOG_FILE } from '../api/traffic.js';
 import { ReloadAgent, TEST_EXTRA_MAIN_CONF_ENV } from '../agent/agent.js';
 import { AgentMetrics } from '../agent/metrics.js';
 import { PodReporter } from '../agent/report.js';
-import { registerStubStatusMetrics } from '../agent/stub-status.js';
 import { TrafficLogTail } from '../agent/traffic-log.js';
-import { TrafficMetrics } from '../agent/traffic.js';
 import { startHealthServer } from '../controller/observability.js';
 import { jsonLogger } from '../controller/runtime/controller.js';
 import { PooledKubeConfig } from '../controller/runtime/kubeconfig.js';
@@ -80,17 +78,18 @@ export async function runAgent(argv: string[]): Promise<number> {
   kubeConfig.loadFromDefault();
   const log = jsonLogger;
   let agent: ReloadAgent | undefined;
-  const metrics = new AgentMetrics(() => agent?.workerCount() ?? 0);
+  const metrics = new AgentMetrics(() => agent?.workerCount() ?? 0, {
+    frontend: values.frontend ?? values['config-map'].replace(/-nginx$/, ''),
+    stubStatusUrl: new URL(STUB_STATUS_PATH, values['confirm-url']).href,
+  });
   const reporter = new PodReporter(kubeConfig, namespace, podName, log);
   let requestStop!: (code: number) => void;
   const stopRequested = new Promise<number>((resolve) => (requestStop = resolve));
   const testHook = process.env[TEST_EXTRA_MAIN_CONF_ENV];
   const stateDir = values['state-dir'].replace(/\/+$/, '');
-  const traffic = new TrafficMetrics(metrics.registry, values.frontend ?? values['config-map'].replace(/-nginx$/, ''));
-  registerStubStatusMetrics(metrics.registry, new URL(STUB_STATUS_PATH, values['confirm-url']).href);
   const trafficLog = new TrafficLogTail({
     file: join(stateDir, TRAFFIC_LOG_FILE),
-    onLine: (line) => traffic.line(line),
+    onLine: (line) => metrics.traffic.line(line),
     reopenLogs: () => agent?.reopenLogs() ?? false,
   });
   agent = new ReloadAgent({

@@ -307,6 +307,13 @@ function trafficLogSettings(t: Topology): Node[] {
     blank,
     comment("The traffic log for the reload agent's metrics (per site, role, status, upstream server)."),
     directive('log_format', TRAFFIC_LOG_FORMAT, 'escape=json', `'{${fields}}'`),
+    because(
+      directive(
+        'map_hash_bucket_size',
+        value('integer', serverNamesHashBucketSize([...t.sites.map((s) => s.host), ...t.upstreams.map((u) => u.name)])),
+      ),
+      'room for the longest host name (map keys are laid out as server names are)',
+    ),
     block(
       'map',
       ['$server_name', SITE_VARIABLE],
