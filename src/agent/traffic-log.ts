@@ -1,8 +1,10 @@
 // Follows NGINX's traffic log and hands each complete line over. NGINX writes it in blocks of
 // whole lines (buffer=, flush=), so the file is read every `pollMs` from where the last read
 // stopped. The agent keeps the file small: past `rotateBytes` it renames it and asks NGINX to
-// reopen its logs (SIGUSR1), reads what the workers still flush into the renamed file for a
-// grace period, then deletes it.
+// reopen its logs (SIGUSR1), and keeps reading the renamed file until it has stopped growing
+// for a while (workers flush their buffers into it as they reopen), then deletes it. Should the
+// workers fail to reopen (NGINX logs an [emerg]), they keep writing into the renamed file, which
+// is then followed for as long as it grows: nothing is lost, and nothing more is rotated.
 import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 
 export interface TrafficLogOptions {
@@ -12,7 +14,7 @@ export interface TrafficLogOptions {
   reopenLogs: () => boolean;
   pollMs?: number;
   rotateBytes?: number;
-  /** How long a rotated file is still read after NGINX opened the new one (workers flush their buffers into it). */
+  /** How long a rotated file must not have grown before it is deleted. */
   drainMs?: number;
 }
 
@@ -25,10 +27,11 @@ interface OpenFile {
 }
 
 const CHUNK = 1 << 20;
+const MAX_LINE = 64 << 10;
 
 export class TrafficLogTail {
   private current: OpenFile | undefined;
-  private rotated: { file: OpenFile; path: string; until: number } | undefined;
+  private rotated: { file: OpenFile; path: string; grewAt: number } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly buffer = Buffer.allocUnsafe(CHUNK);
 
@@ -68,8 +71,8 @@ export class TrafficLogTail {
   /** Reads every complete line appended since the last read. */
   poll(): void {
     if (this.rotated) {
-      this.read(this.rotated.file);
-      if (Date.now() > this.rotated.until) {
+      if (this.read(this.rotated.file) > 0) this.rotated.grewAt = Date.now();
+      if (this.current && Date.now() - this.rotated.grewAt > (this.options.drainMs ?? 3000)) {
         closeSync(this.rotated.file.fd);
         rmSync(this.rotated.path, { force: true });
         this.rotated = undefined;
@@ -89,7 +92,7 @@ export class TrafficLogTail {
     }
     if (onDisk !== this.current.ino && !this.rotated) {
       // Renamed or replaced (a rotation): keep reading the old one while workers flush into it.
-      this.rotated = { file: this.current, path: this.rotatedPath, until: Date.now() + (this.options.drainMs ?? 3000) };
+      this.rotated = { file: this.current, path: this.rotatedPath, grewAt: Date.now() };
       this.current = onDisk === undefined ? undefined : this.open(false);
     } else if (this.current.offset >= (this.options.rotateBytes ?? 16 << 20) && !this.rotated) {
       this.rotate();
@@ -106,24 +109,25 @@ export class TrafficLogTail {
       renameSync(this.rotatedPath, this.options.file);
       return;
     }
-    this.rotated = {
-      file: this.current!,
-      path: this.rotatedPath,
-      until: Date.now() + (this.options.drainMs ?? 3000),
-    };
+    this.rotated = { file: this.current!, path: this.rotatedPath, grewAt: Date.now() };
     this.current = undefined;
   }
 
-  private read(file: OpenFile): void {
+  /** Reads to the end; returns how many bytes it read. */
+  private read(file: OpenFile): number {
+    let total = 0;
     for (;;) {
       const n = readSync(file.fd, this.buffer, 0, CHUNK, file.offset);
-      if (n <= 0) return;
+      if (n <= 0) return total;
+      total += n;
       file.offset += n;
       const text = file.partial + this.buffer.toString('utf8', 0, n);
       const lines = text.split('\n');
       file.partial = lines.pop()!;
+      // NGINX ends every line; something else writing here must not grow memory without bound.
+      if (file.partial.length > MAX_LINE) file.partial = '';
       for (const line of lines) if (line) this.options.onLine(line);
-      if (n < CHUNK) return;
+      if (n < CHUNK) return total;
     }
   }
 }
