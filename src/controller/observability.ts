@@ -22,10 +22,14 @@ export class OperatorMetrics {
   /** notAfter of each served certificate, per frontend ("namespace/name"); the seconds left are computed at scrape time. */
   private readonly notAfterByFrontend = new Map<string, Map<string, Date>>();
 
-  /** `queueStats` is read on every scrape, so the queue needs no hooks into the metrics. */
+  /**
+   * `queueStats` (and `apiRequests`, the requests sent to the API server by HTTP method) are
+   * read on every scrape, so the queue and the client need no hooks into the metrics.
+   */
   constructor(
     queueStats: () => WorkQueueStats,
     private readonly now: () => number = Date.now,
+    apiRequests?: () => ReadonlyMap<string, number>,
   ) {
     const registers = [this.registry];
     this.reconcileTotal = new Counter({
@@ -59,6 +63,17 @@ export class OperatorMetrics {
         this.inc(queueStats().retries);
       },
     });
+    if (apiRequests)
+      new Counter({
+        name: `${metricPrefix}api_requests_total`,
+        help: 'Requests sent (or attempted, when nothing answered) to the Kubernetes API server, watches included, by HTTP method.',
+        labelNames: ['method'],
+        registers,
+        collect() {
+          this.reset();
+          for (const [method, count] of apiRequests()) this.inc({ method }, count);
+        },
+      });
     this.certificateExpiry = new Gauge({
       name: `${metricPrefix}certificate_expiry_seconds`,
       help: 'Seconds until the notAfter time of a certificate served for a WSO2Frontend (negative once expired).',

@@ -175,7 +175,11 @@ export function createOperator(options: OperatorOptions): {
     logger: log,
     ...(ownPool ? { afterStop: () => kubeConfig.close() } : {}),
   });
-  metrics = new OperatorMetrics(() => controller.stats());
+  metrics = new OperatorMetrics(
+    () => controller.stats(),
+    Date.now,
+    () => kubeConfig.requests,
+  );
   return { controller, metrics };
 }
 

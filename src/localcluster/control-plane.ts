@@ -234,19 +234,8 @@ export class LocalControlPlane {
     track(this);
     try {
       const [etcd, apiserver, ...rest] = this.components;
-      etcd!.start();
-      await this.waitFor(
-        etcd!,
-        () => get(`http://127.0.0.1:${this.ports!.etcdClient}/health`),
-        (r) => r.body.includes('"health":"true"'),
-      );
-      apiserver!.start();
-      await this.waitFor(
-        apiserver!,
-        () => get(`${this.apiServerUrl}/readyz`, this.adminTls()),
-        (r) => r.status === 200,
-        90_000,
-      );
+      await this.startEtcd(etcd!);
+      await this.startApiServerProcess(apiserver!);
       for (const component of rest) component.start();
       if (this.workloads) await this.waitForWorkloads();
       this.saveState();
@@ -268,6 +257,26 @@ export class LocalControlPlane {
     await this.start();
   }
 
+  /**
+   * Stops kube-apiserver alone, as an outage does: etcd and every client (controllers, kwok,
+   * operators under test) keep running and find nothing answering on its port.
+   */
+  async stopApiServer(): Promise<void> {
+    await this.component('kube-apiserver').stop();
+  }
+
+  /** Starts the kube-apiserver stopped by stopApiServer on the same port and data; resolves once it is ready. */
+  async startApiServer(): Promise<void> {
+    await this.startApiServerProcess(this.component('kube-apiserver'));
+  }
+
+  /** Stops etcd and starts it again on the same data; resolves once it is healthy (a running kube-apiserver reconnects by itself). */
+  async restartEtcd(): Promise<void> {
+    const etcd = this.component('etcd');
+    await etcd.stop();
+    await this.startEtcd(etcd);
+  }
+
   /** The last lines of every component log, for a failing test or a failed start. */
   logTails(lines = 40): string {
     return this.components.map((c) => `----- ${c.name} (${c.logFile}) -----\n${c.logTail(lines)}`).join('\n');
@@ -282,6 +291,31 @@ export class LocalControlPlane {
     for (const component of [...this.components].reverse()) await component.stop();
     running.delete(this);
     if (existsSync(this.dir)) this.saveState();
+  }
+
+  private component(name: string): ComponentProcess {
+    const found = this.components.find((c) => c.name === name);
+    if (!found) throw new Error(`the control plane has no ${name}: it has not been started`);
+    return found;
+  }
+
+  private async startEtcd(etcd: ComponentProcess): Promise<void> {
+    etcd.start();
+    await this.waitFor(
+      etcd,
+      () => get(`http://127.0.0.1:${this.ports!.etcdClient}/health`),
+      (r) => r.body.includes('"health":"true"'),
+    );
+  }
+
+  private async startApiServerProcess(apiserver: ComponentProcess): Promise<void> {
+    apiserver.start();
+    await this.waitFor(
+      apiserver,
+      () => get(`${this.apiServerUrl}/readyz`, this.adminTls()),
+      (r) => r.status === 200,
+      90_000,
+    );
   }
 
   private savedPorts(): Ports | undefined {
@@ -440,20 +474,19 @@ export class LocalControlPlane {
 
   /** Waits until the controllers, the scheduler and kwok can take a pod to Ready. */
   private async waitForWorkloads(): Promise<void> {
-    const byName = (name: string) => this.components.find((c) => c.name === name)!;
     const insecure = { insecure: true };
     await this.waitFor(
-      byName('kube-controller-manager'),
+      this.component('kube-controller-manager'),
       () => get(`https://127.0.0.1:${this.ports!.controllerManager}/healthz`, insecure),
       (r) => r.status === 200,
     );
     await this.waitFor(
-      byName('kube-scheduler'),
+      this.component('kube-scheduler'),
       () => get(`https://127.0.0.1:${this.ports!.scheduler}/healthz`, insecure),
       (r) => r.status === 200,
     );
     await this.waitFor(
-      byName('kwok'),
+      this.component('kwok'),
       () => get(`http://127.0.0.1:${this.ports!.kwok}/healthz`),
       (r) => r.status === 200,
     );
@@ -461,13 +494,13 @@ export class LocalControlPlane {
     const core = this.kubeConfig().makeApiClient(k8s.CoreV1Api);
     await this.ensureFakeNode(core);
     await this.waitFor(
-      byName('kwok'),
+      this.component('kwok'),
       () => core.readNode({ name: FAKE_NODE_NAME }),
       (node) => node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
     );
     // Pods are admitted only once the service-account controller made the namespace's default account.
     await this.waitFor(
-      byName('kube-controller-manager'),
+      this.component('kube-controller-manager'),
       () => core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' }),
       () => true,
     );

@@ -17,9 +17,10 @@ import { X509Certificate } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import * as yaml from 'js-yaml';
 import { API_GROUP, API_VERSION, PLURAL, type Wso2Frontend } from '../../src/api/schema.js';
-import { LABEL, MANAGED_SELECTOR, OWNED_KINDS } from '../../src/render/ownership.js';
+import { LABEL } from '../../src/render/ownership.js';
 import { createNamespace, eventually, isNotFound, kubeConfig, kubectl, sleep } from '../support/cluster.js';
 import { OperatorProcess } from '../support/operator-process.js';
+import { expectOwnedLikeControl } from '../support/owned.js';
 import { sumOf } from '../support/prometheus.js';
 import { example, installCrd, patchSpec, readFrontend } from '../support/resources.js';
 import { random } from '../support/spec-generator.js';
@@ -77,31 +78,6 @@ async function certificates(name: string): Promise<{ ca: X509Certificate; leaf: 
   const ca = certificateOf((await readSecret(`${name}-tls-ca`))!);
   const leaf = certificateOf((await readSecret(`${name}-tls-frontend`))!);
   return { ca, leaf };
-}
-
-/** Every object the operator manages in the namespace, as `Kind/name` with its controller owner. */
-async function managedObjects(): Promise<{ id: string; owner?: k8s.V1OwnerReference }[]> {
-  const objects = kubeConfig().makeApiClient(k8s.KubernetesObjectApi);
-  const found: { id: string; owner?: k8s.V1OwnerReference }[] = [];
-  // Certificates (mode issuer) need cert-manager's CRD, which this file does not install.
-  for (const kind of OWNED_KINDS.filter((k) => !k.optional)) {
-    const list = await objects.list(
-      kind.group ? `${kind.group}/${kind.version}` : kind.version,
-      kind.kind,
-      namespace,
-      undefined,
-      undefined,
-      undefined,
-      undefined,
-      MANAGED_SELECTOR,
-    );
-    for (const item of list.items)
-      found.push({
-        id: `${kind.kind}/${item.metadata!.name}`,
-        owner: item.metadata!.ownerReferences?.find((r) => r.controller),
-      });
-  }
-  return found;
 }
 
 beforeAll(async () => {
@@ -196,21 +172,7 @@ describe(`SIGKILL of the operator ${KILLS} times during reconciles`, () => {
   });
 
   test('the owned objects are exactly those of a frontend reconciled without a fault, each owned by a frontend that exists', async () => {
-    const frontends = new Map<string, string>();
-    for (const name of [...FRONTENDS, CONTROL])
-      frontends.set(name, (await readFrontend(namespace, name)).metadata.uid!);
-    const objects = await managedObjects();
-    for (const { id, owner } of objects) {
-      expect({ id, owner: owner?.name }).toEqual({ id, owner: expect.any(String) });
-      expect(frontends.get(owner!.name)).toBe(owner!.uid);
-    }
-    const shape = (name: string) =>
-      objects
-        .filter((o) => o.owner?.name === name)
-        .map((o) => o.id.replace(name, '<frontend>'))
-        .sort();
-    expect(shape(CONTROL).length).toBeGreaterThan(3);
-    for (const name of FRONTENDS) expect(shape(name)).toEqual(shape(CONTROL));
+    await expectOwnedLikeControl(namespace, FRONTENDS, CONTROL);
   });
 });
 

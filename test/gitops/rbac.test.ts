@@ -10,17 +10,11 @@ import { join } from 'node:path';
 import * as yaml from 'js-yaml';
 import { createNamespace, kubectl, serviceAccountKubeconfig } from '../support/cluster.js';
 import { OperatorProcess } from '../support/operator-process.js';
+import { EVERYONE, expectForbidden, permissionsOf, sorted, type Permission } from '../support/rbac.js';
 import { examples, provideBaseConfig, provideTlsSecrets } from '../support/resources.js';
 
 const OPERATOR_NAMESPACE = 'wso2-frontend-system';
 const ACCOUNT = 'wso2-frontend-operator';
-
-/** A row of `kubectl auth can-i --list`: resource (resource.group), resource names, verbs. */
-interface Permission {
-  resource: string;
-  names: string;
-  verbs: string;
-}
 
 /** What the operator may do in a namespace it reconciles, by kind (see deploy/base/rbac.yaml for why). */
 const OPERATOR_PERMISSIONS: Permission[] = [
@@ -45,40 +39,6 @@ const OPERATOR_PERMISSIONS: Permission[] = [
 ];
 /** In its own namespace, also its leader-election Lease. */
 const LEASE: Permission = { resource: 'leases.coordination.k8s.io', names: '', verbs: 'get create update' };
-/**
- * What Kubernetes' default roles give every service account: the self-reviews of
- * system:basic-user, and reading ClusterTrustBundles (public CA certificates) through
- * system:cluster-trust-bundle-discovery, bound to every service account while the ClusterTrustBundle
- * feature is on (as in Kubernetes 1.37).
- */
-const EVERYONE: Permission[] = [
-  { resource: 'clustertrustbundles.certificates.k8s.io', names: '', verbs: 'get list watch' },
-  { resource: 'selfsubjectreviews.authentication.k8s.io', names: '', verbs: 'create' },
-  { resource: 'selfsubjectaccessreviews.authorization.k8s.io', names: '', verbs: 'create' },
-  { resource: 'selfsubjectrulesreviews.authorization.k8s.io', names: '', verbs: 'create' },
-];
-
-const sorted = (permissions: Permission[]) =>
-  [...permissions].sort((a, b) => a.resource.localeCompare(b.resource) || a.names.localeCompare(b.names));
-
-/** `kubectl auth can-i --list` of `user` in `namespace`, resource rows only (non-resource URLs are the defaults for everyone). */
-async function permissionsOf(user: string, namespace: string): Promise<Permission[]> {
-  const out = await kubectl(['auth', 'can-i', '--list', `--as=${user}`, '-n', namespace]);
-  return sorted(
-    out
-      .split('\n')
-      .slice(1)
-      .flatMap((line) => {
-        const row = /^(\S+)\s+\[(.*?)\]\s+\[(.*?)\]\s+\[(.*?)\]\s*$/.exec(line);
-        return row ? [{ resource: row[1]!, names: row[3]!, verbs: row[4]! }] : [];
-      }),
-  );
-}
-
-/** A write that the API server must refuse for `kubeconfig`'s identity. */
-async function expectForbidden(kubeconfig: string, args: string[], input?: string): Promise<void> {
-  await expect(kubectl(['--kubeconfig', kubeconfig, ...args], input)).rejects.toThrow(/forbidden/i);
-}
 
 /** Runs the operator as `kubeconfig`'s identity on `namespace`, applies the examples there, and waits until all are Ready. */
 async function examplesReady(

@@ -52,6 +52,33 @@ test('a restarted control plane serves the objects written before it stopped', a
   }
 });
 
+test('kube-apiserver alone can be stopped and started, and etcd restarted, keeping the data', async () => {
+  const plane = await LocalControlPlane.start({ workloads: false });
+  try {
+    await withLogsOnFailure(plane, async () => {
+      const etcdBefore = plane.pids().etcd;
+      const core = plane.kubeConfig().makeApiClient(k8s.CoreV1Api);
+      await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'kept' } } });
+
+      await plane.stopApiServer();
+      expect(plane.pids()['kube-apiserver']).toBeUndefined();
+      const refused = await core.readNamespacedConfigMap({ name: 'kept', namespace: 'default' }).then(
+        () => 'answered',
+        (error: Error) => String((error.cause as { code?: string } | undefined)?.code),
+      );
+      expect(refused).toBe('ECONNREFUSED');
+      await plane.restartEtcd();
+      expect(plane.pids().etcd).not.toBe(etcdBefore);
+      await plane.startApiServer();
+
+      const read = await core.readNamespacedConfigMap({ name: 'kept', namespace: 'default' });
+      expect(read.metadata?.name).toBe('kept');
+    });
+  } finally {
+    await plane.stop();
+  }
+});
+
 test('stop ends every component and removes a temporary directory', async () => {
   const plane = await LocalControlPlane.start({ workloads: false });
   const pids = Object.values(plane.pids()) as number[];

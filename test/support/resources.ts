@@ -54,7 +54,10 @@ export function frontendOnce(
 
 export async function installCrd(): Promise<void> {
   await kubectl(['apply', '--server-side', '--field-manager=wso2-frontend-tests', '-f', CRD_FILE]);
-  await kubectl(['wait', '--for=condition=Established', 'crd/wso2frontends.wso2-frontend.dev', '--timeout=60s']);
+  // On a fresh API server the CRD can have no conditions yet, which `kubectl wait` takes as an error.
+  await eventually('the CRD to be established', () =>
+    kubectl(['wait', '--for=condition=Established', 'crd/wso2frontends.wso2-frontend.dev', '--timeout=60s']),
+  );
   // Established does not mean the OpenAPI schema is published yet; kubectl explain needs it.
   await eventually('the CRD schema to be published', async () =>
     (await kubectl(['explain', 'wso2frontend.spec.nginx'])).includes('edition') ? true : undefined,

@@ -11,6 +11,13 @@ type Dispatcher = NonNullable<ReturnType<k8s.RequestContext['getDispatcher']>>;
 
 export class PooledKubeConfig extends k8s.KubeConfig {
   private readonly dispatchers = new Map<string, Dispatcher>();
+  /**
+   * Requests sent or attempted through this configuration (watches included), by HTTP method:
+   * every request is authenticated here first, also one whose connection is then refused, so
+   * a client retrying too fast against an API server that is away shows here (client-go's
+   * rest_client_requests_total counts the same way).
+   */
+  readonly requests = new Map<string, number>();
 
   /** A pooled copy of `source` (same clusters, users and current context). */
   static from(source: k8s.KubeConfig): PooledKubeConfig {
@@ -25,6 +32,8 @@ export class PooledKubeConfig extends k8s.KubeConfig {
   }
 
   override async applySecurityAuthentication(context: k8s.RequestContext): Promise<void> {
+    const method = context.getHttpMethod();
+    this.requests.set(method, (this.requests.get(method) ?? 0) + 1);
     await super.applySecurityAuthentication(context);
     const created = context.getDispatcher();
     if (!created) return;
