@@ -13,7 +13,7 @@ import { example } from '../support/resources.js';
 let frontend: LoopbackFrontend;
 
 beforeAll(async () => {
-  frontend = await LoopbackFrontend.start(onLoopback(example('apim-single.yaml'), 67), 1, { trafficLog: true });
+  frontend = await LoopbackFrontend.start(onLoopback(example('apim-single.yaml'), 86), 1, { trafficLog: true });
 });
 afterAll(async () => {
   await frontend?.stop();
