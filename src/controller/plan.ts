@@ -12,6 +12,7 @@ import { agentAccess } from '../render/agent.js';
 import { desiredObjects, nginxName } from '../render/objects.js';
 import { CONFIG_HASH_ANNOTATION, SERVED_CONDITION, servedHashOf } from '../api/agent.js';
 import { LABEL, NGINX_COMPONENT, objectId } from '../render/ownership.js';
+import { networkPolicies } from '../render/network-policy.js';
 import { productConfigMap, productConfigName, wso2Access, wso2Workloads } from '../render/workloads.js';
 import type { IssuedCertificate, IssueRequest } from '../tls/issuer.js';
 import { planCertificates, type CertManagerObserved, type SecretRead } from './certificates.js';
@@ -213,6 +214,7 @@ export function plan(observed: Observed, now: Date): Plan {
     productConfigMap(frontend, topology),
     ...wso2Access(frontend, topology),
     ...wso2Workloads(frontend, topology, base.hash ? { baseConfigHash: base.hash } : {}),
+    ...networkPolicies(frontend, topology),
   ];
   return {
     action: 'apply',
