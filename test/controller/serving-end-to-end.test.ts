@@ -1,0 +1,152 @@
+// Serving end to end, every part real: the operator process reconciles a frontend on the local
+// control plane, kwok runs its NGINX pod and two WSO2 pods, the reload agent runs as a real
+// process with that NGINX pod's identity and serves it with Debian's NGINX in a network namespace
+// where the WSO2 pods' addresses reach two fake WSO2 nodes (test/support/served-frontend.ts). The
+// agent probes each site through its NGINX and pinned to each node, and writes its verdicts on its
+// Pod; the frontend's status.sites and Serving show what a user sees when a node stops and when it
+// comes back, and when both stop.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import * as yaml from 'js-yaml';
+import type { SiteStatus, Wso2Frontend } from '../../src/api/schema.js';
+import { REAL_AGENTS_LABEL } from '../../src/localcluster/control-plane.js';
+import { eventually, eventsWith, kubeConfig, kubectl, POD_SECURITY_LABELS } from '../support/cluster.js';
+import { FakeWso2Node } from '../support/fake-wso2.js';
+import { OperatorProcess } from '../support/operator-process.js';
+import { conditionOf, example, installCrd } from '../support/resources.js';
+import { ServedFrontend } from '../support/served-frontend.js';
+
+const NAME = 'serving-e2e';
+const PORTAL = 'api.am.wso2.com';
+const GATEWAY = 'gw.am.wso2.com';
+const nodes = ['node-1', 'node-2'].map(
+  (name, i) => new FakeWso2Node(name, `127.0.66.${i + 1}`, { https: [9443, 8243], http: [8280] }),
+);
+
+let namespace: string;
+let core: k8s.CoreV1Api;
+let dir: string;
+let operator: OperatorProcess;
+let frontend: ServedFrontend;
+
+async function getYaml(): Promise<Wso2Frontend> {
+  return yaml.load(await kubectl(['get', 'wso2frontend', NAME, '-n', namespace, '-o', 'yaml'])) as Wso2Frontend;
+}
+
+const sitesOf = (f: Wso2Frontend) =>
+  (f.status?.sites ?? []).map((s: SiteStatus) => [s.host, s.serving, `${s.nodesAnswering}/${s.nodesTotal}`]);
+
+/** The frontend once its sites are as `expected` ([host, serving, nodes]), as `kubectl get -o yaml` shows it. */
+async function sitesBecome(expected: string[][]): Promise<Wso2Frontend> {
+  try {
+    return await eventually(
+      `status.sites ${JSON.stringify(expected)}`,
+      async () => {
+        frontend.agent.assertRunning();
+        const f = await getYaml();
+        return JSON.stringify(sitesOf(f)) === JSON.stringify(expected) ? f : undefined;
+      },
+      60_000,
+    );
+  } catch (error) {
+    const f = await getYaml().catch(() => undefined);
+    throw new Error(
+      `${(error as Error).message}\nstatus: ${JSON.stringify(f?.status)}\nagent log:\n${frontend.agent.log()}\noperator:\n${operator.text().split('\n').slice(-20).join('\n')}`,
+    );
+  }
+}
+
+/** The fake node behind the WSO2 pod with this address order (0 or 1). */
+const nodeBehind = (i: number) => [...frontend.podNodes.values()][i]!;
+
+beforeAll(async () => {
+  core = kubeConfig().makeApiClient(k8s.CoreV1Api);
+  namespace = `serving-e2e-${randomBytes(3).toString('hex')}`;
+  // Real agents report on this namespace's NGINX pods: the local control plane's stand-in stays out.
+  await core.createNamespace({
+    body: { metadata: { name: namespace, labels: { ...POD_SECURITY_LABELS, [REAL_AGENTS_LABEL]: 'true' } } },
+  });
+  await installCrd();
+  for (const node of nodes) await node.start();
+  dir = mkdtempSync(join(tmpdir(), 'wso2-frontend-serving-e2e-'));
+  const resource: Wso2Frontend = example('apim-single.yaml');
+  resource.metadata = { name: NAME, namespace };
+  resource.spec.backends = { managed: { components: { 'all-in-one': { replicas: 2 } } } };
+  resource.spec.nginx = { replicas: 1, service: { type: 'ClusterIP' } };
+  // Fast probes, so a stopped node shows within seconds; two failures in a row before it counts.
+  resource.spec.probes = { intervalSeconds: 2, timeoutSeconds: 1, failureThreshold: 2, successThreshold: 1 };
+  operator = await OperatorProcess.start(['--namespace', namespace, '--health-port', '0']);
+  await kubectl(['apply', '--server-side', '-f', '-'], yaml.dump(resource));
+  frontend = await ServedFrontend.start({ kubeConfig: kubeConfig(), resource, nodes, dir, wso2Pods: 2 });
+}, 180_000);
+
+afterAll(async () => {
+  await frontend?.stop();
+  await operator?.stop();
+  for (const node of nodes) await node.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  await core?.deleteNamespace({ name: namespace }).catch(() => undefined);
+});
+
+test('both nodes up: every site serving, 2/2, Serving True, Ready True', async () => {
+  const f = await sitesBecome([
+    [PORTAL, 'True', '2/2'],
+    [GATEWAY, 'True', '2/2'],
+  ]);
+  expect(conditionOf(f, 'Serving')).toMatchObject({ status: 'True', reason: 'SitesServing' });
+  expect(conditionOf(f, 'Ready')?.status).toBe('True');
+  expect(f.status?.sites?.every((s) => s.lastProbeTime && s.p50LatencyMs !== undefined)).toBe(true);
+});
+
+test('one node stopped: the sites still serve from the other, 1/2 with the reason, and an Event says so', async () => {
+  await nodeBehind(1).stop();
+  const f = await sitesBecome([
+    [PORTAL, 'True', '1/2'],
+    [GATEWAY, 'True', '1/2'],
+  ]);
+  expect(f.status?.sites?.every((s) => s.lastError)).toBe(true);
+  expect(conditionOf(f, 'Serving')).toMatchObject({
+    status: 'True',
+    message: `every site answers (2); ${PORTAL}: 1/2 nodes answer; ${GATEWAY}: 1/2 nodes answer`,
+  });
+  expect(conditionOf(f, 'Ready')?.status).toBe('True');
+  const events = await eventually('NodesNotAnswering Events', async () => {
+    const found = await eventsWith(namespace, 'NodesNotAnswering', NAME);
+    return found.length === 2 ? found : undefined;
+  });
+  expect(events.map((e) => e.note.split(',')[0]).sort()).toEqual([`${PORTAL} serves`, `${GATEWAY} serves`]);
+});
+
+test('the node back: 2/2 again, a NodesAnswering Event', async () => {
+  await nodeBehind(1).start();
+  const f = await sitesBecome([
+    [PORTAL, 'True', '2/2'],
+    [GATEWAY, 'True', '2/2'],
+  ]);
+  expect(conditionOf(f, 'Serving')?.message).toBe('every site answers (2)');
+  await eventually('NodesAnswering Events', async () =>
+    (await eventsWith(namespace, 'NodesAnswering', NAME)).length === 2 ? true : undefined,
+  );
+});
+
+test('both nodes stopped: not serving, Ready False (SitesNotServing) naming the 502; then both back: Ready again', async () => {
+  await nodeBehind(0).stop();
+  await nodeBehind(1).stop();
+  let f = await sitesBecome([
+    [PORTAL, 'False', '0/2'],
+    [GATEWAY, 'False', '0/2'],
+  ]);
+  expect(conditionOf(f, 'Serving')?.status).toBe('False');
+  expect(conditionOf(f, 'Ready')).toMatchObject({ status: 'False', reason: 'SitesNotServing' });
+  expect(conditionOf(f, 'Ready')?.message).toMatch(/502/);
+  await nodeBehind(0).start();
+  await nodeBehind(1).start();
+  f = await sitesBecome([
+    [PORTAL, 'True', '2/2'],
+    [GATEWAY, 'True', '2/2'],
+  ]);
+  expect(conditionOf(f, 'Ready')?.status).toBe('True');
+});
