@@ -20,6 +20,7 @@ import {
   testConfiguration,
   type MasterExit,
 } from './nginx.js';
+import type { SiteProber } from './probe.js';
 import type { PodReporter } from './report.js';
 
 /** Test-only: names a file whose content, while it exists, is appended to every new nginx.conf (to make one invalid). */
@@ -40,6 +41,8 @@ export interface AgentOptions {
   /** Changes arriving within this window are served together. */
   coalesceMs: number;
   reporter: PodReporter;
+  /** Probes the sites of the served configuration's plan. */
+  prober?: SiteProber;
   metrics: AgentMetrics;
   log: Logger;
   /** Called when the master exits without being asked to: the agent's process should exit too. */
@@ -130,6 +133,7 @@ export class ReloadAgent {
         this.served = { hash: last.hash, digest: last.digest, dir: last.dir };
         this.options.metrics.setServed(last.hash);
         this.options.reporter.report({ served: last.hash, reason: 'Served' });
+        this.options.prober?.follow(last.dir);
       }
     } else {
       this.options.reporter.report({ reason: 'Waiting', detail: 'waiting for the first configuration' });
@@ -143,6 +147,7 @@ export class ReloadAgent {
     clearTimeout(this.timer);
     await Promise.all(this.informers.map((informer) => informer.stop()));
     await this.running;
+    await this.options.prober?.stop();
     this.options.reporter.stop();
     return this.master?.quit(quitTimeoutMs);
   }
@@ -245,6 +250,7 @@ export class ReloadAgent {
     this.options.metrics.observeReload('success', seconds);
     this.options.metrics.setServed(hash);
     this.options.reporter.report({ served: hash, reason: 'Served' });
+    this.options.prober?.follow(dir);
     this.store.prune([dir]);
     this.log('info', 'serving configuration', {
       hash,

@@ -4,20 +4,24 @@ import { parseArgs } from 'node:util';
 import { CONFIG_HASH_PATH, parseSecretMount } from '../api/agent.js';
 import { ReloadAgent, TEST_EXTRA_MAIN_CONF_ENV } from '../agent/agent.js';
 import { AgentMetrics } from '../agent/metrics.js';
-import { PodReporter } from '../agent/report.js';
+import { SiteProber } from '../agent/probe.js';
+import { PodReporter, SiteProbeReporter } from '../agent/report.js';
 import { startHealthServer } from '../controller/observability.js';
 import { jsonLogger } from '../controller/runtime/controller.js';
 import { PooledKubeConfig } from '../controller/runtime/kubeconfig.js';
 import { UsageError } from './usage-error.js';
 
-export const usage = `wso2-frontend agent --config-map NAME [--secret DIR=SECRET[:KEY,...]]... [--nginx PATH] [--state-dir DIR]
+export const usage = `wso2-frontend agent --config-map NAME [--secret DIR=SECRET[:KEY,KEY?,...]]... [--nginx PATH] [--state-dir DIR]
                     [--confirm-url URL] [--confirm-timeout-ms N] [--coalesce-ms N] [--health-port N] [--quit-timeout-seconds N]
 
 Runs NGINX and keeps it serving the frontend's configuration: watches the ConfigMap and each
 Secret (written under DIR of the conf tree) through the API, checks each new configuration with
 nginx -t, switches to it and reloads NGINX, confirms new workers answer with its hash at
 --confirm-url, and reports on its own Pod (POD_NAME and POD_NAMESPACE from the environment) in
-the condition wso2-frontend.dev/ConfigurationServed. Serves /healthz, /readyz and /metrics.
+the condition wso2-frontend.dev/ConfigurationServed. Probes every public host of the served
+configuration's probe plan (probes.json) through NGINX and reports it on the Pod (annotation
+wso2-frontend.dev/site-probes, condition wso2-frontend.dev/SitesServing). Serves /healthz,
+/readyz and /metrics.
   --nginx PATH               the NGINX binary (default: nginx on the PATH)
   --state-dir DIR            NGINX's prefix and the versioned configurations (default /tmp/nginx)
   --confirm-url URL          default http://127.0.0.1:8081${CONFIG_HASH_PATH}
@@ -72,6 +76,8 @@ export async function runAgent(argv: string[]): Promise<number> {
   let agent: ReloadAgent | undefined;
   const metrics = new AgentMetrics(() => agent?.workerCount() ?? 0);
   const reporter = new PodReporter(kubeConfig, namespace, podName, log);
+  const probeReporter = new SiteProbeReporter(kubeConfig, namespace, podName, log);
+  const prober = new SiteProber(probeReporter, metrics, log);
   let requestStop!: (code: number) => void;
   const stopRequested = new Promise<number>((resolve) => (requestStop = resolve));
   const testHook = process.env[TEST_EXTRA_MAIN_CONF_ENV];
@@ -86,6 +92,7 @@ export async function runAgent(argv: string[]): Promise<number> {
     confirmTimeoutMs,
     coalesceMs,
     reporter,
+    prober,
     metrics,
     log,
     // The container fails, and the kubelet restarts it on the last good configuration.
@@ -106,6 +113,7 @@ export async function runAgent(argv: string[]): Promise<number> {
   log('info', code === 0 ? 'stopping: NGINX finishes its connections' : 'stopping: NGINX is gone', {});
   const exit = await agent.stop(quitTimeoutMs);
   await reporter.settle();
+  probeReporter.stop();
   await health.close();
   await kubeConfig.close();
   log('info', 'agent stopped', { nginxExit: exit });
