@@ -200,7 +200,8 @@ export class FrontendReconciler {
   private async report(frontend: Wso2Frontend, outcome: Outcome, cause?: unknown): Promise<WorkResult> {
     const { namespace = 'default', name } = frontend.metadata;
     if (outcome.certificates) this.options.onCertificates?.(namespace, name, outcome.certificates);
-    if (outcome.findings.sites) this.options.onSites?.(namespace, name, outcome.findings.sites);
+    // No sites (probes off, nothing known yet): their series go.
+    this.options.onSites?.(namespace, name, outcome.findings.sites ?? []);
     const written = await this.writeStatus(frontend, outcome);
     const changed = written !== undefined;
     if (written) {
