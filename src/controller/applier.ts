@@ -90,6 +90,8 @@ export interface ApplierOptions {
   /** The kinds that are pruned (OWNED_KINDS). */
   kinds: readonly OwnedKind[];
   log: Logger;
+  /** Told after each server-side apply, and whether it changed the object. */
+  onApplied?: (object: k8s.KubernetesObject, changed: boolean) => void;
 }
 
 const ownerKey = (owner: Owner) => `${owner.metadata.namespace}/${owner.metadata.name}`;
@@ -220,6 +222,7 @@ export class Applier {
     // A resourceVersion that did not move: the apply changed nothing (the memo was empty, or someone else wrote it).
     const changed = resourceVersion !== cached?.metadata?.resourceVersion;
     this.options.log('debug', 'applied', { frontend: owner.metadata.name, object: id, changed });
+    this.options.onApplied?.(object, changed);
     return result;
   }
 

@@ -14,6 +14,26 @@ import { parseKey, type Logger } from './runtime/controller.js';
 import type { WorkResult } from './runtime/workqueue.js';
 import { computeStatus, sameStatus } from './status.js';
 
+/**
+ * Points of a reconcile where a crash leaves work half done: a certificate issued but not yet
+ * stored, the NGINX ConfigMap written but not yet its Deployment, a new status computed but not
+ * yet written, a status written but not yet its Events. Fault tests stop the process at each.
+ */
+export const RECONCILE_POINTS = [
+  'ca-issued',
+  'server-certificate-issued',
+  'nginx-configmap-applied',
+  'status-computed',
+  'status-written',
+] as const;
+export type ReconcilePoint = (typeof RECONCILE_POINTS)[number];
+/**
+ * Test-only: names a ReconcilePoint at which the operator process kills itself with SIGKILL, so
+ * a fault test reaches that point deterministically (like the agent's TEST_EXTRA_MAIN_CONF_ENV).
+ * No install sets it.
+ */
+export const TEST_KILL_AT_ENV = 'WSO2_FRONTEND_OPERATOR_TEST_KILL_AT';
+
 export interface ReconcilerOptions {
   kubeConfig: k8s.KubeConfig;
   /** The cached Wso2Frontend for a key (from the controller's informer). */
@@ -27,6 +47,8 @@ export interface ReconcilerOptions {
   now?: () => Date;
   /** The requests for owned objects (default: the API server of kubeConfig). */
   client?: ClusterClient;
+  /** Told each time a reconcile of `frontend` ("namespace/name") passes a ReconcilePoint (TEST_KILL_AT_ENV). */
+  reached?: (point: ReconcilePoint, frontend: string) => void;
 }
 
 /**
@@ -45,11 +67,21 @@ export class FrontendReconciler {
   private readonly now: () => Date;
 
   constructor(private readonly options: ReconcilerOptions) {
+    const reached = options.reached;
     this.applier = new Applier({
       client: options.client ?? kubernetesClient(options.kubeConfig, FIELD_MANAGER),
       ...(options.cache ? { cache: options.cache } : {}),
       kinds: OWNED_KINDS,
       log: options.log,
+      ...(reached
+        ? {
+            onApplied: (object: k8s.KubernetesObject, changed: boolean) => {
+              const { namespace, name, labels } = object.metadata ?? {};
+              if (changed && object.kind === 'ConfigMap' && labels?.[LABEL.component] === NGINX_COMPONENT)
+                reached('nginx-configmap-applied', `${namespace}/${labels[LABEL.instance] ?? name}`);
+            },
+          }
+        : {}),
     });
     this.custom = options.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
     this.apis = options.kubeConfig.makeApiClient(k8s.ApisApi);
@@ -135,7 +167,10 @@ export class FrontendReconciler {
     if (need.action === 'request') return { ...observed, certManager: await this.requestCertificates(observed, need) };
     if (need.action === 'issue') {
       const issued = [...observed.issued];
-      for (const request of need.requests) issued.push(await issueRequested(request, now));
+      for (const request of need.requests) {
+        issued.push(await issueRequested(request, now));
+        this.reached('commonName' in request ? 'ca-issued' : 'server-certificate-issued', observed.frontend);
+      }
       return { ...observed, issued };
     }
     const secrets = new Map(observed.secrets);
@@ -216,6 +251,7 @@ export class FrontendReconciler {
   private async writeStatus(frontend: Wso2Frontend, outcome: Outcome): Promise<Wso2FrontendStatus | undefined> {
     const status = computeStatus(outcome.findings, frontend.status, this.now());
     if (sameStatus(frontend.status, status)) return undefined;
+    this.reached('status-computed', frontend);
     const { namespace = 'default', name } = frontend.metadata;
     try {
       await this.custom.patchNamespacedCustomObjectStatus(
@@ -236,7 +272,12 @@ export class FrontendReconciler {
       if (error instanceof k8s.ApiException && error.code === 404) return undefined;
       throw error;
     }
+    this.reached('status-written', frontend);
     return status;
+  }
+
+  private reached(point: ReconcilePoint, frontend: Wso2Frontend): void {
+    this.options.reached?.(point, `${frontend.metadata.namespace}/${frontend.metadata.name}`);
   }
 
   private owner(frontend: Wso2Frontend) {
