@@ -522,6 +522,44 @@ export const Condition = Type.Object(
   { additionalProperties: false },
 );
 
+/** One public site as the NGINX pods' probes see it (src/controller/serving.ts aggregates the pods' reports). */
+export const SiteStatus = Type.Object(
+  {
+    host: Type.String({ description: 'The public host name of the site.', maxLength: 253 }),
+    serving: Enum(['True', 'False', 'Unknown'] as const, {
+      description:
+        'True when the site answers from a WSO2 node, with a certificate valid for the host and no redirect off the public host, through every NGINX pod that reported; False when it fails through any of them; Unknown when no NGINX pod has a recent report.',
+    }),
+    nodesAnswering: Type.Optional(
+      Type.Integer({
+        description: "Upstream nodes that answer a probe pinned to them, in the worst reporting NGINX pod's view.",
+        minimum: 0,
+      }),
+    ),
+    nodesTotal: Type.Optional(Type.Integer({ description: 'Upstream nodes behind the site.', minimum: 0 })),
+    lastProbeTime: Type.Optional(
+      Type.String({
+        description:
+          'When the freshest report about the site was taken (refreshed at most once a minute while nothing else changes).',
+        format: 'date-time',
+      }),
+    ),
+    lastError: Type.Optional(
+      Type.String({
+        description: 'Why the site, or one of its nodes, fails (absent while all answer).',
+        maxLength: 512,
+      }),
+    ),
+    p50LatencyMs: Type.Optional(
+      Type.Integer({
+        description: 'Median latency of the last probes in milliseconds, of the slowest reporting NGINX pod.',
+        minimum: 0,
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const Wso2FrontendStatus = Type.Object(
   {
     observedGeneration: Type.Optional(
@@ -530,7 +568,7 @@ export const Wso2FrontendStatus = Type.Object(
     conditions: Type.Optional(
       Type.Array(Condition, {
         description:
-          'Ready (summary), Accepted, CertificatesReady, ConfigurationServed, BackendsAvailable, ProductConfigured, and kstatus Reconciling/Stalled.',
+          'Ready (summary), Accepted, CertificatesReady, ConfigurationServed, BackendsAvailable, ProductConfigured, Serving, and kstatus Reconciling/Stalled.',
         maxItems: 16,
         'x-kubernetes-list-type': 'map',
         'x-kubernetes-list-map-keys': ['type'],
@@ -550,6 +588,15 @@ export const Wso2FrontendStatus = Type.Object(
         maxLength: 253,
       }),
     ),
+    sites: Type.Optional(
+      Type.Array(SiteStatus, {
+        description:
+          "Each public site as the reload agents' probes through NGINX see it, summed over the frontend's NGINX pods (the Serving condition summarises them).",
+        maxItems: 64,
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['host'],
+      }),
+    ),
   },
   { description: 'What the operator observed and did.', additionalProperties: false },
 );
@@ -557,6 +604,7 @@ export const Wso2FrontendStatus = Type.Object(
 export type Wso2FrontendSpec = Static<typeof Wso2FrontendSpec>;
 export type Wso2FrontendStatus = Static<typeof Wso2FrontendStatus>;
 export type Condition = Static<typeof Condition>;
+export type SiteStatus = Static<typeof SiteStatus>;
 export type SiteOverride = Static<typeof SiteOverride>;
 export type SessionAffinity = Static<typeof SessionAffinity>;
 export type ExternalNode = Static<typeof ExternalNode>;

@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { SiteStatus } from '../api/schema.js';
 import { secondsUntilExpiry } from '../tls/expiry.js';
 import type { ReconcileResult } from './runtime/controller.js';
 import type { WorkQueueStats } from './runtime/workqueue.js';
@@ -21,6 +22,12 @@ export class OperatorMetrics {
   private readonly certificateExpiry: Gauge<'namespace' | 'name' | 'certificate'>;
   /** notAfter of each served certificate, per frontend ("namespace/name"); the seconds left are computed at scrape time. */
   private readonly notAfterByFrontend = new Map<string, Map<string, Date>>();
+  private readonly siteServing: Gauge<'namespace' | 'name' | 'site'>;
+  private readonly siteNodesAnswering: Gauge<'namespace' | 'name' | 'site'>;
+  private readonly siteNodes: Gauge<'namespace' | 'name' | 'site'>;
+  private readonly siteLatency: Gauge<'namespace' | 'name' | 'site'>;
+  /** The sites each frontend ("namespace/name") has series for. */
+  private readonly sitesByFrontend = new Map<string, string[]>();
 
   /**
    * `queueStats` (and `apiRequests`, the requests sent to the API server by HTTP method) are
@@ -81,7 +88,58 @@ export class OperatorMetrics {
       registers,
       collect: () => this.refreshCertificateExpiry(),
     });
+    const siteLabels = ['namespace', 'name', 'site'] as const;
+    this.siteServing = new Gauge({
+      name: `${metricPrefix}site_serving`,
+      help: "1 while a public site of a WSO2Frontend answers through every NGINX pod that probed it, 0 while it does not (after the agents' thresholds); no series while no recent probe result exists.",
+      labelNames: siteLabels,
+      registers,
+    });
+    this.siteNodesAnswering = new Gauge({
+      name: `${metricPrefix}site_nodes_answering`,
+      help: "Upstream nodes of a public site that answer a probe pinned to them, in the worst reporting NGINX pod's view.",
+      labelNames: siteLabels,
+      registers,
+    });
+    this.siteNodes = new Gauge({
+      name: `${metricPrefix}site_nodes`,
+      help: 'Upstream nodes behind a public site of a WSO2Frontend.',
+      labelNames: siteLabels,
+      registers,
+    });
+    this.siteLatency = new Gauge({
+      name: `${metricPrefix}site_probe_latency_p50_seconds`,
+      help: 'Median latency of the last probes of a public site, of the slowest reporting NGINX pod, as the status last recorded it.',
+      labelNames: siteLabels,
+      registers,
+    });
     collectDefaultMetrics({ register: this.registry, prefix: metricPrefix });
+  }
+
+  /** What the status says about each site of a frontend now; replaces what it said before (an empty list forgets them). */
+  setSites(namespace: string, name: string, sites: readonly SiteStatus[]): void {
+    this.forgetSites(namespace, name);
+    for (const { host: site, serving, nodesAnswering, nodesTotal, p50LatencyMs } of sites) {
+      if (serving === 'Unknown') continue;
+      const labels = { namespace, name, site };
+      this.siteServing.set(labels, serving === 'True' ? 1 : 0);
+      if (nodesAnswering !== undefined) this.siteNodesAnswering.set(labels, nodesAnswering);
+      if (nodesTotal !== undefined) this.siteNodes.set(labels, nodesTotal);
+      if (p50LatencyMs !== undefined) this.siteLatency.set(labels, p50LatencyMs / 1000);
+    }
+    if (sites.length)
+      this.sitesByFrontend.set(
+        `${namespace}/${name}`,
+        sites.map((s) => s.host),
+      );
+  }
+
+  private forgetSites(namespace: string, name: string): void {
+    for (const site of this.sitesByFrontend.get(`${namespace}/${name}`) ?? []) {
+      for (const gauge of [this.siteServing, this.siteNodesAnswering, this.siteNodes, this.siteLatency])
+        gauge.remove({ namespace, name, site });
+    }
+    this.sitesByFrontend.delete(`${namespace}/${name}`);
   }
 
   observeReconcile(result: ReconcileResult, seconds: number): void {
@@ -95,7 +153,7 @@ export class OperatorMetrics {
     if (notAfter.size) this.notAfterByFrontend.set(`${namespace}/${name}`, new Map(notAfter));
   }
 
-  /** Drops every series of a deleted frontend, so its certificates do not look like they are still expiring. */
+  /** Drops every certificate series of a frontend, so certificates it no longer serves do not look like they are still expiring. */
   forgetFrontend(namespace: string, name: string): void {
     for (const certificate of this.notAfterByFrontend.get(`${namespace}/${name}`)?.keys() ?? []) {
       this.certificateExpiry.remove({ namespace, name, certificate });

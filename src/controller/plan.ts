@@ -26,6 +26,7 @@ import {
 } from './product.js';
 import type { EventType } from './events.js';
 import type { Findings, Verdict } from './status.js';
+import { servingEvents, summariseProbes } from './serving.js';
 
 /** Everything a decision is made on. */
 export interface Observed {
@@ -87,6 +88,8 @@ export interface ApplyPlan {
   productProblem?: Verdict;
   /** Owned keys the user's base files set to other values, as the ProductConfigured message names them. */
   overrides: string[];
+  /** A site started or stopped serving (from the NGINX pods' probe reports). */
+  probeEvents: PlannedEvent[];
 }
 
 export type Plan =
@@ -111,7 +114,14 @@ export function plan(observed: Observed, now: Date): Plan {
   if (!validation.ok) {
     // Nothing owned is touched: whatever works keeps working until the spec is fixed.
     const message = validation.problems.map(formatProblem).join('; ');
-    const findings: Findings = { generation, accepted: { ok: false, reason: 'InvalidSpec', message }, ...served };
+    // The sites NGINX still serves are the ones the status named.
+    const probes = probed(observed, frontend.status?.sites?.map((s) => s.host) ?? [], now);
+    const findings: Findings = {
+      generation,
+      accepted: { ok: false, reason: 'InvalidSpec', message },
+      ...served,
+      ...probes.findings,
+    };
     const event: PlannedEvent = {
       type: 'Warning',
       reason: 'InvalidSpec',
@@ -119,7 +129,10 @@ export function plan(observed: Observed, now: Date): Plan {
       note: message,
       onlyOnStatusChange: true,
     };
-    return { action: 'report', outcome: { findings, events: [event] } };
+    return {
+      action: 'report',
+      outcome: { findings, events: [event, ...probes.events], ...requeue(probes.recheckAfterMs) },
+    };
   }
   const topology = buildTopology(validation.spec, endpointsOf(observed.endpointSlices));
   const certificates = planCertificates(
@@ -132,6 +145,11 @@ export function plan(observed: Observed, now: Date): Plan {
   );
   if ('action' in certificates) return certificates;
 
+  const probes = probed(
+    observed,
+    topology.sites.map((s) => s.host),
+    now,
+  );
   const findings: Findings = {
     generation,
     accepted: { ok: true, reason: 'Valid', message: 'the spec is valid' },
@@ -139,6 +157,7 @@ export function plan(observed: Observed, now: Date): Plan {
     urls: publicUrls(topology),
     ...(certificates.notAfter ? { certificateNotAfter: certificates.notAfter } : {}),
     ...served,
+    ...probes.findings,
   };
   if (!certificates.verdict.ok) {
     // Said once, when the status changes: a Ready frontend going False is news.
@@ -154,9 +173,9 @@ export function plan(observed: Observed, now: Date): Plan {
       action: 'report',
       outcome: {
         findings,
-        events: [event],
+        events: [event, ...probes.events],
         certificates: certificates.served,
-        ...(certificates.retryAfterMs ? { requeueAfterMs: certificates.retryAfterMs } : {}),
+        ...requeue(certificates.retryAfterMs, probes.recheckAfterMs),
       },
     };
   }
@@ -176,7 +195,12 @@ export function plan(observed: Observed, now: Date): Plan {
     };
     return {
       action: 'report',
-      outcome: { findings: { ...findings, product: base.problem }, events: [event], certificates: certificates.served },
+      outcome: {
+        findings: { ...findings, product: base.problem },
+        events: [event, ...probes.events],
+        certificates: certificates.served,
+        ...requeue(probes.recheckAfterMs),
+      },
     };
   }
 
@@ -207,10 +231,42 @@ export function plan(observed: Observed, now: Date): Plan {
     certificates: certificates.served,
     ...(productProblem ? { productProblem } : {}),
     overrides: base.overrides.map(describeOverride),
-    ...(certificates.renewAt
-      ? { requeueAfterMs: Math.max(1000, Math.min(MAX_REQUEUE_MS, certificates.renewAt.getTime() - now.getTime())) }
-      : {}),
+    probeEvents: probes.events,
+    ...requeue(
+      certificates.renewAt
+        ? Math.max(1000, Math.min(MAX_REQUEUE_MS, certificates.renewAt.getTime() - now.getTime()))
+        : undefined,
+      probes.recheckAfterMs,
+    ),
   };
+}
+
+/** The sites' status from the NGINX pods' probe reports, and the Events of what changed since the last status. */
+function probed(
+  observed: Observed,
+  hosts: readonly string[],
+  now: Date,
+): { findings: Pick<Findings, 'sites' | 'serving'>; events: PlannedEvent[]; recheckAfterMs?: number } {
+  const { frontend } = observed;
+  // No site known (a first spec that is invalid): nothing was probed, Serving is not checked.
+  if (!hosts.length) return { findings: {}, events: [] };
+  const probing = summariseProbes(hosts, observed.nginxPods, frontend.status?.sites, now);
+  const events = servingEvents(frontend.status, probing.sites).map((e): PlannedEvent => ({
+    ...e,
+    action: 'Probe',
+    onlyOnStatusChange: true,
+  }));
+  return {
+    findings: { sites: probing.sites, serving: probing.serving },
+    events,
+    ...(probing.recheckAfterMs !== undefined ? { recheckAfterMs: probing.recheckAfterMs } : {}),
+  };
+}
+
+/** The soonest of the times (ms from now) something must be looked at again. */
+function requeue(...afterMs: (number | undefined)[]): { requeueAfterMs?: number } {
+  const times = afterMs.filter((ms): ms is number => ms !== undefined);
+  return times.length ? { requeueAfterMs: Math.min(...times) } : {};
 }
 
 /** What the apply did, as status findings and Events. */
@@ -237,11 +293,20 @@ export function assess(
       note: message,
       onlyOnStatusChange: true,
     };
-    return { findings: { ...plan.findings, configuration }, events: [...events, refusal], certificates };
+    return {
+      findings: { ...plan.findings, configuration },
+      events: [...events, refusal, ...plan.probeEvents],
+      certificates,
+    };
   }
   if (result.refused) {
     const configuration: Verdict = { ok: false, reason: 'ApplyFailed', message: result.refused.message, waiting: true };
-    return { findings: { ...plan.findings, configuration }, events, certificates, error: result.refused.message };
+    return {
+      findings: { ...plan.findings, configuration },
+      events: [...events, ...plan.probeEvents],
+      certificates,
+      error: result.refused.message,
+    };
   }
   const deployment = result.applied.get(`Deployment/${nginxName(frontend)}`) as k8s.V1Deployment;
   const desiredHash = result.applied.get(`ConfigMap/${nginxName(frontend)}`)?.metadata?.annotations?.[
@@ -286,8 +351,12 @@ export function assess(
   const ready = frontend.status?.conditions?.find((c) => c.type === 'Ready');
   const servedBefore = frontend.status?.configHash;
   // A new frontend's pods reload its first configuration too (Reloading, nothing served before):
-  // that one still ends in the Ready Event.
-  const wasReady = ready?.status === 'True' || (ready?.reason === 'Reloading' && servedBefore !== undefined);
+  // that one still ends in the Ready Event. Sites that stop and resume serving say so with their
+  // own Events (NotServing, ServingAgain), not with a Ready one.
+  const wasReady =
+    ready?.status === 'True' ||
+    ready?.reason === 'SitesNotServing' ||
+    (ready?.reason === 'Reloading' && servedBefore !== undefined);
   if (configHash && servedBefore && configHash !== servedBefore)
     events.push({
       type: 'Normal',
@@ -295,13 +364,14 @@ export function assess(
       action: 'Reload',
       note: `NGINX serves configuration ${configHash}`,
     });
-  if (findings.configuration!.ok && findings.backends!.ok && !wasReady)
+  if (findings.configuration!.ok && findings.backends!.ok && findings.serving?.status !== 'False' && !wasReady)
     events.push({
       type: 'Normal',
       reason: 'Ready',
       action: 'Reconcile',
       note: `serving ${findings.urls?.join(', ')}${configHash ? ` with NGINX configuration ${configHash}` : ''}`,
     });
+  events.push(...plan.probeEvents);
   return {
     findings,
     events,

@@ -2,7 +2,15 @@
 // decision needs, plan (pure: src/controller/plan.ts), apply and prune (the Applier), report
 // status and Events once. Failures are retried by the work queue with backoff.
 import * as k8s from '@kubernetes/client-node';
-import { API_GROUP, API_VERSION, KIND, PLURAL, type Wso2Frontend, type Wso2FrontendStatus } from '../api/schema.js';
+import {
+  API_GROUP,
+  API_VERSION,
+  KIND,
+  PLURAL,
+  type SiteStatus,
+  type Wso2Frontend,
+  type Wso2FrontendStatus,
+} from '../api/schema.js';
 import { FIELD_MANAGER, LABEL, NGINX_COMPONENT, OWNED_KINDS } from '../render/ownership.js';
 import { issueRequested } from '../tls/issuer.js';
 import { Applier, describeApiError, kubernetesClient, type ClusterClient, type WatchedCache } from './applier.js';
@@ -44,6 +52,8 @@ export interface ReconcilerOptions {
   log: Logger;
   /** Told the certificates a frontend serves (Secret name -> notAfter) after each reconcile that settled them, and an empty map once it is gone. */
   onCertificates?: (namespace: string, name: string, notAfter: ReadonlyMap<string, Date>) => void;
+  /** Told what the status says about each public site after each reconcile that found it, and an empty list once the frontend is gone. */
+  onSites?: (namespace: string, name: string, sites: readonly SiteStatus[]) => void;
   now?: () => Date;
   /** The requests for owned objects (default: the API server of kubeConfig). */
   client?: ClusterClient;
@@ -95,6 +105,7 @@ export class FrontendReconciler {
       const { namespace = '', name } = parseKey(key);
       this.applier.forget(namespace, name);
       this.options.onCertificates?.(namespace, name, new Map());
+      this.options.onSites?.(namespace, name, []);
       return;
     }
     try {
@@ -224,6 +235,7 @@ export class FrontendReconciler {
   private async report(frontend: Wso2Frontend, outcome: Outcome, cause?: unknown): Promise<WorkResult> {
     const { namespace = 'default', name } = frontend.metadata;
     if (outcome.certificates) this.options.onCertificates?.(namespace, name, outcome.certificates);
+    if (outcome.findings.sites) this.options.onSites?.(namespace, name, outcome.findings.sites);
     const written = await this.writeStatus(frontend, outcome);
     const changed = written !== undefined;
     if (written) {

@@ -106,6 +106,7 @@ export function createOperator(options: OperatorOptions): {
     events,
     log,
     onCertificates: (namespace, name, notAfter) => metrics!.setCertificates(namespace, name, notAfter),
+    onSites: (namespace, name, sites) => metrics!.setSites(namespace, name, sites),
     ...(options.reached ? { reached: options.reached } : {}),
   });
   // A user's Secret changing (a cert-manager renewal, a truststore password Secret created) concerns those reading it.

@@ -2,7 +2,8 @@
 // written only when it really changed. Conditions follow the Kubernetes API conventions and
 // kstatus: Ready summarises; Reconciling says work is in progress; Stalled says it cannot
 // progress without a change from the user.
-import type { Condition, Wso2FrontendStatus } from '../api/schema.js';
+import type { Condition, SiteStatus, Wso2FrontendStatus } from '../api/schema.js';
+import type { ServingVerdict } from './serving.js';
 
 export type ConditionStatus = Condition['status'];
 
@@ -23,6 +24,10 @@ export interface Findings {
   urls?: string[];
   certificateNotAfter?: Date;
   configHash?: string;
+  /** What the NGINX pods' probes say about each public site (src/controller/serving.ts). */
+  sites?: SiteStatus[];
+  /** Serving: every site answers. Unknown (no probe results) never holds Ready back; False does. */
+  serving?: ServingVerdict;
 }
 
 const NOT_CHECKED = 'NotChecked';
@@ -57,7 +62,18 @@ export function computeStatus(
     ['BackendsAvailable', findings.backends ?? notChecked],
     ['ProductConfigured', findings.product ?? notChecked],
   ];
-  const failing = aspects.filter(([, v]) => !v.ok);
+  const serving: ServingVerdict = findings.serving ?? {
+    status: 'Unknown',
+    reason: NOT_CHECKED,
+    message: 'not checked: an earlier step did not succeed',
+  };
+  // Last: a site that does not answer matters once everything the operator controls is in place.
+  // The agents already require several failed probes in a row, so one blip does not flip Ready.
+  const notServing: [string, Verdict][] =
+    serving.status === 'False'
+      ? [['Serving', { ok: false, reason: 'SitesNotServing', message: serving.message, waiting: true }]]
+      : [];
+  const failing = [...aspects, ...notServing].filter(([, v]) => !v.ok);
   // Stalled: something only the user can fix (a rejected spec, a bad certificate Secret).
   const stalled = failing.filter(([, v]) => !v.ok && !v.waiting);
   // The summary names a real problem before an aspect that was not checked because of it.
@@ -74,6 +90,7 @@ export function computeStatus(
   const conditions = [
     condition('Ready', statusOf(ready), ready.reason, ready.message),
     ...aspects.map(([type, v]) => condition(type, statusOf(v), v.reason, v.message)),
+    condition('Serving', serving.status, serving.reason, serving.message),
     condition(
       'Reconciling',
       progressing ? 'True' : 'False',
@@ -96,6 +113,7 @@ export function computeStatus(
       : {}),
     ...(findings.configHash ? { configHash: findings.configHash } : {}),
     ...(findings.productConfigMap ? { productConfigMap: findings.productConfigMap } : {}),
+    ...(findings.sites?.length ? { sites: findings.sites } : {}),
   };
 }
 

@@ -5,6 +5,7 @@
 // so owning one more kind is one more row in OWNED_KINDS.
 import type { KubernetesObject, V1ConfigMap, V1Deployment, V1Pod } from '@kubernetes/client-node';
 import type { Wso2Frontend } from '../api/schema.js';
+import { SITE_PROBES_ANNOTATION } from '../api/probe.js';
 
 /** The operator's name: its field manager, the managed-by label value and its Lease. */
 export const OPERATOR_NAME = 'wso2-frontend-operator';
@@ -67,14 +68,23 @@ const withoutPodSpec: Trim = (object) => {
   return workload;
 };
 
-/** Of an NGINX pod, reconcile reads only its name, labels, whether it is going away and its conditions. */
+/** Of an NGINX pod, reconcile reads only its name, labels, whether it is going away, its conditions and its agent's probe report. */
 export const podReport: Trim = (object) => {
   const pod = object as V1Pod;
   const { name, namespace, uid, resourceVersion, labels, deletionTimestamp } = pod.metadata ?? {};
+  const probes = pod.metadata?.annotations?.[SITE_PROBES_ANNOTATION];
   return {
     apiVersion: pod.apiVersion,
     kind: pod.kind,
-    metadata: { name, namespace, uid, resourceVersion, labels, ...(deletionTimestamp ? { deletionTimestamp } : {}) },
+    metadata: {
+      name,
+      namespace,
+      uid,
+      resourceVersion,
+      labels,
+      ...(deletionTimestamp ? { deletionTimestamp } : {}),
+      ...(probes !== undefined ? { annotations: { [SITE_PROBES_ANNOTATION]: probes } } : {}),
+    },
     status: { conditions: pod.status?.conditions ?? [] },
   } as V1Pod;
 };

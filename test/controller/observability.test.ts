@@ -179,6 +179,31 @@ test('certificate expiry is exported per certificate and removed when the fronte
   );
 });
 
+test('site serving state is exported per site, without series for sites with no probe result, and replaced on each set', async () => {
+  const operator = await startOperator();
+  operator.metrics.setSites('prod', 'apim', [
+    { host: 'api.am.wso2.com', serving: 'True', nodesAnswering: 1, nodesTotal: 2, p50LatencyMs: 12 },
+    { host: 'gw.am.wso2.com', serving: 'False', nodesAnswering: 0, nodesTotal: 2, lastError: '502 from NGINX' },
+    { host: 'portal.am.wso2.com', serving: 'Unknown' },
+  ]);
+  const scraped = await operator.scrape();
+  const site = (metric: string, host: string) => `wso2_frontend_${metric}{namespace="prod",name="apim",site="${host}"}`;
+  expect(scraped).toContain(`${site('site_serving', 'api.am.wso2.com')} 1\n`);
+  expect(scraped).toContain(`${site('site_serving', 'gw.am.wso2.com')} 0\n`);
+  expect(scraped).toContain(`${site('site_nodes_answering', 'api.am.wso2.com')} 1\n`);
+  expect(scraped).toContain(`${site('site_nodes', 'api.am.wso2.com')} 2\n`);
+  expect(scraped).toContain(`${site('site_probe_latency_p50_seconds', 'api.am.wso2.com')} 0.012\n`);
+  expect(scraped).not.toContain('portal.am.wso2.com');
+
+  operator.metrics.setSites('prod', 'apim', [{ host: 'api.am.wso2.com', serving: 'Unknown' }]);
+  expect(await operator.scrape()).not.toContain('site="');
+  operator.metrics.setSites('prod', 'apim', [
+    { host: 'gw.am.wso2.com', serving: 'True', nodesAnswering: 2, nodesTotal: 2 },
+  ]);
+  operator.metrics.setSites('prod', 'apim', []);
+  expect(await operator.scrape()).not.toContain('site="');
+});
+
 test('/metrics includes default Node process metrics with the operator prefix', async () => {
   const operator = await startOperator();
 

@@ -499,6 +499,12 @@ describe('plan: what to apply', () => {
       certificates: { ok: true, reason: 'CertificatesValid', message: '1 certificate(s) issued by the frontend CA' },
       urls: ['https://api.am.wso2.com/', 'https://gw.am.wso2.com/'],
       certificateNotAfter: leaf.notAfter,
+      // No NGINX pod has reported site probes yet.
+      sites: [
+        { host: 'api.am.wso2.com', serving: 'Unknown' },
+        { host: 'gw.am.wso2.com', serving: 'Unknown' },
+      ],
+      serving: expect.objectContaining({ status: 'Unknown', reason: 'NoProbeResults' }),
     });
   });
 

@@ -109,3 +109,52 @@ test('any changed field is a different status: the hash, a message, or a conditi
   expect(sameStatus(before, computeStatus({ ...healthy, backends: ok('OtherReason') }, before, T1))).toBe(false);
   expect(sameStatus(undefined, before)).toBe(false);
 });
+
+describe('Serving and Ready', () => {
+  const sites = [{ host: 'a.example.com', serving: 'True' as const, nodesAnswering: 1, nodesTotal: 2 }];
+  const serving = (status: 'True' | 'False' | 'Unknown', reason: string, message = `${reason} message`) => ({
+    status,
+    reason,
+    message,
+  });
+
+  test('every site answers (one node of two down): Serving True, Ready True, and status.sites as found', () => {
+    const status = computeStatus({ ...healthy, sites, serving: serving('True', 'SitesServing') }, undefined, T0);
+    const c = byType(status);
+    expect([c.Serving?.status, c.Serving?.reason, c.Ready?.status]).toEqual(['True', 'SitesServing', 'True']);
+    expect(status.sites).toEqual(sites);
+  });
+
+  test('no probe results: Serving Unknown, and Ready is not held back by it', () => {
+    const status = computeStatus({ ...healthy, serving: serving('Unknown', 'NoProbeResults') }, undefined, T0);
+    const c = byType(status);
+    expect([c.Serving?.status, c.Ready?.status, c.Reconciling?.status]).toEqual(['Unknown', 'True', 'False']);
+  });
+
+  test('a site not serving: Ready False (SitesNotServing, with the sites), Reconciling True, not Stalled', () => {
+    const message = 'a.example.com is not serving (0/2 nodes answer): 502 from NGINX: no node answered';
+    const status = computeStatus({ ...healthy, serving: serving('False', 'SitesNotServing', message) }, undefined, T0);
+    const c = byType(status);
+    expect([c.Serving?.status, c.Serving?.message]).toEqual(['False', message]);
+    expect([c.Ready?.status, c.Ready?.reason, c.Ready?.message]).toEqual(['False', 'SitesNotServing', message]);
+    expect([c.Reconciling?.status, c.Stalled?.status]).toEqual(['True', 'False']);
+  });
+
+  test('a problem the operator sees names Ready before the sites it causes to fail', () => {
+    const status = computeStatus(
+      {
+        ...healthy,
+        backends: { ok: false, reason: 'NoReadyBackend', message: 'none', waiting: true },
+        serving: serving('False', 'SitesNotServing'),
+      },
+      undefined,
+      T0,
+    );
+    expect(byType(status).Ready?.reason).toBe('NoReadyBackend');
+  });
+
+  test('not computed (an earlier step failed): Serving Unknown, NotChecked', () => {
+    const c = byType(computeStatus({ generation: 1, accepted: ok('Valid') }, undefined, T0));
+    expect([c.Serving?.status, c.Serving?.reason]).toEqual(['Unknown', 'NotChecked']);
+  });
+});

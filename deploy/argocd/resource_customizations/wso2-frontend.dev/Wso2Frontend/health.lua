@@ -1,7 +1,9 @@
 -- Health of a wso2-frontend.dev Wso2Frontend from the kstatus-style status its operator writes:
 -- Healthy only when Ready=True for the current generation; Degraded when Stalled=True (something
--- only a change of the resource fixes), with that condition's reason and message; Progressing
--- otherwise (no status yet, a status older than the spec, reconciling, rolling out).
+-- only a change of the resource fixes), with that condition's reason and message, or when
+-- Serving=False (a public site does not answer through NGINX, after the agents' failure
+-- threshold), with the failing sites; Progressing otherwise (no status yet, a status older than
+-- the spec, reconciling, rolling out). Serving=Unknown (no probe results) changes nothing.
 -- Uses only the base and table libraries, which Argo CD opens for every health script.
 local hs = { status = "Progressing", message = "Waiting for the operator to report a status" }
 
@@ -32,6 +34,11 @@ end
 local stalled = condition("Stalled")
 if stalled ~= nil and stalled.status == "True" then
   return { status = "Degraded", message = describe(stalled) }
+end
+
+local serving = condition("Serving")
+if serving ~= nil and serving.status == "False" then
+  return { status = "Degraded", message = describe(serving) }
 end
 
 local ready = condition("Ready")
