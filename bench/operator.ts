@@ -72,6 +72,8 @@ function startOperatorProcess(kubeconfig: string): { child: ChildProcess; health
     // NODE_OPTIONS in deploy/base/operator.yaml.
     [
       ...(process.env.BENCH_OPERATOR_NODE_FLAGS ?? '--max-semi-space-size=2 --max-old-space-size=128').split(' '),
+      // Only so that SIGUSR2 can ask for a full GC before the heap is read (heapAfterGc).
+      '--expose-gc',
       fileURLToPath(new URL('../src/cli/main.js', import.meta.url)),
       'operator',
       '--health-port',
@@ -103,6 +105,33 @@ async function operatorHeap(port: number): Promise<string> {
   const value = (name: string) =>
     Number(new RegExp(`^wso2_frontend_${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
   return `V8 heap used ${value('nodejs_heap_size_used_bytes').toFixed(0)} MB of ${value('nodejs_heap_size_total_bytes').toFixed(0)}, external ${value('nodejs_external_memory_bytes').toFixed(0)} MB`;
+}
+
+/** The V8 heap in use after a full GC, in MB: SIGUSR2 asks the operator (run with --expose-gc) for one, /metrics tells. */
+async function heapAfterGc(pid: number, port: number): Promise<string> {
+  const read = async () =>
+    Number(
+      /^wso2_frontend_heap_used_after_full_gc_bytes (\S+)$/m.exec(
+        await (await fetch(`http://127.0.0.1:${port}/metrics`)).text(),
+      )?.[1] ?? 0,
+    );
+  const before = await read();
+  process.kill(pid, 'SIGUSR2');
+  for (let tries = 0; tries < 100; tries++) {
+    const after = await read();
+    if (after !== before) return `${(after / 2 ** 20).toFixed(1)} MB`;
+    await sleep(100);
+  }
+  return 'not reported';
+}
+
+/** Write requests the operator itself counted (wso2_frontend_api_requests_total), by "resource VERB"; its Lease excluded. */
+async function operatorWrites(port: number): Promise<[string, number][]> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return [...text.matchAll(/^wso2_frontend_api_requests_total\{method="([A-Z]+)",resource="([^"]*)"\} (\S+)$/gm)]
+    .filter(([, method, resource]) => method !== 'GET' && resource !== 'leases')
+    .map(([, method, resource, n]) => [`${resource} ${method}`, Number(n)] as [string, number])
+    .filter(([, n]) => n > 0);
 }
 
 /** Reconciles the operator has completed (every result), from its /metrics. */
@@ -217,6 +246,7 @@ export async function benchOperator(): Promise<void> {
           .map(([name, p]) => [name, cpuSecondsOf(p!)]),
       );
 
+    const heapAtStart = await heapAfterGc(pid, healthPort);
     await core.createNamespace({ body: { metadata: { name: 'bench-sequential' } } });
     const latencies: number[] = [];
     for (let i = 0; i < SEQUENTIAL; i++) {
@@ -242,6 +272,8 @@ export async function benchOperator(): Promise<void> {
     console.log(
       `  apply -> Ready, ${SEQUENTIAL} resources one by one: p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms`,
     );
+    console.log(`  V8 heap after a full GC with 0 resources: ${heapAtStart}`);
+    let frontends = SEQUENTIAL;
 
     for (const size of BATCHES) {
       const cpuPerFrontend: string[] = [];
@@ -298,6 +330,10 @@ export async function benchOperator(): Promise<void> {
         );
       }
       console.log(`  operator CPU per frontend, first reconcile to Ready (${size}): ${cpuPerFrontend.join(', ')}`);
+      frontends += size * KEYS.length;
+      console.log(
+        `  V8 heap after a full GC with ${frontends} resources (every batch so far): ${await heapAfterGc(pid, healthPort)}; RSS ${memoryOf(pid).rssMb.toFixed(0)} MB`,
+      );
     }
 
     // Settled: count write requests over two resyncs of everything (the nodes' and leader leases excluded).
@@ -325,8 +361,9 @@ export async function benchOperator(): Promise<void> {
     const verifiedSeconds = (Date.now() - restartedAt) / 1000;
     const reconciled = await operatorReconciles(restartPort);
     const restartWrites = writeCount(beforeRestart, await requestsByResource(plane.kubeconfigPath));
+    const sentByOperator = await operatorWrites(restartPort);
     console.log(
-      `  restart over ${total} settled resources: ${reconciled} reconciles done after ${verifiedSeconds.toFixed(1)} s (process start included), ${restartWrites.reduce((sum, [, n]) => sum + n, 0)} write requests${restartWrites.length ? ` (${restartWrites.map(([r, n]) => `${r}: ${n}`).join(', ')})` : ''}`,
+      `  restart over ${total} settled resources: ${reconciled} reconciles done after ${verifiedSeconds.toFixed(1)} s (process start included), ${restartWrites.reduce((sum, [, n]) => sum + n, 0)} write requests to the API server by anyone${restartWrites.length ? ` (${restartWrites.map(([r, n]) => `${r}: ${n}`).join(', ')})` : ''}, ${sentByOperator.reduce((sum, [, n]) => sum + n, 0)} sent by the operator (its own count, its Lease excluded)${sentByOperator.length ? ` (${sentByOperator.map(([r, n]) => `${r}: ${n}`).join(', ')})` : ''}`,
     );
   } finally {
     operator?.kill('SIGTERM');

@@ -61,6 +61,10 @@ export function assemble(
       if (encoded === undefined) return { ready: false, waiting: `Secret ${mount.secret} has no key ${key}` };
       files[`${mount.dir}/${key}`] = decode(encoded);
     }
+    for (const key of mount.keys ? (mount.optionalKeys ?? []) : []) {
+      const encoded = data[key];
+      if (encoded !== undefined) files[`${mount.dir}/${key}`] = decode(encoded);
+    }
     if (data['tls.crt'] !== undefined) fingerprints.add(certificateFingerprint(decode(data['tls.crt'])));
   }
   const expected = (configMap.metadata?.annotations?.[CERTIFICATES_ANNOTATION] ?? '').split(',').filter(Boolean);

@@ -47,16 +47,19 @@ export interface SecretMount {
   secret: string;
   /** The keys written; every key of the Secret when omitted. */
   keys?: string[];
+  /** Keys written when the Secret has them (`KEY?` in the flag), with `keys` only. */
+  optionalKeys?: string[];
 }
 
 const NAME = /^[A-Za-z0-9][-._A-Za-z0-9]*$/;
 
-/** `DIR=SECRET[:KEY,KEY...]`, the agent's --secret flag. */
+/** `DIR=SECRET[:KEY,KEY?...]`, the agent's --secret flag (`KEY?`: written when the Secret has it). */
 export function formatSecretMount(mount: SecretMount): string {
-  return `${mount.dir}=${mount.secret}${mount.keys ? `:${mount.keys.join(',')}` : ''}`;
+  const keys = mount.keys ? [...mount.keys, ...(mount.optionalKeys ?? []).map((k) => `${k}?`)] : undefined;
+  return `${mount.dir}=${mount.secret}${keys ? `:${keys.join(',')}` : ''}`;
 }
 
-/** Parses `DIR=SECRET[:KEY,KEY...]` (the agent's --secret flag). */
+/** Parses `DIR=SECRET[:KEY,KEY?...]` (the agent's --secret flag). */
 export function parseSecretMount(text: string): SecretMount {
   const match = /^([^=]+)=([^:]+)(?::(.+))?$/.exec(text);
   if (!match) throw new Error(`--secret ${JSON.stringify(text)}: expected DIR=SECRET or DIR=SECRET:KEY,KEY`);
@@ -66,6 +69,14 @@ export function parseSecretMount(text: string): SecretMount {
     throw new Error(`--secret ${JSON.stringify(text)}: DIR must be a relative path of plain names, not ${dir}`);
   const keyList = keys?.split(',');
   for (const key of keyList ?? [])
-    if (!NAME.test(key)) throw new Error(`--secret ${JSON.stringify(text)}: ${JSON.stringify(key)} is not a key name`);
-  return { dir, secret, ...(keyList ? { keys: keyList } : {}) };
+    if (!NAME.test(key.replace(/\?$/, '')))
+      throw new Error(`--secret ${JSON.stringify(text)}: ${JSON.stringify(key)} is not a key name`);
+  const required = keyList?.filter((k) => !k.endsWith('?'));
+  const optional = keyList?.filter((k) => k.endsWith('?')).map((k) => k.slice(0, -1));
+  return {
+    dir,
+    secret,
+    ...(required ? { keys: required } : {}),
+    ...(optional?.length ? { optionalKeys: optional } : {}),
+  };
 }

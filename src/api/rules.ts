@@ -312,6 +312,18 @@ export function crossFieldRules({
           ? 'http and https must be different ports'
           : undefined,
     },
+    {
+      scope: 'spec',
+      fieldPath: '.probes.timeoutSeconds',
+      cel: `!has(self.probes) || !has(self.probes.timeoutSeconds) || !has(self.probes.intervalSeconds) || self.probes.timeoutSeconds < self.probes.intervalSeconds`,
+      celMessage: `'timeoutSeconds must be less than intervalSeconds, so a probe ends before the next one starts'`,
+      check: (s) =>
+        s.probes?.timeoutSeconds !== undefined &&
+        s.probes.intervalSeconds !== undefined &&
+        s.probes.timeoutSeconds >= s.probes.intervalSeconds
+          ? 'timeoutSeconds must be less than intervalSeconds, so a probe ends before the next one starts'
+          : undefined,
+    },
     proxyBufferRule,
   ];
 

@@ -470,6 +470,46 @@ export const NginxSettings = Type.Object(
   },
 );
 
+const DefaultedInteger = (description: string, minimum: number, maximum: number, defaultValue: number) =>
+  Defaulted(Type.Integer({ description, minimum, maximum, default: defaultValue }));
+
+export const Probes = Type.Object(
+  {
+    enabled: Defaulted(
+      Type.Boolean({
+        description:
+          "Probe every public host through NGINX from inside each NGINX pod (the reload agent), as a user would reach it; false: no probes, and the pods' reports are removed.",
+        default: true,
+      }),
+    ),
+    intervalSeconds: DefaultedInteger('Seconds between two probes of a site (and of each of its nodes).', 1, 3600, 30),
+    timeoutSeconds: DefaultedInteger(
+      'Seconds a probe may take, TLS handshake included; must be less than intervalSeconds.',
+      1,
+      60,
+      5,
+    ),
+    failureThreshold: DefaultedInteger(
+      'Consecutive failed probes before a serving site (or an answering node) counts as down, so one blip does not flip it.',
+      1,
+      20,
+      3,
+    ),
+    successThreshold: DefaultedInteger(
+      'Consecutive successful probes before a site that was down (or a node) counts as serving again.',
+      1,
+      20,
+      1,
+    ),
+  },
+  {
+    description:
+      "Site probes: a real HTTPS request per public host to the NGINX pod's own listener (the host's SNI and Host, the product's health path), and the same pinned to each node; reported on each NGINX pod.",
+    additionalProperties: false,
+    default: {},
+  },
+);
+
 export const Wso2FrontendSpec = Type.Object(
   {
     product: Enum(PRODUCTS, { description: 'The WSO2 product behind this frontend.' }),
@@ -504,6 +544,7 @@ export const Wso2FrontendSpec = Type.Object(
     tls: Defaulted(Tls),
     backendTLS: Defaulted(BackendTls),
     nginx: Defaulted(NginxSettings),
+    probes: Defaulted(Probes),
   },
   { description: 'What to front and how.', additionalProperties: false },
 );

@@ -1,10 +1,18 @@
 // Writes what a plan wants with server-side apply, and owns the three memos that make a resync of
 // unchanged resources cost nothing: which content each object was last applied with (to skip an
 // apply that would change nothing), which desired set was last pruned, and which of its own
-// writes the cache may not have seen yet (so a read never decides on stale data).
+// writes the cache may not have seen yet (so a read never decides on stale data). The first memo
+// is also written on each object (APPLIED_HASH_ANNOTATION), so a restarted operator skips the
+// applies that would change nothing too.
 import { createHash } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
-import { apiVersionOf, instanceSelector, objectId, type OwnedKind } from '../render/ownership.js';
+import {
+  APPLIED_HASH_ANNOTATION,
+  apiVersionOf,
+  instanceSelector,
+  objectId,
+  type OwnedKind,
+} from '../render/ownership.js';
 import { RawApplyApi } from './runtime/apply.js';
 import type { Logger } from './runtime/controller.js';
 
@@ -194,9 +202,12 @@ export class Applier {
 
   /**
    * Applies `object` unless the last apply of exactly this content got back the resourceVersion
-   * the cache holds now (for a kind that is not watched, the API server): then nobody has changed it since, and the apply would change nothing.
-   * Any other writer (a user's edit, a controller's status update) changes the resourceVersion,
-   * so drift is still put back on the next reconcile.
+   * the cache holds now (for a kind that is not watched, the API server): then nobody has changed
+   * it since, and the apply would change nothing. Any other writer (a user's edit, a controller's
+   * status update) changes the resourceVersion, so drift is still put back on the next reconcile.
+   * With no memo of this object (a restarted operator), the object's own annotation stands in for
+   * it: the apply is skipped when the object says it was applied with exactly this content and
+   * still holds every field of it that the cache keeps.
    */
   private async applyIfChanged(owner: Owner, object: k8s.KubernetesObject): Promise<k8s.KubernetesObject> {
     const namespace = owner.metadata.namespace!;
@@ -208,15 +219,25 @@ export class Applier {
     const records = this.applied.get(ownerKey(owner)) ?? new Map<string, AppliedRecord>();
     this.applied.set(ownerKey(owner), records);
     const record = records.get(id);
-    const cached = this.options.kinds.find((k) => k.kind === object.kind)?.optional
-      ? // Not watched: read it (not write it) when the memo says this content was applied last.
-        record?.hash === hash
+    const kind = this.options.kinds.find((k) => k.kind === object.kind);
+    const sent = withOwner(owner, withAnnotation(object, APPLIED_HASH_ANNOTATION, hash));
+    const cached = kind?.optional
+      ? // Not watched: read it (not write it) when this content may be there already.
+        !record || record.hash === hash
         ? await this.options.client.read(object.apiVersion!, object.kind!, namespace, object.metadata!.name!)
         : undefined
       : this.options.cache?.get(object.kind!, namespace, object.metadata!.name!);
     if (record && cached && record.hash === hash && cached.metadata?.resourceVersion === record.resourceVersion)
       return cached;
-    const result = await this.options.client.apply(withOwner(owner, object));
+    if (
+      !record &&
+      cached?.metadata?.annotations?.[APPLIED_HASH_ANNOTATION] === hash &&
+      holds(cached, cachedPart(sent, kind))
+    ) {
+      records.set(id, { hash, resourceVersion: cached.metadata.resourceVersion ?? '' });
+      return cached;
+    }
+    const result = await this.options.client.apply(sent);
     const resourceVersion = result.metadata?.resourceVersion ?? '';
     records.set(id, { hash, resourceVersion });
     // A resourceVersion that did not move: the apply changed nothing (the memo was empty, or someone else wrote it).
@@ -270,6 +291,36 @@ export class Applier {
     this.applied.delete(`${namespace}/${name}`);
     this.pruned.delete(`${namespace}/${name}`);
   }
+}
+
+/** What of `object` the cache keeps, to compare with the cached copy: no kind and apiVersion (list items lack them), trimmed as the cache is. */
+function cachedPart(object: k8s.KubernetesObject, kind: OwnedKind | undefined): object {
+  const { apiVersion: _apiVersion, kind: _kind, ...content } = kind?.trim ? kind.trim(structuredClone(object)) : object;
+  return content;
+}
+
+function withAnnotation<T extends k8s.KubernetesObject>(object: T, key: string, value: string): T {
+  return {
+    ...object,
+    metadata: { ...object.metadata, annotations: { ...object.metadata?.annotations, [key]: value } },
+  };
+}
+
+/**
+ * Whether `live` holds every field `desired` sets, with the same value (what the API server adds,
+ * defaults and other managers' fields may be there too). Lists must have the same length and hold
+ * their items in order. Conservative: any difference means the apply is sent.
+ */
+export function holds(live: unknown, desired: unknown): boolean {
+  if (desired === undefined) return true;
+  if (Array.isArray(desired))
+    return Array.isArray(live) && live.length === desired.length && desired.every((d, i) => holds(live[i], d));
+  if (desired !== null && typeof desired === 'object') {
+    if (live === null || typeof live !== 'object' || Array.isArray(live)) return false;
+    const fields = live as Record<string, unknown>;
+    return Object.entries(desired).every(([key, value]) => holds(fields[key], value));
+  }
+  return live === desired;
 }
 
 function withOwner<T extends k8s.KubernetesObject>(owner: Owner, object: T): T {

@@ -30,9 +30,11 @@ export class OperatorMetrics {
   private readonly sitesByFrontend = new Map<string, string[]>();
 
   /**
-   * `queueStats` (and `apiRequests`, the requests sent to the API server by HTTP method) are
+   * `queueStats` (and `apiRequests`, the requests sent to the API server by "METHOD resource") are
    * read on every scrape, so the queue and the client need no hooks into the metrics.
    */
+  private readonly heapAfterGc: Gauge;
+
   constructor(
     queueStats: () => WorkQueueStats,
     private readonly now: () => number = Date.now,
@@ -73,14 +75,22 @@ export class OperatorMetrics {
     if (apiRequests)
       new Counter({
         name: `${metricPrefix}api_requests_total`,
-        help: 'Requests sent (or attempted, when nothing answered) to the Kubernetes API server, watches included, by HTTP method.',
-        labelNames: ['method'],
+        help: 'Requests sent (or attempted, when nothing answered) to the Kubernetes API server, watches included, by HTTP method and resource[/subresource].',
+        labelNames: ['method', 'resource'],
         registers,
         collect() {
           this.reset();
-          for (const [method, count] of apiRequests()) this.inc({ method }, count);
+          for (const [request, count] of apiRequests()) {
+            const [method = '', resource = ''] = request.split(' ');
+            this.inc({ method, resource }, count);
+          }
         },
       });
+    this.heapAfterGc = new Gauge({
+      name: `${metricPrefix}heap_used_after_full_gc_bytes`,
+      help: 'V8 heap in use right after the last full garbage collection asked for with SIGUSR2 (only under node --expose-gc).',
+      registers,
+    });
     this.certificateExpiry = new Gauge({
       name: `${metricPrefix}certificate_expiry_seconds`,
       help: 'Seconds until the notAfter time of a certificate served for a WSO2Frontend (negative once expired).',
@@ -114,6 +124,10 @@ export class OperatorMetrics {
       registers,
     });
     collectDefaultMetrics({ register: this.registry, prefix: metricPrefix });
+  }
+
+  observeHeapAfterGc(bytes: number): void {
+    this.heapAfterGc.set(bytes);
   }
 
   /** What the status says about each site of a frontend now; replaces what it said before (an empty list forgets them). */

@@ -418,6 +418,42 @@ export function servesPinnedSite(pattern: PatternName, role: Role): boolean {
   return Object.values(PATTERN_PRESETS[pattern].sites).some((s) => s.pinned && s.https.role === role);
 }
 
+/**
+ * The path a site probe asks every node of the site for: a health endpoint WSO2 documents as
+ * unauthenticated on the port the site fronts, else a page every node serves on that port. Any
+ * answer of a node below 500 counts (a 401 or 404 from the node still proves it serves); a 5xx
+ * from a health endpoint is the node saying it is unhealthy.
+ */
+export function probePath(product: Product, version: SemVer, site: SitePreset): string {
+  const port = site.https.port;
+  switch (product) {
+    case 'identity-server':
+      // The Carbon health-check API, unauthenticated by default since IS 5.7.0 (IS docs "Monitoring
+      // server health"; wso2/docker-is images' HEALTHCHECK and the kubernetes-is readiness probe use
+      // it on 9443). Older releases: the management console's login page.
+      return atLeast(version, 5, 7) ? '/api/health-check/v1.0/health' : '/carbon/admin/login.jsp';
+    case 'api-manager':
+      // API-M docs "Basic Health Checks" (2.x to 4.6): the Axis2 `Version` service on 9443/9763
+      // (and on the gateway's 8243/8280, as WSO2's performance scripts poll it); WebSocket ports
+      // 8099/9099 answer /health. The gateway's /api/am/gateway/v2/server-startup-healthcheck
+      // (4.1+) is on the gateway node's 9443, which no gateway site fronts.
+      if (port === 8099) return '/health';
+      if (port === CARBON_HTTPS || port === PASSTHROUGH_HTTPS) return '/services/Version';
+      return '/';
+    case 'enterprise-integrator':
+      // EI 6 is Carbon 4: the `Version` service on its pass-through port, the console's login page
+      // on 9443. EI 7's integrator (Micro Integrator 1.x) keeps its health API on the internal
+      // port 9201, which NGINX does not front: any answer of the node.
+      if (version.major < 7) return port === CARBON_HTTPS ? '/carbon/admin/login.jsp' : '/services/Version';
+      return '/';
+    case 'micro-integrator':
+      // MI's /healthz and /liveness are on the internal port 9201 (MI docs "Health checks"), not
+      // fronted: the pass-through port gets "/" (any answer of the node), the management API its
+      // login resource (401 without credentials, from the node).
+      return port === 9164 ? '/management/login' : '/';
+  }
+}
+
 export function parseVersion(version: string): SemVer | undefined {
   const match = /^(\d+)\.(\d+)\.(\d+)$/.exec(version);
   return match ? { major: Number(match[1]), minor: Number(match[2]), patch: Number(match[3]) } : undefined;

@@ -9,6 +9,7 @@ import {
   PATTERN_PRESETS,
   PRODUCT_INFO,
   parseVersion,
+  probePath,
   roleListeners,
   rolesOf,
   servesPinnedSite,
@@ -85,6 +86,17 @@ export interface Site {
   certificate: SiteCertificate;
   /** Every origin of the site's nodes, so that redirects to them are rewritten to the public URL (`proxy_redirect`). */
   nodeOrigins: NodeOrigin[];
+  /** The product's health path the site probes ask for (src/model/catalog.ts, probePath). */
+  probePath: string;
+}
+
+/** spec.probes, defaulted. */
+export interface ProbeSettings {
+  enabled: boolean;
+  intervalSeconds: number;
+  timeoutSeconds: number;
+  failureThreshold: number;
+  successThreshold: number;
 }
 
 /** A certificate the frontend serves, with the public hosts it must cover. */
@@ -189,6 +201,7 @@ export interface Topology {
   certificates: CertificatePlan[];
   backendTls: { verify: boolean; caSecretName?: string };
   nginx: NginxSettings;
+  probes: ProbeSettings;
   productSettings: ProductSettings;
 }
 
@@ -315,6 +328,7 @@ export function buildTopology(spec: DefaultedSpec, observed: ObservedEndpoints =
   const ports = { http: spec.ports.http, https: spec.ports.https };
   const external = spec.backends.external;
 
+  const semver = parseVersion(version)!;
   const sites: Site[] = [];
   const upstreams: Upstream[] = [];
   for (const [name, sitePreset] of Object.entries(preset.sites)) {
@@ -360,6 +374,7 @@ export function buildTopology(spec: DefaultedSpec, observed: ObservedEndpoints =
       http,
       certificate,
       nodeOrigins: nodeOrigins(nodes, sitePreset),
+      probePath: probePath(product, semver, sitePreset),
     });
   }
 
@@ -373,7 +388,6 @@ export function buildTopology(spec: DefaultedSpec, observed: ObservedEndpoints =
     return { role, hostname, managementHostname: hostServedBy(role, true) ?? hostname };
   });
 
-  const semver = parseVersion(version)!;
   return {
     product,
     version,
@@ -429,6 +443,7 @@ export function buildTopology(spec: DefaultedSpec, observed: ObservedEndpoints =
       ...(spec.backendTLS.caSecretName ? { caSecretName: spec.backendTLS.caSecretName } : {}),
     },
     nginx: nginxSettings(spec.nginx),
+    probes: { ...spec.probes },
     productSettings: {
       configFormat: PRODUCT_INFO[product].configFormat(semver),
       proxyPorts: ports,

@@ -16,6 +16,7 @@ import {
 } from '../api/agent.js';
 import type { Wso2Frontend } from '../api/schema.js';
 import { durationSeconds, type Topology } from '../model/topology.js';
+import { probePlanFiles } from './probes.js';
 import { labelsFor, meta, NGINX_COMPONENT, selectorFor, TLS_COMPONENT } from './ownership.js';
 import {
   BACKEND_CA_PATH,
@@ -76,8 +77,9 @@ export function nginxConfiguration(
   layout: NginxLayout,
   certificateVersions: string[] = [],
 ): NginxConfiguration {
-  const hash = configHash(renderNginx(topology, layout), certificateVersions);
-  return { files: renderNginx(topology, layout, hash), hash, certificateVersions };
+  const plan = probePlanFiles(topology, layout);
+  const hash = configHash({ ...renderNginx(topology, layout), ...plan }, certificateVersions);
+  return { files: { ...renderNginx(topology, layout, hash), ...plan }, hash, certificateVersions };
 }
 
 /** The ConfigMap the reload agents watch: the files, the hash they must serve, and the certificates they go with. */
@@ -108,6 +110,8 @@ export function agentSecretMounts(frontend: Wso2Frontend, topology: Topology): S
     dir: dirOf(certificatePaths(plan.name).certificate),
     secret: certificateSecretName(frontend, plan.name),
     keys: ['tls.crt', 'tls.key'],
+    // The CA the site probes check the served certificate against, when the Secret has one.
+    ...(topology.probes.enabled ? { optionalKeys: ['ca.crt'] } : {}),
   }));
   const backendCa = topology.backendTls.caSecretName
     ? [{ dir: dirOf(BACKEND_CA_PATH), secret: topology.backendTls.caSecretName, keys: ['ca.crt'] }]

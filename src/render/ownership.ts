@@ -3,6 +3,7 @@
 // agent reads are its contract, in src/api/agent.ts).
 // The controller derives its watches, cache transforms, label selectors and prune set from here,
 // so owning one more kind is one more row in OWNED_KINDS.
+import { createHash } from 'node:crypto';
 import type { KubernetesObject, V1ConfigMap, V1Deployment, V1Pod } from '@kubernetes/client-node';
 import type { Wso2Frontend } from '../api/schema.js';
 import { SITE_PROBES_ANNOTATION } from '../api/probe.js';
@@ -11,6 +12,11 @@ import { SITE_PROBES_ANNOTATION } from '../api/probe.js';
 export const OPERATOR_NAME = 'wso2-frontend-operator';
 export const FIELD_MANAGER = OPERATOR_NAME;
 export const LEASE_NAME = OPERATOR_NAME;
+/**
+ * On every object the operator applies: the hash of what it applied (content and owner), so a
+ * restarted operator can tell from its cache, without a write, that an object already holds it.
+ */
+export const APPLIED_HASH_ANNOTATION = 'wso2-frontend.dev/applied-hash';
 
 /** The recommended labels (app.kubernetes.io/*) on every object the operator renders. */
 export const LABEL = {
@@ -55,10 +61,24 @@ export const meta = (frontend: Wso2Frontend, name: string, component: string) =>
 /** Shrinks a cached object to what reconcile reads (the cache holds every owned object for the life of the process). */
 export type Trim = (object: KubernetesObject) => KubernetesObject;
 
-/** Reconcile reads only the names, owners and versions of its ConfigMaps: the rendered files stay out of the cache. */
-const withoutData: Trim = (object) => {
-  const { data: _data, binaryData: _binary, ...rest } = object as V1ConfigMap;
-  return rest;
+/** The key under which a trimmed ConfigMap keeps the digest of its files. */
+const DATA_DIGEST = 'sha256';
+
+/**
+ * Reconcile reads only the names, owners and versions of its ConfigMaps: the rendered files stay
+ * out of the cache, and only their digest stays (the API server keeps a ConfigMap's data as sent),
+ * so a desired ConfigMap trimmed the same way still tells whether the files are what it wants.
+ */
+const dataDigest: Trim = (object) => {
+  const { data, binaryData, ...rest } = object as V1ConfigMap;
+  const sorted = (files: Record<string, string> = {}) =>
+    Object.keys(files)
+      .sort()
+      .map((k) => [k, files[k]]);
+  const digest = createHash('sha256')
+    .update(JSON.stringify([sorted(data), sorted(binaryData)]))
+    .digest('hex');
+  return { ...rest, data: { [DATA_DIGEST]: digest } } as V1ConfigMap;
 };
 
 /** Reconcile reads a workload's replicas, generation, status and pod-template annotations, never its containers. */
@@ -107,7 +127,7 @@ export interface OwnedKind {
 
 /** Every kind the operator creates for a frontend: watched (label-selected), cached and pruned. */
 export const OWNED_KINDS: readonly OwnedKind[] = [
-  { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', trim: withoutData },
+  { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', trim: dataDigest },
   // Kept whole: reconcile reads the certificates it issued from the cache.
   { group: '', version: 'v1', plural: 'secrets', kind: 'Secret' },
   { group: '', version: 'v1', plural: 'services', kind: 'Service' },

@@ -3,8 +3,8 @@
 // deletes only what the owner no longer wants, and reads never decide on the cache's stale copy
 // of the applier's own write.
 import * as k8s from '@kubernetes/client-node';
-import { Applier, type ClusterClient, type Owner, type WatchedCache } from '../../src/controller/applier.js';
-import { OWNED_KINDS } from '../../src/render/ownership.js';
+import { Applier, holds, type ClusterClient, type Owner, type WatchedCache } from '../../src/controller/applier.js';
+import { APPLIED_HASH_ANNOTATION, OWNED_KINDS } from '../../src/render/ownership.js';
 
 const owner: Owner = {
   apiVersion: 'wso2-frontend.dev/v1alpha1',
@@ -61,10 +61,13 @@ class FakeCluster implements ClusterClient {
     const object = this.stored.get(id)!;
     this.stored.set(id, { ...object, metadata: { ...object.metadata, resourceVersion: String(++this.version) } });
   }
-  /** The informers catch up with the API server. */
+  /** The informers catch up with the API server (and trim what they cache, as the controller's do). */
   sync(): void {
     this.cachedObjects.clear();
-    for (const [id, object] of this.stored) this.cachedObjects.set(id, object);
+    for (const [id, object] of this.stored) {
+      const trim = OWNED_KINDS.find((k) => k.kind === object.kind)?.trim;
+      this.cachedObjects.set(id, trim ? trim(structuredClone(object)) : object);
+    }
   }
   /** The informer caches, as the controller offers them. */
   readonly cache: WatchedCache = {
@@ -189,6 +192,62 @@ describe('apply', () => {
       expect((await applier.apply(owner, [service])).refused?.permanent).toBe(permanent);
     }
   });
+});
+
+describe('apply by a restarted operator (a new applier, no memo)', () => {
+  /** The cluster as the last process left it: the object applied and seen by the cache. */
+  async function settled(data: Record<string, string> = { a: '1' }) {
+    const { cluster, applier } = setUp();
+    await applier.apply(owner, [configMap('shop-nginx', data)]);
+    cluster.sync();
+    const restarted = new Applier({ client: cluster, cache: cluster.cache, kinds: OWNED_KINDS, log: () => undefined });
+    cluster.requests.length = 0;
+    return { cluster, restarted };
+  }
+
+  test('every applied object says which content it was applied with', async () => {
+    const { cluster } = await settled();
+    expect(cluster.stored.get('ConfigMap/shop-nginx')?.metadata?.annotations?.[APPLIED_HASH_ANNOTATION]).toMatch(
+      /^[0-9a-f]{64}$/,
+    );
+  });
+
+  test('an object that says it holds this content and does sends nothing, then or on the next reconcile', async () => {
+    const { cluster, restarted } = await settled();
+    const result = await restarted.apply(owner, [configMap('shop-nginx')]);
+    await restarted.apply(owner, [configMap('shop-nginx')]);
+    expect(cluster.requests).toEqual([]);
+    expect(result.applied.get('ConfigMap/shop-nginx')?.metadata?.resourceVersion).toBe('1');
+  });
+
+  test('other content is applied', async () => {
+    const { cluster, restarted } = await settled();
+    await restarted.apply(owner, [configMap('shop-nginx', { a: '2' })]);
+    expect(cluster.requests).toEqual(['apply ConfigMap/shop-nginx']);
+  });
+
+  test('an object edited while no operator ran (a value changed or removed, the annotation kept) is put back', async () => {
+    for (const data of [{ a: 'edited' }, {}] as Record<string, string>[]) {
+      const { cluster, restarted } = await settled({ a: '1', b: '2' });
+      const stored = cluster.stored.get('ConfigMap/shop-nginx') as k8s.V1ConfigMap;
+      const edited: k8s.V1ConfigMap = { ...stored, data: { ...data, b: '2' } };
+      cluster.stored.set('ConfigMap/shop-nginx', edited);
+      cluster.sync();
+      await restarted.apply(owner, [configMap('shop-nginx', { a: '1', b: '2' })]);
+      expect(cluster.requests).toEqual(['apply ConfigMap/shop-nginx']);
+    }
+  });
+});
+
+test('holds: every field of the desired object with the same value; extra fields, defaults and other owners are fine', () => {
+  const desired = { spec: { ports: [{ port: 443 }], selector: { a: '1' } } };
+  expect(
+    holds({ spec: { ports: [{ port: 443, protocol: 'TCP' }], selector: { a: '1' }, clusterIP: 'x' } }, desired),
+  ).toBe(true);
+  expect(holds({ spec: { ports: [{ port: 8443 }], selector: { a: '1' } } }, desired)).toBe(false);
+  expect(holds({ spec: { ports: [{ port: 443 }, { port: 80 }], selector: { a: '1' } } }, desired)).toBe(false);
+  expect(holds({ spec: { ports: [{ port: 443 }] } }, desired)).toBe(false);
+  expect(holds({ spec: { ports: { port: 443 }, selector: { a: '1' } } }, desired)).toBe(false);
 });
 
 test('each apply sent is logged at debug level, saying whether it changed the object; a skipped one is not', async () => {

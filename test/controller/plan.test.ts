@@ -25,6 +25,7 @@ import {
 } from '../../src/tls/issuer.js';
 import { generateRsaKeyPair } from '../../src/tls/x509.js';
 import { CONFIG_HASH_ANNOTATION, SERVED_CONDITION } from '../../src/api/agent.js';
+import { formatSiteProbeReport, SITE_PROBES_ANNOTATION, type SiteProbe } from '../../src/api/probe.js';
 import { LABEL } from '../../src/render/ownership.js';
 
 const NOW = new Date('2026-03-01T00:00:00.000Z');
@@ -1141,5 +1142,75 @@ describe('plan: tls.mode issuer (cert-manager)', () => {
     );
     if (p.action !== 'report') throw new Error(`expected a report, got ${p.action}`);
     expect(p.outcome.findings.certificates).toMatchObject({ ok: false, reason: 'CertificateInvalid' });
+  });
+});
+
+describe('site probes: from the NGINX pods to the findings, the Events and the next look', () => {
+  const probed = (sites: SiteProbe[], probedAt = new Date(NOW.getTime() - 5000)): k8s.V1Pod => ({
+    ...nginxPod('shop-nginx-a', { served: 'any' }),
+    metadata: {
+      name: 'shop-nginx-a',
+      namespace: 'team',
+      annotations: { [SITE_PROBES_ANNOTATION]: formatSiteProbeReport({ probedAt: probedAt.toISOString(), sites }) },
+    },
+  });
+  const up = (host: string): SiteProbe => ({ host, serving: true, nodes: { answering: 1, total: 1 } });
+  const down = (host: string): SiteProbe => ({
+    host,
+    serving: false,
+    nodes: { answering: 0, total: 1 },
+    error: '502 from NGINX: no node answered',
+  });
+  const withReports = (status: Wso2Frontend['status'], ...sites: SiteProbe[]) =>
+    applyPlan(
+      plan(
+        observed({ frontend: frontend(external, status), secrets: settledSecrets, nginxPods: [probed(sites)] }),
+        NOW,
+      ),
+    );
+
+  test('the findings carry the sites and Serving; the next look is when the report would go stale', () => {
+    const p = withReports(undefined, up(HOSTS[0]!), down(HOSTS[1]!));
+    expect(p.findings.sites?.map((s) => [s.host, s.serving])).toEqual([
+      [HOSTS[0], 'True'],
+      [HOSTS[1], 'False'],
+    ]);
+    expect(p.findings.serving).toMatchObject({ status: 'False', reason: 'SitesNotServing' });
+    expect(p.requeueAfterMs).toBe(176_000);
+    expect(p.probeEvents).toEqual([
+      {
+        type: 'Warning',
+        reason: 'NotServing',
+        action: 'Probe',
+        note: `${HOSTS[1]} is not serving (0/1 nodes answer): 502 from NGINX: no node answered`,
+        onlyOnStatusChange: true,
+      },
+    ]);
+  });
+
+  test('sites not serving: no Ready Event; their return: ServingAgain, not a second Ready Event', () => {
+    const failing = servedBoth(withReports(undefined, down(HOSTS[0]!), up(HOSTS[1]!)));
+    const first = assess(failing, { applied: appliedAll(failing, servedDeployment(failing, rolledOut)) });
+    expect(first.events.map((e) => e.reason)).toEqual(['NotServing']);
+    const written = computeStatus(first.findings, undefined, NOW);
+    expect(written.conditions?.find((c) => c.type === 'Ready')?.reason).toBe('SitesNotServing');
+
+    const back = servedBoth(withReports(written, up(HOSTS[0]!), up(HOSTS[1]!)));
+    const second = assess(back, { applied: appliedAll(back, servedDeployment(back, rolledOut)) });
+    expect(second.events.map((e) => e.reason)).toEqual(['ServingAgain']);
+  });
+
+  test('an invalid spec still reports the sites the status named, from the pods', () => {
+    const status = { sites: [{ host: HOSTS[0]!, serving: 'True' as const, nodesAnswering: 1, nodesTotal: 1 }] };
+    const next = plan(
+      observed({
+        frontend: frontend({ ...external, sites: { nowhere: {} } }, status),
+        nginxPods: [probed([down(HOSTS[0]!)])],
+      }),
+      NOW,
+    );
+    if (next.action !== 'report') throw new Error(`expected a report, got ${next.action}`);
+    expect(next.outcome.findings.sites?.map((s) => [s.host, s.serving])).toEqual([[HOSTS[0], 'False']]);
+    expect(next.outcome.events.map((e) => e.reason)).toEqual(['InvalidSpec', 'NotServing']);
   });
 });

@@ -130,6 +130,23 @@ const boundCases = (): CorpusCase[] => {
       backends: { external: { nodes: [{ ...node('node-1', ['all-in-one']), portOffset: 1001 }] } },
     }),
     api('21 NGINX replicas', 'spec.nginx.replicas', withSpec({ nginx: { replicas: 21 } })),
+    api('a probe interval of 0 seconds', 'spec.probes.intervalSeconds', withSpec({ probes: { intervalSeconds: 0 } })),
+    api('a probe timeout of 61 seconds', 'spec.probes.timeoutSeconds', withSpec({ probes: { timeoutSeconds: 61 } })),
+    api(
+      'a probe failure threshold of 0',
+      'spec.probes.failureThreshold',
+      withSpec({ probes: { failureThreshold: 0 } }),
+    ),
+    api(
+      'a probe timeout as long as the interval',
+      'spec.probes.timeoutSeconds',
+      withSpec({ probes: { intervalSeconds: 5, timeoutSeconds: 5 } }),
+    ),
+    api(
+      'a probe timeout longer than the interval',
+      'spec.probes.timeoutSeconds',
+      withSpec({ probes: { intervalSeconds: 10, timeoutSeconds: 20 } }),
+    ),
     api('NGINX replicas as a string', 'spec.nginx.replicas', withSpec({ nginx: { replicas: '2' } })),
     api(
       '51 pods of a managed role',

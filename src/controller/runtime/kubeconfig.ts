@@ -12,7 +12,7 @@ type Dispatcher = NonNullable<ReturnType<k8s.RequestContext['getDispatcher']>>;
 export class PooledKubeConfig extends k8s.KubeConfig {
   private readonly dispatchers = new Map<string, Dispatcher>();
   /**
-   * Requests sent or attempted through this configuration (watches included), by HTTP method:
+   * Requests sent or attempted through this configuration (watches included), by "METHOD resource":
    * every request is authenticated here first, also one whose connection is then refused, so
    * a client retrying too fast against an API server that is away shows here (client-go's
    * rest_client_requests_total counts the same way).
@@ -32,8 +32,8 @@ export class PooledKubeConfig extends k8s.KubeConfig {
   }
 
   override async applySecurityAuthentication(context: k8s.RequestContext): Promise<void> {
-    const method = context.getHttpMethod();
-    this.requests.set(method, (this.requests.get(method) ?? 0) + 1);
+    const request = `${context.getHttpMethod()} ${resourceOf(context.getUrl())}`;
+    this.requests.set(request, (this.requests.get(request) ?? 0) + 1);
     await super.applySecurityAuthentication(context);
     const created = context.getDispatcher();
     if (!created) return;
@@ -69,6 +69,16 @@ export class PooledKubeConfig extends k8s.KubeConfig {
     this.dispatchers.clear();
     await Promise.all(dispatchers.map((d) => d.destroy()));
   }
+}
+
+/** The resource[/subresource] a request's URL names; '' for discovery and other paths. */
+function resourceOf(url: string): string {
+  // /api/v1/[namespaces/NS/]RESOURCE[/NAME[/SUB]] or /apis/GROUP/VERSION/[namespaces/NS/]RESOURCE[/NAME[/SUB]]
+  const parts = new URL(url).pathname.split('/').filter(Boolean);
+  let rest = parts[0] === 'api' ? parts.slice(2) : parts[0] === 'apis' ? parts.slice(3) : [];
+  if (rest[0] === 'namespaces' && rest.length > 2) rest = rest.slice(2);
+  const [resource = '', , subresource] = rest;
+  return subresource ? `${resource}/${subresource}` : resource;
 }
 
 /**

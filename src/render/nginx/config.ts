@@ -9,7 +9,7 @@ import { because, blank, block, comment, directive, toText, value, type Arg, typ
 
 export interface NginxLayout {
   /** Where NGINX listens; `health` is a plain-HTTP port for the kubelet's probes, not exposed by the Service. */
-  listen: { address?: string; http: number; https: number; health?: number };
+  listen: { address?: string; http: number; https: number; health?: number; probe?: number };
   /** The ports clients use (redirect targets, X-Forwarded-Port, proxyPort); differ from `listen` behind a Service. */
   publicPorts: { http: number; https: number };
   /**
@@ -19,8 +19,20 @@ export interface NginxLayout {
   resolver?: string[];
 }
 
-/** In the container NGINX runs unprivileged on 8080/8443; the Service maps the public ports to them. */
-export const CONTAINER_PORTS = { http: 8080, https: 8443, health: 8081 } as const;
+/**
+ * In the container NGINX runs unprivileged on 8080/8443; the Service maps the public ports to them.
+ * `probe` is the loopback-only listener through which the agent's site probes reach each node.
+ */
+export const CONTAINER_PORTS = { http: 8080, https: 8443, health: 8081, probe: 8083 } as const;
+
+/**
+ * The probe listener's address: loopback only, so nothing outside the pod can pick a node (or
+ * bypass stickiness) through it.
+ */
+export const PROBE_ADDRESS = '127.0.0.1';
+
+/** On the probe listener, the path prefix that NGINX pins to the `index`-th node of a site (replaced by "/"). */
+export const nodeProbePrefix = (index: number) => `/.wso2fe-probe/node-${index}/`;
 export const HEALTH_PATH = '/healthz';
 
 /**
@@ -51,6 +63,8 @@ const TLS12_CIPHERS = [
 export const certificatePaths = (certificateName: string) => ({
   certificate: `tls/${certificateName}/tls.crt`,
   key: `tls/${certificateName}/tls.key`,
+  /** The CA the certificate chains to, when its Secret has one (read by the site probes only). */
+  ca: `tls/${certificateName}/ca.crt`,
 });
 export const BACKEND_CA_PATH = 'tls/backend-ca/ca.crt';
 
@@ -193,6 +207,19 @@ export function renderMainConf(t: Topology, layout: NginxLayout, configHash?: st
         directive('ssl_reject_handshake', 'on'),
       ],
     ),
+    ...(probesNodes(t, layout)
+      ? [
+          block(
+            'server',
+            [],
+            [
+              directive('listen', [PROBE_ADDRESS, ':', value('port', layout.listen.probe!)], 'default_server'),
+              directive('access_log', 'off'),
+              directive('return', '404'),
+            ],
+          ),
+        ]
+      : []),
     ...(layout.listen.health === undefined
       ? []
       : [
@@ -251,6 +278,48 @@ export function renderMainConf(t: Topology, layout: NginxLayout, configHash?: st
     block('events', [], [directive('worker_connections', '4096')]),
     block('http', [], http),
   ]);
+}
+
+/** Whether the vhosts carry a probe listener (probes on, and a port for it in the layout). */
+const probesNodes = (t: Topology, layout: NginxLayout) => t.probes.enabled && layout.listen.probe !== undefined;
+
+/** The site's HTTPS upstream, whose nodes the probes pin one by one. */
+export const siteHttpsUpstream = (t: Topology, site: Site) => upstreamOf(t, site.https.locations[0]!);
+
+/** A one-server upstream per node of the site, for its probe location. */
+function nodeProbeUpstreams(upstream: Upstream): Upstream[] {
+  return upstream.servers.map((server, index) => {
+    const { pinnedNode: _pinned, ...rest } = upstream;
+    return { ...rest, name: `${upstream.name}-node-${index}`, stickiness: { mode: 'none' }, servers: [server] };
+  });
+}
+
+/**
+ * The agent's per-node probes: on a loopback-only listener, one location per node of the site,
+ * proxied exactly as the site proxies (headers, SNI, redirect rewriting) but to that node alone,
+ * so "1/2 nodes answer" is measured through this NGINX. Connecting gives up after the probe timeout.
+ */
+function probeServer(t: Topology, site: Site, layout: NginxLayout): Node[] {
+  const upstream = siteHttpsUpstream(t, site);
+  if (!probesNodes(t, layout) || upstream.servers.length === 0) return [];
+  return [
+    comment('Site probes of the reload agent in this pod, one location per node (loopback only).'),
+    block(
+      'server',
+      [],
+      [
+        directive('listen', [PROBE_ADDRESS, ':', value('port', layout.listen.probe!)]),
+        directive('server_name', value('host', site.host)),
+        because(directive('access_log', 'off'), 'probes are counted in the agent metrics'),
+        directive('error_log', 'stderr'),
+        directive('proxy_connect_timeout', [value('integer', t.probes.timeoutSeconds), 's']),
+        ...proxiedServerSettings(t, site, site.https.locations, 'https', layout),
+        ...nodeProbeUpstreams(upstream).map((u, index) =>
+          block('location', ['^~', nodeProbePrefix(index)], [directive('proxy_pass', `https://${u.name}/`)]),
+        ),
+      ],
+    ),
+  ];
 }
 
 function resolverSettings(t: Topology, layout: NginxLayout): Node[] {
@@ -520,11 +589,14 @@ export function renderVhost(t: Topology, site: Site, layout: NginxLayout): strin
             ],
           ),
         ];
+  const probeUpstreams = probesNodes(t, layout) ? nodeProbeUpstreams(siteHttpsUpstream(t, site)) : [];
   return toText([
     comment(`Site ${site.name}: ${site.host}.\nPattern ${t.pattern}, from ${t.seed}.`),
     ...siteUpstreams.flatMap(upstreamBlock),
     httpsServer,
     ...httpServer,
+    ...probeUpstreams.flatMap(upstreamBlock),
+    ...probeServer(t, site, layout),
   ]);
 }
 
