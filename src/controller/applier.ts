@@ -136,15 +136,16 @@ export class Applier {
     };
   }
 
-  /** Objects of a kind in the owner's namespace with the given labels, from the cache when it watches the kind. */
+  /** Objects of a kind in the owner's namespace with the given labels, from the cache when it watches the kind (unless `fresh`). */
   async list<T extends k8s.KubernetesObject>(
     owner: Owner,
     apiVersion: string,
     kind: string,
     labels: Record<string, string>,
+    fresh = false,
   ): Promise<T[]> {
     const namespace = owner.metadata.namespace!;
-    if (this.options.cache?.watches(kind, namespace))
+    if (!fresh && this.options.cache?.watches(kind, namespace))
       return this.options.cache
         .list<T>(kind, namespace)
         .filter((o) => Object.entries(labels).every(([k, v]) => o.metadata?.labels?.[k] === v));
