@@ -218,7 +218,15 @@ export class ReloadAgent {
 
   private async serve(configuration: Configuration, digest: string, extra: string | undefined): Promise<void> {
     const { hash } = configuration;
-    const dir = this.store.write(configuration, extra);
+    let dir: string;
+    try {
+      dir = this.store.write(configuration, extra);
+    } catch (error) {
+      // A full or read-only state directory: said like a rejected configuration, and retried.
+      const why = `could not be written to the state directory: ${error instanceof Error ? error.message : String(error)}`;
+      this.fail('failed', configuration, digest, why, 0);
+      return;
+    }
     const { nginxBinary, stateDir } = this.options;
     const test = await testConfiguration(nginxBinary, `${stateDir}/`, join(dir, 'nginx.conf'));
     if (!test.ok) {
@@ -272,9 +280,14 @@ export class ReloadAgent {
       error: detail,
       retryInMs: delayMs,
     });
-    this.store.prune(this.served ? [this.served.dir] : []);
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.schedule(0), delayMs);
+    try {
+      this.store.prune(this.served ? [this.served.dir] : []);
+    } catch (error) {
+      // The state directory may be what failed; the retry prunes again.
+      this.log('error', 'removing unused configurations failed', { error: String(error) });
+    }
   }
 
   private startMaster(): void {
