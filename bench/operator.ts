@@ -26,11 +26,11 @@ import { percentile } from './stats.js';
 const SEQUENTIAL = Number(process.env.BENCH_OPERATOR_SEQUENTIAL ?? 20);
 const BATCHES = (process.env.BENCH_OPERATOR_BATCHES ?? '100,1000').split(',').map(Number);
 const RESYNC_SECONDS = 10;
-/** The key algorithms the batches are run with, each in its own namespace (RSA-2048 is the default). */
-const KEYS: KeySpec[] = [
-  { algorithm: 'RSA', size: 2048 },
-  { algorithm: 'ECDSA', size: 256 },
-];
+/** The key algorithms the batches are run with, each in its own namespace (RSA-2048 is the default); BENCH_OPERATOR_KEYS=ECDSA-256 runs one. */
+const KEYS: KeySpec[] = (process.env.BENCH_OPERATOR_KEYS ?? 'RSA-2048,ECDSA-256').split(',').map((key) => {
+  const [algorithm, size] = key.split('-');
+  return { algorithm, size: Number(size) } as KeySpec;
+});
 const APPLY_CONCURRENCY = 16;
 const run = promisify(execFile);
 

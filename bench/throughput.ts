@@ -1,15 +1,19 @@
 // Requests per second and p99 latency through the generated configuration, against a
 // hand-written seed configuration (seed 001, single node) on the same NGINX and the same
-// backend (an NGINX answering HTTPS on the node's port), measured with wrk over loopback.
+// backend (an NGINX answering HTTPS on the node's port), measured with wrk over loopback; and
+// the cost of the traffic metrics: the generated configuration with its traffic log and the
+// agent's reader of it running, against the same configuration without the traffic log.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as yaml from 'js-yaml';
 import type { Wso2Frontend } from '../src/api/schema.js';
 import { freePort } from '../src/localcluster/ports.js';
 import { ComponentProcess } from '../src/localcluster/process.js';
-import { buildTopology } from '../src/model/topology.js';
+import { TRAFFIC_LOG_FILE } from '../src/api/traffic.js';
+import { buildTopology, type Topology } from '../src/model/topology.js';
 import { validateSpec } from '../src/model/validate.js';
 import { issueCa, issueServerCertificate } from '../src/tls/issuer.js';
 import { NGINX, nginxVersion, writeNginxTree } from '../test/support/nginx.js';
@@ -85,7 +89,21 @@ async function startNginx(dir: string): Promise<ComponentProcess> {
   return nginx;
 }
 
-function wrk(port: number): { rps: number; p99: number } {
+interface Run {
+  rps: number;
+  p99: number;
+  requests: number;
+}
+
+async function writeGenerated(dir: string, topology: Topology, port: number, trafficLog: boolean): Promise<void> {
+  writeNginxTree(dir, topology, {
+    listen: { address: '127.0.0.1', http: await freePort(), https: port },
+    publicPorts: { http: 80, https: 443 },
+    trafficLog,
+  });
+}
+
+function wrk(port: number): Run {
   const result = spawnSync('wrk', ['-t1', '-c16', `-d${SECONDS}s`, '--latency', `https://localhost:${port}/`], {
     encoding: 'utf8',
   });
@@ -95,7 +113,8 @@ function wrk(port: number): { rps: number; p99: number } {
   const p99 = p99Match ? Number(p99Match[1]) * { us: 0.001, ms: 1, s: 1000 }[p99Match[2] as 'us' | 'ms' | 's'] : NaN;
   const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(result.stdout);
   if (errors) throw new Error(`wrk saw errors: ${errors[0]}`);
-  return { rps, p99 };
+  const requests = Number(/(\d+) requests in/.exec(result.stdout)?.[1]);
+  return { rps, p99, requests };
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -115,34 +134,62 @@ export async function benchThroughput(): Promise<void> {
     writeFileSync(join(seedDir, 'nginx.conf'), seedConf(seedPort));
     processes.push(await startNginx(seedDir));
 
-    const generatedPort = await freePort();
     const resource = yaml.load(readFileSync('examples/apim-single.yaml', 'utf8')) as Wso2Frontend;
     resource.spec.sites = { portal: { host: 'localhost' } };
     resource.spec.backends.external!.nodes[0]!.address = NODE_ADDRESS;
     const result = validateSpec(resource.spec);
     if (!result.ok) throw new Error(JSON.stringify(result.problems));
     const topology = buildTopology(result.spec);
-    const generatedDir = join(scratch, 'generated');
-    writeNginxTree(generatedDir, topology, {
-      listen: { address: '127.0.0.1', http: await freePort(), https: generatedPort },
-      publicPorts: { http: 80, https: 443 },
-    });
-    processes.push(await startNginx(generatedDir));
+    const generated = async (name: string, trafficLog: boolean) => {
+      const port = await freePort();
+      const dir = join(scratch, name);
+      await writeGenerated(dir, topology, port, trafficLog);
+      processes.push(await startNginx(dir));
+      return { port, dir };
+    };
+    const off = await generated('metrics-off', false);
+    const on = await generated('metrics-on', true);
+    // The agent's reader of the traffic log, in a process of its own as in the pod.
+    const reader = new ComponentProcess(
+      'traffic-reader',
+      process.execPath,
+      [
+        fileURLToPath(new URL('traffic-reader.js', import.meta.url)),
+        join(on.dir, TRAFFIC_LOG_FILE),
+        join(on.dir, 'nginx.pid'),
+      ],
+      join(scratch, 'traffic-reader.out'),
+    );
+    reader.start();
+    processes.push(reader);
 
-    const seed: { rps: number; p99: number }[] = [];
-    const generated: { rps: number; p99: number }[] = [];
+    const runs = { seed: [] as Run[], off: [] as Run[], on: [] as Run[] };
     for (let round = 0; round < ROUNDS; round++) {
-      generated.push(wrk(generatedPort));
-      seed.push(wrk(seedPort));
+      runs.off.push(wrk(off.port));
+      runs.on.push(wrk(on.port));
+      runs.seed.push(wrk(seedPort));
     }
-    const g = { rps: median(generated.map((r) => r.rps)), p99: median(generated.map((r) => r.p99)) };
-    const s = { rps: median(seed.map((r) => r.rps)), p99: median(seed.map((r) => r.p99)) };
+    const mid = (rs: Run[]): Run => ({
+      rps: median(rs.map((r) => r.rps)),
+      p99: median(rs.map((r) => r.p99)),
+      requests: rs.reduce((n, r) => n + r.requests, 0),
+    });
+    const [s, g, m] = [mid(runs.seed), mid(runs.off), mid(runs.on)];
+    await reader.stop(5000);
+    const counted = (
+      JSON.parse(readFileSync(join(scratch, 'traffic-reader.out'), 'utf8').trim().split('\n').pop() ?? '{}') as {
+        lines?: number;
+      }
+    ).lines;
     console.log(
       `\nThroughput through NGINX ${nginxVersion()} (wrk -t1 -c16, ${SECONDS} s x ${ROUNDS} rounds, medians; HTTPS in, HTTPS to the node):`,
     );
-    console.log(`  hand-written seed 001 config: ${s.rps.toFixed(0)} req/s, p99 ${s.p99.toFixed(2)} ms`);
-    console.log(`  generated config:             ${g.rps.toFixed(0)} req/s, p99 ${g.p99.toFixed(2)} ms`);
-    console.log(`  ratio generated/seed: ${(g.rps / s.rps).toFixed(2)} (target >= 0.95)`);
+    console.log(`  hand-written seed 001 config:        ${s.rps.toFixed(0)} req/s, p99 ${s.p99.toFixed(2)} ms`);
+    console.log(`  generated config, traffic metrics off: ${g.rps.toFixed(0)} req/s, p99 ${g.p99.toFixed(2)} ms`);
+    console.log(`  generated config, traffic metrics on:  ${m.rps.toFixed(0)} req/s, p99 ${m.p99.toFixed(2)} ms`);
+    console.log(`  ratio generated (metrics off)/seed: ${(g.rps / s.rps).toFixed(2)} (target >= 0.95)`);
+    console.log(`  ratio metrics on/off: ${(m.rps / g.rps).toFixed(2)} (target >= 0.95)`);
+    console.log(`  traffic log lines the reader counted: ${counted} of ${m.requests} requests wrk completed`);
   } finally {
     for (const p of processes.reverse()) await p.stop(5000);
     rmSync(scratch, { recursive: true, force: true });

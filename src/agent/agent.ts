@@ -113,6 +113,13 @@ export class ReloadAgent {
     return this.master?.pid;
   }
 
+  /** Asks the running master to reopen its log files; false when none runs. */
+  reopenLogs(): boolean {
+    if (!this.master?.running) return false;
+    this.master.reopenLogs();
+    return true;
+  }
+
   workerCount(): number {
     return this.master?.workerPids().length ?? 0;
   }

@@ -1,10 +1,20 @@
 // The agent's Prometheus metrics, in a registry of its own (see controller/observability.ts).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { NO_LABEL, STUB_STATUS_PATH } from '../api/traffic.js';
+import { registerStubStatusMetrics } from './stub-status.js';
+import { TrafficMetrics } from './traffic.js';
 
 /** How an attempt to serve a new configuration ended. */
 export type ReloadResult = 'success' | 'invalid' | 'failed';
 
 const prefix = 'wso2_frontend_agent_';
+
+export interface NginxMetricsOptions {
+  /** The frontend label of the traffic metrics. */
+  frontend?: string;
+  /** NGINX's stub_status, read on each scrape. */
+  stubStatusUrl?: string;
+}
 
 export class AgentMetrics {
   readonly registry = new Registry();
@@ -12,8 +22,10 @@ export class AgentMetrics {
   private readonly reloadDuration: Histogram<'result'>;
   private readonly served: Gauge<'hash'>;
   private readonly lastSuccess: Gauge;
+  /** NGINX's traffic metrics, fed with the traffic log's lines. */
+  readonly traffic: TrafficMetrics;
 
-  constructor(workerCount: () => number) {
+  constructor(workerCount: () => number, nginx: NginxMetricsOptions = {}) {
     const registers = [this.registry];
     this.reloads = new Counter({
       name: `${prefix}reloads_total`,
@@ -48,6 +60,8 @@ export class AgentMetrics {
       },
     });
     collectDefaultMetrics({ register: this.registry, prefix });
+    this.traffic = new TrafficMetrics(this.registry, nginx.frontend ?? NO_LABEL);
+    registerStubStatusMetrics(this.registry, nginx.stubStatusUrl ?? `http://127.0.0.1:8081${STUB_STATUS_PATH}`);
   }
 
   observeReload(result: ReloadResult, seconds: number): void {

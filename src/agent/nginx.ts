@@ -160,6 +160,11 @@ export class NginxMaster {
     process.kill(this.pid, 'SIGHUP');
   }
 
+  /** SIGUSR1: NGINX reopens its log files (after the traffic log was renamed). */
+  reopenLogs(): void {
+    process.kill(this.pid, 'SIGUSR1');
+  }
+
   /** SIGQUIT (graceful shutdown), then waits for the master to exit; SIGKILL to the group after `timeoutMs`. */
   async quit(timeoutMs: number): Promise<MasterExit> {
     if (this.running) process.kill(this.pid, 'SIGQUIT');

@@ -470,6 +470,24 @@ export const NginxSettings = Type.Object(
   },
 );
 
+export const NetworkPolicySettings = Type.Object(
+  {
+    enabled: Type.Boolean({
+      description:
+        "Render NetworkPolicies: NGINX pods accept the public ports from anywhere and their health and metrics ports only from metricsNamespaces; WSO2 pods accept their product ports only from this frontend's NGINX pods, and any port from this frontend's WSO2 pods (inter-role calls, clustering). Egress stays open. Needs a CNI that enforces NetworkPolicies.",
+    }),
+    metricsNamespaces: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 63, pattern: DNS_LABEL }), {
+        description:
+          "Namespaces whose pods may reach the NGINX pods' health and metrics ports (for example the one Prometheus runs in). None: no pod may.",
+        maxItems: 16,
+        'x-kubernetes-list-type': 'set',
+      }),
+    ),
+  },
+  { description: 'NetworkPolicies for the NGINX and WSO2 pods (opt-in).', additionalProperties: false },
+);
+
 const DefaultedInteger = (description: string, minimum: number, maximum: number, defaultValue: number) =>
   Defaulted(Type.Integer({ description, minimum, maximum, default: defaultValue }));
 
@@ -545,6 +563,7 @@ export const Wso2FrontendSpec = Type.Object(
     backendTLS: Defaulted(BackendTls),
     nginx: Defaulted(NginxSettings),
     probes: Defaulted(Probes),
+    networkPolicy: Type.Optional(NetworkPolicySettings),
   },
   { description: 'What to front and how.', additionalProperties: false },
 );

@@ -2,9 +2,12 @@
 // new configuration of its frontend in place (see src/agent/agent.ts).
 import { parseArgs } from 'node:util';
 import { CONFIG_HASH_PATH, parseSecretMount } from '../api/agent.js';
+import { join } from 'node:path';
+import { STUB_STATUS_PATH, TRAFFIC_LOG_FILE } from '../api/traffic.js';
 import { ReloadAgent, TEST_EXTRA_MAIN_CONF_ENV } from '../agent/agent.js';
 import { AgentMetrics } from '../agent/metrics.js';
 import { PodReporter } from '../agent/report.js';
+import { TrafficLogTail } from '../agent/traffic-log.js';
 import { startHealthServer } from '../controller/observability.js';
 import { jsonLogger } from '../controller/runtime/controller.js';
 import { PooledKubeConfig } from '../controller/runtime/kubeconfig.js';
@@ -12,19 +15,23 @@ import { UsageError } from './usage-error.js';
 
 export const usage = `wso2-frontend agent --config-map NAME [--secret DIR=SECRET[:KEY,...]]... [--nginx PATH] [--state-dir DIR]
                     [--confirm-url URL] [--confirm-timeout-ms N] [--coalesce-ms N] [--health-port N] [--quit-timeout-seconds N]
+                    [--frontend NAME]
 
 Runs NGINX and keeps it serving the frontend's configuration: watches the ConfigMap and each
 Secret (written under DIR of the conf tree) through the API, checks each new configuration with
 nginx -t, switches to it and reloads NGINX, confirms new workers answer with its hash at
 --confirm-url, and reports on its own Pod (POD_NAME and POD_NAMESPACE from the environment) in
-the condition wso2-frontend.dev/ConfigurationServed. Serves /healthz, /readyz and /metrics.
+the condition wso2-frontend.dev/ConfigurationServed. Serves /healthz, /readyz and /metrics, with
+NGINX's traffic metrics from the traffic log in the state directory and from stub_status (next to
+--confirm-url).
   --nginx PATH               the NGINX binary (default: nginx on the PATH)
   --state-dir DIR            NGINX's prefix and the versioned configurations (default /tmp/nginx)
   --confirm-url URL          default http://127.0.0.1:8081${CONFIG_HASH_PATH}
   --confirm-timeout-ms N     how long new workers have to answer after a reload (default 10000)
   --coalesce-ms N            changes within this window are served together (default 100)
   --health-port N            the agent's own port; 0 picks a free one (default 8082)
-  --quit-timeout-seconds N   on SIGTERM, how long NGINX may finish connections (default 75)`;
+  --quit-timeout-seconds N   on SIGTERM, how long NGINX may finish connections (default 75)
+  --frontend NAME            the frontend label of the traffic metrics (default: the ConfigMap's name without -nginx)`;
 
 function integer(flag: string, text: string, min: number, max: number): number {
   const n = Number(text);
@@ -46,6 +53,7 @@ export async function runAgent(argv: string[]): Promise<number> {
       'coalesce-ms': { type: 'string', default: '100' },
       'health-port': { type: 'string', default: '8082' },
       'quit-timeout-seconds': { type: 'string', default: '75' },
+      frontend: { type: 'string' },
     },
     strict: true,
   });
@@ -70,18 +78,27 @@ export async function runAgent(argv: string[]): Promise<number> {
   kubeConfig.loadFromDefault();
   const log = jsonLogger;
   let agent: ReloadAgent | undefined;
-  const metrics = new AgentMetrics(() => agent?.workerCount() ?? 0);
+  const metrics = new AgentMetrics(() => agent?.workerCount() ?? 0, {
+    frontend: values.frontend ?? values['config-map'].replace(/-nginx$/, ''),
+    stubStatusUrl: new URL(STUB_STATUS_PATH, values['confirm-url']).href,
+  });
   const reporter = new PodReporter(kubeConfig, namespace, podName, log);
   let requestStop!: (code: number) => void;
   const stopRequested = new Promise<number>((resolve) => (requestStop = resolve));
   const testHook = process.env[TEST_EXTRA_MAIN_CONF_ENV];
+  const stateDir = values['state-dir'].replace(/\/+$/, '');
+  const trafficLog = new TrafficLogTail({
+    file: join(stateDir, TRAFFIC_LOG_FILE),
+    onLine: (line) => metrics.traffic.line(line),
+    reopenLogs: () => agent?.reopenLogs() ?? false,
+  });
   agent = new ReloadAgent({
     kubeConfig,
     namespace,
     configMap: values['config-map'],
     secrets,
     nginxBinary: values.nginx,
-    stateDir: values['state-dir'].replace(/\/+$/, ''),
+    stateDir,
     confirmUrl: values['confirm-url'],
     confirmTimeoutMs,
     coalesceMs,
@@ -101,10 +118,12 @@ export async function runAgent(argv: string[]): Promise<number> {
   process.on('SIGINT', () => requestStop(0));
   process.on('SIGTERM', () => requestStop(0));
   log('info', 'agent starting', { pod: `${namespace}/${podName}`, healthPort: health.port });
+  trafficLog.start();
   await Promise.race([agent.start(), stopRequested]);
   const code = await stopRequested;
   log('info', code === 0 ? 'stopping: NGINX finishes its connections' : 'stopping: NGINX is gone', {});
   const exit = await agent.stop(quitTimeoutMs);
+  trafficLog.stop();
   await reporter.settle();
   await health.close();
   await kubeConfig.close();

@@ -6,12 +6,19 @@ import type * as k8s from '@kubernetes/client-node';
 import type { Wso2Frontend } from '../api/schema.js';
 import { formatProblem } from '../api/validate.js';
 import type { Role } from '../api/vocabulary.js';
-import { buildTopology, serviceDnsNames, type ObservedEndpoints, type Topology } from '../model/topology.js';
+import {
+  buildTopology,
+  serviceDnsNames,
+  type ObservedEndpoints,
+  type ProbeSettings,
+  type Topology,
+} from '../model/topology.js';
 import { validateSpec } from '../model/validate.js';
 import { agentAccess } from '../render/agent.js';
 import { desiredObjects, nginxName } from '../render/objects.js';
 import { CONFIG_HASH_ANNOTATION, SERVED_CONDITION, servedHashOf } from '../api/agent.js';
 import { LABEL, NGINX_COMPONENT, objectId } from '../render/ownership.js';
+import { networkPolicies } from '../render/network-policy.js';
 import { productConfigMap, productConfigName, wso2Access, wso2Workloads } from '../render/workloads.js';
 import type { IssuedCertificate, IssueRequest } from '../tls/issuer.js';
 import { planCertificates, type CertManagerObserved, type SecretRead } from './certificates.js';
@@ -26,7 +33,7 @@ import {
 } from './product.js';
 import type { EventType } from './events.js';
 import type { Findings, Verdict } from './status.js';
-import { servingEvents, summariseProbes } from './serving.js';
+import { DEFAULT_PROBE_INTERVAL_MS, servingEvents, summariseProbes } from './serving.js';
 
 /** Everything a decision is made on. */
 export interface Observed {
@@ -115,7 +122,10 @@ export function plan(observed: Observed, now: Date): Plan {
     // Nothing owned is touched: whatever works keeps working until the spec is fixed.
     const message = validation.problems.map(formatProblem).join('; ');
     // The sites NGINX still serves are the ones the status named.
-    const probes = probed(observed, frontend.status?.sites?.map((s) => s.host) ?? [], now);
+    const probes = probed(observed, frontend.status?.sites?.map((s) => s.host) ?? [], now, {
+      enabled: frontend.spec.probes?.enabled ?? true,
+      intervalSeconds: frontend.spec.probes?.intervalSeconds ?? DEFAULT_PROBE_INTERVAL_MS / 1000,
+    });
     const findings: Findings = {
       generation,
       accepted: { ok: false, reason: 'InvalidSpec', message },
@@ -149,6 +159,7 @@ export function plan(observed: Observed, now: Date): Plan {
     observed,
     topology.sites.map((s) => s.host),
     now,
+    topology.probes,
   );
   const findings: Findings = {
     generation,
@@ -213,6 +224,7 @@ export function plan(observed: Observed, now: Date): Plan {
     productConfigMap(frontend, topology),
     ...wso2Access(frontend, topology),
     ...wso2Workloads(frontend, topology, base.hash ? { baseConfigHash: base.hash } : {}),
+    ...networkPolicies(frontend, topology),
   ];
   return {
     action: 'apply',
@@ -246,11 +258,26 @@ function probed(
   observed: Observed,
   hosts: readonly string[],
   now: Date,
+  probes: Pick<ProbeSettings, 'enabled' | 'intervalSeconds'>,
 ): { findings: Pick<Findings, 'sites' | 'serving'>; events: PlannedEvent[]; recheckAfterMs?: number } {
   const { frontend } = observed;
   // No site known (a first spec that is invalid): nothing was probed, Serving is not checked.
   if (!hosts.length) return { findings: {}, events: [] };
-  const probing = summariseProbes(hosts, observed.nginxPods, frontend.status?.sites, now);
+  // Off: nothing is probed (the agents remove their reports), so no site has a verdict to show.
+  if (!probes.enabled)
+    return {
+      findings: {
+        serving: { status: 'Unknown', reason: 'ProbesDisabled', message: 'site probes are off (spec.probes.enabled)' },
+      },
+      events: [],
+    };
+  const probing = summariseProbes(
+    hosts,
+    observed.nginxPods,
+    frontend.status?.sites,
+    now,
+    Math.max(1, probes.intervalSeconds) * 1000,
+  );
   const events = servingEvents(frontend.status, probing.sites).map((e): PlannedEvent => ({
     ...e,
     action: 'Probe',

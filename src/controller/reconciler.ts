@@ -307,7 +307,8 @@ export class FrontendReconciler {
   ): Promise<WorkResult> {
     const { namespace = 'default', name } = frontend.metadata;
     if (outcome.certificates) this.options.onCertificates?.(namespace, name, outcome.certificates);
-    if (outcome.findings.sites) this.options.onSites?.(namespace, name, outcome.findings.sites);
+    // No sites (probes off, nothing known yet): their series go.
+    this.options.onSites?.(namespace, name, outcome.findings.sites ?? []);
     const write = await this.writeStatus(frontend, outcome, resourceVersion);
     const written = write === 'conflict' ? undefined : write;
     const changed = written !== undefined;

@@ -203,6 +203,8 @@ export interface Topology {
   nginx: NginxSettings;
   probes: ProbeSettings;
   productSettings: ProductSettings;
+  /** NetworkPolicies are rendered (spec.networkPolicy.enabled); the namespaces that may scrape NGINX, sorted. */
+  networkPolicy?: { metricsNamespaces: string[] };
 }
 
 const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
@@ -449,6 +451,9 @@ export function buildTopology(spec: DefaultedSpec, observed: ObservedEndpoints =
       proxyPorts: ports,
       roles: roleSettings,
     },
+    ...(spec.networkPolicy?.enabled
+      ? { networkPolicy: { metricsNamespaces: [...(spec.networkPolicy.metricsNamespaces ?? [])].sort() } }
+      : {}),
   };
 }
 

@@ -164,6 +164,15 @@ function presetProblems(spec: Wso2FrontendSpec): Problem[] {
       });
     }
   });
+  const metricsNamespaces = spec.networkPolicy?.metricsNamespaces ?? [];
+  metricsNamespaces.forEach((namespace, i) => {
+    if (metricsNamespaces.indexOf(namespace) !== i) {
+      problems.push({
+        path: `spec.networkPolicy.metricsNamespaces[${i}]`,
+        message: `Duplicate value: ${quote(namespace)}`,
+      });
+    }
+  });
   return problems;
 }
 

@@ -121,6 +121,7 @@ export function renderCrd() {
             { name: 'Product', type: 'string', jsonPath: '.spec.product' },
             { name: 'Pattern', type: 'string', jsonPath: '.spec.pattern' },
             { name: 'Ready', type: 'string', jsonPath: `${readyCondition}.status` },
+            { name: 'Serving', type: 'string', jsonPath: '.status.conditions[?(@.type=="Serving")].status' },
             { name: 'URLs', type: 'string', jsonPath: '.status.urls' },
             { name: 'Reason', type: 'string', jsonPath: `${readyCondition}.reason`, priority: 1 },
             { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },

@@ -49,6 +49,18 @@ export const caSecretName = (frontend: Wso2Frontend) => `${frontend.metadata.nam
 export const NGINX_STATE_DIR = '/tmp/nginx';
 /** The agent's own port in the NGINX container: /healthz, /readyz, /metrics. */
 export const AGENT_PORT = 8082;
+/**
+ * The NGINX container's ports: the public ones the Service exposes (PUBLIC_NGINX_PORTS), then
+ * NGINX's health listener and the agent's (health, metrics), which NetworkPolicies open only to
+ * the namespaces named in spec.networkPolicy.metricsNamespaces.
+ */
+export const NGINX_CONTAINER_PORTS: readonly { name: string; containerPort: number }[] = [
+  { name: 'http', containerPort: CONTAINER_PORTS.http },
+  { name: 'https', containerPort: CONTAINER_PORTS.https },
+  { name: 'health', containerPort: CONTAINER_PORTS.health },
+  { name: 'agent', containerPort: AGENT_PORT },
+];
+export const PUBLIC_NGINX_PORTS: readonly string[] = ['http', 'https'];
 /** The nginx-unprivileged image's user. */
 const NGINX_UID = 101;
 
@@ -183,12 +195,7 @@ export function nginxDeployment(frontend: Wso2Frontend, topology: Topology): V1D
                 { name: 'POD_NAME', ...fieldRef('metadata.name') },
                 { name: 'POD_NAMESPACE', ...fieldRef('metadata.namespace') },
               ],
-              ports: [
-                { name: 'http', containerPort: CONTAINER_PORTS.http },
-                { name: 'https', containerPort: CONTAINER_PORTS.https },
-                { name: 'health', containerPort: CONTAINER_PORTS.health },
-                { name: 'agent', containerPort: AGENT_PORT },
-              ],
+              ports: NGINX_CONTAINER_PORTS.map((port) => ({ ...port })),
               // Ready: NGINX answers (the readiness gate adds: it serves a confirmed configuration).
               readinessProbe: { httpGet: { path: HEALTH_PATH, port: 'health' }, periodSeconds: 5, failureThreshold: 3 },
               // Alive: the agent answers and its NGINX master runs.

@@ -134,6 +134,8 @@ export const OWNED_KINDS: readonly OwnedKind[] = [
   { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', trim: withoutPodSpec },
   { group: 'apps', version: 'v1', plural: 'statefulsets', kind: 'StatefulSet', trim: withoutPodSpec },
   { group: 'policy', version: 'v1', plural: 'poddisruptionbudgets', kind: 'PodDisruptionBudget' },
+  // spec.networkPolicy (src/render/network-policy.ts).
+  { group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', kind: 'NetworkPolicy' },
   // The WSO2 pods' identity (managed backends).
   { group: '', version: 'v1', plural: 'serviceaccounts', kind: 'ServiceAccount' },
   { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'roles', kind: 'Role' },

@@ -2,7 +2,7 @@
 // and the CA in ca.crt. Node's X.509 parser reads RSA and ECDSA certificates alike (forge reads
 // only RSA, and user-provided certificates are often ECDSA). Every message here is written from
 // public facts only: parser errors are never passed on, so key material cannot leak into a status.
-import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { KeyAndCertificate } from './issuer.js';
 import { canonicalName } from './names.js';
@@ -139,9 +139,34 @@ export interface StoredTls {
  * Reads Secret data back into the certificate and key it stores, or every problem that stops it:
  * missing or unparseable certificate or key, or a key that belongs to another certificate.
  */
-export function parseTlsSecretData(
-  data: SecretStringData,
-): { ok: true; stored: StoredTls } | { ok: false; problems: CertificateProblem<ReadProblemReason>[] } {
+type ParsedTls = { ok: true; stored: StoredTls } | { ok: false; problems: CertificateProblem<ReadProblemReason>[] };
+
+/**
+ * The last Secrets parsed, by a digest of their content, least recently used first: every
+ * reconcile of a frontend decides on its CA and certificates again (a new frontend gets a burst
+ * of them as its objects appear), and parsing keys and certificates was the largest operator-owned
+ * item of a reconcile's CPU profile. The results are never changed by their readers.
+ */
+const parsedTls = new Map<string, ParsedTls>();
+const PARSED_TLS_LIMIT = 512;
+
+export function parseTlsSecretData(data: SecretStringData): ParsedTls {
+  const digest = createHash('sha256')
+    .update(JSON.stringify([data['tls.crt'], data['tls.key'], data['ca.crt']]))
+    .digest('hex');
+  const known = parsedTls.get(digest);
+  if (known) {
+    parsedTls.delete(digest);
+    parsedTls.set(digest, known);
+    return known;
+  }
+  const parsed = parseTls(data);
+  parsedTls.set(digest, parsed);
+  if (parsedTls.size > PARSED_TLS_LIMIT) parsedTls.delete(parsedTls.keys().next().value!);
+  return parsed;
+}
+
+function parseTls(data: SecretStringData): ParsedTls {
   const chain = readCertificateChain(data['tls.crt']);
   const key = readPrivateKey(data['tls.key']);
   const problems = [chain, key].flatMap((read) => (read.ok ? [] : [read.problem]));

@@ -30,13 +30,13 @@ test('kubectl explain documents the spec fields with their allowed values', asyn
   }
 });
 
-test('the short name and category list resources with the product, pattern, ready and URL columns', async () => {
+test('the short name and category list resources with the product, pattern, ready, serving and URL columns', async () => {
   const namespace = await createNamespace('columns');
   const resource = example('apim-single.yaml');
   await kubectl(['apply', '-n', namespace, '-f', '-'], yaml.dump(resource));
 
   const byShortName = await kubectl(['get', 'w2fe', '-n', namespace]);
-  expect(byShortName.split('\n')[0]).toMatch(/^NAME\s+PRODUCT\s+PATTERN\s+READY\s+URLS\s+AGE$/);
+  expect(byShortName.split('\n')[0]).toMatch(/^NAME\s+PRODUCT\s+PATTERN\s+READY\s+SERVING\s+URLS\s+AGE$/);
   expect(byShortName).toMatch(/apim-single\s+api-manager\s+apim-single\s+/);
   const byCategory = await kubectl(['get', 'wso2', '-n', namespace, '-o', 'name']);
   expect(byCategory.trim()).toBe('wso2frontend.wso2-frontend.dev/apim-single');

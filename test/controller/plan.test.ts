@@ -472,7 +472,8 @@ describe('plan: what to apply', () => {
     const deployment = next.desired.find((o) => o.kind === 'Deployment') as k8s.V1Deployment;
     const args = deployment.spec!.template.spec!.containers[0]!.args!;
     expect(args.filter((_arg, i) => args[i - 1] === '--secret')).toEqual([
-      `tls/secret-mine=${MINE_COPY}:tls.crt,tls.key`,
+      // ca.crt when the user's Secret has one: the CA the site probes check the certificate against.
+      `tls/secret-mine=${MINE_COPY}:tls.crt,tls.key,ca.crt?`,
     ]);
     expect(next.findings.certificates).toMatchObject({ ok: true, reason: 'CertificatesValid' });
   });
@@ -1198,6 +1199,39 @@ describe('site probes: from the NGINX pods to the findings, the Events and the n
     const back = servedBoth(withReports(written, up(HOSTS[0]!), up(HOSTS[1]!)));
     const second = assess(back, { applied: appliedAll(back, servedDeployment(back, rolledOut)) });
     expect(second.events.map((e) => e.reason)).toEqual(['ServingAgain']);
+  });
+
+  test('probes off: Serving Unknown (ProbesDisabled), no sites, whatever a pod still carries', () => {
+    const p = applyPlan(
+      plan(
+        observed({
+          frontend: frontend({ ...external, probes: { enabled: false } }),
+          secrets: settledSecrets,
+          nginxPods: [probed([down(HOSTS[0]!)])],
+        }),
+        NOW,
+      ),
+    );
+    expect(p.findings.sites).toBeUndefined();
+    expect(p.findings.serving).toMatchObject({ status: 'Unknown', reason: 'ProbesDisabled' });
+    expect(p.probeEvents).toEqual([]);
+  });
+
+  test('the staleness bound follows spec.probes.intervalSeconds', () => {
+    const old = new Date(NOW.getTime() - 200_000);
+    const withInterval = (intervalSeconds: number) =>
+      applyPlan(
+        plan(
+          observed({
+            frontend: frontend({ ...external, probes: { intervalSeconds } }),
+            secrets: settledSecrets,
+            nginxPods: [probed([up(HOSTS[0]!), up(HOSTS[1]!)], old)],
+          }),
+          NOW,
+        ),
+      ).findings.serving?.status;
+    // Two refresh periods (60 s) and two intervals: 180 s at 30 s, 240 s at 60 s.
+    expect([withInterval(30), withInterval(60)]).toEqual(['Unknown', 'True']);
   });
 
   test('an invalid spec still reports the sites the status named, from the pods', () => {

@@ -16,7 +16,7 @@ import { createOperator } from '../../src/controller/setup.js';
 import { LABEL, NGINX_COMPONENT } from '../../src/render/ownership.js';
 import { createNamespace, eventually, eventsWith, kubeConfig, kubectl } from '../support/cluster.js';
 import { argoCdHealth, kstatus } from '../support/go-tools.js';
-import { conditionOf, example, installCrd } from '../support/resources.js';
+import { conditionOf, example, installCrd, patchSpec } from '../support/resources.js';
 
 const HEALTH_LUA = 'deploy/argocd/resource_customizations/wso2-frontend.dev/Wso2Frontend/health.lua';
 const NAME = 'probed';
@@ -283,5 +283,22 @@ test('a report older than the staleness bound is not counted', async () => {
   const f = await once('stale reports ignored', (f) => conditionOf(f, 'Serving')?.reason === 'ProbeReportsStale');
   expect(conditionOf(f, 'Serving')?.status).toBe('Unknown');
   expect(sitesOf(f).map(([, serving]) => serving)).toEqual(['Unknown', 'Unknown']);
+  expect(verdicts(f)).toMatchObject({ argoCd: { status: 'Healthy' }, kstatus: { status: 'Current' } });
+});
+
+test('probes switched off: Serving Unknown (ProbesDisabled), no status.sites, Ready True', async () => {
+  await agentsReport(allUp);
+  await once('Serving True', (f) => conditionOf(f, 'Serving')?.status === 'True');
+  await patchSpec(namespace, NAME, { probes: { enabled: false } });
+  // The new configuration (without the probe plan) is served first: Ready once the pods serve it.
+  const f = await once(
+    'ProbesDisabled, and Ready for the new generation',
+    (f) =>
+      conditionOf(f, 'Serving')?.reason === 'ProbesDisabled' &&
+      conditionOf(f, 'Ready')?.status === 'True' &&
+      f.status?.observedGeneration === (f.metadata as { generation?: number }).generation,
+  );
+  expect(conditionOf(f, 'Serving')?.status).toBe('Unknown');
+  expect(f.status?.sites).toBeUndefined();
   expect(verdicts(f)).toMatchObject({ argoCd: { status: 'Healthy' }, kstatus: { status: 'Current' } });
 });

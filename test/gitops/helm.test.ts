@@ -6,7 +6,11 @@ import { execFile, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import * as yaml from 'js-yaml';
+import { AGENT_PORT, nginxDeployment } from '../../src/render/objects.js';
+import { LABEL, NGINX_COMPONENT, OPERATOR_NAME } from '../../src/render/ownership.js';
 import { createNamespace, kubectl } from '../support/cluster.js';
+import { topologyOf } from '../support/frontend.js';
+import { example } from '../support/resources.js';
 import { goTool } from '../support/go-tools.js';
 
 const CHART = 'deploy/helm/wso2-frontend-operator';
@@ -70,7 +74,7 @@ test('helm lint --strict passes with the default values and with every option tu
       '--strict',
       CHART,
       '--set',
-      'watchNamespaces={team-a,team-b},metrics.serviceMonitor.enabled=true,logLevel=error,replicas=1,leaderElection.enabled=false',
+      'watchNamespaces={team-a,team-b},metrics.serviceMonitor.enabled=true,nginxMetrics.podMonitor.enabled=true,logLevel=error,replicas=1,leaderElection.enabled=false',
     ]),
   ).toContain('0 chart(s) failed');
 });
@@ -141,6 +145,32 @@ test('the metrics Service is on by default and the ServiceMonitor renders when a
   const monitor = (await template('metrics.serviceMonitor.enabled=true')).find((m) => m.kind === 'ServiceMonitor')!;
   expect(monitor.spec).toMatchObject({
     endpoints: [{ port: 'metrics', path: '/metrics', interval: '30s', honorLabels: true }],
+  });
+});
+
+test("the NGINX pods' PodMonitor is off by default and, when asked, scrapes every NGINX pod's agent port in the watched namespaces", async () => {
+  expect((await template()).map((m) => m.kind)).not.toContain('PodMonitor');
+  const kinds = (await template('nginxMetrics.podMonitor.enabled=true')).map((m) => m.kind);
+  expect(kinds.filter((k) => k === 'PodMonitor')).toHaveLength(1);
+  const monitor = (await template('nginxMetrics.podMonitor.enabled=true')).find((m) => m.kind === 'PodMonitor')!;
+  expect(monitor.spec).toEqual({
+    namespaceSelector: { any: true },
+    selector: {
+      matchLabels: { [LABEL.component]: NGINX_COMPONENT, [LABEL.managedBy]: OPERATOR_NAME },
+    },
+    podMetricsEndpoints: [{ port: 'agent', path: '/metrics', interval: '30s' }],
+  });
+  const namespaced = (await template('nginxMetrics.podMonitor.enabled=true,watchNamespaces={wso2}')).find(
+    (m) => m.kind === 'PodMonitor',
+  )!;
+  expect(namespaced.spec).toMatchObject({ namespaceSelector: { matchNames: ['wso2'] } });
+  // The port it names is the one the operator's NGINX pods declare.
+  const resource = example('apim-single.yaml');
+  const nginx = nginxDeployment(resource, topologyOf(resource));
+  expect(nginx.spec!.template.spec!.containers[0]!.ports).toContainEqual({ name: 'agent', containerPort: AGENT_PORT });
+  expect(nginx.spec!.template.metadata!.labels).toMatchObject({
+    [LABEL.component]: NGINX_COMPONENT,
+    [LABEL.managedBy]: OPERATOR_NAME,
   });
 });
 

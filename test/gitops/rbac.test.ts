@@ -24,6 +24,7 @@ const OPERATOR_PERMISSIONS: Permission[] = [
   { resource: 'endpointslices.discovery.k8s.io', names: '', verbs: 'list watch' },
   { resource: 'endpoints', names: '', verbs: 'get list' },
   { resource: 'events.events.k8s.io', names: '', verbs: 'create patch' },
+  { resource: 'networkpolicies.networking.k8s.io', names: '', verbs: 'list watch create patch delete' },
   { resource: 'poddisruptionbudgets.policy', names: '', verbs: 'list watch create patch delete' },
   { resource: 'pods', names: '', verbs: 'get list watch' },
   { resource: 'pods/status', names: '', verbs: 'patch' },

@@ -80,6 +80,7 @@ function fullSpecs(): Record<string, unknown>[] {
       proxyBufferSize: '16k',
       clientMaxBodySize: '100m',
     },
+    networkPolicy: { enabled: true, metricsNamespaces: ['monitoring'] },
   };
   return [
     {

@@ -34,6 +34,7 @@ export async function loopbackPorts(): Promise<LoopbackPorts> {
 export const loopbackLayout = (ports: LoopbackPorts): NginxLayout => ({
   listen: { address: '127.0.0.1', ...ports },
   publicPorts: { http: ports.http, https: ports.https },
+  trafficLog: true,
 });
 
 /** The frontend's CA and one server certificate per certificate of the topology, as the operator issues them. */

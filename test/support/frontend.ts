@@ -64,7 +64,7 @@ export class LoopbackFrontend {
   static async start(
     resource: Wso2Frontend,
     count = 1,
-    options: { resolver?: string; listenOn?: Record<string, string> } = {},
+    options: { resolver?: string; listenOn?: Record<string, string>; trafficLog?: boolean } = {},
   ): Promise<LoopbackFrontend> {
     const topology = topologyOf(resource);
     const nodes = (resource.spec.backends.external?.nodes ?? []).map((node) => {
@@ -92,6 +92,7 @@ export class LoopbackFrontend {
         listen: { address: '127.0.0.1', ...ports },
         publicPorts,
         ...(options.resolver ? { resolver: [options.resolver] } : {}),
+        ...(options.trafficLog ? { trafficLog: true } : {}),
       };
       writeNginxTree(instanceDir, topology, layout);
       const nginx = await NginxProcess.start(instanceDir, ports.https);

@@ -159,6 +159,12 @@ export class NginxProcess {
     process.kill(this.pid!, 'SIGHUP');
   }
 
+  /** SIGUSR1: NGINX reopens its log files, as `nginx -s reopen` does. */
+  reopenLogs(): void {
+    this.process.assertRunning();
+    process.kill(this.pid!, 'SIGUSR1');
+  }
+
   async stop(): Promise<void> {
     await this.process.stop(5000);
   }

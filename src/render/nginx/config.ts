@@ -5,7 +5,19 @@
 import type { Location, Site, StickinessPolicy, Topology, Upstream } from '../../model/topology.js';
 import { isIP } from 'node:net';
 import { CONFIG_HASH_PATH } from '../../api/agent.js';
-import { because, blank, block, comment, directive, toText, value, type Arg, type Node } from './syntax.js';
+import {
+  NO_LABEL,
+  PASSIVE_HEALTH,
+  ROLE_VARIABLE,
+  SITE_VARIABLE,
+  STUB_STATUS_PATH,
+  TRAFFIC_LOG_BUFFER,
+  TRAFFIC_LOG_FIELDS,
+  TRAFFIC_LOG_FILE,
+  TRAFFIC_LOG_FLUSH,
+  TRAFFIC_LOG_FORMAT,
+} from '../../api/traffic.js';
+import { because, blank, block, comment, directive, entry, toText, value, type Arg, type Node } from './syntax.js';
 
 export interface NginxLayout {
   /** Where NGINX listens; `health` is a plain-HTTP port for the kubelet's probes, not exposed by the Service. */
@@ -17,6 +29,11 @@ export interface NginxLayout {
    * cluster's DNS in the container. Only used when a node is named by DNS.
    */
   resolver?: string[];
+  /**
+   * NGINX also writes the traffic log (relative to its prefix) that the reload agent turns into
+   * per-site and per-role metrics. Off: no per-request cost beyond the access log.
+   */
+  trafficLog?: boolean;
 }
 
 /**
@@ -43,7 +60,7 @@ export const HEALTH_PATH = '/healthz';
 export const CLUSTER_RESOLVER = 'kube-dns.kube-system.svc';
 
 export function containerLayout(t: Topology): NginxLayout {
-  return { listen: { ...CONTAINER_PORTS }, publicPorts: t.ports, resolver: [CLUSTER_RESOLVER] };
+  return { listen: { ...CONTAINER_PORTS }, publicPorts: t.ports, resolver: [CLUSTER_RESOLVER], trafficLog: true };
 }
 
 /** A node named by DNS rather than by address: NGINX resolves it at run time. */
@@ -144,6 +161,7 @@ export function renderMainConf(t: Topology, layout: NginxLayout, configHash?: st
       `'{"time":"$time_iso8601","host":"$server_name","remote_addr":"$remote_addr","request":"$request","status":$status,"bytes":$body_bytes_sent,"upstream":"$upstream_addr","upstream_status":"$upstream_status","request_time":$request_time,"request_id":"$request_id"}'`,
     ),
     directive('access_log', '/dev/stdout', 'wso2_json'),
+    ...(layout.trafficLog ? trafficLogSettings(t) : []),
     blank,
     comment(
       'WebSocket upgrades (seeds: "Upgrade $http_upgrade" and "Connection upgrade"), through a map so\nordinary requests keep their keep-alive connection to the node.',
@@ -260,6 +278,17 @@ export function renderMainConf(t: Topology, layout: NginxLayout, configHash?: st
                       ],
                     ),
                   ]),
+              block(
+                'location',
+                ['=', STUB_STATUS_PATH],
+                [
+                  comment("Connection and request counters for the reload agent's metrics (nginx_* names)."),
+                  directive('stub_status'),
+                  directive('allow', '127.0.0.1'),
+                  directive('allow', '::1'),
+                  directive('deny', 'all'),
+                ],
+              ),
               block('location', ['/'], [directive('return', '404')]),
             ],
           ),
@@ -278,6 +307,55 @@ export function renderMainConf(t: Topology, layout: NginxLayout, configHash?: st
     block('events', [], [directive('worker_connections', '4096')]),
     block('http', [], http),
   ]);
+}
+
+/** The traffic log directive, at http level (unknown hosts) and in every vhost server (which replace the http-level logs). */
+const trafficAccessLog = () =>
+  directive(
+    'access_log',
+    TRAFFIC_LOG_FILE,
+    TRAFFIC_LOG_FORMAT,
+    `buffer=${TRAFFIC_LOG_BUFFER}`,
+    `flush=${TRAFFIC_LOG_FLUSH}`,
+  );
+
+/**
+ * The traffic log the reload agent turns into metrics: written in blocks (one write per 64 kB or
+ * per second, not per request), escaped as JSON, and labelled by site and role through maps of
+ * configured names ($server_name, $proxy_host), so a request cannot choose its labels. Map keys
+ * start with a backslash so that no host or upstream name is read as a map keyword ("default").
+ */
+function trafficLogSettings(t: Topology): Node[] {
+  const fields = Object.entries(TRAFFIC_LOG_FIELDS)
+    .map(([name, variable]) => `"${name}":"${variable}"`)
+    .join(',');
+  const mapEntry = (key: Arg, label: string) => entry(['\\', key].flat(), value('file-name', label));
+  return [
+    blank,
+    comment("The traffic log for the reload agent's metrics (per site, role, status, upstream server)."),
+    directive('log_format', TRAFFIC_LOG_FORMAT, 'escape=json', `'{${fields}}'`),
+    because(
+      directive(
+        'map_hash_bucket_size',
+        value('integer', serverNamesHashBucketSize([...t.sites.map((s) => s.host), ...t.upstreams.map((u) => u.name)])),
+      ),
+      'room for the longest host name (map keys are laid out as server names are)',
+    ),
+    block(
+      'map',
+      ['$server_name', SITE_VARIABLE],
+      [directive('default', NO_LABEL), ...t.sites.map((s) => mapEntry(value('host', s.host), s.name))],
+    ),
+    block(
+      'map',
+      ['$proxy_host', ROLE_VARIABLE],
+      [
+        directive('default', NO_LABEL),
+        ...t.upstreams.filter((u) => u.servers.length > 0).map((u) => mapEntry(value('file-name', u.name), u.role)),
+      ],
+    ),
+    trafficAccessLog(),
+  ];
 }
 
 /** Whether the vhosts carry a probe listener (probes on, and a port for it in the layout). */
@@ -401,8 +479,8 @@ function upstreamBlock(u: Upstream): Node[] {
       [value('address', s.address), ':', value('port', s.port)],
       ...(namedByDns(s.address) ? ['resolve'] : []),
       ...(u.stickiness.mode === 'cookie' ? [['route=', value('route', s.route)]] : []),
-      'max_fails=3',
-      'fail_timeout=10s',
+      `max_fails=${PASSIVE_HEALTH.maxFails}`,
+      `fail_timeout=${PASSIVE_HEALTH.failTimeoutSeconds}s`,
     ),
   );
   const zone = u.servers.some((s) => namedByDns(s.address))
@@ -554,6 +632,7 @@ export function renderVhost(t: Topology, site: Site, layout: NginxLayout): strin
       directive('ssl_certificate', tls.certificate),
       directive('ssl_certificate_key', tls.key),
       because(directive('access_log', '/dev/stdout', 'wso2_json'), 'seeds: per-vhost logs, here to stdout'),
+      ...(layout.trafficLog ? [trafficAccessLog()] : []),
       directive('error_log', 'stderr'),
       ...proxiedServerSettings(t, site, site.https.locations, 'https', layout),
       ...site.https.locations.map((l) => locationBlock(t, site, l)),
@@ -570,6 +649,7 @@ export function renderVhost(t: Topology, site: Site, layout: NginxLayout): strin
               directive('listen', listenArg(layout, layout.listen.http)),
               directive('server_name', value('host', site.host)),
               directive('access_log', '/dev/stdout', 'wso2_json'),
+              ...(layout.trafficLog ? [trafficAccessLog()] : []),
               directive('error_log', 'stderr'),
               ...(site.http.mode === 'redirect'
                 ? [

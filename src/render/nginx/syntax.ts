@@ -65,6 +65,8 @@ export type Node =
   | { kind: 'blank' };
 
 export const directive = (name: string, ...args: Arg[]): Node => ({ kind: 'directive', name, args });
+/** A `map` entry: its key, checked like any argument, where a directive has its name. */
+export const entry = (key: Arg, ...args: Arg[]): Node => ({ kind: 'directive', name: argText(key), args });
 export const block = (name: string, args: Arg[], children: Node[]): Node => ({ kind: 'block', name, args, children });
 export const comment = (text: string): Node => ({ kind: 'comment', text });
 export const blank: Node = { kind: 'blank' };

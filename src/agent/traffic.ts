@@ -1,0 +1,252 @@
+// Traffic metrics from NGINX's traffic log (see src/api/traffic.ts): requests by site, role and
+// status class, request and upstream response time histograms, and whether NGINX takes each
+// upstream server as down. Parsing and the passive-health replay are pure; the metrics live in
+// the agent's registry.
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { NO_LABEL, PASSIVE_HEALTH, type TrafficLogField } from '../api/traffic.js';
+
+/** One request as the traffic log tells it. */
+export interface TrafficRecord {
+  site: string;
+  role: string;
+  /** When NGINX logged the request (ms since the epoch). */
+  timeMs: number;
+  status: number;
+  requestSeconds: number;
+  /** The time spent on upstream responses, every attempt added up; undefined when no upstream was asked. */
+  upstreamSeconds: number | undefined;
+  /** Each upstream server NGINX tried, in order, and whether that attempt failed in NGINX's sense. */
+  attempts: { server: string; failed: boolean }[];
+}
+
+const number = (text: unknown): number | undefined => {
+  if (typeof text !== 'string' || text === '' || text === '-') return undefined;
+  const n = Number(text);
+  return Number.isFinite(n) ? n : undefined;
+};
+
+/** "a, b : c" (a comma between attempts, a colon after an internal redirect) as a list. */
+const attemptList = (text: unknown): string[] => (typeof text === 'string' && text ? text.split(/, | : /) : []);
+
+/** An upstream server as NGINX writes it in $upstream_addr: address:port (IPv6 in brackets). */
+const SERVER = /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\]):\d{1,5}$/;
+
+/**
+ * Parses one traffic log line; undefined when it is not one (a partial or foreign line).
+ * An attempt failed, for `max_fails`, when NGINX got no response header from the server (an error
+ * or a timeout: $upstream_header_time "-") or when NGINX went on to the next server after it (a
+ * `proxy_next_upstream` condition, which is what counts as a failure).
+ */
+export function parseTrafficLine(line: string): TrafficRecord | undefined {
+  let fields: Partial<Record<TrafficLogField, unknown>>;
+  try {
+    fields = JSON.parse(line) as Partial<Record<TrafficLogField, unknown>>;
+  } catch {
+    return undefined;
+  }
+  if (typeof fields !== 'object' || fields === null) return undefined;
+  const status = number(fields.status);
+  const requestSeconds = number(fields.request_time);
+  const msec = number(fields.msec);
+  if (status === undefined || requestSeconds === undefined || msec === undefined) return undefined;
+  const label = (v: unknown) => (typeof v === 'string' && v !== '' ? v : NO_LABEL);
+  const servers = attemptList(fields.upstream_addr);
+  const headerTimes = attemptList(fields.upstream_header_time);
+  const responseTimes = attemptList(fields.upstream_response_time).map(number);
+  const attempts = servers.flatMap((server, i) =>
+    SERVER.test(server) ? [{ server, failed: i < servers.length - 1 || number(headerTimes[i]) === undefined }] : [],
+  );
+  const upstreamSeconds = responseTimes.some((t) => t !== undefined)
+    ? responseTimes.reduce<number>((sum, t) => sum + (t ?? 0), 0)
+    : undefined;
+  return {
+    site: label(fields.site),
+    role: label(fields.role),
+    timeMs: Math.round(msec * 1000),
+    status,
+    requestSeconds,
+    upstreamSeconds,
+    attempts,
+  };
+}
+
+/** 1xx..5xx; anything else (NGINX's 0 for a request it could not read) is not a status class. */
+export function statusClass(status: number): string | undefined {
+  return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : undefined;
+}
+
+interface PeerState {
+  fails: number;
+  /** When the last failed attempt was seen (NGINX's peer->accessed), ms. */
+  accessed: number;
+  /** When NGINX last (re)started the fail_timeout window for it (peer->checked), ms. */
+  checked: number;
+}
+
+/**
+ * NGINX's passive health check (ngx_http_upstream_round_robin.c) replayed on the attempts of the
+ * traffic log: a failed attempt adds to the server's failures and starts its fail_timeout window;
+ * a server with `max_fails` failures is skipped until fail_timeout after that; the first attempt
+ * after the window restarts it, and a successful attempt after such a restart clears the
+ * failures. So a server is down from its max_fails-th failure until fail_timeout later, and
+ * again after every failed retry.
+ */
+export class PassiveHealth {
+  private readonly peers = new Map<string, PeerState>();
+
+  constructor(
+    private readonly maxFails: number = PASSIVE_HEALTH.maxFails,
+    private readonly failTimeoutMs: number = PASSIVE_HEALTH.failTimeoutSeconds * 1000,
+    /** Servers tracked at most (label cardinality); later ones are not. */
+    private readonly maxServers = 512,
+  ) {}
+
+  attempt(key: string, failed: boolean, nowMs: number): void {
+    let peer = this.peers.get(key);
+    if (!peer) {
+      if (this.peers.size >= this.maxServers) return;
+      peer = { fails: 0, accessed: 0, checked: 0 };
+      this.peers.set(key, peer);
+    }
+    if (nowMs - peer.checked > this.failTimeoutMs) peer.checked = nowMs;
+    if (failed) {
+      peer.fails++;
+      peer.accessed = nowMs;
+      peer.checked = nowMs;
+    } else if (peer.accessed < peer.checked) {
+      peer.fails = 0;
+    }
+  }
+
+  up(key: string, nowMs: number): boolean {
+    const peer = this.peers.get(key);
+    return !peer || peer.fails < this.maxFails || nowMs - peer.checked > this.failTimeoutMs;
+  }
+
+  keys(): string[] {
+    return [...this.peers.keys()];
+  }
+}
+
+/** ingress-nginx's buckets (Prometheus' defaults), and the long ones WSO2's 5-minute timeouts allow. */
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+
+const prefix = 'wso2_frontend_nginx_';
+
+interface SiteRoleSeries {
+  role: string;
+  requests: (statusClass: string) => Counter.Internal;
+  requestDuration: Histogram.Internal<never>;
+  upstreamDuration: Histogram.Internal<never>;
+}
+const SEPARATOR = '\u0000';
+
+/** The traffic metrics of one frontend's NGINX pod, fed with traffic log lines. */
+export class TrafficMetrics {
+  private readonly requests: Counter<'frontend' | 'site' | 'role' | 'status_class'>;
+  private readonly requestDuration: Histogram<'frontend' | 'site' | 'role'>;
+  private readonly upstreamDuration: Histogram<'frontend' | 'site' | 'role'>;
+  private readonly lines: Counter<'result'>;
+  private readonly health: PassiveHealth;
+  /** Label children by site and role, so a line costs no label hashing; bounded (cardinality). */
+  private readonly series = new Map<string, SiteRoleSeries>();
+
+  constructor(
+    registry: Registry,
+    private readonly frontend: string,
+    private readonly now: () => number = Date.now,
+    private readonly maxSiteRoles = 256,
+  ) {
+    const registers = [registry];
+    this.health = new PassiveHealth();
+    this.requests = new Counter({
+      name: `${prefix}requests_total`,
+      help: 'Requests NGINX answered, by site (the public host, _ for a host this frontend does not serve), upstream role (_ when none was asked: redirects, no ready node) and status class (1xx..5xx).',
+      labelNames: ['frontend', 'site', 'role', 'status_class'],
+      registers,
+    });
+    this.requestDuration = new Histogram({
+      name: `${prefix}request_duration_seconds`,
+      help: "NGINX's $request_time: from the first byte read from the client to the last byte sent (a WebSocket's whole life).",
+      labelNames: ['frontend', 'site', 'role'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.upstreamDuration = new Histogram({
+      name: `${prefix}upstream_response_duration_seconds`,
+      help: "NGINX's $upstream_response_time, every attempt of the request added up; only requests passed to an upstream.",
+      labelNames: ['frontend', 'site', 'role'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    const health = this.health;
+    const clock = this.now;
+    new Gauge({
+      name: `${prefix}upstream_server_up`,
+      help: `0 while NGINX takes the upstream server as down: it failed ${PASSIVE_HEALTH.maxFails} (max_fails) attempts and the last failure is less than ${PASSIVE_HEALTH.failTimeoutSeconds} s (fail_timeout) ago, replayed from this pod's traffic log; 1 otherwise. A server appears once NGINX has sent it a request.`,
+      labelNames: ['frontend', 'role', 'server'],
+      registers,
+      collect() {
+        this.reset();
+        const at = clock();
+        for (const key of health.keys()) {
+          const [role, server] = key.split(SEPARATOR) as [string, string];
+          this.set({ frontend, role, server }, health.up(key, at) ? 1 : 0);
+        }
+      },
+    });
+    this.lines = new Counter({
+      name: 'wso2_frontend_agent_traffic_log_lines_total',
+      help: 'Traffic log lines read, by result: counted, or malformed (not a traffic log line; not counted).',
+      labelNames: ['result'],
+      registers,
+    });
+  }
+
+  /** Counts one traffic log line. */
+  line(text: string): void {
+    const record = parseTrafficLine(text);
+    if (!record) {
+      this.lines.inc({ result: 'malformed' });
+      return;
+    }
+    this.lines.inc({ result: 'counted' });
+    this.record(record);
+  }
+
+  record(r: TrafficRecord): void {
+    const series = this.seriesOf(r.site, r.role);
+    const statusClassLabel = statusClass(r.status);
+    if (statusClassLabel) series.requests(statusClassLabel).inc();
+    series.requestDuration.observe(r.requestSeconds);
+    if (r.upstreamSeconds !== undefined) series.upstreamDuration.observe(r.upstreamSeconds);
+    for (const attempt of r.attempts)
+      this.health.attempt(`${series.role}${SEPARATOR}${attempt.server}`, attempt.failed, r.timeMs);
+  }
+
+  /** The series of a site and role; past `maxSiteRoles` pairs, those of site _ and role _ (bounded memory). */
+  private seriesOf(site: string, role: string): SiteRoleSeries {
+    const key = `${site}${SEPARATOR}${role}`;
+    let series = this.series.get(key);
+    if (series) return series;
+    if (this.series.size >= this.maxSiteRoles && (site !== NO_LABEL || role !== NO_LABEL))
+      return this.seriesOf(NO_LABEL, NO_LABEL);
+    const labels = { frontend: this.frontend, site, role };
+    const byClass = new Map<string, Counter.Internal>();
+    series = {
+      role,
+      requests: (statusClassLabel) => {
+        let counter = byClass.get(statusClassLabel);
+        if (!counter) {
+          counter = this.requests.labels({ ...labels, status_class: statusClassLabel });
+          byClass.set(statusClassLabel, counter);
+        }
+        return counter;
+      },
+      requestDuration: this.requestDuration.labels(labels),
+      upstreamDuration: this.upstreamDuration.labels(labels),
+    };
+    this.series.set(key, series);
+    return series;
+  }
+}

@@ -1,0 +1,147 @@
+// The traffic log read as metrics (pure): lines NGINX writes, the passive health check replayed
+// on their attempts, stub_status, and the bound on label values.
+import { Registry } from 'prom-client';
+import { parseStubStatus } from '../../src/agent/stub-status.js';
+import { parseTrafficLine, PassiveHealth, TrafficMetrics } from '../../src/agent/traffic.js';
+import { parseMetrics, sumOf } from '../support/prometheus.js';
+
+const line = (fields: Record<string, string>) =>
+  JSON.stringify({
+    site: 'portal',
+    role: 'publisher',
+    msec: '1764240000.123',
+    status: '200',
+    request_time: '0.012',
+    upstream_addr: '10.0.0.1:9443',
+    upstream_status: '200',
+    upstream_response_time: '0.010',
+    upstream_header_time: '0.009',
+    ...fields,
+  });
+
+test('a proxied request: its labels, times and the one attempt that did not fail', () => {
+  expect(parseTrafficLine(line({}))).toEqual({
+    site: 'portal',
+    role: 'publisher',
+    timeMs: 1764240000123,
+    status: 200,
+    requestSeconds: 0.012,
+    upstreamSeconds: 0.01,
+    attempts: [{ server: '10.0.0.1:9443', failed: false }],
+  });
+});
+
+test('a request retried on the next server: the first attempt failed, upstream times are added up', () => {
+  const record = parseTrafficLine(
+    line({
+      upstream_addr: '10.0.0.1:9443, 10.0.0.2:9443',
+      upstream_status: '502, 200',
+      upstream_response_time: '0.001, 0.020',
+      upstream_header_time: '-, 0.019',
+    }),
+  );
+  expect(record?.attempts).toEqual([
+    { server: '10.0.0.1:9443', failed: true },
+    { server: '10.0.0.2:9443', failed: false },
+  ]);
+  expect(record?.upstreamSeconds).toBeCloseTo(0.021, 6);
+});
+
+test("a node's own 503 is not a failed attempt; no response at all (an error, a timeout) is", () => {
+  expect(parseTrafficLine(line({ status: '503', upstream_status: '503' }))?.attempts[0]?.failed).toBe(false);
+  expect(
+    parseTrafficLine(line({ status: '502', upstream_status: '502', upstream_header_time: '-' }))?.attempts[0]?.failed,
+  ).toBe(true);
+});
+
+test('NGINX answering itself (an unknown host, a redirect): labels _, no upstream time, no attempt', () => {
+  expect(
+    parseTrafficLine(
+      line({
+        site: '',
+        role: '',
+        status: '404',
+        upstream_addr: '',
+        upstream_status: '',
+        upstream_response_time: '',
+        upstream_header_time: '',
+      }),
+    ),
+  ).toEqual({
+    site: '_',
+    role: '_',
+    timeMs: 1764240000123,
+    status: 404,
+    requestSeconds: 0.012,
+    upstreamSeconds: undefined,
+    attempts: [],
+  });
+});
+
+test('no server left ($upstream_addr names the upstream) is no attempt on a server', () => {
+  expect(parseTrafficLine(line({ upstream_addr: 'portal-https', upstream_header_time: '-' }))?.attempts).toEqual([]);
+});
+
+test('a partial or foreign line is not counted', () => {
+  expect(parseTrafficLine('{"site":"portal","status":"2')).toBeUndefined();
+  expect(parseTrafficLine('127.0.0.1 - - [27/Nov/2026] "GET / HTTP/1.1" 200')).toBeUndefined();
+  expect(parseTrafficLine('null')).toBeUndefined();
+});
+
+test('passive health: down at the max_fails-th failure, up fail_timeout later, down again on a failed retry, up after a successful one', () => {
+  const health = new PassiveHealth(3, 10_000);
+  const s = 'publisher\u000010.0.0.1:9443';
+  health.attempt(s, true, 1000);
+  health.attempt(s, true, 2000);
+  expect(health.up(s, 2500)).toBe(true);
+  health.attempt(s, true, 3000);
+  expect(health.up(s, 3000)).toBe(false);
+  expect(health.up(s, 13_000)).toBe(false);
+  expect(health.up(s, 13_001)).toBe(true);
+  health.attempt(s, true, 14_000);
+  expect(health.up(s, 14_000)).toBe(false);
+  health.attempt(s, false, 25_000);
+  expect(health.up(s, 25_000)).toBe(true);
+  // The failures were cleared: two more do not take it down.
+  health.attempt(s, true, 26_000);
+  health.attempt(s, true, 27_000);
+  expect(health.up(s, 27_000)).toBe(true);
+});
+
+test('passive health: successes within fail_timeout of a failure do not clear it (as in NGINX)', () => {
+  const health = new PassiveHealth(3, 10_000);
+  health.attempt('s', true, 1000);
+  health.attempt('s', true, 2000);
+  health.attempt('s', false, 3000);
+  health.attempt('s', true, 4000);
+  expect(health.up('s', 4000)).toBe(false);
+});
+
+test('stub_status as NGINX writes it', () => {
+  const text =
+    'Active connections: 3 \nserver accepts handled requests\n 17 17 42 \nReading: 0 Writing: 1 Waiting: 2 \n';
+  expect(parseStubStatus(text)).toEqual({
+    active: 3,
+    accepted: 17,
+    handled: 17,
+    requests: 42,
+    reading: 0,
+    writing: 1,
+    waiting: 2,
+  });
+  expect(parseStubStatus('<html>404</html>')).toBeUndefined();
+});
+
+test('label values are bounded: past the limit, every new site and role counts as _', async () => {
+  const registry = new Registry();
+  const metrics = new TrafficMetrics(registry, 'fe', Date.now, 2);
+  for (const site of ['a', 'b', 'c', 'd']) metrics.line(line({ site }));
+  const samples = parseMetrics(await registry.metrics());
+  const requests = samples.filter((s) => s.name === 'wso2_frontend_nginx_requests_total');
+  expect(requests.map((s) => [s.labels.site, s.labels.role, s.value])).toEqual([
+    ['a', 'publisher', 1],
+    ['b', 'publisher', 1],
+    ['_', '_', 2],
+  ]);
+  expect(sumOf(samples, 'wso2_frontend_agent_traffic_log_lines_total', { result: 'counted' })).toBe(4);
+});

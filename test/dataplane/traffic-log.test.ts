@@ -1,0 +1,69 @@
+// The traffic log as the agent reads it, with real NGINX: every request is one line, read once,
+// also across rotations (the file renamed, NGINX told to reopen its logs, the old file drained).
+import { chmodSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { TRAFFIC_LOG_FILE } from '../../src/api/traffic.js';
+import { TrafficLogTail } from '../../src/agent/traffic-log.js';
+import { parseTrafficLine, type TrafficRecord } from '../../src/agent/traffic.js';
+import { send } from '../support/client.js';
+import { eventually } from '../support/cluster.js';
+import { LoopbackFrontend, onLoopback } from '../support/frontend.js';
+import { example } from '../support/resources.js';
+
+let frontend: LoopbackFrontend;
+
+beforeAll(async () => {
+  frontend = await LoopbackFrontend.start(onLoopback(example('apim-single.yaml'), 86), 1, { trafficLog: true });
+});
+afterAll(async () => {
+  await frontend?.stop();
+});
+
+test('every request is read exactly once while the log is rotated under NGINX', async () => {
+  const instance = frontend.instances[0]!;
+  const file = join(instance.dir, TRAFFIC_LOG_FILE);
+  // NGINX's workers reopen the log themselves: when the test runs as root they run as nobody,
+  // who must reach the file (in the pod, NGINX and the agent are one unprivileged user).
+  chmodSync(dirname(instance.dir), 0o755);
+  const records: TrafficRecord[] = [];
+  let rotations = 0;
+  const tail = new TrafficLogTail({
+    file,
+    onLine: (line) => records.push(parseTrafficLine(line)!),
+    reopenLogs: () => {
+      rotations++;
+      instance.nginx.reopenLogs();
+      return true;
+    },
+    pollMs: 50,
+    // About ten lines per file.
+    rotateBytes: 3000,
+    drainMs: 1500,
+  });
+  tail.start();
+  try {
+    const batches = 6;
+    for (let batch = 1; batch <= batches; batch++) {
+      for (let i = 0; i < 10; i++) {
+        const response = await send({
+          scheme: 'https',
+          port: frontend.ports.https,
+          host: 'api.am.wso2.com',
+          path: `/publisher/${batch}/${i}`,
+          ca: frontend.ca,
+        });
+        expect(response.status).toBe(200);
+      }
+      // NGINX flushes its buffer within a second (flush=1s).
+      await eventually(`${batch * 10} lines`, () => (records.length >= batch * 10 ? true : undefined), 10_000);
+    }
+    await eventually('the last rotated file to be drained and deleted', () =>
+      existsSync(`${file}.1`) ? undefined : true,
+    );
+    expect(rotations).toBeGreaterThanOrEqual(3);
+    expect(records).toHaveLength(60);
+    expect(records.every((r) => r.site === 'portal' && r.role === 'all-in-one' && r.status === 200)).toBe(true);
+  } finally {
+    tail.stop();
+  }
+});
