@@ -4,7 +4,7 @@
 // the cost of the traffic metrics: the generated configuration with its traffic log and the
 // agent's reader of it running, against the same configuration without the traffic log.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -121,6 +121,8 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 
 export async function benchThroughput(): Promise<void> {
   const scratch = mkdtempSync(join(tmpdir(), 'wso2-frontend-bench-'));
+  // NGINX's workers (nobody, when the benchmark runs as root) reopen the rotated traffic log themselves.
+  chmodSync(scratch, 0o755);
   const processes: ComponentProcess[] = [];
   try {
     const backendDir = join(scratch, 'backend');
