@@ -191,7 +191,9 @@ export async function benchThroughput(): Promise<void> {
     console.log(`  generated config, traffic metrics on:  ${m.rps.toFixed(0)} req/s, p99 ${m.p99.toFixed(2)} ms`);
     console.log(`  ratio generated (metrics off)/seed: ${(g.rps / s.rps).toFixed(2)} (target >= 0.95)`);
     console.log(`  ratio metrics on/off: ${(m.rps / g.rps).toFixed(2)} (target >= 0.95)`);
-    console.log(`  traffic log lines the reader counted: ${counted} of ${m.requests} requests wrk completed`);
+    console.log(
+      `  traffic log lines the reader counted: ${counted}, requests wrk completed: ${m.requests} (NGINX also logs those in flight when wrk stops)`,
+    );
   } finally {
     for (const p of processes.reverse()) await p.stop(5000);
     rmSync(scratch, { recursive: true, force: true });
