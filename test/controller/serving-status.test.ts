@@ -199,14 +199,22 @@ test('the node back: 2/2 again, with a NodesAnswering Event per site', async () 
 describe.each([
   {
     what: 'all nodes stopped',
-    sites: [site(API, 0, '502 from NGINX: no node answered'), site(GW, 0, '502 from NGINX: no node answered')],
+    sites: [
+      site(API, 0, '502 from NGINX: no WSO2 node answered (GET /services/Version)'),
+      site(GW, 0, '502 from NGINX: no WSO2 node answered (GET /services/Version)'),
+    ],
     failing: [API, GW],
-    reason: '502 from NGINX: no node answered',
+    reason: '502 from NGINX: no WSO2 node answered',
   },
   {
     what: 'a node redirecting to its own internal URL',
     sites: [
-      site(API, 2, 'redirect leaves the public host: Location https://node-1.internal:9443/carbon/', false),
+      site(
+        API,
+        2,
+        'redirect leaves the public host: https://node-1.internal:9443/carbon/ (public: https://api.am.wso2.com)',
+        false,
+      ),
       site(GW, 2),
     ],
     failing: [API],
@@ -215,11 +223,11 @@ describe.each([
   {
     what: 'a certificate for the wrong host in the user Secret',
     sites: [
-      site(API, 2, 'the certificate NGINX presents is for other.example.com, not api.am.wso2.com', false),
-      site(GW, 2, 'the certificate NGINX presents is for other.example.com, not gw.am.wso2.com', false),
+      site(API, 2, 'certificate names DNS:other.example.com, not api.am.wso2.com', false),
+      site(GW, 2, 'certificate names DNS:other.example.com, not gw.am.wso2.com', false),
     ],
     failing: [API, GW],
-    reason: 'the certificate NGINX presents is for other.example.com, not',
+    reason: 'certificate names DNS:other.example.com, not',
   },
 ])('$what', ({ sites, failing, reason }) => {
   test(`Serving False naming the sites and "${reason}", Ready False (SitesNotServing), a NotServing Event; Argo CD Degraded, kstatus InProgress`, async () => {
@@ -271,7 +279,10 @@ describe.each([
 test('a malformed annotation never fails the reconcile: the pod counts as not reported, and a good report is read again', async () => {
   const errors = () => eventsWith(namespace, 'ReconcileFailed', NAME);
   await writeOnPods('{"probedAt": "not a time", "sites": 42}', [pods[0]!]);
-  await agentsReport([site(API, 0, '502 from NGINX: no node answered'), site(GW, 2)], [pods[1]!]);
+  await agentsReport(
+    [site(API, 0, '502 from NGINX: no WSO2 node answered (GET /services/Version)'), site(GW, 2)],
+    [pods[1]!],
+  );
   // Only the pod with a valid report counts.
   let f = await once('the valid report of the other pod', (f) => conditionOf(f, 'Serving')?.status === 'False');
   expect(sitesOf(f)).toEqual([
