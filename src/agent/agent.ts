@@ -120,6 +120,11 @@ export class ReloadAgent {
     return true;
   }
 
+  /** The NGINX master and its workers (old ones finishing connections included). */
+  nginxPids(): number[] {
+    return this.master?.running ? [this.master.pid, ...this.master.workerPids()] : [];
+  }
+
   workerCount(): number {
     return this.master?.workerPids().length ?? 0;
   }

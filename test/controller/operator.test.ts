@@ -283,8 +283,14 @@ test('managed backends: the operator runs the WSO2 pods and routes to their endp
     ]!;
     return servers.every((line) => text.includes(line)) ? text : undefined;
   });
-  expect(vhost.match(/server 10\.244\.\d+\.\d+:8243 /g)).toHaveLength(3);
+  expect(siteUpstreamServers(vhost)).toHaveLength(3);
 });
+
+/** The gateway pods' server lines of the site's own upstreams (not the site probes' one-node upstreams). */
+function siteUpstreamServers(vhost: string): string[] {
+  const upstreams = [...vhost.matchAll(/upstream (\S+) \{([^}]*)\}/g)].filter(([, name]) => !/-node-\d+$/.test(name!));
+  return upstreams.flatMap(([, , body]) => body!.match(/server 10\.244\.\d+\.\d+:8243 /g) ?? []);
+}
 
 test('managed backends: scaling a role down shrinks its EndpointSlices and the rendered upstream follows', async () => {
   const scaled = example('apim-distributed.yaml');
@@ -307,7 +313,7 @@ test('managed backends: scaling a role down shrinks its EndpointSlices and the r
     const text = (await core().readNamespacedConfigMap({ name: 'apim-distributed-nginx', namespace })).data![
       'vhost-gateway.conf'
     ]!;
-    return text.match(/server 10\.244\.\d+\.\d+:8243 /g)?.length === 1 ? text : undefined;
+    return siteUpstreamServers(text).length === 1 ? text : undefined;
   });
   expect(vhost).toContain(`server ${address}:8243 max_fails=3 fail_timeout=10s;`);
   await kubectl(['wait', '--for=condition=Ready', 'wso2frontend/apim-distributed', '-n', namespace, '--timeout=60s']);
@@ -364,7 +370,7 @@ describe('certificates from a Secret the user manages (cert-manager style)', () 
     expect(deployment.spec!.template).toEqual(template);
     // NGINX's agents read the operator's copy, never the user's Secret itself.
     const args = deployment.spec!.template.spec!.containers[0]!.args!;
-    expect(args).toContain(`tls/secret-example-tls=${COPY}:tls.crt,tls.key`);
+    expect(args).toContain(`tls/secret-example-tls=${COPY}:tls.crt,tls.key,ca.crt?`);
     expect(args.join(' ')).not.toContain('=example-tls');
     expect(await served()).toEqual(renewed);
   });
