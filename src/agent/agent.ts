@@ -123,6 +123,11 @@ export class ReloadAgent {
     return true;
   }
 
+  /** The NGINX master and its workers (old ones finishing connections included). */
+  nginxPids(): number[] {
+    return this.master?.running ? [this.master.pid, ...this.master.workerPids()] : [];
+  }
+
   workerCount(): number {
     return this.master?.workerPids().length ?? 0;
   }
@@ -230,7 +235,15 @@ export class ReloadAgent {
 
   private async serve(configuration: Configuration, digest: string, extra: string | undefined): Promise<void> {
     const { hash } = configuration;
-    const dir = this.store.write(configuration, extra);
+    let dir: string;
+    try {
+      dir = this.store.write(configuration, extra);
+    } catch (error) {
+      // A full or read-only state directory: said like a rejected configuration, and retried.
+      const why = `could not be written to the state directory: ${error instanceof Error ? error.message : String(error)}`;
+      this.fail('failed', configuration, digest, why, 0);
+      return;
+    }
     const { nginxBinary, stateDir } = this.options;
     const test = await testConfiguration(nginxBinary, `${stateDir}/`, join(dir, 'nginx.conf'));
     if (!test.ok) {
@@ -285,9 +298,14 @@ export class ReloadAgent {
       error: detail,
       retryInMs: delayMs,
     });
-    this.store.prune(this.served ? [this.served.dir] : []);
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.schedule(0), delayMs);
+    try {
+      this.store.prune(this.served ? [this.served.dir] : []);
+    } catch (error) {
+      // The state directory may be what failed; the retry prunes again.
+      this.log('error', 'removing unused configurations failed', { error: String(error) });
+    }
   }
 
   private startMaster(): void {

@@ -96,6 +96,7 @@ export async function runAgent(argv: string[]): Promise<number> {
     file: join(stateDir, TRAFFIC_LOG_FILE),
     onLine: (line) => metrics.traffic.line(line),
     reopenLogs: () => agent?.reopenLogs() ?? false,
+    writers: () => agent?.nginxPids() ?? [],
   });
   agent = new ReloadAgent({
     kubeConfig,

@@ -27,15 +27,15 @@ let namespace: string;
 let operator: ReturnType<typeof createOperator>;
 let pods: string[];
 
+type LiveFrontend = Wso2Frontend & { metadata: { generation?: number; resourceVersion?: string } };
+
 /** The frontend as `kubectl get -o yaml` shows it. */
-async function getYaml(): Promise<Wso2Frontend & { metadata: { generation: number } }> {
-  return yaml.load(await kubectl(['get', 'wso2frontend', NAME, '-n', namespace, '-o', 'yaml'])) as Wso2Frontend & {
-    metadata: { generation: number };
-  };
+async function getYaml(): Promise<LiveFrontend> {
+  return yaml.load(await kubectl(['get', 'wso2frontend', NAME, '-n', namespace, '-o', 'yaml'])) as LiveFrontend;
 }
 
 /** The frontend once `holds` is true of it as `kubectl get -o yaml` shows it. */
-function once(what: string, holds: (f: Wso2Frontend) => boolean) {
+function once(what: string, holds: (f: LiveFrontend) => boolean) {
   return eventually(what, async () => {
     const f = await getYaml();
     return holds(f) ? f : undefined;
@@ -46,10 +46,11 @@ function verdicts(f: Wso2Frontend) {
   return { argoCd: argoCdHealth(HEALTH_LUA, [f])[0], kstatus: kstatus([f])[0] };
 }
 
-/** What an agent does after probing: its report as the annotation, and its SitesServing condition, on its own Pod. */
+/**
+ * What an agent does after probing: its report as the annotation, and its SitesServing condition,
+ * on its own Pod, in one patch of the Pod's status subresource (which takes the annotations too).
+ */
 async function agentsReport(sites: SiteProbe[], onPods = pods, probedAt = new Date()): Promise<void> {
-  const report = formatSiteProbeReport({ probedAt: probedAt.toISOString(), sites });
-  await writeOnPods(report, onPods);
   const serving = sites.every((s) => s.serving);
   const condition = {
     type: SITES_SERVING_CONDITION,
@@ -61,6 +62,19 @@ async function agentsReport(sites: SiteProbe[], onPods = pods, probedAt = new Da
       .join('; '),
     lastTransitionTime: probedAt.toISOString().replace(/\.\d{3}Z$/, 'Z'),
   };
+  const annotation = formatSiteProbeReport({ probedAt: probedAt.toISOString(), sites });
+  await patchPodStatus(onPods, {
+    metadata: { annotations: { [SITE_PROBES_ANNOTATION]: annotation } },
+    status: { conditions: [condition] },
+  });
+}
+
+/** The annotation alone, whatever it holds. */
+async function writeOnPods(annotation: string, onPods: string[]): Promise<void> {
+  await patchPodStatus(onPods, { metadata: { annotations: { [SITE_PROBES_ANNOTATION]: annotation } } });
+}
+
+async function patchPodStatus(onPods: string[], patch: object): Promise<void> {
   for (const pod of onPods)
     await kubectl([
       'patch',
@@ -71,13 +85,8 @@ async function agentsReport(sites: SiteProbe[], onPods = pods, probedAt = new Da
       '--subresource=status',
       '--type=strategic',
       '-p',
-      JSON.stringify({ status: { conditions: [condition] } }),
+      JSON.stringify(patch),
     ]);
-}
-
-async function writeOnPods(annotation: string, onPods: string[]): Promise<void> {
-  for (const pod of onPods)
-    await kubectl(['annotate', 'pod', pod, '-n', namespace, '--overwrite', `${SITE_PROBES_ANNOTATION}=${annotation}`]);
 }
 
 const site = (host: string, answering: number, error?: string, serving = answering > 0): SiteProbe => ({
@@ -190,14 +199,22 @@ test('the node back: 2/2 again, with a NodesAnswering Event per site', async () 
 describe.each([
   {
     what: 'all nodes stopped',
-    sites: [site(API, 0, '502 from NGINX: no node answered'), site(GW, 0, '502 from NGINX: no node answered')],
+    sites: [
+      site(API, 0, '502 from NGINX: no WSO2 node answered (GET /services/Version)'),
+      site(GW, 0, '502 from NGINX: no WSO2 node answered (GET /services/Version)'),
+    ],
     failing: [API, GW],
-    reason: '502 from NGINX: no node answered',
+    reason: '502 from NGINX: no WSO2 node answered',
   },
   {
     what: 'a node redirecting to its own internal URL',
     sites: [
-      site(API, 2, 'redirect leaves the public host: Location https://node-1.internal:9443/carbon/', false),
+      site(
+        API,
+        2,
+        'redirect leaves the public host: https://node-1.internal:9443/carbon/ (public: https://api.am.wso2.com)',
+        false,
+      ),
       site(GW, 2),
     ],
     failing: [API],
@@ -206,11 +223,11 @@ describe.each([
   {
     what: 'a certificate for the wrong host in the user Secret',
     sites: [
-      site(API, 2, 'the certificate NGINX presents is for other.example.com, not api.am.wso2.com', false),
-      site(GW, 2, 'the certificate NGINX presents is for other.example.com, not gw.am.wso2.com', false),
+      site(API, 2, 'certificate names DNS:other.example.com, not api.am.wso2.com', false),
+      site(GW, 2, 'certificate names DNS:other.example.com, not gw.am.wso2.com', false),
     ],
     failing: [API, GW],
-    reason: 'the certificate NGINX presents is for other.example.com, not',
+    reason: 'certificate names DNS:other.example.com, not',
   },
 ])('$what', ({ sites, failing, reason }) => {
   test(`Serving False naming the sites and "${reason}", Ready False (SitesNotServing), a NotServing Event; Argo CD Degraded, kstatus InProgress`, async () => {
@@ -262,7 +279,10 @@ describe.each([
 test('a malformed annotation never fails the reconcile: the pod counts as not reported, and a good report is read again', async () => {
   const errors = () => eventsWith(namespace, 'ReconcileFailed', NAME);
   await writeOnPods('{"probedAt": "not a time", "sites": 42}', [pods[0]!]);
-  await agentsReport([site(API, 0, '502 from NGINX: no node answered'), site(GW, 2)], [pods[1]!]);
+  await agentsReport(
+    [site(API, 0, '502 from NGINX: no WSO2 node answered (GET /services/Version)'), site(GW, 2)],
+    [pods[1]!],
+  );
   // Only the pod with a valid report counts.
   let f = await once('the valid report of the other pod', (f) => conditionOf(f, 'Serving')?.status === 'False');
   expect(sitesOf(f)).toEqual([
@@ -286,6 +306,38 @@ test('a report older than the staleness bound is not counted', async () => {
   expect(verdicts(f)).toMatchObject({ argoCd: { status: 'Healthy' }, kstatus: { status: 'Current' } });
 });
 
+test('a latency change alone does not rewrite the status within the refresh period; a verdict change does at once', async () => {
+  await agentsReport(allUp);
+  const before = await once('Serving True', (f) => conditionOf(f, 'Serving')?.status === 'True');
+  const written: string[] = [];
+  const watch = await new k8s.Watch(kubeConfig()).watch(
+    `/apis/wso2-frontend.dev/v1alpha1/namespaces/${namespace}/wso2frontends`,
+    {
+      fieldSelector: `metadata.name=${NAME}`,
+      resourceVersion: before.metadata.resourceVersion,
+    },
+    (phase: string, f: Wso2Frontend) => {
+      if (phase === 'MODIFIED') written.push(JSON.stringify(f.status?.sites));
+    },
+    () => {},
+  );
+  try {
+    // Five rounds of reports from both pods, only the latency moving.
+    for (let p50Ms = 20; p50Ms < 25; p50Ms++) await agentsReport(allUp.map((s) => ({ ...s, p50Ms })));
+    // Then a node of the gateway stops answering.
+    await agentsReport([site(API, 2), site(GW, 1, 'node-2 (192.0.2.22): timed out')]);
+    await once('GW 1/2', (f) => sitesOf(f)[1]?.[2] === '1/2');
+    // Reconciles of one frontend run one at a time, in order: the last one wrote the 1/2.
+    expect(written).toHaveLength(1);
+    expect(JSON.parse(written[0]!)).toEqual([
+      expect.objectContaining({ host: API, nodesAnswering: 2, p50LatencyMs: 9 }),
+      expect.objectContaining({ host: GW, nodesAnswering: 1, lastError: 'node-2 (192.0.2.22): timed out' }),
+    ]);
+  } finally {
+    watch.abort();
+  }
+});
+
 test('probes switched off: Serving Unknown (ProbesDisabled), no status.sites, Ready True', async () => {
   await agentsReport(allUp);
   await once('Serving True', (f) => conditionOf(f, 'Serving')?.status === 'True');
@@ -296,7 +348,7 @@ test('probes switched off: Serving Unknown (ProbesDisabled), no status.sites, Re
     (f) =>
       conditionOf(f, 'Serving')?.reason === 'ProbesDisabled' &&
       conditionOf(f, 'Ready')?.status === 'True' &&
-      f.status?.observedGeneration === (f.metadata as { generation?: number }).generation,
+      f.status?.observedGeneration === f.metadata.generation,
   );
   expect(conditionOf(f, 'Serving')?.status).toBe('Unknown');
   expect(f.status?.sites).toBeUndefined();
