@@ -4,7 +4,7 @@
 // the cost of the traffic metrics: the generated configuration with its traffic log and the
 // agent's reader of it running, against the same configuration without the traffic log.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -121,6 +121,8 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 
 export async function benchThroughput(): Promise<void> {
   const scratch = mkdtempSync(join(tmpdir(), 'wso2-frontend-bench-'));
+  // NGINX's workers (nobody, when the benchmark runs as root) reopen the rotated traffic log themselves.
+  chmodSync(scratch, 0o755);
   const processes: ComponentProcess[] = [];
   try {
     const backendDir = join(scratch, 'backend');
@@ -189,7 +191,9 @@ export async function benchThroughput(): Promise<void> {
     console.log(`  generated config, traffic metrics on:  ${m.rps.toFixed(0)} req/s, p99 ${m.p99.toFixed(2)} ms`);
     console.log(`  ratio generated (metrics off)/seed: ${(g.rps / s.rps).toFixed(2)} (target >= 0.95)`);
     console.log(`  ratio metrics on/off: ${(m.rps / g.rps).toFixed(2)} (target >= 0.95)`);
-    console.log(`  traffic log lines the reader counted: ${counted} of ${m.requests} requests wrk completed`);
+    console.log(
+      `  traffic log lines the reader counted: ${counted}, requests wrk completed: ${m.requests} (NGINX also logs those in flight when wrk stops)`,
+    );
   } finally {
     for (const p of processes.reverse()) await p.stop(5000);
     rmSync(scratch, { recursive: true, force: true });

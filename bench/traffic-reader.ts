@@ -4,10 +4,12 @@
 // SIGTERM prints how many lines it counted.
 import { readFileSync } from 'node:fs';
 import { Registry } from 'prom-client';
+import { childPids } from '../src/agent/nginx.js';
 import { TrafficLogTail } from '../src/agent/traffic-log.js';
 import { TrafficMetrics } from '../src/agent/traffic.js';
 
 const [file, pidFile] = process.argv.slice(2) as [string, string];
+const master = () => Number(readFileSync(pidFile, 'utf8').trim());
 const registry = new Registry();
 const traffic = new TrafficMetrics(registry, 'bench');
 let lines = 0;
@@ -18,9 +20,10 @@ const tail = new TrafficLogTail({
     traffic.line(line);
   },
   reopenLogs: () => {
-    process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 'SIGUSR1');
+    process.kill(master(), 'SIGUSR1');
     return true;
   },
+  writers: () => [master(), ...childPids(master())],
 });
 tail.start();
 const scrapes = setInterval(() => void registry.metrics(), 5000);

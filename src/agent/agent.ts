@@ -20,6 +20,7 @@ import {
   testConfiguration,
   type MasterExit,
 } from './nginx.js';
+import type { SiteProber } from './probe.js';
 import type { PodReporter } from './report.js';
 
 /** Test-only: names a file whose content, while it exists, is appended to every new nginx.conf (to make one invalid). */
@@ -40,6 +41,8 @@ export interface AgentOptions {
   /** Changes arriving within this window are served together. */
   coalesceMs: number;
   reporter: PodReporter;
+  /** Probes the sites of the served configuration's plan. */
+  prober?: SiteProber;
   metrics: AgentMetrics;
   log: Logger;
   /** Called when the master exits without being asked to: the agent's process should exit too. */
@@ -120,6 +123,11 @@ export class ReloadAgent {
     return true;
   }
 
+  /** The NGINX master and its workers (old ones finishing connections included). */
+  nginxPids(): number[] {
+    return this.master?.running ? [this.master.pid, ...this.master.workerPids()] : [];
+  }
+
   workerCount(): number {
     return this.master?.workerPids().length ?? 0;
   }
@@ -137,6 +145,7 @@ export class ReloadAgent {
         this.served = { hash: last.hash, digest: last.digest, dir: last.dir };
         this.options.metrics.setServed(last.hash);
         this.options.reporter.report({ served: last.hash, reason: 'Served' });
+        this.options.prober?.follow(last.dir);
       }
     } else {
       this.options.reporter.report({ reason: 'Waiting', detail: 'waiting for the first configuration' });
@@ -150,6 +159,7 @@ export class ReloadAgent {
     clearTimeout(this.timer);
     await Promise.all(this.informers.map((informer) => informer.stop()));
     await this.running;
+    await this.options.prober?.stop();
     this.options.reporter.stop();
     return this.master?.quit(quitTimeoutMs);
   }
@@ -225,7 +235,15 @@ export class ReloadAgent {
 
   private async serve(configuration: Configuration, digest: string, extra: string | undefined): Promise<void> {
     const { hash } = configuration;
-    const dir = this.store.write(configuration, extra);
+    let dir: string;
+    try {
+      dir = this.store.write(configuration, extra);
+    } catch (error) {
+      // A full or read-only state directory: said like a rejected configuration, and retried.
+      const why = `could not be written to the state directory: ${error instanceof Error ? error.message : String(error)}`;
+      this.fail('failed', configuration, digest, why, 0);
+      return;
+    }
     const { nginxBinary, stateDir } = this.options;
     const test = await testConfiguration(nginxBinary, `${stateDir}/`, join(dir, 'nginx.conf'));
     if (!test.ok) {
@@ -252,6 +270,7 @@ export class ReloadAgent {
     this.options.metrics.observeReload('success', seconds);
     this.options.metrics.setServed(hash);
     this.options.reporter.report({ served: hash, reason: 'Served' });
+    this.options.prober?.follow(dir);
     this.store.prune([dir]);
     this.log('info', 'serving configuration', {
       hash,
@@ -279,9 +298,14 @@ export class ReloadAgent {
       error: detail,
       retryInMs: delayMs,
     });
-    this.store.prune(this.served ? [this.served.dir] : []);
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.schedule(0), delayMs);
+    try {
+      this.store.prune(this.served ? [this.served.dir] : []);
+    } catch (error) {
+      // The state directory may be what failed; the retry prunes again.
+      this.log('error', 'removing unused configurations failed', { error: String(error) });
+    }
   }
 
   private startMaster(): void {

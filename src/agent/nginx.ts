@@ -10,6 +10,7 @@ import {
   readlinkSync,
   renameSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -185,20 +186,46 @@ export class NginxMaster {
 
   /** Worker processes of this master (children in its process group), from /proc. */
   workerPids(): number[] {
-    const pids: number[] = [];
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
+    return childPids(this.pid);
+  }
+}
+
+/** The children of a process, from /proc. */
+export function childPids(parent: number): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Fields after the command name (which may contain spaces): state, ppid, pgrp, ...
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === parent) pids.push(Number(entry));
+    } catch {
+      // The process exited while being read.
+    }
+  }
+  return pids;
+}
+
+/** Whether any of the processes has the file (device and inode) open, from /proc (readable for one's own processes). */
+export function holdsFile(pids: readonly number[], file: { dev: number; ino: number }): boolean {
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
       try {
-        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-        // Fields after the command name (which may contain spaces): state, ppid, pgrp, ...
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        if (Number(fields[1]) === this.pid) pids.push(Number(entry));
+        const stat = statSync(`/proc/${pid}/fd/${fd}`);
+        if (stat.ino === file.ino && stat.dev === file.dev) return true;
       } catch {
-        // The process exited while being read.
+        // Closed while being read.
       }
     }
-    return pids;
   }
+  return false;
 }
 
 /**

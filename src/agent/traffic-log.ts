@@ -1,11 +1,12 @@
 // Follows NGINX's traffic log and hands each complete line over. NGINX writes it in blocks of
 // whole lines (buffer=, flush=), so the file is read every `pollMs` from where the last read
 // stopped. The agent keeps the file small: past `rotateBytes` it renames it and asks NGINX to
-// reopen its logs (SIGUSR1), and keeps reading the renamed file until it has stopped growing
-// for a while (workers flush their buffers into it as they reopen), then deletes it. Should the
+// reopen its logs (SIGUSR1), and keeps reading the renamed file until no NGINX process has it
+// open any more (workers flush their buffers into it as they reopen), then deletes it. Should the
 // workers fail to reopen (NGINX logs an [emerg]), they keep writing into the renamed file, which
-// is then followed for as long as it grows: nothing is lost, and nothing more is rotated.
+// is then followed for as long as they do: nothing is lost, and nothing more is rotated.
 import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { holdsFile } from './nginx.js';
 
 export interface TrafficLogOptions {
   file: string;
@@ -14,12 +15,15 @@ export interface TrafficLogOptions {
   reopenLogs: () => boolean;
   pollMs?: number;
   rotateBytes?: number;
-  /** How long a rotated file must not have grown before it is deleted. */
+  /** The NGINX master and workers: a rotated file is deleted once none of them has it open. */
+  writers: () => number[];
+  /** And once it has not grown for this long. */
   drainMs?: number;
 }
 
 interface OpenFile {
   fd: number;
+  dev: number;
   ino: number;
   offset: number;
   /** A line not yet complete. */
@@ -62,7 +66,7 @@ export class TrafficLogTail {
     try {
       const fd = openSync(this.options.file, 'r');
       const stat = fstatSync(fd);
-      return { fd, ino: stat.ino, offset: atEnd ? stat.size : 0, partial: '' };
+      return { fd, dev: stat.dev, ino: stat.ino, offset: atEnd ? stat.size : 0, partial: '' };
     } catch {
       return undefined;
     }
@@ -72,7 +76,12 @@ export class TrafficLogTail {
   poll(): void {
     if (this.rotated) {
       if (this.read(this.rotated.file) > 0) this.rotated.grewAt = Date.now();
-      if (this.current && Date.now() - this.rotated.grewAt > (this.options.drainMs ?? 3000)) {
+      if (
+        this.current &&
+        Date.now() - this.rotated.grewAt > (this.options.drainMs ?? 1000) &&
+        !holdsFile(this.options.writers(), this.rotated.file) &&
+        this.read(this.rotated.file) === 0
+      ) {
         closeSync(this.rotated.file.fd);
         rmSync(this.rotated.path, { force: true });
         this.rotated = undefined;

@@ -6,14 +6,15 @@ import { join } from 'node:path';
 import { STUB_STATUS_PATH, TRAFFIC_LOG_FILE } from '../api/traffic.js';
 import { ReloadAgent, TEST_EXTRA_MAIN_CONF_ENV } from '../agent/agent.js';
 import { AgentMetrics } from '../agent/metrics.js';
-import { PodReporter } from '../agent/report.js';
+import { SiteProber } from '../agent/probe.js';
+import { PodReporter, SiteProbeReporter } from '../agent/report.js';
 import { TrafficLogTail } from '../agent/traffic-log.js';
 import { startHealthServer } from '../controller/observability.js';
 import { jsonLogger } from '../controller/runtime/controller.js';
 import { PooledKubeConfig } from '../controller/runtime/kubeconfig.js';
 import { UsageError } from './usage-error.js';
 
-export const usage = `wso2-frontend agent --config-map NAME [--secret DIR=SECRET[:KEY,...]]... [--nginx PATH] [--state-dir DIR]
+export const usage = `wso2-frontend agent --config-map NAME [--secret DIR=SECRET[:KEY,KEY?,...]]... [--nginx PATH] [--state-dir DIR]
                     [--confirm-url URL] [--confirm-timeout-ms N] [--coalesce-ms N] [--health-port N] [--quit-timeout-seconds N]
                     [--frontend NAME]
 
@@ -21,9 +22,11 @@ Runs NGINX and keeps it serving the frontend's configuration: watches the Config
 Secret (written under DIR of the conf tree) through the API, checks each new configuration with
 nginx -t, switches to it and reloads NGINX, confirms new workers answer with its hash at
 --confirm-url, and reports on its own Pod (POD_NAME and POD_NAMESPACE from the environment) in
-the condition wso2-frontend.dev/ConfigurationServed. Serves /healthz, /readyz and /metrics, with
-NGINX's traffic metrics from the traffic log in the state directory and from stub_status (next to
---confirm-url).
+the condition wso2-frontend.dev/ConfigurationServed. Probes every public host of the served
+configuration's probe plan (probes.json) through NGINX and reports it on the Pod (annotation
+wso2-frontend.dev/site-probes, condition wso2-frontend.dev/SitesServing). Serves /healthz,
+/readyz and /metrics, with NGINX's traffic metrics from the traffic log in the state directory
+and from stub_status (next to --confirm-url).
   --nginx PATH               the NGINX binary (default: nginx on the PATH)
   --state-dir DIR            NGINX's prefix and the versioned configurations (default /tmp/nginx)
   --confirm-url URL          default http://127.0.0.1:8081${CONFIG_HASH_PATH}
@@ -83,6 +86,8 @@ export async function runAgent(argv: string[]): Promise<number> {
     stubStatusUrl: new URL(STUB_STATUS_PATH, values['confirm-url']).href,
   });
   const reporter = new PodReporter(kubeConfig, namespace, podName, log);
+  const probeReporter = new SiteProbeReporter(kubeConfig, namespace, podName, log);
+  const prober = new SiteProber(probeReporter, metrics, log);
   let requestStop!: (code: number) => void;
   const stopRequested = new Promise<number>((resolve) => (requestStop = resolve));
   const testHook = process.env[TEST_EXTRA_MAIN_CONF_ENV];
@@ -91,6 +96,7 @@ export async function runAgent(argv: string[]): Promise<number> {
     file: join(stateDir, TRAFFIC_LOG_FILE),
     onLine: (line) => metrics.traffic.line(line),
     reopenLogs: () => agent?.reopenLogs() ?? false,
+    writers: () => agent?.nginxPids() ?? [],
   });
   agent = new ReloadAgent({
     kubeConfig,
@@ -103,6 +109,7 @@ export async function runAgent(argv: string[]): Promise<number> {
     confirmTimeoutMs,
     coalesceMs,
     reporter,
+    prober,
     metrics,
     log,
     // The container fails, and the kubelet restarts it on the last good configuration.
@@ -125,6 +132,7 @@ export async function runAgent(argv: string[]): Promise<number> {
   const exit = await agent.stop(quitTimeoutMs);
   trafficLog.stop();
   await reporter.settle();
+  probeReporter.stop();
   await health.close();
   await kubeConfig.close();
   log('info', 'agent stopped', { nginxExit: exit });

@@ -1,6 +1,7 @@
 // `wso2-frontend operator`: parses the flags and runs the operator (src/controller/setup.ts).
 import { parseArgs } from 'node:util';
 import { LOG_LEVELS } from '../controller/runtime/controller.js';
+import { RECONCILE_POINTS, TEST_KILL_AT_ENV } from '../controller/reconciler.js';
 import { DEFAULT_CONCURRENCY, runOperator as run } from '../controller/setup.js';
 
 export const usage = `wso2-frontend operator [--namespace NS]... [--health-port N] [--leader-elect [--lease-namespace NS]] [--resync-minutes N] [--concurrency N] [--log-level debug|info|error]
@@ -48,6 +49,12 @@ export async function runOperator(argv: string[]): Promise<number> {
     );
     return 2;
   }
+  const testKillAt = process.env[TEST_KILL_AT_ENV];
+  const killAt = RECONCILE_POINTS.find((point) => point === testKillAt);
+  if (testKillAt && !killAt) {
+    process.stderr.write(`${TEST_KILL_AT_ENV} must be one of ${RECONCILE_POINTS.join(', ')}, got ${testKillAt}\n`);
+    return 2;
+  }
   return run({
     namespaces: values.namespace ?? [],
     healthPort,
@@ -56,5 +63,6 @@ export async function runOperator(argv: string[]): Promise<number> {
     resyncPeriodMs: resyncMinutes * 60_000,
     concurrency,
     logLevel,
+    ...(killAt ? { killAt } : {}),
   });
 }

@@ -98,6 +98,8 @@ export interface ApplierOptions {
   /** The kinds that are pruned (OWNED_KINDS). */
   kinds: readonly OwnedKind[];
   log: Logger;
+  /** Told after each server-side apply, and whether it changed the object. */
+  onApplied?: (object: k8s.KubernetesObject, changed: boolean) => void;
 }
 
 const ownerKey = (owner: Owner) => `${owner.metadata.namespace}/${owner.metadata.name}`;
@@ -134,15 +136,16 @@ export class Applier {
     };
   }
 
-  /** Objects of a kind in the owner's namespace with the given labels, from the cache when it watches the kind. */
+  /** Objects of a kind in the owner's namespace with the given labels, from the cache when it watches the kind (unless `fresh`). */
   async list<T extends k8s.KubernetesObject>(
     owner: Owner,
     apiVersion: string,
     kind: string,
     labels: Record<string, string>,
+    fresh = false,
   ): Promise<T[]> {
     const namespace = owner.metadata.namespace!;
-    if (this.options.cache?.watches(kind, namespace))
+    if (!fresh && this.options.cache?.watches(kind, namespace))
       return this.options.cache
         .list<T>(kind, namespace)
         .filter((o) => Object.entries(labels).every(([k, v]) => o.metadata?.labels?.[k] === v));
@@ -241,6 +244,7 @@ export class Applier {
     // A resourceVersion that did not move: the apply changed nothing (the memo was empty, or someone else wrote it).
     const changed = resourceVersion !== cached?.metadata?.resourceVersion;
     this.options.log('debug', 'applied', { frontend: owner.metadata.name, object: id, changed });
+    this.options.onApplied?.(object, changed);
     return result;
   }
 

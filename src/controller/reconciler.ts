@@ -13,14 +13,41 @@ import {
 } from '../api/schema.js';
 import { FIELD_MANAGER, LABEL, NGINX_COMPONENT, OWNED_KINDS } from '../render/ownership.js';
 import { issueRequested } from '../tls/issuer.js';
-import { Applier, describeApiError, kubernetesClient, type ClusterClient, type WatchedCache } from './applier.js';
+import {
+  Applier,
+  describeApiError,
+  kubernetesClient,
+  type ApplyResult,
+  type ClusterClient,
+  type WatchedCache,
+} from './applier.js';
 import type { CertManagerObserved, SecretData } from './certificates.js';
 import type { CertManagerCertificate } from '../render/cert-manager.js';
 import type { EventRecorder } from './events.js';
-import { assess, plan, type Observed, type Outcome, type Plan } from './plan.js';
+import { assess, plan, type ApplyPlan, type Observed, type Outcome, type Plan } from './plan.js';
 import { parseKey, type Logger } from './runtime/controller.js';
 import type { WorkResult } from './runtime/workqueue.js';
 import { computeStatus, sameStatus } from './status.js';
+
+/**
+ * Points of a reconcile where a crash leaves work half done: a certificate issued but not yet
+ * stored, the NGINX ConfigMap written but not yet its Deployment, a new status computed but not
+ * yet written, a status written but not yet its Events. Fault tests stop the process at each.
+ */
+export const RECONCILE_POINTS = [
+  'ca-issued',
+  'server-certificate-issued',
+  'nginx-configmap-applied',
+  'status-computed',
+  'status-written',
+] as const;
+export type ReconcilePoint = (typeof RECONCILE_POINTS)[number];
+/**
+ * Test-only: names a ReconcilePoint at which the operator process kills itself with SIGKILL, so
+ * a fault test reaches that point deterministically (like the agent's TEST_EXTRA_MAIN_CONF_ENV).
+ * No install sets it.
+ */
+export const TEST_KILL_AT_ENV = 'WSO2_FRONTEND_OPERATOR_TEST_KILL_AT';
 
 export interface ReconcilerOptions {
   kubeConfig: k8s.KubeConfig;
@@ -37,6 +64,8 @@ export interface ReconcilerOptions {
   now?: () => Date;
   /** The requests for owned objects (default: the API server of kubeConfig). */
   client?: ClusterClient;
+  /** Told each time a reconcile of `frontend` ("namespace/name") passes a ReconcilePoint (TEST_KILL_AT_ENV). */
+  reached?: (point: ReconcilePoint, frontend: string) => void;
 }
 
 /**
@@ -44,6 +73,8 @@ export interface ReconcilerOptions {
  * creates its Secret, then reads the certificates again and issues the ones the CA signs.
  */
 const MAX_PLAN_ROUNDS = 7;
+/** Another writer changed the frontend between the read and the status write: assessed again this soon. */
+const STATUS_CONFLICT_REQUEUE_MS = 200;
 
 const decode = (data: Record<string, string> | undefined): SecretData | undefined =>
   data && Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
@@ -55,11 +86,21 @@ export class FrontendReconciler {
   private readonly now: () => Date;
 
   constructor(private readonly options: ReconcilerOptions) {
+    const reached = options.reached;
     this.applier = new Applier({
       client: options.client ?? kubernetesClient(options.kubeConfig, FIELD_MANAGER),
       ...(options.cache ? { cache: options.cache } : {}),
       kinds: OWNED_KINDS,
       log: options.log,
+      ...(reached
+        ? {
+            onApplied: (object: k8s.KubernetesObject, changed: boolean) => {
+              const { namespace, name, labels } = object.metadata ?? {};
+              if (changed && object.kind === 'ConfigMap' && labels?.[LABEL.component] === NGINX_COMPONENT)
+                reached('nginx-configmap-applied', `${namespace}/${labels[LABEL.instance] ?? name}`);
+            },
+          }
+        : {}),
     });
     this.custom = options.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
     this.apis = options.kubeConfig.makeApiClient(k8s.ApisApi);
@@ -102,7 +143,62 @@ export class FrontendReconciler {
     const owner = this.owner(frontend);
     const result = await this.applier.apply(owner, next.desired);
     if (!result.refused) await this.applier.prune(owner, next.keep);
-    return this.report(frontend, assess(next, result), result.refused?.error);
+    const confirmed = await this.confirmRegression(frontend, next, result, now);
+    return this.report(confirmed.frontend, confirmed.outcome, result.refused?.error, confirmed.resourceVersion);
+  }
+
+  /**
+   * The outcome of an apply, unless it would turn a frontend the API server holds as Ready not
+   * Ready: then it is assessed again from what the API server holds now (the frontend, its
+   * workloads, its NGINX pods) rather than from caches. A cache can lag the view of whoever wrote
+   * Ready (another operator process running without leader election, whose Deployment informer
+   * saw the rollout finish first): writing from it flipped Ready back to False (RollingOut) for
+   * a moment. One GET per status that is not Ready, and three more only when the stored one is.
+   * That status is then written only onto the version read (`resourceVersion`), so a Ready
+   * written meanwhile by another process is not overwritten either.
+   */
+  private async confirmRegression(
+    frontend: Wso2Frontend,
+    next: ApplyPlan,
+    result: ApplyResult,
+    now: Date,
+  ): Promise<{ frontend: Wso2Frontend; outcome: Outcome; resourceVersion?: string }> {
+    const outcome = assess(next, result);
+    const isReady = (status: Wso2FrontendStatus | undefined) =>
+      status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+    if (result.refused || isReady(computeStatus(outcome.findings, frontend.status, now))) return { frontend, outcome };
+    const { namespace = 'default', name } = frontend.metadata;
+    let stored: Wso2Frontend & { metadata: { resourceVersion?: string } };
+    try {
+      stored = (await this.custom.getNamespacedCustomObject({
+        group: API_GROUP,
+        version: API_VERSION,
+        namespace,
+        plural: PLURAL,
+        name,
+      })) as typeof stored;
+    } catch (error) {
+      if (error instanceof k8s.ApiException && error.code === 404) return { frontend, outcome };
+      throw error;
+    }
+    if (stored.metadata.generation !== frontend.metadata.generation) return { frontend, outcome };
+    const resourceVersion = stored.metadata.resourceVersion;
+    if (!isReady(stored.status)) return { frontend: stored, outcome, resourceVersion };
+    const owner = this.owner(frontend);
+    const applied = new Map(result.applied);
+    for (const [id, object] of result.applied) {
+      if (object.kind !== 'Deployment' && object.kind !== 'StatefulSet') continue;
+      const read = await this.applier.read(owner, object.apiVersion!, object.kind, object.metadata!.name!, true);
+      if (read.object) applied.set(id, read.object);
+    }
+    const nginxPods = await this.applier.list<k8s.V1Pod>(
+      owner,
+      'v1',
+      'Pod',
+      { [LABEL.instance]: name, [LABEL.component]: NGINX_COMPONENT },
+      true,
+    );
+    return { frontend: stored, outcome: assess({ ...next, nginxPods }, { ...result, applied }), resourceVersion };
   }
 
   /** The frontend, the EndpointSlices of its role Services and its NGINX pods; the plan asks for Secrets as it needs them. */
@@ -146,7 +242,10 @@ export class FrontendReconciler {
     if (need.action === 'request') return { ...observed, certManager: await this.requestCertificates(observed, need) };
     if (need.action === 'issue') {
       const issued = [...observed.issued];
-      for (const request of need.requests) issued.push(await issueRequested(request, now));
+      for (const request of need.requests) {
+        issued.push(await issueRequested(request, now));
+        this.reached('commonName' in request ? 'ca-issued' : 'server-certificate-issued', observed.frontend);
+      }
       return { ...observed, issued };
     }
     const secrets = new Map(observed.secrets);
@@ -196,13 +295,22 @@ export class FrontendReconciler {
     return { served: true, certificates };
   }
 
-  /** Writes the status once (only when it changed) and records the outcome's Events. */
-  private async report(frontend: Wso2Frontend, outcome: Outcome, cause?: unknown): Promise<WorkResult> {
+  /**
+   * Writes the status once (only when it changed; with `resourceVersion`, only onto that version
+   * of the frontend, else it is assessed again shortly) and records the outcome's Events.
+   */
+  private async report(
+    frontend: Wso2Frontend,
+    outcome: Outcome,
+    cause?: unknown,
+    resourceVersion?: string,
+  ): Promise<WorkResult> {
     const { namespace = 'default', name } = frontend.metadata;
     if (outcome.certificates) this.options.onCertificates?.(namespace, name, outcome.certificates);
     // No sites (probes off, nothing known yet): their series go.
     this.options.onSites?.(namespace, name, outcome.findings.sites ?? []);
-    const written = await this.writeStatus(frontend, outcome);
+    const write = await this.writeStatus(frontend, outcome, resourceVersion);
+    const written = write === 'conflict' ? undefined : write;
     const changed = written !== undefined;
     if (written) {
       // One line per reconcile that changed something, saying what it is now and why.
@@ -222,13 +330,22 @@ export class FrontendReconciler {
         await this.options.events.record(frontend, event.type, event.reason, event.action, event.note);
     }
     if (outcome.error) throw new Error(outcome.error, { cause });
+    if (write === 'conflict') return { requeueAfterMs: STATUS_CONFLICT_REQUEUE_MS };
     return outcome.requeueAfterMs ? { requeueAfterMs: outcome.requeueAfterMs } : undefined;
   }
 
-  /** Server-side apply on the status subresource, only when the status changed; returns what it wrote. */
-  private async writeStatus(frontend: Wso2Frontend, outcome: Outcome): Promise<Wso2FrontendStatus | undefined> {
+  /**
+   * Server-side apply on the status subresource, only when the status changed; returns what it
+   * wrote, or 'conflict' when `resourceVersion` is no longer the frontend's.
+   */
+  private async writeStatus(
+    frontend: Wso2Frontend,
+    outcome: Outcome,
+    resourceVersion?: string,
+  ): Promise<Wso2FrontendStatus | 'conflict' | undefined> {
     const status = computeStatus(outcome.findings, frontend.status, this.now());
     if (sameStatus(frontend.status, status)) return undefined;
+    this.reached('status-computed', frontend);
     const { namespace = 'default', name } = frontend.metadata;
     try {
       await this.custom.patchNamespacedCustomObjectStatus(
@@ -240,16 +357,27 @@ export class FrontendReconciler {
           name,
           fieldManager: FIELD_MANAGER,
           force: true,
-          body: { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: KIND, metadata: { name, namespace }, status },
+          body: {
+            apiVersion: `${API_GROUP}/${API_VERSION}`,
+            kind: KIND,
+            metadata: { name, namespace, ...(resourceVersion ? { resourceVersion } : {}) },
+            status,
+          },
         },
         k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply),
       );
     } catch (error) {
       // Deleted since the cache saw it: nothing to report on, and what it owned is being collected.
       if (error instanceof k8s.ApiException && error.code === 404) return undefined;
+      if (resourceVersion && error instanceof k8s.ApiException && error.code === 409) return 'conflict';
       throw error;
     }
+    this.reached('status-written', frontend);
     return status;
+  }
+
+  private reached(point: ReconcilePoint, frontend: Wso2Frontend): void {
+    this.options.reached?.(point, `${frontend.metadata.namespace}/${frontend.metadata.name}`);
   }
 
   private owner(frontend: Wso2Frontend) {

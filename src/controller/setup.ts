@@ -15,7 +15,7 @@ import {
 } from '../render/ownership.js';
 import { EventRecorder } from './events.js';
 import { OperatorMetrics, startHealthServer } from './observability.js';
-import { FrontendReconciler } from './reconciler.js';
+import { FrontendReconciler, type ReconcilePoint } from './reconciler.js';
 import {
   Controller,
   atLevel,
@@ -76,6 +76,8 @@ export interface OperatorOptions {
   concurrency?: number;
   /** Where log lines go; JSON lines on stderr when omitted. */
   logger?: Logger;
+  /** Told when a reconcile passes a ReconcilePoint (fault tests). */
+  reached?: (point: ReconcilePoint, frontend: string) => void;
 }
 
 /** The controller with its reconciler, ready to start (used by the command and by tests). */
@@ -106,6 +108,7 @@ export function createOperator(options: OperatorOptions): {
     log,
     onCertificates: (namespace, name, notAfter) => metrics!.setCertificates(namespace, name, notAfter),
     onSites: (namespace, name, sites) => metrics!.setSites(namespace, name, sites),
+    ...(options.reached ? { reached: options.reached } : {}),
   });
   // A user's Secret changing (a cert-manager renewal, a truststore password Secret created) concerns those reading it.
   const userSecret = (secret: k8s.KubernetesObject) =>
@@ -194,6 +197,18 @@ export interface RunOptions {
   concurrency: number;
   /** The least important lines logged: debug (each reconcile and apply), info (what changed), error. */
   logLevel: LogLevel;
+  /** Test-only (TEST_KILL_AT_ENV): the process kills itself with SIGKILL when a reconcile first passes this point. */
+  killAt?: ReconcilePoint;
+}
+
+/** Kills this process, with no chance to clean up (as an OOM kill or a node loss does), at `point`. */
+function killAt(point: ReconcilePoint, log: Logger): (reached: ReconcilePoint, frontend: string) => void {
+  return (reached, frontend) => {
+    if (reached !== point) return;
+    // Written synchronously (stderr is a pipe or a file), so the test sees where it stopped.
+    log('error', 'test kill point reached: SIGKILL', { point, frontend });
+    process.kill(process.pid, 'SIGKILL');
+  };
 }
 
 /** Runs the operator with the current kubeconfig until SIGINT or SIGTERM; the exit code (1: lost the lease). */
@@ -209,6 +224,7 @@ export async function runOperator(options: RunOptions): Promise<number> {
     identity,
     concurrency: options.concurrency,
     logger: log,
+    ...(options.killAt ? { reached: killAt(options.killAt, log) } : {}),
   });
   let ready = false;
   const health = await startHealthServer({

@@ -1,7 +1,9 @@
 // The reload agent as a real process with Debian's real NGINX, against the real control plane,
 // with the identity of a Pod that kwok runs: it serves what its ConfigMap and Secrets say,
 // in place (the same NGINX master), confirms each hash from a new worker, reports it on the
-// Pod, and never serves what NGINX rejects.
+// Pod, and never serves what NGINX rejects or what it could not write (a state directory made
+// immutable with chattr, which needs root).
+import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
@@ -235,6 +237,31 @@ test('a reload NGINX fails after nginx -t passed keeps the old workers serving, 
   // Back to a configuration NGINX can take: served again, by the same master.
   const fixed = await publish(frontendOn('node-2'));
   await podReportsServed(fixed);
+  expect((await portal()).answer?.node).toBe('node-2');
+  expect(agent.masterPid()).toBe(master);
+});
+
+test('a state directory the agent cannot write keeps the last good configuration serving, is reported, and recovers', async () => {
+  const good = await publish(frontendOn('node-1'));
+  await podReportsServed(good);
+  const master = agent.masterPid();
+  // Immutable: not even root may create a configuration in it (a read-only or full volume alike).
+  const versions = join(dir, 'nginx', 'versions');
+  execFileSync('chattr', ['+i', versions]);
+  let next: string;
+  try {
+    next = await publish(frontendOn('node-2'));
+    const condition = await podReportsServed(good, 'ReloadFailed');
+    expect(condition.status).toBe('True');
+    expect(condition.message).toContain(`serving ${good}; configuration ${next} could not be written`);
+    expect(condition.message).toContain('operation not permitted');
+    expect((await portal()).answer?.node).toBe('node-1');
+    expect(agent.masterPid()).toBe(master);
+  } finally {
+    execFileSync('chattr', ['-i', versions]);
+  }
+  // Retried with backoff: served once the directory takes it, by the same master.
+  await podReportsServed(next);
   expect((await portal()).answer?.node).toBe('node-2');
   expect(agent.masterPid()).toBe(master);
 });

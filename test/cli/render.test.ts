@@ -30,7 +30,12 @@ test('render -f prints the NGINX ConfigMap as YAML and names the Secrets it does
   expect(configMap!.kind).toBe('ConfigMap');
   expect(configMap!.metadata.name).toBe('apim-single-nginx');
   expect(configMap!.metadata.labels['app.kubernetes.io/instance']).toBe('apim-single');
-  expect(Object.keys(configMap!.data).sort()).toEqual(['nginx.conf', 'vhost-gateway.conf', 'vhost-portal.conf']);
+  expect(Object.keys(configMap!.data).sort()).toEqual([
+    'nginx.conf',
+    'probes.json',
+    'vhost-gateway.conf',
+    'vhost-portal.conf',
+  ]);
   expect(configMap!.data['vhost-portal.conf']).toContain('listen 8443 ssl;');
   expect(result.stdout).toContain(
     'not printed as they hold private keys: apim-single-tls-ca, apim-single-tls-frontend',
@@ -43,7 +48,7 @@ test("render -f of a frontend serving the user's Secret names the operator's cop
   expect(result.status).toBe(0);
   expect(result.stdout).toContain('not printed as they hold private keys: identity-7-tls-secret-example-com-tls\n');
   expect(result.stdout).toContain(
-    '- tls/secret-example-com-tls=identity-7-tls-secret-example-com-tls:tls.crt,tls.key\n',
+    '- tls/secret-example-com-tls=identity-7-tls-secret-example-com-tls:tls.crt,tls.key,ca.crt?\n',
   );
   expect(result.stdout).not.toMatch(/[=\s]example-com-tls[:\s]/);
 });

@@ -6,7 +6,8 @@
 // by the same NGINX master, the pod reports the new hash, and ConfigurationServed on the
 // frontend reaches it. A configuration NGINX rejects (made invalid through the agent's test-only
 // hook, not through the spec) is reported on the frontend while the old one serves, and a fix
-// of the cause recovers without help.
+// of the cause recovers without help. The TLS Secret NGINX reads, deleted by hand, is put back
+// with the same certificate while NGINX serves on.
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -234,5 +235,28 @@ test('a configuration NGINX rejects: ReloadFailed on the frontend and a Warning 
   hash = await servedOn(bad);
   expect((await get(PORTAL)).headers['strict-transport-security']).toBe('max-age=900');
   expect(conditionOf(await readFrontend(namespace, NAME), 'Stalled')?.status).toBe('False');
+  expect(agent().masterPid()).toBe(masterPid);
+});
+
+test('the TLS Secret NGINX reads, deleted by hand: NGINX keeps serving, the operator puts the same certificate back', async () => {
+  const copy = `${NAME}-tls-secret-${USER_SECRET}`;
+  const before = await core.readNamespacedSecret({ name: copy, namespace });
+  const presented = await frontend.presentedCertificate(PORTAL, ca.certificatePem);
+  await kubectl(['delete', 'secret', copy, '-n', namespace]);
+  // Whether or not the operator has put it back yet, NGINX answers with what it served.
+  for (let i = 0; i < 5; i++) expect((await get(PORTAL)).headers['strict-transport-security']).toBe('max-age=900');
+  expect(await frontend.presentedCertificate(PORTAL, ca.certificatePem)).toBe(presented);
+
+  const after = await eventually('the Secret put back', () =>
+    core.readNamespacedSecret({ name: copy, namespace }).catch(() => undefined),
+  );
+  expect(after.metadata?.uid).not.toBe(before.metadata?.uid);
+  expect(after.data).toEqual(before.data);
+  const f = await eventually('the frontend Ready again', async () => {
+    const f = await readFrontend(namespace, NAME);
+    return conditionOf(f, 'Ready')?.status === 'True' ? f : undefined;
+  });
+  expect(f.status?.configHash).toBe(hash);
+  expect(await frontend.presentedCertificate(PORTAL, ca.certificatePem)).toBe(presented);
   expect(agent().masterPid()).toBe(masterPid);
 });

@@ -1,7 +1,8 @@
 // The Grafana dashboard in deploy/grafana cannot rot silently: every PromQL expression in it
 // (panels and template variables) parses with Prometheus' own grammar and reads only series that
-// the operator's and the agent's real registries export, with labels those series carry, rate()
-// only over counters, and only variables the dashboard defines.
+// the operator's and the agent's real registries export (the agent's holds NGINX's traffic and
+// stub_status metrics too), with labels those series carry, rate() only over counters, and only
+// variables the dashboard defines.
 import { readFileSync } from 'node:fs';
 import { AgentMetrics } from '../../src/agent/metrics.js';
 import { OperatorMetrics } from '../../src/controller/observability.js';
@@ -28,7 +29,8 @@ const allPanels = (panels: Panel[]): Panel[] => panels.flatMap((p) => [p, ...all
 const panels = allPanels(dashboard.panels);
 
 const operatorMetrics = new OperatorMetrics(() => ({ depth: 0, inFlight: 0, delayed: 0, adds: 0, retries: 0 }));
-const agentMetrics = new AgentMetrics(() => 1);
+// No NGINX here: the stub_status metrics read a port nothing listens on (nginx_up 0, the others 0).
+const agentMetrics = new AgentMetrics(() => 1, { frontend: 'fe', stubStatusUrl: 'http://127.0.0.1:9/stub_status' });
 const registries = [operatorMetrics.registry, agentMetrics.registry];
 
 const context: CheckContext = {
@@ -71,6 +73,15 @@ test('the series the dashboard reads are in what the registries serve once each 
   operatorMetrics.setCertificates('ns', 'fe', new Map([['fe-tls', new Date(Date.now() + 86_400_000)]]));
   agentMetrics.observeReload('invalid', 0.1);
   agentMetrics.setServed('3f2a9c1e0b7d4a55');
+  agentMetrics.traffic.record({
+    site: 'api.example.com',
+    role: 'gateway',
+    timeMs: Date.now(),
+    status: 502,
+    requestSeconds: 0.3,
+    upstreamSeconds: 0.3,
+    attempts: [{ server: '10.0.0.1:8243', failed: true }],
+  });
   const scraped = new Set(
     (await Promise.all(registries.map((r) => r.metrics()))).flatMap((text) => parseMetrics(text).map((s) => s.name)),
   );
@@ -81,6 +92,21 @@ test('the series the dashboard reads are in what the registries serve once each 
   );
   expect(read.size).toBeGreaterThan(0);
   expect([...read].filter((name) => !scraped.has(name))).toEqual([]);
+});
+
+test('the panels the issue asks for are there', () => {
+  expect(panels.map((p) => p.title)).toEqual(
+    expect.arrayContaining([
+      'Requests per second by host and status class',
+      '5xx ratio by host',
+      'Upstream response time p50 / p95 / p99 by role',
+      'Upstream servers down',
+      'Reloads by result',
+      'Reload failures',
+      'Certificate days left',
+      'Reconcile errors',
+    ]),
+  );
 });
 
 test('panels have unique ids and use the dashboard data source variable', () => {

@@ -3,7 +3,8 @@
 // carry the node's own host and port, a chosen status on /status/<code> (a WSO2 gateway answers
 // 503 when an API's own backend is down), and a WebSocket echo. Every response says which node
 // and port answered and which headers arrived, so tests can see where NGINX sent a request, and
-// each node counts the requests it received.
+// each node counts the requests it received (and keeps the last one). On demand it redirects
+// every request to a URL of its choice (a product that does not know its public host).
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
@@ -29,6 +30,13 @@ export class FakeWso2Node {
   private sessions = 0;
   /** Requests this node received, WebSocket upgrades excluded. */
   received = 0;
+  /** The last request it received (path and headers). */
+  lastRequest: { path: string; headers: IncomingMessage['headers'] } | undefined;
+  /**
+   * While set, every request is redirected here: a product whose own host name is not set (it
+   * redirects to https://localhost:9443/...), a URL NGINX has no reason to rewrite.
+   */
+  redirectEverythingTo: string | undefined;
   private readonly tls: { key: string; cert: string };
 
   constructor(
@@ -52,10 +60,16 @@ export class FakeWso2Node {
 
   private handle(scheme: 'http' | 'https', port: number, req: IncomingMessage, res: ServerResponse): void {
     this.received++;
+    this.lastRequest = { path: req.url ?? '', headers: req.headers };
     const url = new URL(req.url ?? '/', `${scheme}://${this.address}:${port}`);
     const headers: Record<string, string> = {};
     if (!/(^|;\s*)JSESSIONID=/.test(req.headers.cookie ?? '')) {
       headers['set-cookie'] = `JSESSIONID=${this.name}.${++this.sessions}; Path=/; HttpOnly`;
+    }
+    if (this.redirectEverythingTo !== undefined) {
+      req.resume();
+      res.writeHead(302, { ...headers, location: this.redirectEverythingTo }).end();
+      return;
     }
     // WSO2 endpoints redirect with the node's own URL (seed 003), which NGINX must rewrite.
     if (url.pathname.endsWith('/redirect-to-self')) {

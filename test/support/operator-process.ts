@@ -20,6 +20,13 @@ export interface Exit {
   signal: NodeJS.Signals | null;
 }
 
+export interface OperatorProcessOptions {
+  /** Another identity (such as a service account's token) than this process's KUBECONFIG. */
+  kubeconfig?: string;
+  /** Added to this process's environment. */
+  env?: Record<string, string>;
+}
+
 export class OperatorProcess {
   readonly exited: Promise<Exit>;
   private exit: Exit | undefined;
@@ -48,18 +55,27 @@ export class OperatorProcess {
    * Starts `wso2-frontend operator ARGS` and waits until it says it started: with this process's
    * KUBECONFIG, or with `kubeconfig` (another identity, such as a service account's token).
    */
-  static async start(args: string[], options: { kubeconfig?: string } = {}): Promise<OperatorProcess> {
-    const command = [process.execPath, join(process.cwd(), 'dist', 'cli', 'main.js'), 'operator', ...args];
-    const env = options.kubeconfig ? { ...process.env, KUBECONFIG: options.kubeconfig } : process.env;
-    const spawnOptions = { stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'], env };
-    const child = setprivAvailable
-      ? spawn('setpriv', ['--pdeathsig', 'SIGKILL', '--', ...command], spawnOptions)
-      : spawn(command[0]!, command.slice(1), spawnOptions);
-    const operator = new OperatorProcess(child);
+  static async start(args: string[], options: OperatorProcessOptions = {}): Promise<OperatorProcess> {
+    const operator = OperatorProcess.spawn(args, options);
     const started = await operator.waitForLog('operator started');
     operator.identity = String(started.identity);
     operator.healthPort = Number(started.healthPort);
     return operator;
+  }
+
+  /** Starts `wso2-frontend operator ARGS` without waiting for anything (for a process that may die before it says it started). */
+  static spawn(args: string[], options: OperatorProcessOptions = {}): OperatorProcess {
+    const command = [process.execPath, join(process.cwd(), 'dist', 'cli', 'main.js'), 'operator', ...args];
+    const env = {
+      ...process.env,
+      ...(options.kubeconfig ? { KUBECONFIG: options.kubeconfig } : {}),
+      ...options.env,
+    };
+    const spawnOptions = { stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'], env };
+    const child = setprivAvailable
+      ? spawn('setpriv', ['--pdeathsig', 'SIGKILL', '--', ...command], spawnOptions)
+      : spawn(command[0]!, command.slice(1), spawnOptions);
+    return new OperatorProcess(child);
   }
 
   get running(): boolean {

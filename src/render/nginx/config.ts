@@ -5,6 +5,7 @@
 import type { Location, Site, StickinessPolicy, Topology, Upstream } from '../../model/topology.js';
 import { isIP } from 'node:net';
 import { CONFIG_HASH_PATH } from '../../api/agent.js';
+import { PROBE_USER_AGENT_PREFIX } from '../../api/probe.js';
 import {
   NO_LABEL,
   PASSIVE_HEALTH,
@@ -309,6 +310,9 @@ export function renderMainConf(t: Topology, layout: NginxLayout, configHash?: st
   ]);
 }
 
+/** 0 for the reload agent's own site probes (its User-Agent, from loopback in the pod), which are not user traffic. */
+const USER_TRAFFIC_VARIABLE = '$wso2fe_user_traffic';
+
 /** The traffic log directive, at http level (unknown hosts) and in every vhost server (which replace the http-level logs). */
 const trafficAccessLog = () =>
   directive(
@@ -317,6 +321,7 @@ const trafficAccessLog = () =>
     TRAFFIC_LOG_FORMAT,
     `buffer=${TRAFFIC_LOG_BUFFER}`,
     `flush=${TRAFFIC_LOG_FLUSH}`,
+    `if=${USER_TRAFFIC_VARIABLE}`,
   );
 
 /**
@@ -352,6 +357,15 @@ function trafficLogSettings(t: Topology): Node[] {
       [
         directive('default', NO_LABEL),
         ...t.upstreams.filter((u) => u.servers.length > 0).map((u) => mapEntry(value('file-name', u.name), u.role)),
+      ],
+    ),
+    comment("The agent's site probes come from loopback with its User-Agent: not counted as traffic."),
+    block(
+      'map',
+      ['"$remote_addr $http_user_agent"', USER_TRAFFIC_VARIABLE],
+      [
+        directive('default', '1'),
+        directive(`"~^(127\\.0\\.0\\.1|::1) ${PROBE_USER_AGENT_PREFIX.replace(/[.]/g, '\\.')}"`, '0'),
       ],
     ),
     trafficAccessLog(),
