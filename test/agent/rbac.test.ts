@@ -26,7 +26,7 @@ import { FakeWso2Node } from '../support/fake-wso2.js';
 import { onLoopback, topologyOf } from '../support/frontend.js';
 import { example } from '../support/resources.js';
 
-const BLOCK = 63;
+const BLOCK = 65;
 const POD = 'apim-single-nginx-0';
 
 let namespace: string;

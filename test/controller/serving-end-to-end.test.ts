@@ -23,7 +23,7 @@ const NAME = 'serving-e2e';
 const PORTAL = 'api.am.wso2.com';
 const GATEWAY = 'gw.am.wso2.com';
 const nodes = ['node-1', 'node-2'].map(
-  (name, i) => new FakeWso2Node(name, `127.0.119.${i + 1}`, { https: [9443, 8243], http: [8280] }),
+  (name, i) => new FakeWso2Node(name, `127.0.70.${i + 1}`, { https: [9443, 8243], http: [8280] }),
 );
 
 let namespace: string;
