@@ -20,7 +20,7 @@ const ACCOUNT = 'wso2-frontend-operator';
 const OPERATOR_PERMISSIONS: Permission[] = [
   { resource: 'certificates.cert-manager.io', names: '', verbs: 'get list create patch delete' },
   { resource: 'configmaps', names: '', verbs: 'get list watch create patch delete' },
-  { resource: 'deployments.apps', names: '', verbs: 'list watch create patch delete' },
+  { resource: 'deployments.apps', names: '', verbs: 'get list watch create patch delete' },
   { resource: 'endpointslices.discovery.k8s.io', names: '', verbs: 'list watch' },
   { resource: 'endpoints', names: '', verbs: 'get list' },
   { resource: 'events.events.k8s.io', names: '', verbs: 'create patch' },
@@ -33,10 +33,10 @@ const OPERATOR_PERMISSIONS: Permission[] = [
   { resource: 'secrets', names: '', verbs: 'get list watch create patch delete' },
   { resource: 'serviceaccounts', names: '', verbs: 'list watch create patch delete' },
   { resource: 'services', names: '', verbs: 'list watch create patch delete' },
-  { resource: 'statefulsets.apps', names: '', verbs: 'list watch create patch delete' },
+  { resource: 'statefulsets.apps', names: '', verbs: 'get list watch create patch delete' },
   { resource: 'wso2frontends.wso2-frontend.dev/finalizers', names: '', verbs: 'update' },
   { resource: 'wso2frontends.wso2-frontend.dev/status', names: '', verbs: 'patch' },
-  { resource: 'wso2frontends.wso2-frontend.dev', names: '', verbs: 'list watch' },
+  { resource: 'wso2frontends.wso2-frontend.dev', names: '', verbs: 'get list watch' },
 ];
 /** In its own namespace, also its leader-election Lease. */
 const LEASE: Permission = { resource: 'leases.coordination.k8s.io', names: '', verbs: 'get create update' };

@@ -25,7 +25,7 @@ verb is needed): a ClusterRole with every namespace watched, a Role per watched 
 {{- define "wso2-frontend-operator.rules" -}}
 - apiGroups: [wso2-frontend.dev]
   resources: [wso2frontends]
-  verbs: [list, watch]
+  verbs: [get, list, watch]
 - apiGroups: [wso2-frontend.dev]
   resources: [wso2frontends/status]
   verbs: [patch]
@@ -55,7 +55,7 @@ verb is needed): a ClusterRole with every namespace watched, a Role per watched 
   verbs: [patch]
 - apiGroups: [apps]
   resources: [deployments, statefulsets]
-  verbs: [list, watch, create, patch, delete]
+  verbs: [get, list, watch, create, patch, delete]
 - apiGroups: [policy]
   resources: [poddisruptionbudgets]
   verbs: [list, watch, create, patch, delete]
