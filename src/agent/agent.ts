@@ -119,7 +119,11 @@ export class ReloadAgent {
   /** Asks the running master to reopen its log files; false when none runs. */
   reopenLogs(): boolean {
     if (!this.master?.running) return false;
-    this.master.reopenLogs();
+    try {
+      this.master.reopenLogs();
+    } catch {
+      return false; // the master exited between the check and the signal (ESRCH)
+    }
     return true;
   }
 

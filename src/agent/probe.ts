@@ -133,7 +133,8 @@ async function probeSite(plan: SiteProbePlan, trust: SiteTrust, timeoutMs: numbe
     agent: false,
     // Checked below, so that the reason names what is wrong instead of failing the handshake.
     rejectUnauthorized: false,
-    ...(trust.ca ? { ca: trust.ca } : {}),
+    // A ca.crt may hold the issuing intermediate (cert-manager's CA issuers, Vault PKI): trust it as an anchor.
+    ...(trust.ca ? { ca: trust.ca, allowPartialTrustChain: true } : {}),
   });
   try {
     const answer = await exchange(request, timeoutMs);

@@ -19,6 +19,8 @@ export interface TrafficLogOptions {
   writers: () => number[];
   /** And once it has not grown for this long. */
   drainMs?: number;
+  /** A poll that failed (reading, renaming); the next poll tries again. */
+  onError?: (error: unknown) => void;
 }
 
 interface OpenFile {
@@ -45,7 +47,14 @@ export class TrafficLogTail {
   start(): void {
     rmSync(this.rotatedPath, { force: true });
     this.current = this.open(true);
-    this.timer = setInterval(() => this.poll(), this.options.pollMs ?? 500);
+    this.timer = setInterval(() => {
+      try {
+        this.poll();
+      } catch (error) {
+        // A file system error must not end the agent from a timer: the next poll tries again.
+        this.options.onError?.(error);
+      }
+    }, this.options.pollMs ?? 500);
     this.timer.unref();
   }
 
@@ -115,7 +124,12 @@ export class TrafficLogTail {
       return;
     }
     if (!this.options.reopenLogs()) {
-      renameSync(this.rotatedPath, this.options.file);
+      try {
+        renameSync(this.rotatedPath, this.options.file);
+      } catch {
+        // Gone meanwhile: the open handle still reads what it held, and the next poll follows
+        // whatever file is at the path then.
+      }
       return;
     }
     this.rotated = { file: this.current!, path: this.rotatedPath, grewAt: Date.now() };

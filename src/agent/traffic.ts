@@ -92,7 +92,12 @@ interface PeerState {
   accessed: number;
   /** When NGINX last (re)started the fail_timeout window for it (peer->checked), ms. */
   checked: number;
+  /** When an attempt on it was last seen, ms. */
+  seen: number;
 }
+
+/** A server with no attempt for this long is forgotten (WSO2 pods get new addresses on every restart). */
+export const PEER_IDLE_MS = 15 * 60_000;
 
 /**
  * NGINX's passive health check (ngx_http_upstream_round_robin.c) replayed on the attempts of the
@@ -108,17 +113,18 @@ export class PassiveHealth {
   constructor(
     private readonly maxFails: number = PASSIVE_HEALTH.maxFails,
     private readonly failTimeoutMs: number = PASSIVE_HEALTH.failTimeoutSeconds * 1000,
-    /** Servers tracked at most (label cardinality); later ones are not. */
+    /** Servers tracked at most (label cardinality); past it, the one seen least recently is forgotten. */
     private readonly maxServers = 512,
   ) {}
 
   attempt(key: string, failed: boolean, nowMs: number): void {
     let peer = this.peers.get(key);
     if (!peer) {
-      if (this.peers.size >= this.maxServers) return;
-      peer = { fails: 0, accessed: 0, checked: 0 };
+      if (this.peers.size >= this.maxServers) this.forgetLeastRecent();
+      peer = { fails: 0, accessed: 0, checked: 0, seen: nowMs };
       this.peers.set(key, peer);
     }
+    peer.seen = nowMs;
     if (nowMs - peer.checked > this.failTimeoutMs) peer.checked = nowMs;
     if (failed) {
       peer.fails++;
@@ -134,8 +140,16 @@ export class PassiveHealth {
     return !peer || peer.fails < this.maxFails || nowMs - peer.checked > this.failTimeoutMs;
   }
 
-  keys(): string[] {
+  /** The servers seen within PEER_IDLE_MS of `nowMs`; older ones are forgotten. */
+  keys(nowMs: number): string[] {
+    for (const [key, peer] of this.peers) if (nowMs - peer.seen > PEER_IDLE_MS) this.peers.delete(key);
     return [...this.peers.keys()];
+  }
+
+  private forgetLeastRecent(): void {
+    let oldest: [string, number] | undefined;
+    for (const [key, peer] of this.peers) if (!oldest || peer.seen < oldest[1]) oldest = [key, peer.seen];
+    if (oldest) this.peers.delete(oldest[0]);
   }
 }
 
@@ -202,7 +216,7 @@ export class TrafficMetrics {
       collect() {
         this.reset();
         const at = clock();
-        for (const key of health.keys()) {
+        for (const key of health.keys(at)) {
           const [role, server] = key.split(SEPARATOR) as [string, string];
           this.set({ frontend, role, server }, health.up(key, at) ? 1 : 0);
         }

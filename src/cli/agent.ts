@@ -97,6 +97,7 @@ export async function runAgent(argv: string[]): Promise<number> {
     onLine: (line) => metrics.traffic.line(line),
     reopenLogs: () => agent?.reopenLogs() ?? false,
     writers: () => agent?.nginxPids() ?? [],
+    onError: (error) => log('error', 'reading the traffic log failed; trying again', { error: String(error) }),
   });
   agent = new ReloadAgent({
     kubeConfig,

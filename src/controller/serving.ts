@@ -21,6 +21,9 @@ import type { EventType } from './events.js';
 export const DEFAULT_PROBE_INTERVAL_MS = 30_000;
 
 /** A report older than this is stale: a live agent rewrites it every refresh period, each probe taking at most an interval. */
+/** How far ahead of the operator's clock a report's probedAt may be (node clock skew). */
+export const MAX_CLOCK_SKEW_MS = 60_000;
+
 export function staleAfterMs(intervalMs: number): number {
   return 2 * SITE_PROBES_REFRESH_MS + 2 * intervalMs;
 }
@@ -91,6 +94,12 @@ export function summariseProbes(
       continue;
     }
     const probedAt = Date.parse(report.probedAt);
+    // A report dated ahead of this clock by more than a little skew is not believed (counted as
+    // malformed): it would never go stale (a node's clock far ahead, or a report written to pin a verdict).
+    if (probedAt - now.getTime() > MAX_CLOCK_SKEW_MS) {
+      malformed++;
+      continue;
+    }
     if (now.getTime() - probedAt > staleAfter) stale++;
     else fresh.push({ pod: pod.metadata?.name ?? '', probedAt, sites: report.sites });
   }

@@ -2,7 +2,7 @@
 // on their attempts, stub_status, and the bound on label values.
 import { Registry } from 'prom-client';
 import { parseStubStatus } from '../../src/agent/stub-status.js';
-import { parseTrafficLine, PassiveHealth, TrafficMetrics } from '../../src/agent/traffic.js';
+import { parseTrafficLine, PassiveHealth, PEER_IDLE_MS, TrafficMetrics } from '../../src/agent/traffic.js';
 import { parseMetrics, sumOf } from '../support/prometheus.js';
 
 const line = (fields: Record<string, string>) =>
@@ -115,6 +115,18 @@ test('passive health: successes within fail_timeout of a failure do not clear it
   health.attempt('s', false, 3000);
   health.attempt('s', true, 4000);
   expect(health.up('s', 4000)).toBe(false);
+});
+
+test('passive health: a server with no attempt for PEER_IDLE_MS is forgotten, and past the limit the least recently seen one is', () => {
+  const health = new PassiveHealth(3, 10_000, 2);
+  health.attempt('old', true, 0);
+  health.attempt('a', false, 1000);
+  expect(health.keys(1000)).toEqual(['old', 'a']);
+  health.attempt('old', false, 2000);
+  health.attempt('b', false, 3000); // 'a' was seen least recently
+  expect(health.keys(3000).sort()).toEqual(['b', 'old']);
+  expect(health.keys(2000 + PEER_IDLE_MS + 1)).toEqual(['b']);
+  expect(health.keys(3000 + PEER_IDLE_MS + 1)).toEqual([]);
 });
 
 test('stub_status as NGINX writes it', () => {

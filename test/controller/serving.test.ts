@@ -130,6 +130,15 @@ test('a report older than two refresh periods and two probe intervals does not c
   expect(result.serving.message).toContain('1 report(s) older');
 });
 
+test('a report dated more than a minute ahead of the operator is not believed; a few seconds of skew is', () => {
+  const ahead = (s: number) => new Date(NOW.getTime() + s * 1000).toISOString();
+  const future = summarise([reporting('nginx-a', [down('api.am.wso2.com'), down('gw.am.wso2.com')], ahead(61))]);
+  expect(future.sites.map((s) => s.serving)).toEqual(['Unknown', 'Unknown']);
+  expect(future.serving.status).toBe('Unknown');
+  const skewed = summarise([reporting('nginx-a', [up('api.am.wso2.com'), up('gw.am.wso2.com')], ahead(5))]);
+  expect(skewed.serving.status).toBe('True');
+});
+
 test('a counted report is looked at again when it would go stale', () => {
   const result = summarise([reporting('nginx-a', [up('api.am.wso2.com'), up('gw.am.wso2.com')], secondsAgo(60))]);
   expect(result.recheckAfterMs).toBe(121_000);
