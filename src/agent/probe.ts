@@ -116,12 +116,13 @@ export function certificateProblem(
 }
 
 /** What a site's probes trust: its CA from the served configuration, or the public roots. */
-interface SiteTrust {
+export interface SiteTrust {
   ca?: string;
   label: string;
 }
 
-async function probeSite(plan: SiteProbePlan, trust: SiteTrust, timeoutMs: number): Promise<ProbeResult> {
+/** One probe of a site through its NGINX listener (exported for the trust tests). */
+export async function probeSite(plan: SiteProbePlan, trust: SiteTrust, timeoutMs: number): Promise<ProbeResult> {
   const started = performance.now();
   const request = httpsRequest({
     host: plan.address,
