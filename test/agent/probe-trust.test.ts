@@ -2,7 +2,7 @@
 // may hold the issuing intermediate rather than a root (cert-manager CA issuers, Vault PKI), and
 // a certificate from that intermediate is then trusted; one from another CA is not.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,12 +17,11 @@ let port: number;
 const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
 const read = (file: string) => readFileSync(join(dir, file), 'utf8');
 
-/** A CA (root or intermediate): key and certificate, signed by `issuer` when given. */
-function ca(name: string, issuer?: string): void {
+/** An ECDSA key and certificate `name`, self-signed or signed by `issuer`, with the extensions given. */
+function certificate(name: string, subject: string, extensions: string[], issuer?: string): void {
   openssl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${name}.key`);
-  const ext = 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n';
-  openssl('req', '-new', '-key', `${name}.key`, '-subj', `/CN=${name}`, '-out', `${name}.csr`);
-  execFileSync('sh', ['-c', `printf '${ext}' > ${name}.ext`], { cwd: dir });
+  openssl('req', '-new', '-key', `${name}.key`, '-subj', `/CN=${subject}`, '-out', `${name}.csr`);
+  writeFileSync(join(dir, `${name}.ext`), extensions.join('\n') + '\n');
   openssl(
     'x509',
     '-req',
@@ -38,30 +37,10 @@ function ca(name: string, issuer?: string): void {
   );
 }
 
-function leaf(name: string, issuer: string): void {
-  openssl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${name}.key`);
-  openssl('req', '-new', '-key', `${name}.key`, '-subj', `/CN=${HOST}`, '-out', `${name}.csr`);
-  execFileSync('sh', ['-c', `printf 'subjectAltName=DNS:${HOST}\\nextendedKeyUsage=serverAuth\\n' > ${name}.ext`], {
-    cwd: dir,
-  });
-  openssl(
-    'x509',
-    '-req',
-    '-in',
-    `${name}.csr`,
-    '-days',
-    '30',
-    '-extfile',
-    `${name}.ext`,
-    '-out',
-    `${name}.crt`,
-    '-CA',
-    `${issuer}.crt`,
-    '-CAkey',
-    `${issuer}.key`,
-    '-CAcreateserial',
-  );
-}
+const CA = ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign'];
+const ca = (name: string, issuer?: string) => certificate(name, name, CA, issuer);
+const leaf = (name: string, issuer: string) =>
+  certificate(name, HOST, [`subjectAltName=DNS:${HOST}`, 'extendedKeyUsage=serverAuth'], issuer);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'wso2-frontend-probe-trust-'));

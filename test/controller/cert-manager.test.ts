@@ -11,7 +11,7 @@
 // Debian's NGINX (test/support/served-frontend.ts): what cert-manager issued is what NGINX
 // presents, and a renewal is presented by the same NGINX master in the same pod. All in one file,
 // in this order, because installing the CRD is for the whole control plane.
-import { X509Certificate, randomBytes } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,11 +21,10 @@ import type { Wso2Frontend } from '../../src/api/schema.js';
 import { CERT_MANAGER_RETRY_MS } from '../../src/controller/certificates.js';
 import { createOperator } from '../../src/controller/setup.js';
 import type { Controller } from '../../src/controller/runtime/controller.js';
-import { REAL_AGENTS_LABEL } from '../../src/localcluster/control-plane.js';
 import { send } from '../support/client.js';
 import { FakeWso2Node } from '../support/fake-wso2.js';
 import { OperatorProcess } from '../support/operator-process.js';
-import { ServedFrontend } from '../support/served-frontend.js';
+import { createRealAgentsNamespace, ServedFrontend } from '../support/served-frontend.js';
 import type { OperatorMetrics } from '../../src/controller/observability.js';
 import { reconciles } from '../support/prometheus.js';
 import { issueCa } from '../../src/tls/issuer.js';
@@ -35,14 +34,7 @@ import {
   issueAsCertManager,
   readCertificate,
 } from '../support/cert-manager.js';
-import {
-  createNamespace,
-  eventually,
-  eventuallyEvents,
-  kubeConfig,
-  kubectl,
-  POD_SECURITY_LABELS,
-} from '../support/cluster.js';
+import { createNamespace, eventually, eventuallyEvents, kubeConfig, kubectl } from '../support/cluster.js';
 import { conditionOf, example, frontendOnce, installCrd, patchSpec, readFrontend } from '../support/resources.js';
 
 const NAME = 'ei';
@@ -258,11 +250,7 @@ describe('served by real NGINX through the reload agent (the operator as a proce
   let issued: Record<string, string>;
 
   beforeAll(async () => {
-    servedNamespace = `acme-${randomBytes(3).toString('hex')}`;
-    // Real agents report on this namespace's NGINX pods: the local control plane's stand-in stays out.
-    await core().createNamespace({
-      body: { metadata: { name: servedNamespace, labels: { ...POD_SECURITY_LABELS, [REAL_AGENTS_LABEL]: 'true' } } },
-    });
+    servedNamespace = await createRealAgentsNamespace(core(), 'acme');
     for (const node of nodes) await node.start();
     dir = mkdtempSync(join(tmpdir(), 'wso2-frontend-acme-'));
     const resource: Wso2Frontend = example('apim-single.yaml');

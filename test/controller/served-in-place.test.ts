@@ -8,7 +8,7 @@
 // hook, not through the spec) is reported on the frontend while the old one serves, and a fix
 // of the cause recovers without help. The TLS Secret NGINX reads, deleted by hand, is put back
 // with the same certificate while NGINX serves on.
-import { X509Certificate, randomBytes } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,15 +17,14 @@ import * as yaml from 'js-yaml';
 import { TEST_EXTRA_MAIN_CONF_ENV } from '../../src/agent/agent.js';
 import { CONFIG_HASH_ANNOTATION } from '../../src/api/agent.js';
 import type { Wso2Frontend } from '../../src/api/schema.js';
-import { REAL_AGENTS_LABEL } from '../../src/localcluster/control-plane.js';
 import { issueCa, issueServerCertificate, tlsSecretData } from '../../src/tls/issuer.js';
 import { servedCondition } from '../support/agent.js';
 import { send } from '../support/client.js';
-import { eventually, eventuallyEvents, kubeConfig, kubectl, POD_SECURITY_LABELS } from '../support/cluster.js';
+import { eventually, eventuallyEvents, kubeConfig, kubectl } from '../support/cluster.js';
 import { FakeWso2Node } from '../support/fake-wso2.js';
 import { OperatorProcess } from '../support/operator-process.js';
 import { conditionOf, example, installCrd, patchSpec, readFrontend } from '../support/resources.js';
-import { ServedFrontend } from '../support/served-frontend.js';
+import { createRealAgentsNamespace, ServedFrontend } from '../support/served-frontend.js';
 
 const NAME = 'in-place';
 const PORTAL = 'api.am.wso2.com';
@@ -107,11 +106,7 @@ const get = (host: string, path = '/') =>
 
 beforeAll(async () => {
   core = kubeConfig().makeApiClient(k8s.CoreV1Api);
-  namespace = `in-place-${randomBytes(3).toString('hex')}`;
-  // Real agents report on this namespace's NGINX pods: the local control plane's stand-in stays out.
-  await core.createNamespace({
-    body: { metadata: { name: namespace, labels: { ...POD_SECURITY_LABELS, [REAL_AGENTS_LABEL]: 'true' } } },
-  });
+  namespace = await createRealAgentsNamespace(core, 'in-place');
   await installCrd();
   for (const node of nodes) await node.start();
   dir = mkdtempSync(join(tmpdir(), 'wso2-frontend-in-place-'));

@@ -5,19 +5,17 @@
 // agent probes each site through its NGINX and pinned to each node, and writes its verdicts on its
 // Pod; the frontend's status.sites and Serving show what a user sees when a node stops and when it
 // comes back, and when both stop.
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import * as yaml from 'js-yaml';
 import type { SiteStatus, Wso2Frontend } from '../../src/api/schema.js';
-import { REAL_AGENTS_LABEL } from '../../src/localcluster/control-plane.js';
-import { eventually, eventsWith, kubeConfig, kubectl, POD_SECURITY_LABELS } from '../support/cluster.js';
+import { eventually, eventsWith, kubeConfig, kubectl } from '../support/cluster.js';
 import { FakeWso2Node } from '../support/fake-wso2.js';
 import { OperatorProcess } from '../support/operator-process.js';
 import { conditionOf, example, installCrd } from '../support/resources.js';
-import { ServedFrontend } from '../support/served-frontend.js';
+import { createRealAgentsNamespace, ServedFrontend } from '../support/served-frontend.js';
 
 const NAME = 'serving-e2e';
 const PORTAL = 'api.am.wso2.com';
@@ -64,11 +62,7 @@ const nodeBehind = (i: number) => [...frontend.podNodes.values()][i]!;
 
 beforeAll(async () => {
   core = kubeConfig().makeApiClient(k8s.CoreV1Api);
-  namespace = `serving-e2e-${randomBytes(3).toString('hex')}`;
-  // Real agents report on this namespace's NGINX pods: the local control plane's stand-in stays out.
-  await core.createNamespace({
-    body: { metadata: { name: namespace, labels: { ...POD_SECURITY_LABELS, [REAL_AGENTS_LABEL]: 'true' } } },
-  });
+  namespace = await createRealAgentsNamespace(core, 'serving-e2e');
   await installCrd();
   for (const node of nodes) await node.start();
   dir = mkdtempSync(join(tmpdir(), 'wso2-frontend-serving-e2e-'));

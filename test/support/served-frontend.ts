@@ -10,12 +10,25 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import * as k8s from '@kubernetes/client-node';
-import { POD_CIDR } from '../../src/localcluster/control-plane.js';
+import { randomBytes } from 'node:crypto';
+import { POD_CIDR, REAL_AGENTS_LABEL } from '../../src/localcluster/control-plane.js';
 import type { Wso2Frontend } from '../../src/api/schema.js';
 import { AgentProcess } from './agent.js';
-import { eventually, serviceAccountKubeconfig } from './cluster.js';
+import { eventually, POD_SECURITY_LABELS, serviceAccountKubeconfig } from './cluster.js';
 import type { FakeWso2Node } from './fake-wso2.js';
 import { NetworkNamespace, type Address } from './netns.js';
+
+/**
+ * A namespace `<prefix>-<random>` whose NGINX pods real agents report on (the local control
+ * plane's stand-in stays out of it), under the restricted Pod Security Standard.
+ */
+export async function createRealAgentsNamespace(core: k8s.CoreV1Api, prefix: string): Promise<string> {
+  const name = `${prefix}-${randomBytes(3).toString('hex')}`;
+  await core.createNamespace({
+    body: { metadata: { name, labels: { ...POD_SECURITY_LABELS, [REAL_AGENTS_LABEL]: 'true' } } },
+  });
+  return name;
+}
 
 /** The WSO2 ports NGINX connects to (every product's HTTPS, passthrough HTTPS and HTTP ports the tests use). */
 const WSO2_PORTS = [9443, 8243, 8280];
