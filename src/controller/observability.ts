@@ -19,6 +19,9 @@ export class OperatorMetrics {
   readonly registry = new Registry();
   private readonly reconcileTotal: Counter<'result'>;
   private readonly reconcileDuration: Histogram<'result'>;
+  private readonly reconcileErrors: Counter<'namespace' | 'name' | 'reason'>;
+  /** The reasons each frontend ("namespace/name") has a reconcile error series for. */
+  private readonly errorReasonsByFrontend = new Map<string, Set<string>>();
   private readonly certificateExpiry: Gauge<'namespace' | 'name' | 'certificate'>;
   /** notAfter of each served certificate, per frontend ("namespace/name"); the seconds left are computed at scrape time. */
   private readonly notAfterByFrontend = new Map<string, Map<string, Date>>();
@@ -52,6 +55,12 @@ export class OperatorMetrics {
       help: 'Duration of reconciles of WSO2Frontend objects in seconds, by result.',
       labelNames: ['result'],
       buckets: reconcileDurationBuckets,
+      registers,
+    });
+    this.reconcileErrors = new Counter({
+      name: `${metricPrefix}reconcile_errors_total`,
+      help: "Failed reconciles of one WSO2Frontend, by reason: ApplyFailed or ReconcileFailed (retried with backoff), or the Stalled condition's reason (InvalidSpec, CertificateInvalid, ...: only a change of the resource helps).",
+      labelNames: ['namespace', 'name', 'reason'],
       registers,
     });
     new Gauge({
@@ -159,6 +168,22 @@ export class OperatorMetrics {
   observeReconcile(result: ReconcileResult, seconds: number): void {
     this.reconcileTotal.inc({ result });
     this.reconcileDuration.observe({ result }, seconds);
+  }
+
+  /** A reconcile of this frontend failed; `reason` comes from a fixed set in the operator's code, never from the resource. */
+  observeReconcileError(namespace: string, name: string, reason: string): void {
+    this.reconcileErrors.inc({ namespace, name, reason });
+    const key = `${namespace}/${name}`;
+    const reasons = this.errorReasonsByFrontend.get(key) ?? new Set<string>();
+    reasons.add(reason);
+    this.errorReasonsByFrontend.set(key, reasons);
+  }
+
+  /** The frontend is gone: its reconcile error series go with it. */
+  forgetReconcileErrors(namespace: string, name: string): void {
+    for (const reason of this.errorReasonsByFrontend.get(`${namespace}/${name}`) ?? [])
+      this.reconcileErrors.remove({ namespace, name, reason });
+    this.errorReasonsByFrontend.delete(`${namespace}/${name}`);
   }
 
   /** The certificates a frontend serves now (by Secret name) and their notAfter; replaces what it served before. */

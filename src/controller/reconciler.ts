@@ -61,6 +61,14 @@ export interface ReconcilerOptions {
   onCertificates?: (namespace: string, name: string, notAfter: ReadonlyMap<string, Date>) => void;
   /** Told what the status says about each public site after each reconcile that found it, and an empty list once the frontend is gone. */
   onSites?: (namespace: string, name: string, sites: readonly SiteStatus[]) => void;
+  /**
+   * Told each reconcile of a frontend that failed: one that threw and is retried with backoff
+   * (reason `ApplyFailed` when the API server refused a write, else `ReconcileFailed`), or one
+   * that left the frontend Stalled (the Stalled condition's reason, such as `InvalidSpec`).
+   */
+  onFailed?: (namespace: string, name: string, reason: string) => void;
+  /** Told once a frontend is gone. */
+  onGone?: (namespace: string, name: string) => void;
   now?: () => Date;
   /** The requests for owned objects (default: the API server of kubeConfig). */
   client?: ClusterClient;
@@ -78,6 +86,17 @@ const STATUS_CONFLICT_REQUEUE_MS = 200;
 
 const decode = (data: Record<string, string> | undefined): SecretData | undefined =>
   data && Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+
+/** A failure the reconcile already put on the status (its condition's reason), thrown so the queue retries it. */
+class ReportedFailure extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+    cause: unknown,
+  ) {
+    super(message, { cause });
+  }
+}
 
 export class FrontendReconciler {
   private readonly applier: Applier;
@@ -115,11 +134,14 @@ export class FrontendReconciler {
       this.applier.forget(namespace, name);
       this.options.onCertificates?.(namespace, name, new Map());
       this.options.onSites?.(namespace, name, []);
+      this.options.onGone?.(namespace, name);
       return;
     }
     try {
       return await this.reconcileFrontend(frontend);
     } catch (error) {
+      const { namespace = 'default', name } = frontend.metadata;
+      this.options.onFailed?.(namespace, name, error instanceof ReportedFailure ? error.reason : 'ReconcileFailed');
       const note = `reconcile failed and will be retried: ${describeApiError(error)}`;
       await this.options.events.record(frontend, 'Warning', 'ReconcileFailed', 'Reconcile', note);
       throw error;
@@ -309,7 +331,10 @@ export class FrontendReconciler {
     if (outcome.certificates) this.options.onCertificates?.(namespace, name, outcome.certificates);
     // No sites (probes off, nothing known yet): their series go.
     this.options.onSites?.(namespace, name, outcome.findings.sites ?? []);
-    const write = await this.writeStatus(frontend, outcome, resourceVersion);
+    const status = computeStatus(outcome.findings, frontend.status, this.now());
+    const stalled = status.conditions?.find((c) => c.type === 'Stalled' && c.status === 'True');
+    if (stalled && !outcome.error) this.options.onFailed?.(namespace, name, stalled.reason);
+    const write = await this.writeStatus(frontend, status, resourceVersion);
     const written = write === 'conflict' ? undefined : write;
     const changed = written !== undefined;
     if (written) {
@@ -329,7 +354,8 @@ export class FrontendReconciler {
       if (changed || !event.onlyOnStatusChange)
         await this.options.events.record(frontend, event.type, event.reason, event.action, event.note);
     }
-    if (outcome.error) throw new Error(outcome.error, { cause });
+    if (outcome.error)
+      throw new ReportedFailure(outcome.findings.configuration?.reason ?? 'ReconcileFailed', outcome.error, cause);
     if (write === 'conflict') return { requeueAfterMs: STATUS_CONFLICT_REQUEUE_MS };
     return outcome.requeueAfterMs ? { requeueAfterMs: outcome.requeueAfterMs } : undefined;
   }
@@ -340,10 +366,9 @@ export class FrontendReconciler {
    */
   private async writeStatus(
     frontend: Wso2Frontend,
-    outcome: Outcome,
+    status: Wso2FrontendStatus,
     resourceVersion?: string,
   ): Promise<Wso2FrontendStatus | 'conflict' | undefined> {
-    const status = computeStatus(outcome.findings, frontend.status, this.now());
     if (sameStatus(frontend.status, status)) return undefined;
     this.reached('status-computed', frontend);
     const { namespace = 'default', name } = frontend.metadata;

@@ -108,6 +108,8 @@ export function createOperator(options: OperatorOptions): {
     log,
     onCertificates: (namespace, name, notAfter) => metrics!.setCertificates(namespace, name, notAfter),
     onSites: (namespace, name, sites) => metrics!.setSites(namespace, name, sites),
+    onFailed: (namespace, name, reason) => metrics!.observeReconcileError(namespace, name, reason),
+    onGone: (namespace, name) => metrics!.forgetReconcileErrors(namespace, name),
     ...(options.reached ? { reached: options.reached } : {}),
   });
   // A user's Secret changing (a cert-manager renewal, a truststore password Secret created) concerns those reading it.

@@ -179,6 +179,30 @@ test('certificate expiry is exported per certificate and removed when the fronte
   );
 });
 
+test('reconcile errors are counted per frontend and reason, and removed when the frontend is forgotten', async () => {
+  const operator = await startOperator();
+  operator.metrics.observeReconcileError('prod', 'apim', 'InvalidSpec');
+  operator.metrics.observeReconcileError('prod', 'apim', 'InvalidSpec');
+  operator.metrics.observeReconcileError('prod', 'apim', 'ApplyFailed');
+  operator.metrics.observeReconcileError('prod', 'is', 'ReconcileFailed');
+
+  const before = await operator.scrape();
+  expect(before).toContain('# TYPE wso2_frontend_reconcile_errors_total counter');
+  expect(before).toContain(
+    'wso2_frontend_reconcile_errors_total{namespace="prod",name="apim",reason="InvalidSpec"} 2\n',
+  );
+  expect(before).toContain(
+    'wso2_frontend_reconcile_errors_total{namespace="prod",name="apim",reason="ApplyFailed"} 1\n',
+  );
+
+  operator.metrics.forgetReconcileErrors('prod', 'apim');
+  const after = await operator.scrape();
+  expect(after).not.toContain('name="apim"');
+  expect(after).toContain(
+    'wso2_frontend_reconcile_errors_total{namespace="prod",name="is",reason="ReconcileFailed"} 1\n',
+  );
+});
+
 test('site serving state is exported per site, without series for sites with no probe result, and replaced on each set', async () => {
   const operator = await startOperator();
   operator.metrics.setSites('prod', 'apim', [

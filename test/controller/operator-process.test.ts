@@ -16,7 +16,15 @@ import { createCertificate, generateRsaKeyPair } from '../../src/tls/x509.js';
 import { createNamespace, eventually, kubeConfig, kubectl } from '../support/cluster.js';
 import { OperatorProcess } from '../support/operator-process.js';
 import { parseMetrics, sumOf, type Sample } from '../support/prometheus.js';
-import { CRD_FILE, example, frontendOnce, installCrd, patchSpec, readFrontend } from '../support/resources.js';
+import {
+  CRD_FILE,
+  conditionOf,
+  example,
+  frontendOnce,
+  installCrd,
+  patchSpec,
+  readFrontend,
+} from '../support/resources.js';
 
 const NAME = 'apim-active-active';
 const LEASE = 'wso2-frontend-operator';
@@ -392,7 +400,13 @@ describe('the running command', () => {
 
   test('a write refused with 409 Conflict fails the reconcile, is reported on the status and as an Event, and is retried until it succeeds', async () => {
     const original = (await core().readNamespacedConfigMap({ name: configMap, namespace })).data!['nginx.conf']!;
-    const errorsBefore = sumOf(await operator.metrics(), 'wso2_frontend_reconcile_total', { result: 'error' });
+    const before = await operator.metrics();
+    const errorsBefore = sumOf(before, 'wso2_frontend_reconcile_total', { result: 'error' });
+    const applyFailedBefore = sumOf(before, 'wso2_frontend_reconcile_errors_total', {
+      namespace,
+      name: NAME,
+      reason: 'ApplyFailed',
+    });
     const webhook = await ConflictWebhook.start(namespace);
     try {
       await webhook.registered(namespace, configMap);
@@ -417,6 +431,9 @@ describe('the running command', () => {
     }
     const samples = await operator.metrics();
     expect(sumOf(samples, 'wso2_frontend_reconcile_total', { result: 'error' })).toBe(errorsBefore + webhook.refused);
+    expect(
+      sumOf(samples, 'wso2_frontend_reconcile_errors_total', { namespace, name: NAME, reason: 'ApplyFailed' }),
+    ).toBe(applyFailedBefore + webhook.refused);
     expect(sumOf(samples, 'wso2_frontend_queue_retries_total')).toBeGreaterThanOrEqual(webhook.refused);
     const failed = (await operatorEvents(namespace)).filter((e) => e.reason === 'ReconcileFailed');
     expect(failed).not.toHaveLength(0);
@@ -427,6 +444,58 @@ describe('the running command', () => {
     await kubectl(['wait', '--for=condition=Ready', `wso2frontend/${NAME}`, '-n', namespace, '--timeout=60s']);
     expect(operator.running).toBe(true);
     expect((await operator.get('/healthz')).status).toBe(200);
+  });
+});
+
+describe('a frontend the operator rejects', () => {
+  let namespace: string;
+  let operator: OperatorProcess;
+  const REJECTED = 'rejected';
+
+  beforeAll(async () => {
+    namespace = await createNamespace('operator-rejects');
+    operator = await OperatorProcess.start(['--namespace', namespace, '--health-port', '0']);
+  });
+
+  afterAll(async () => {
+    await operator?.stop();
+  });
+
+  const errorSeries = (samples: Sample[]) =>
+    samples.filter(
+      (s) =>
+        s.name === 'wso2_frontend_reconcile_errors_total' &&
+        s.labels.namespace === namespace &&
+        s.labels.name === REJECTED,
+    );
+
+  test('every reconcile of an invalid frontend counts as a reconcile error with reason InvalidSpec, and deleting the frontend removes its series', async () => {
+    const resource = example('apim-active-active.yaml');
+    resource.metadata.name = REJECTED;
+    // Valid for the schema and CEL; only the presets know api.am.wso2.com is the portal's host.
+    resource.spec.sites = { ...resource.spec.sites, gateway: { host: 'api.am.wso2.com' } };
+    await kubectl(['apply', '-n', namespace, '-f', '-'], yaml.dump(resource));
+    await frontendOnce(
+      'Accepted=False (InvalidSpec)',
+      namespace,
+      REJECTED,
+      (f) => conditionOf(f, 'Accepted')?.reason === 'InvalidSpec',
+    );
+
+    // The only frontend this operator watches: every reconcile it counted failed, for that reason.
+    const samples = await eventually('the reconciles and the reconcile errors to agree', async () => {
+      const current = await operator.metrics();
+      const errors = sumOf(current, 'wso2_frontend_reconcile_errors_total', { namespace, name: REJECTED });
+      return errors >= 1 && errors === sumOf(current, 'wso2_frontend_reconcile_total') ? current : undefined;
+    });
+    expect(errorSeries(samples).map((s) => s.labels.reason)).toEqual(['InvalidSpec']);
+    expect(errorSeries(samples)[0]!.value).toBe(reconciles(samples));
+
+    await kubectl(['delete', 'wso2frontend', REJECTED, '-n', namespace, '--wait=true']);
+    await eventually('the series of the deleted frontend to go', async () =>
+      errorSeries(await operator.metrics()).length === 0 ? true : undefined,
+    );
+    expect(operator.running).toBe(true);
   });
 });
 
