@@ -46,8 +46,8 @@ export interface AgentOptions {
   prober?: SiteProber;
   metrics: AgentMetrics;
   log: Logger;
-  /** Called when the master exits without being asked to: the agent's process should exit too. */
-  onMasterExit: (exit: MasterExit) => void;
+  /** Called when the master exits without being asked to, with why in words: the agent's process should exit too. */
+  onMasterExit: (exit: MasterExit, reason: string) => void;
   /** Test-only: a file whose content, while it exists, is appended to every new nginx.conf. */
   testExtraMainConfFile?: string;
   /** Backoff of a failed configuration's retries (defaults: 1 s doubling up to 60 s). */
@@ -69,6 +69,12 @@ interface Failure {
 }
 
 const CORE_V1 = { group: '', version: 'v1' };
+
+/** Why the master is gone, in the words the container's termination message gives (and the frontend's status shows). */
+export function describeMasterExit(pid: number, exit: MasterExit): string {
+  const how = exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code ?? 'unknown'}`;
+  return `NGINX master (pid ${pid}) exited: ${how}`;
+}
 
 export class ReloadAgent {
   private readonly store: ConfigurationStore;
@@ -342,8 +348,9 @@ export class ReloadAgent {
       if (this.stopping) return;
       // Its workers would keep serving a configuration nobody updates any more.
       master.killGroup();
-      this.log('error', 'NGINX master exited', { pid: master.pid, code: exit.code, signal: exit.signal });
-      this.options.onMasterExit(exit);
+      const reason = describeMasterExit(master.pid, exit);
+      this.log('error', reason, { pid: master.pid, code: exit.code, signal: exit.signal });
+      this.options.onMasterExit(exit, reason);
     });
   }
 

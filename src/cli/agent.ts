@@ -1,5 +1,6 @@
 // `wso2-frontend agent`: runs in each NGINX pod, supervises the NGINX master and serves every
 // new configuration of its frontend in place (see src/agent/agent.ts).
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CONFIG_HASH_PATH, parseSecretMount } from '../api/agent.js';
 import { join } from 'node:path';
@@ -10,13 +11,13 @@ import { SiteProber } from '../agent/probe.js';
 import { PodReporter, SiteProbeReporter } from '../agent/report.js';
 import { TrafficLogTail } from '../agent/traffic-log.js';
 import { startHealthServer } from '../controller/observability.js';
-import { jsonLogger } from '../controller/runtime/controller.js';
+import { jsonLogger, type Logger } from '../controller/runtime/controller.js';
 import { PooledKubeConfig } from '../controller/runtime/kubeconfig.js';
 import { UsageError } from './usage-error.js';
 
 export const usage = `wso2-frontend agent --config-map NAME [--secret DIR=SECRET[:KEY,KEY?,...]]... [--nginx PATH] [--state-dir DIR]
                     [--confirm-url URL] [--confirm-timeout-ms N] [--coalesce-ms N] [--health-port N] [--quit-timeout-seconds N]
-                    [--frontend NAME]
+                    [--frontend NAME] [--termination-message-path FILE]
 
 Runs NGINX and keeps it serving the frontend's configuration: watches the ConfigMap and each
 Secret (written under DIR of the conf tree) through the API, checks each new configuration with
@@ -35,13 +36,26 @@ and from stub_status (next to --confirm-url); the upstream servers of the served
   --coalesce-ms N            changes within this window are served together (default 100)
   --health-port N            the agent's own port; 0 picks a free one (default 8082)
   --quit-timeout-seconds N   on SIGTERM, how long NGINX may finish connections (default 75)
-  --frontend NAME            the frontend label of the traffic metrics (default: the ConfigMap's name without -nginx)`;
+  --frontend NAME            the frontend label of the traffic metrics (default: the ConfigMap's name without -nginx)
+  --termination-message-path FILE
+                             where the agent says why it fails when its NGINX master dies, e.g. "NGINX master
+                             (pid 7) exited: killed by SIGKILL"; the kubelet shows it in the Pod's lastState
+                             (default /dev/termination-log, the container's terminationMessagePath)`;
 
 function integer(flag: string, text: string, min: number, max: number): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < min || n > max)
     throw new UsageError(`--${flag}: must be a whole number from ${min} to ${max}, not ${JSON.stringify(text)}`);
   return n;
+}
+
+/** The kubelet reads at most 4096 bytes of it; a failure to write it (no such mount outside a pod) is only logged. */
+function writeTerminationMessage(file: string, message: string, log: Logger): void {
+  try {
+    writeFileSync(file, message);
+  } catch (error) {
+    log('error', 'could not write the termination message', { file, error: String(error) });
+  }
 }
 
 export async function runAgent(argv: string[]): Promise<number> {
@@ -58,6 +72,7 @@ export async function runAgent(argv: string[]): Promise<number> {
       'health-port': { type: 'string', default: '8082' },
       'quit-timeout-seconds': { type: 'string', default: '75' },
       frontend: { type: 'string' },
+      'termination-message-path': { type: 'string', default: '/dev/termination-log' },
     },
     strict: true,
   });
@@ -114,8 +129,12 @@ export async function runAgent(argv: string[]): Promise<number> {
     prober,
     metrics,
     log,
-    // The container fails, and the kubelet restarts it on the last good configuration.
-    onMasterExit: () => requestStop(1),
+    // The container fails, and the kubelet restarts it on the last good configuration; the
+    // reason becomes the container's lastState.terminated.message, which the operator shows.
+    onMasterExit: (_exit, reason) => {
+      writeTerminationMessage(values['termination-message-path'], reason, log);
+      requestStop(1);
+    },
     ...(testHook ? { testExtraMainConfFile: testHook } : {}),
   });
   const health = await startHealthServer({

@@ -34,6 +34,7 @@ import {
 import type { EventType } from './events.js';
 import type { Findings, Verdict } from './status.js';
 import { DEFAULT_PROBE_INTERVAL_MS, servingEvents, summariseProbes } from './serving.js';
+import { failingPods } from './pod-failures.js';
 
 /** Everything a decision is made on. */
 export interface Observed {
@@ -339,7 +340,10 @@ export function assess(
   const desiredHash = result.applied.get(`ConfigMap/${nginxName(frontend)}`)?.metadata?.annotations?.[
     CONFIG_HASH_ANNOTATION
   ];
-  const configuration = rollout(deployment) ?? served(desiredHash ?? '', plan.nginxPods);
+  const configuration = withFailingPods(
+    rollout(deployment) ?? served(desiredHash ?? '', plan.nginxPods),
+    plan.nginxPods,
+  );
   // status.configHash names what every ready NGINX pod serves: the previous hash until the new one is.
   const configHash = configuration.ok ? desiredHash : plan.findings.configHash;
   const product = plan.productProblem ?? productConfigured(frontend, plan.topology, result.applied);
@@ -455,6 +459,19 @@ function rollout(deployment: k8s.V1Deployment): Verdict | undefined {
       : `0 of ${wanted} NGINX replica(s) run the current pod template: the Deployment controller has not seen it yet`,
     waiting: true,
   };
+}
+
+/**
+ * An NGINX pod that is not ready because its container failed (its agent exited when the NGINX
+ * master died, and the kubelet restarts it) is named with the kubelet's account of it, rather
+ * than a rollout or a count of pods that hides why. A configuration that every pod refuses
+ * (ReloadFailed) says more, and stays.
+ */
+function withFailingPods(verdict: Verdict, pods: readonly k8s.V1Pod[]): Verdict {
+  if (!verdict.ok && !verdict.waiting) return verdict;
+  const failing = failingPods(pods);
+  if (!failing) return verdict;
+  return { ok: false, reason: 'PodNotReady', message: `NGINX ${failing}; ${verdict.message}`, waiting: true };
 }
 
 const podCondition = (pod: k8s.V1Pod, type: string) => pod.status?.conditions?.find((c) => c.type === type);

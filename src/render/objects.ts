@@ -204,6 +204,9 @@ export function nginxDeployment(frontend: Wso2Frontend, topology: Topology): V1D
               // Stop taking new connections once the endpoints are gone; then SIGTERM makes the
               // agent quit NGINX gracefully, letting requests in flight finish.
               lifecycle: { preStop: { exec: { command: ['/bin/sh', '-c', 'sleep 5'] } } },
+              // The agent writes why it failed (its NGINX master died) to /dev/termination-log;
+              // without that, the tail of its log is the message (lastState.terminated.message).
+              terminationMessagePolicy: 'FallbackToLogsOnError',
               resources: { requests: { cpu: '100m', memory: '96Mi' }, limits: { memory: '320Mi' } },
               securityContext: {
                 allowPrivilegeEscalation: false,

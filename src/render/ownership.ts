@@ -4,7 +4,7 @@
 // The controller derives its watches, cache transforms, label selectors and prune set from here,
 // so owning one more kind is one more row in OWNED_KINDS.
 import { createHash } from 'node:crypto';
-import type { KubernetesObject, V1ConfigMap, V1Deployment, V1Pod } from '@kubernetes/client-node';
+import type { KubernetesObject, V1ConfigMap, V1ContainerState, V1Deployment, V1Pod } from '@kubernetes/client-node';
 import type { Wso2Frontend } from '../api/schema.js';
 import { SITE_PROBES_ANNOTATION } from '../api/probe.js';
 
@@ -88,7 +88,23 @@ const withoutPodSpec: Trim = (object) => {
   return workload;
 };
 
-/** Of an NGINX pod, reconcile reads only its name, labels, whether it is going away, its conditions and its agent's probe report. */
+const trimState = ({ waiting, terminated }: V1ContainerState): V1ContainerState => ({
+  ...(waiting?.reason ? { waiting: { reason: waiting.reason } } : {}),
+  ...(terminated
+    ? {
+        terminated: {
+          exitCode: terminated.exitCode,
+          ...(terminated.reason ? { reason: terminated.reason.slice(0, 256) } : {}),
+          ...(terminated.message ? { message: terminated.message.slice(0, 1024) } : {}),
+        },
+      }
+    : {}),
+});
+
+/**
+ * Of an NGINX pod, reconcile reads only its name, labels, whether it is going away, its
+ * conditions, its agent's probe report, and what the kubelet says of its containers.
+ */
 export const podReport: Trim = (object) => {
   const pod = object as V1Pod;
   const { name, namespace, uid, resourceVersion, labels, deletionTimestamp } = pod.metadata ?? {};
@@ -105,7 +121,22 @@ export const podReport: Trim = (object) => {
       ...(deletionTimestamp ? { deletionTimestamp } : {}),
       ...(probes !== undefined ? { annotations: { [SITE_PROBES_ANNOTATION]: probes } } : {}),
     },
-    status: { conditions: pod.status?.conditions ?? [] },
+    status: {
+      conditions: pod.status?.conditions ?? [],
+      // Why a container is not ready (src/controller/pod-failures.ts); a termination message
+      // can be 4 KiB, of which the status shows far less.
+      ...(pod.status?.containerStatuses
+        ? {
+            containerStatuses: pod.status.containerStatuses.map(({ name, ready, restartCount, state, lastState }) => ({
+              name,
+              ready,
+              restartCount,
+              ...(state ? { state: trimState(state) } : {}),
+              ...(lastState ? { lastState: trimState(lastState) } : {}),
+            })),
+          }
+        : {}),
+    },
   } as V1Pod;
 };
 

@@ -632,6 +632,55 @@ describe('assess: what the apply did', () => {
     expect(outcome.events).toEqual([]);
   });
 
+  test("an NGINX pod whose agent failed (its master killed, the kubelet restarting it): PodNotReady names the pod and the kubelet's account", () => {
+    const p = settled();
+    const hash = desiredHash(p);
+    const crashed = nginxPod('shop-nginx-b', { served: hash }, false);
+    crashed.status!.containerStatuses = [
+      {
+        name: 'nginx',
+        image: 'nginx',
+        imageID: '',
+        ready: false,
+        restartCount: 3,
+        state: { waiting: { reason: 'CrashLoopBackOff' } },
+        lastState: {
+          terminated: { exitCode: 1, reason: 'Error', message: 'NGINX master (pid 7) exited: killed by SIGKILL' },
+        },
+      },
+    ];
+    const pods = withPods(p, nginxPod('shop-nginx-a', { served: hash }), crashed);
+    // Before the Deployment controller counts it unavailable, and after.
+    const unavailable = { ...rolledOut, availableReplicas: 1 };
+    for (const status of [rolledOut, unavailable]) {
+      const outcome = assess(pods, { applied: appliedAll(p, servedDeployment(p, status)) });
+      expect(outcome.findings.configuration).toEqual({
+        ok: false,
+        reason: 'PodNotReady',
+        message:
+          'NGINX pod shop-nginx-b is not ready: container nginx, restarted 3 times, waiting: CrashLoopBackOff, ' +
+          'last terminated with exit code 1 (Error): NGINX master (pid 7) exited: killed by SIGKILL; ' +
+          (status === rolledOut
+            ? `1/1 NGINX pods serve configuration ${hash}`
+            : '1 of 2 NGINX replica(s) run the current pod template'),
+        waiting: true,
+      });
+    }
+    // Ready again (restarted, serving): nothing to say, whatever its restart count.
+    crashed.status!.conditions![0]!.status = 'True';
+    crashed.status!.containerStatuses[0] = {
+      ...crashed.status!.containerStatuses[0]!,
+      ready: true,
+      state: { running: {} },
+    };
+    expect(
+      assess(pods, { applied: appliedAll(p, servedDeployment(p, rolledOut)) }).findings.configuration,
+    ).toMatchObject({
+      ok: true,
+      reason: 'Served',
+    });
+  });
+
   test('a ready pod whose condition names no hash (not reported by an agent) does not serve', () => {
     const p = withPods(settled(), nginxPod('shop-nginx-a', { served: desiredHash(settled()) }), {
       metadata: { name: 'shop-nginx-b' },

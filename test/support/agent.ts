@@ -148,6 +148,8 @@ export class AgentProcess {
       `http://127.0.0.1:${options.ports.health}/config-hash`,
       '--health-port',
       String(healthPort),
+      '--termination-message-path',
+      join(options.dir, '..', 'termination-log'),
       ...(options.args ?? []),
     ];
     const env = {
@@ -166,6 +168,12 @@ export class AgentProcess {
   masterPid(): number | undefined {
     const file = join(this.dir, 'nginx.pid');
     return existsSync(file) ? Number(readFileSync(file, 'utf8').trim()) : undefined;
+  }
+
+  /** What the agent wrote to its termination message file (the kubelet's /dev/termination-log); undefined when nothing. */
+  terminationMessage(): string | undefined {
+    const file = join(this.dir, '..', 'termination-log');
+    return existsSync(file) ? readFileSync(file, 'utf8') : undefined;
   }
 
   async metrics(): Promise<string> {

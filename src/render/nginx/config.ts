@@ -326,19 +326,18 @@ const trafficAccessLog = () =>
 
 /**
  * The traffic log the reload agent turns into metrics: written in blocks (one write per 64 kB or
- * per second, not per request), escaped as JSON, and labelled by site and role through maps of
+ * per second, not per request), as tab-separated values, and labelled by site and role through maps of
  * configured names ($server_name, $proxy_host), so a request cannot choose its labels. Map keys
  * start with a backslash so that no host or upstream name is read as a map keyword ("default").
  */
 function trafficLogSettings(t: Topology): Node[] {
-  const fields = Object.entries(TRAFFIC_LOG_FIELDS)
-    .map(([name, variable]) => `"${name}":"${variable}"`)
-    .join(',');
+  // "\t" in a quoted NGINX string is a tab (ngx_conf_read_token).
+  const fields = Object.values(TRAFFIC_LOG_FIELDS).join('\\t');
   const mapEntry = (key: Arg, label: string) => entry(['\\', key].flat(), value('file-name', label));
   return [
     blank,
     comment("The traffic log for the reload agent's metrics (per site, role, status, upstream server)."),
-    directive('log_format', TRAFFIC_LOG_FORMAT, 'escape=json', `'{${fields}}'`),
+    directive('log_format', TRAFFIC_LOG_FORMAT, 'escape=default', `'${fields}'`),
     because(
       directive(
         'map_hash_bucket_size',
