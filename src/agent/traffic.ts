@@ -10,6 +10,7 @@ import {
   TRAFFIC_LOG_SEPARATOR,
   type TrafficLogField,
 } from '../api/traffic.js';
+import { namedByAddress, type UpstreamServersPlan } from '../api/upstream-servers.js';
 import { Buckets, CountedMetric, type Sample } from './counted-metric.js';
 
 /** One request as the traffic log tells it. */
@@ -118,6 +119,10 @@ export const PEER_IDLE_MS = 15 * 60_000;
  */
 export class PassiveHealth {
   private readonly peers = new Map<string, PeerState>();
+  /** The servers of the served configuration: shown before any attempt, and never forgotten while configured. */
+  private configured: ReadonlySet<string> = new Set();
+  /** Whether a server that is not configured is forgotten at once rather than after PEER_IDLE_MS. */
+  private stray: (key: string) => boolean = () => false;
 
   constructor(
     private readonly maxFails: number = PASSIVE_HEALTH.maxFails,
@@ -129,7 +134,8 @@ export class PassiveHealth {
   attempt(key: string, failed: boolean, nowMs: number): void {
     let peer = this.peers.get(key);
     if (!peer) {
-      if (this.peers.size >= this.maxServers) this.forgetLeastRecent();
+      // At the limit with only configured servers left, a server from elsewhere is not tracked.
+      if (this.peers.size >= this.maxServers && !this.forgetLeastRecent()) return;
       peer = { fails: 0, accessed: 0, checked: 0, seen: nowMs };
       this.peers.set(key, peer);
     }
@@ -149,16 +155,37 @@ export class PassiveHealth {
     return !peer || peer.fails < this.maxFails || nowMs - peer.checked > this.failTimeoutMs;
   }
 
-  /** The servers seen within PEER_IDLE_MS of `nowMs`; older ones are forgotten. */
+  /**
+   * The servers of a newly served configuration (at most `maxServers` of them, in order): each
+   * is known from now on, up until its attempts say otherwise; a server configured before and no
+   * more is forgotten, and so is, from now on, any other server for which `stray` holds.
+   */
+  configure(servers: readonly string[], stray: (key: string) => boolean, nowMs: number): void {
+    const configured = new Set(servers.slice(0, this.maxServers));
+    for (const key of this.configured) if (!configured.has(key)) this.peers.delete(key);
+    this.configured = configured;
+    this.stray = stray;
+    for (const key of configured) {
+      if (this.peers.has(key)) continue;
+      if (this.peers.size >= this.maxServers) this.forgetLeastRecent();
+      this.peers.set(key, { fails: 0, accessed: 0, checked: 0, seen: nowMs });
+    }
+  }
+
+  /** The configured servers, and the others seen within PEER_IDLE_MS of `nowMs` that are not strays; the rest are forgotten. */
   keys(nowMs: number): string[] {
-    for (const [key, peer] of this.peers) if (nowMs - peer.seen > PEER_IDLE_MS) this.peers.delete(key);
+    for (const [key, peer] of this.peers)
+      if (!this.configured.has(key) && (this.stray(key) || nowMs - peer.seen > PEER_IDLE_MS)) this.peers.delete(key);
     return [...this.peers.keys()];
   }
 
-  private forgetLeastRecent(): void {
+  /** Forgets the server seen least recently that is not configured; false when every server is configured. */
+  private forgetLeastRecent(): boolean {
     let oldest: [string, number] | undefined;
-    for (const [key, peer] of this.peers) if (!oldest || peer.seen < oldest[1]) oldest = [key, peer.seen];
+    for (const [key, peer] of this.peers)
+      if (!this.configured.has(key) && (!oldest || peer.seen < oldest[1])) oldest = [key, peer.seen];
     if (oldest) this.peers.delete(oldest[0]);
+    return oldest !== undefined;
   }
 }
 
@@ -229,7 +256,7 @@ export class TrafficMetrics {
     const clock = this.now;
     new Gauge({
       name: `${prefix}upstream_server_up`,
-      help: `0 while NGINX takes the upstream server as down: it failed ${PASSIVE_HEALTH.maxFails} (max_fails) attempts and the last failure is less than ${PASSIVE_HEALTH.failTimeoutSeconds} s (fail_timeout) ago, replayed from this pod's traffic log; 1 otherwise. A server appears once NGINX has sent it a request.`,
+      help: `0 while NGINX takes the upstream server as down: it failed ${PASSIVE_HEALTH.maxFails} (max_fails) attempts and the last failure is less than ${PASSIVE_HEALTH.failTimeoutSeconds} s (fail_timeout) ago, replayed from this pod's traffic log; 1 otherwise. A server given by address appears once its configuration is served; one named by DNS once NGINX has sent it a request.`,
       labelNames: ['frontend', 'role', 'server'],
       registers,
       collect() {
@@ -251,6 +278,26 @@ export class TrafficMetrics {
         ...(this.malformed > 0 ? [{ labels: { result: 'malformed' }, value: this.malformed }] : []),
       ],
     ).register(registry);
+  }
+
+  /**
+   * The upstream servers of the configuration NGINX serves now, by role (none: not known, as
+   * before the first). Those given by address have a series from now on, and one no longer
+   * configured loses it. A server named by DNS shows under the addresses NGINX resolved it to,
+   * once NGINX sends them requests, so unconfigured servers are kept (until idle) only under a
+   * role with such a server, or role _; under any other role they are forgotten (a request an
+   * old worker finished after the reload does not bring a removed server back).
+   */
+  configure(plan: UpstreamServersPlan | undefined): void {
+    const servers: string[] = [];
+    const resolvingRoles = new Set<string>([NO_LABEL]);
+    for (const { role, servers: roleServers } of plan?.roles ?? []) {
+      for (const server of roleServers)
+        if (namedByAddress(server)) servers.push(`${role}${SEPARATOR}${server}`);
+        else resolvingRoles.add(role);
+    }
+    const stray = plan ? (key: string) => !resolvingRoles.has(key.slice(0, key.indexOf(SEPARATOR))) : () => false;
+    this.health.configure(servers, stray, this.now());
   }
 
   /** Counts one traffic log line. */

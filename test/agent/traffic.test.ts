@@ -117,6 +117,78 @@ test('passive health: a server with no attempt for PEER_IDLE_MS is forgotten, an
   expect(health.keys(3000 + PEER_IDLE_MS + 1)).toEqual([]);
 });
 
+test('passive health: configured servers are known before any attempt, never forgotten while configured, and go when no longer configured', () => {
+  const health = new PassiveHealth(3, 10_000, 3);
+  health.attempt('seen', false, 0);
+  health.configure(['a', 'b'], () => false, 1000);
+  expect(health.keys(1000)).toEqual(['seen', 'a', 'b']);
+  expect(health.up('a', 1000)).toBe(true);
+  // At the limit a new server pushes out the least recently seen unconfigured one, never a configured one.
+  health.attempt('new', false, 2000);
+  expect(health.keys(2000).sort()).toEqual(['a', 'b', 'new']);
+  health.attempt('newer', false, 3000);
+  expect(health.keys(3000).sort()).toEqual(['a', 'b', 'newer']);
+  expect(health.keys(1000 + 2 * PEER_IDLE_MS).sort()).toEqual(['a', 'b']);
+  // Failures still count on a configured server.
+  for (let i = 0; i < 3; i++) health.attempt('b', true, 5000 + i);
+  expect(health.up('b', 5002)).toBe(false);
+  health.configure(['b', 'c'], () => false, 6000);
+  expect(health.keys(6000).sort()).toEqual(['b', 'c']);
+  expect(health.up('b', 6000)).toBe(false);
+});
+
+test('passive health: with only configured servers at the limit, another server is not tracked; strays are forgotten at once', () => {
+  const health = new PassiveHealth(3, 10_000, 2);
+  health.configure(['a', 'b', 'c'], () => false, 0);
+  expect(health.keys(0)).toEqual(['a', 'b']);
+  health.attempt('x', true, 1000);
+  expect(health.keys(1000)).toEqual(['a', 'b']);
+  health.configure(['a'], (key) => key.startsWith('stray'), 2000);
+  health.attempt('stray-1', false, 3000);
+  health.attempt('kept', false, 3000);
+  expect(health.keys(3000)).toEqual(['a', 'kept']);
+});
+
+test('configured upstream servers: by address seeded up per role; under a role with a DNS-named server others stay until idle, under others they go', async () => {
+  const registry = new Registry();
+  let now = 1_764_240_000_000;
+  const metrics = new TrafficMetrics(registry, 'fe', () => now);
+  metrics.configure({
+    roles: [
+      { role: 'publisher', servers: ['10.0.0.1:9443', '[fd00::1]:9443'] },
+      { role: 'gateway', servers: ['10.0.0.2:8243', 'gw.example.com:8243'] },
+    ],
+  });
+  const servers = async () =>
+    parseMetrics(await registry.metrics())
+      .filter((s) => s.name === 'wso2_frontend_nginx_upstream_server_up')
+      .map((s) => `${s.labels.role} ${s.labels.server} ${s.value}`);
+  expect(await servers()).toEqual([
+    'publisher 10.0.0.1:9443 1',
+    'publisher [fd00::1]:9443 1',
+    'gateway 10.0.0.2:8243 1',
+  ]);
+  // A server the configuration does not have: an old worker's request under publisher, a resolved name under gateway.
+  now += 1000;
+  metrics.line(line({ role: 'publisher', upstream_addr: '10.0.0.9:9443', msec: String(now / 1000) }));
+  metrics.line(line({ role: 'gateway', upstream_addr: '10.0.0.7:8243', msec: String(now / 1000) }));
+  expect(await servers()).toEqual([
+    'publisher 10.0.0.1:9443 1',
+    'publisher [fd00::1]:9443 1',
+    'gateway 10.0.0.2:8243 1',
+    'gateway 10.0.0.7:8243 1',
+  ]);
+  now += PEER_IDLE_MS + 1;
+  expect(await servers()).toEqual([
+    'publisher 10.0.0.1:9443 1',
+    'publisher [fd00::1]:9443 1',
+    'gateway 10.0.0.2:8243 1',
+  ]);
+  // No plan (a configuration rendered before the file existed): servers appear with their first request, as before.
+  metrics.configure(undefined);
+  expect(await servers()).toEqual([]);
+});
+
 test('stub_status as NGINX writes it', () => {
   const text =
     'Active connections: 3 \nserver accepts handled requests\n 17 17 42 \nReading: 0 Writing: 1 Waiting: 2 \n';

@@ -626,12 +626,15 @@ function proxiedServerSettings(
   ];
 }
 
-export function renderVhost(t: Topology, site: Site, layout: NginxLayout): string {
-  const siteUpstreams = t.upstreams.filter(
+/** The upstreams a site's vhost defines and proxies to (those without a server are not written). */
+export const siteUpstreams = (t: Topology, site: Site): Upstream[] =>
+  t.upstreams.filter(
     (u) =>
       site.https.locations.some((l) => l.upstream === u.name) ||
       (site.http.mode === 'proxy' && site.http.locations.some((l) => l.upstream === u.name)),
   );
+
+export function renderVhost(t: Topology, site: Site, layout: NginxLayout): string {
   const tls = certificatePaths(site.certificate.name);
   const httpsServer = block(
     'server',
@@ -685,7 +688,7 @@ export function renderVhost(t: Topology, site: Site, layout: NginxLayout): strin
   const probeUpstreams = probesNodes(t, layout) ? nodeProbeUpstreams(siteHttpsUpstream(t, site)) : [];
   return toText([
     comment(`Site ${site.name}: ${site.host}.\nPattern ${t.pattern}, from ${t.seed}.`),
-    ...siteUpstreams.flatMap(upstreamBlock),
+    ...siteUpstreams(t, site).flatMap(upstreamBlock),
     httpsServer,
     ...httpServer,
     ...probeUpstreams.flatMap(upstreamBlock),
