@@ -82,6 +82,8 @@ export interface ReconcilerOptions {
   onFailed?: (namespace: string, name: string, reason: string) => void;
   /** Told once a frontend is gone. */
   onGone?: (namespace: string, name: string) => void;
+  /** The conditions of the status just assessed for a frontend (an empty list when it is gone). */
+  onConditions?: (namespace: string, name: string, conditions: readonly { type: string; status: string }[]) => void;
   now?: () => Date;
   /** The requests for owned objects (default: the API server of kubeConfig). */
   client?: ClusterClient;
@@ -156,6 +158,7 @@ export class FrontendReconciler {
       this.options.onCertificates?.(namespace, name, new Map());
       this.options.onSites?.(namespace, name, []);
       this.options.onGone?.(namespace, name);
+      this.options.onConditions?.(namespace, name, []);
       return;
     }
     try {
@@ -353,6 +356,7 @@ export class FrontendReconciler {
     // No sites (probes off, nothing known yet): their series go.
     this.options.onSites?.(namespace, name, outcome.findings.sites ?? []);
     const status = computeStatus(outcome.findings, frontend.status, this.now());
+    this.options.onConditions?.(namespace, name, status.conditions ?? []);
     const stalled = status.conditions?.find((c) => c.type === 'Stalled' && c.status === 'True');
     if (stalled && !outcome.error) this.options.onFailed?.(namespace, name, stalled.reason);
     const write = await this.writeStatus(frontend, status, resourceVersion);

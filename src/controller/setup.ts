@@ -110,6 +110,7 @@ export function createOperator(options: OperatorOptions): {
     onSites: (namespace, name, sites) => metrics!.setSites(namespace, name, sites),
     onFailed: (namespace, name, reason) => metrics!.observeReconcileError(namespace, name, reason),
     onGone: (namespace, name) => metrics!.forgetReconcileErrors(namespace, name),
+    onConditions: (namespace, name, conditions) => metrics!.setConditions(namespace, name, conditions),
     ...(options.reached ? { reached: options.reached } : {}),
   });
   // A user's Secret changing (a cert-manager renewal, a truststore password Secret created) concerns those reading it.
