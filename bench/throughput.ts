@@ -19,7 +19,7 @@ import { issueCa, issueServerCertificate } from '../src/tls/issuer.js';
 import { NGINX, nginxVersion, writeNginxTree } from '../test/support/nginx.js';
 
 const NODE_ADDRESS = '127.0.50.1';
-const ROUNDS = 3;
+const ROUNDS = 5;
 const SECONDS = 6;
 
 const tempPaths = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
