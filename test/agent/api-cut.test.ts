@@ -29,6 +29,7 @@ import { FakeWso2Node } from '../support/fake-wso2.js';
 import { onLoopback, topologyOf } from '../support/frontend.js';
 import { example } from '../support/resources.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
+import { PooledKubeConfig } from '../../src/controller/runtime/kubeconfig.js';
 
 const BLOCK = 72;
 const POD = 'apim-single-nginx-0';
@@ -150,39 +151,82 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-test('cut from the API server at the network for 20 s: NGINX serves throughout, and the agent catches up by itself', async () => {
-  const master = agent.masterPid();
-  const traffic = constantTraffic();
-  await eventually('traffic through NGINX', () => (traffic.answers.get('node-1') ? true : undefined));
+describe.each([
+  {
+    how: 'reset' as const,
+    what: 'every connection reset, then nothing answered',
+    from: 'node-1' as const,
+    to: 'node-2' as const,
+  },
+  {
+    // Nothing tells the agent: its watches end by client-node's inactivity timeout (30 s without a byte).
+    how: 'freeze' as const,
+    what: 'every connection left open and silent (half-open), nothing answered',
+    from: 'node-2' as const,
+    to: 'node-1' as const,
+  },
+])('the path to the API server cut for 20 s: $what', ({ how, from, to }) => {
+  test('NGINX serves every request throughout, and the agent serves and reports the change made meanwhile by itself', async () => {
+    await podReportsServed(await publish(frontendOn(from)));
+    expect(await portalNode()).toBe(from);
+    const master = agent.masterPid();
+    const traffic = constantTraffic();
+    const heldBefore = proxy.counts.held;
 
-  proxy.cut();
-  const cutAt = Date.now();
-  // A change made on the API server while the agent cannot see it.
-  const hash = await publish(frontendOn('node-2'));
-  // The agent tries to reach the API server during the cut (its watches reconnect): held, never answered.
-  await eventually('the agent to try the blackholed path', () => (proxy.counts.held > 0 ? true : undefined));
-  await sleep(Math.max(0, CUT_MS - (Date.now() - cutAt)));
-  const duringCut = { answers: new Map(traffic.answers), failures: [...traffic.failures] };
-  proxy.restore();
-  const restoredAt = Date.now();
+    proxy.cut(how);
+    const cutAt = Date.now();
+    // A change made on the API server while the agent cannot see it.
+    const hash = await publish(frontendOn(to));
+    if (how === 'reset')
+      // Its watches reconnect at once, into the blackhole: held, never answered.
+      await eventually('the agent to try the blackholed path', () =>
+        proxy.counts.held > heldBefore ? true : undefined,
+      );
+    await sleep(Math.max(0, CUT_MS - (Date.now() - cutAt)));
+    const duringCut = { answers: new Map(traffic.answers), failures: [...traffic.failures] };
+    proxy.restore();
+    const restoredAt = Date.now();
 
-  await podReportsServed(hash, 120_000);
-  const caughtUpMs = Date.now() - restoredAt;
-  await eventually('node-2 to answer through NGINX', () => (traffic.answers.get('node-2') ? true : undefined));
-  await traffic.stop();
+    await podReportsServed(hash, 120_000);
+    const caughtUpMs = Date.now() - restoredAt;
+    await eventually(`${to} to answer through NGINX`, () => (traffic.answers.get(to) ? true : undefined));
+    await traffic.stop();
 
-  // Served throughout: every request answered, by the old configuration during the cut.
-  expect(duringCut.failures).toEqual([]);
-  expect([...duringCut.answers.keys()]).toEqual(['node-1']);
-  expect(traffic.failures).toEqual([]);
-  // Caught up by itself: the same agent process and NGINX master, no restart.
-  agent.assertRunning();
-  expect(agent.masterPid()).toBe(master);
-  expect(await portalNode()).toBe('node-2');
-  expect(await agent.metric(`wso2_frontend_agent_served_config_info{hash="${hash}"}`)).toBe(1);
-  console.log(
-    `API path cut ${CUT_MS / 1000} s: ${duringCut.answers.get('node-1')} requests served during the cut, 0 failed; ` +
-      `${proxy.counts.held} connections held unanswered; the change published during the cut reported served ` +
-      `${(caughtUpMs / 1000).toFixed(1)} s after the path came back`,
-  );
+    // Served throughout: every request answered, by the old configuration during the cut.
+    expect(duringCut.failures).toEqual([]);
+    expect([...duringCut.answers.keys()]).toEqual([from]);
+    expect(traffic.failures).toEqual([]);
+    // Caught up by itself: the same agent process and NGINX master, no restart.
+    agent.assertRunning();
+    expect(agent.masterPid()).toBe(master);
+    expect(await portalNode()).toBe(to);
+    expect(await agent.metric(`wso2_frontend_agent_served_config_info{hash="${hash}"}`)).toBe(1);
+    console.log(
+      `API path cut (${how}) ${CUT_MS / 1000} s: ${duringCut.answers.get(from)} requests served during the cut, 0 failed; ` +
+        `${proxy.counts.held - heldBefore} connections held unanswered; the change published during the cut reported ` +
+        `served ${(caughtUpMs / 1000).toFixed(1)} s after the path came back`,
+    );
+  });
+});
+
+test('on a pooled connection whose path died (half-open), a request fails after the request timeout, and the connection check replaces the connection', async () => {
+  const pooled = new PooledKubeConfig(2000);
+  pooled.loadFromFile(kubeconfigThroughProxy());
+  const api = pooled.makeApiClient(k8s.CoreV1Api);
+  try {
+    await api.readNamespace({ name: namespace });
+    const accepted = proxy.counts.accepted;
+    proxy.cut('freeze');
+    await expect(api.readNamespace({ name: namespace })).rejects.toThrow(/timeout/i);
+    // It was sent on the pooled connection the path died under, not on a new one.
+    expect(proxy.counts.accepted).toBe(accepted);
+    proxy.restore();
+    // Without the check, the next request would wait on the dead connection again.
+    expect(await pooled.checkConnections()).toBe(true);
+    expect((await api.readNamespace({ name: namespace })).metadata?.name).toBe(namespace);
+    expect(proxy.counts.accepted).toBeGreaterThan(accepted);
+  } finally {
+    proxy.restore();
+    await pooled.close();
+  }
 });

@@ -1,12 +1,15 @@
 // A TCP proxy between a client and a server (plain passthrough: a TLS stream crosses it as
-// bytes), whose network can be cut: `cut()` destroys every proxied connection and then
-// blackholes (connections are accepted, as a lossy path's SYN-ACK may still come back, but
-// nothing is forwarded either way, and nothing is closed: the client must notice by itself);
-// `restore()` forwards new connections again. Connections held while blackholed stay held.
+// bytes), whose network can be cut: `cut('reset')` destroys every proxied connection, then
+// blackholes (new connections are accepted, as a lossy path's SYN-ACK may still come back, but
+// nothing is forwarded either way and nothing is closed: the client must notice by itself);
+// `cut('freeze')` blackholes without closing anything, leaving the open connections half-open
+// (bytes written into them go nowhere, no answer, no reset). `restore()` forwards new
+// connections again; connections held or frozen during the cut stay dead.
 import { connect, createServer, type Server, type Socket } from 'node:net';
 
 export class TcpProxy {
-  private readonly proxied = new Set<Socket>();
+  /** Each proxied connection's two sockets, client first. */
+  private readonly proxied = new Set<[Socket, Socket]>();
   private readonly held = new Set<Socket>();
   private blackholed = false;
   /** Connections accepted, and those held without forwarding, since the start. */
@@ -42,10 +45,9 @@ export class TcpProxy {
       return;
     }
     const upstream = connect(target.port, target.host);
-    for (const socket of [client, upstream]) {
-      this.proxied.add(socket);
-      socket.on('close', () => this.proxied.delete(socket));
-    }
+    const pair: [Socket, Socket] = [client, upstream];
+    this.proxied.add(pair);
+    client.on('close', () => this.proxied.delete(pair));
     client.pipe(upstream);
     upstream.pipe(client);
     upstream.on('error', () => client.destroy());
@@ -53,10 +55,29 @@ export class TcpProxy {
     upstream.on('close', () => client.destroy());
   }
 
-  /** Destroys every proxied connection, then forwards nothing until restore(). */
-  cut(): void {
+  /** Forwards nothing until restore(); 'reset' first destroys every proxied connection, 'freeze' leaves them open and silent. */
+  cut(how: 'reset' | 'freeze'): void {
     this.blackholed = true;
-    for (const socket of this.proxied) socket.destroy();
+    for (const pair of this.proxied) {
+      const [client, upstream] = pair;
+      if (how === 'reset') {
+        client.destroy();
+        continue;
+      }
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+      // The server's side of a dead path: what it sends or closes never reaches the client.
+      upstream.removeAllListeners('close');
+      upstream.removeAllListeners('error');
+      upstream.on('error', () => undefined);
+      this.proxied.delete(pair);
+      for (const socket of pair) {
+        this.held.add(socket);
+        socket.on('close', () => this.held.delete(socket));
+      }
+    }
   }
 
   restore(): void {
@@ -64,7 +85,7 @@ export class TcpProxy {
   }
 
   async stop(): Promise<void> {
-    for (const socket of [...this.proxied, ...this.held]) socket.destroy();
+    for (const socket of [...[...this.proxied].flat(), ...this.held]) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }
