@@ -8,12 +8,19 @@
 #   serves it and signals its master directly.
 #     docker build --target nginx -t wso2-frontend-nginx .
 
-# The base images, by tag. A release pins them by digest without editing this file:
-#   --build-arg NODE_IMAGE=node:24-bookworm-slim@sha256:... --build-arg NGINX_IMAGE=nginxinc/nginx-unprivileged:1.30@sha256:...
-# (`docker buildx imagetools inspect IMAGE` prints the digest). No digest is written here: the
-# machines this repository is built and tested on reach no container registry to read one.
-ARG NODE_IMAGE=node:24-bookworm-slim
-ARG NGINX_IMAGE=nginxinc/nginx-unprivileged:1.30
+# The base images, pinned by digest (the tag says what the digest is; with a digest present the
+# tag is not looked up, so a rebuild gets the very same bytes). These digests were read from other
+# public projects' Dockerfiles that pin the same images (node 24.18.0 on bookworm-slim: three
+# projects; nginx-unprivileged 1.30.1, whose default variant is Debian trixie: two, under the tags
+# 1.30.1 and 1.30.1-trixie), not from a registry: the machines this repository is built and tested
+# on reach none. To move to newer builds (security fixes), read the current digests where a
+# registry is reachable and pass or write them:
+#   docker buildx imagetools inspect node:24-bookworm-slim
+#   docker buildx imagetools inspect nginxinc/nginx-unprivileged:1.30
+#   docker build --build-arg NODE_IMAGE=node:24-bookworm-slim@sha256:... --build-arg NGINX_IMAGE=...
+# test/gitops/dockerfile.test.ts checks every base is pinned and NGINX is the 1.30 the tests run.
+ARG NODE_IMAGE=node:24-bookworm-slim@sha256:6f7b03f7c2c8e2e784dcf9295400527b9b1270fd37b7e9a7285cf83b6951452d
+ARG NGINX_IMAGE=nginxinc/nginx-unprivileged:1.30.1@sha256:6f5c8f8836fce1eba7daa6b4f0dbfe7aa742be47e1b15386a67be7a3dbd06086
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app

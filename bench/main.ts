@@ -1,11 +1,12 @@
 // npm run bench: every benchmark, printing its figures; `npm run bench -- operator tls` runs
-// only the parts named (render, tls, throughput, operator, agent, fuzz).
+// only the parts named (render, tls, throughput, traffic, operator, agent, fuzz).
 import { benchAgent } from './agent.js';
 import { benchFuzz } from './fuzz.js';
 import { benchOperator } from './operator.js';
 import { benchRender } from './render.js';
 import { benchThroughput } from './throughput.js';
 import { benchTls } from './tls.js';
+import { benchTrafficCost } from './traffic-cost.js';
 
 const parts: Record<string, () => void | Promise<void>> = {
   render: benchRender,
@@ -14,6 +15,7 @@ const parts: Record<string, () => void | Promise<void>> = {
   operator: benchOperator,
   agent: benchAgent,
   fuzz: benchFuzz,
+  traffic: benchTrafficCost,
 };
 const named = process.argv.slice(2);
 const unknown = named.filter((name) => !(name in parts));

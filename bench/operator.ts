@@ -21,6 +21,7 @@ import { caSecretName, certificateSecret, certificateSecretName, desiredObjects 
 import { productConfigMap, wso2Access, wso2Workloads } from '../src/render/workloads.js';
 import { caSecretData, issueCa, issueServerCertificate, tlsSecretData } from '../src/tls/issuer.js';
 import type { KeySpec } from '../src/tls/x509.js';
+import { cpuSecondsOf, heapAfterGcMb, memoryOf } from './process-stats.js';
 import { percentile } from './stats.js';
 
 const SEQUENTIAL = Number(process.env.BENCH_OPERATOR_SEQUENTIAL ?? 20);
@@ -33,19 +34,6 @@ const KEYS: KeySpec[] = (process.env.BENCH_OPERATOR_KEYS ?? 'RSA-2048,ECDSA-256'
 });
 const APPLY_CONCURRENCY = 16;
 const run = promisify(execFile);
-
-/** Peak and current resident memory of a process, in MB, from /proc. */
-function memoryOf(pid: number): { rssMb: number; peakMb: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
-  return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
-}
-
-/** CPU seconds (user + system, all threads) a process has used so far, from /proc. */
-function cpuSecondsOf(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
-}
 
 /** The API server's requests so far (writes only, or all), by resource, from apiserver_request_total. */
 async function requestsByResource(kubeconfig: string, writesOnly = true): Promise<Map<string, number>> {
@@ -65,13 +53,19 @@ async function requestsByResource(kubeconfig: string, writesOnly = true): Promis
   return writes;
 }
 
+/**
+ * The V8 flags the operator runs with in a cluster: the image's entrypoint (Dockerfile) and
+ * NODE_OPTIONS in deploy/base/operator.yaml (BENCH_OPERATOR_NODE_FLAGS to try others).
+ */
+export const OPERATOR_NODE_FLAGS = (
+  process.env.BENCH_OPERATOR_NODE_FLAGS ?? '--max-semi-space-size=2 --max-old-space-size=128'
+).split(' ');
+
 function startOperatorProcess(kubeconfig: string): { child: ChildProcess; healthPort: Promise<number> } {
   const child = spawn(
     process.execPath,
-    // The V8 flags the operator runs with in a cluster: the image's entrypoint (Dockerfile) and
-    // NODE_OPTIONS in deploy/base/operator.yaml.
     [
-      ...(process.env.BENCH_OPERATOR_NODE_FLAGS ?? '--max-semi-space-size=2 --max-old-space-size=128').split(' '),
+      ...OPERATOR_NODE_FLAGS,
       // Only so that SIGUSR2 can ask for a full GC before the heap is read (heapAfterGc).
       '--expose-gc',
       fileURLToPath(new URL('../src/cli/main.js', import.meta.url)),
@@ -107,22 +101,10 @@ async function operatorHeap(port: number): Promise<string> {
   return `V8 heap used ${value('nodejs_heap_size_used_bytes').toFixed(0)} MB of ${value('nodejs_heap_size_total_bytes').toFixed(0)}, external ${value('nodejs_external_memory_bytes').toFixed(0)} MB`;
 }
 
-/** The V8 heap in use after a full GC, in MB: SIGUSR2 asks the operator (run with --expose-gc) for one, /metrics tells. */
+/** The V8 heap in use after a full GC, as printed. */
 async function heapAfterGc(pid: number, port: number): Promise<string> {
-  const read = async () =>
-    Number(
-      /^wso2_frontend_heap_used_after_full_gc_bytes (\S+)$/m.exec(
-        await (await fetch(`http://127.0.0.1:${port}/metrics`)).text(),
-      )?.[1] ?? 0,
-    );
-  const before = await read();
-  process.kill(pid, 'SIGUSR2');
-  for (let tries = 0; tries < 100; tries++) {
-    const after = await read();
-    if (after !== before) return `${(after / 2 ** 20).toFixed(1)} MB`;
-    await sleep(100);
-  }
-  return 'not reported';
+  const mb = await heapAfterGcMb(pid, port);
+  return mb === undefined ? 'not reported' : `${mb.toFixed(1)} MB`;
 }
 
 /** Write requests the operator itself counted (wso2_frontend_api_requests_total), by "resource VERB"; its Lease excluded. */

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { RestartingInformer, type Logger } from '../controller/runtime/controller.js';
 import type { SecretMount } from '../api/agent.js';
+import { parseUpstreamServersPlan, UPSTREAM_SERVERS_FILE } from '../api/upstream-servers.js';
 import { assemble, digestOf, type Configuration } from './configuration.js';
 import type { AgentMetrics, ReloadResult } from './metrics.js';
 import {
@@ -153,6 +154,7 @@ export class ReloadAgent {
       this.startMaster();
       if (await this.confirm(last.hash, this.errorLogCount, undefined)) {
         this.served = { hash: last.hash, digest: last.digest, dir: last.dir };
+        this.followUpstreamServers(last.dir);
         this.options.metrics.setServed(last.hash);
         this.options.reporter.report({ served: last.hash, reason: 'Served' });
         this.options.prober?.follow(last.dir);
@@ -276,6 +278,7 @@ export class ReloadAgent {
       return;
     }
     this.served = { hash, digest, dir };
+    this.followUpstreamServers(dir);
     this.failure = undefined;
     this.options.metrics.observeReload('success', seconds);
     this.options.metrics.setServed(hash);
@@ -288,6 +291,20 @@ export class ReloadAgent {
       reloadMs: Math.round(seconds * 1000),
       masterPid: this.master?.pid,
     });
+  }
+
+  /** The upstream servers of the configuration now served from `dir`, for the upstream_server_up gauge. */
+  private followUpstreamServers(dir: string): void {
+    let text: string | undefined;
+    try {
+      text = readFileSync(join(dir, UPSTREAM_SERVERS_FILE), 'utf8');
+    } catch {
+      text = undefined; // rendered without the traffic log, or by an operator before the file existed
+    }
+    const plan = text === undefined ? undefined : parseUpstreamServersPlan(text);
+    if (typeof plan === 'string')
+      this.log('error', 'upstream servers not usable; shown once they get requests', { error: plan });
+    this.options.metrics.traffic.configure(typeof plan === 'string' ? undefined : plan);
   }
 
   private fail(result: ReloadResult, configuration: Configuration, digest: string, why: string, seconds: number): void {

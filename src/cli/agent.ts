@@ -27,7 +27,8 @@ the condition wso2-frontend.dev/ConfigurationServed. Probes every public host of
 configuration's probe plan (probes.json) through NGINX and reports it on the Pod (annotation
 wso2-frontend.dev/site-probes, condition wso2-frontend.dev/SitesServing). Serves /healthz,
 /readyz and /metrics, with NGINX's traffic metrics from the traffic log in the state directory
-and from stub_status (next to --confirm-url).
+and from stub_status (next to --confirm-url); the upstream servers of the served configuration
+(upstreams.json) have a state from the moment it is served.
   --nginx PATH               the NGINX binary (default: nginx on the PATH)
   --state-dir DIR            NGINX's prefix and the versioned configurations (default /tmp/nginx)
   --confirm-url URL          default http://127.0.0.1:8081${CONFIG_HASH_PATH}

@@ -98,6 +98,8 @@ export interface ApplierOptions {
   /** The kinds that are pruned (OWNED_KINDS). */
   kinds: readonly OwnedKind[];
   log: Logger;
+  /** Told when a server-side apply has been issued, with its answer, which is awaited only after this returns. */
+  onApplying?: (object: k8s.KubernetesObject, applying: Promise<unknown>) => void;
   /** Told after each server-side apply, and whether it changed the object. */
   onApplied?: (object: k8s.KubernetesObject, changed: boolean) => void;
 }
@@ -238,7 +240,9 @@ export class Applier {
       records.set(id, { hash, resourceVersion: cached.metadata.resourceVersion ?? '' });
       return cached;
     }
-    const result = await this.options.client.apply(sent);
+    const applying = this.options.client.apply(sent);
+    this.options.onApplying?.(object, applying);
+    const result = await applying;
     const resourceVersion = result.metadata?.resourceVersion ?? '';
     records.set(id, { hash, resourceVersion });
     // A resourceVersion that did not move: the apply changed nothing (the memo was empty, or someone else wrote it).

@@ -11,6 +11,7 @@ import type { ReconcileResult } from './runtime/controller.js';
 import type { WorkQueueStats } from './runtime/workqueue.js';
 
 const metricPrefix = 'wso2_frontend_';
+const CONDITION_STATUSES = ['True', 'False', 'Unknown'] as const;
 
 /** From a no-op reconcile (about 1 ms) to one waiting on a slow API server or NGINX reload (a minute). */
 const reconcileDurationBuckets = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -31,6 +32,8 @@ export class OperatorMetrics {
   private readonly siteLatency: Gauge<'namespace' | 'name' | 'site'>;
   /** The sites each frontend ("namespace/name") has series for. */
   private readonly sitesByFrontend = new Map<string, string[]>();
+  /** The status of each condition of each frontend ("namespace/name"), as last assessed. */
+  private readonly conditionsByFrontend = new Map<string, ReadonlyMap<string, string>>();
 
   /**
    * `queueStats` (and `apiRequests`, the requests sent to the API server by "METHOD resource") are
@@ -132,7 +135,31 @@ export class OperatorMetrics {
       labelNames: siteLabels,
       registers,
     });
+    const conditions = this.conditionsByFrontend;
+    new Gauge({
+      name: `${metricPrefix}status_condition`,
+      help: "A WSO2Frontend's status conditions as its status says them: 1 for the condition's current status (True, False or Unknown), 0 for the other two (as kube-state-metrics exports conditions), so `== 1` alerts on Ready False or Stalled True and every frontend has series, even one the operator rejects.",
+      labelNames: ['namespace', 'name', 'type', 'status'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [key, byType] of conditions) {
+          const slash = key.indexOf('/');
+          const [namespace, name] = [key.slice(0, slash), key.slice(slash + 1)];
+          for (const [type, current] of byType)
+            for (const status of CONDITION_STATUSES)
+              this.set({ namespace, name, type, status }, status === current ? 1 : 0);
+        }
+      },
+    });
     collectDefaultMetrics({ register: this.registry, prefix: metricPrefix });
+  }
+
+  /** The conditions of a frontend's status as just assessed; none: the frontend is gone. */
+  setConditions(namespace: string, name: string, conditions: readonly { type: string; status: string }[]): void {
+    const key = `${namespace}/${name}`;
+    if (!conditions.length) this.conditionsByFrontend.delete(key);
+    else this.conditionsByFrontend.set(key, new Map(conditions.map((c) => [c.type, c.status])));
   }
 
   observeHeapAfterGc(bytes: number): void {

@@ -31,17 +31,30 @@ import { computeStatus, sameStatus } from './status.js';
 
 /**
  * Points of a reconcile where a crash leaves work half done: a certificate issued but not yet
- * stored, the NGINX ConfigMap written but not yet its Deployment, a new status computed but not
- * yet written, a status written but not yet its Events. Fault tests stop the process at each.
+ * stored, the NGINX ConfigMap written but not yet its Deployment, the NGINX Deployment's apply
+ * sent but its answer not yet read, a new status computed but not yet written, its write sent but
+ * not yet answered, a status written but not yet its Events. Fault tests stop the process at each.
  */
 export const RECONCILE_POINTS = [
   'ca-issued',
   'server-certificate-issued',
   'nginx-configmap-applied',
+  'nginx-deployment-apply-in-flight',
   'status-computed',
+  'status-write-in-flight',
   'status-written',
 ] as const;
 export type ReconcilePoint = (typeof RECONCILE_POINTS)[number];
+/** The points reached when a request has been issued and is not yet answered (see inFlightKillDelayMs). */
+export const isInFlight = (point: ReconcilePoint): boolean => point.endsWith('-in-flight');
+/**
+ * A kill at an in-flight point comes after a random delay, or as soon as the answer arrives if
+ * that is sooner (before the reconcile reads it), so that the API server has sometimes applied
+ * the request and sometimes not, and the restarted operator cannot know which. A loopback
+ * request takes anything from 1 to some 50 ms (a status patch, a Deployment apply, a busy
+ * machine), so the delay is spread evenly over its logarithm from 1 to 64 ms.
+ */
+export const inFlightKillDelayMs = (random: number): number => Math.round(2 ** (6 * random));
 /**
  * Test-only: names a ReconcilePoint at which the operator process kills itself with SIGKILL, so
  * a fault test reaches that point deterministically (like the agent's TEST_EXTRA_MAIN_CONF_ENV).
@@ -69,11 +82,16 @@ export interface ReconcilerOptions {
   onFailed?: (namespace: string, name: string, reason: string) => void;
   /** Told once a frontend is gone. */
   onGone?: (namespace: string, name: string) => void;
+  /** The conditions of the status just assessed for a frontend (an empty list when it is gone). */
+  onConditions?: (namespace: string, name: string, conditions: readonly { type: string; status: string }[]) => void;
   now?: () => Date;
   /** The requests for owned objects (default: the API server of kubeConfig). */
   client?: ClusterClient;
-  /** Told each time a reconcile of `frontend` ("namespace/name") passes a ReconcilePoint (TEST_KILL_AT_ENV). */
-  reached?: (point: ReconcilePoint, frontend: string) => void;
+  /**
+   * Told each time a reconcile of `frontend` ("namespace/name") passes a ReconcilePoint
+   * (TEST_KILL_AT_ENV); at an in-flight point, with the request's answer, awaited only after this returns.
+   */
+  reached?: (point: ReconcilePoint, frontend: string, inFlight?: Promise<unknown>) => void;
 }
 
 /**
@@ -113,6 +131,11 @@ export class FrontendReconciler {
       log: options.log,
       ...(reached
         ? {
+            onApplying: (object: k8s.KubernetesObject, applying: Promise<unknown>) => {
+              const { namespace, name, labels } = object.metadata ?? {};
+              if (object.kind === 'Deployment' && labels?.[LABEL.component] === NGINX_COMPONENT)
+                reached('nginx-deployment-apply-in-flight', `${namespace}/${labels[LABEL.instance] ?? name}`, applying);
+            },
             onApplied: (object: k8s.KubernetesObject, changed: boolean) => {
               const { namespace, name, labels } = object.metadata ?? {};
               if (changed && object.kind === 'ConfigMap' && labels?.[LABEL.component] === NGINX_COMPONENT)
@@ -135,6 +158,7 @@ export class FrontendReconciler {
       this.options.onCertificates?.(namespace, name, new Map());
       this.options.onSites?.(namespace, name, []);
       this.options.onGone?.(namespace, name);
+      this.options.onConditions?.(namespace, name, []);
       return;
     }
     try {
@@ -332,6 +356,7 @@ export class FrontendReconciler {
     // No sites (probes off, nothing known yet): their series go.
     this.options.onSites?.(namespace, name, outcome.findings.sites ?? []);
     const status = computeStatus(outcome.findings, frontend.status, this.now());
+    this.options.onConditions?.(namespace, name, status.conditions ?? []);
     const stalled = status.conditions?.find((c) => c.type === 'Stalled' && c.status === 'True');
     if (stalled && !outcome.error) this.options.onFailed?.(namespace, name, stalled.reason);
     const write = await this.writeStatus(frontend, status, resourceVersion);
@@ -373,7 +398,7 @@ export class FrontendReconciler {
     this.reached('status-computed', frontend);
     const { namespace = 'default', name } = frontend.metadata;
     try {
-      await this.custom.patchNamespacedCustomObjectStatus(
+      const written = this.custom.patchNamespacedCustomObjectStatus(
         {
           group: API_GROUP,
           version: API_VERSION,
@@ -391,6 +416,8 @@ export class FrontendReconciler {
         },
         k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply),
       );
+      this.reached('status-write-in-flight', frontend, written);
+      await written;
     } catch (error) {
       // Deleted since the cache saw it: nothing to report on, and what it owned is being collected.
       if (error instanceof k8s.ApiException && error.code === 404) return undefined;
@@ -401,8 +428,8 @@ export class FrontendReconciler {
     return status;
   }
 
-  private reached(point: ReconcilePoint, frontend: Wso2Frontend): void {
-    this.options.reached?.(point, `${frontend.metadata.namespace}/${frontend.metadata.name}`);
+  private reached(point: ReconcilePoint, frontend: Wso2Frontend, inFlight?: Promise<unknown>): void {
+    this.options.reached?.(point, `${frontend.metadata.namespace}/${frontend.metadata.name}`, inFlight);
   }
 
   private owner(frontend: Wso2Frontend) {

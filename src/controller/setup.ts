@@ -15,7 +15,7 @@ import {
 } from '../render/ownership.js';
 import { EventRecorder } from './events.js';
 import { OperatorMetrics, startHealthServer } from './observability.js';
-import { FrontendReconciler, type ReconcilePoint } from './reconciler.js';
+import { FrontendReconciler, inFlightKillDelayMs, type ReconcilePoint } from './reconciler.js';
 import {
   Controller,
   atLevel,
@@ -77,7 +77,7 @@ export interface OperatorOptions {
   /** Where log lines go; JSON lines on stderr when omitted. */
   logger?: Logger;
   /** Told when a reconcile passes a ReconcilePoint (fault tests). */
-  reached?: (point: ReconcilePoint, frontend: string) => void;
+  reached?: (point: ReconcilePoint, frontend: string, inFlight?: Promise<unknown>) => void;
 }
 
 /** The controller with its reconciler, ready to start (used by the command and by tests). */
@@ -110,6 +110,7 @@ export function createOperator(options: OperatorOptions): {
     onSites: (namespace, name, sites) => metrics!.setSites(namespace, name, sites),
     onFailed: (namespace, name, reason) => metrics!.observeReconcileError(namespace, name, reason),
     onGone: (namespace, name) => metrics!.forgetReconcileErrors(namespace, name),
+    onConditions: (namespace, name, conditions) => metrics!.setConditions(namespace, name, conditions),
     ...(options.reached ? { reached: options.reached } : {}),
   });
   // A user's Secret changing (a cert-manager renewal, a truststore password Secret created) concerns those reading it.
@@ -203,13 +204,30 @@ export interface RunOptions {
   killAt?: ReconcilePoint;
 }
 
-/** Kills this process, with no chance to clean up (as an OOM kill or a node loss does), at `point`. */
-function killAt(point: ReconcilePoint, log: Logger): (reached: ReconcilePoint, frontend: string) => void {
-  return (reached, frontend) => {
-    if (reached !== point) return;
-    // Written synchronously (stderr is a pipe or a file), so the test sees where it stopped.
-    log('error', 'test kill point reached: SIGKILL', { point, frontend });
-    process.kill(process.pid, 'SIGKILL');
+/**
+ * Kills this process, with no chance to clean up (as an OOM kill or a node loss does), at
+ * `point`; at an in-flight point after a random delay, or when the answer arrives if sooner: its
+ * handler is registered before the reconcile's own, so the reconcile never acts on the answer.
+ */
+function killAt(
+  point: ReconcilePoint,
+  log: Logger,
+): (reached: ReconcilePoint, frontend: string, inFlight?: Promise<unknown>) => void {
+  let killing = false;
+  return (reached, frontend, inFlight) => {
+    if (reached !== point || killing) return;
+    killing = true;
+    const kill = () => process.kill(process.pid, 'SIGKILL');
+    if (!inFlight) {
+      // Written synchronously (stderr is a pipe or a file), so the test sees where it stopped.
+      log('error', 'test kill point reached: SIGKILL', { point, frontend });
+      kill();
+      return;
+    }
+    const delayMs = inFlightKillDelayMs(Math.random());
+    log('error', 'test kill point reached: SIGKILL', { point, frontend, delayMs });
+    setTimeout(kill, delayMs);
+    inFlight.then(kill, kill);
   };
 }
 

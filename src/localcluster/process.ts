@@ -3,6 +3,7 @@
 // this process even when it is killed without a chance to clean up.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
+import { childPids } from '../agent/nginx.js';
 
 let setpriv: boolean | undefined;
 const setprivAvailable = () => (setpriv ??= spawnSync('setpriv', ['--help'], { stdio: 'ignore' }).status === 0);
@@ -52,19 +53,34 @@ export class ComponentProcess {
     }
   }
 
-  /** SIGTERM, then SIGKILL if the process has not exited within the grace period. */
+  /** SIGTERM, then SIGKILL (with its children) if the process has not exited within the grace period. */
   async stop(graceMs = 10_000): Promise<void> {
     const child = this.child;
     if (!child || this.pid === undefined) return;
     child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    const timer = setTimeout(() => this.kill(), graceMs);
     await this.exited;
     clearTimeout(timer);
   }
 
-  /** Immediate SIGKILL, for the synchronous exit path where no waiting is possible. */
+  /**
+   * Immediate SIGKILL, for the synchronous exit path where no waiting is possible. Its children
+   * too (NGINX's workers): `--pdeathsig` covers the process started here, not what it forks, and
+   * a killed master leaves its workers running, still holding its ports.
+   */
   kill(): void {
-    if (this.pid !== undefined) this.child?.kill('SIGKILL');
+    const pid = this.pid;
+    if (pid === undefined) return;
+    // Read before the kill: once the parent is gone, its children belong to init.
+    const children = childPids(pid);
+    this.child?.kill('SIGKILL');
+    for (const child of children) {
+      try {
+        process.kill(child, 'SIGKILL');
+      } catch {
+        // Exited meanwhile.
+      }
+    }
   }
 
   logTail(lines = 40): string {

@@ -17,6 +17,7 @@ import {
 import type { Wso2Frontend } from '../api/schema.js';
 import { durationSeconds, type Topology } from '../model/topology.js';
 import { probePlanFiles } from './probes.js';
+import { upstreamServersFiles } from './upstream-servers.js';
 import { labelsFor, meta, NGINX_COMPONENT, selectorFor, TLS_COMPONENT } from './ownership.js';
 import {
   BACKEND_CA_PATH,
@@ -89,7 +90,7 @@ export function nginxConfiguration(
   layout: NginxLayout,
   certificateVersions: string[] = [],
 ): NginxConfiguration {
-  const plan = probePlanFiles(topology, layout);
+  const plan = { ...probePlanFiles(topology, layout), ...upstreamServersFiles(topology, layout) };
   const hash = configHash({ ...renderNginx(topology, layout), ...plan }, certificateVersions);
   return { files: { ...renderNginx(topology, layout, hash), ...plan }, hash, certificateVersions };
 }

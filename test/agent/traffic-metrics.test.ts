@@ -40,16 +40,29 @@ let dir: string;
 let ports: LoopbackPorts;
 let agent: AgentProcess;
 let certs: Certificates;
-const nodes = ['node-1', 'node-2'].map(
-  (name, i) => new FakeWso2Node(name, `127.0.${BLOCK}.${i + 1}`, { https: [9443, 8243], http: [8280] }),
-);
+/** The product ports of the all-in-one role: the portal's and the gateway's HTTPS, the gateway's HTTP. */
+const NODE_PORTS = { https: [9443, 8243], http: [8280] };
+const nodes = ['node-1', 'node-2'].map((name, i) => new FakeWso2Node(name, `127.0.${BLOCK}.${i + 1}`, NODE_PORTS));
 
-function frontend(): Wso2Frontend {
+function frontend(served = nodes): Wso2Frontend {
   const resource = onLoopback(example('apim-single.yaml'), BLOCK);
   resource.metadata.namespace = namespace;
-  resource.spec.backends.external!.nodes = nodes.map((n) => ({ name: n.name, address: n.address, roles: [ROLE] }));
+  resource.spec.backends.external!.nodes = served.map((n) => ({ name: n.name, address: n.address, roles: [ROLE] }));
   return resource;
 }
+
+/** The upstream_server_up series, as "server value" for the role. */
+const serverStates = (samples: Sample[]) =>
+  samples
+    .filter((s) => s.name === 'wso2_frontend_nginx_upstream_server_up')
+    .map((s) => {
+      expect(s.labels).toMatchObject({ frontend: 'apim-single', role: ROLE });
+      return `${s.labels.server} ${s.value}`;
+    })
+    .sort();
+/** Every port of the role on each of `served`, up. */
+const allUp = (served: FakeWso2Node[]) =>
+  served.flatMap((n) => [...NODE_PORTS.https, ...NODE_PORTS.http].map((port) => `${n.address}:${port} 1`)).sort();
 
 const scrape = async (): Promise<Sample[]> => parseMetrics(await agent.metrics());
 const requests = (samples: Sample[], labels: Record<string, string> = {}) =>
@@ -100,6 +113,12 @@ afterAll(async () => {
   await agent?.stop();
   for (const node of nodes) await node.stop();
   rmSync(dir, { recursive: true, force: true });
+});
+
+test('before any request, every upstream server of the served configuration is up', async () => {
+  const samples = await scrape();
+  expect(requests(samples)).toBe(0);
+  expect(serverStates(samples)).toEqual(allUp(nodes));
 });
 
 test('known requests are counted exactly by site, role and status class, with their durations', async () => {
@@ -207,4 +226,20 @@ test('a stopped node is down after max_fails failed attempts, and up again once 
     },
     (PASSIVE_HEALTH.failTimeoutSeconds + 20) * 1000,
   );
+});
+
+test('a served configuration without a node drops its servers and keeps the others', async () => {
+  // Both nodes had requests in the tests above.
+  const [kept, removed] = nodes as [FakeWso2Node, FakeWso2Node];
+  const resource = frontend([kept]);
+  const objects = agentObjects(resource, topologyOf(resource), loopbackLayout(ports), certs);
+  await put(core, objects.configMap);
+  await eventually('the agent to serve the configuration without the node', async () => {
+    agent.assertRunning();
+    return (await servedCondition(core, namespace, POD))?.hash === objects.hash ? true : undefined;
+  });
+
+  const samples = await scrape();
+  expect(serverStates(samples)).toEqual(allUp([kept]));
+  expect(samples.filter((s) => s.labels.server?.startsWith(`${removed.address}:`))).toEqual([]);
 });

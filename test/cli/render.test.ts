@@ -33,6 +33,7 @@ test('render -f prints the NGINX ConfigMap as YAML and names the Secrets it does
   expect(Object.keys(configMap!.data).sort()).toEqual([
     'nginx.conf',
     'probes.json',
+    'upstreams.json',
     'vhost-gateway.conf',
     'vhost-portal.conf',
   ]);

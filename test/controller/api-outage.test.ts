@@ -7,14 +7,20 @@
 // bounded (its informers and work queue back off): the rates are printed.
 import { X509Certificate } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
-import * as yaml from 'js-yaml';
 import type { Wso2Frontend } from '../../src/api/schema.js';
 import { LocalControlPlane } from '../../src/localcluster/control-plane.js';
 import { createNamespace, eventually, kubeConfig, kubectl, sleep } from '../support/cluster.js';
 import { OperatorProcess } from '../support/operator-process.js';
 import { expectOwnedLikeControl } from '../support/owned.js';
 import { sumOf } from '../support/prometheus.js';
-import { conditionOf, example, installCrd, patchSpec, readFrontend } from '../support/resources.js';
+import {
+  apimFrontendManifest,
+  conditionOf,
+  installCrd,
+  patchSpec,
+  readFrontend,
+  settledFrontend,
+} from '../support/resources.js';
 
 const OUTAGE_MS = 30_000;
 const IDLE = ['alpha', 'bravo'];
@@ -31,14 +37,6 @@ let plane: LocalControlPlane;
 let operator: OperatorProcess;
 let namespace: string;
 
-function manifest(name: string): string {
-  const resource = example('apim-active-active.yaml');
-  resource.metadata = { name };
-  resource.spec.nginx = { ...resource.spec.nginx, replicas: 1 };
-  resource.spec.sites = { portal: { host: `${name}.example.com` }, gateway: { host: `gw-${name}.example.com` } };
-  return yaml.dump(resource);
-}
-
 const apiRequests = async () => sumOf(await operator.metrics(), 'wso2_frontend_api_requests_total');
 const reconciles = async () => sumOf(await operator.metrics(), 'wso2_frontend_reconcile_total');
 
@@ -48,16 +46,13 @@ async function frontends(): Promise<Wso2Frontend[]> {
   ).items;
 }
 
-const settled = (f: Wso2Frontend) =>
-  f.status?.observedGeneration === f.metadata.generation && conditionOf(f, 'Ready')?.status === 'True';
-
 /** Every frontend Ready for its latest generation, and the operator no longer reconciling (sampled 2 s apart). */
 async function converged(): Promise<void> {
   let last = -1;
   await eventually(
     'every frontend Ready for its generation and the operator quiet',
     async () => {
-      const all = (await frontends()).every(settled);
+      const all = (await frontends()).every(settledFrontend);
       const total = await reconciles();
       const quiet = all && total === last;
       last = total;
@@ -141,7 +136,7 @@ beforeAll(async () => {
   await installCrd();
   namespace = await createNamespace('outage');
   operator = await OperatorProcess.start(['--namespace', namespace, '--health-port', '0']);
-  await kubectl(['apply', '-n', namespace, '-f', '-'], IDLE.map(manifest).join('---\n'));
+  await kubectl(['apply', '-n', namespace, '-f', '-'], IDLE.map(apimFrontendManifest).join('---\n'));
   await converged();
 }, 240_000);
 
@@ -177,14 +172,14 @@ test('idle: a spec change made right before the outage is applied after it; an u
 
 test('busy: frontends applied and a spec changed just before the outage all end Ready, with one CA each and nothing lost', async () => {
   const reconcilesBefore = await reconciles();
-  await kubectl(['apply', '-n', namespace, '-f', '-'], BUSY.map(manifest).join('---\n'));
+  await kubectl(['apply', '-n', namespace, '-f', '-'], BUSY.map(apimFrontendManifest).join('---\n'));
   const host = 'gw-bravo-busy.example.com';
   await patchSpec(namespace, 'bravo', { sites: { gateway: { host } } });
   // The outage starts while the batch is being reconciled: some done, some not yet Ready.
   await eventually('the operator to be reconciling the batch', async () =>
     (await reconciles()) > reconcilesBefore ? true : undefined,
   );
-  const unsettledAtOutage = (await frontends()).filter((f) => !settled(f)).map((f) => f.metadata.name);
+  const unsettledAtOutage = (await frontends()).filter((f) => !settledFrontend(f)).map((f) => f.metadata.name);
   const casBefore = await caFingerprints();
 
   const during = await outage();
@@ -201,7 +196,7 @@ test('busy: frontends applied and a spec changed just before the outage all end 
   await expectCertificatesChainToCa([...IDLE, ...BUSY]);
   expect(during.requests).toBeLessThanOrEqual(MAX_REQUESTS_PER_OUTAGE);
 
-  await kubectl(['apply', '-n', namespace, '-f', '-'], manifest(CONTROL));
+  await kubectl(['apply', '-n', namespace, '-f', '-'], apimFrontendManifest(CONTROL));
   await converged();
   await expectOwnedLikeControl(namespace, [...IDLE, ...BUSY], CONTROL);
 }, 300_000);

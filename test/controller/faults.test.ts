@@ -6,8 +6,10 @@
 //   signed by that CA, and the owned objects are exactly those of a frontend reconciled without
 //   a fault, each owned by a frontend that exists;
 // - SIGKILL at each named point of a reconcile (a CA or server certificate issued but not stored,
-//   the NGINX ConfigMap written but not its Deployment, a status computed but not written, a status
-//   written but not its Events), reached deterministically through TEST_KILL_AT_ENV: the same holds;
+//   the NGINX ConfigMap written but not its Deployment, the Deployment's apply or the status write
+//   sent but not answered, a status computed but not written, a status written but not its
+//   Events), reached deterministically through TEST_KILL_AT_ENV: the same holds, and each status
+//   ends like that of a frontend never killed;
 // - hand edits of owned objects (Deployment replicas, a deleted ConfigMap, a TLS Secret's data,
 //   a deleted TLS Secret) are put back, and none makes a new CA, not even a CA Secret taken out
 //   of the operator's label-selected watch. (Its labels are not put back: the operator writes a
@@ -18,21 +20,35 @@
 //   Ready never turns back to False once it was True, and both stop reconciling.
 import { X509Certificate } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
-import * as yaml from 'js-yaml';
 import { API_GROUP, API_VERSION, PLURAL, type Wso2Frontend } from '../../src/api/schema.js';
 import { LABEL } from '../../src/render/ownership.js';
-import { createNamespace, eventually, isNotFound, kubeConfig, kubectl, sleep } from '../support/cluster.js';
-import { RECONCILE_POINTS, TEST_KILL_AT_ENV, type ReconcilePoint } from '../../src/controller/reconciler.js';
+import {
+  createNamespace,
+  eventually,
+  isNotFound,
+  kubeConfig,
+  kubectl,
+  sleep,
+  watchEveryVersion,
+} from '../support/cluster.js';
+import {
+  isInFlight,
+  RECONCILE_POINTS,
+  TEST_KILL_AT_ENV,
+  type ReconcilePoint,
+} from '../../src/controller/reconciler.js';
 import { OperatorProcess } from '../support/operator-process.js';
 import { expectOwnedLikeControl } from '../support/owned.js';
 import { sumOf } from '../support/prometheus.js';
-import { example, installCrd, patchSpec, readFrontend } from '../support/resources.js';
+import { apimFrontendManifest, installCrd, patchSpec, readFrontend } from '../support/resources.js';
 import { random } from '../support/spec-generator.js';
 
 const FRONTENDS = ['alpha', 'bravo', 'charlie', 'delta'];
 const CONTROL = 'control';
 const KILLS = 50;
 const SEED = 17;
+/** Kills at each in-flight point: the API server has applied the request before some and not before others. */
+const IN_FLIGHT_RUNS = 2;
 
 let namespace: string;
 let operator: OperatorProcess | undefined;
@@ -44,14 +60,6 @@ const caVersions = new Map<string, Set<string>>();
 /** Every server certificate each server certificate Secret has held, from the same watch. */
 const leafVersions = new Map<string, Set<string>>();
 let stopWatch: (() => void) | undefined;
-
-function manifest(name: string): string {
-  const resource = example('apim-active-active.yaml');
-  resource.metadata = { name };
-  resource.spec.nginx = { ...resource.spec.nginx, replicas: 1 };
-  resource.spec.sites = { portal: { host: `${name}.example.com` }, gateway: { host: `gw-${name}.example.com` } };
-  return yaml.dump(resource);
-}
 
 const startOperator = () => OperatorProcess.start(['--namespace', namespace, '--health-port', '0']);
 
@@ -84,65 +92,33 @@ async function certificates(name: string): Promise<{ ca: X509Certificate; leaf: 
   return { ca, leaf };
 }
 
-/**
- * A watch that sees every version of the objects at `path`: client-node's Watch ends after 30 s
- * without an event (and the API server ends watches too), so it is resumed from the last
- * resourceVersion seen, which loses nothing; only a resourceVersion too old to resume from
- * (410 Gone) starts again from the objects as they are.
- */
-async function watchEveryVersion(
-  path: string,
-  labelSelector: string,
-  onObject: (object: k8s.V1Secret) => void,
-): Promise<() => void> {
-  let stopped = false;
-  let resourceVersion: string | undefined;
-  let current: AbortController | undefined;
-  const start = async (): Promise<void> => {
-    if (stopped) return;
-    const restart = () => {
-      if (!stopped) setTimeout(() => void start().catch(restart), 200);
-    };
-    current = await new k8s.Watch(kubeConfig()).watch(
-      path,
-      { labelSelector, allowWatchBookmarks: true, ...(resourceVersion ? { resourceVersion } : {}) },
-      (phase: string, object: k8s.V1Secret) => {
-        if (phase === 'ERROR') {
-          resourceVersion = undefined;
-          return;
-        }
-        resourceVersion = object.metadata?.resourceVersion ?? resourceVersion;
-        if (phase !== 'BOOKMARK') onObject(object);
-      },
-      restart,
-    );
-  };
-  await start();
-  return () => {
-    stopped = true;
-    current?.abort();
-  };
-}
-
 beforeAll(async () => {
   await installCrd();
   namespace = await createNamespace('faults');
-  stopWatch = await watchEveryVersion(`/api/v1/namespaces/${namespace}/secrets`, `${LABEL.component}=tls`, (secret) => {
-    const name = secret.metadata?.name ?? '';
-    const pem = secret.data?.['tls.crt'];
-    const versions = name.endsWith('-tls-ca') ? caVersions : name.endsWith('-tls-frontend') ? leafVersions : undefined;
-    if (!versions || !pem) return;
-    let fingerprint: string;
-    try {
-      fingerprint = certificateOf(secret).fingerprint256;
-    } catch {
-      // A hand edit below writes something that is not a certificate.
-      return;
-    }
-    const seen = versions.get(name) ?? new Set<string>();
-    seen.add(fingerprint);
-    versions.set(name, seen);
-  });
+  stopWatch = await watchEveryVersion(
+    `/api/v1/namespaces/${namespace}/secrets`,
+    `${LABEL.component}=tls`,
+    (secret: k8s.V1Secret) => {
+      const name = secret.metadata?.name ?? '';
+      const pem = secret.data?.['tls.crt'];
+      const versions = name.endsWith('-tls-ca')
+        ? caVersions
+        : name.endsWith('-tls-frontend')
+          ? leafVersions
+          : undefined;
+      if (!versions || !pem) return;
+      let fingerprint: string;
+      try {
+        fingerprint = certificateOf(secret).fingerprint256;
+      } catch {
+        // A hand edit below writes something that is not a certificate.
+        return;
+      }
+      const seen = versions.get(name) ?? new Set<string>();
+      seen.add(fingerprint);
+      versions.set(name, seen);
+    },
+  );
 });
 
 afterAll(async () => {
@@ -166,7 +142,7 @@ describe(`SIGKILL of the operator ${KILLS} times during reconciles`, () => {
 
   beforeAll(async () => {
     const rand = random(SEED);
-    await kubectl(['apply', '-n', namespace, '-f', '-'], FRONTENDS.map(manifest).join('---\n'));
+    await kubectl(['apply', '-n', namespace, '-f', '-'], FRONTENDS.map(apimFrontendManifest).join('---\n'));
     for (let kill = 0; kill < KILLS; kill++) {
       // Changing a host makes the next reconcile issue a server certificate and roll the workload.
       if (kill % 3 === 1) {
@@ -184,7 +160,7 @@ describe(`SIGKILL of the operator ${KILLS} times during reconciles`, () => {
       `${KILLS} SIGKILLs at random moments, ${killedUnsettled} found a frontend not Ready for its generation`,
     );
     operator = await startOperator();
-    await kubectl(['apply', '-n', namespace, '-f', '-'], manifest(CONTROL));
+    await kubectl(['apply', '-n', namespace, '-f', '-'], apimFrontendManifest(CONTROL));
     await allReady([...FRONTENDS, CONTROL]);
   }, 300_000);
 
@@ -213,15 +189,16 @@ describe(`SIGKILL of the operator ${KILLS} times during reconciles`, () => {
 });
 
 describe('SIGKILL of the operator at each named point of a reconcile (TEST_KILL_AT_ENV)', () => {
+  /** Each point once; an in-flight point (killed 1 to 64 ms after its request was sent, or at its answer) IN_FLIGHT_RUNS times. */
+  const runs = RECONCILE_POINTS.flatMap((point) =>
+    Array.from({ length: isInFlight(point) ? IN_FLIGHT_RUNS : 1 }, (_, i) => ({
+      point,
+      frontend: `point-${RECONCILE_POINTS.indexOf(point)}-${i}`,
+    })),
+  );
+  type Held = { ca: boolean; leaf: boolean; configMap: boolean; deployment: boolean; status: boolean };
   /** Where each process stopped (its last log line), and what the API server held right after for the frontend it named. */
-  const kills: {
-    point: ReconcilePoint;
-    signal: NodeJS.Signals | null;
-    /** The point its last log line names. */
-    logged: string;
-    held: { ca: boolean; leaf: boolean; configMap: boolean; deployment: boolean; status: boolean };
-  }[] = [];
-  const frontendOf = (point: ReconcilePoint) => `point-${point}`;
+  const kills: { point: ReconcilePoint; signal: NodeJS.Signals | null; logged: string; held: Held }[] = [];
   const exists = async (read: () => Promise<unknown>) =>
     read().then(
       () => true,
@@ -234,9 +211,9 @@ describe('SIGKILL of the operator at each named point of a reconcile (TEST_KILL_
   beforeAll(async () => {
     await operator?.stop();
     operator = undefined;
-    for (const point of RECONCILE_POINTS) {
-      // A new frontend for each point; the process may stop in an earlier one's unfinished reconcile instead.
-      await kubectl(['apply', '-n', namespace, '-f', '-'], manifest(frontendOf(point)));
+    for (const { point, frontend } of runs) {
+      // A new frontend for each run; the process may stop in an earlier one's unfinished reconcile instead.
+      await kubectl(['apply', '-n', namespace, '-f', '-'], apimFrontendManifest(frontend));
       const killed = OperatorProcess.spawn(['--namespace', namespace, '--health-port', '0'], {
         env: { [TEST_KILL_AT_ENV]: point },
       });
@@ -256,12 +233,18 @@ describe('SIGKILL of the operator at each named point of a reconcile (TEST_KILL_
         },
       });
     }
+    const inFlight = (point: ReconcilePoint, field: keyof Held) =>
+      kills.filter((k) => k.point === point).map((k) => (k.held[field] ? 'applied' : 'not applied'));
+    console.log(
+      `in-flight kills: NGINX Deployment apply ${inFlight('nginx-deployment-apply-in-flight', 'deployment').join(', ')}; ` +
+        `status write ${inFlight('status-write-in-flight', 'status').join(', ')}`,
+    );
     operator = await startOperator();
-    await allReady([...FRONTENDS, CONTROL, ...RECONCILE_POINTS.map(frontendOf)]);
+    await allReady([...FRONTENDS, CONTROL, ...runs.map((r) => r.frontend)]);
   }, 300_000);
 
   test('each point is reached, with the half-done state it names, and the process is killed there', () => {
-    const expected = (point: ReconcilePoint) => {
+    const expected = (point: ReconcilePoint, held: Held): Held => {
       const stored = { ca: true, leaf: true, configMap: true, deployment: false, status: false };
       switch (point) {
         case 'ca-issued':
@@ -270,19 +253,25 @@ describe('SIGKILL of the operator at each named point of a reconcile (TEST_KILL_
           return { ...stored, leaf: false, configMap: false };
         case 'nginx-configmap-applied':
           return stored;
+        // The request was sent: the API server may or may not have applied it before the process died.
+        case 'nginx-deployment-apply-in-flight':
+          return { ...stored, deployment: held.deployment };
         case 'status-computed':
           return { ...stored, deployment: true };
+        case 'status-write-in-flight':
+          return { ...stored, deployment: true, status: held.status };
         case 'status-written':
           return { ...stored, deployment: true, status: true };
       }
     };
     expect(kills).toEqual(
-      RECONCILE_POINTS.map((point) => ({ point, signal: 'SIGKILL', logged: point, held: expected(point) })),
+      kills.map(({ point, held }) => ({ point, signal: 'SIGKILL', logged: point, held: expected(point, held) })),
     );
+    expect(kills.map((k) => k.point)).toEqual(runs.map((r) => r.point));
   });
 
   test('after the restart each frontend had exactly one CA and one server certificate, ever, and nothing is orphaned', async () => {
-    for (const name of RECONCILE_POINTS.map(frontendOf)) {
+    for (const name of runs.map((r) => r.frontend)) {
       const { ca, leaf } = await certificates(name);
       expect({ name, cas: [...(caVersions.get(`${name}-tls-ca`) ?? [])] }).toEqual({ name, cas: [ca.fingerprint256] });
       expect({ name, leaves: [...(leafVersions.get(`${name}-tls-frontend`) ?? [])] }).toEqual({
@@ -291,7 +280,24 @@ describe('SIGKILL of the operator at each named point of a reconcile (TEST_KILL_
       });
       expect(leaf.checkIssued(ca) && leaf.verify(ca.publicKey)).toBe(true);
     }
-    await expectOwnedLikeControl(namespace, [...FRONTENDS, ...RECONCILE_POINTS.map(frontendOf)], CONTROL);
+    await expectOwnedLikeControl(namespace, [...FRONTENDS, ...runs.map((r) => r.frontend)], CONTROL);
+  });
+
+  test('after the restart each status describes the latest generation with the conditions a frontend never killed has', async () => {
+    const shape = (f: Wso2Frontend) => ({
+      observedGeneration: f.status?.observedGeneration === f.metadata.generation,
+      conditions: (f.status?.conditions ?? []).map((c) => ({
+        type: c.type,
+        status: c.status,
+        reason: c.reason,
+        current: c.observedGeneration === undefined || c.observedGeneration === f.metadata.generation,
+      })),
+      urls: f.status?.urls?.replaceAll(f.metadata.name, '<frontend>'),
+    });
+    const control = shape(await readFrontend(namespace, CONTROL));
+    expect(control.observedGeneration).toBe(true);
+    for (const name of runs.map((r) => r.frontend))
+      expect({ name, status: shape(await readFrontend(namespace, name)) }).toEqual({ name, status: control });
   });
 });
 
@@ -426,7 +432,7 @@ describe('two operator processes without leader election on the same new fronten
     });
     stopReadyWatch = () => frontends.abort();
     pair = await Promise.all([startOperator(), startOperator()]);
-    await kubectl(['apply', '-n', namespace, '-f', '-'], TWINS.map(manifest).join('---\n'));
+    await kubectl(['apply', '-n', namespace, '-f', '-'], TWINS.map(apimFrontendManifest).join('---\n'));
     await allReady(TWINS);
     // Settled: neither process reconciles any more (sampled 2 s apart), with every frontend Ready.
     let last = -1;

@@ -375,6 +375,14 @@ describe('the running command', () => {
     }
   });
 
+  test("/metrics shows the Ready frontend's conditions: Ready True is 1, Ready False and Unknown 0", async () => {
+    const series = conditionSeries(await operator.metrics(), namespace, NAME);
+    expect(series.get('Ready=True')).toBe(1);
+    expect(series.get('Ready=False')).toBe(0);
+    expect(series.get('Ready=Unknown')).toBe(0);
+    expect(series.get('Stalled=True')).toBe(0);
+  });
+
   test('/metrics shows when the served certificate expires: about 90 days ahead, as the status says', async () => {
     const notAfter = new Date((await frontend(namespace)).status!.certificateNotAfter!).getTime();
     const series = (await operator.metrics()).filter(
@@ -447,6 +455,18 @@ describe('the running command', () => {
   });
 });
 
+/** wso2_frontend_status_condition of one frontend, as "Type=Status" -> value. */
+function conditionSeries(samples: Sample[], namespace: string, name: string): Map<string, number> {
+  return new Map(
+    samples
+      .filter(
+        (s) =>
+          s.name === 'wso2_frontend_status_condition' && s.labels.namespace === namespace && s.labels.name === name,
+      )
+      .map((s) => [`${s.labels.type}=${s.labels.status}`, s.value]),
+  );
+}
+
 describe('a frontend the operator rejects', () => {
   let namespace: string;
   let operator: OperatorProcess;
@@ -490,11 +510,23 @@ describe('a frontend the operator rejects', () => {
     });
     expect(errorSeries(samples).map((s) => s.labels.reason)).toEqual(['InvalidSpec']);
     expect(errorSeries(samples)[0]!.value).toBe(reconciles(samples));
+    // Its conditions, as the status says them: one series per status, 1 for the current one.
+    const status = (await frontendOnce('its status', namespace, REJECTED, () => true)).status!;
+    const conditions = conditionSeries(samples, namespace, REJECTED);
+    expect(conditions.size).toBe(status.conditions!.length * 3);
+    for (const c of status.conditions!)
+      for (const s of ['True', 'False', 'Unknown'])
+        expect(conditions.get(`${c.type}=${s}`)).toBe(s === c.status ? 1 : 0);
+    expect(conditions.get('Ready=False')).toBe(1);
+    expect(conditions.get('Stalled=True')).toBe(1);
 
     await kubectl(['delete', 'wso2frontend', REJECTED, '-n', namespace, '--wait=true']);
-    await eventually('the series of the deleted frontend to go', async () =>
-      errorSeries(await operator.metrics()).length === 0 ? true : undefined,
-    );
+    await eventually('the series of the deleted frontend to go', async () => {
+      const after = await operator.metrics();
+      return errorSeries(after).length === 0 && conditionSeries(after, namespace, REJECTED).size === 0
+        ? true
+        : undefined;
+    });
     expect(operator.running).toBe(true);
   });
 });

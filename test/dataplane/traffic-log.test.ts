@@ -42,7 +42,7 @@ async function readAll(workersReach: boolean) {
     },
     pollMs: 50,
     // About ten lines per file.
-    rotateBytes: 3000,
+    rotateBytes: 800,
     drainMs: 200,
   });
   tail.start();

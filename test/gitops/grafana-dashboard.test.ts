@@ -71,6 +71,7 @@ test('every template variable query parses and reads only exported series and la
 test('the series the dashboard reads are in what the registries serve once each metric was observed', async () => {
   operatorMetrics.observeReconcile('error', 0.2);
   operatorMetrics.observeReconcileError('ns', 'fe', 'InvalidSpec');
+  operatorMetrics.setConditions('ns', 'fe', [{ type: 'Ready', status: 'True' }]);
   operatorMetrics.setCertificates('ns', 'fe', new Map([['fe-tls', new Date(Date.now() + 86_400_000)]]));
   agentMetrics.observeReload('invalid', 0.1);
   agentMetrics.setServed('3f2a9c1e0b7d4a55');

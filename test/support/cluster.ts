@@ -141,3 +141,43 @@ export async function serviceAccountKubeconfig(namespace: string, name: string, 
   writeFileSync(file, JSON.stringify(config), { mode: 0o600 });
   return file;
 }
+
+/**
+ * A watch that sees every version of the objects at `path`: client-node's Watch ends after 30 s
+ * without an event (and the API server ends watches too), so it is resumed from the last
+ * resourceVersion seen, which loses nothing; only a resourceVersion too old to resume from
+ * (410 Gone) starts again from the objects as they are.
+ */
+export async function watchEveryVersion<T extends k8s.KubernetesObject>(
+  path: string,
+  labelSelector: string,
+  onObject: (object: T) => void,
+): Promise<() => void> {
+  let stopped = false;
+  let resourceVersion: string | undefined;
+  let current: AbortController | undefined;
+  const start = async (): Promise<void> => {
+    if (stopped) return;
+    const restart = () => {
+      if (!stopped) void sleep(200).then(start).catch(restart);
+    };
+    current = await new k8s.Watch(kubeConfig()).watch(
+      path,
+      { labelSelector, allowWatchBookmarks: true, ...(resourceVersion ? { resourceVersion } : {}) },
+      (phase: string, object: T) => {
+        if (phase === 'ERROR') {
+          resourceVersion = undefined;
+          return;
+        }
+        resourceVersion = object.metadata?.resourceVersion ?? resourceVersion;
+        if (phase !== 'BOOKMARK') onObject(object);
+      },
+      restart,
+    );
+  };
+  await start();
+  return () => {
+    stopped = true;
+    current?.abort();
+  };
+}

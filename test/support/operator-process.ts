@@ -25,6 +25,8 @@ export interface OperatorProcessOptions {
   kubeconfig?: string;
   /** Added to this process's environment. */
   env?: Record<string, string>;
+  /** Node options before the script (such as --expose-gc). */
+  nodeArgs?: string[];
 }
 
 export class OperatorProcess {
@@ -65,7 +67,13 @@ export class OperatorProcess {
 
   /** Starts `wso2-frontend operator ARGS` without waiting for anything (for a process that may die before it says it started). */
   static spawn(args: string[], options: OperatorProcessOptions = {}): OperatorProcess {
-    const command = [process.execPath, join(process.cwd(), 'dist', 'cli', 'main.js'), 'operator', ...args];
+    const command = [
+      process.execPath,
+      ...(options.nodeArgs ?? []),
+      join(process.cwd(), 'dist', 'cli', 'main.js'),
+      'operator',
+      ...args,
+    ];
     const env = {
       ...process.env,
       ...(options.kubeconfig ? { KUBECONFIG: options.kubeconfig } : {}),
@@ -76,6 +84,11 @@ export class OperatorProcess {
       ? spawn('setpriv', ['--pdeathsig', 'SIGKILL', '--', ...command], spawnOptions)
       : spawn(command[0]!, command.slice(1), spawnOptions);
     return new OperatorProcess(child);
+  }
+
+  /** Its process id (setpriv execs the command, so this is the operator's own). */
+  get pid(): number {
+    return this.child.pid!;
   }
 
   get running(): boolean {

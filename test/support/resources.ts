@@ -29,9 +29,29 @@ export async function readFrontend(namespace: string, name: string): Promise<Wso
   return JSON.parse(await kubectl(['get', 'wso2frontend', name, '-n', namespace, '-o', 'json'])) as Wso2Frontend;
 }
 
+/**
+ * The YAML of a small API Manager frontend named `name` (the active-active example, one NGINX
+ * replica, hosts `name.example.com` and `gw-name.example.com`), as the fault tests apply in batches.
+ */
+export function apimFrontendManifest(name: string): string {
+  const resource = example('apim-active-active.yaml');
+  resource.metadata = { name };
+  resource.spec.nginx = { ...resource.spec.nginx, replicas: 1 };
+  resource.spec.sites = { portal: { host: `${name}.example.com` }, gateway: { host: `gw-${name}.example.com` } };
+  return yaml.dump(resource);
+}
+
 /** One of a frontend's status conditions. */
 export function conditionOf<F extends Pick<Wso2Frontend, 'status'>>(frontend: F, type: string) {
   return frontend.status?.conditions?.find((c) => c.type === type);
+}
+
+/** Ready for its latest generation. */
+export function settledFrontend(frontend: Wso2Frontend): boolean {
+  return (
+    frontend.status?.observedGeneration === frontend.metadata.generation &&
+    conditionOf(frontend, 'Ready')?.status === 'True'
+  );
 }
 
 /** Changes a frontend's spec as a user does: `kubectl patch --type=merge`. */

@@ -326,19 +326,18 @@ const trafficAccessLog = () =>
 
 /**
  * The traffic log the reload agent turns into metrics: written in blocks (one write per 64 kB or
- * per second, not per request), escaped as JSON, and labelled by site and role through maps of
+ * per second, not per request), as tab-separated values, and labelled by site and role through maps of
  * configured names ($server_name, $proxy_host), so a request cannot choose its labels. Map keys
  * start with a backslash so that no host or upstream name is read as a map keyword ("default").
  */
 function trafficLogSettings(t: Topology): Node[] {
-  const fields = Object.entries(TRAFFIC_LOG_FIELDS)
-    .map(([name, variable]) => `"${name}":"${variable}"`)
-    .join(',');
+  // "\t" in a quoted NGINX string is a tab (ngx_conf_read_token).
+  const fields = Object.values(TRAFFIC_LOG_FIELDS).join('\\t');
   const mapEntry = (key: Arg, label: string) => entry(['\\', key].flat(), value('file-name', label));
   return [
     blank,
     comment("The traffic log for the reload agent's metrics (per site, role, status, upstream server)."),
-    directive('log_format', TRAFFIC_LOG_FORMAT, 'escape=json', `'{${fields}}'`),
+    directive('log_format', TRAFFIC_LOG_FORMAT, 'escape=default', `'${fields}'`),
     because(
       directive(
         'map_hash_bucket_size',
@@ -627,12 +626,15 @@ function proxiedServerSettings(
   ];
 }
 
-export function renderVhost(t: Topology, site: Site, layout: NginxLayout): string {
-  const siteUpstreams = t.upstreams.filter(
+/** The upstreams a site's vhost defines and proxies to (those without a server are not written). */
+export const siteUpstreams = (t: Topology, site: Site): Upstream[] =>
+  t.upstreams.filter(
     (u) =>
       site.https.locations.some((l) => l.upstream === u.name) ||
       (site.http.mode === 'proxy' && site.http.locations.some((l) => l.upstream === u.name)),
   );
+
+export function renderVhost(t: Topology, site: Site, layout: NginxLayout): string {
   const tls = certificatePaths(site.certificate.name);
   const httpsServer = block(
     'server',
@@ -686,7 +688,7 @@ export function renderVhost(t: Topology, site: Site, layout: NginxLayout): strin
   const probeUpstreams = probesNodes(t, layout) ? nodeProbeUpstreams(siteHttpsUpstream(t, site)) : [];
   return toText([
     comment(`Site ${site.name}: ${site.host}.\nPattern ${t.pattern}, from ${t.seed}.`),
-    ...siteUpstreams.flatMap(upstreamBlock),
+    ...siteUpstreams(t, site).flatMap(upstreamBlock),
     httpsServer,
     ...httpServer,
     ...probeUpstreams.flatMap(upstreamBlock),
