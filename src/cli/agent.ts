@@ -93,7 +93,8 @@ export async function runAgent(argv: string[]): Promise<number> {
   const healthPort = integer('health-port', values['health-port'], 0, 65535);
   const quitTimeoutMs = integer('quit-timeout-seconds', values['quit-timeout-seconds'], 1, 3600) * 1000;
 
-  const kubeConfig = new PooledKubeConfig();
+  // Its requests are small (its Pod, one ConfigMap, a few Secrets): one unanswered for 30 s is on a dead path.
+  const kubeConfig = new PooledKubeConfig(30_000);
   kubeConfig.loadFromDefault();
   const log = jsonLogger;
   let agent: ReloadAgent | undefined;

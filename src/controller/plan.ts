@@ -43,6 +43,8 @@ export interface Observed {
   endpointSlices: readonly k8s.V1EndpointSlice[];
   /** The frontend's NGINX pods, with the conditions their reload agents report. */
   nginxPods: readonly k8s.V1Pod[];
+  /** The frontend's WSO2 pods (managed backends), for why one is not ready. */
+  wso2Pods?: readonly k8s.V1Pod[];
   /** The certificate Secrets read so far, by name. */
   secrets: ReadonlyMap<string, SecretRead>;
   /** Certificates issued in this reconcile, not stored yet. */
@@ -88,6 +90,7 @@ export interface ApplyPlan {
   /** Findings known before the apply. */
   findings: Findings;
   nginxPods: readonly k8s.V1Pod[];
+  wso2Pods: readonly k8s.V1Pod[];
   /** What was issued, for the CertificateIssued Event. */
   issued: string[];
   certificates: ReadonlyMap<string, Date>;
@@ -240,6 +243,7 @@ export function plan(observed: Observed, now: Date): Plan {
     secretIds: certificates.secrets.map(objectId),
     findings,
     nginxPods: observed.nginxPods,
+    wso2Pods: observed.wso2Pods ?? [],
     issued: certificates.issued,
     certificates: certificates.served,
     ...(productProblem ? { productProblem } : {}),
@@ -350,7 +354,7 @@ export function assess(
   const findings: Findings = {
     ...plan.findings,
     configuration,
-    backends: backendsAvailable(plan.topology),
+    backends: withFailingWso2Pods(backendsAvailable(plan.topology), plan.wso2Pods),
     product: plan.overrides.length
       ? { ...product, message: `${product.message}; owned keys overridden: ${plan.overrides.join('; ')}` }
       : product,
@@ -472,6 +476,12 @@ function withFailingPods(verdict: Verdict, pods: readonly k8s.V1Pod[]): Verdict 
   const failing = failingPods(pods);
   if (!failing) return verdict;
   return { ok: false, reason: 'PodNotReady', message: `NGINX ${failing}; ${verdict.message}`, waiting: true };
+}
+
+/** A role without a ready backend names the WSO2 pods whose containers failed, and why (a WSO2 pod down alone does not make the frontend not Ready). */
+function withFailingWso2Pods(verdict: Verdict, pods: readonly k8s.V1Pod[]): Verdict {
+  const failing = verdict.ok ? undefined : failingPods(pods);
+  return failing ? { ...verdict, message: `${verdict.message}; WSO2 ${failing}` } : verdict;
 }
 
 const podCondition = (pod: k8s.V1Pod, type: string) => pod.status?.conditions?.find((c) => c.type === type);

@@ -247,12 +247,14 @@ export class FrontendReconciler {
     return { frontend: stored, outcome: assess({ ...next, nginxPods }, { ...result, applied }), resourceVersion };
   }
 
-  /** The frontend, the EndpointSlices of its role Services and its NGINX pods; the plan asks for Secrets as it needs them. */
+  /** The frontend, the EndpointSlices of its role Services, its NGINX and WSO2 pods; the plan asks for Secrets as it needs them. */
   private async observe(frontend: Wso2Frontend): Promise<Observed> {
-    const nginxPods = await this.applier.list<k8s.V1Pod>(this.owner(frontend), 'v1', 'Pod', {
+    const pods = await this.applier.list<k8s.V1Pod>(this.owner(frontend), 'v1', 'Pod', {
       [LABEL.instance]: frontend.metadata.name,
-      [LABEL.component]: NGINX_COMPONENT,
     });
+    const isNginx = (pod: k8s.V1Pod) => pod.metadata?.labels?.[LABEL.component] === NGINX_COMPONENT;
+    const nginxPods = pods.filter(isNginx);
+    const wso2Pods = pods.filter((pod) => !isNginx(pod));
     const endpointSlices = frontend.spec.backends?.external
       ? []
       : await this.applier.list<k8s.V1EndpointSlice>(this.owner(frontend), 'discovery.k8s.io/v1', 'EndpointSlice', {
@@ -272,6 +274,7 @@ export class FrontendReconciler {
       frontend,
       endpointSlices,
       nginxPods,
+      wso2Pods,
       secrets: new Map(),
       issued: [],
       ...(baseName ? { baseConfigMap: base ? { data: base.data, binaryData: base.binaryData } : null } : {}),

@@ -5,14 +5,7 @@ import { hostname } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import type * as k8s from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION, KIND, PLURAL, type Wso2Frontend } from '../api/schema.js';
-import {
-  LABEL,
-  LEASE_NAME,
-  MANAGED_SELECTOR,
-  NGINX_POD_SELECTOR,
-  OWNED_KINDS,
-  podReport,
-} from '../render/ownership.js';
+import { LABEL, LEASE_NAME, MANAGED_SELECTOR, OWNED_KINDS, podReport } from '../render/ownership.js';
 import { EventRecorder } from './events.js';
 import { OperatorMetrics, startHealthServer } from './observability.js';
 import { FrontendReconciler, inFlightKillDelayMs, type ReconcilePoint } from './reconciler.js';
@@ -167,11 +160,12 @@ export function createOperator(options: OperatorOptions): {
         primaryKeys: labelKeys(LABEL.instance),
         labelSelector: MANAGED_SELECTOR,
       },
-      // The NGINX pods carry their agents' reports (ConfigurationServed), summed up on the status.
+      // The NGINX pods carry their agents' reports (ConfigurationServed), summed up on the status;
+      // the container states of every pod say why one is not ready.
       {
         resource: { group: '', version: 'v1', plural: 'pods', kind: 'Pod' },
         primaryKeys: labelKeys(LABEL.instance),
-        labelSelector: NGINX_POD_SELECTOR,
+        labelSelector: MANAGED_SELECTOR,
         transform: podReport,
       },
     ],

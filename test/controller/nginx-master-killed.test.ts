@@ -96,77 +96,88 @@ describe('the agent, when its NGINX master is killed', () => {
   });
 });
 
+/** The frontend once `holds` is true of it, as `kubectl get w2fe -o yaml` shows it. */
+const once = (namespace: string, what: string, holds: (f: Wso2Frontend) => boolean) =>
+  eventually(what, async () => {
+    const f = yaml.load(await kubectl(['get', 'w2fe', NAME, '-n', namespace, '-o', 'yaml'])) as Wso2Frontend;
+    return holds(f) ? f : undefined;
+  });
+
+interface Exit {
+  exitCode: number;
+  reason: string;
+  message?: string;
+}
+
+/**
+ * What the kubelet writes on the Pod's status subresource (a strategic merge patch) about its
+ * one container: after it exited (`exit`) and waits to be restarted (not ready), or once it
+ * runs again and is ready. lastState keeps the exit.
+ */
+function kubeletWrites(pod: k8s.V1Pod, ready: boolean, exit: Exit) {
+  const container = pod.spec!.containers[0]!;
+  const { name, namespace, uid } = pod.metadata!;
+  const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const unready = {
+    status: 'False',
+    reason: 'ContainersNotReady',
+    message: `containers with unready status: [${container.name}]`,
+  };
+  const backOff = `back-off 10s restarting failed container=${container.name} pod=${name}_${namespace}(${uid})`;
+  const status = {
+    conditions: ['Ready', 'ContainersReady'].map((type) => ({
+      type,
+      ...(ready ? { status: 'True' } : unready),
+      lastTransitionTime: now,
+    })),
+    containerStatuses: [
+      {
+        name: container.name,
+        image: container.image,
+        imageID: '',
+        ready,
+        started: ready,
+        restartCount: 1,
+        state: ready ? { running: { startedAt: now } } : { waiting: { reason: 'CrashLoopBackOff', message: backOff } },
+        lastState: { terminated: { ...exit, startedAt: now, finishedAt: now } },
+      },
+    ],
+  };
+  const patch = JSON.stringify({ status });
+  return kubectl(['patch', 'pod', name!, '-n', namespace!, '--subresource=status', '--type=strategic', '-p', patch]);
+}
+
+/** The operator on a namespace of its own, and a frontend (apim-single) on `backends`, Ready; its pods of `component`. */
+async function readyFrontend(prefix: string, backends: Wso2Frontend['spec']['backends'], component: string) {
+  await installCrd();
+  const namespace = await createNamespace(prefix);
+  const operator = createOperator({ kubeConfig: kubeConfig(), namespaces: [namespace], identity: prefix });
+  await operator.controller.start();
+  const resource = example('apim-single.yaml');
+  resource.metadata.name = NAME;
+  resource.spec.backends = backends;
+  await kubectl(['apply', '--server-side', '-n', namespace, '-f', '-'], yaml.dump(resource));
+  await kubectl(['wait', '--for=condition=Ready', `w2fe/${NAME}`, '-n', namespace, '--timeout=120s']);
+  const pods = await core.listNamespacedPod({
+    namespace,
+    labelSelector: `${LABEL.instance}=${NAME},${LABEL.component}=${component}`,
+  });
+  return { namespace, operator, pods: pods.items.sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!)) };
+}
+
 describe("the frontend's status while the kubelet restarts that container", () => {
   let namespace: string;
   let operator: ReturnType<typeof createOperator>;
   let pod: k8s.V1Pod;
-
-  /** The frontend once `holds` is true of it, as `kubectl get w2fe -o yaml` shows it. */
-  const once = (what: string, holds: (f: Wso2Frontend) => boolean) =>
-    eventually(what, async () => {
-      const f = yaml.load(await kubectl(['get', 'w2fe', NAME, '-n', namespace, '-o', 'yaml'])) as Wso2Frontend;
-      return holds(f) ? f : undefined;
-    });
-
-  /**
-   * What the kubelet writes on the Pod's status subresource (a strategic merge patch) about its
-   * one container: after it exited 1 with the agent's termination message and waits to be
-   * restarted (not ready), or once it runs again and is ready. lastState keeps the exit.
-   */
-  const kubeletWrites = (ready: boolean) => {
-    const container = pod.spec!.containers[0]!;
-    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-    const unready = {
-      status: 'False',
-      reason: 'ContainersNotReady',
-      message: `containers with unready status: [${container.name}]`,
-    };
-    const backOff = `back-off 10s restarting failed container=${container.name} pod=${pod.metadata!.name}_${namespace}(${pod.metadata!.uid})`;
-    const status = {
-      conditions: ['Ready', 'ContainersReady'].map((type) => ({
-        type,
-        ...(ready ? { status: 'True' } : unready),
-        lastTransitionTime: now,
-      })),
-      containerStatuses: [
-        {
-          name: container.name,
-          image: container.image,
-          imageID: '',
-          ready,
-          started: ready,
-          restartCount: 1,
-          state: ready
-            ? { running: { startedAt: now } }
-            : { waiting: { reason: 'CrashLoopBackOff', message: backOff } },
-          lastState: {
-            terminated: { exitCode: 1, reason: 'Error', message: terminationMessage, startedAt: now, finishedAt: now },
-          },
-        },
-      ],
-    };
-    const patch = JSON.stringify({ status });
-    const name = pod.metadata!.name!;
-    return kubectl(['patch', 'pod', name, '-n', namespace, '--subresource=status', '--type=strategic', '-p', patch]);
-  };
+  const exit = (): Exit => ({ exitCode: 1, reason: 'Error', message: terminationMessage });
 
   beforeAll(async () => {
-    await installCrd();
-    namespace = await createNamespace('master-killed');
-    operator = createOperator({ kubeConfig: kubeConfig(), namespaces: [namespace], identity: 'master-killed' });
-    await operator.controller.start();
-    const resource = example('apim-single.yaml');
-    resource.metadata.name = NAME;
-    resource.spec.backends = {
+    const external: Wso2Frontend['spec']['backends'] = {
       external: { nodes: [{ name: 'node-1', address: '192.0.2.31', roles: ['all-in-one'] }] },
     };
-    await kubectl(['apply', '--server-side', '-n', namespace, '-f', '-'], yaml.dump(resource));
-    await kubectl(['wait', '--for=condition=Ready', `w2fe/${NAME}`, '-n', namespace, '--timeout=60s']);
-    const pods = await core.listNamespacedPod({
-      namespace,
-      labelSelector: `${LABEL.instance}=${NAME},${LABEL.component}=${NGINX_COMPONENT}`,
-    });
-    pod = pods.items.sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!))[0]!;
+    const ready = await readyFrontend('master-killed', external, NGINX_COMPONENT);
+    ({ namespace, operator } = ready);
+    pod = ready.pods[0]!;
   });
 
   afterAll(async () => {
@@ -176,8 +187,12 @@ describe("the frontend's status while the kubelet restarts that container", () =
   test('Ready False (PodNotReady) names the pod, the container, its restarts, the exit and the termination message', async () => {
     expect(terminationMessage).toMatch(/^NGINX master \(pid \d+\) exited: killed by SIGKILL$/);
     expect(pod.spec!.containers[0]!.terminationMessagePolicy).toBe('FallbackToLogsOnError');
-    await kubeletWrites(false);
-    const f = await once('Ready False (PodNotReady)', (f) => conditionOf(f, 'Ready')?.reason === 'PodNotReady');
+    await kubeletWrites(pod, false, exit());
+    const f = await once(
+      namespace,
+      'Ready False (PodNotReady)',
+      (f) => conditionOf(f, 'Ready')?.reason === 'PodNotReady',
+    );
     const ready = conditionOf(f, 'Ready')!;
     expect(ready.status).toBe('False');
     expect(ready.message).toContain(
@@ -195,9 +210,43 @@ describe("the frontend's status while the kubelet restarts that container", () =
   });
 
   test('once the restarted container runs and is ready again, the frontend is Ready again', async () => {
-    await kubeletWrites(true);
-    const f = await once('Ready True again', (f) => conditionOf(f, 'Ready')?.status === 'True');
+    await kubeletWrites(pod, true, exit());
+    const f = await once(namespace, 'Ready True again', (f) => conditionOf(f, 'Ready')?.status === 'True');
     expect(conditionOf(f, 'ConfigurationServed')).toMatchObject({ status: 'True', reason: 'Served' });
+  });
+});
+
+describe('a WSO2 pod whose container keeps failing (managed backends)', () => {
+  let namespace: string;
+  let operator: ReturnType<typeof createOperator>;
+  let pods: k8s.V1Pod[];
+  const oomKilled: Exit = { exitCode: 137, reason: 'OOMKilled' };
+
+  beforeAll(async () => {
+    ({ namespace, operator, pods } = await readyFrontend('wso2-crashing', { managed: {} }, 'all-in-one'));
+  });
+
+  afterAll(async () => {
+    await operator?.controller.stop();
+  });
+
+  test('with no ready backend left, BackendsAvailable and Ready name the pod and its last exit; Ready again once it runs', async () => {
+    expect(pods.length).toBeGreaterThan(0);
+    for (const pod of pods) await kubeletWrites(pod, false, oomKilled);
+    const f = await once(
+      namespace,
+      'Ready False (NoReadyBackend)',
+      (f) => conditionOf(f, 'Ready')?.reason === 'NoReadyBackend',
+    );
+    const container = pods[0]!.spec!.containers[0]!.name;
+    expect(conditionOf(f, 'BackendsAvailable')?.message).toContain(
+      `WSO2 pod ${pods[0]!.metadata!.name} is not ready: container ${container}, restarted 1 time, ` +
+        'waiting: CrashLoopBackOff, last terminated with exit code 137 (OOMKilled)',
+    );
+    expect(conditionOf(f, 'Ready')?.message).toBe(conditionOf(f, 'BackendsAvailable')?.message);
+
+    for (const pod of pods) await kubeletWrites(pod, true, oomKilled);
+    await once(namespace, 'Ready True again', (f) => conditionOf(f, 'Ready')?.status === 'True');
   });
 });
 

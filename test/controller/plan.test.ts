@@ -1036,6 +1036,48 @@ describe('the truststore password Secret (backends.managed.truststorePassword)',
   });
 });
 
+test('managed pods: a role without a ready backend names the WSO2 pod whose container failed, and why; a ready role names none', () => {
+  const crashed: k8s.V1Pod = {
+    metadata: { name: 'shop-all-in-one-0', namespace: 'team' },
+    status: {
+      conditions: [{ type: 'Ready', status: 'False' }],
+      containerStatuses: [
+        {
+          name: 'wso2',
+          image: 'wso2/wso2am',
+          imageID: '',
+          ready: false,
+          restartCount: 2,
+          state: { waiting: { reason: 'CrashLoopBackOff' } },
+          lastState: { terminated: { exitCode: 137, reason: 'OOMKilled' } },
+        },
+      ],
+    },
+  };
+  const assessed = (endpointSlices: k8s.V1EndpointSlice[]) => {
+    const p = applyPlan(
+      plan(
+        observed({ frontend: frontend(managed), secrets: settledSecrets, endpointSlices, wso2Pods: [crashed] }),
+        NOW,
+      ),
+    );
+    return assess(p, { applied: appliedAll(p, servedDeployment(p, rolledOut)) }).findings.backends;
+  };
+  expect(assessed([])).toEqual({
+    ok: false,
+    reason: 'NoReadyBackend',
+    message:
+      'no ready backend for all-in-one:9443, all-in-one:8243, all-in-one:8280; WSO2 pod shop-all-in-one-0 is not ready: container wso2, ' +
+      'restarted 2 times, waiting: CrashLoopBackOff, last terminated with exit code 137 (OOMKilled)',
+    waiting: true,
+  });
+  expect(assessed([slice('shop-all-in-one', 'all-in-one', [endpoint('shop-all-in-one-1', '10.244.0.9')])])).toEqual({
+    ok: true,
+    reason: 'BackendsReady',
+    message: 'every role has a ready backend',
+  });
+});
+
 describe('assess: ProductConfigured', () => {
   test('external nodes: True once their snippets are published, and the status names the ConfigMap', () => {
     const p = applyPlan(plan(observed({ secrets: settledSecrets }), NOW));

@@ -3,7 +3,13 @@
 // reconcile function per key returns done, requeue-after or throws (retried with backoff).
 // Informers are restarted after any watch or list error, so a controller never gives up.
 import * as k8s from '@kubernetes/client-node';
-import { METADATA_LIST_ACCEPT, METADATA_WATCH_ACCEPT, withAccept } from './kubeconfig.js';
+import {
+  CONNECTION_CHECK_TIMEOUT_MS,
+  METADATA_LIST_ACCEPT,
+  METADATA_WATCH_ACCEPT,
+  PooledKubeConfig,
+  withAccept,
+} from './kubeconfig.js';
 import { WorkQueue, type WorkQueueStats, type WorkResult } from './workqueue.js';
 
 /** A served resource; `group` is '' for the core API (ConfigMaps, Secrets, ...). */
@@ -197,7 +203,18 @@ export class RestartingInformer {
                 : object,
               raw,
             ),
-          done,
+          (error: unknown) => {
+            // Nothing came for client-node's 30 s: a quiet watch, or a dead connection under it.
+            if ((error as { name?: unknown } | null)?.name === 'TimeoutError' && kubeConfig instanceof PooledKubeConfig)
+              void kubeConfig.checkConnections().then((closed) => {
+                if (closed)
+                  this.log('error', 'the API server did not answer on its pooled connection; opening a new one', {
+                    ...this.describe(),
+                    waitedMs: CONNECTION_CHECK_TIMEOUT_MS,
+                  });
+              });
+            done(error);
+          },
         ),
     } as k8s.Watch;
     this.informer = new k8s.ListWatch(

@@ -9,8 +9,29 @@ import * as k8s from '@kubernetes/client-node';
 
 type Dispatcher = NonNullable<ReturnType<k8s.RequestContext['getDispatcher']>>;
 
+/**
+ * How long a request other than a watch may take, answer included. client-node sets no limit and
+ * undici waits 300 s for response headers: on a connection whose path died without a reset
+ * (half-open), a request hung that long, and the writes queued behind it with it. The API
+ * server ends requests that are not watches after 60 s itself (--request-timeout), so nothing
+ * that would have been answered is cut. (Watches have their own limit in client-node: 30 s
+ * without a byte, bookmarks included.)
+ */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+
+/** How long the API server may take to answer when a pooled connection is suspected dead (client-go's HTTP/2 ping timeout). */
+export const CONNECTION_CHECK_TIMEOUT_MS = 15_000;
+/** Checks are at most this frequent: a quiet watch ends by client-node's timeout every 30 s. */
+const CONNECTION_CHECK_INTERVAL_MS = 30_000;
+
 export class PooledKubeConfig extends k8s.KubeConfig {
   private readonly dispatchers = new Map<string, Dispatcher>();
+  private checking: Promise<boolean> | undefined;
+  private lastCheck = -Infinity;
+
+  constructor(readonly requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS) {
+    super();
+  }
   /**
    * Requests sent or attempted through this configuration (watches included), by "METHOD resource":
    * every request is authenticated here first, also one whose connection is then refused, so
@@ -20,8 +41,8 @@ export class PooledKubeConfig extends k8s.KubeConfig {
   readonly requests = new Map<string, number>();
 
   /** A pooled copy of `source` (same clusters, users and current context). */
-  static from(source: k8s.KubeConfig): PooledKubeConfig {
-    const pooled = new PooledKubeConfig();
+  static from(source: k8s.KubeConfig, requestTimeoutMs?: number): PooledKubeConfig {
+    const pooled = new PooledKubeConfig(requestTimeoutMs);
     pooled.loadFromOptions({
       clusters: source.getClusters(),
       users: source.getUsers(),
@@ -35,6 +56,9 @@ export class PooledKubeConfig extends k8s.KubeConfig {
     const request = `${context.getHttpMethod()} ${resourceOf(context.getUrl())}`;
     this.requests.set(request, (this.requests.get(request) ?? 0) + 1);
     await super.applySecurityAuthentication(context);
+    // A watch passes its own signal (client-node's inactivity timeout) and ignores this one.
+    if (new URL(context.getUrl()).searchParams.get('watch') !== 'true')
+      context.setSignal(AbortSignal.timeout(this.requestTimeoutMs));
     const created = context.getDispatcher();
     if (!created) return;
     // Keyed by what shapes the connection (server, CA, TLS checks, proxy, client certificate),
@@ -61,6 +85,50 @@ export class PooledKubeConfig extends k8s.KubeConfig {
     } else {
       this.dispatchers.set(key, created);
     }
+  }
+
+  /**
+   * Closes the pooled connections when the API server does not answer on them. undici speaks
+   * HTTP/2 to the API server, so every request and watch shares one connection; a watch or
+   * request ended on our side (client-node's 30 s watch timeout, the request timeout above)
+   * only resets its stream, and undici checks the connection with a PING only after its own
+   * timeouts, not after an abort. A connection whose path died without a reset (half-open: a
+   * frozen load balancer or NAT, a partition) then stays in the pool, and every new watch and
+   * request waits on it in turn, forever. client-go pings such a connection (ReadIdleTimeout,
+   * PingTimeout 15 s); here the probe is a request for the API server's version: no answer within
+   * 15 s, and the next request opens a new connection. Resolves true when it closed them.
+   */
+  checkConnections(): Promise<boolean> {
+    if (this.checking) return this.checking;
+    if (!this.dispatchers.size || performance.now() - this.lastCheck < CONNECTION_CHECK_INTERVAL_MS)
+      return Promise.resolve(false);
+    this.lastCheck = performance.now();
+    const pooled = [...this.dispatchers];
+    let timer: NodeJS.Timeout | undefined;
+    const silent = new Promise<'silent'>(
+      (resolve) => (timer = setTimeout(() => resolve('silent'), CONNECTION_CHECK_TIMEOUT_MS)),
+    );
+    const answer = this.makeApiClient(k8s.VersionApi)
+      .getCode()
+      .then(
+        () => 'answered' as const,
+        // Its own request timeout may be the shorter one.
+        (error: unknown) => ((error as { name?: unknown } | null)?.name === 'TimeoutError' ? 'silent' : 'failed'),
+      );
+    this.checking = Promise.race([answer, silent])
+      .then(async (outcome) => {
+        // A quick failure (refused, reset) is undici's to handle: its connection is gone already.
+        if (outcome !== 'silent') return false;
+        for (const [key, dispatcher] of pooled)
+          if (this.dispatchers.get(key) === dispatcher) this.dispatchers.delete(key);
+        await Promise.all(pooled.map(([, dispatcher]) => dispatcher.destroy().catch(() => undefined)));
+        return true;
+      })
+      .finally(() => {
+        clearTimeout(timer);
+        this.checking = undefined;
+      });
+    return this.checking;
   }
 
   /** Closes the pooled connections (watches included). */
