@@ -204,9 +204,11 @@ export function nginxDeployment(frontend: Wso2Frontend, topology: Topology): V1D
               // Stop taking new connections once the endpoints are gone; then SIGTERM makes the
               // agent quit NGINX gracefully, letting requests in flight finish.
               lifecycle: { preStop: { exec: { command: ['/bin/sh', '-c', 'sleep 5'] } } },
-              // The agent writes why it failed (its NGINX master died) to /dev/termination-log;
-              // without that, the tail of its log is the message (lastState.terminated.message).
-              terminationMessagePolicy: 'FallbackToLogsOnError',
+              // The agent writes why it failed (its NGINX master died) to /dev/termination-log,
+              // which becomes lastState.terminated.message. Not FallbackToLogsOnError: the log's
+              // tail holds NGINX's error lines, with clients' addresses and request lines, which
+              // the operator would then show on the frontend's status.
+              terminationMessagePolicy: 'File',
               resources: { requests: { cpu: '100m', memory: '96Mi' }, limits: { memory: '320Mi' } },
               securityContext: {
                 allowPrivilegeEscalation: false,

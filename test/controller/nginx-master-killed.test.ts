@@ -1,6 +1,6 @@
 // Issue 17, fault 4: an NGINX pod's master killed, as users see it. First the real agent with
 // real NGINX on loopback: it exits 1 and writes why to its termination message file (in a pod,
-// /dev/termination-log; the container's terminationMessagePolicy is FallbackToLogsOnError).
+// /dev/termination-log; the container's terminationMessagePolicy is File, never its log's tail).
 // Then the operator on the real control plane, with a frontend whose NGINX pods kwok runs. kwok
 // runs no containers, so the test plays the kubelet: it writes the Pod's status as the kubelet
 // writes it for a container that exited 1 and is being restarted (not ready, restartCount,
@@ -186,7 +186,7 @@ describe("the frontend's status while the kubelet restarts that container", () =
 
   test('Ready False (PodNotReady) names the pod, the container, its restarts, the exit and the termination message', async () => {
     expect(terminationMessage).toMatch(/^NGINX master \(pid \d+\) exited: killed by SIGKILL$/);
-    expect(pod.spec!.containers[0]!.terminationMessagePolicy).toBe('FallbackToLogsOnError');
+    expect(pod.spec!.containers[0]!.terminationMessagePolicy).toBe('File');
     await kubeletWrites(pod, false, exit());
     const f = await once(
       namespace,
