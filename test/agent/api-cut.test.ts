@@ -24,7 +24,8 @@ import {
   type LoopbackPorts,
 } from '../support/agent.js';
 import { send } from '../support/client.js';
-import { createNamespace, eventually, kubeConfig } from '../support/cluster.js';
+import { createNamespace, eventually, kubeConfig, kubectl, serviceAccountKubeconfig } from '../support/cluster.js';
+import { parseMetrics, sumOf } from '../support/prometheus.js';
 import { FakeWso2Node } from '../support/fake-wso2.js';
 import { onLoopback, topologyOf } from '../support/frontend.js';
 import { example } from '../support/resources.js';
@@ -207,6 +208,31 @@ describe.each([
         `served ${(caughtUpMs / 1000).toFixed(1)} s after the path came back`,
     );
   });
+});
+
+test('a connection that answers is kept, and the check asks what API Priority and Fairness never queues (GET /livez, FlowSchema probes)', async () => {
+  // As a service account (a pod's identity): an administrator's requests are all exempt anyway.
+  await kubectl(['create', 'serviceaccount', 'connection-check', '-n', namespace]);
+  const dir = mkdtempSync(join(tmpdir(), 'wso2-frontend-connection-check-'));
+  const pooled = new PooledKubeConfig();
+  pooled.loadFromFile(await serviceAccountKubeconfig(namespace, 'connection-check', dir));
+  const dispatched = async (flowSchema: string) =>
+    sumOf(
+      parseMetrics(await kubectl(['get', '--raw', '/metrics'])),
+      'apiserver_flowcontrol_dispatched_requests_total',
+      {
+        flow_schema: flowSchema,
+      },
+    );
+  try {
+    await pooled.makeApiClient(k8s.VersionApi).getCode();
+    const before = await dispatched('probes');
+    expect(await pooled.checkConnections()).toBe(false);
+    expect(await dispatched('probes')).toBe(before + 1);
+  } finally {
+    await pooled.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('on a pooled connection whose path died (half-open), a request fails after the request timeout, and the connection check replaces the connection', async () => {

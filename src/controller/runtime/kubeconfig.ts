@@ -24,6 +24,22 @@ export const CONNECTION_CHECK_TIMEOUT_MS = 15_000;
 /** Checks are at most this frequent: a quiet watch ends by client-node's timeout every 30 s. */
 const CONNECTION_CHECK_INTERVAL_MS = 30_000;
 
+/**
+ * Sends a request built for /version to /livez instead (client-node has no client for it; the
+ * API server lets every user read both, system:public-info-viewer). Its "ok" is not the
+ * version's JSON, so the call then fails to parse the answer: an answer all the same. (Call
+ * options take client-node's observable middleware.)
+ */
+const TO_LIVEZ: k8s.ObservableMiddleware = {
+  pre: (context) => {
+    const url = new URL(context.getUrl());
+    url.pathname = url.pathname.replace(/\/version\/?$/, '/livez');
+    context.setUrl(url.toString());
+    return new k8s.Observable(Promise.resolve(context));
+  },
+  post: (context) => new k8s.Observable(Promise.resolve(context)),
+};
+
 export class PooledKubeConfig extends k8s.KubeConfig {
   private readonly dispatchers = new Map<string, Dispatcher>();
   private checking: Promise<boolean> | undefined;
@@ -95,8 +111,10 @@ export class PooledKubeConfig extends k8s.KubeConfig {
    * timeouts, not after an abort. A connection whose path died without a reset (half-open: a
    * frozen load balancer or NAT, a partition) then stays in the pool, and every new watch and
    * request waits on it in turn, forever. client-go pings such a connection (ReadIdleTimeout,
-   * PingTimeout 15 s); here the probe is a request for the API server's version: no answer within
-   * 15 s, and the next request opens a new connection. Resolves true when it closed them.
+   * PingTimeout 15 s, a PING no queue holds up); here the probe is `GET /livez`, which API
+   * Priority and Fairness never queues (the `probes` FlowSchema: priority level exempt), so an
+   * API server that is only busy answers it at once. Any answer, whatever its body, counts; no
+   * answer within 15 s, and the next request opens a new connection. Resolves true when it closed them.
    */
   checkConnections(): Promise<boolean> {
     if (this.checking) return this.checking;
@@ -109,7 +127,7 @@ export class PooledKubeConfig extends k8s.KubeConfig {
       (resolve) => (timer = setTimeout(() => resolve('silent'), CONNECTION_CHECK_TIMEOUT_MS)),
     );
     const answer = this.makeApiClient(k8s.VersionApi)
-      .getCode()
+      .getCode({}, { middleware: [TO_LIVEZ], middlewareMergeStrategy: 'append' })
       .then(
         () => 'answered' as const,
         // Its own request timeout may be the shorter one.
