@@ -12,6 +12,7 @@ import * as yaml from 'js-yaml';
 import type { Wso2Frontend } from '../src/api/schema.js';
 import { freePort } from '../src/localcluster/ports.js';
 import { ComponentProcess } from '../src/localcluster/process.js';
+import { childPids } from '../src/agent/nginx.js';
 import { TRAFFIC_LOG_FILE } from '../src/api/traffic.js';
 import { buildTopology, type Topology } from '../src/model/topology.js';
 import { validateSpec } from '../src/model/validate.js';
@@ -93,6 +94,8 @@ interface Run {
   rps: number;
   p99: number;
   requests: number;
+  /** CPU (user + system) per request of the processes measured (NGINX's master and workers; the reader too for metrics on). */
+  cpuMicros: number;
 }
 
 async function writeGenerated(dir: string, topology: Topology, port: number, trafficLog: boolean): Promise<void> {
@@ -103,7 +106,8 @@ async function writeGenerated(dir: string, topology: Topology, port: number, tra
   });
 }
 
-function wrk(port: number): Run {
+function wrk(port: number, cpu: () => number = () => 0): Run {
+  const cpuBefore = cpu();
   const result = spawnSync('wrk', ['-t1', '-c16', `-d${SECONDS}s`, '--latency', `https://localhost:${port}/`], {
     encoding: 'utf8',
   });
@@ -114,7 +118,20 @@ function wrk(port: number): Run {
   const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(result.stdout);
   if (errors) throw new Error(`wrk saw errors: ${errors[0]}`);
   const requests = Number(/(\d+) requests in/.exec(result.stdout)?.[1]);
-  return { rps, p99, requests };
+  return { rps, p99, requests, cpuMicros: ((cpu() - cpuBefore) * 1e6) / requests };
+}
+
+/** User + system CPU seconds of an NGINX (master and workers) so far, by its prefix directory. */
+function nginxCpuSeconds(dir: string): number {
+  const master = Number(readFileSync(join(dir, 'nginx.pid'), 'utf8').trim());
+  return [master, ...childPids(master)].reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+}
+
+/** User + system CPU seconds of a process so far (/proc/PID/stat, clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -170,18 +187,23 @@ export async function benchThroughput(): Promise<void> {
     processes.push(reader);
 
     const runs = { seed: [] as Run[], off: [] as Run[], on: [] as Run[], logOnly: [] as Run[] };
-    for (let round = 0; round < ROUNDS; round++) {
-      runs.off.push(wrk(off.port));
-      runs.on.push(wrk(on.port));
-      runs.logOnly.push(wrk(logOnly.port));
-      runs.seed.push(wrk(seedPort));
-    }
+    const measure: (() => void)[] = [
+      () => runs.off.push(wrk(off.port, () => nginxCpuSeconds(off.dir))),
+      () => runs.on.push(wrk(on.port, () => nginxCpuSeconds(on.dir) + cpuSeconds(reader.pid!))),
+      () => runs.logOnly.push(wrk(logOnly.port, () => nginxCpuSeconds(logOnly.dir))),
+      () => runs.seed.push(wrk(seedPort)),
+    ];
+    // Each round starts with the next configuration, so that none always runs first (or after the same one).
+    for (let round = 0; round < ROUNDS; round++)
+      for (let i = 0; i < measure.length; i++) measure[(round + i) % measure.length]!();
     const mid = (rs: Run[]): Run => ({
       rps: median(rs.map((r) => r.rps)),
       p99: median(rs.map((r) => r.p99)),
       requests: rs.reduce((n, r) => n + r.requests, 0),
+      cpuMicros: median(rs.map((r) => r.cpuMicros)),
     });
     const [s, g, m, l] = [mid(runs.seed), mid(runs.off), mid(runs.on), mid(runs.logOnly)];
+    const readerCpu = cpuSeconds(reader.pid!);
     await reader.stop(5000);
     const counted = (
       JSON.parse(readFileSync(join(scratch, 'traffic-reader.out'), 'utf8').trim().split('\n').pop() ?? '{}') as {
@@ -198,6 +220,12 @@ export async function benchThroughput(): Promise<void> {
     console.log(`  ratio generated (metrics off)/seed: ${(g.rps / s.rps).toFixed(2)} (target >= 0.95)`);
     console.log(`  ratio metrics on/off: ${(m.rps / g.rps).toFixed(2)} (target >= 0.95)`);
     console.log(`  ratio traffic log to /dev/null/off: ${(l.rps / g.rps).toFixed(2)} (NGINX's share of the cost)`);
+    console.log(
+      `  CPU per request (medians; clock ticks of 10 ms over ${SECONDS} s): NGINX without the traffic log ${g.cpuMicros.toFixed(1)} us, with it to /dev/null ${l.cpuMicros.toFixed(1)} us, with it and the reader ${m.cpuMicros.toFixed(1)} us (ratio ${(g.cpuMicros / m.cpuMicros).toFixed(2)})`,
+    );
+    console.log(
+      `  the reader's CPU: ${readerCpu.toFixed(2)} s for ${counted} lines (${((readerCpu * 1e6) / (counted ?? 1)).toFixed(2)} us a line, start-up included)`,
+    );
     console.log(
       `  traffic log lines the reader counted: ${counted}, requests wrk completed: ${m.requests} (NGINX also logs those in flight when wrk stops)`,
     );
