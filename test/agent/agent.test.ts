@@ -20,16 +20,16 @@ import {
   issueCertificates,
   loopbackLayout,
   loopbackPorts,
-  put,
   servedCondition,
   type Certificates,
   type LoopbackPorts,
+  publishAgentObjects,
+  singleNodeFrontend,
 } from '../support/agent.js';
 import { send } from '../support/client.js';
 import { createNamespace, eventually, kubeConfig } from '../support/cluster.js';
 import { FakeWso2Node } from '../support/fake-wso2.js';
-import { onLoopback, topologyOf } from '../support/frontend.js';
-import { example } from '../support/resources.js';
+import { topologyOf } from '../support/frontend.js';
 
 const BLOCK = 61;
 const POD = 'apim-single-nginx-0';
@@ -48,22 +48,14 @@ const nodes = ['node-1', 'node-2'].map(
 
 /** apim-single served by one of the fake nodes, in the test namespace. */
 function frontendOn(node: 'node-1' | 'node-2', hstsMaxAgeSeconds?: number): Wso2Frontend {
-  const resource = onLoopback(example('apim-single.yaml'), BLOCK);
-  resource.metadata.namespace = namespace;
+  const resource = singleNodeFrontend(BLOCK, namespace, node);
   if (hstsMaxAgeSeconds !== undefined) resource.spec.nginx = { hsts: { maxAgeSeconds: hstsMaxAgeSeconds } };
-  resource.spec.backends.external!.nodes = [
-    { name: node, address: `127.0.${BLOCK}.${node === 'node-1' ? 1 : 2}`, roles: ['all-in-one'] },
-  ];
   return resource;
 }
 
 /** Writes the frontend's Secrets, then its ConfigMap (the operator's order); returns the new hash. */
-async function publish(resource: Wso2Frontend, layout = loopbackLayout(ports)): Promise<string> {
-  const objects = agentObjects(resource, topologyOf(resource), layout, certs);
-  for (const secret of objects.secrets) await put(core, secret);
-  await put(core, objects.configMap);
-  return objects.hash;
-}
+const publish = (resource: Wso2Frontend, layout = loopbackLayout(ports)) =>
+  publishAgentObjects(core, resource, layout, certs);
 
 async function podReportsServed(hash: string, reason = 'Served') {
   try {

@@ -18,17 +18,17 @@ import {
   issueCertificates,
   loopbackLayout,
   loopbackPorts,
-  put,
   servedCondition,
   type Certificates,
   type LoopbackPorts,
+  publishAgentObjects,
+  singleNodeFrontend,
 } from '../support/agent.js';
 import { send } from '../support/client.js';
 import { createNamespace, eventually, kubeConfig, kubectl, serviceAccountKubeconfig } from '../support/cluster.js';
 import { parseMetrics, sumOf } from '../support/prometheus.js';
 import { FakeWso2Node } from '../support/fake-wso2.js';
-import { onLoopback, topologyOf } from '../support/frontend.js';
-import { example } from '../support/resources.js';
+import { topologyOf } from '../support/frontend.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { PooledKubeConfig } from '../../src/controller/runtime/kubeconfig.js';
 
@@ -47,22 +47,10 @@ const nodes = ['node-1', 'node-2'].map(
   (name, i) => new FakeWso2Node(name, `127.0.${BLOCK}.${i + 1}`, { https: [9443, 8243], http: [] }),
 );
 
-function frontendOn(node: 'node-1' | 'node-2'): Wso2Frontend {
-  const resource = onLoopback(example('apim-single.yaml'), BLOCK);
-  resource.metadata.namespace = namespace;
-  resource.spec.backends.external!.nodes = [
-    { name: node, address: `127.0.${BLOCK}.${node === 'node-1' ? 1 : 2}`, roles: ['all-in-one'] },
-  ];
-  return resource;
-}
+const frontendOn = (node: 'node-1' | 'node-2') => singleNodeFrontend(BLOCK, namespace, node);
 
 /** Writes the frontend's ConfigMap and Secrets straight to the API server (not through the proxy). */
-async function publish(resource: Wso2Frontend): Promise<string> {
-  const objects = agentObjects(resource, topologyOf(resource), loopbackLayout(ports), certs);
-  for (const secret of objects.secrets) await put(core, secret);
-  await put(core, objects.configMap);
-  return objects.hash;
-}
+const publish = (resource: Wso2Frontend) => publishAgentObjects(core, resource, loopbackLayout(ports), certs);
 
 /** The test's kubeconfig with the API server reached through the proxy. */
 function kubeconfigThroughProxy(): string {

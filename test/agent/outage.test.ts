@@ -15,16 +15,16 @@ import {
   issueCertificates,
   loopbackLayout,
   loopbackPorts,
-  put,
   servedCondition,
   type Certificates,
   type LoopbackPorts,
+  publishAgentObjects,
+  singleNodeFrontend,
 } from '../support/agent.js';
 import { send } from '../support/client.js';
 import { eventually } from '../support/cluster.js';
 import { FakeWso2Node } from '../support/fake-wso2.js';
-import { onLoopback, topologyOf } from '../support/frontend.js';
-import { example } from '../support/resources.js';
+import { topologyOf } from '../support/frontend.js';
 
 const BLOCK = 62;
 const NAMESPACE = 'agent-outage';
@@ -40,21 +40,9 @@ const nodes = ['node-1', 'node-2'].map(
   (name, i) => new FakeWso2Node(name, `127.0.${BLOCK}.${i + 1}`, { https: [9443, 8243], http: [] }),
 );
 
-function frontendOn(node: 'node-1' | 'node-2'): Wso2Frontend {
-  const resource = onLoopback(example('apim-single.yaml'), BLOCK);
-  resource.metadata.namespace = NAMESPACE;
-  resource.spec.backends.external!.nodes = [
-    { name: node, address: `127.0.${BLOCK}.${node === 'node-1' ? 1 : 2}`, roles: ['all-in-one'] },
-  ];
-  return resource;
-}
+const frontendOn = (node: 'node-1' | 'node-2') => singleNodeFrontend(BLOCK, NAMESPACE, node);
 
-async function publish(resource: Wso2Frontend): Promise<string> {
-  const objects = agentObjects(resource, topologyOf(resource), loopbackLayout(ports), certs);
-  for (const secret of objects.secrets) await put(core, secret);
-  await put(core, objects.configMap);
-  return objects.hash;
-}
+const publish = (resource: Wso2Frontend) => publishAgentObjects(core, resource, loopbackLayout(ports), certs);
 
 function startAgent(): Promise<AgentProcess> {
   const resource = frontendOn('node-1');

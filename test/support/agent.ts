@@ -19,7 +19,9 @@ import {
 } from '../../src/render/objects.js';
 import { issueCa, issueServerCertificate, serverCertificateNames, tlsSecretData } from '../../src/tls/issuer.js';
 import type { KeyAndCertificate } from '../../src/tls/issuer.js';
+import { onLoopback, topologyOf } from './frontend.js';
 import { NGINX } from './nginx.js';
+import { example } from './resources.js';
 
 export interface LoopbackPorts {
   http: number;
@@ -64,6 +66,29 @@ export function agentObjects(frontend: Wso2Frontend, topology: Topology, layout:
   }));
   const secretFlags = agentSecretMounts(frontend, topology).map(formatSecretMount);
   return { configMap: configMapOf(frontend, configuration), hash: configuration.hash, secrets, secretFlags };
+}
+
+/** apim-single on loopback block `block`, served by one fake node (node-1 at 127.0.BLOCK.1, node-2 at .2), in `namespace`. */
+export function singleNodeFrontend(block: number, namespace: string, node: 'node-1' | 'node-2'): Wso2Frontend {
+  const resource = onLoopback(example('apim-single.yaml'), block);
+  resource.metadata.namespace = namespace;
+  resource.spec.backends.external!.nodes = [
+    { name: node, address: `127.0.${block}.${node === 'node-1' ? 1 : 2}`, roles: ['all-in-one'] },
+  ];
+  return resource;
+}
+
+/** Writes the frontend's Secrets, then its ConfigMap (the operator's order); returns the configuration's hash. */
+export async function publishAgentObjects(
+  core: k8s.CoreV1Api,
+  resource: Wso2Frontend,
+  layout: NginxLayout,
+  certs: Certificates,
+): Promise<string> {
+  const objects = agentObjects(resource, topologyOf(resource), layout, certs);
+  for (const secret of objects.secrets) await put(core, secret);
+  await put(core, objects.configMap);
+  return objects.hash;
 }
 
 /** Creates or replaces the ConfigMap or Secret (a PUT, as an update would be). */
