@@ -229,15 +229,19 @@ test('one failed probe does not flip a serving site', async () => {
   const before = await portalReported('the portal serves with 2/2 nodes', allServing);
   const failures = await portalProbes('failure');
   // A failure NGINX itself does not count (a redirect off the public host): stopping the nodes
-  // would make NGINX hold them failed for fail_timeout (10 s), longer than three probes.
-  for (const node of nodes) node.redirectEverythingTo = 'https://localhost:9443/carbon/admin/login.jsp';
+  // would make NGINX hold them failed for fail_timeout (10 s), longer than three probes. A failure
+  // of known length, whatever the test's own pace: each node redirects its next two requests on
+  // the portal's port. A round sends one to each node (the node probes) and the site probe to one
+  // of them, so the first round fails and at most the next one too; then every request is answered.
+  for (const node of nodes)
+    node.redirectNext = { port: 9443, count: 2, location: 'https://localhost:9443/carbon/admin/login.jsp' };
   await eventually(
     'a failed probe',
     async () => ((await portalProbes('failure')) > failures ? true : undefined),
     10_000,
   );
-  for (const node of nodes) node.redirectEverythingTo = undefined;
   // The next probes succeed and the site never stopped serving.
+  await eventually('the redirects used up', () => (nodes.every((n) => n.redirectNext!.count === 0) ? true : undefined));
   const successes = await portalProbes('success');
   await eventually('a successful probe', async () => ((await portalProbes('success')) > successes ? true : undefined));
   // Fewer consecutive failures than the threshold (3).

@@ -37,6 +37,8 @@ export class FakeWso2Node {
    * redirects to https://localhost:9443/...), a URL NGINX has no reason to rewrite.
    */
   redirectEverythingTo: string | undefined;
+  /** The next `count` requests on `port` only are redirected to `location` (a failure of known length). */
+  redirectNext: { port: number; count: number; location: string } | undefined;
   private readonly tls: { key: string; cert: string };
 
   constructor(
@@ -66,9 +68,12 @@ export class FakeWso2Node {
     if (!/(^|;\s*)JSESSIONID=/.test(req.headers.cookie ?? '')) {
       headers['set-cookie'] = `JSESSIONID=${this.name}.${++this.sessions}; Path=/; HttpOnly`;
     }
-    if (this.redirectEverythingTo !== undefined) {
+    const next = this.redirectNext?.port === port && this.redirectNext.count > 0 ? this.redirectNext : undefined;
+    if (next) next.count--;
+    const redirectTo = next?.location ?? this.redirectEverythingTo;
+    if (redirectTo !== undefined) {
       req.resume();
-      res.writeHead(302, { ...headers, location: this.redirectEverythingTo }).end();
+      res.writeHead(302, { ...headers, location: redirectTo }).end();
       return;
     }
     // WSO2 endpoints redirect with the node's own URL (seed 003), which NGINX must rewrite.
