@@ -16,7 +16,7 @@ import { TEST_EXTRA_MAIN_CONF_ENV } from '../../src/agent/agent.js';
 import {
   AgentProcess,
   agentObjects,
-  createNginxPod,
+  createRunningNginxPod,
   issueCertificates,
   loopbackLayout,
   loopbackPorts,
@@ -98,11 +98,7 @@ const fingerprintOf = (pem: string) => new X509Certificate(pem).fingerprint256;
 beforeAll(async () => {
   namespace = await createNamespace('agent');
   core = kubeConfig().makeApiClient(k8s.CoreV1Api);
-  await createNginxPod(core, namespace, POD);
-  await eventually('kwok to run the NGINX pod', async () => {
-    const pod = await core.readNamespacedPodStatus({ name: POD, namespace });
-    return pod.status?.phase === 'Running' ? true : undefined;
-  });
+  await createRunningNginxPod(core, namespace, POD);
   for (const node of nodes) await node.start();
   dir = mkdtempSync(join(tmpdir(), 'wso2-frontend-agent-'));
   ports = await loopbackPorts();

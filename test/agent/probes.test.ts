@@ -26,7 +26,7 @@ import { issueServerCertificate, tlsSecretData } from '../../src/tls/issuer.js';
 import {
   AgentProcess,
   agentObjects,
-  createNginxPod,
+  createRunningNginxPod,
   issueCertificates,
   put,
   type Certificates,
@@ -118,11 +118,7 @@ beforeAll(async () => {
       .map((o) => yaml.dump(o))
       .join('---\n'),
   );
-  await createNginxPod(core, namespace, POD);
-  await eventually('kwok to run the NGINX pod', async () => {
-    const pod = await core.readNamespacedPodStatus({ name: POD, namespace });
-    return pod.status?.phase === 'Running' ? true : undefined;
-  });
+  await createRunningNginxPod(core, namespace, POD);
   for (const node of nodes) await node.start();
   ports = { http: await freePort(), https: await freePort(), health: await freePort(), probe: await freePort() };
   certs = issueCertificates(topology);

@@ -12,7 +12,7 @@ import { PASSIVE_HEALTH } from '../../src/api/traffic.js';
 import {
   AgentProcess,
   agentObjects,
-  createNginxPod,
+  createRunningNginxPod,
   issueCertificates,
   loopbackLayout,
   loopbackPorts,
@@ -82,11 +82,7 @@ const https = (host: string, path: string) =>
 beforeAll(async () => {
   namespace = await createNamespace('traffic');
   core = kubeConfig().makeApiClient(k8s.CoreV1Api);
-  await createNginxPod(core, namespace, POD);
-  await eventually('kwok to run the NGINX pod', async () => {
-    const pod = await core.readNamespacedPodStatus({ name: POD, namespace });
-    return pod.status?.phase === 'Running' ? true : undefined;
-  });
+  await createRunningNginxPod(core, namespace, POD);
   for (const node of nodes) await node.start();
   dir = mkdtempSync(join(tmpdir(), 'wso2-frontend-traffic-'));
   ports = await loopbackPorts();

@@ -19,6 +19,7 @@ import {
 } from '../../src/render/objects.js';
 import { issueCa, issueServerCertificate, serverCertificateNames, tlsSecretData } from '../../src/tls/issuer.js';
 import type { KeyAndCertificate } from '../../src/tls/issuer.js';
+import { eventually } from './cluster.js';
 import { onLoopback, topologyOf } from './frontend.js';
 import { NGINX } from './nginx.js';
 import { example } from './resources.js';
@@ -123,6 +124,15 @@ export async function createNginxPod(core: k8s.CoreV1Api, namespace: string, nam
         ],
       },
     },
+  });
+}
+
+/** createNginxPod, then waits until kwok runs it (the agent reports on a running pod). */
+export async function createRunningNginxPod(core: k8s.CoreV1Api, namespace: string, name: string): Promise<void> {
+  await createNginxPod(core, namespace, name);
+  await eventually('kwok to run the NGINX pod', async () => {
+    const pod = await core.readNamespacedPodStatus({ name, namespace });
+    return pod.status?.phase === 'Running' ? true : undefined;
   });
 }
 
