@@ -73,33 +73,45 @@ const rendered = (previous: string | undefined) =>
     return current && current !== previous ? current : undefined;
   });
 
-/** Waits until the frontend says its one NGINX pod serves `hash` (status.configHash names it). */
-async function servedOn(hash: string): Promise<string> {
+/** The frontend says its one NGINX pod serves `hash`, and status.configHash names it. */
+async function serves(hash: string): Promise<boolean> {
+  agent().assertRunning();
+  const f = await readFrontend(namespace, NAME);
+  const condition = conditionOf(f, 'ConfigurationServed');
+  return (
+    condition?.status === 'True' &&
+    condition.message === `1/1 NGINX pods serve configuration ${hash}` &&
+    f.status?.configHash === hash
+  );
+}
+
+/** Waits for `wanted` to hold for 60 s; on a timeout, says what the frontend and the agent show. */
+async function waitServed(description: string, wanted: () => Promise<string | undefined>): Promise<string> {
   try {
-    await eventually(
-      `ConfigurationServed for ${hash}`,
-      async () => {
-        agent().assertRunning();
-        const f = await readFrontend(namespace, NAME);
-        const condition = conditionOf(f, 'ConfigurationServed');
-        return condition?.status === 'True' &&
-          condition.message === `1/1 NGINX pods serve configuration ${hash}` &&
-          f.status?.configHash === hash
-          ? true
-          : undefined;
-      },
-      60_000,
-    );
+    return await eventually(description, wanted, 60_000);
   } catch (error) {
     const f = await readFrontend(namespace, NAME).catch(() => undefined);
     throw new Error(
-      `${(error as Error).message}\nstatus: ${JSON.stringify(f?.status)}\nagent log:\n${agent().log()}\noperator:\n${operator.text().split('\n').slice(-30).join('\n')}`,
+      `${(error as Error).message}\nConfigMap: ${await configMapHash().catch(() => undefined)}\nstatus: ${JSON.stringify(f?.status)}\nagent log:\n${agent().log()}\noperator:\n${operator.text().split('\n').slice(-30).join('\n')}`,
     );
   }
-  return hash;
 }
 
-const served = async (previous: string | undefined) => servedOn(await rendered(previous));
+/** Waits until the frontend says its one NGINX pod serves `hash`. */
+const servedOn = (hash: string) =>
+  waitServed(`ConfigurationServed for ${hash}`, async () => ((await serves(hash)) ? hash : undefined));
+
+/**
+ * Waits until the configuration in the ConfigMap, other than `previous`, is served; returns its
+ * hash. It follows the ConfigMap rather than the first new hash it sees: the operator may render
+ * more than once for one change (at start, the WSO2 pod's EndpointSlice comes after the first
+ * render), and only the last one is served for good.
+ */
+const served = (previous: string | undefined) =>
+  waitServed(`ConfigurationServed for the ConfigMap's configuration (not ${previous})`, async () => {
+    const current = await configMapHash();
+    return current && current !== previous && (await serves(current)) ? current : undefined;
+  });
 
 const get = (host: string, path = '/') =>
   send({ scheme: 'https', port: frontend.https, host, path, ca: ca.certificatePem });
