@@ -4,6 +4,7 @@
 // Both sides import these names from here only, so they cannot drift apart.
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { oneLine } from './text.js';
 //
 // The agent keeps the result as a Pod annotation (JSON, below) and a Pod condition. It writes
 // them when a verdict changes (serving, nodes answering, the error) and otherwise at most once
@@ -146,7 +147,7 @@ export function parseSiteProbeReport(text: string | undefined): SiteProbeReport 
       host: site.host,
       serving: site.serving,
       nodes: { answering: nodes.answering, total: nodes.total },
-      ...(site.error !== undefined ? { error: site.error.slice(0, MAX_ERROR_LENGTH) } : {}),
+      ...(site.error !== undefined ? { error: oneLine(site.error, MAX_ERROR_LENGTH) } : {}),
       ...(site.p50Ms !== undefined ? { p50Ms: site.p50Ms } : {}),
     });
   }

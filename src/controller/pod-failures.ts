@@ -6,6 +6,7 @@
 // and stripped of control and format characters (newlines, bidi, zero-width) before it reaches
 // the status, whatever the container wrote.
 import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
+import { oneLine } from '../api/text.js';
 
 /** The most characters of one text taken from a pod (a termination message, a reason). */
 export const POD_TEXT_LIMIT = 200;
@@ -15,14 +16,7 @@ const PODS_NAMED = 2;
 const STARTING = new Set(['ContainerCreating', 'PodInitializing']);
 
 /** One line of printable text of at most `limit` characters (code points), ending in … when cut. */
-export function podText(text: string, limit = POD_TEXT_LIMIT): string {
-  const clean = text
-    .replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+/gu, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
-  const chars = [...clean];
-  return chars.length > limit ? `${chars.slice(0, limit - 1).join('')}…` : clean;
-}
+export const podText = (text: string, limit = POD_TEXT_LIMIT): string => oneLine(text, limit);
 
 /** Why this container is not ready, or undefined when it is ready or only starting for the first time. */
 export function containerFailure(status: V1ContainerStatus): string | undefined {

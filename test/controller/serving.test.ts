@@ -105,6 +105,21 @@ test('a site failing through any reporting pod is not serving; the message names
   });
 });
 
+test("a pod's error text reaches the status as one printable line of at most 300 characters", () => {
+  // Whoever can write a pod's annotations writes this text: newlines, bidi and zero-width
+  // characters would reach the status and the Events; a cut never splits a character.
+  const hostile = `502 from NGINX\nReady: True\u202e\u200b ${'🙂'.repeat(400)}`;
+  const result = summarise([
+    reporting('nginx-a', [{ ...down('api.am.wso2.com'), error: hostile }, up('gw.am.wso2.com')]),
+  ]);
+  const error = result.sites[0]!.lastError!;
+  expect(error.startsWith('502 from NGINX Ready: True 🙂')).toBe(true);
+  expect([...error]).toHaveLength(300);
+  expect(error.endsWith('🙂…')).toBe(true);
+  expect(error).not.toMatch(/[\p{Cc}\p{Cf}\p{Cs}]/u);
+  expect(result.serving.message).not.toContain('\n');
+});
+
 test('no pod reported (probes off, agents not started): every site Unknown, and Serving Unknown saying why', () => {
   const result = summarise([pod('nginx-a'), pod('nginx-b')]);
   expect(result.sites).toEqual([
