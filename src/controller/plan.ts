@@ -35,6 +35,7 @@ import type { EventType } from './events.js';
 import type { Findings, Verdict } from './status.js';
 import { DEFAULT_PROBE_INTERVAL_MS, servingEvents, summariseProbes } from './serving.js';
 import { failingPods } from './pod-failures.js';
+import { oneLine } from '../api/text.js';
 
 /** Everything a decision is made on. */
 export interface Observed {
@@ -492,6 +493,9 @@ const podCondition = (pod: k8s.V1Pod, type: string) => pod.status?.conditions?.f
  * reload refused it) makes it ReloadFailed with the agent's own words; that pod keeps serving
  * its previous configuration, and its agent retries with backoff.
  */
+/** The most characters of an agent's report (its ConfigurationServed message) put on the frontend. */
+const AGENT_REPORT_LIMIT = 600;
+
 export function served(hash: string, pods: readonly k8s.V1Pod[]): Verdict {
   const live = [...pods]
     .filter((pod) => !pod.metadata?.deletionTimestamp)
@@ -506,7 +510,8 @@ export function served(hash: string, pods: readonly k8s.V1Pod[]): Verdict {
   if (failed.length) {
     const first = failed[0]!;
     const others = failed.length > 1 ? ` (and ${failed.length - 1} more pod(s))` : '';
-    const report = podCondition(first, SERVED_CONDITION)!.message!;
+    // The agent's words, as one bounded printable line: whoever can write the pod's status writes them.
+    const report = oneLine(podCondition(first, SERVED_CONDITION)!.message!, AGENT_REPORT_LIMIT);
     // Not waiting: the same configuration fails the same way on every pod until something changes (Stalled).
     return {
       ok: false,

@@ -720,6 +720,30 @@ describe('assess: what the apply did', () => {
     expect(conditions.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'ReloadFailed' });
   });
 
+  test("the agent's words reach the frontend as one printable line of at most 600 characters", () => {
+    const p = applyPlan(
+      plan(
+        observed({ frontend: frontend(external, { configHash: '00000000000000aa' }), secrets: settledSecrets }),
+        NOW,
+      ),
+    );
+    const hash = desiredHash(p);
+    const hostile = `configuration ${hash} rejected by nginx -t:\nReady: True\u202e ${'x'.repeat(1000)}`;
+    const failing = withPods(
+      p,
+      nginxPod('shop-nginx-a', { served: '00000000000000aa', reason: 'ReloadFailed', detail: hostile }),
+    );
+    const { message } = assess(failing, { applied: appliedAll(p, servedDeployment(p, rolledOut)) }).findings
+      .configuration;
+    const report = message.slice(message.indexOf('pod shop-nginx-a: ') + 'pod shop-nginx-a: '.length);
+    expect(
+      report.startsWith(`serving 00000000000000aa; configuration ${hash} rejected by nginx -t: Ready: True x`),
+    ).toBe(true);
+    expect([...report]).toHaveLength(600);
+    expect(report.endsWith('x…')).toBe(true);
+    expect(message).not.toMatch(/[\p{Cc}\p{Cf}]/u);
+  });
+
   test('a rejection of an older configuration does not concern the current one', () => {
     const p = settled();
     const old = 'configuration 00000000000000bb rejected by nginx -t: nginx: [emerg] whatever';
