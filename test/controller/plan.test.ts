@@ -734,7 +734,7 @@ describe('assess: what the apply did', () => {
       nginxPod('shop-nginx-a', { served: '00000000000000aa', reason: 'ReloadFailed', detail: hostile }),
     );
     const { message } = assess(failing, { applied: appliedAll(p, servedDeployment(p, rolledOut)) }).findings
-      .configuration;
+      .configuration!;
     const report = message.slice(message.indexOf('pod shop-nginx-a: ') + 'pod shop-nginx-a: '.length);
     expect(
       report.startsWith(`serving 00000000000000aa; configuration ${hash} rejected by nginx -t: Ready: True x`),
