@@ -84,7 +84,10 @@ export class ReloadAgent {
   private failure: Failure | undefined;
   private readonly errorLog: string[] = [];
   private errorLogCount = 0;
+  /** The coalescing timer of the next sync. */
   private timer: NodeJS.Timeout | undefined;
+  /** The retry of a failed configuration, apart: a watch event in between must not cancel it. */
+  private retryTimer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private rerun = false;
   private stopping = false;
@@ -169,6 +172,7 @@ export class ReloadAgent {
   async stop(quitTimeoutMs: number): Promise<MasterExit | undefined> {
     this.stopping = true;
     clearTimeout(this.timer);
+    clearTimeout(this.retryTimer);
     await Promise.all(this.informers.map((informer) => informer.stop()));
     await this.running;
     await this.options.prober?.stop();
@@ -231,7 +235,14 @@ export class ReloadAgent {
       }
       return;
     }
-    if (this.failure?.digest === digest && Date.now() < this.failure.retryAt) return;
+    if (this.failure?.digest === digest && Date.now() < this.failure.retryAt) {
+      // Its retry timer is armed (fail); the watch event that woke this sync changes nothing in it.
+      this.log('info', 'configuration failed before; retried at its time', {
+        hash: configuration.hash,
+        retryInMs: this.failure.retryAt - Date.now(),
+      });
+      return;
+    }
     await this.serve(configuration, digest, extra);
   }
 
@@ -325,8 +336,8 @@ export class ReloadAgent {
       error: detail,
       retryInMs: delayMs,
     });
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.schedule(0), delayMs);
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.schedule(0), delayMs);
     try {
       this.store.prune(this.served ? [this.served.dir] : []);
     } catch (error) {

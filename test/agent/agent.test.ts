@@ -27,9 +27,10 @@ import {
   singleNodeFrontend,
 } from '../support/agent.js';
 import { send } from '../support/client.js';
-import { createNamespace, eventually, kubeConfig } from '../support/cluster.js';
+import { createNamespace, eventually, kubeConfig, kubectl } from '../support/cluster.js';
 import { FakeWso2Node } from '../support/fake-wso2.js';
 import { topologyOf } from '../support/frontend.js';
+import { nginxName } from '../../src/render/objects.js';
 
 const BLOCK = 61;
 const POD = 'apim-single-nginx-0';
@@ -200,6 +201,33 @@ test('a configuration nginx -t rejects is not served, is reported, and recovers 
   await podReportsServed(bad);
   expect((await portal()).answer?.node).toBe('node-1');
   expect(agent.masterPid()).toBe(master);
+});
+
+test('a watch event while a failed configuration waits for its retry does not cancel the retry', async () => {
+  const good = await publish(frontendOn('node-2'));
+  await podReportsServed(good);
+  writeFileSync(hookFile(), 'no_such_directive on;');
+  const resource = frontendOn('node-1');
+  const bad = await publish(resource);
+  await podReportsServed(good, 'ReloadFailed');
+  // The ConfigMap touched without a change of what it holds: the agent syncs, finds the same
+  // failed configuration and leaves it to its retry (which a sync used to cancel).
+  const logged = () => agent.log().split('configuration failed before; retried at its time').length - 1;
+  const before = logged();
+  await kubectl([
+    'annotate',
+    '--overwrite',
+    'configmap',
+    nginxName(resource),
+    '-n',
+    namespace,
+    `example.com/touched=${Date.now()}`,
+  ]);
+  await eventually('the agent to see the touch', () => (logged() > before ? true : undefined));
+  rmSync(hookFile());
+  // Nothing else changes from here on: only the retry can serve it.
+  await podReportsServed(bad);
+  expect((await portal()).answer?.node).toBe('node-1');
 });
 
 test('a reload NGINX fails after nginx -t passed keeps the old workers serving, and is reported', async () => {
