@@ -159,7 +159,7 @@ export function renderMainConf(t: Topology, layout: NginxLayout, configHash?: st
       'log_format',
       'wso2_json',
       'escape=json',
-      `'{"time":"$time_iso8601","host":"$server_name","remote_addr":"$remote_addr","request":"$request","status":$status,"bytes":$body_bytes_sent,"upstream":"$upstream_addr","upstream_status":"$upstream_status","request_time":$request_time,"request_id":"$request_id"}'`,
+      `'{"time":"$time_iso8601","host":"$server_name","remote_addr":"$remote_addr","request":"$request","status":$status,"bytes":$body_bytes_sent,"upstream":"$upstream_addr","upstream_status":"$upstream_status","request_time":$request_time}'`,
     ),
     directive('access_log', '/dev/stdout', 'wso2_json'),
     ...(layout.trafficLog ? trafficLogSettings(t) : []),
