@@ -155,8 +155,12 @@ test('the operator applies the frontend, the agent serves it, and the frontend s
   hash = await served(undefined);
   masterPid = agent().masterPid();
   expect(masterPid).toBeGreaterThan(0);
-  const f = await readFrontend(namespace, NAME);
-  expect(conditionOf(f, 'Ready')?.status).toBe('True');
+  // Ready once the sites' first probes through this configuration are in (Serving).
+  const f = await eventually('the frontend Ready', async () => {
+    const f = await readFrontend(namespace, NAME);
+    return conditionOf(f, 'Ready')?.status === 'True' ? f : undefined;
+  });
+  expect(f.status?.configHash).toBe(hash);
   const pod = (await core.listNamespacedPod({ namespace, labelSelector: `app.kubernetes.io/component=nginx` }))
     .items[0]!;
   const report = await servedCondition(core, namespace, pod.metadata!.name!);

@@ -13,6 +13,7 @@ import * as k8s from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { POD_CIDR, REAL_AGENTS_LABEL } from '../../src/localcluster/control-plane.js';
 import type { Wso2Frontend } from '../../src/api/schema.js';
+import { nginxName } from '../../src/render/objects.js';
 import { AgentProcess } from './agent.js';
 import { eventually, POD_SECURITY_LABELS, serviceAccountKubeconfig } from './cluster.js';
 import type { FakeWso2Node } from './fake-wso2.js';
@@ -82,7 +83,15 @@ export class ServedFrontend {
         });
         return pods.items.find((p) => p.status?.phase === 'Running');
       });
-      await served.mapPods(options.wso2Pods);
+      const addresses = await served.mapPods(options.wso2Pods);
+      // The agent starts on a configuration that routes to every WSO2 pod. Before the pods'
+      // EndpointSlice, the operator renders one that does not (its sites answer 503 from NGINX
+      // itself, and the first probes would say so until the next render is served).
+      await eventually('a configuration in the ConfigMap that routes to every WSO2 pod', async () => {
+        const configMap = await core.readNamespacedConfigMap({ name: nginxName(options.resource), namespace });
+        const text = Object.values(configMap.data ?? {}).join('\n');
+        return addresses.every((address) => text.includes(`server ${address}:`)) ? true : undefined;
+      });
       const pod = served.nginxPod;
       const args = pod.spec!.containers[0]!.args!;
       const kubeconfig =
