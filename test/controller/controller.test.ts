@@ -214,11 +214,10 @@ test('a reconcile that throws is retried with growing delays until it succeeds',
   const gaps = reconciled.slice(1, 4).map((r, i) => r.at - reconciled[i]!.at);
   // Timers run on libuv's cached loop time, which may trail Date.now() by a millisecond or two.
   const clockSlack = 5;
+  // Lower bounds only: a loaded machine may fire any timer late, the first as late as the second.
   expect(gaps[0]).toBeGreaterThanOrEqual(100 - clockSlack);
   expect(gaps[1]).toBeGreaterThanOrEqual(200 - clockSlack);
   expect(gaps[2]).toBeGreaterThanOrEqual(400 - clockSlack);
-  expect(gaps[1]!).toBeGreaterThan(gaps[0]!);
-  expect(gaps[2]!).toBeGreaterThan(gaps[1]!);
   expect(logged).toEqual(Array(3).fill('error reconcile failed Error: upstream not ready'));
 });
 
