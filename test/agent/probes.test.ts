@@ -241,6 +241,14 @@ test('one failed probe does not flip a serving site', async () => {
   // of known length, whatever the test's own pace: each node redirects its next two requests on
   // the portal's port. A round sends one to each node (the node probes) and the site probe to one
   // of them, so the first round fails and at most the next one too; then every request is answered.
+  // Armed right after a round ends (its portal result counted; the next starts 2 s later), so no
+  // round is in flight whose node probes would use the redirects up before its site probe.
+  const counted = await portalProbes('success');
+  const deadline = Date.now() + 10_000;
+  while ((await portalProbes('success')) === counted) {
+    if (Date.now() > deadline) throw new Error('no probe round ended within 10 s');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
   for (const node of nodes)
     node.redirectNext = { port: 9443, count: 2, location: 'https://localhost:9443/carbon/admin/login.jsp' };
   await eventually(
