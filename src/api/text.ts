@@ -10,3 +10,23 @@ export function oneLine(text: string, limit: number): string {
   const chars = [...clean];
   return chars.length > limit ? `${chars.slice(0, limit - 1).join('')}…` : clean;
 }
+
+/** `text` cut to at most `limit` characters (code points), ending in … when cut; nothing else changed. */
+export function cut(text: string, limit: number): string {
+  if (text.length <= limit) return text; // UTF-16 units: never fewer than code points
+  const chars = [...text];
+  return chars.length > limit ? `${chars.slice(0, limit - 1).join('')}…` : text;
+}
+
+/** `text` cut to at most `maxBytes` bytes of UTF-8 at a character boundary, ending in … when cut. */
+export function cutUtf8(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
+  let bytes = 3; // the … itself
+  let kept = '';
+  for (const char of text) {
+    bytes += Buffer.byteLength(char, 'utf8');
+    if (bytes > maxBytes) break;
+    kept += char;
+  }
+  return `${kept}…`;
+}

@@ -9,6 +9,10 @@
 import { randomBytes } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION, KIND, type Wso2Frontend } from '../api/schema.js';
+import { cutUtf8 } from '../api/text.js';
+
+/** The most bytes of an Event's note the API accepts. */
+const EVENT_NOTE_MAX_BYTES = 1024;
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -46,8 +50,8 @@ export class EventRecorder {
 
   async record(frontend: Wso2Frontend, type: EventType, reason: string, action: string, note: string): Promise<void> {
     const namespace = frontend.metadata.namespace ?? 'default';
-    // The API limits a note to 1 kB.
-    const shortNote = note.length > 1024 ? `${note.slice(0, 1021)}...` : note;
+    // The API limits a note to 1 kB (bytes of UTF-8, as Go counts them); it refuses a longer one.
+    const shortNote = cutUtf8(note, EVENT_NOTE_MAX_BYTES);
     const { name: regarding, uid = '' } = frontend.metadata;
     const key = JSON.stringify([namespace, regarding, uid, type, reason, action, shortNote]);
     const now = this.now();

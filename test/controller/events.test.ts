@@ -103,3 +103,22 @@ test('a repeat whose Event was deleted meanwhile creates it again', async () => 
   const events = await eventsAbout('gone');
   expect(events.map((e) => [e.metadata!.name === first!.metadata!.name, e.series])).toEqual([[false, undefined]]);
 });
+
+test('a note over the 1 kB the API takes, counted in bytes of UTF-8, is cut at a character and recorded', async () => {
+  // 800 characters of two bytes each: under 1024 characters, over 1024 bytes.
+  for (const [name, note] of [
+    ['accents', `Secret shop-tls: ${'ü'.repeat(800)}`],
+    ['emoji', `${'🙂'.repeat(300)}`],
+    ['ascii', `${'x'.repeat(2000)}`],
+  ] as const) {
+    await recorder.record(frontend(name), 'Warning', 'Long', 'Check', note);
+    const [event] = await eventsAbout(name);
+    expect(event?.note).toBeDefined();
+    const recorded = event!.note!;
+    expect(Buffer.byteLength(recorded, 'utf8')).toBeLessThanOrEqual(1024);
+    expect(Buffer.byteLength(recorded, 'utf8')).toBeGreaterThan(1020);
+    expect(recorded.endsWith('…')).toBe(true);
+    expect(note.startsWith(recorded.slice(0, -1))).toBe(true);
+    expect(recorded).not.toMatch(/\p{Cs}/u); // no half of a character
+  }
+});
