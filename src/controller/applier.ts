@@ -14,6 +14,7 @@ import {
   type OwnedKind,
 } from '../render/ownership.js';
 import { RawApplyApi } from './runtime/apply.js';
+import { oneLine } from '../api/text.js';
 import type { Logger } from './runtime/controller.js';
 
 /** The requests the applier makes (a seam, so its rules are unit-tested without an API server). */
@@ -352,7 +353,8 @@ export function describeApiError(error: unknown): string {
   if (error instanceof k8s.ApiException) {
     try {
       const status = JSON.parse(error.body as string) as { message?: string };
-      if (status.message) return `${error.code} ${status.message}`;
+      // An admission webhook's words may run to several lines: one bounded line of them.
+      if (status.message) return `${error.code} ${oneLine(status.message, 1000)}`;
     } catch {
       // not a Status object
     }

@@ -4,6 +4,7 @@
 // and reading are done by the reconciler, which then plans again.
 import { certificateFingerprint } from '../api/agent.js';
 import type { Wso2Frontend } from '../api/schema.js';
+import { oneLine } from '../api/text.js';
 import type { CertificatePlan, Topology } from '../model/topology.js';
 import {
   certManagerCertificate,
@@ -335,7 +336,8 @@ function planIssuedCertificates(
     if (ready?.status === 'True' && (ready.observedGeneration ?? 0) >= (certificate?.metadata?.generation ?? 0))
       return [];
     const why = ready
-      ? `${ready.reason ?? ready.status}${ready.message ? `: ${ready.message}` : ''}`
+      ? // cert-manager's words (often several lines, e.g. an issuer's error), as one bounded line.
+        `${oneLine(ready.reason ?? ready.status, 64)}${ready.message ? `: ${oneLine(ready.message, 300)}` : ''}`
       : 'not issued yet';
     return [`cert-manager Certificate ${name} is not Ready (${why})`];
   });

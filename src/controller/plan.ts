@@ -487,15 +487,15 @@ function withFailingWso2Pods(verdict: Verdict, pods: readonly k8s.V1Pod[]): Verd
 
 const podCondition = (pod: k8s.V1Pod, type: string) => pod.status?.conditions?.find((c) => c.type === type);
 
+/** The most characters of an agent's report (its ConfigurationServed message) put on the frontend. */
+const AGENT_REPORT_LIMIT = 600;
+
 /**
  * What the reload agents report on the NGINX pods (their ConfigurationServed condition): served
  * once every ready pod serves `hash`. A pod whose agent could not serve `hash` (nginx -t or the
  * reload refused it) makes it ReloadFailed with the agent's own words; that pod keeps serving
  * its previous configuration, and its agent retries with backoff.
  */
-/** The most characters of an agent's report (its ConfigurationServed message) put on the frontend. */
-const AGENT_REPORT_LIMIT = 600;
-
 export function served(hash: string, pods: readonly k8s.V1Pod[]): Verdict {
   const live = [...pods]
     .filter((pod) => !pod.metadata?.deletionTimestamp)

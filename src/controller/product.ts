@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type * as k8s from '@kubernetes/client-node';
 import type { Wso2Frontend } from '../api/schema.js';
+import { oneLine } from '../api/text.js';
 import { roleConfiguration } from '../model/product-config.js';
 import type { Topology } from '../model/topology.js';
 import { pathOfKey } from '../render/product/layout.js';
@@ -105,8 +106,9 @@ export function checkTruststorePassword(
   return undefined;
 }
 
+/** The value found is the user's text (a multi-line TOML string, a JSON object, XML): one bounded line of it. */
 export const describeOverride = (o: Override) =>
-  `${o.file}: ${o.key} is ${o.found} there; the fronting sets ${o.value} (it owns this key)`;
+  `${o.file}: ${o.key} is ${oneLine(o.found, 200)} there; the fronting sets ${oneLine(o.value, 200)} (it owns this key)`;
 
 /** Every WSO2 workload runs its current pod template on all its replicas. */
 function rolledOut(workload: k8s.V1Deployment | k8s.V1StatefulSet): boolean {

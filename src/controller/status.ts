@@ -4,6 +4,10 @@
 // progress without a change from the user.
 import type { Condition, SiteStatus, Wso2FrontendStatus } from '../api/schema.js';
 import type { ServingVerdict } from './serving.js';
+import { cut } from '../api/text.js';
+
+/** The longest condition message the CRD accepts (code points); a longer one would have the whole status write refused. */
+const CONDITION_MESSAGE_LIMIT = 32768;
 
 export type ConditionStatus = Condition['status'];
 
@@ -84,7 +88,11 @@ export function computeStatus(
   };
   const generation = findings.generation;
   const condition = (type: string, status: ConditionStatus, reason: string, message: string) =>
-    withTransitionTime({ type, status, reason, message, observedGeneration: generation }, previous?.conditions, now);
+    withTransitionTime(
+      { type, status, reason, message: cut(message, CONDITION_MESSAGE_LIMIT), observedGeneration: generation },
+      previous?.conditions,
+      now,
+    );
   const statusOf = (v: Verdict): ConditionStatus => (v.ok ? 'True' : v.reason === NOT_CHECKED ? 'Unknown' : 'False');
   const progressing = !ready.ok && stalled.length === 0;
   const conditions = [
