@@ -337,7 +337,15 @@ export class ReloadAgent {
       retryInMs: delayMs,
     });
     clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => this.schedule(0), delayMs);
+    // Not once stopping: the timer would keep the process alive after "agent stopped".
+    if (!this.stopping)
+      this.retryTimer = setTimeout(() => {
+        // Due now, whatever Date.now() says: timers run on the loop's own clock, which may be a
+        // millisecond ahead of it (or the wall clock stepped back), and a sync that found the
+        // retry not yet due would return with nothing left to retry it.
+        if (this.failure?.digest === digest) this.failure.retryAt = 0;
+        this.schedule(0);
+      }, delayMs);
     try {
       this.store.prune(this.served ? [this.served.dir] : []);
     } catch (error) {
