@@ -1010,6 +1010,17 @@ describe("the user's base product files (backends.managed.configMapName)", () =>
     expect(outcome.findings.product?.message).toContain(note);
   });
 
+  test('an owned key overridden with a multi-line value: the note shows it as one bounded line', () => {
+    const long = `apim.corp.internal\n${'x'.repeat(400)}`;
+    const p = applyPlan(planWith({ data: { 'deployment.toml': `[server]\nhostname = """${long}"""\n` } }));
+    const outcome = assess(p, { applied: appliedAll(p, servedDeployment(p, rolledOut)) });
+    const event = outcome.events.find((e) => e.reason === 'OwnedKeyOverridden')!;
+    expect(event.note).toMatch(
+      /^ConfigMap shop-base key deployment\.toml: \[server\] hostname is """apim\.corp\.internal x+… there; the fronting sets "api\.am\.wso2\.com" \(it owns this key\)$/,
+    );
+    expect([...event.note.slice(event.note.indexOf(' is ') + 4, event.note.indexOf(' there;'))]).toHaveLength(200);
+  });
+
   test('editing the base ConfigMap moves the WSO2 pod template checksum; the same content does not', () => {
     const one = applyPlan(planWith({ data: { 'deployment.toml': '[database.apim_db]\ntype = "mysql"\n' } }));
     const same = applyPlan(planWith({ data: { 'deployment.toml': '[database.apim_db]\ntype = "mysql"\n' } }));
@@ -1219,6 +1230,29 @@ describe('plan: tls.mode issuer (cert-manager)', () => {
     });
     expect(p.outcome.events).toEqual([expect.objectContaining({ type: 'Normal', reason: 'CertificateNotReady' })]);
     expect(p.outcome.requeueAfterMs).toBe(CERT_MANAGER_RETRY_MS);
+  });
+
+  test("cert-manager's words (an issuer's error over several lines) reach the status as one bounded line", () => {
+    const vault = `Failed to sign certificate: Error making API request.\n\nURL: PUT https://vault/v1/pki/sign/x\nCode: 400. Errors:\n\n* ${'common name not allowed '.repeat(40)}`;
+    const p = plan(
+      observed({
+        frontend: frontend(issuerSpec),
+        certManager: {
+          served: true,
+          certificates: certificateWith({ status: 'False', reason: 'Failed', message: vault }),
+        },
+        secrets: stored({ [ISSUED]: cached(undefined), [LEAF_SECRET]: cached(undefined) }),
+      }),
+      NOW,
+    );
+    if (p.action !== 'report') throw new Error(`expected a report, got ${p.action}`);
+    const message = p.outcome.findings.certificates!.message;
+    expect(message).toContain(
+      `is not Ready (Failed: Failed to sign certificate: Error making API request. URL: PUT https://vault/v1/pki/sign/x Code: 400. Errors: * common name not allowed`,
+    );
+    expect(message).not.toMatch(/[\p{Cc}]/u);
+    const why = message.slice(message.indexOf('(Failed: ') + '(Failed: '.length, message.indexOf('…') + 1);
+    expect([...why]).toHaveLength(300);
   });
 
   test('Ready, and its Secret passes every check: copied into the Secret NGINX serves, the Certificate kept', () => {
