@@ -192,7 +192,7 @@ test('a change to a ConfigMap whose label names a primary reconciles that primar
   expect(reconciled.slice(before).map((r) => r.key)).toEqual([`${namespace}/named`]);
 });
 
-test('a reconcile that throws is retried with growing delays until it succeeds', async () => {
+test('a reconcile that throws is retried until it succeeds, each retry after at least its doubled delay', async () => {
   const namespace = await createNamespace('ctrl-retry');
   const logged: string[] = [];
   let failuresLeft = 3;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import * as yaml from 'js-yaml';
 import type { SiteStatus, Wso2Frontend } from '../../src/api/schema.js';
-import { eventually, eventsWith, kubeConfig, kubectl } from '../support/cluster.js';
+import { eventually, eventsWith, kubeConfig, kubectl, lastRecorded } from '../support/cluster.js';
 import { FakeWso2Node } from '../support/fake-wso2.js';
 import { OperatorProcess } from '../support/operator-process.js';
 import { conditionOf, example, installCrd } from '../support/resources.js';
@@ -96,6 +96,7 @@ test('both nodes up: every site serving, 2/2, Serving True, Ready True', async (
 });
 
 test('one node stopped: the sites still serve from the other, 1/2 with the reason, and an Event says so', async () => {
+  const stopped = Date.now();
   await nodeBehind(1).stop();
   const f = await sitesBecome([
     [PORTAL, 'True', '1/2'],
@@ -109,8 +110,10 @@ test('one node stopped: the sites still serve from the other, 1/2 with the reaso
   expect(conditionOf(f, 'Ready')?.status).toBe('True');
   // One per site for this stop. Counted by site, not in all: a probe slower than its timeout on
   // the loaded machine may have said "1/2" before, with another reason (an Event of its own).
-  await eventually('a NodesNotAnswering Event for each site', async () => {
-    const notes = (await eventsWith(namespace, 'NodesNotAnswering', NAME)).map((e) => e.note);
+  await eventually('a NodesNotAnswering Event for each site since the stop', async () => {
+    const notes = (await eventsWith(namespace, 'NodesNotAnswering', NAME))
+      .filter((e) => lastRecorded(e) >= stopped)
+      .map((e) => e.note);
     return [PORTAL, GATEWAY].every((host) =>
       notes.some((note) => note.startsWith(`${host} serves, but only 1/2 nodes answer: `)),
     )
@@ -120,14 +123,17 @@ test('one node stopped: the sites still serve from the other, 1/2 with the reaso
 });
 
 test('the node back: 2/2 again, a NodesAnswering Event', async () => {
+  const started = Date.now();
   await nodeBehind(1).start();
   const f = await sitesBecome([
     [PORTAL, 'True', '2/2'],
     [GATEWAY, 'True', '2/2'],
   ]);
   expect(conditionOf(f, 'Serving')?.message).toBe('every site answers (2)');
-  await eventually('a NodesAnswering Event for each site', async () => {
-    const notes = (await eventsWith(namespace, 'NodesAnswering', NAME)).map((e) => e.note);
+  await eventually('a NodesAnswering Event for each site since the start', async () => {
+    const notes = (await eventsWith(namespace, 'NodesAnswering', NAME))
+      .filter((e) => lastRecorded(e) >= started)
+      .map((e) => e.note);
     return [PORTAL, GATEWAY].every((host) => notes.includes(`${host}: 2/2 nodes answer again`)) ? true : undefined;
   });
 });

@@ -91,7 +91,13 @@ export interface RecordedEvent {
   reason: string;
   note: string;
   regarding: { name: string };
+  eventTime?: string;
+  series?: { count: number; lastObservedTime: string };
 }
+
+/** When an Event was last recorded (a repeat of the same note updates its series). */
+export const lastRecorded = (event: RecordedEvent): number =>
+  Date.parse(event.series?.lastObservedTime ?? event.eventTime ?? '');
 
 /** The Events with this reason in a namespace (about one object when `regarding` is given), as kubectl lists them. */
 export async function eventsWith(namespace: string, reason: string, regarding?: string): Promise<RecordedEvent[]> {
