@@ -123,6 +123,8 @@ export class PassiveHealth {
   private configured: ReadonlySet<string> = new Set();
   /** Whether a server that is not configured is forgotten at once rather than after PEER_IDLE_MS. */
   private stray: (key: string) => boolean = () => false;
+  /** When the configuration now served was taken: attempts before it were the old workers'. */
+  private since = 0;
 
   constructor(
     private readonly maxFails: number = PASSIVE_HEALTH.maxFails,
@@ -132,6 +134,8 @@ export class PassiveHealth {
   ) {}
 
   attempt(key: string, failed: boolean, nowMs: number): void {
+    // Logged by the workers before the last reload (read late): their failure state went with them.
+    if (nowMs < this.since) return;
     let peer = this.peers.get(key);
     if (!peer) {
       // At the limit with only configured servers left, a server from elsewhere is not tracked.
@@ -158,13 +162,18 @@ export class PassiveHealth {
   /**
    * The servers of a newly served configuration (at most `maxServers` of them, in order): each
    * is known from now on, up until its attempts say otherwise; a server configured before and no
-   * more is forgotten, and so is, from now on, any other server for which `stray` holds.
+   * more is forgotten, and so is, from now on, any other server for which `stray` holds. Every
+   * server starts up: NGINX's new workers keep no failure state of the old ones (checked on
+   * NGINX 1.30, with and without an upstream zone: a server down for its fail_timeout is tried
+   * again by the first request after a reload).
    */
   configure(servers: readonly string[], stray: (key: string) => boolean, nowMs: number): void {
     const configured = new Set(servers.slice(0, this.maxServers));
     for (const key of this.configured) if (!configured.has(key)) this.peers.delete(key);
     this.configured = configured;
     this.stray = stray;
+    this.since = nowMs;
+    for (const peer of this.peers.values()) Object.assign(peer, { fails: 0, accessed: 0, checked: 0 });
     for (const key of configured) {
       if (this.peers.has(key)) continue;
       if (this.peers.size >= this.maxServers) this.forgetLeastRecent();

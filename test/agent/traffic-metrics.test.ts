@@ -224,6 +224,41 @@ test('a stopped node is down after max_fails failed attempts, and up again once 
   );
 });
 
+test('a reload starts a down server up again, as NGINX does: its new workers try it with the next request', async () => {
+  const server = (node: FakeWso2Node) => `${node.address}:9443`;
+  const upOf = (samples: Sample[], node: FakeWso2Node) =>
+    samples.find((s) => s.name === 'wso2_frontend_nginx_upstream_server_up' && s.labels.server === server(node))?.value;
+  const [survivor, stopped] = nodes as [FakeWso2Node, FakeWso2Node];
+  await stopped.stop();
+  try {
+    const before = await scrape();
+    const sent = 4 * PASSIVE_HEALTH.maxFails;
+    for (let i = 0; i < sent; i++) expect((await https(PORTAL, '/publisher')).answer?.node).toBe(survivor.name);
+    await eventually('the stopped node to be down', async () =>
+      upOf(await afterCounted(before, sent), stopped) === 0 ? true : undefined,
+    );
+
+    // Another configuration (a spec change), served by a reload: within fail_timeout of the failures.
+    const resource = frontend();
+    resource.spec.nginx = { hsts: { maxAgeSeconds: 600 } };
+    const objects = agentObjects(resource, topologyOf(resource), loopbackLayout(ports), certs);
+    await put(core, objects.configMap);
+    await eventually('the agent to serve the changed configuration', async () =>
+      (await servedCondition(core, namespace, POD))?.hash === objects.hash ? true : undefined,
+    );
+    expect(upOf(await scrape(), stopped)).toBe(1);
+    // NGINX agrees: its new workers send requests to the stopped node again (each one fails over
+    // to the survivor), until max_fails failures take it down once more.
+    const again = await scrape();
+    for (let i = 0; i < sent; i++) expect((await https(PORTAL, '/publisher')).answer?.node).toBe(survivor.name);
+    await eventually('the stopped node down again', async () =>
+      upOf(await afterCounted(again, sent), stopped) === 0 ? true : undefined,
+    );
+  } finally {
+    await stopped.start();
+  }
+});
+
 test('a served configuration without a node drops its servers and keeps the others', async () => {
   // Both nodes had requests in the tests above.
   const [kept, removed] = nodes as [FakeWso2Node, FakeWso2Node];

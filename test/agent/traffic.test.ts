@@ -134,7 +134,21 @@ test('passive health: configured servers are known before any attempt, never for
   expect(health.up('b', 5002)).toBe(false);
   health.configure(['b', 'c'], () => false, 6000);
   expect(health.keys(6000).sort()).toEqual(['b', 'c']);
-  expect(health.up('b', 6000)).toBe(false);
+  // A reload: NGINX's new workers try every server afresh.
+  expect(health.up('b', 6000)).toBe(true);
+});
+
+test('passive health after a reload: attempts logged before it (read late) do not count; those after it do', () => {
+  const health = new PassiveHealth(3, 10_000);
+  for (let i = 0; i < 3; i++) health.attempt('a', true, 1000 + i);
+  expect(health.up('a', 1002)).toBe(false);
+  health.configure(['a'], () => false, 5000);
+  expect(health.up('a', 5000)).toBe(true);
+  // The old workers' last lines, read after the reload.
+  for (let i = 0; i < 3; i++) health.attempt('a', true, 4000 + i);
+  expect(health.up('a', 5001)).toBe(true);
+  for (let i = 0; i < 3; i++) health.attempt('a', true, 6000 + i);
+  expect(health.up('a', 6002)).toBe(false);
 });
 
 test('passive health: with only configured servers at the limit, another server is not tracked; strays are forgotten at once', () => {
