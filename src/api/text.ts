@@ -1,14 +1,27 @@
 // Text that comes from a pod (a termination message, a probe's error) and goes onto the
 // frontend's status and into Events: whoever can write a pod's status or annotations writes it.
 
-/** One line of printable text of at most `limit` characters (code points), ending in … when cut. */
+/** Control, format and line or paragraph separator characters, and white space: each run becomes one space. */
+const SEPARATOR = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\s]/u;
+
+/**
+ * One line of printable text of at most `limit` characters (code points), ending in … when cut.
+ * Reads only as far as it needs: the text may be a whole file a user wrote.
+ */
 export function oneLine(text: string, limit: number): string {
-  const clean = text
-    .replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+/gu, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
-  const chars = [...clean];
-  return chars.length > limit ? `${chars.slice(0, limit - 1).join('')}…` : clean;
+  const kept: string[] = [];
+  let space = false;
+  for (const char of text) {
+    if (SEPARATOR.test(char)) {
+      space = kept.length > 0; // none at the start; one at the end is never written
+      continue;
+    }
+    if (space) kept.push(' ');
+    space = false;
+    kept.push(char);
+    if (kept.length > limit) break;
+  }
+  return kept.length > limit ? `${kept.slice(0, limit - 1).join('')}…` : kept.join('');
 }
 
 /** `text` cut to at most `limit` characters (code points), ending in … when cut; nothing else changed. */

@@ -5,6 +5,8 @@ test('oneLine: control, format and line-separator characters become one space; c
   expect(oneLine('a\nb\r\n\tc\u202ed\u200be\u2028f  g ', 100)).toBe('a b c d e f g');
   expect(oneLine('🙂'.repeat(5), 3)).toBe('🙂🙂…');
   expect(oneLine('short', 5)).toBe('short');
+  expect(oneLine('  a  ', 1)).toBe('a');
+  expect(oneLine(`${'x'.repeat(1 << 20)}\n`, 200)).toBe(`${'x'.repeat(199)}…`); // a whole file's value
 });
 
 test('cut: at most the limit in code points, text otherwise untouched', () => {
