@@ -82,6 +82,8 @@ export class ReloadAgent {
   private master: NginxMaster | undefined;
   private served: Served | undefined;
   private failure: Failure | undefined;
+  /** When the last confirmed configuration took over: the last moment its workers were not yet alone (wall clock, ms). */
+  private switchedAt = 0;
   private readonly errorLog: string[] = [];
   private errorLogCount = 0;
   /** The coalescing timer of the next sync. */
@@ -157,7 +159,7 @@ export class ReloadAgent {
       this.startMaster();
       if (await this.confirm(last.hash, this.errorLogCount, undefined)) {
         this.served = { hash: last.hash, digest: last.digest, dir: last.dir };
-        this.followUpstreamServers(last.dir);
+        this.followUpstreamServers(last.dir, this.switchedAt);
         this.options.metrics.setServed(last.hash);
         this.options.reporter.report({ served: last.hash, reason: 'Served' });
         this.options.prober?.follow(last.dir);
@@ -289,7 +291,7 @@ export class ReloadAgent {
       return;
     }
     this.served = { hash, digest, dir };
-    this.followUpstreamServers(dir);
+    this.followUpstreamServers(dir, this.switchedAt);
     this.failure = undefined;
     this.options.metrics.observeReload('success', seconds);
     this.options.metrics.setServed(hash);
@@ -305,7 +307,7 @@ export class ReloadAgent {
   }
 
   /** The upstream servers of the configuration now served from `dir`, for the upstream_server_up gauge. */
-  private followUpstreamServers(dir: string): void {
+  private followUpstreamServers(dir: string, since: number): void {
     let text: string | undefined;
     try {
       text = readFileSync(join(dir, UPSTREAM_SERVERS_FILE), 'utf8');
@@ -315,7 +317,7 @@ export class ReloadAgent {
     const plan = text === undefined ? undefined : parseUpstreamServersPlan(text);
     if (typeof plan === 'string')
       this.log('error', 'upstream servers not usable; shown once they get requests', { error: plan });
-    this.options.metrics.traffic.configure(typeof plan === 'string' ? undefined : plan);
+    this.options.metrics.traffic.configure(typeof plan === 'string' ? undefined : plan, since);
   }
 
   private fail(result: ReloadResult, configuration: Configuration, digest: string, why: string, seconds: number): void {
@@ -393,6 +395,9 @@ export class ReloadAgent {
    */
   private async confirm(hash: string, mark: number, workersBefore: Set<number> | undefined): Promise<true | string> {
     const deadline = Date.now() + this.options.confirmTimeoutMs;
+    // The traffic of the new workers counts from here (the passive-health replay starts afresh):
+    // the last moment they were not yet alone, within one poll of the switch.
+    let notYet = Date.now();
     for (;;) {
       const failed = this.loadErrorSince(mark);
       if (failed) return failed;
@@ -400,7 +405,11 @@ export class ReloadAgent {
       const switched =
         !workersBefore?.size ||
         (this.master.workerPids().some((pid) => !workersBefore.has(pid)) && [...workersBefore].every(stoppedAccepting));
-      if (switched && (await fetchServedHash(this.options.confirmUrl)) === hash) return true;
+      if (switched && (await fetchServedHash(this.options.confirmUrl)) === hash) {
+        this.switchedAt = notYet;
+        return true;
+      }
+      if (!switched) notYet = Date.now();
       if (Date.now() > deadline)
         return `no new NGINX worker answered with ${hash} within ${this.options.confirmTimeoutMs} ms`;
       await new Promise((resolve) => setTimeout(resolve, 25));

@@ -295,9 +295,10 @@ export class TrafficMetrics {
    * configured loses it. A server named by DNS shows under the addresses NGINX resolved it to,
    * once NGINX sends them requests, so unconfigured servers are kept (until idle) only under a
    * role with such a server, or role _; under any other role they are forgotten (a request an
-   * old worker finished after the reload does not bring a removed server back).
+   * old worker finished after the reload does not bring a removed server back). `sinceMs`: when
+   * the workers of this configuration took over; every server starts up then, as in NGINX.
    */
-  configure(plan: UpstreamServersPlan | undefined): void {
+  configure(plan: UpstreamServersPlan | undefined, sinceMs = this.now()): void {
     const servers: string[] = [];
     const resolvingRoles = new Set<string>([NO_LABEL]);
     for (const { role, servers: roleServers } of plan?.roles ?? []) {
@@ -306,7 +307,7 @@ export class TrafficMetrics {
         else resolvingRoles.add(role);
     }
     const stray = plan ? (key: string) => !resolvingRoles.has(key.slice(0, key.indexOf(SEPARATOR))) : () => false;
-    this.health.configure(servers, stray, this.now());
+    this.health.configure(servers, stray, sinceMs);
   }
 
   /** Counts one traffic log line. */
