@@ -7,9 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { upstreamServer } from '../../src/api/upstream-servers.js';
 import { freePort } from '../../src/localcluster/ports.js';
-import { ComponentProcess } from '../../src/localcluster/process.js';
 import { eventually } from '../support/cluster.js';
-import { NGINX } from '../support/nginx.js';
+import { NginxProcess } from '../support/nginx.js';
 
 const ADDRESSES = [
   '2001:DB8:0:0:1:0:0:1',
@@ -42,13 +41,7 @@ ${ADDRESSES.map((_, i) => `location = /${i} { proxy_connect_timeout 200ms; proxy
 } }
 `,
   );
-  const nginx = new ComponentProcess(
-    'nginx',
-    NGINX,
-    ['-p', `${dir}/`, '-c', 'nginx.conf', '-g', 'daemon off;'],
-    join(dir, 'out'),
-  );
-  nginx.start();
+  const nginx = await NginxProcess.start(dir, port);
   try {
     await eventually('NGINX answering', async () => {
       try {
@@ -69,7 +62,7 @@ ${ADDRESSES.map((_, i) => `location = /${i} { proxy_connect_timeout 200ms; proxy
       ADDRESSES.map((a) => [a, upstreamServer(a, 9)]),
     );
   } finally {
-    await nginx.stop(5000);
+    await nginx.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 });
