@@ -157,7 +157,9 @@ export class ReloadAgent {
     if (last) {
       this.log('info', 'starting NGINX on the last good configuration', { hash: last.hash });
       this.startMaster();
-      if (await this.confirm(last.hash, this.errorLogCount, undefined)) {
+      const confirmed = await this.confirm(last.hash, this.errorLogCount, undefined);
+      if (confirmed !== true) this.log('error', 'the last good configuration is not served', { error: confirmed });
+      else {
         this.served = { hash: last.hash, digest: last.digest, dir: last.dir };
         this.followUpstreamServers(last.dir, this.switchedAt);
         this.options.metrics.setServed(last.hash);
