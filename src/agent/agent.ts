@@ -82,8 +82,6 @@ export class ReloadAgent {
   private master: NginxMaster | undefined;
   private served: Served | undefined;
   private failure: Failure | undefined;
-  /** When the last confirmed configuration took over: the last moment its workers were not yet alone (wall clock, ms). */
-  private switchedAt = 0;
   private readonly errorLog: string[] = [];
   private errorLogCount = 0;
   /** The coalescing timer of the next sync. */
@@ -158,10 +156,11 @@ export class ReloadAgent {
       this.log('info', 'starting NGINX on the last good configuration', { hash: last.hash });
       this.startMaster();
       const confirmed = await this.confirm(last.hash, this.errorLogCount, undefined);
-      if (confirmed !== true) this.log('error', 'the last good configuration is not served', { error: confirmed });
+      if (typeof confirmed === 'string')
+        this.log('error', 'the last good configuration is not served', { error: confirmed });
       else {
         this.served = { hash: last.hash, digest: last.digest, dir: last.dir };
-        this.followUpstreamServers(last.dir, this.switchedAt);
+        this.followUpstreamServers(last.dir, confirmed.switchedAt);
         this.options.metrics.setServed(last.hash);
         this.options.reporter.report({ served: last.hash, reason: 'Served' });
         this.options.prober?.follow(last.dir);
@@ -286,14 +285,14 @@ export class ReloadAgent {
     else this.startMaster();
     const confirmed = await this.confirm(hash, mark, workersBefore);
     const seconds = (performance.now() - started) / 1000;
-    if (confirmed !== true) {
+    if (typeof confirmed === 'string') {
       // NGINX keeps its old workers when a reload fails; a restart must find the same configuration.
       if (previous) this.store.activate(previous.dir);
       this.fail('failed', configuration, digest, `not taken by NGINX on reload: ${confirmed}`, seconds);
       return;
     }
     this.served = { hash, digest, dir };
-    this.followUpstreamServers(dir, this.switchedAt);
+    this.followUpstreamServers(dir, confirmed.switchedAt);
     this.failure = undefined;
     this.options.metrics.observeReload('success', seconds);
     this.options.metrics.setServed(hash);
@@ -393,12 +392,15 @@ export class ReloadAgent {
   /**
    * Waits until this (re)load serves: new workers exist, every old one has stopped accepting
    * connections (both from /proc, where it can be read), and a new connection is answered with
-   * `hash`. Returns true, or why not.
+   * `hash`. Returns when the new workers took over (the last moment they were not yet alone,
+   * within one poll of the switch, wall clock ms), or why not.
    */
-  private async confirm(hash: string, mark: number, workersBefore: Set<number> | undefined): Promise<true | string> {
+  private async confirm(
+    hash: string,
+    mark: number,
+    workersBefore: Set<number> | undefined,
+  ): Promise<{ switchedAt: number } | string> {
     const deadline = Date.now() + this.options.confirmTimeoutMs;
-    // The traffic of the new workers counts from here (the passive-health replay starts afresh):
-    // the last moment they were not yet alone, within one poll of the switch.
     let notYet = Date.now();
     for (;;) {
       const failed = this.loadErrorSince(mark);
@@ -407,10 +409,7 @@ export class ReloadAgent {
       const switched =
         !workersBefore?.size ||
         (this.master.workerPids().some((pid) => !workersBefore.has(pid)) && [...workersBefore].every(stoppedAccepting));
-      if (switched && (await fetchServedHash(this.options.confirmUrl)) === hash) {
-        this.switchedAt = notYet;
-        return true;
-      }
+      if (switched && (await fetchServedHash(this.options.confirmUrl)) === hash) return { switchedAt: notYet };
       if (!switched) notYet = Date.now();
       if (Date.now() > deadline)
         return `no new NGINX worker answered with ${hash} within ${this.options.confirmTimeoutMs} ms`;
