@@ -1,8 +1,8 @@
 // `wso2-frontend operator`: parses the flags and runs the operator (src/controller/setup.ts).
 import { parseArgs } from 'node:util';
-import { LOG_LEVELS } from '../controller/runtime/controller.js';
 import { RECONCILE_POINTS, TEST_KILL_AT_ENV } from '../controller/reconciler.js';
 import { DEFAULT_CONCURRENCY, runOperator as run } from '../controller/setup.js';
+import { parseLogLevel } from './log-level.js';
 
 export const usage = `wso2-frontend operator [--namespace NS]... [--health-port N] [--leader-elect [--lease-namespace NS]] [--resync-minutes N] [--concurrency N] [--log-level debug|info|error]
 
@@ -42,13 +42,7 @@ export async function runOperator(argv: string[]): Promise<number> {
     );
     return 2;
   }
-  const logLevel = LOG_LEVELS.find((level) => level === values['log-level']);
-  if (!logLevel) {
-    process.stderr.write(
-      `--log-level must be debug (also each reconcile and apply), info (what changed) or error (errors only), got ${values['log-level']}\n`,
-    );
-    return 2;
-  }
+  const logLevel = parseLogLevel(values['log-level']);
   const testKillAt = process.env[TEST_KILL_AT_ENV];
   const killAt = RECONCILE_POINTS.find((point) => point === testKillAt);
   if (testKillAt && !killAt) {
