@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as yaml from 'js-yaml';
 import { API_GROUP, API_VERSION, KIND, type Wso2Frontend } from '../api/schema.js';
+import { printable } from '../api/text.js';
 import { UsageError } from './usage-error.js';
 import { formatProblem, quote } from '../api/validate.js';
 import { nodeConfiguration, roleConfiguration, type Placement } from '../model/product-config.js';
@@ -190,7 +191,9 @@ export function runRender(argv: string[]): number {
   const problems = [...nameProblems(resource), ...(result.ok ? [] : result.problems)];
   if (!result.ok || problems.length) {
     console.error(
-      `${values.file}: ${quote(resource.metadata.name)} is not valid:\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`,
+      printable(
+        `${values.file}: ${quote(resource.metadata.name)} is not valid:\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`,
+      ),
     );
     return 1;
   }

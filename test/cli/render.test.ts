@@ -204,10 +204,39 @@ test('an invalid resource is rejected with each field named, exit code 1, and no
   const result = run('-f', file, '--nginx-dir', dir);
   expect(result.status).toBe(1);
   expect(result.stderr).toContain(
-    'spec.sites.portal.host: Invalid value: "API.example.com": must be a lower-case RFC 1123 host name',
+    'spec.sites.portal.host: Invalid value: "API.example.com": use lower case ("api.example.com"): must be a lower-case RFC 1123 host name',
   );
   expect(result.stderr).toContain('spec.nginx.replicas: Invalid value: 0: must be greater than or equal to 1');
   expect(existsSync(dir)).toBe(false);
+});
+
+test('offline messages say how to fix the input, and never echo a control character', () => {
+  const file = join(scratch, 'fixable.yaml');
+  writeFileSync(
+    file,
+    `apiVersion: wso2-frontend.dev/v1alpha1
+kind: Wso2Frontend
+metadata: {name: fixable}
+spec:
+  product: api-manager
+  pattern: apim-single
+  sites: {"po\\x1brtal": {hots: a.example.com}, portal: {hots: a.example.com}}
+  nginx: {replica: 2}
+  backends: {external: {nodes: [{name: node-1, address: "10.0.0.1:9443", roles: [all-in-one]}]}}
+`,
+  );
+  const result = run('-f', file);
+  expect(result.status).toBe(1);
+  expect(result.stderr).not.toContain('\x1b');
+  expect(result.stderr).toContain('spec.sites.po\\x1brtal.hots: unknown field');
+  expect(result.stderr).toContain('spec.sites.portal.hots: unknown field; did you mean host?');
+  expect(result.stderr).toContain('spec.nginx.replica: unknown field; did you mean replicas?');
+
+  writeFileSync(file, 'apiVersion: v1\x1b\nkind: [');
+  const unparsable = run('-f', file);
+  expect(unparsable.status).toBe(1);
+  expect(unparsable.stderr).not.toContain('\x1b');
+  expect(unparsable.stderr).toContain('apiVersion: v1\\x1b');
 });
 
 test('usage mistakes exit 2 with the reason', () => {
