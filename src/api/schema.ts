@@ -227,7 +227,7 @@ export const Backends = Type.Object(
       Type.Object(
         {
           nodes: Type.Array(ExternalNode, {
-            description: 'The WSO2 nodes outside the cluster, as in the seeds.',
+            description: 'The WSO2 nodes outside the cluster, as in the WSO2 load-balancer documents.',
             minItems: 1,
             maxItems: 64,
             'x-kubernetes-list-type': 'map',
@@ -438,8 +438,8 @@ export const NginxSettings = Type.Object(
       Type.Object(
         {
           connect: Defaulted(Duration('proxy_connect_timeout.', '60s')),
-          read: Defaulted(Duration('proxy_read_timeout (seeds: 5m).', '5m')),
-          send: Defaulted(Duration('proxy_send_timeout (seeds: 5m).', '5m')),
+          read: Defaulted(Duration('proxy_read_timeout (the WSO2 load-balancer documents: 5m).', '5m')),
+          send: Defaulted(Duration('proxy_send_timeout (the WSO2 load-balancer documents: 5m).', '5m')),
         },
         { description: 'Timeouts towards the WSO2 nodes.', additionalProperties: false, default: {} },
       ),
