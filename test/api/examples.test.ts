@@ -37,11 +37,11 @@ test.each(examples().map((e) => [e.file, e.resource] as const))(
 );
 
 test.each(examples().map((e) => [e.file] as const))(
-  '%s names the seed or layout it reproduces in its opening comment',
+  '%s names the WSO2 document or layout it reproduces in its opening comment',
   async (file) => {
     const { readFileSync } = await import('node:fs');
     const text = readFileSync(`examples/${file}`, 'utf8');
-    expect(text).toMatch(/^# (Seeds? \d{3}|API Manager 4\.x|Identity Server 7|Micro Integrator)/);
+    expect(text).toMatch(/^# (API-M |IS "|EI 6 "|API Manager 4\.x|Identity Server 7|Micro Integrator)/);
     const body = text.split('\n').filter((l) => !l.startsWith('#') && l.trim() !== '');
     expect(body.length).toBeLessThanOrEqual(22);
   },
