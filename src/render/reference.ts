@@ -9,7 +9,20 @@ interface Schema {
   properties?: Record<string, Schema>;
   additionalProperties?: Schema;
   items?: Schema;
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  minItems?: number;
+  maxItems?: number;
+  maxProperties?: number;
+  pattern?: string;
+  format?: string;
+  'x-kubernetes-validations'?: { rule: string; message?: string; messageExpression?: string }[];
 }
+
+const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
+const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 function typeOf(s: Schema): string {
   if (s.enum) return s.enum.join(' \\| ');
@@ -18,23 +31,62 @@ function typeOf(s: Schema): string {
   return s.type ?? '';
 }
 
+/** The schema's bounds on a value (and, for a list or map, on its entries), in words. */
+function limitsOf(s: Schema): string {
+  const entry = s.items ?? s.additionalProperties;
+  const limits = [
+    s.minimum !== undefined || s.maximum !== undefined ? `${s.minimum ?? ''}..${s.maximum ?? ''}` : '',
+    s.minLength !== undefined ? `at least ${count(s.minLength, 'character')}` : '',
+    s.maxLength !== undefined ? `at most ${count(s.maxLength, 'character')}` : '',
+    s.minItems !== undefined ? `at least ${s.minItems} ${s.minItems === 1 ? 'entry' : 'entries'}` : '',
+    s.maxItems !== undefined ? `at most ${s.maxItems} entries` : '',
+    s.maxProperties !== undefined ? `at most ${s.maxProperties} entries` : '',
+    s.format ? `format ${s.format}` : '',
+    s.pattern ? `matches \`${s.pattern}\`` : '',
+    entry && entry !== s && !entry.properties ? limitsOf(entry).replace(/^(.)/, 'each: $1') : '',
+  ];
+  return cell(limits.filter(Boolean).join('; '));
+}
+
 function rows(s: Schema, path: string): string[] {
   if (s.properties) return Object.entries(s.properties).flatMap(([k, v]) => rows(v, `${path}.${k}`));
   if (s.additionalProperties?.properties) return rows(s.additionalProperties, `${path}.<name>`);
   if (s.type === 'array' && s.items?.properties) return rows(s.items, `${path}[]`);
   const defaultValue = s.default === undefined ? '' : `\`${JSON.stringify(s.default).replace(/"/g, '')}\``;
-  return [`| \`${path.slice(1)}\` | ${typeOf(s)} | ${defaultValue} | ${(s.description ?? '').replace(/\|/g, '\\|')} |`];
+  return [`| \`${path.slice(1)}\` | ${typeOf(s)} | ${defaultValue} | ${limitsOf(s)} | ${cell(s.description ?? '')} |`];
+}
+
+/** Every CEL rule of the schema, where it sits and what the API server answers when it fails. */
+function celRules(s: Schema, path: string): string[] {
+  const here = (s['x-kubernetes-validations'] ?? []).map((v) => {
+    // A constant message expression is a quoted CEL string: shown without its quotes.
+    const message = v.message ?? v.messageExpression?.replace(/^'(.*)'$/s, '$1') ?? '';
+    return `| \`${path || '(the resource)'}\` | ${cell(message)} | \`${cell(v.rule)}\` |`;
+  });
+  const children = [
+    ...Object.entries(s.properties ?? {}).map(([k, v]) => celRules(v, path ? `${path}.${k}` : k)),
+    s.additionalProperties ? celRules(s.additionalProperties, `${path}.<name>`) : [],
+    s.items ? celRules(s.items, `${path}[]`) : [],
+  ];
+  return [...here, ...children.flat()];
 }
 
 export function renderFieldReference(): string {
-  const { spec, status } = renderCrd().spec.versions[0]!.schema.openAPIV3Schema.properties as Record<string, Schema>;
+  const root = renderCrd().spec.versions[0]!.schema.openAPIV3Schema as Schema;
+  const { spec, status } = root.properties as Record<string, Schema>;
   // The status fields the operator writes, after the spec; the conditions are described in the text.
   const { conditions: _conditions, ...written } = status!.properties!;
   return [
-    '| field | type | default | meaning |',
-    '|---|---|---|---|',
+    '| field | type | default | limits | meaning |',
+    '|---|---|---|---|---|',
     ...rows(spec!, ''),
     ...rows({ properties: written }, '.status'),
+    '',
+    'Validation rules (CEL) the API server checks, besides the limits above:',
+    '',
+    '| where | message when it fails | rule |',
+    '|---|---|---|',
+    ...celRules(root, ''),
   ].join('\n');
 }
 
