@@ -28,6 +28,13 @@ const subcommands: Record<string, Subcommand> = {
       return { run: runCrd, usage };
     },
   },
+  docs: {
+    summary: 'rewrite the generated parts of docs/ (npm run generate)',
+    load: async () => {
+      const { runDocs, usage } = await import('./docs.js');
+      return { run: runDocs, usage };
+    },
+  },
   'local-cluster': {
     summary: 'run a local control plane on loopback (development)',
     development: true,

@@ -16,6 +16,7 @@ import type * as k8s from '@kubernetes/client-node';
 import { parseSiteProbeReport, SITE_PROBES_ANNOTATION, SITE_PROBES_REFRESH_MS, type SiteProbe } from '../api/probe.js';
 import type { Condition, SiteStatus, Wso2FrontendStatus } from '../api/schema.js';
 import type { EventType } from './events.js';
+import type { ConditionReason } from './status.js';
 
 /** The agents' probe interval unless the spec sets another. */
 export const DEFAULT_PROBE_INTERVAL_MS = 30_000;
@@ -30,7 +31,7 @@ export function staleAfterMs(intervalMs: number): number {
 
 export interface ServingVerdict {
   status: Condition['status'];
-  reason: string;
+  reason: ConditionReason;
   message: string;
 }
 

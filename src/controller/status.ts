@@ -11,8 +11,56 @@ const CONDITION_MESSAGE_LIMIT = 32768;
 
 export type ConditionStatus = Condition['status'];
 
+/**
+ * Every reason a condition of a Wso2Frontend can carry. Typed, so a reason the code writes must be
+ * listed here, and docs/troubleshooting.md must explain each (test/docs/troubleshooting.test.ts).
+ */
+export const CONDITION_REASONS = [
+  // Ready, and Accepted ... ProductConfigured when fine
+  'Ready',
+  'Valid',
+  'CertificatesValid',
+  'Served',
+  'BackendsReady',
+  'Configured',
+  'Published',
+  // Accepted
+  'InvalidSpec',
+  // CertificatesReady
+  'CertificateInvalid',
+  'CertificateNotReady',
+  'CertManagerMissing',
+  // ConfigurationServed
+  'RollingOut',
+  'Reloading',
+  'NoReadyPod',
+  'PodNotReady',
+  'ReloadFailed',
+  'ApplyFailed',
+  'ApplyInvalid',
+  // BackendsAvailable
+  'NoReadyBackend',
+  // ProductConfigured
+  'InvalidBaseConfig',
+  'BaseConfigMapMissing',
+  'TruststorePasswordMissing',
+  // Serving
+  'SitesServing',
+  'SitesNotServing',
+  'ProbesDisabled',
+  'NoProbeResults',
+  'ProbeReportsStale',
+  'SitesNotProbed',
+  // any aspect not reached; Reconciling and Stalled
+  'NotChecked',
+  'Reconciled',
+  'Progressing',
+] as const;
+export type ConditionReason = (typeof CONDITION_REASONS)[number];
+
 export type Verdict =
-  { ok: true; reason: string; message: string } | { ok: false; reason: string; message: string; waiting?: boolean };
+  | { ok: true; reason: ConditionReason; message: string }
+  | { ok: false; reason: ConditionReason; message: string; waiting?: boolean };
 
 /** What one reconcile learned, per aspect; `undefined` means not reached (an earlier step failed). */
 export interface Findings {
@@ -34,7 +82,7 @@ export interface Findings {
   serving?: ServingVerdict;
 }
 
-const NOT_CHECKED = 'NotChecked';
+const NOT_CHECKED: ConditionReason = 'NotChecked';
 const notChecked: Verdict = {
   ok: false,
   reason: NOT_CHECKED,
@@ -87,7 +135,7 @@ export function computeStatus(
     message: 'NGINX serves the current configuration and every role has a ready backend',
   };
   const generation = findings.generation;
-  const condition = (type: string, status: ConditionStatus, reason: string, message: string) =>
+  const condition = (type: string, status: ConditionStatus, reason: ConditionReason, message: string) =>
     withTransitionTime(
       { type, status, reason, message: cut(message, CONDITION_MESSAGE_LIMIT), observedGeneration: generation },
       previous?.conditions,

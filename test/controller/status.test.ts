@@ -1,11 +1,11 @@
 // The status a reconcile writes: kstatus conditions computed from findings, transition times
 // kept while a condition holds, and the comparison that decides whether to write at all.
 import type { Wso2FrontendStatus } from '../../src/api/schema.js';
-import { computeStatus, sameStatus, type Findings } from '../../src/controller/status.js';
+import { computeStatus, sameStatus, type ConditionReason, type Findings } from '../../src/controller/status.js';
 
 const T0 = new Date('2026-01-01T00:00:00.000Z');
 const T1 = new Date('2026-01-01T00:05:00.000Z');
-const ok = (reason: string) => ({ ok: true as const, reason, message: `${reason} message` });
+const ok = (reason: ConditionReason) => ({ ok: true as const, reason, message: `${reason} message` });
 const healthy: Findings = {
   generation: 3,
   accepted: ok('Valid'),
@@ -106,13 +106,13 @@ test('the status read back from the API server, keys sorted, is the same status:
 test('any changed field is a different status: the hash, a message, or a condition', () => {
   const before = computeStatus(healthy, undefined, T0);
   expect(sameStatus(before, computeStatus({ ...healthy, configHash: 'fedcba9876543210' }, before, T1))).toBe(false);
-  expect(sameStatus(before, computeStatus({ ...healthy, backends: ok('OtherReason') }, before, T1))).toBe(false);
+  expect(sameStatus(before, computeStatus({ ...healthy, backends: ok('Published') }, before, T1))).toBe(false);
   expect(sameStatus(undefined, before)).toBe(false);
 });
 
 describe('Serving and Ready', () => {
   const sites = [{ host: 'a.example.com', serving: 'True' as const, nodesAnswering: 1, nodesTotal: 2 }];
-  const serving = (status: 'True' | 'False' | 'Unknown', reason: string, message = `${reason} message`) => ({
+  const serving = (status: 'True' | 'False' | 'Unknown', reason: ConditionReason, message = `${reason} message`) => ({
     status,
     reason,
     message,
