@@ -171,6 +171,15 @@ export function plan(observed: Observed, now: Date): Plan {
     accepted: { ok: true, reason: 'Valid', message: 'the spec is valid' },
     certificates: certificates.verdict,
     urls: publicUrls(topology),
+    ...(topology.backends.source === 'managed'
+      ? {
+          roles: topology.backends.components.map(({ role, image, profile }) => ({
+            role,
+            image,
+            ...(profile ? { profile } : {}),
+          })),
+        }
+      : {}),
     ...(certificates.notAfter ? { certificateNotAfter: certificates.notAfter } : {}),
     ...served,
     ...probes.findings,
@@ -426,6 +435,8 @@ export function endpointsOf(slices: readonly k8s.V1EndpointSlice[]): ObservedEnd
     if (!role || role === (NGINX_COMPONENT as Role)) continue;
     const ready = (slice.endpoints ?? []).filter((e) => e.conditions?.ready && !e.conditions.terminating);
     const service = slice.metadata?.labels?.['kubernetes.io/service-name'];
+    // The role Service only: a headless one of pods with peers also lists pods that are not ready.
+    if (service !== `${slice.metadata?.labels?.[LABEL.instance]}-${role}`) continue;
     const namespace = slice.metadata?.namespace ?? 'default';
     observed[role] = [
       ...(observed[role] ?? []),
