@@ -428,6 +428,22 @@ function identityServerToml(topology: Topology, placement: Placement): TomlSetti
         HELM_IS,
       ),
     );
+  // IS 7 has no Carbon management console: the management host is the Console's own host.
+  const consoleHost = siteHost(topology, 'management');
+  if (is7 && consoleHost && consoleHost !== host) {
+    const console = publicUrl('https', consoleHost, topology.ports.https);
+    settings.push(
+      toml('console', 'server_origin', console, IS_CONSOLE_HOST_DOC),
+      toml('cors', 'allowed_origins', [console], IS_CONSOLE_HOST_DOC),
+      toml('console.idp_configs', 'signInRedirectURL', `${console}/console`, IS_CONSOLE_HOST_DOC),
+      toml(
+        'console.idp_configs',
+        'issuer',
+        `${publicUrl('https', host, topology.ports.https)}/oauth2/token`,
+        IS_CONSOLE_HOST_DOC,
+      ),
+    );
+  }
   if (topology.backends.source === 'managed') {
     // Hazelcast finds the other members through the Kubernetes API (the ServiceAccount the operator creates).
     const services = topology.backends.components.map((c) => `${placement.name}-${c.role}`).join(',');
