@@ -435,8 +435,10 @@ export function endpointsOf(slices: readonly k8s.V1EndpointSlice[]): ObservedEnd
     if (!role || role === (NGINX_COMPONENT as Role)) continue;
     const ready = (slice.endpoints ?? []).filter((e) => e.conditions?.ready && !e.conditions.terminating);
     const service = slice.metadata?.labels?.['kubernetes.io/service-name'];
-    // The role Service only: a headless one of pods with peers also lists pods that are not ready.
-    if (service !== `${slice.metadata?.labels?.[LABEL.instance]}-${role}`) continue;
+    // The role Service's slices only: the headless Service of a role with peers (same labels) also
+    // lists pods that are not ready.
+    const instance = slice.metadata?.labels?.[LABEL.instance];
+    if (service && instance && service !== `${instance}-${role}`) continue;
     const namespace = slice.metadata?.namespace ?? 'default';
     observed[role] = [
       ...(observed[role] ?? []),

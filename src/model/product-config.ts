@@ -115,6 +115,8 @@ const SEED_IS = 'seed 003 "Changing hostnames and ports" / "Configure the Proxy 
 const SEED_APIM2 = 'seed 004 "Configure the reverse proxy settings in the product" (site.json reverseProxy)';
 const SEED_EI =
   'seed 000 + EI 6 docs "Deploying WSO2 EI" (carbon.xml HostName, catalina proxyPort, axis2.xml WSDLEPRPrefix)';
+const APIM2_CARBON_DOC =
+  'docs.wso2.com/display/AM210/Distributed+Deployment+of+the+Gateway ("Configure the carbon.xml file")';
 const APIM2_DOC =
   'API-M 2.x docs "Configuring the Proxy Server and the Load Balancer" (api-manager.xml GatewayEndpoint, APIStore URL)';
 
@@ -520,8 +522,10 @@ function apiManager2Files(topology: Topology, role: Role): ProductFile[] {
   const { hostname, managementHostname } = hostnameOf(topology, role);
   const { https, http } = topology.ports;
   const files = [
-    carbonXml('repository/conf/carbon.xml', hostname, managementHostname, 'seed 004 / API-M 2.x docs'),
-    catalinaServerXml('repository/conf/tomcat/catalina-server.xml', topology, 'seed 004 / API-M 2.x docs'),
+    // Seed 004 covers only site.json: the Carbon 4 files come from the API-M 2.x docs and, for the
+    // connector proxy ports, the same Carbon 4.4 file as seed 003 sets it for Identity Server 5.
+    carbonXml('repository/conf/carbon.xml', hostname, managementHostname, APIM2_CARBON_DOC),
+    catalinaServerXml('repository/conf/tomcat/catalina-server.xml', topology, `${SEED_IS} (the same Carbon 4.4 file)`),
   ];
   const apiManagerXml: OwnedSetting[] = [];
   const gateway = siteHost(topology, 'gateway');

@@ -100,6 +100,53 @@ test('render --product-config: a node with several roles gets the files and keys
   );
 });
 
+test('render --product-config for external distributed nodes: every node lists every instance of the roles it reaches, and its peers but not itself', () => {
+  const resource = yaml.load(readFileSync('examples/apim-distributed.yaml', 'utf8')) as Wso2Frontend;
+  resource.spec.backends = {
+    external: {
+      nodes: [
+        { name: 'cp-1', address: '192.0.2.11', roles: ['control-plane'] },
+        { name: 'cp-2', address: '192.0.2.12', roles: ['control-plane'] },
+        { name: 'tm-1', address: '192.0.2.21', roles: ['traffic-manager'] },
+        { name: 'tm-2', address: '192.0.2.22', roles: ['traffic-manager'], portOffset: 1 },
+        { name: 'gw-1', address: '192.0.2.31', roles: ['gateway'] },
+      ],
+    },
+  };
+  const file = join(scratch, 'apim-distributed-ha.yaml');
+  writeFileSync(file, yaml.dump(resource));
+  const home = productHome('apim-4-home-ha', { 'repository/conf/deployment.toml': 'apim-4/deployment.toml' });
+  const out = join(scratch, 'apim-distributed-ha');
+  const result = run('render', '-f', file, '--product-config', out, '--base', home);
+  expect(result.stderr).toBe('');
+  expect(result.status).toBe(0);
+  expect(readdirSync(out).sort()).toEqual(['cp-1', 'cp-2', 'gw-1', 'tm-1', 'tm-2']);
+  type Apim = {
+    apim: {
+      throttling: { throttle_decision_endpoints?: string[]; event_duplicate_url?: string[]; url_group?: unknown[] };
+      event_hub: {
+        event_listening_endpoints?: string[];
+        event_duplicate_url?: string[];
+        publish?: { url_group: { urls: string[] }[] };
+      };
+    };
+  };
+  const node = (name: string) =>
+    parseToml(readFileSync(join(out, name, 'repository/conf/deployment.toml'), 'utf8')) as unknown as Apim;
+  const gateway = node('gw-1').apim;
+  expect(gateway.throttling.throttle_decision_endpoints).toEqual(['tcp://192.0.2.21:5672', 'tcp://192.0.2.22:5673']);
+  expect(gateway.throttling.url_group).toHaveLength(2);
+  expect(gateway.event_hub.event_listening_endpoints).toEqual(['tcp://192.0.2.11:5672', 'tcp://192.0.2.12:5672']);
+  expect(node('cp-1').apim.event_hub.event_duplicate_url).toEqual(['tcp://192.0.2.12:5672']);
+  expect(node('cp-2').apim.event_hub.event_duplicate_url).toEqual(['tcp://192.0.2.11:5672']);
+  expect(node('cp-2').apim.event_hub.publish!.url_group.map((g) => g.urls)).toEqual([
+    ['tcp://192.0.2.11:9611'],
+    ['tcp://192.0.2.12:9611'],
+  ]);
+  expect(node('tm-1').apim.throttling.event_duplicate_url).toEqual(['tcp://192.0.2.22:5673']);
+  expect(node('tm-2').apim.throttling.event_duplicate_url).toEqual(['tcp://192.0.2.21:5672']);
+});
+
 describe('patch-product-config', () => {
   const topology = topologyOf(example('apim-single.yaml'));
   const config = roleConfiguration(topology, { name: 'apim-single', namespace: 'wso2' }, 'all-in-one');

@@ -567,6 +567,21 @@ describe('plan: what to apply', () => {
     ]);
     expect(next.topology.upstreams.every((u) => u.servers.map((s) => s.address).join() === '10.244.0.5')).toBe(true);
   });
+
+  test('managed API-M 4.4 distributed: the status says which image and profile each role runs', () => {
+    const distributed: Wso2FrontendSpec = {
+      product: 'api-manager',
+      version: '4.4.0',
+      pattern: 'apim-distributed',
+      backends: { managed: {} },
+    };
+    const next = applyPlan(plan(observed({ frontend: frontend(distributed), secrets: settledSecrets }), NOW));
+    expect(next.findings.roles).toEqual([
+      { role: 'control-plane', image: 'wso2/wso2am:4.4.0', profile: 'control-plane' },
+      { role: 'gateway', image: 'wso2/wso2am:4.4.0', profile: 'gateway-worker' },
+      { role: 'traffic-manager', image: 'wso2/wso2am:4.4.0', profile: 'traffic-manager' },
+    ]);
+  });
 });
 
 describe('assess: what the apply did', () => {
@@ -1159,6 +1174,25 @@ test('endpointsOf: ready, not terminating endpoints by role, sorted by slice; NG
       { pod: 'pod-b', address: '10.0.0.2' },
     ],
   });
+});
+
+test("endpointsOf: a role's headless Service (pods with peers, published before they are ready) does not count as ready backends", () => {
+  const withService = (s: k8s.V1EndpointSlice, service: string): k8s.V1EndpointSlice => ({
+    ...s,
+    metadata: { ...s.metadata, labels: { ...s.metadata!.labels, 'kubernetes.io/service-name': service } },
+  });
+  const slices = [
+    withService(slice('cp-a', 'control-plane', [endpoint('shop-control-plane-0', '10.0.0.1')]), 'shop-control-plane'),
+    // publishNotReadyAddresses: the endpoint controller marks every pod ready in this Service's slices.
+    withService(
+      slice('cp-pods', 'control-plane', [
+        endpoint('shop-control-plane-0', '10.0.0.1'),
+        endpoint('shop-control-plane-1', '10.0.0.2'),
+      ]),
+      'shop-control-plane-pods',
+    ),
+  ];
+  expect(endpointsOf(slices)['control-plane']!.map((e) => e.pod)).toEqual(['shop-control-plane-0']);
 });
 
 describe('plan: tls.mode issuer (cert-manager)', () => {
