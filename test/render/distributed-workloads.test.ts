@@ -28,7 +28,7 @@ const frontend = (version: string, controlPlanes = 2, trafficManagers = 2): Wso2
         },
       },
     },
-  } as Wso2Frontend['spec'],
+  },
 });
 
 const objects = (f: Wso2Frontend) => wso2Workloads(f, topologyOf(f));
