@@ -3,12 +3,13 @@
 // `assess` turns what the apply did into the status findings and Events. No I/O and an injected
 // clock, so every branch is a table test (test/controller/plan.test.ts).
 import type * as k8s from '@kubernetes/client-node';
-import type { Wso2Frontend } from '../api/schema.js';
+import type { RoleStatus, Wso2Frontend } from '../api/schema.js';
 import { formatProblem } from '../api/validate.js';
 import type { Role } from '../api/vocabulary.js';
 import {
   buildTopology,
   serviceDnsNames,
+  type Component,
   type ObservedEndpoints,
   type ProbeSettings,
   type Topology,
@@ -171,15 +172,7 @@ export function plan(observed: Observed, now: Date): Plan {
     accepted: { ok: true, reason: 'Valid', message: 'the spec is valid' },
     certificates: certificates.verdict,
     urls: publicUrls(topology),
-    ...(topology.backends.source === 'managed'
-      ? {
-          roles: topology.backends.components.map(({ role, image, profile }) => ({
-            role,
-            image,
-            ...(profile ? { profile } : {}),
-          })),
-        }
-      : {}),
+    ...(topology.backends.source === 'managed' ? { roles: roleStatuses(topology.backends.components) } : {}),
     ...(certificates.notAfter ? { certificateNotAfter: certificates.notAfter } : {}),
     ...served,
     ...probes.findings,
@@ -423,6 +416,11 @@ export function assess(
     certificates,
     ...(plan.requeueAfterMs ? { requeueAfterMs: plan.requeueAfterMs } : {}),
   };
+}
+
+/** What each managed role runs, for status.roles. */
+export function roleStatuses(components: readonly Component[]): RoleStatus[] {
+  return components.map(({ role, image, profile }) => ({ role, image, ...(profile ? { profile } : {}) }));
 }
 
 /** Ready endpoints of the operator-run pods, by role, from the role Services' EndpointSlices. */

@@ -11,6 +11,7 @@ import {
   endpointsOf,
   MAX_REQUEUE_MS,
   plan,
+  roleStatuses,
   type ApplyPlan,
   type Observed,
   type Plan,
@@ -566,21 +567,6 @@ describe('plan: what to apply', () => {
       'Service',
     ]);
     expect(next.topology.upstreams.every((u) => u.servers.map((s) => s.address).join() === '10.244.0.5')).toBe(true);
-  });
-
-  test('managed API-M 4.4 distributed: the status says which image and profile each role runs', () => {
-    const distributed: Wso2FrontendSpec = {
-      product: 'api-manager',
-      version: '4.4.0',
-      pattern: 'apim-distributed',
-      backends: { managed: {} },
-    };
-    const next = applyPlan(plan(observed({ frontend: frontend(distributed), secrets: settledSecrets }), NOW));
-    expect(next.findings.roles).toEqual([
-      { role: 'control-plane', image: 'wso2/wso2am:4.4.0', profile: 'control-plane' },
-      { role: 'gateway', image: 'wso2/wso2am:4.4.0', profile: 'gateway-worker' },
-      { role: 'traffic-manager', image: 'wso2/wso2am:4.4.0', profile: 'traffic-manager' },
-    ]);
   });
 });
 
@@ -1193,6 +1179,17 @@ test("endpointsOf: a role's headless Service (pods with peers, published before 
     ),
   ];
   expect(endpointsOf(slices)['control-plane']!.map((e) => e.pod)).toEqual(['shop-control-plane-0']);
+});
+
+test('status.roles: the image and profile each managed role runs (managed API-M 4.4 distributed)', () => {
+  const backends = topologyOf(
+    frontend({ product: 'api-manager', version: '4.4.0', pattern: 'apim-distributed', backends: { managed: {} } }),
+  ).backends;
+  expect(backends.source === 'managed' && roleStatuses(backends.components)).toEqual([
+    { role: 'control-plane', image: 'wso2/wso2am:4.4.0', profile: 'control-plane' },
+    { role: 'gateway', image: 'wso2/wso2am:4.4.0', profile: 'gateway-worker' },
+    { role: 'traffic-manager', image: 'wso2/wso2am:4.4.0', profile: 'traffic-manager' },
+  ]);
 });
 
 describe('plan: tls.mode issuer (cert-manager)', () => {
