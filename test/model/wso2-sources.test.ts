@@ -47,6 +47,12 @@ const EXTERNAL = topology({
   },
 });
 
+const identityServer = (version: string, sites: Record<string, { host: string }> = {}) =>
+  topology({ product: 'identity-server', version, pattern: 'is-pattern-1', sites, backends: { managed: {} } });
+
+const allInOne = (version: string, pattern: 'apim-single' | 'apim-active-active' = 'apim-single') =>
+  topology({ product: 'api-manager', version, pattern, backends: { managed: {} } });
+
 const cp = (i: number) => `fe-control-plane-${i}.fe-control-plane-pods.wso2.svc`;
 const tm = (i: number) => `fe-traffic-manager-${i}.fe-traffic-manager-pods.wso2.svc`;
 
@@ -283,12 +289,7 @@ const ROWS: Row[] = [
   // All-in-one: WebSocket and WebSub endpoints on the gateway host.
   {
     case: 'API-M 4.4 all-in-one',
-    topology: topology({
-      product: 'api-manager',
-      version: '4.4.0',
-      pattern: 'apim-active-active',
-      backends: { managed: {} },
-    }),
+    topology: allInOne('4.4.0', 'apim-active-active'),
     role: 'all-in-one',
     key: '[[apim.gateway.environment]]#0 ws_endpoint',
     value: 'ws://gw.am.wso2.com:9099',
@@ -296,7 +297,7 @@ const ROWS: Row[] = [
   },
   {
     case: 'API-M 4.4 all-in-one',
-    topology: topology({ product: 'api-manager', version: '4.4.0', pattern: 'apim-single', backends: { managed: {} } }),
+    topology: allInOne('4.4.0', 'apim-single'),
     role: 'all-in-one',
     key: '[[apim.gateway.environment]]#0 wss_endpoint',
     value: 'wss://gw.am.wso2.com:8099',
@@ -304,7 +305,7 @@ const ROWS: Row[] = [
   },
   {
     case: 'API-M 4.4 all-in-one',
-    topology: topology({ product: 'api-manager', version: '4.4.0', pattern: 'apim-single', backends: { managed: {} } }),
+    topology: allInOne('4.4.0', 'apim-single'),
     role: 'all-in-one',
     key: '[[apim.gateway.environment]]#0 websub_event_receiver_https_endpoint',
     value: 'https://gw.am.wso2.com:8021',
@@ -312,7 +313,7 @@ const ROWS: Row[] = [
   },
   {
     case: 'API-M 3.2 all-in-one: no WebSub (it came with 4.0)',
-    topology: topology({ product: 'api-manager', version: '3.2.0', pattern: 'apim-single', backends: { managed: {} } }),
+    topology: allInOne('3.2.0', 'apim-single'),
     role: 'all-in-one',
     key: '[[apim.gateway.environment]]#0 websub_event_receiver_http_endpoint',
     value: undefined,
@@ -321,13 +322,7 @@ const ROWS: Row[] = [
   // Identity Server.
   {
     case: 'IS 7.1',
-    topology: topology({
-      product: 'identity-server',
-      version: '7.1.0',
-      pattern: 'is-pattern-1',
-      sites: { identity: { host: 'login.example.com' } },
-      backends: { managed: {} },
-    }),
+    topology: identityServer('7.1.0', { identity: { host: 'login.example.com' } }),
     role: 'worker',
     key: '[identity_mgt] user_self_registration.callback_url',
     value: 'https://login.example.com/.*',
@@ -335,12 +330,7 @@ const ROWS: Row[] = [
   },
   {
     case: 'IS 7.1 managed',
-    topology: topology({
-      product: 'identity-server',
-      version: '7.1.0',
-      pattern: 'is-pattern-1',
-      backends: { managed: {} },
-    }),
+    topology: identityServer('7.1.0'),
     role: 'worker',
     key: '[clustering] domain',
     value: 'wso2.is.domain',
@@ -348,12 +338,7 @@ const ROWS: Row[] = [
   },
   {
     case: 'IS 7.1 managed',
-    topology: topology({
-      product: 'identity-server',
-      version: '7.1.0',
-      pattern: 'is-pattern-1',
-      backends: { managed: {} },
-    }),
+    topology: identityServer('7.1.0'),
     role: 'manager',
     key: '[clustering] local_member_port',
     value: '4001',
@@ -361,12 +346,7 @@ const ROWS: Row[] = [
   },
   {
     case: 'IS 6.1 managed',
-    topology: topology({
-      product: 'identity-server',
-      version: '6.1.0',
-      pattern: 'is-pattern-1',
-      backends: { managed: {} },
-    }),
+    topology: identityServer('6.1.0'),
     role: 'worker',
     key: '[clustering] domain',
     value: 'wso2.carbon.domain',
@@ -374,12 +354,7 @@ const ROWS: Row[] = [
   },
   {
     case: 'IS 6.1 managed: no local_member_port in its chart',
-    topology: topology({
-      product: 'identity-server',
-      version: '6.1.0',
-      pattern: 'is-pattern-1',
-      backends: { managed: {} },
-    }),
+    topology: identityServer('6.1.0'),
     role: 'worker',
     key: '[clustering] local_member_port',
     value: undefined,
@@ -387,12 +362,7 @@ const ROWS: Row[] = [
   },
   {
     case: 'IS 7.1 behind a proxy on 443',
-    topology: topology({
-      product: 'identity-server',
-      version: '7.1.0',
-      pattern: 'is-pattern-1',
-      backends: { managed: {} },
-    }),
+    topology: identityServer('7.1.0'),
     role: 'worker',
     key: '[server] base_path',
     value: 'https://is.wso2.com',
@@ -407,12 +377,9 @@ const ROWS: Row[] = [
     ] as const
   ).map(([key, value]): Row => ({
     case: 'IS 7.1, the Console on its own host',
-    topology: topology({
-      product: 'identity-server',
-      version: '7.1.0',
-      pattern: 'is-pattern-1',
-      sites: { identity: { host: 'login.example.com' }, management: { host: 'console.example.com' } },
-      backends: { managed: {} },
+    topology: identityServer('7.1.0', {
+      identity: { host: 'login.example.com' },
+      management: { host: 'console.example.com' },
     }),
     role: 'worker',
     key,
