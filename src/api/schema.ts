@@ -669,7 +669,7 @@ export const Wso2FrontendStatus = Type.Object(
     productConfigMap: Type.Optional(
       Type.String({
         description:
-          'ConfigMap with the product configuration: per role the owned settings of managed pods, or for external nodes what to set in their files (<role>.CHANGES.txt and snippets).',
+          'ConfigMap with the product configuration: per role the owned settings of managed pods (<role>.json; <pod>.json per pod of a role whose pods list their peers), or for external nodes what to set in their files (<role>.CHANGES.txt and snippets; <role>.<node>.* per node of such a role).',
         maxLength: 253,
       }),
     ),
