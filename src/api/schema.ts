@@ -217,6 +217,11 @@ export const ManagedComponent = Type.Object(
     replicas: Type.Optional(
       Type.Integer({ description: 'Number of pods; the pattern gives a default.', minimum: 0, maximum: 50 }),
     ),
+    image: Type.Optional(
+      Image(
+        "This role's product image, instead of spec.backends.managed.image. Default: the role's own image from API Manager 4.5 (wso2/wso2am-acp, wso2/wso2am-universal-gw, wso2/wso2am-tm), else wso2/<product>:<version>.",
+      ),
+    ),
     resources: Type.Optional(
       Type.Object(
         {
@@ -249,10 +254,14 @@ export const Backends = Type.Object(
     managed: Type.Optional(
       Type.Object(
         {
-          image: Type.Optional(Image('Product image; default wso2/<product>:<version>.')),
+          image: Type.Optional(
+            Image(
+              "Product image of every role without its own components.<role>.image; default wso2/<product>:<version>, or the role's own image (API Manager 4.5+ distributed).",
+            ),
+          ),
           components: Type.Optional(
             Type.Record(Type.String(), ManagedComponent, {
-              description: 'Per role of the pattern: replicas and resources.',
+              description: 'Per role of the pattern: replicas, image and resources.',
               maxProperties: 8,
             }),
           ),
@@ -629,6 +638,22 @@ export const SiteStatus = Type.Object(
   { additionalProperties: false },
 );
 
+/** What a managed role's pods run (src/model/catalog.ts roleRuntime). */
+export const RoleStatus = Type.Object(
+  {
+    role: Type.String({ description: 'A role of the pattern.', maxLength: 64 }),
+    image: Type.String({ description: "The image the role's pods run.", maxLength: 512 }),
+    profile: Type.Optional(
+      Type.String({
+        description:
+          'The API Manager profile the role starts with (PROFILE_NAME, which the image runs as -Dprofile=); absent when the image runs one role of its own or the whole product.',
+        maxLength: 64,
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const Wso2FrontendStatus = Type.Object(
   {
     observedGeneration: Type.Optional(
@@ -653,8 +678,16 @@ export const Wso2FrontendStatus = Type.Object(
     productConfigMap: Type.Optional(
       Type.String({
         description:
-          'ConfigMap with the product configuration: per role the owned settings of managed pods, or for external nodes what to set in their files (<role>.CHANGES.txt and snippets).',
+          'ConfigMap with the product configuration: per role the owned settings of managed pods (<role>.json; <pod>.json per pod of a role whose pods list their peers), or for external nodes what to set in their files (<role>.CHANGES.txt and snippets; <role>.<node>.* per node of such a role).',
         maxLength: 253,
+      }),
+    ),
+    roles: Type.Optional(
+      Type.Array(RoleStatus, {
+        description: 'Managed backends: the image and profile each role of the pattern runs.',
+        maxItems: 8,
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['role'],
       }),
     ),
     sites: Type.Optional(
@@ -674,6 +707,7 @@ export type Wso2FrontendSpec = Static<typeof Wso2FrontendSpec>;
 export type Wso2FrontendStatus = Static<typeof Wso2FrontendStatus>;
 export type Condition = Static<typeof Condition>;
 export type SiteStatus = Static<typeof SiteStatus>;
+export type RoleStatus = Static<typeof RoleStatus>;
 export type SiteOverride = Static<typeof SiteOverride>;
 export type SessionAffinity = Static<typeof SessionAffinity>;
 export type ExternalNode = Static<typeof ExternalNode>;

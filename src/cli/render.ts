@@ -20,7 +20,7 @@ import { nameProblems } from '../render/names.js';
 import { caSecretName, certificateSecretName, desiredObjects } from '../render/objects.js';
 import { certManagerCertificate } from '../render/cert-manager.js';
 import { patchRole, productSnippets } from '../render/product/patch.js';
-import { caTrustSteps, wso2Workloads } from '../render/workloads.js';
+import { caTrustSteps, podConfigurations, wso2Workloads } from '../render/workloads.js';
 import { issueCa, type KeyAndCertificate } from '../tls/issuer.js';
 import { issuePreviewCertificates } from '../tls/preview.js';
 
@@ -133,13 +133,10 @@ export function writeProductConfig(
           name: n.name,
           config:
             n.roles.length === 1
-              ? roleConfiguration(topology, placement, n.roles[0]!)
-              : nodeConfiguration(topology, placement, n.roles),
+              ? roleConfiguration(topology, placement, n.roles[0]!, n.name)
+              : nodeConfiguration(topology, placement, n.roles, n.name),
         }))
-      : topology.backends.components.map((c) => ({
-          name: c.role,
-          config: roleConfiguration(topology, placement, c.role),
-        }));
+      : topology.backends.components.flatMap((c) => podConfigurations(topology, placement, c.role));
   for (const { name, config } of targets) {
     const target = join(dir, name);
     mkdirSync(target, { recursive: true });

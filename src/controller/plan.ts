@@ -3,12 +3,13 @@
 // `assess` turns what the apply did into the status findings and Events. No I/O and an injected
 // clock, so every branch is a table test (test/controller/plan.test.ts).
 import type * as k8s from '@kubernetes/client-node';
-import type { Wso2Frontend } from '../api/schema.js';
+import type { RoleStatus, Wso2Frontend } from '../api/schema.js';
 import { formatProblem } from '../api/validate.js';
 import type { Role } from '../api/vocabulary.js';
 import {
   buildTopology,
   serviceDnsNames,
+  type Component,
   type ObservedEndpoints,
   type ProbeSettings,
   type Topology,
@@ -171,6 +172,7 @@ export function plan(observed: Observed, now: Date): Plan {
     accepted: { ok: true, reason: 'Valid', message: 'the spec is valid' },
     certificates: certificates.verdict,
     urls: publicUrls(topology),
+    ...(topology.backends.source === 'managed' ? { roles: roleStatuses(topology.backends.components) } : {}),
     ...(certificates.notAfter ? { certificateNotAfter: certificates.notAfter } : {}),
     ...served,
     ...probes.findings,
@@ -416,6 +418,11 @@ export function assess(
   };
 }
 
+/** What each managed role runs, for status.roles. */
+export function roleStatuses(components: readonly Component[]): RoleStatus[] {
+  return components.map(({ role, image, profile }) => ({ role, image, ...(profile ? { profile } : {}) }));
+}
+
 /** Ready endpoints of the operator-run pods, by role, from the role Services' EndpointSlices. */
 export function endpointsOf(slices: readonly k8s.V1EndpointSlice[]): ObservedEndpoints {
   const observed: ObservedEndpoints = {};
@@ -426,6 +433,10 @@ export function endpointsOf(slices: readonly k8s.V1EndpointSlice[]): ObservedEnd
     if (!role || role === (NGINX_COMPONENT as Role)) continue;
     const ready = (slice.endpoints ?? []).filter((e) => e.conditions?.ready && !e.conditions.terminating);
     const service = slice.metadata?.labels?.['kubernetes.io/service-name'];
+    // The role Service's slices only: the headless Service of a role with peers (same labels) also
+    // lists pods that are not ready.
+    const instance = slice.metadata?.labels?.[LABEL.instance];
+    if (service && instance && service !== `${instance}-${role}`) continue;
     const namespace = slice.metadata?.namespace ?? 'default';
     observed[role] = [
       ...(observed[role] ?? []),

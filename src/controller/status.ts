@@ -2,7 +2,7 @@
 // written only when it really changed. Conditions follow the Kubernetes API conventions and
 // kstatus: Ready summarises; Reconciling says work is in progress; Stalled says it cannot
 // progress without a change from the user.
-import type { Condition, SiteStatus, Wso2FrontendStatus } from '../api/schema.js';
+import type { Condition, RoleStatus, SiteStatus, Wso2FrontendStatus } from '../api/schema.js';
 import type { ServingVerdict } from './serving.js';
 import { cut } from '../api/text.js';
 
@@ -73,6 +73,8 @@ export interface Findings {
   product?: Verdict;
   /** The ConfigMap with the product configuration (per role settings, or what to set on external nodes). */
   productConfigMap?: string;
+  /** Managed backends: the image and profile of each role. */
+  roles?: RoleStatus[];
   urls?: string[];
   certificateNotAfter?: Date;
   configHash?: string;
@@ -169,6 +171,7 @@ export function computeStatus(
       : {}),
     ...(findings.configHash ? { configHash: findings.configHash } : {}),
     ...(findings.productConfigMap ? { productConfigMap: findings.productConfigMap } : {}),
+    ...(findings.roles?.length ? { roles: findings.roles } : {}),
     ...(findings.sites?.length ? { sites: findings.sites } : {}),
   };
 }

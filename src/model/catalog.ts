@@ -74,6 +74,73 @@ export const PRODUCT_INFO: Record<Product, ProductInfo> = {
   },
 };
 
+/** What a managed role's pods run: the image, and the API-M profile it starts with (none: the image's default). */
+export interface RoleRuntime {
+  image: string;
+  profile?: string;
+}
+
+/**
+ * API-M 4.0 to 4.4 distributed: one image for every role, each started with its profile.
+ * wso2/helm-apim 4.4.x distributed/{control-plane,gateway,traffic-manager} deployments set the env
+ * PROFILE_NAME, which the image's entrypoint (wso2/docker-apim v4.0.0.1 to v4.4.0.x
+ * dockerfiles/ubuntu/apim/docker-entrypoint.sh) runs as `profileSetup.sh -Dprofile=<name>` and then
+ * `api-manager.sh -Dprofile=<name>`, as the docs' "Start the API-M nodes" step does by hand.
+ */
+const APIM_PROFILES: Partial<Record<Role, string>> = {
+  'control-plane': 'control-plane',
+  gateway: 'gateway-worker',
+  'traffic-manager': 'traffic-manager',
+};
+/**
+ * API-M 4.5 and later: each role is its own distribution and image, whose entrypoint starts it
+ * (api-cp.sh, api-gateway.sh, traffic-manager.sh) from its own home (/home/wso2carbon/<name>-<version>):
+ * wso2/docker-apim dockerfiles/ubuntu/apim-acp, apim-universal-gw and apim-tm (WSO2_SERVER_NAME),
+ * first in tag v4.5.0.1; helm-apim 4.5.x names its charts after them.
+ */
+const APIM_ROLE_IMAGES: Partial<Record<Role, string>> = {
+  'control-plane': 'wso2am-acp',
+  gateway: 'wso2am-universal-gw',
+  'traffic-manager': 'wso2am-tm',
+};
+const APIM_IMAGE_NAMES = ['wso2am', ...Object.values(APIM_ROLE_IMAGES)];
+
+const separateImages = (product: Product, version: SemVer, pattern: PatternName) =>
+  product === 'api-manager' && pattern === 'apim-distributed' && atLeast(version, 4, 5);
+
+/** The default image and profile of a managed role. */
+export function roleRuntime(product: Product, version: string, pattern: PatternName, role: Role): RoleRuntime {
+  const semver = parseVersion(version)!;
+  if (separateImages(product, semver, pattern)) return { image: `wso2/${APIM_ROLE_IMAGES[role]!}:${version}` };
+  const profile = product === 'api-manager' && pattern === 'apim-distributed' ? APIM_PROFILES[role] : undefined;
+  return { image: PRODUCT_INFO[product].defaultImage(version), ...(profile ? { profile } : {}) };
+}
+
+/** An image's repository name without registry, path, tag or digest: `wso2am-tm` of `wso2/wso2am-tm:4.5.0`. */
+const repositoryName = (image: string) => image.split('@')[0]!.split('/').pop()!.split(':')[0]!;
+
+/**
+ * Why an image cannot run a role, when it is one of WSO2's API-M images meant for another role or
+ * version (images of other names are the user's own and pass).
+ */
+export function roleImageProblem(
+  product: Product,
+  version: string,
+  pattern: PatternName,
+  role: Role,
+  image: string,
+): string | undefined {
+  const semver = parseVersion(version);
+  const name = repositoryName(image);
+  if (!semver || product !== 'api-manager' || pattern !== 'apim-distributed' || !APIM_IMAGE_NAMES.includes(name))
+    return undefined;
+  const expected = repositoryName(roleRuntime(product, version, pattern, role).image);
+  if (name === expected) return undefined;
+  return separateImages(product, semver, pattern)
+    ? `API Manager ${version} runs the ${role} from its own image ${expected} (WSO2 ships each role as a separate image from 4.5), not ${name}; set spec.backends.managed.components.${role}.image, or leave it out for wso2/${expected}:${version}`
+    : `API Manager ${version} has no ${name} image (the separate role images start with 4.5): every role runs ${expected} with its profile; leave the image out for wso2/${expected}:${version}`;
+}
+
 /** Where a public listener sends traffic: a port of the nodes of one role. */
 export interface BackendPort {
   role: Role;
@@ -105,6 +172,13 @@ export interface RolePreset {
   replicas: number;
   /** Ports other components of the pattern reach this role on (never through NGINX). */
   internalPorts?: Listener[];
+  /**
+   * Other components address every instance of the role, not one Service: wso2/helm-apim gives
+   * each control-plane and traffic-manager instance its own Service (distributed/control-plane
+   * and traffic-manager templates/<role>/instance-1|2/wso2am-cp|tm-service.yaml). Managed pods get stable names
+   * (a StatefulSet) and a DNS name each (a headless Service).
+   */
+  peers?: boolean;
 }
 
 // API-M 4.x distributed: the event hub and the traffic manager's throttle events (JMS 5672) and
@@ -261,9 +335,11 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
       'control plane portals (sticky), gateway for REST, WebSocket and WebSub traffic; the traffic manager has no public host',
     minVersion: { major: 4, minor: 0, patch: 0 },
     roles: {
-      'control-plane': { replicas: 2, internalPorts: EVENT_PORTS },
-      gateway: { replicas: 2 },
-      'traffic-manager': { replicas: 2, internalPorts: EVENT_PORTS },
+      'control-plane': { replicas: 2, internalPorts: EVENT_PORTS, peers: true },
+      // The control plane deploys APIs through the gateway's Carbon port, as helm-apim's gateway
+      // Service exposes it (4.4.x distributed/gateway/templates/gateway/wso2am-gateway-service.yaml servlet-https).
+      gateway: { replicas: 2, internalPorts: [{ protocol: 'https', port: CARBON_HTTPS, name: 'servlet-https' }] },
+      'traffic-manager': { replicas: 2, internalPorts: EVENT_PORTS, peers: true },
     },
     sites: {
       portal: {
@@ -397,6 +473,8 @@ export function sitesOf(pattern: PatternName): string[] {
 export interface Listener {
   protocol: 'https' | 'http' | 'jms' | 'binary';
   port: number;
+  /** The port's name in the pod and Service when WSO2's charts give it one; else `<protocol>-<port>`. */
+  name?: string;
 }
 
 /** The product ports a role listens on, HTTPS first per site; Carbon's management port for a role no public host reaches (the traffic manager). */
@@ -412,6 +490,9 @@ export function roleListeners(pattern: PatternName, role: Role): Listener[] {
   const all = [...served, ...(PATTERN_PRESETS[pattern].roles[role]?.internalPorts ?? [])];
   return all.filter((l, i) => all.findIndex((o) => o.port === l.port) === i);
 }
+
+/** Whether other components address every instance of the role (RolePreset.peers). */
+export const hasPeers = (pattern: PatternName, role: Role): boolean => !!PATTERN_PRESETS[pattern].roles[role]?.peers;
 
 /** Whether a pinned (management) site is served by the role. */
 export function servesPinnedSite(pattern: PatternName, role: Role): boolean {

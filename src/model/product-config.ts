@@ -21,8 +21,11 @@ export interface TomlSetting extends Sourced {
   /** Dotted when the docs write it dotted under `table` (`listener.wsdl_epr_prefix`). */
   key: string[];
   value: TomlValue;
-  /** For a key of an array of tables: the entry it belongs to, and the keys a new entry starts with. */
-  entry?: { match?: { key: string; value: string }; create: Record<string, TomlValue> };
+  /**
+   * For a key of an array of tables: the entry it belongs to (the one whose `match` key has that
+   * value, or the one at `index`, else the first), and the keys a new entry starts with.
+   */
+  entry?: { match?: { key: string; value: string }; index?: number; create: Record<string, TomlValue> };
 }
 
 /** One step of an element path: an element name and attribute values it must have. */
@@ -89,11 +92,20 @@ const SEED_APIM =
   'WSO2 API-M "Configuring the Proxy Server and the Load Balancer", "Configure the product": deployment.toml [server] hostname, proxyPort';
 const APIM_HOSTNAME_DOC =
   'apim.docs.wso2.com/en/4.4.0/install-and-setup/setup/deployment-best-practices/changing-the-hostname/';
-const HELM_APIM_AIO = 'wso2/helm-apim all-in-one/confs/instance-1/deployment.toml';
-const HELM_APIM_GW = 'wso2/helm-apim distributed/gateway/confs/deployment.toml';
-const HELM_APIM_CP = 'wso2/helm-apim distributed/control-plane/confs/instance-1/deployment.toml';
-const HELM_APIM_TM = 'wso2/helm-apim distributed/traffic-manager/confs/instance-1/deployment.toml';
-const HELM_IS = 'wso2/kubernetes-is confs/deployment.toml';
+const HELM_APIM_AIO = 'wso2/helm-apim main all-in-one/confs/instance-1/deployment.toml';
+const HELM_APIM_AIO_WEBSUB = `${HELM_APIM_AIO} (websub_event_receiver_*); 4.4.x distributed/gateway/templates/gateway/wso2am-gateway-service.yaml (websub 9021, websub-secure 8021)`;
+const DOCS_APIM_ACTIVE_ACTIVE =
+  'wso2/docs-apim en/docs/install-and-setup/setup/single-node/configuring-an-active-active-deployment.md (Step 7)';
+const HELM_APIM_GW = 'wso2/helm-apim 4.4.x distributed/gateway/confs/deployment.toml';
+const HELM_APIM_CP = 'wso2/helm-apim 4.4.x distributed/control-plane/confs/instance-1/deployment.toml';
+const HELM_APIM_TM = 'wso2/helm-apim 4.4.x distributed/traffic-manager/confs/instance-1/deployment.toml';
+const DOCS_APIM_TM_SEPARATED =
+  'wso2/docs-apim en/docs/install-and-setup/setup/distributed-deployment/deploying-wso2-api-m-in-a-distributed-setup-with-tm-separated.md (Step 6, "with High Availability")';
+const HELM_IS = 'wso2/kubernetes-is master confs/deployment.toml';
+const HELM_IS_5 =
+  'wso2/kubernetes-is 5.11.x, 6.0.x, 6.1.x advanced/is-pattern-1/templates/is/wso2is-pattern-1-identity-server-conf.yaml';
+const HELM_IS_VALUES = 'wso2/kubernetes-is master values.yaml deploymentToml.clustering (domain, localMemberPort)';
+const IS_CONSOLE_HOST_DOC = 'wso2/docs-is en/includes/deploy/configure-console-hostname.md (Step 2)';
 const IS_HOSTNAME_DOC = 'is.docs.wso2.com/en/latest/deploy/change-the-hostname/';
 const HELM_MI = 'wso2/helm-mi mi/confs/deployment.toml';
 const MI_CATALOG =
@@ -106,6 +118,8 @@ const SEED_APIM2 =
   'WSO2 API-M 2.x "Configuring the Proxy Server and the Load Balancer", "Configure the reverse proxy settings in the product" (site.json reverseProxy)';
 const SEED_EI =
   'WSO2 EI "Setting up a Load balancer" + EI 6 docs "Deploying WSO2 EI" (carbon.xml HostName, catalina proxyPort, axis2.xml WSDLEPRPrefix)';
+const APIM2_CARBON_DOC =
+  'docs.wso2.com/display/AM210/Distributed+Deployment+of+the+Gateway ("Configure the carbon.xml file")';
 const APIM2_DOC =
   'API-M 2.x docs "Configuring the Proxy Server and the Load Balancer" (api-manager.xml GatewayEndpoint, APIStore URL)';
 
@@ -140,12 +154,39 @@ const environment = (key: string, value: TomlValue, source: string): TomlSetting
   entry: { match: { key: 'name', value: 'Default' }, create: DEFAULT_ENVIRONMENT },
 });
 
-/** The internal address and port offset of a role: its Service (managed), or its first listed node (external). */
-function internalAddress(topology: Topology, placement: Placement, role: Role): { host: string; offset: number } {
+/** One instance of a role as the others reach it: a managed pod, or an external node. */
+export interface Instance {
+  /** The pod's name (managed) or the node's name in the spec (external). */
+  name: string;
+  host: string;
+  offset: number;
+}
+
+/** The headless Service that gives each pod of a role with peers its own DNS name. */
+export const podsServiceName = (placement: Placement, role: Role) => `${placement.name}-${role}-pods`;
+
+/**
+ * Every instance of a role, in order: the StatefulSet's pods by their stable DNS names
+ * (`<pod>.<frontend>-<role>-pods.<namespace>.svc`), or the external nodes that list the role.
+ */
+export function roleInstances(topology: Topology, placement: Placement, role: Role): Instance[] {
+  if (topology.backends.source === 'external')
+    return topology.backends.nodes
+      .filter((n) => n.roles.includes(role))
+      .map((n) => ({ name: n.name, host: n.address, offset: n.portOffset }));
+  const replicas = topology.backends.components.find((c) => c.role === role)?.replicas ?? 0;
+  const service = podsServiceName(placement, role);
+  return Array.from({ length: replicas }, (_, i) => {
+    const pod = `${placement.name}-${role}-${i}`;
+    return { name: pod, host: `${pod}.${service}.${placement.namespace}.svc`, offset: 0 };
+  });
+}
+
+/** The address a role is reached on as a whole: its Service (managed), or its first listed node (external). */
+function roleAddress(topology: Topology, placement: Placement, role: Role): { host: string; offset: number } {
   if (topology.backends.source === 'managed')
     return { host: `${placement.name}-${role}.${placement.namespace}.svc`, offset: 0 };
-  const node = topology.backends.nodes.find((n) => n.roles.includes(role));
-  return node ? { host: node.address, offset: node.portOffset } : { host: 'localhost', offset: 0 };
+  return roleInstances(topology, placement, role)[0] ?? { host: 'localhost', offset: 0 };
 }
 
 const siteHost = (topology: Topology, site: string): string | undefined =>
@@ -166,8 +207,13 @@ const CARBON_HTTPS = 9443;
 const JMS = 5672;
 const BINARY = 9611;
 const BINARY_AUTH = 9711;
+/** The gateway's WebSocket and WebSub ports (helm-apim 4.4.x distributed/gateway wso2am-gateway-service.yaml ws, wss, websub, websub-secure). */
+const WS = 9099;
+const WSS = 8099;
+const WEBSUB = 9021;
+const WEBSUB_SECURE = 8021;
 
-function apiManagerToml(topology: Topology, placement: Placement, role: Role): TomlSetting[] {
+function apiManagerToml(topology: Topology, placement: Placement, role: Role, self?: string): TomlSetting[] {
   const version = parseVersion(topology.version)!;
   const { hostname } = hostnameOf(topology, role);
   const { https, http } = topology.ports;
@@ -187,16 +233,31 @@ function apiManagerToml(topology: Topology, placement: Placement, role: Role): T
       environment('https_endpoint', publicUrl('https', gateway, https), HELM_APIM_AIO),
     );
     const websocket = siteHost(topology, 'websocket');
-    if (websocket)
+    const websub = siteHost(topology, 'websub');
+    if (websocket && websub)
       settings.push(
         environment('ws_endpoint', publicUrl('ws', websocket, http), HELM_APIM_CP),
         environment('wss_endpoint', publicUrl('wss', websocket, https), HELM_APIM_CP),
-      );
-    const websub = siteHost(topology, 'websub');
-    if (websub)
-      settings.push(
         environment('websub_event_receiver_http_endpoint', publicUrl('http', websub, http), HELM_APIM_CP),
         environment('websub_event_receiver_https_endpoint', publicUrl('https', websub, https), HELM_APIM_CP),
+      );
+    else
+      // No WebSocket or WebSub site: the gateway host on the node's own ports (docs' active-active
+      // step 7 for ws/wss; WebSub on the ports helm-apim's gateway Service names websub/websub-secure).
+      settings.push(
+        environment('ws_endpoint', `ws://${gateway}:${WS}`, DOCS_APIM_ACTIVE_ACTIVE),
+        environment('wss_endpoint', `wss://${gateway}:${WSS}`, DOCS_APIM_ACTIVE_ACTIVE),
+        // WebSub APIs came with API-M 4.0.
+        ...(version.major >= 4
+          ? [
+              environment('websub_event_receiver_http_endpoint', `http://${gateway}:${WEBSUB}`, HELM_APIM_AIO_WEBSUB),
+              environment(
+                'websub_event_receiver_https_endpoint',
+                `https://${gateway}:${WEBSUB_SECURE}`,
+                HELM_APIM_AIO_WEBSUB,
+              ),
+            ]
+          : []),
       );
   }
 
@@ -211,60 +272,119 @@ function apiManagerToml(topology: Topology, placement: Placement, role: Role): T
     );
   }
 
-  if (topology.pattern === 'apim-distributed') settings.push(...distributedLinks(topology, placement, role));
+  if (topology.pattern === 'apim-distributed') settings.push(...distributedLinks(topology, placement, role, self));
   return settings;
 }
 
-/** API-M 4.x distributed: each component reaches the others on their internal Service names, never the public host. */
-function distributedLinks(topology: Topology, placement: Placement, role: Role): TomlSetting[] {
-  const at = (target: Role, port: number, scheme: string, suffix = '') => {
-    const { host, offset } = internalAddress(topology, placement, target);
-    return `${scheme}://${host}:${port + offset}${suffix}`;
-  };
-  const services = (target: Role) => at(target, CARBON_HTTPS, 'https', '/services/');
-  const throttling = (source: string): TomlSetting[] => [
-    toml('apim.throttling', 'service_url', services('traffic-manager'), source),
-    toml('apim.throttling', 'throttle_decision_endpoints', [at('traffic-manager', JMS, 'tcp')], source),
-  ];
+/**
+ * API-M 4.x distributed: each component reaches the others on internal names, never the public
+ * host. A role as a whole (the `service_url`s) through its Service; every instance of the control
+ * plane and the traffic manager by its own name, as WSO2's HA notes ask: a gateway subscribed to
+ * one event hub misses the events the other publishes, and throttle counts split across traffic
+ * managers. `self` is the instance the configuration is for (its peers get its duplicated events).
+ */
+function distributedLinks(
+  topology: Topology,
+  placement: Placement,
+  role: Role,
+  self: string | undefined,
+): TomlSetting[] {
+  const url = (scheme: string, { host, offset }: { host: string; offset: number }, port: number, suffix = '') =>
+    `${scheme}://${host}:${port + offset}${suffix}`;
+  const services = (target: Role) => url('https', roleAddress(topology, placement, target), CARBON_HTTPS, '/services/');
+  const instances = (target: Role) => roleInstances(topology, placement, target);
+  const every = (target: Role, scheme: string, port: number) => instances(target).map((i) => url(scheme, i, port));
+  const others = (target: Role) =>
+    instances(target)
+      .filter((i) => i.name !== (self ?? instances(target)[0]?.name))
+      .map((i) => url('tcp', i, JMS));
+  /** One `[[table]]` entry per instance of `target`, at its position. */
+  const perInstance = (table: string, target: Role, keys: (i: Instance) => [string, TomlValue][], source: string) =>
+    instances(target).flatMap((instance, index) =>
+      keys(instance).map(([key, value]): TomlSetting => ({
+        ...toml(table, key, value, source),
+        entry: { index, create: {} },
+      })),
+    );
+
+  const keyManager = (source: string) => toml('apim.key_manager', 'service_url', services('control-plane'), source);
   const eventHub = (source: string): TomlSetting[] => [
     toml('apim.event_hub', 'enable', true, source),
     toml('apim.event_hub', 'service_url', services('control-plane'), source),
-    toml('apim.event_hub', 'event_listening_endpoints', [at('control-plane', JMS, 'tcp')], source),
+    toml('apim.event_hub', 'event_listening_endpoints', every('control-plane', 'tcp', JMS), source),
   ];
-  const keyManager = (source: string) => toml('apim.key_manager', 'service_url', services('control-plane'), source);
-  const urlGroup = (source: string): TomlSetting[] =>
-    (
-      [
-        ['traffic_manager_urls', [at('traffic-manager', BINARY, 'tcp')]],
-        ['traffic_manager_auth_urls', [at('traffic-manager', BINARY_AUTH, 'ssl')]],
-      ] as const
-    ).map(([key, value]) => ({
-      ...toml('apim.throttling.url_group', key, [...value], source),
-      entry: { create: {} },
-    }));
   switch (role) {
     case 'gateway':
       return [
         keyManager(HELM_APIM_GW),
-        ...throttling(HELM_APIM_GW),
-        ...urlGroup(HELM_APIM_GW),
-        ...eventHub(HELM_APIM_GW),
+        toml('apim.throttling', 'service_url', services('traffic-manager'), HELM_APIM_GW),
+        toml(
+          'apim.throttling',
+          'throttle_decision_endpoints',
+          every('traffic-manager', 'tcp', JMS),
+          `${HELM_APIM_GW}; ${DOCS_APIM_TM_SEPARATED}`,
+        ),
+        ...perInstance(
+          'apim.throttling.url_group',
+          'traffic-manager',
+          (tm) => [
+            ['traffic_manager_urls', [url('tcp', tm, BINARY)]],
+            ['traffic_manager_auth_urls', [url('ssl', tm, BINARY_AUTH)]],
+            ['type', 'loadbalance'],
+          ],
+          `${HELM_APIM_GW}; ${DOCS_APIM_TM_SEPARATED}`,
+        ),
+        ...eventHub(`${HELM_APIM_GW}; ${DOCS_APIM_TM_SEPARATED}`),
       ];
-    case 'control-plane':
+    case 'control-plane': {
+      const duplicates = others('control-plane');
       return [
-        ...throttling(HELM_APIM_CP),
-        ...urlGroup(HELM_APIM_CP),
-        environmentServiceUrl(topology, placement, HELM_APIM_CP),
+        environmentServiceUrl(topology, placement, `${HELM_APIM_CP}; ${DOCS_APIM_TM_SEPARATED}`),
+        ...(duplicates.length
+          ? [
+              toml(
+                'apim.event_hub',
+                'event_duplicate_url',
+                duplicates,
+                `${HELM_APIM_CP} (instance-1, instance-2); ${DOCS_APIM_TM_SEPARATED}`,
+              ),
+            ]
+          : []),
+        ...perInstance(
+          'apim.event_hub.publish.url_group',
+          'control-plane',
+          (cp) => [
+            ['urls', [url('tcp', cp, BINARY)]],
+            ['auth_urls', [url('ssl', cp, BINARY_AUTH)]],
+          ],
+          `${HELM_APIM_CP}; ${DOCS_APIM_TM_SEPARATED}`,
+        ),
       ];
-    case 'traffic-manager':
-      return [keyManager(HELM_APIM_TM), ...eventHub(HELM_APIM_TM)];
+    }
+    case 'traffic-manager': {
+      const duplicates = others('traffic-manager');
+      return [
+        keyManager(HELM_APIM_TM),
+        ...eventHub(`${HELM_APIM_TM}; ${DOCS_APIM_TM_SEPARATED}`),
+        ...(duplicates.length
+          ? [
+              toml(
+                'apim.throttling',
+                'event_duplicate_url',
+                duplicates,
+                `${HELM_APIM_TM} (instance-1, instance-2); ${DOCS_APIM_TM_SEPARATED}`,
+              ),
+            ]
+          : []),
+      ];
+    }
     default:
       return [];
   }
 }
 
 function environmentServiceUrl(topology: Topology, placement: Placement, source: string): TomlSetting {
-  const { host, offset } = internalAddress(topology, placement, 'gateway');
+  const { host, offset } = roleAddress(topology, placement, 'gateway');
   return environment('service_url', `https://${host}:${CARBON_HTTPS + offset}/services/`, source);
 }
 
@@ -296,21 +416,48 @@ function identityServerToml(topology: Topology, placement: Placement): TomlSetti
   const host = siteHost(topology, 'identity')!;
   const settings: TomlSetting[] = [
     toml('server', 'hostname', host, `${SEED_IS}; ${IS_HOSTNAME_DOC}; ${HELM_IS}`),
-    toml('server', 'base_path', publicUrl('https', host, topology.ports.https), HELM_IS),
+    // docs-is writes https://$ref{server.hostname} behind a proxy on 443; with another public port the origin carries it.
+    toml('server', 'base_path', publicUrl('https', host, topology.ports.https), `${IS_CONSOLE_HOST_DOC}; ${HELM_IS_5}`),
     ...proxyPorts(topology, `${SEED_IS}; ${HELM_IS}`),
   ];
-  if (parseVersion(topology.version)!.major >= 7)
+  const is7 = parseVersion(topology.version)!.major >= 7;
+  if (is7)
     settings.push(
       toml('console', 'callback_url', systemAppCallback(topology, 'console'), IS_SYSTEM_APPS),
       toml('myaccount', 'callback_url', systemAppCallback(topology, 'myaccount'), IS_SYSTEM_APPS),
+      // The links of self-registration e-mails must come back to the public host.
+      toml(
+        'identity_mgt',
+        'user_self_registration.callback_url',
+        `${publicUrl('https', host, topology.ports.https)}/.*`,
+        HELM_IS,
+      ),
     );
+  // IS 7 has no Carbon management console: the management host is the Console's own host.
+  const consoleHost = siteHost(topology, 'management');
+  if (is7 && consoleHost && consoleHost !== host) {
+    const console = publicUrl('https', consoleHost, topology.ports.https);
+    settings.push(
+      toml('console', 'server_origin', console, IS_CONSOLE_HOST_DOC),
+      toml('cors', 'allowed_origins', [console], IS_CONSOLE_HOST_DOC),
+      toml('console.idp_configs', 'signInRedirectURL', `${console}/console`, IS_CONSOLE_HOST_DOC),
+      toml(
+        'console.idp_configs',
+        'issuer',
+        `${publicUrl('https', host, topology.ports.https)}/oauth2/token`,
+        IS_CONSOLE_HOST_DOC,
+      ),
+    );
+  }
   if (topology.backends.source === 'managed') {
     // Hazelcast finds the other members through the Kubernetes API (the ServiceAccount the operator creates).
     const services = topology.backends.components.map((c) => `${placement.name}-${c.role}`).join(',');
     settings.push(
-      toml('clustering', 'membership_scheme', 'kubernetes', HELM_IS),
-      toml('clustering', 'properties.KUBERNETES_NAMESPACE', placement.namespace, HELM_IS),
-      toml('clustering', 'properties.KUBERNETES_SERVICES', services, HELM_IS),
+      toml('clustering', 'membership_scheme', 'kubernetes', is7 ? HELM_IS : HELM_IS_5),
+      toml('clustering', 'domain', is7 ? 'wso2.is.domain' : 'wso2.carbon.domain', is7 ? HELM_IS_VALUES : HELM_IS_5),
+      ...(is7 ? [toml('clustering', 'local_member_port', '4001', HELM_IS_VALUES)] : []),
+      toml('clustering', 'properties.KUBERNETES_NAMESPACE', placement.namespace, is7 ? HELM_IS : HELM_IS_5),
+      toml('clustering', 'properties.KUBERNETES_SERVICES', services, is7 ? HELM_IS : HELM_IS_5),
     );
   }
   return settings;
@@ -378,17 +525,10 @@ function apiManager2Files(topology: Topology, role: Role): ProductFile[] {
   const { hostname, managementHostname } = hostnameOf(topology, role);
   const { https, http } = topology.ports;
   const files = [
-    carbonXml(
-      'repository/conf/carbon.xml',
-      hostname,
-      managementHostname,
-      'WSO2 API-M 2.x "Configuring the Proxy Server and the Load Balancer"',
-    ),
-    catalinaServerXml(
-      'repository/conf/tomcat/catalina-server.xml',
-      topology,
-      'WSO2 API-M 2.x "Configuring the Proxy Server and the Load Balancer"',
-    ),
+    // The API-M 2.x load-balancer document covers only site.json: the Carbon 4 files come from the API-M
+    // 2.x docs and, for the connector proxy ports, the same Carbon 4.4 file as IS pattern 1 sets it.
+    carbonXml('repository/conf/carbon.xml', hostname, managementHostname, APIM2_CARBON_DOC),
+    catalinaServerXml('repository/conf/tomcat/catalina-server.xml', topology, `${SEED_IS} (the same Carbon 4.4 file)`),
   ];
   const apiManagerXml: OwnedSetting[] = [];
   const gateway = siteHost(topology, 'gateway');
@@ -495,15 +635,23 @@ const deploymentToml = (path: string, settings: TomlSetting[]): ProductFile => (
   settings,
 });
 
-/** The files and keys the fronting owns for one role of the topology. */
-export function roleConfiguration(topology: Topology, placement: Placement, role: Role): RoleConfiguration {
+/**
+ * The files and keys the fronting owns for one role of the topology; for a role with peers, those
+ * of its instance `instance` (a pod or node name; default its first).
+ */
+export function roleConfiguration(
+  topology: Topology,
+  placement: Placement,
+  role: Role,
+  instance?: string,
+): RoleConfiguration {
   const carbon4 = topology.productSettings.configFormat === 'carbon4';
   let files: ProductFile[];
   switch (topology.product) {
     case 'api-manager':
       files = carbon4
         ? apiManager2Files(topology, role)
-        : [deploymentToml('repository/conf/deployment.toml', apiManagerToml(topology, placement, role))];
+        : [deploymentToml('repository/conf/deployment.toml', apiManagerToml(topology, placement, role, instance))];
       break;
     case 'identity-server':
       files = carbon4
@@ -537,12 +685,17 @@ function ownedKey(setting: OwnedSetting): string {
 /**
  * The files and keys of a node that serves `roles` (one product home): every role's files, a file
  * two roles own once with the keys of both. A key two roles set to different values (a host name)
- * takes the value of the node's first listed role.
+ * takes the value of the node's first listed role. `node` names the node, for the keys that list its peers.
  */
-export function nodeConfiguration(topology: Topology, placement: Placement, roles: readonly Role[]): NodeConfiguration {
+export function nodeConfiguration(
+  topology: Topology,
+  placement: Placement,
+  roles: readonly Role[],
+  node?: string,
+): NodeConfiguration {
   const files: ProductFile[] = [];
   for (const role of roles) {
-    for (const file of roleConfiguration(topology, placement, role).files) {
+    for (const file of roleConfiguration(topology, placement, role, node).files) {
       const known = files.find((f) => f.path === file.path);
       if (!known) {
         files.push({ ...file, settings: [...file.settings] });

@@ -12,7 +12,10 @@ import {
   probePath,
   roleListeners,
   rolesOf,
+  hasPeers,
+  roleRuntime,
   servesPinnedSite,
+  type RoleRuntime,
   type ConfigFormat,
   type Listener,
   type SitePreset,
@@ -141,6 +144,11 @@ export interface Component {
   listeners: Listener[];
   /** A pinned site goes to the role's first pod, so its pods need stable names (a StatefulSet). */
   pinned: boolean;
+  /** Other components address each pod (catalog RolePreset.peers): stable names and a DNS name each. */
+  peers: boolean;
+  image: string;
+  /** The API-M profile the role starts with (catalog roleRuntime), when it has one. */
+  profile?: string;
   /** The product container's compute resources, when the spec sets them (the render layer has the defaults). */
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
 }
@@ -181,7 +189,6 @@ export interface Topology {
     | { source: 'external'; nodes: ExternalBackendNode[] }
     | {
         source: 'managed';
-        image: string;
         /** The uid and gid the product image runs as (its Dockerfile's USER_ID), for the pod's securityContext. */
         imageUser: number;
         components: Component[];
@@ -410,7 +417,6 @@ export function buildTopology(spec: DefaultedSpec, observed: ObservedEndpoints =
         }
       : {
           source: 'managed',
-          image: spec.backends.managed?.image ?? PRODUCT_INFO[product].defaultImage(version),
           imageUser: PRODUCT_INFO[product].imageUser(semver),
           ...(spec.backends.managed?.configMapName ? { baseConfigMap: spec.backends.managed.configMapName } : {}),
           ...(spec.backends.managed?.truststorePassword
@@ -428,6 +434,11 @@ export function buildTopology(spec: DefaultedSpec, observed: ObservedEndpoints =
               replicas: component?.replicas ?? preset.roles[role]!.replicas,
               listeners: roleListeners(pattern, role),
               pinned: servesPinnedSite(pattern, role),
+              peers: hasPeers(pattern, role),
+              ...runtimeOf(
+                roleRuntime(product, version, pattern, role),
+                component?.image ?? spec.backends.managed?.image,
+              ),
               ...(component?.resources ? { resources: component.resources } : {}),
             };
           }),
@@ -455,6 +466,11 @@ export function buildTopology(spec: DefaultedSpec, observed: ObservedEndpoints =
       ? { networkPolicy: { metricsNamespaces: [...(spec.networkPolicy.metricsNamespaces ?? [])].sort() } }
       : {}),
   };
+}
+
+/** The user's image replaces the default; the profile stays (the image is the same product). */
+function runtimeOf(defaults: RoleRuntime, image: string | undefined): RoleRuntime {
+  return image ? { ...defaults, image } : defaults;
 }
 
 function certificatePlans(sites: Site[]): CertificatePlan[] {

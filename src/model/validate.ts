@@ -6,7 +6,15 @@ import type { DefaultedSpec, Wso2FrontendSpec } from '../api/schema.js';
 import { DNS_SUBDOMAIN } from '../api/schema.js';
 import { quote, schemaProblems, withDefaults, type Problem } from '../api/validate.js';
 import { crossFieldRules, type CrossFieldRule } from '../api/rules.js';
-import { PATTERN_PRESETS, PATTERN_SHAPES, PRODUCT_INFO, parseVersion, type SemVer } from './catalog.js';
+import {
+  PATTERN_PRESETS,
+  PATTERN_SHAPES,
+  PRODUCT_INFO,
+  parseVersion,
+  roleImageProblem,
+  rolesOf,
+  type SemVer,
+} from './catalog.js';
 
 const ALL_RULES = crossFieldRules(PATTERN_SHAPES);
 
@@ -84,6 +92,29 @@ function presetProblems(spec: Wso2FrontendSpec): Problem[] {
       path: 'spec.version',
       message: `pattern ${spec.pattern} needs ${product} ${showVersion(preset.minVersion)} or later`,
     });
+  }
+
+  const managed = spec.backends.managed;
+  const versionText = spec.version ?? PRODUCT_INFO[product].defaultVersion;
+  if (managed && product === 'enterprise-integrator' && version && version.major >= 7) {
+    // wso2/docker-ei v7.0.0.1 and v7.1.0.1 build only Micro Integrator images (wso2mi 1.1.0, 1.2.0),
+    // whose home is not EI 7's: there is no EI 7 image whose layout the operator could patch.
+    problems.push({
+      path: 'spec.backends.managed',
+      message: `the operator cannot run Enterprise Integrator ${versionText}: WSO2 publishes no EI 7 image (docker-ei 7.x builds only Micro Integrator images, wso2mi 1.1.0 and 1.2.0); list your EI 7 nodes under spec.backends.external, or run product micro-integrator`,
+    });
+  }
+  if (managed && version) {
+    for (const role of rolesOf(spec.pattern)) {
+      const own = managed.components?.[role]?.image;
+      const image = own ?? managed.image;
+      const problem = image && roleImageProblem(product, versionText, spec.pattern, role, image);
+      if (problem)
+        problems.push({
+          path: own ? `spec.backends.managed.components.${role}.image` : 'spec.backends.managed.image',
+          message: problem,
+        });
+    }
   }
 
   // Host names must stay unique once the pattern's defaults fill the gaps.

@@ -25,8 +25,15 @@ import type {
 } from '@kubernetes/client-node';
 import type { Wso2Frontend } from '../api/schema.js';
 import type { Role } from '../api/vocabulary.js';
-import { roleConfiguration, type Placement, type RoleConfiguration } from '../model/product-config.js';
+import {
+  podsServiceName,
+  roleConfiguration,
+  roleInstances,
+  type Placement,
+  type RoleConfiguration,
+} from '../model/product-config.js';
 import type { Component, Topology } from '../model/topology.js';
+import { hasPeers } from '../model/catalog.js';
 import { certificateSecretName } from './objects.js';
 import { labelsFor, meta, selectorFor } from './ownership.js';
 import { configMapKey } from './product/layout.js';
@@ -56,7 +63,11 @@ const MOUNT_ROOT = '/wso2-frontend';
 export const CONFIG_VOLUME = '/home/wso2carbon/wso2-config-volume';
 /** The frontend's CA, as WSO2 nodes must trust it (calls that go out through the public hosts). */
 const LB_CA_ALIAS = 'wso2-frontend-lb-ca';
-/** Carbon's truststores: JKS before IS 7 and API-M 4.5, PKCS#12 after. */
+/**
+ * Carbon's truststores: whichever the product has. API-M keeps client-truststore.jks (helm-apim
+ * main all-in-one/values.yaml truststore name); IS 7 ships client-truststore.p12 (kubernetes-is
+ * master values.yaml deploymentToml.truststore: PKCS12), earlier IS the .jks.
+ */
 const TRUSTSTORES = [
   'repository/resources/security/client-truststore.jks',
   'repository/resources/security/client-truststore.p12',
@@ -113,9 +124,28 @@ export function productFilesScript(config: RoleConfiguration, root = MOUNT_ROOT)
   ].join('\n');
 }
 
-/** A hash of what the role's product configuration depends on; the pod template carries it. */
-export function productConfigChecksum(config: RoleConfiguration, baseConfigHash = ''): string {
-  return createHash('sha256').update(roleSettingsJson(config)).update(baseConfigHash).digest('hex').slice(0, 16);
+/** A hash of what the role's product configuration depends on (every pod's, for a role with peers); the pod template carries it. */
+export function productConfigChecksum(configs: readonly RoleConfiguration[], baseConfigHash = ''): string {
+  const hash = createHash('sha256');
+  for (const config of configs) hash.update(roleSettingsJson(config));
+  return hash.update(baseConfigHash).digest('hex').slice(0, 16);
+}
+
+/**
+ * The product configurations of a role's pods, each named: one for the whole role, named after it;
+ * for a role with peers one per pod, named after the pod, since each lists its peers (not itself).
+ */
+export function podConfigurations(
+  topology: Topology,
+  placement: Placement,
+  role: Role,
+): { name: string; config: RoleConfiguration }[] {
+  const component = topology.backends.source === 'managed' && topology.backends.components.find((c) => c.role === role);
+  if (!component || !component.peers) return [{ name: role, config: roleConfiguration(topology, placement, role) }];
+  return roleInstances(topology, placement, role).map((i) => ({
+    name: i.name,
+    config: roleConfiguration(topology, placement, role, i.name),
+  }));
 }
 
 /** The Secret whose `ca.crt` is the frontend's CA: every served certificate's Secret has it (issued ones always; a copy of the user's when it has one). */
@@ -151,22 +181,30 @@ export function caTrustSteps(frontend: Wso2Frontend, topology: Topology, caFile?
 }
 
 /**
- * Per role: for managed backends `<role>.json` (what the init container applies); for external
- * nodes `<role>.CHANGES.txt` (ending with the CA trust step) and minimal deployment.toml /
- * site.json snippets to set by hand.
+ * Per role: for managed backends `<role>.json` (what the init container applies; `<pod>.json` per
+ * pod of a role with peers); for external nodes `<role>.CHANGES.txt` (ending with the CA trust
+ * step) and minimal deployment.toml / site.json snippets to set by hand (`<role>.<node>.*` per node
+ * of a role with peers).
  */
 export function productConfigMap(frontend: Wso2Frontend, topology: Topology): V1ConfigMap {
   const placement = placementOf(frontend);
   const data: Record<string, string> = {};
   for (const { role } of topology.productSettings.roles) {
-    const config = roleConfiguration(topology, placement, role);
     if (topology.backends.source === 'managed') {
-      data[`${role}.json`] = roleSettingsJson(config);
+      for (const { name, config } of podConfigurations(topology, placement, role))
+        data[`${name}.json`] = roleSettingsJson(config);
       continue;
     }
-    const snippets = productSnippets(config);
-    snippets['CHANGES.txt'] += caTrustSteps(frontend, topology);
-    for (const [name, text] of Object.entries(snippets)) data[`${role}.${configMapKey(name)}`] = text;
+    // A role whose nodes list their peers: what to set differs per node.
+    const nodes = hasPeers(topology.pattern, role)
+      ? roleInstances(topology, placement, role).map((i) => i.name)
+      : [undefined];
+    for (const node of nodes) {
+      const snippets = productSnippets(roleConfiguration(topology, placement, role, node));
+      snippets['CHANGES.txt'] += caTrustSteps(frontend, topology);
+      const prefix = node ? `${role}.${node}` : role;
+      for (const [name, text] of Object.entries(snippets)) data[`${prefix}.${configMapKey(name)}`] = text;
+    }
   }
   return {
     apiVersion: 'v1',
@@ -207,10 +245,10 @@ const roleSelector = (frontend: Wso2Frontend, role: Role) => selectorFor(fronten
 
 const roleMeta = (frontend: Wso2Frontend, role: Role) => meta(frontend, roleName(frontend, role), role);
 
-/** The role's product ports, named `https-9443`, `http-9763` (15 characters at most). */
+/** The role's product ports, named `https-9443`, `http-9763` (15 characters at most), or as WSO2's charts name them. */
 function containerPorts(component: Component): V1ContainerPort[] {
-  return component.listeners.map(({ protocol, port }) => ({
-    name: `${protocol}-${port}`,
+  return component.listeners.map(({ protocol, port, name }) => ({
+    name: name ?? `${protocol}-${port}`,
     containerPort: port,
     protocol: 'TCP',
   }));
@@ -229,7 +267,10 @@ const INIT_RESOURCES: V1ResourceRequirements = {
 };
 
 interface RoleProductConfig {
+  /** The files every pod of the role patches (the same paths for each pod). */
   config: RoleConfiguration;
+  /** The ConfigMap keys of the role's settings: `<role>.json`, or `<pod>.json` per pod of a role with peers. */
+  settings: { perPod: boolean; keys: string[] };
   checksum: string;
   caSecret?: string;
   baseConfigMap?: string;
@@ -245,7 +286,12 @@ function productConfigPieces(frontend: Wso2Frontend, image: string, product: Rol
     { name: 'product-config', emptyDir: {} },
     {
       name: 'product-settings',
-      configMap: { name: productConfigName(frontend), items: [{ key: `${config.role}.json`, path: 'settings.json' }] },
+      configMap: {
+        name: productConfigName(frontend),
+        items: product.settings.perPod
+          ? product.settings.keys.map((key) => ({ key, path: key }))
+          : [{ key: product.settings.keys[0]!, path: 'settings.json' }],
+      },
     },
     ...(product.caSecret
       ? [
@@ -291,10 +337,14 @@ function productConfigPieces(frontend: Wso2Frontend, image: string, product: Rol
     {
       name: 'patch-product-config',
       image: product.operatorImage,
+      // A pod of a role with peers reads the settings named after it (the kubelet expands $(POD_NAME)).
+      ...(product.settings.perPod
+        ? { env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }] }
+        : {}),
       args: [
         'patch-product-config',
         '--config',
-        `${MOUNT_ROOT}/settings/settings.json`,
+        `${MOUNT_ROOT}/settings/${product.settings.perPod ? '$(POD_NAME).json' : 'settings.json'}`,
         '--home',
         `${MOUNT_ROOT}/base`,
         ...(product.baseConfigMap ? ['--user', `${MOUNT_ROOT}/user`] : []),
@@ -330,6 +380,8 @@ function podSpec(
   const container: V1Container = {
     name: 'wso2',
     image,
+    // The official API-M 4.0-4.4 image's entrypoint starts the server with -Dprofile=$PROFILE_NAME (catalog roleRuntime).
+    ...(component.profile ? { env: [{ name: 'PROFILE_NAME', value: component.profile }] } : {}),
     ports,
     // Carbon takes minutes to start on small nodes: the startup probe holds off liveness until then.
     startupProbe: tcpProbe({ periodSeconds: 10, failureThreshold: 30 }),
@@ -384,7 +436,7 @@ function roleWorkload(
   const { role, replicas } = component;
   const selector = { matchLabels: roleSelector(frontend, role) };
   const template = podTemplate(frontend, image, imageUser, component, containerPorts(component), product);
-  if (!component.pinned) {
+  if (!component.pinned && !component.peers) {
     return {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
@@ -403,7 +455,35 @@ function roleWorkload(
     kind: 'StatefulSet',
     metadata: roleMeta(frontend, role),
     // Parallel: the pods do not depend on each other starting in order, and Carbon starts slowly.
-    spec: { replicas, selector, template, serviceName: roleName(frontend, role), podManagementPolicy: 'Parallel' },
+    spec: {
+      replicas,
+      selector,
+      template,
+      // A role with peers: its pods' DNS names are under the headless Service (podsService).
+      serviceName: component.peers ? podsServiceName(placementOf(frontend), role) : roleName(frontend, role),
+      podManagementPolicy: 'Parallel',
+    },
+  };
+}
+
+/**
+ * The headless Service of a role with peers: a DNS name for each pod, which the other roles list
+ * (helm-apim gives each instance a Service of its own; a StatefulSet's pods get theirs from one).
+ * Not-ready pods are published too, so peers that start together can resolve each other; NGINX
+ * routes by the role Service's ready endpoints, never this one's.
+ */
+function podsService(frontend: Wso2Frontend, component: Component): V1Service {
+  const { role } = component;
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: meta(frontend, podsServiceName(placementOf(frontend), role), role),
+    spec: {
+      clusterIP: 'None',
+      publishNotReadyAddresses: true,
+      selector: roleSelector(frontend, role),
+      ports: servicePorts(component),
+    },
   };
 }
 
@@ -416,17 +496,20 @@ function roleService(frontend: Wso2Frontend, component: Component): V1Service {
     spec: {
       type: 'ClusterIP',
       selector: roleSelector(frontend, role),
-      ports: containerPorts(component).map((p) => ({
-        name: p.name!,
-        port: p.containerPort,
-        targetPort: p.name!,
-        protocol: 'TCP',
-      })),
+      ports: servicePorts(component),
     },
   };
 }
 
-/** Per role of a managed topology, in topology order: its workload, then its Service. None for external backends. */
+const servicePorts = (component: Component) =>
+  containerPorts(component).map((p) => ({
+    name: p.name!,
+    port: p.containerPort,
+    targetPort: p.name!,
+    protocol: 'TCP',
+  }));
+
+/** Per role of a managed topology, in topology order: its workload, its Service, and the headless Service of a role with peers. None for external backends. */
 export function wso2Workloads(
   frontend: Wso2Frontend,
   topology: Topology,
@@ -437,18 +520,23 @@ export function wso2Workloads(
   const placement = placementOf(frontend);
   const caSecret = frontendCaSecret(frontend, topology);
   return backends.components.flatMap((component) => {
-    const config = roleConfiguration(topology, placement, component.role);
+    const pods = podConfigurations(topology, placement, component.role);
     const product: RoleProductConfig = {
-      config,
-      checksum: productConfigChecksum(config, options.baseConfigHash),
+      config: pods[0]?.config ?? roleConfiguration(topology, placement, component.role),
+      settings: { perPod: component.peers, keys: pods.map((p) => `${p.name}.json`) },
+      checksum: productConfigChecksum(
+        pods.map((p) => p.config),
+        options.baseConfigHash,
+      ),
       operatorImage: options.operatorImage ?? DEFAULT_OPERATOR_IMAGE,
       ...(caSecret ? { caSecret } : {}),
       ...(backends.baseConfigMap ? { baseConfigMap: backends.baseConfigMap } : {}),
       ...(backends.truststorePassword ? { truststorePassword: backends.truststorePassword } : {}),
     };
     return [
-      roleWorkload(frontend, backends.image, backends.imageUser, component, product),
+      roleWorkload(frontend, component.image, backends.imageUser, component, product),
       roleService(frontend, component),
+      ...(component.peers ? [podsService(frontend, component)] : []),
     ];
   });
 }

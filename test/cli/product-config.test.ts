@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import jsonc from 'jsonc-parser';
 import * as yaml from 'js-yaml';
 import { parse as parseToml } from 'smol-toml';
-import type { Wso2Frontend } from '../../src/api/schema.js';
+import type { ExternalNode, Wso2Frontend } from '../../src/api/schema.js';
 import { roleConfiguration } from '../../src/model/product-config.js';
 import { topologyOf } from '../support/frontend.js';
 import { example } from '../support/resources.js';
@@ -73,23 +73,25 @@ test('render --product-config --base PRODUCT_HOME: the node gets its patched fil
     );
 });
 
-test('render --product-config: a node with several roles gets the files and keys of each of them', () => {
+/** `render --product-config --base` of the distributed API-M example on these external nodes; the output directory. */
+function renderExternalApim(name: string, nodes: ExternalNode[]): string {
   const resource = yaml.load(readFileSync('examples/apim-distributed.yaml', 'utf8')) as Wso2Frontend;
-  resource.spec.backends = {
-    external: {
-      nodes: [
-        { name: 'cp-tm', address: '192.0.2.1', roles: ['control-plane', 'traffic-manager'] },
-        { name: 'gw', address: '192.0.2.2', roles: ['gateway'] },
-      ],
-    },
-  };
-  const file = join(scratch, 'apim-distributed-external.yaml');
+  resource.spec.backends = { external: { nodes } };
+  const file = join(scratch, `${name}.yaml`);
   writeFileSync(file, yaml.dump(resource));
-  const home = productHome('apim-4-home-multi', { 'repository/conf/deployment.toml': 'apim-4/deployment.toml' });
-  const out = join(scratch, 'apim-distributed-nodes');
+  const home = productHome(`${name}-home`, { 'repository/conf/deployment.toml': 'apim-4/deployment.toml' });
+  const out = join(scratch, name);
   const result = run('render', '-f', file, '--product-config', out, '--base', home);
   expect(result.stderr).toBe('');
   expect(result.status).toBe(0);
+  return out;
+}
+
+test('render --product-config: a node with several roles gets the files and keys of each of them', () => {
+  const out = renderExternalApim('apim-distributed-nodes', [
+    { name: 'cp-tm', address: '192.0.2.1', roles: ['control-plane', 'traffic-manager'] },
+    { name: 'gw', address: '192.0.2.2', roles: ['gateway'] },
+  ]);
   const toml = parseToml(readFileSync(join(out, 'cp-tm', 'repository/conf/deployment.toml'), 'utf8')) as {
     apim: { key_manager: { service_url: string }; gateway: { environment: { service_url: string }[] } };
   };
@@ -99,6 +101,41 @@ test('render --product-config: a node with several roles gets the files and keys
   expect(readFileSync(join(out, 'cp-tm', 'CHANGES.txt'), 'utf8')).toMatch(
     /^# What to set on a node with roles control-plane, traffic-manager /,
   );
+});
+
+test('render --product-config for external distributed nodes: every node lists every instance of the roles it reaches, and its peers but not itself', () => {
+  const out = renderExternalApim('apim-distributed-ha', [
+    { name: 'cp-1', address: '192.0.2.11', roles: ['control-plane'] },
+    { name: 'cp-2', address: '192.0.2.12', roles: ['control-plane'] },
+    { name: 'tm-1', address: '192.0.2.21', roles: ['traffic-manager'] },
+    { name: 'tm-2', address: '192.0.2.22', roles: ['traffic-manager'], portOffset: 1 },
+    { name: 'gw-1', address: '192.0.2.31', roles: ['gateway'] },
+  ]);
+  expect(readdirSync(out).sort()).toEqual(['cp-1', 'cp-2', 'gw-1', 'tm-1', 'tm-2']);
+  type Apim = {
+    apim: {
+      throttling: { throttle_decision_endpoints?: string[]; event_duplicate_url?: string[]; url_group?: unknown[] };
+      event_hub: {
+        event_listening_endpoints?: string[];
+        event_duplicate_url?: string[];
+        publish?: { url_group: { urls: string[] }[] };
+      };
+    };
+  };
+  const node = (name: string) =>
+    parseToml(readFileSync(join(out, name, 'repository/conf/deployment.toml'), 'utf8')) as unknown as Apim;
+  const gateway = node('gw-1').apim;
+  expect(gateway.throttling.throttle_decision_endpoints).toEqual(['tcp://192.0.2.21:5672', 'tcp://192.0.2.22:5673']);
+  expect(gateway.throttling.url_group).toHaveLength(2);
+  expect(gateway.event_hub.event_listening_endpoints).toEqual(['tcp://192.0.2.11:5672', 'tcp://192.0.2.12:5672']);
+  expect(node('cp-1').apim.event_hub.event_duplicate_url).toEqual(['tcp://192.0.2.12:5672']);
+  expect(node('cp-2').apim.event_hub.event_duplicate_url).toEqual(['tcp://192.0.2.11:5672']);
+  expect(node('cp-2').apim.event_hub.publish!.url_group.map((g) => g.urls)).toEqual([
+    ['tcp://192.0.2.11:9611'],
+    ['tcp://192.0.2.12:9611'],
+  ]);
+  expect(node('tm-1').apim.throttling.event_duplicate_url).toEqual(['tcp://192.0.2.22:5673']);
+  expect(node('tm-2').apim.throttling.event_duplicate_url).toEqual(['tcp://192.0.2.21:5672']);
 });
 
 describe('patch-product-config', () => {

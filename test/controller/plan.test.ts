@@ -11,6 +11,7 @@ import {
   endpointsOf,
   MAX_REQUEUE_MS,
   plan,
+  roleStatuses,
   type ApplyPlan,
   type Observed,
   type Plan,
@@ -1159,6 +1160,36 @@ test('endpointsOf: ready, not terminating endpoints by role, sorted by slice; NG
       { pod: 'pod-b', address: '10.0.0.2' },
     ],
   });
+});
+
+test("endpointsOf: a role's headless Service (pods with peers, published before they are ready) does not count as ready backends", () => {
+  const withService = (s: k8s.V1EndpointSlice, service: string): k8s.V1EndpointSlice => ({
+    ...s,
+    metadata: { ...s.metadata, labels: { ...s.metadata!.labels, 'kubernetes.io/service-name': service } },
+  });
+  const slices = [
+    withService(slice('cp-a', 'control-plane', [endpoint('shop-control-plane-0', '10.0.0.1')]), 'shop-control-plane'),
+    // publishNotReadyAddresses: the endpoint controller marks every pod ready in this Service's slices.
+    withService(
+      slice('cp-pods', 'control-plane', [
+        endpoint('shop-control-plane-0', '10.0.0.1'),
+        endpoint('shop-control-plane-1', '10.0.0.2'),
+      ]),
+      'shop-control-plane-pods',
+    ),
+  ];
+  expect(endpointsOf(slices)['control-plane']!.map((e) => e.pod)).toEqual(['shop-control-plane-0']);
+});
+
+test('status.roles: the image and profile each managed role runs (managed API-M 4.4 distributed)', () => {
+  const backends = topologyOf(
+    frontend({ product: 'api-manager', version: '4.4.0', pattern: 'apim-distributed', backends: { managed: {} } }),
+  ).backends;
+  expect(backends.source === 'managed' && roleStatuses(backends.components)).toEqual([
+    { role: 'control-plane', image: 'wso2/wso2am:4.4.0', profile: 'control-plane' },
+    { role: 'gateway', image: 'wso2/wso2am:4.4.0', profile: 'gateway-worker' },
+    { role: 'traffic-manager', image: 'wso2/wso2am:4.4.0', profile: 'traffic-manager' },
+  ]);
 });
 
 describe('plan: tls.mode issuer (cert-manager)', () => {

@@ -158,3 +158,12 @@ describe('Serving and Ready', () => {
     expect([c.Serving?.status, c.Serving?.reason]).toEqual(['Unknown', 'NotChecked']);
   });
 });
+
+test("managed backends: each role's image and profile are in the status", () => {
+  const roles = [
+    { role: 'control-plane', image: 'wso2/wso2am:4.4.0', profile: 'control-plane' },
+    { role: 'gateway', image: 'wso2/wso2am:4.4.0', profile: 'gateway-worker' },
+  ];
+  expect(computeStatus({ ...healthy, roles }, undefined, T0).roles).toEqual(roles);
+  expect(computeStatus(healthy, undefined, T0).roles).toBeUndefined();
+});

@@ -68,6 +68,11 @@ export const STRING_FIELDS: StringField[] = [
     spec: (image) => managed({ image }),
   },
   {
+    field: 'spec.backends.managed.components.all-in-one.image',
+    valid: 'registry.example.com/wso2/wso2am:4.5.0',
+    spec: (image) => managed({ components: { 'all-in-one': { image } } }),
+  },
+  {
     field: 'spec.backends.managed.configMapName',
     valid: 'apim-base',
     spec: (configMapName) => managed({ configMapName }),

@@ -152,14 +152,15 @@ test('API Manager 4.x distributed: portal, gateway, WebSocket and WebSub hosts; 
     'gateway:8021 none servers=0',
     'gateway:9021 none servers=0',
   ]);
+  // API-M 4.5 runs each role from its own image (docker-apim v4.5.0.1 apim-acp, apim-universal-gw, apim-tm).
   expect(t.backends).toEqual({
     source: 'managed',
-    image: 'wso2/wso2am:4.5.0',
     imageUser: 10001,
     baseConfigMap: 'apim-base-config',
     components: [
       {
         role: 'control-plane',
+        image: 'wso2/wso2am-acp:4.5.0',
         replicas: 2,
         listeners: [
           { protocol: 'https', port: 9443 },
@@ -169,9 +170,11 @@ test('API Manager 4.x distributed: portal, gateway, WebSocket and WebSub hosts; 
           { protocol: 'binary', port: 9711 },
         ],
         pinned: false,
+        peers: true,
       },
       {
         role: 'gateway',
+        image: 'wso2/wso2am-universal-gw:4.5.0',
         replicas: 3,
         listeners: [
           { protocol: 'https', port: 8243 },
@@ -180,12 +183,15 @@ test('API Manager 4.x distributed: portal, gateway, WebSocket and WebSub hosts; 
           { protocol: 'http', port: 9099 },
           { protocol: 'https', port: 8021 },
           { protocol: 'http', port: 9021 },
+          { protocol: 'https', port: 9443, name: 'servlet-https' },
         ],
         pinned: false,
+        peers: false,
       },
       // No public host reaches the traffic manager: Carbon's management port, and the event ports the others use.
       {
         role: 'traffic-manager',
+        image: 'wso2/wso2am-tm:4.5.0',
         replicas: 2,
         listeners: [
           { protocol: 'https', port: 9443 },
@@ -194,6 +200,7 @@ test('API Manager 4.x distributed: portal, gateway, WebSocket and WebSub hosts; 
           { protocol: 'binary', port: 9711 },
         ],
         pinned: false,
+        peers: true,
       },
     ],
   });

@@ -45,14 +45,20 @@ test('every WSO2 pod template carries the two init containers, their volumes, th
     const role = workload.metadata!.labels!['app.kubernetes.io/component']!;
     expect(template.metadata!.annotations![PRODUCT_CONFIG_CHECKSUM]).toMatch(/^[0-9a-f]{16}$/);
     const pod = template.spec!;
+    // API-M 4.5 runs each role from its own image (docker-apim v4.5.0.1 apim-acp, apim-universal-gw, apim-tm).
+    const image = { 'control-plane': 'wso2am-acp', gateway: 'wso2am-universal-gw', 'traffic-manager': 'wso2am-tm' }[
+      role as 'gateway'
+    ];
     expect(pod.initContainers!.map((c) => [c.name, c.image])).toEqual([
-      ['product-files', 'wso2/wso2am:4.5.0'],
+      ['product-files', `wso2/${image}:4.5.0`],
       ['patch-product-config', DEFAULT_OPERATOR_IMAGE],
     ]);
+    // The control plane's and traffic manager's pods each read the settings named after the pod.
+    const perPod = role !== 'gateway';
     expect(pod.initContainers![1]!.args).toEqual([
       'patch-product-config',
       '--config',
-      '/wso2-frontend/settings/settings.json',
+      perPod ? '/wso2-frontend/settings/$(POD_NAME).json' : '/wso2-frontend/settings/settings.json',
       '--home',
       '/wso2-frontend/base',
       '--user',
@@ -65,7 +71,15 @@ test('every WSO2 pod template carries the two init containers, their volumes, th
       { name: 'product-config', emptyDir: {} },
       {
         name: 'product-settings',
-        configMap: { name: 'apim-distributed-product-config', items: [{ key: `${role}.json`, path: 'settings.json' }] },
+        configMap: {
+          name: 'apim-distributed-product-config',
+          items: perPod
+            ? [0, 1].map((i) => ({
+                key: `apim-distributed-${role}-${i}.json`,
+                path: `apim-distributed-${role}-${i}.json`,
+              }))
+            : [{ key: `${role}.json`, path: 'settings.json' }],
+        },
       },
       {
         name: 'lb-ca',
@@ -125,7 +139,8 @@ test('a truststore password Secret in the spec reaches the first init container 
     expect(files!.env).toEqual([
       { name: 'TRUSTSTORE_PASSWORD', valueFrom: { secretKeyRef: { name: 'apim-truststore', key: 'password' } } },
     ]);
-    expect(patch!.env).toBeUndefined();
+    // The patch container's only env is the pod's own name (roles with peers), never the password.
+    expect(JSON.stringify(patch!.env ?? [])).not.toContain('TRUSTSTORE_PASSWORD');
   }
 });
 
@@ -161,9 +176,18 @@ test("the product-config ConfigMap: each role's settings for managed pods, what 
   const managed = example('apim-distributed.yaml');
   const topology = topologyOf(managed);
   const data = productConfigMap(managed, topology).data!;
-  expect(Object.keys(data)).toEqual(['control-plane.json', 'gateway.json', 'traffic-manager.json']);
-  expect(JSON.parse(data['gateway.json']!)).toEqual(
-    roleConfiguration(topology, { name: 'apim-distributed', namespace: 'default' }, 'gateway'),
+  // One for every gateway; one per pod of the control plane and traffic manager, which list their peers.
+  expect(Object.keys(data)).toEqual([
+    'apim-distributed-control-plane-0.json',
+    'apim-distributed-control-plane-1.json',
+    'gateway.json',
+    'apim-distributed-traffic-manager-0.json',
+    'apim-distributed-traffic-manager-1.json',
+  ]);
+  const placement = { name: 'apim-distributed', namespace: 'default' };
+  expect(JSON.parse(data['gateway.json']!)).toEqual(roleConfiguration(topology, placement, 'gateway'));
+  expect(JSON.parse(data['apim-distributed-traffic-manager-1.json']!)).toEqual(
+    roleConfiguration(topology, placement, 'traffic-manager', 'apim-distributed-traffic-manager-1'),
   );
 
   const external = example('apim-2-active-active.yaml');

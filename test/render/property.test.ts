@@ -97,7 +97,12 @@ function fullSpecs(): Record<string, unknown>[] {
           image: 'wso2/wso2am:4.5.0',
           configMapName: 'base',
           truststorePassword: { secretName: 'truststore', key: 'password' },
-          components: { 'all-in-one': { resources: { requests: { cpu: '1' }, limits: { memory: '2Gi' } } } },
+          components: {
+            'all-in-one': {
+              image: 'registry.example.com/wso2/wso2am:4.5.0',
+              resources: { requests: { cpu: '1' }, limits: { memory: '2Gi' } },
+            },
+          },
         },
       },
     },

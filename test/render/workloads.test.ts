@@ -81,21 +81,23 @@ test('Identity Server: workers in a Deployment, the manager (pinned management h
   expect(workloadOf(objects, 'identity-7-worker').spec!.replicas).toBe(3);
 });
 
-test('API Manager distributed: three Deployments, with the pattern replicas unless the spec overrides them', () => {
+test('API Manager distributed: the control plane and traffic manager as StatefulSets (their peers list each pod), the gateway a Deployment, with the pattern replicas unless the spec overrides them', () => {
   const { objects } = rendered('apim-distributed.yaml');
   expect(
     objects
       .filter((o) => o.kind !== 'Service')
       .map((o) => `${o.kind}/${o.metadata!.name} x${(o as k8s.V1Deployment).spec!.replicas}`),
   ).toEqual([
-    'Deployment/apim-distributed-control-plane x2',
+    'StatefulSet/apim-distributed-control-plane x2',
     'Deployment/apim-distributed-gateway x3',
-    'Deployment/apim-distributed-traffic-manager x2',
+    'StatefulSet/apim-distributed-traffic-manager x2',
   ]);
   expect(objects.filter((o) => o.kind === 'Service').map((o) => o.metadata!.name)).toEqual([
     'apim-distributed-control-plane',
+    'apim-distributed-control-plane-pods',
     'apim-distributed-gateway',
     'apim-distributed-traffic-manager',
+    'apim-distributed-traffic-manager-pods',
   ]);
 });
 
@@ -154,6 +156,8 @@ test('roles listen on every product port of their sites, HTTP ones too when NGIN
     'http-9099',
     'https-8021',
     'http-9021',
+    // The control plane deploys APIs through it (helm-apim's gateway Service servlet-https).
+    'servlet-https',
   ]);
   // No public host reaches the traffic manager; it serves Carbon's management port and the event ports.
   expect(names('apim-distributed.yaml', 'apim-distributed-traffic-manager')).toEqual([

@@ -86,15 +86,17 @@ export function generator(rand: () => number) {
     const http = int(1, 65535);
     let https = int(1, 65535);
     if (https === http) https = http === 65535 ? 1 : http + 1;
+    let version = maybe()
+      ? preset.minVersion
+        ? `${int(4, 5)}.${int(0, 9)}.${int(0, 9)}`
+        : `${int(2, 7)}.${int(0, 9)}.${int(0, 9)}`
+      : undefined;
+    // WSO2 publishes no Enterprise Integrator 7 image: the operator runs EI 6 pods only.
+    if (!external && preset.product === 'enterprise-integrator' && version?.startsWith('7.'))
+      version = `6.${int(0, 9)}.${int(0, 9)}`;
     return {
       product: preset.product,
-      ...(maybe()
-        ? {
-            version: preset.minVersion
-              ? `${int(4, 5)}.${int(0, 9)}.${int(0, 9)}`
-              : `${int(2, 7)}.${int(0, 9)}.${int(0, 9)}`,
-          }
-        : {}),
+      ...(version ? { version } : {}),
       pattern,
       sites,
       ports: { http, https },

@@ -78,9 +78,10 @@ function entriesOf(ast: AST.TOMLProgram, table: readonly string[]): AST.TOMLTabl
   );
 }
 
-/** The entry a setting belongs to: the one whose match key has the match value, else the first. */
+/** The entry a setting belongs to: the one whose match key has the match value, or the one at its index, else the first. */
 function selectEntry(ast: AST.TOMLProgram, setting: TomlSetting): AST.TOMLTable | undefined {
   const entries = entriesOf(ast, setting.table);
+  if (setting.entry?.index !== undefined) return entries[setting.entry.index];
   const match = setting.entry?.match;
   if (!match) return entries[0];
   const named = entries.find((e) =>
