@@ -14,8 +14,17 @@ interface Sourced {
   source: string;
 }
 
+/**
+ * The value the product's own file ships with. A base file that still has it made no choice, so
+ * replacing it is not reported as an override (WSO2's stock deployment.toml says `hostname =
+ * "localhost"`; that is the product's default, not the user's).
+ */
+interface Stock<T> {
+  stock?: T;
+}
+
 /** A key of deployment.toml, under the table the WSO2 docs write it in. */
-export interface TomlSetting extends Sourced {
+export interface TomlSetting extends Sourced, Stock<TomlValue> {
   kind: 'toml';
   table: string[];
   /** Dotted when the docs write it dotted under `table` (`listener.wsdl_epr_prefix`). */
@@ -32,7 +41,7 @@ export interface XmlStep {
 }
 
 /** The text of an element; created after the sibling `insertAfter` (or first in its parent) when absent. */
-export interface XmlTextSetting extends Sourced {
+export interface XmlTextSetting extends Sourced, Stock<string> {
   kind: 'xml-text';
   element: XmlStep[];
   value: string;
@@ -48,7 +57,7 @@ export interface XmlAttributeSetting extends Sourced {
 }
 
 /** A member of a JSON (with comments) document. */
-export interface JsonSetting extends Sourced {
+export interface JsonSetting extends Sourced, Stock<string | boolean | number> {
   kind: 'json';
   path: string[];
   value: string | boolean | number;
@@ -112,13 +121,17 @@ export function publicUrl(scheme: 'http' | 'https' | 'ws' | 'wss', host: string,
   return `${scheme}://${host}${port === defaultPort ? '' : `:${port}`}`;
 }
 
-const toml = (table: string, key: string, value: TomlValue, source: string): TomlSetting => ({
+const toml = (table: string, key: string, value: TomlValue, source: string, stock?: TomlValue): TomlSetting => ({
   kind: 'toml',
   table: table.split('.'),
   key: key.split('.'),
   value,
   source,
+  ...(stock === undefined ? {} : { stock }),
 });
+
+/** Every product's deployment.toml ships `[server] hostname = "localhost"`. */
+const STOCK_HOSTNAME = 'localhost';
 
 // The keys a new [[apim.gateway.environment]] starts with: those of the entry API-M ships.
 const DEFAULT_ENVIRONMENT: Record<string, TomlValue> = {
@@ -132,8 +145,19 @@ const DEFAULT_ENVIRONMENT: Record<string, TomlValue> = {
   password: '${admin.password}',
 };
 
+// The URLs of the entry API-M 4.x ships (3.2 has the same), before the fronting sets them.
+const STOCK_ENVIRONMENT: Record<string, TomlValue> = {
+  service_url: DEFAULT_ENVIRONMENT.service_url!,
+  http_endpoint: 'http://localhost:${http.nio.port}',
+  https_endpoint: 'https://localhost:${https.nio.port}',
+  ws_endpoint: 'ws://localhost:9099',
+  wss_endpoint: 'wss://localhost:8099',
+  websub_event_receiver_http_endpoint: 'http://localhost:9021',
+  websub_event_receiver_https_endpoint: 'https://localhost:8021',
+};
+
 const environment = (key: string, value: TomlValue, source: string): TomlSetting => ({
-  ...toml('apim.gateway.environment', key, value, source),
+  ...toml('apim.gateway.environment', key, value, source, STOCK_ENVIRONMENT[key]),
   entry: { match: { key: 'name', value: 'Default' }, create: DEFAULT_ENVIRONMENT },
 });
 
@@ -169,7 +193,7 @@ function apiManagerToml(topology: Topology, placement: Placement, role: Role): T
   const { hostname } = hostnameOf(topology, role);
   const { https, http } = topology.ports;
   const settings: TomlSetting[] = [
-    toml('server', 'hostname', hostname, `${SEED_APIM}; ${APIM_HOSTNAME_DOC}`),
+    toml('server', 'hostname', hostname, `${SEED_APIM}; ${APIM_HOSTNAME_DOC}`, STOCK_HOSTNAME),
     ...proxyPorts(topology, `${SEED_APIM}; ${HELM_APIM_AIO}`),
   ];
   const portal = siteHost(topology, 'portal') ?? siteHost(topology, 'store');
@@ -292,8 +316,14 @@ function systemAppCallback(topology: Topology, app: keyof typeof SYSTEM_APP_PATH
 function identityServerToml(topology: Topology, placement: Placement): TomlSetting[] {
   const host = siteHost(topology, 'identity')!;
   const settings: TomlSetting[] = [
-    toml('server', 'hostname', host, `${SEED_IS}; ${IS_HOSTNAME_DOC}; ${HELM_IS}`),
-    toml('server', 'base_path', publicUrl('https', host, topology.ports.https), HELM_IS),
+    toml('server', 'hostname', host, `${SEED_IS}; ${IS_HOSTNAME_DOC}; ${HELM_IS}`, STOCK_HOSTNAME),
+    toml(
+      'server',
+      'base_path',
+      publicUrl('https', host, topology.ports.https),
+      HELM_IS,
+      'https://$ref{server.hostname}:${carbon.management.port}',
+    ),
     ...proxyPorts(topology, `${SEED_IS}; ${HELM_IS}`),
   ];
   if (parseVersion(topology.version)!.major >= 7)
@@ -305,7 +335,7 @@ function identityServerToml(topology: Topology, placement: Placement): TomlSetti
     // Hazelcast finds the other members through the Kubernetes API (the ServiceAccount the operator creates).
     const services = topology.backends.components.map((c) => `${placement.name}-${c.role}`).join(',');
     settings.push(
-      toml('clustering', 'membership_scheme', 'kubernetes', HELM_IS),
+      toml('clustering', 'membership_scheme', 'kubernetes', HELM_IS, 'wka'),
       toml('clustering', 'properties.KUBERNETES_NAMESPACE', placement.namespace, HELM_IS),
       toml('clustering', 'properties.KUBERNETES_SERVICES', services, HELM_IS),
     );
@@ -316,7 +346,7 @@ function identityServerToml(topology: Topology, placement: Placement): TomlSetti
 function microIntegratorToml(topology: Topology, role: Role): TomlSetting[] {
   const { hostname } = hostnameOf(topology, role);
   return [
-    toml('server', 'hostname', hostname, HELM_MI),
+    toml('server', 'hostname', hostname, HELM_MI, STOCK_HOSTNAME),
     toml('transport.http', 'listener.wsdl_epr_prefix', publicUrl('http', hostname, topology.ports.http), MI_CATALOG),
     toml(
       'transport.http',
@@ -364,11 +394,17 @@ function catalinaServerXml(path: string, topology: Topology, seed: string): Prod
   };
 }
 
-const json = (path: string, value: string | boolean | number, source: string): JsonSetting => ({
+const json = (
+  path: string,
+  value: string | boolean | number,
+  source: string,
+  stock?: string | boolean | number,
+): JsonSetting => ({
   kind: 'json',
   path: path.split('.'),
   value,
   source,
+  ...(stock === undefined ? {} : { stock }),
 });
 
 function apiManager2Files(topology: Topology, role: Role): ProductFile[] {
@@ -393,6 +429,7 @@ function apiManager2Files(topology: Topology, role: Role): ProductFile[] {
       value: `${publicUrl('http', gateway, http)},${publicUrl('https', gateway, https)}`,
       insertAfter: 'ServerURL',
       source: APIM2_DOC,
+      stock: 'http://${carbon.local.ip}:${http.nio.port},https://${carbon.local.ip}:${https.nio.port}',
     });
   const portal = siteHost(topology, 'portal') ?? siteHost(topology, 'store');
   if (portal && (role === 'all-in-one' || role === 'store'))
@@ -402,6 +439,7 @@ function apiManager2Files(topology: Topology, role: Role): ProductFile[] {
       value: `${publicUrl('https', portal, https)}/store`,
       insertAfter: 'DisplayURL',
       source: APIM2_DOC,
+      stock: 'https://localhost:${mgt.transport.https.port}/store',
     });
   if (apiManagerXml.length)
     files.push({ path: 'repository/conf/api-manager.xml', format: 'xml', required: false, settings: apiManagerXml });
@@ -418,9 +456,9 @@ function apiManager2Files(topology: Topology, role: Role): ProductFile[] {
       format: 'json',
       required: false,
       settings: [
-        json('reverseProxy.enabled', true, SEED_APIM2),
-        json('reverseProxy.host', hostname, SEED_APIM2),
-        json('reverseProxy.context', `/${app}`, SEED_APIM2),
+        json('reverseProxy.enabled', true, SEED_APIM2, false),
+        json('reverseProxy.host', hostname, SEED_APIM2, 'sample.proxydomain.com'),
+        json('reverseProxy.context', `/${app}`, SEED_APIM2, ''),
       ],
     });
   }
@@ -435,8 +473,8 @@ function identityServer5Files(topology: Topology): ProductFile[] {
     format: 'json',
     required: false,
     settings: [
-      json('proxy.proxyHost', host, `${SEED_IS} (${app}/conf/site.json proxy)`),
-      json('proxy.proxyHTTPSPort', String(topology.ports.https), `${SEED_IS} (${app}/conf/site.json proxy)`),
+      json('proxy.proxyHost', host, `${SEED_IS} (${app}/conf/site.json proxy)`, ''),
+      json('proxy.proxyHTTPSPort', String(topology.ports.https), `${SEED_IS} (${app}/conf/site.json proxy)`, ''),
     ],
   });
   return [
