@@ -32,7 +32,7 @@ import {
   type TruststoreSecretKeys,
 } from './product.js';
 import type { EventType } from './events.js';
-import type { Findings, Verdict } from './status.js';
+import { readyVerdict, type Findings, type Verdict } from './status.js';
 import { DEFAULT_PROBE_INTERVAL_MS, servingEvents, summariseProbes } from './serving.js';
 import { failingPods } from './pod-failures.js';
 import { oneLine } from '../api/text.js';
@@ -96,7 +96,7 @@ export interface ApplyPlan {
   issued: string[];
   certificates: ReadonlyMap<string, Date>;
   requeueAfterMs?: number;
-  /** Known before the apply: the user's base ConfigMap or truststore password Secret is missing (the pods wait for it). */
+  /** Known before the apply: the user's base ConfigMap or truststore password Secret is missing (new WSO2 pods cannot start). */
   productProblem?: Verdict;
   /** Owned keys the user's base files set to other values, as the ProductConfigured message names them. */
   overrides: string[];
@@ -355,13 +355,26 @@ export function assess(
   const findings: Findings = {
     ...plan.findings,
     configuration,
-    backends: withFailingWso2Pods(backendsAvailable(plan.topology), plan.wso2Pods),
+    backends: withProductProblem(
+      withFailingWso2Pods(backendsAvailable(plan.topology), plan.wso2Pods),
+      plan.productProblem,
+    ),
     product: plan.overrides.length
       ? { ...product, message: `${product.message}; owned keys overridden: ${plan.overrides.join('; ')}` }
       : product,
     productConfigMap: productConfigName(frontend),
     ...(configHash ? { configHash } : {}),
   };
+  // A base ConfigMap or truststore password Secret that is missing: the WSO2 pods cannot start
+  // until the user creates it, which is a Warning, said once when the status first says so.
+  if (plan.productProblem)
+    events.push({
+      type: 'Warning',
+      reason: plan.productProblem.reason,
+      action: 'PatchProductConfig',
+      note: plan.productProblem.message,
+      onlyOnStatusChange: true,
+    });
   // Named once, when the status first says so (an edit of the user's ConfigMap changes the message).
   for (const note of plan.overrides)
     events.push({
@@ -400,7 +413,8 @@ export function assess(
       action: 'Reload',
       note: `NGINX serves configuration ${configHash}`,
     });
-  if (findings.configuration!.ok && findings.backends!.ok && findings.serving?.status !== 'False' && !wasReady)
+  // The Event says what the Ready condition says: never "serving" while Ready is False.
+  if (readyVerdict(findings).ok && !wasReady)
     events.push({
       type: 'Normal',
       reason: 'Ready',
@@ -483,6 +497,21 @@ function withFailingPods(verdict: Verdict, pods: readonly k8s.V1Pod[]): Verdict 
 function withFailingWso2Pods(verdict: Verdict, pods: readonly k8s.V1Pod[]): Verdict {
   const failing = verdict.ok ? undefined : failingPods(pods);
   return failing ? { ...verdict, message: `${verdict.message}; WSO2 ${failing}` } : verdict;
+}
+
+/**
+ * Ready WSO2 pods while the product configuration they need is missing: they started before it
+ * went missing, and new ones (a rollout, a rescheduled pod) cannot start; the verdict says so
+ * rather than a bare "every role has a ready backend" beside a ProductConfigured that says the
+ * pods wait.
+ */
+function withProductProblem(verdict: Verdict, problem: Verdict | undefined): Verdict {
+  return verdict.ok && problem
+    ? {
+        ...verdict,
+        message: `${verdict.message} (pods that started before; new WSO2 pods cannot start: ${problem.message})`,
+      }
+    : verdict;
 }
 
 const podCondition = (pod: k8s.V1Pod, type: string) => pod.status?.conditions?.find((c) => c.type === type);

@@ -1034,6 +1034,72 @@ describe("the user's base product files (backends.managed.configMapName)", () =>
     const outcome = assess(p, { applied: appliedAll(p, servedDeployment(p, rolledOut)) });
     expect(outcome.findings.product).toMatchObject({ ok: false, reason: 'BaseConfigMapMissing', waiting: true });
   });
+
+  describe('a missing base ConfigMap while NGINX serves and WSO2 pods are ready (issue 26: "Normal Ready" beside Ready=False)', () => {
+    const missing =
+      'ConfigMap shop-base (spec.backends.managed.configMapName) does not exist; WSO2 pods cannot start until it does';
+    const endpointSlices = [slice('s', 'all-in-one', [endpoint('shop-all-in-one-0', '10.244.0.5')])];
+    const assessed = (status?: Wso2Frontend['status']) => {
+      const p = servedBoth(
+        applyPlan(
+          plan(
+            observed({
+              frontend: frontend(withBase, status),
+              secrets: settledSecrets,
+              endpointSlices,
+              baseConfigMap: null,
+            }),
+            NOW,
+          ),
+        ),
+      );
+      return assess(p, { applied: appliedAll(p, servedDeployment(p, rolledOut)) });
+    };
+
+    test('no Ready Event: the status says Ready=False BaseConfigMapMissing', () => {
+      const outcome = assessed();
+      const ready = computeStatus(outcome.findings, undefined, NOW).conditions!.find((c) => c.type === 'Ready');
+      expect(ready).toMatchObject({ status: 'False', reason: 'BaseConfigMapMissing', message: missing });
+      expect(outcome.events.map((e) => e.reason)).not.toContain('Ready');
+    });
+
+    test('a Warning Event names the ConfigMap, said once when the status first says so', () => {
+      expect(assessed().events).toContainEqual({
+        type: 'Warning',
+        reason: 'BaseConfigMapMissing',
+        action: 'PatchProductConfig',
+        note: missing,
+        onlyOnStatusChange: true,
+      });
+    });
+
+    test('BackendsAvailable says the ready pods started before, and that new ones cannot start', () => {
+      expect(assessed().findings.backends).toEqual({
+        ok: true,
+        reason: 'BackendsReady',
+        message: `every role has a ready backend (pods that started before; new WSO2 pods cannot start: ${missing})`,
+      });
+    });
+
+    test('once the ConfigMap exists and the pods run it, Ready is announced', () => {
+      const before = computeStatus(assessed().findings, undefined, NOW);
+      const p = servedBoth(
+        applyPlan(
+          plan(
+            observed({
+              frontend: frontend(withBase, before),
+              secrets: settledSecrets,
+              endpointSlices,
+              baseConfigMap: { data: {} },
+            }),
+            NOW,
+          ),
+        ),
+      );
+      const outcome = assess(p, { applied: appliedAll(p, servedDeployment(p, rolledOut)) });
+      expect(outcome.events.map((e) => e.reason)).toEqual(['Ready']);
+    });
+  });
 });
 
 describe('the truststore password Secret (backends.managed.truststorePassword)', () => {
@@ -1053,7 +1119,7 @@ describe('the truststore password Secret (backends.managed.truststorePassword)',
       ok: false,
       reason: 'TruststorePasswordMissing',
       message:
-        'Secret shop-truststore (spec.backends.managed.truststorePassword) does not exist; the WSO2 pods wait for it',
+        'Secret shop-truststore (spec.backends.managed.truststorePassword) does not exist; WSO2 pods cannot start until it does',
       waiting: true,
     });
   });
@@ -1062,7 +1128,7 @@ describe('the truststore password Secret (backends.managed.truststorePassword)',
     expect(productAfter(['pass', 'user'])).toMatchObject({
       reason: 'TruststorePasswordMissing',
       message:
-        'Secret shop-truststore (spec.backends.managed.truststorePassword) has no key password (it has: pass, user); the WSO2 pods wait for it',
+        'Secret shop-truststore (spec.backends.managed.truststorePassword) has no key password (it has: pass, user); WSO2 pods cannot start until it has',
     });
   });
 
