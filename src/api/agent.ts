@@ -23,7 +23,13 @@ export const CONFIG_HASH_PATH = '/config-hash';
 export const SERVED_CONDITION = 'wso2-frontend.dev/ConfigurationServed';
 
 /** Reasons of the Pod condition. */
-export type ServedReason = 'Served' | 'ReloadFailed' | 'Waiting';
+export type ServedReason = 'Served' | 'ReloadFailed' | 'Waiting' | typeof STAND_IN_REASON;
+
+/**
+ * The reason on a report that the local control plane's stand-in wrote (src/localcluster): no
+ * NGINX runs in that pod, so nothing probes its sites, and Serving says so.
+ */
+export const STAND_IN_REASON = 'ServedByStandIn';
 
 /** The fingerprint of a PEM certificate (chain) as the operator hashes it into the configuration hash. */
 export function certificateFingerprint(pem: string): string {
