@@ -14,6 +14,7 @@ import {
   type Topology,
 } from '../model/topology.js';
 import { validateSpec } from '../model/validate.js';
+import { RELEASE_IMAGES, type OperatorImages } from '../model/images.js';
 import { agentAccess } from '../render/agent.js';
 import { desiredObjects, nginxName } from '../render/objects.js';
 import { CONFIG_HASH_ANNOTATION, SERVED_CONDITION, servedHashOf } from '../api/agent.js';
@@ -117,7 +118,7 @@ export type Plan =
 /** Renewal is re-checked at least this often, so a long renewal time never outgrows a timer. */
 export const MAX_REQUEUE_MS = 12 * 3600 * 1000;
 
-export function plan(observed: Observed, now: Date): Plan {
+export function plan(observed: Observed, now: Date, images: OperatorImages = RELEASE_IMAGES): Plan {
   const { frontend } = observed;
   const generation = frontend.metadata.generation ?? 0;
   // Until a new configuration is applied, the one served is the one the status names.
@@ -149,7 +150,7 @@ export function plan(observed: Observed, now: Date): Plan {
       outcome: { findings, events: [event, ...probes.events], ...requeue(probes.recheckAfterMs) },
     };
   }
-  const topology = buildTopology(validation.spec, endpointsOf(observed.endpointSlices));
+  const topology = buildTopology(validation.spec, endpointsOf(observed.endpointSlices), images);
   const certificates = planCertificates(
     frontend,
     topology,

@@ -2,9 +2,13 @@
 // (`kubectl apply -f crds/`, or `-k deploy/crds/`), then the operator (`kubectl apply -k deploy/`),
 // and removing the operator (`kubectl delete -k deploy/`) leaves the CRD, and so every
 // Wso2Frontend and its NGINX, in place.
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { kubeConfig, kubectl } from '../support/cluster.js';
+import * as yaml from 'js-yaml';
+import { resolveImages } from '../../src/controller/images.js';
+import { createNamespace, kubeConfig, kubectl } from '../support/cluster.js';
 import { CRD_FILE, installedAndFileCrd } from '../support/resources.js';
 
 const CRD = 'customresourcedefinition.apiextensions.k8s.io/wso2frontends.wso2-frontend.dev';
@@ -92,4 +96,58 @@ test('the PodSecurity admission plugin admits the operator pods in wso2-frontend
   await expect(kubectl(['create', '--dry-run=server', '-f', '-'], JSON.stringify(privileged))).rejects.toThrow(
     /violates PodSecurity "restricted:latest": privileged/,
   );
+});
+
+test('kustomize images: moves both images the operator runs, and the operator reads them from its own Pod (issue 26)', async () => {
+  // The images transformer rewrites container images only; the operator's Pod carries the NGINX
+  // image as an init container, and the operator reads both back from the API server.
+  const digest = `sha256:${'d'.repeat(64)}`;
+  const overlay = mkdtempSync(join(tmpdir(), 'images-overlay-'));
+  try {
+    writeFileSync(
+      join(overlay, 'kustomization.yaml'),
+      [
+        'resources:',
+        `  - ${relative(overlay, resolve('deploy'))}`,
+        'images:',
+        '  - name: wso2-frontend-operator',
+        '    newName: registry.example.com/team/wso2-frontend-operator',
+        '    newTag: 1.2.3',
+        '  - name: wso2-frontend-nginx',
+        '    newName: registry.example.com/team/wso2-frontend-nginx',
+        `    digest: ${digest}`,
+        '',
+      ].join('\n'),
+    );
+    const deployment = (yaml.loadAll(await kubectl(['kustomize', overlay])) as k8s.V1Deployment[]).find(
+      (o) => o.kind === 'Deployment',
+    )!;
+    const namespace = await createNamespace('own-pod');
+    const core = kubeConfig().makeApiClient(k8s.CoreV1Api);
+    // A Pod of that template, as the ReplicaSet would create it.
+    await core.createNamespacedPod({
+      namespace,
+      // Its own service account is not part of this check.
+      body: {
+        metadata: { name: 'operator-0' },
+        spec: { ...deployment.spec!.template.spec!, serviceAccountName: 'default' },
+      },
+    });
+    expect(await resolveImages({}, { namespace, name: 'operator-0' }, core)).toEqual({
+      operator: 'registry.example.com/team/wso2-frontend-operator:1.2.3',
+      nginx: `registry.example.com/team/wso2-frontend-nginx@${digest}`,
+      pullSecrets: [],
+    });
+    // A flag wins over the Pod.
+    expect(
+      (await resolveImages({ nginxImage: 'mirror.example.com/nginx:1' }, { namespace, name: 'operator-0' }, core))
+        .nginx,
+    ).toBe('mirror.example.com/nginx:1');
+    // A Pod that cannot be read is an error naming what is missing, not a silent default.
+    await expect(resolveImages({}, { namespace, name: 'absent' }, core)).rejects.toThrow(
+      /reading the operator's own Pod .*\/absent for its images failed \(it needs get on pods in its namespace, or pass --operator-image and --nginx-image\)/,
+    );
+  } finally {
+    rmSync(overlay, { recursive: true, force: true });
+  }
 });
