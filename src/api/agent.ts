@@ -22,6 +22,15 @@ export const CONFIG_HASH_PATH = '/config-hash';
 /** The Pod condition each agent keeps on its own Pod; the NGINX pods carry it as a readiness gate. */
 export const SERVED_CONDITION = 'wso2-frontend.dev/ConfigurationServed';
 
+/**
+ * The version of this contract. An agent writes it on its Pod with every report, and the operator
+ * checks it on every NGINX pod: bump it with any change that one side would misread if the other
+ * were older (an annotation, a condition, the ConfigMap layout, the agent's flags).
+ */
+export const AGENT_CONTRACT = '1';
+/** On each NGINX Pod, written by its agent (through the status subresource, with its reports): the contract it speaks. */
+export const AGENT_CONTRACT_ANNOTATION = 'wso2-frontend.dev/agent-contract';
+
 /** Reasons of the Pod condition. */
 export type ServedReason = 'Served' | 'ReloadFailed' | 'Waiting' | typeof STAND_IN_REASON;
 

@@ -17,7 +17,13 @@ import { validateSpec } from '../model/validate.js';
 import { RELEASE_IMAGES, type OperatorImages } from '../model/images.js';
 import { agentAccess } from '../render/agent.js';
 import { desiredObjects, nginxName } from '../render/objects.js';
-import { CONFIG_HASH_ANNOTATION, SERVED_CONDITION, servedHashOf } from '../api/agent.js';
+import {
+  AGENT_CONTRACT,
+  AGENT_CONTRACT_ANNOTATION,
+  CONFIG_HASH_ANNOTATION,
+  SERVED_CONDITION,
+  servedHashOf,
+} from '../api/agent.js';
 import { LABEL, NGINX_COMPONENT, objectId } from '../render/ownership.js';
 import { networkPolicies } from '../render/network-policy.js';
 import { productConfigMap, productConfigName, wso2Access, wso2Workloads } from '../render/workloads.js';
@@ -347,7 +353,8 @@ export function assess(
     CONFIG_HASH_ANNOTATION
   ];
   const configuration = withFailingPods(
-    rollout(deployment) ?? served(desiredHash ?? '', plan.nginxPods),
+    rollout(deployment) ??
+      withAgentContract(served(desiredHash ?? '', plan.nginxPods), plan.nginxPods, plan.topology.nginx.image),
     plan.nginxPods,
   );
   // status.configHash names what every ready NGINX pod serves: the previous hash until the new one is.
@@ -492,6 +499,32 @@ function withFailingPods(verdict: Verdict, pods: readonly k8s.V1Pod[]): Verdict 
   const failing = failingPods(pods);
   if (!failing) return verdict;
   return { ok: false, reason: 'PodNotReady', message: `NGINX ${failing}; ${verdict.message}`, waiting: true };
+}
+
+/**
+ * Once every NGINX pod runs the current template, each ready pod's agent must speak this
+ * operator's contract (AGENT_CONTRACT): an agent of another release may misread what the operator
+ * writes, so its report is not taken as served. Not waiting: only another image helps (a pinned
+ * spec.nginx.image older than the operator, or an operator configured with another release's
+ * NGINX image). The pods keep serving what they serve.
+ */
+function withAgentContract(verdict: Verdict, pods: readonly k8s.V1Pod[], image: string): Verdict {
+  const other = pods.filter(
+    (pod) =>
+      !pod.metadata?.deletionTimestamp &&
+      podCondition(pod, 'Ready')?.status === 'True' &&
+      podCondition(pod, SERVED_CONDITION) !== undefined &&
+      pod.metadata?.annotations?.[AGENT_CONTRACT_ANNOTATION] !== AGENT_CONTRACT,
+  );
+  if (!other.length) return verdict;
+  const first = other[0]!;
+  const theirs = first.metadata?.annotations?.[AGENT_CONTRACT_ANNOTATION];
+  const others = other.length > 1 ? ` (and ${other.length - 1} more pod(s))` : '';
+  return {
+    ok: false,
+    reason: 'AgentContractMismatch',
+    message: `NGINX pod ${first.metadata?.name}${others} runs a reload agent of contract ${theirs === undefined ? 'none (older than contract 1)' : oneLine(theirs, 20)} from image ${image}; this operator speaks contract ${AGENT_CONTRACT}: leave spec.nginx.image unset (the operator's NGINX image) or set an image of the operator's release`,
+  };
 }
 
 /** A role without a ready backend names the WSO2 pods whose containers failed, and why (a WSO2 pod down alone does not make the frontend not Ready). */

@@ -9,7 +9,14 @@
 // REAL_AGENTS_LABEL and this leaves its pods alone.
 //   node dist/localcluster/agent-stand-in.js KUBECONFIG
 import * as k8s from '@kubernetes/client-node';
-import { CONFIG_HASH_ANNOTATION, SERVED_CONDITION, servedHashOf, STAND_IN_REASON } from '../api/agent.js';
+import {
+  AGENT_CONTRACT,
+  AGENT_CONTRACT_ANNOTATION,
+  CONFIG_HASH_ANNOTATION,
+  SERVED_CONDITION,
+  servedHashOf,
+  STAND_IN_REASON,
+} from '../api/agent.js';
 import { servedCondition } from '../agent/report.js';
 import { jsonLogger, RestartingInformer } from '../controller/runtime/controller.js';
 import { MANAGED_SELECTOR, NGINX_POD_SELECTOR } from '../render/ownership.js';
@@ -52,7 +59,11 @@ async function main(kubeconfigPath: string): Promise<void> {
         {
           name,
           namespace,
-          body: { status: { conditions: [servedCondition({ served: hash, reason: STAND_IN_REASON }, new Date())] } },
+          body: {
+            // It stands in for this release's agent, so it speaks this release's contract.
+            metadata: { annotations: { [AGENT_CONTRACT_ANNOTATION]: AGENT_CONTRACT } },
+            status: { conditions: [servedCondition({ served: hash, reason: STAND_IN_REASON }, new Date())] },
+          },
         },
         k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
       );

@@ -14,6 +14,13 @@ export interface OperatorImages {
   pullSecrets: readonly string[];
 }
 
+/**
+ * Values the CRD once wrote into every spec as the default of spec.nginx.image (0.1.0, before the
+ * image came from the operator's configuration). A resource created then holds one without anyone
+ * having chosen it, so it counts as unset: the operator's NGINX image replaces it.
+ */
+export const FORMER_DEFAULT_NGINX_IMAGES: readonly string[] = ['wso2-frontend-nginx:0.1.0'];
+
 /** This release's images, as the Dockerfile tags them: what `render` and a bare `operator` use. */
 export const RELEASE_IMAGES: OperatorImages = {
   operator: 'wso2-frontend-operator:0.1.0',

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { DEFAULT_KEY_SIZE, DNS_SUBDOMAIN, KEY_SIZES, type DefaultedSpec } from '../api/schema.js';
 import { defaultCookie } from '../api/validate.js';
 import type { AffinityMode, PatternName, Product, Role } from '../api/vocabulary.js';
-import { RELEASE_IMAGES, type OperatorImages } from './images.js';
+import { FORMER_DEFAULT_NGINX_IMAGES, RELEASE_IMAGES, type OperatorImages } from './images.js';
 import {
   PATTERN_PRESETS,
   PRODUCT_INFO,
@@ -485,10 +485,12 @@ function certificatePlans(sites: Site[]): CertificatePlan[] {
 }
 
 function nginxSettings({ service, image, ...n }: DefaultedSpec['nginx'], releaseImage: string): NginxSettings {
-  // Unset: the agent image of the operator that runs (pinned images stay as the user wrote them).
+  // Unset (or a former CRD default): the agent image of the operator that runs; pinned images
+  // stay as the user wrote them.
+  const pinned = image !== undefined && !FORMER_DEFAULT_NGINX_IMAGES.includes(image);
   return {
     ...n,
-    image: image ?? releaseImage,
+    image: pinned ? image : releaseImage,
     service: { type: service.type, annotations: service.annotations ?? {} },
   };
 }

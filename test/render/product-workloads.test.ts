@@ -71,6 +71,13 @@ describe("images from the operator's configuration (issue 26: the init container
     expect(image(pinned)).toBe('mirror.example.com/nginx-agent:0.1.0');
   });
 
+  test('a spec holding the image the 0.1.0 CRD wrote as its default moves to the operator NGINX image too', () => {
+    // Resources created under the old CRD carry its default in their stored spec; no one chose it.
+    const frontend = copy(example('apim-single.yaml'));
+    frontend.spec.nginx = { ...frontend.spec.nginx, image: 'wso2-frontend-nginx:0.1.0' };
+    expect(nginxDeployment(frontend, topologyWith(frontend)).spec!.template.spec!.containers[0]!.image).toBe(NGINX);
+  });
+
   test("the NGINX and WSO2 pods list spec.imagePullSecrets, then the operator's", () => {
     const frontend = copy(example('apim-distributed.yaml'));
     frontend.spec.imagePullSecrets = ['team-registry', 'operator-registry'];
