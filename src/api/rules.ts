@@ -6,7 +6,7 @@
 // and the API never imports the model. The invalid-resource corpus tests hold the two together.
 import { isCanonicalIp } from './addresses.js';
 import { compareQuantities, isQuantity } from './quantity.js';
-import { DNS_SUBDOMAIN, KEY_SIZES, SIZE, type Wso2FrontendSpec } from './schema.js';
+import { DNS_LABEL, DNS_SUBDOMAIN, KEY_SIZES, SIZE, type Wso2FrontendSpec } from './schema.js';
 import { PATTERNS, PRODUCTS, type PatternName, type Product, type Role } from './vocabulary.js';
 
 /** What the rules need to know of the presets. */
@@ -101,18 +101,32 @@ const proxyBufferRule: CrossFieldRule<Spec> = {
 const NUMERIC_LAST_LABEL = '(^|[.])([0-9]+|0[xX][0-9a-fA-F]*)$';
 const ADDRESS_MESSAGE =
   'must be an IPv4 address as four decimal numbers without leading zeros (for example 192.0.2.10), an IPv6 address, or a lower-case RFC 1123 DNS name that does not end in a number';
+// What users write instead, each answered with how to write it.
+const WITH_PORT = '^[^:]+:[0-9]+$';
+const WITH_PORT_MESSAGE =
+  'must be the address alone, without a port: the ports come from the pattern (for example 9443), and portOffset shifts them all';
+const IPV4_MAPPED = '^::[fF]{4}:[0-9]{1,3}([.][0-9]{1,3}){3}$';
+const IPV4_MAPPED_MESSAGE =
+  'an IPv4-mapped IPv6 address is refused, as Kubernetes refuses it as an IP address; write the IPv4 address itself: ';
+
+const PIN_MESSAGE = 'names no node in spec.backends.external.nodes';
 
 const nodeRules: CrossFieldRule<ExternalNode>[] = [
   {
     scope: 'node',
     fieldPath: '.address',
     cel: `isIP(self.address) || (self.address.matches(r'${DNS_SUBDOMAIN}') && !self.address.matches(r'${NUMERIC_LAST_LABEL}'))`,
-    celMessage: `'${ADDRESS_MESSAGE}'`,
-    check: (n) =>
-      isCanonicalIp(n.address) ||
-      (new RegExp(DNS_SUBDOMAIN).test(n.address) && !new RegExp(NUMERIC_LAST_LABEL).test(n.address))
-        ? undefined
-        : ADDRESS_MESSAGE,
+    celMessage: `self.address.matches(r'${WITH_PORT}') ? '${WITH_PORT_MESSAGE}' : self.address.matches(r'${IPV4_MAPPED}') ? '${IPV4_MAPPED_MESSAGE}' + self.address.substring(7) : '${ADDRESS_MESSAGE}'`,
+    check: (n) => {
+      if (
+        isCanonicalIp(n.address) ||
+        (new RegExp(DNS_SUBDOMAIN).test(n.address) && !new RegExp(NUMERIC_LAST_LABEL).test(n.address))
+      )
+        return undefined;
+      if (new RegExp(WITH_PORT).test(n.address)) return WITH_PORT_MESSAGE;
+      if (new RegExp(IPV4_MAPPED).test(n.address)) return `${IPV4_MAPPED_MESSAGE}${n.address.slice(7)}`;
+      return ADDRESS_MESSAGE;
+    },
   },
 ];
 
@@ -195,6 +209,9 @@ export function crossFieldRules({
   const patternRolesText = celStringBy('self.pattern', PATTERNS, (p) => rolesOf(p).join(', '));
   const productPatternsText = celStringBy('self.product', PRODUCTS, (p) => patternsOf(p).join(', '));
 
+  const allSites = [...new Set(PATTERNS.flatMap((p) => sitesOf(p)))];
+  const celPinMissing = (site: string) =>
+    `has(self.sites) && '${site}' in self.sites && has(self.sites['${site}'].pinnedNode) && !(has(self.backends.external) && self.backends.external.nodes.exists(n, n.name == self.sites['${site}'].pinnedNode))`;
   const sitesWith = (sites: SiteOverrides | undefined, has: (site: SiteOverrides[string]) => boolean) =>
     Object.keys(sites ?? {}).filter((k) => has(sites![k]!));
 
@@ -274,11 +291,21 @@ export function crossFieldRules({
       scope: 'spec',
       fieldPath: '.sites',
       cel: `!has(self.sites) || self.sites.all(k, !has(self.sites[k].pinnedNode) || (has(self.backends.external) && self.backends.external.nodes.exists(n, n.name == self.sites[k].pinnedNode)))`,
-      celMessage: `'pinnedNode must name a node in spec.backends.external.nodes'`,
+      // Names the first such site of a fixed order (every pattern's sites) and its value: a
+      // conditional per site name, as joining map keys costs more than the CEL budget allows.
+      celMessage: allSites.reduceRight(
+        (otherwise, site) =>
+          `(${celPinMissing(site)} ? 'site ${site}: pinnedNode ' + (self.sites['${site}'].pinnedNode.matches(r'${DNS_LABEL}') ? '"' + self.sites['${site}'].pinnedNode + '"' : '(not a node name)') + ' ${PIN_MESSAGE}' : ${otherwise})`,
+        `'pinnedNode ${PIN_MESSAGE}'`,
+      ),
       check: (s) => {
         const names = (s.backends.external?.nodes ?? []).map((n) => n.name);
         const bad = sitesWith(s.sites, (site) => site.pinnedNode !== undefined && !names.includes(site.pinnedNode));
-        return bad.length ? 'pinnedNode must name a node in spec.backends.external.nodes' : undefined;
+        if (!bad.length) return undefined;
+        const site = allSites.find((name) => bad.includes(name));
+        if (site === undefined) return `pinnedNode ${PIN_MESSAGE}`;
+        const value = s.sites![site]!.pinnedNode!;
+        return `site ${site}: pinnedNode ${new RegExp(DNS_LABEL).test(value) ? `"${value}"` : '(not a node name)'} ${PIN_MESSAGE}`;
       },
     },
     {

@@ -67,8 +67,17 @@ const Enum = <T extends readonly string[]>(values: T, options: { description: st
     options,
   ) as unknown as TSchema & { static: T[number] };
 
+// The pattern's own error shows only the expression; upper case is the usual slip, so the API
+// server says so too (a static message: the value may hold anything the pattern refuses).
+export const LOWER_CASE_MESSAGE = 'use lower case';
 const HostName = (description: string) =>
-  Type.String({ description, minLength: 1, maxLength: 253, pattern: DNS_SUBDOMAIN });
+  Type.String({
+    description,
+    minLength: 1,
+    maxLength: 253,
+    pattern: DNS_SUBDOMAIN,
+    'x-kubernetes-validations': [{ rule: 'self == self.lowerAscii()', message: LOWER_CASE_MESSAGE }],
+  });
 const ObjectName = (description: string) =>
   Type.String({ description, minLength: 1, maxLength: 63, pattern: DNS_LABEL });
 const Port = (description: string, defaultValue?: number) =>
@@ -220,7 +229,7 @@ export const Backends = Type.Object(
       Type.Object(
         {
           nodes: Type.Array(ExternalNode, {
-            description: 'The WSO2 nodes outside the cluster, as in the seeds.',
+            description: "The WSO2 nodes outside the cluster, as in WSO2's load-balancer documents.",
             minItems: 1,
             maxItems: 64,
             'x-kubernetes-list-type': 'map',
@@ -433,8 +442,8 @@ export const NginxSettings = Type.Object(
       Type.Object(
         {
           connect: Defaulted(Duration('proxy_connect_timeout.', '60s')),
-          read: Defaulted(Duration('proxy_read_timeout (seeds: 5m).', '5m')),
-          send: Defaulted(Duration('proxy_send_timeout (seeds: 5m).', '5m')),
+          read: Defaulted(Duration("proxy_read_timeout (WSO2's load-balancer documents: 5m).", '5m')),
+          send: Defaulted(Duration("proxy_send_timeout (WSO2's load-balancer documents: 5m).", '5m')),
         },
         { description: 'Timeouts towards the WSO2 nodes.', additionalProperties: false, default: {} },
       ),

@@ -43,3 +43,15 @@ export function cutUtf8(text: string, maxBytes: number): string {
   }
   return `${kept}…`;
 }
+
+/**
+ * `text` with every control, format, line or paragraph separator character but the newline and
+ * the tab written as an escape (\x1b, \u202e): a message that echoes a user's input (a YAML
+ * parser's excerpt of it, a file name) can then neither drive the terminal nor reorder its line.
+ */
+export function printable(text: string): string {
+  return text.replace(/(?![\n\t])[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, (char) => {
+    const code = char.codePointAt(0)!;
+    return code < 0x80 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}

@@ -9,6 +9,7 @@ import {
   DNS_LABEL,
   DNS_SUBDOMAIN,
   DURATION,
+  LOWER_CASE_MESSAGE,
   SIZE,
   Wso2FrontendSpec,
   type DefaultedCookie,
@@ -42,7 +43,12 @@ const SHORT_ESCAPES: Record<string, string> = {
  * message can neither reorder nor break the line it is shown on.
  */
 export function quote(text: string): string {
-  let out = '"';
+  return `"${escaped(text)}"`;
+}
+
+/** `text` escaped as quote() escapes it, without the quotes (a map key in a field path). */
+function escaped(text: string): string {
+  let out = '';
   for (const ch of text) {
     const code = ch.codePointAt(0)!;
     const hex = (digits: number) => code.toString(16).padStart(digits, '0');
@@ -52,7 +58,7 @@ export function quote(text: string): string {
     else if (code <= 0xffff) out += `\\u${hex(4)}`;
     else out += `\\U${hex(8)}`;
   }
-  return `${out}"`;
+  return out;
 }
 
 const shown = (value: unknown) => (typeof value === 'string' ? quote(value) : JSON.stringify(value));
@@ -108,7 +114,7 @@ function fieldPath(pointer: string, root: TSchema): string {
   let schema = root as Json | undefined;
   let path = 'spec';
   for (const raw of pointer.split('/').slice(1)) {
-    const segment = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    const segment = escaped(raw.replace(/~1/g, '/').replace(/~0/g, '~'));
     const properties = schema?.properties as Record<string, Json> | undefined;
     if (properties && segment in properties) {
       path += `.${segment}`;
@@ -127,7 +133,38 @@ function fieldPath(pointer: string, root: TSchema): string {
   return path;
 }
 
-function describe(error: { type: ValueErrorType; schema: TSchema; value: unknown; message: string }): string {
+/** Edit distance (insertions, deletions, substitutions, swaps of neighbours), for suggesting a field name. */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++) {
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  return d[a.length]![b.length]!;
+}
+
+/** The known name closest to a misspelt one (case aside, at most a third of it changed), if any. */
+function nearestName(name: string, known: string[]): string | undefined {
+  if (name.length > 64) return undefined; // no field name is that long; and the cost grows with it
+  const limit = Math.max(1, Math.floor(name.length / 3));
+  const scored = known
+    .map((k) => ({ k, d: distance(name.toLowerCase(), k.toLowerCase()) }))
+    .filter(({ d }) => d <= limit)
+    .sort((x, y) => x.d - y.d);
+  return scored[0]?.k;
+}
+
+function describe(error: {
+  type: ValueErrorType;
+  schema: TSchema;
+  value: unknown;
+  message: string;
+  path: string;
+}): string {
   const schema = error.schema as Json;
   const literals = (schema.anyOf as Json[] | undefined)?.filter((s) => 'const' in s).map((s) => `"${String(s.const)}"`);
   switch (error.type) {
@@ -135,12 +172,21 @@ function describe(error: { type: ValueErrorType; schema: TSchema; value: unknown
       return literals
         ? `Unsupported value: ${shown(error.value)}: supported values: ${literals.join(', ')}`
         : error.message;
-    case ValueErrorType.StringPattern:
-      return `Invalid value: ${shown(error.value)}: ${PATTERN_MEANINGS[schema.pattern as string] ?? `must match ${String(schema.pattern)}`}`;
+    case ValueErrorType.StringPattern: {
+      const pattern = schema.pattern as string;
+      const meaning = PATTERN_MEANINGS[pattern] ?? `must match ${pattern}`;
+      const lower = typeof error.value === 'string' ? error.value.toLowerCase() : undefined;
+      return lower !== undefined && lower !== error.value && new RegExp(pattern).test(lower)
+        ? `Invalid value: ${shown(error.value)}: ${LOWER_CASE_MESSAGE} (${shown(lower)}): ${meaning}`
+        : `Invalid value: ${shown(error.value)}: ${meaning}`;
+    }
     case ValueErrorType.ObjectRequiredProperty:
       return 'Required value';
-    case ValueErrorType.ObjectAdditionalProperties:
-      return 'unknown field';
+    case ValueErrorType.ObjectAdditionalProperties: {
+      const field = error.path.split('/').pop()!.replace(/~1/g, '/').replace(/~0/g, '~');
+      const nearest = nearestName(field, Object.keys(schema.properties ?? {}));
+      return nearest ? `unknown field; did you mean ${nearest}?` : 'unknown field';
+    }
     case ValueErrorType.NumberMinimum:
     case ValueErrorType.IntegerMinimum:
       return `Invalid value: ${String(error.value)}: must be greater than or equal to ${String(schema.minimum)}`;

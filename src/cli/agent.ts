@@ -11,13 +11,14 @@ import { SiteProber } from '../agent/probe.js';
 import { PodReporter, SiteProbeReporter } from '../agent/report.js';
 import { TrafficLogTail } from '../agent/traffic-log.js';
 import { startHealthServer } from '../controller/observability.js';
-import { jsonLogger, type Logger } from '../controller/runtime/controller.js';
+import { atLevel, type Logger } from '../controller/runtime/controller.js';
 import { PooledKubeConfig } from '../controller/runtime/kubeconfig.js';
 import { UsageError } from './usage-error.js';
+import { LOG_LEVEL_USAGE, parseLogLevel } from './log-level.js';
 
 export const usage = `wso2-frontend agent --config-map NAME [--secret DIR=SECRET[:KEY,KEY?,...]]... [--nginx PATH] [--state-dir DIR]
                     [--confirm-url URL] [--confirm-timeout-ms N] [--coalesce-ms N] [--health-port N] [--quit-timeout-seconds N]
-                    [--frontend NAME] [--termination-message-path FILE]
+                    [--frontend NAME] [--termination-message-path FILE] [--log-level LEVEL]
 
 Runs NGINX and keeps it serving the frontend's configuration: watches the ConfigMap and each
 Secret (written under DIR of the conf tree) through the API, checks each new configuration with
@@ -40,7 +41,8 @@ and from stub_status (next to --confirm-url); the upstream servers of the served
   --termination-message-path FILE
                              where the agent says why it fails when its NGINX master dies, e.g. "NGINX master
                              (pid 7) exited: killed by SIGKILL"; the kubelet shows it in the Pod's lastState
-                             (default /dev/termination-log, the container's terminationMessagePath)`;
+                             (default /dev/termination-log, the container's terminationMessagePath)
+  ${LOG_LEVEL_USAGE}`;
 
 function integer(flag: string, text: string, min: number, max: number): number {
   const n = Number(text);
@@ -73,6 +75,7 @@ export async function runAgent(argv: string[]): Promise<number> {
       'quit-timeout-seconds': { type: 'string', default: '75' },
       frontend: { type: 'string' },
       'termination-message-path': { type: 'string', default: '/dev/termination-log' },
+      'log-level': { type: 'string', default: 'info' },
     },
     strict: true,
   });
@@ -96,7 +99,7 @@ export async function runAgent(argv: string[]): Promise<number> {
   // Its requests are small (its Pod, one ConfigMap, a few Secrets): one unanswered for 30 s is on a dead path.
   const kubeConfig = new PooledKubeConfig(30_000);
   kubeConfig.loadFromDefault();
-  const log = jsonLogger;
+  const log = atLevel(parseLogLevel(values['log-level']));
   let agent: ReloadAgent | undefined;
   const metrics = new AgentMetrics(() => agent?.workerCount() ?? 0, {
     frontend: values.frontend ?? values['config-map'].replace(/-nginx$/, ''),

@@ -3,6 +3,7 @@
 // loaded only when it runs, so the agent in every NGINX pod never loads the operator, the
 // renderer or the certificate code, and `operator` never loads the development tools (`start`,
 // `local-cluster`).
+import { printable } from '../api/text.js';
 import { UsageError } from './usage-error.js';
 
 interface Subcommand {
@@ -108,7 +109,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    console.error(`wso2-frontend: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`wso2-frontend: ${printable(error instanceof Error ? error.message : String(error))}`);
     process.exitCode = error instanceof UsageError ? 2 : 1;
   },
 );

@@ -1,10 +1,10 @@
 // `wso2-frontend operator`: parses the flags and runs the operator (src/controller/setup.ts).
 import { parseArgs } from 'node:util';
-import { LOG_LEVELS } from '../controller/runtime/controller.js';
 import { RECONCILE_POINTS, TEST_KILL_AT_ENV } from '../controller/reconciler.js';
 import { DEFAULT_CONCURRENCY, runOperator as run } from '../controller/setup.js';
 import { checkImageFlags, NGINX_IMAGE_CONTAINER, OPERATOR_CONTAINER, type ImageFlags } from '../controller/images.js';
 import { RELEASE_IMAGES } from '../model/images.js';
+import { parseLogLevel } from './log-level.js';
 
 export const usage = `wso2-frontend operator [--namespace NS]... [--health-port N] [--leader-elect [--lease-namespace NS]] [--resync-minutes N] [--concurrency N] [--log-level debug|info|error] [--operator-image REF] [--nginx-image REF] [--image-pull-secret NAME]...
 
@@ -55,13 +55,7 @@ export async function runOperator(argv: string[]): Promise<number> {
     );
     return 2;
   }
-  const logLevel = LOG_LEVELS.find((level) => level === values['log-level']);
-  if (!logLevel) {
-    process.stderr.write(
-      `--log-level must be debug (also each reconcile and apply), info (what changed) or error (errors only), got ${values['log-level']}\n`,
-    );
-    return 2;
-  }
+  const logLevel = parseLogLevel(values['log-level']);
   const images: ImageFlags = {
     ...(values['operator-image'] !== undefined ? { operatorImage: values['operator-image'] } : {}),
     ...(values['nginx-image'] !== undefined ? { nginxImage: values['nginx-image'] } : {}),

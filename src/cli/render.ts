@@ -1,37 +1,45 @@
 // `wso2-frontend render`: the offline view of what the operator would do for a resource, either
 // as Kubernetes objects or as a runnable NGINX tree for a local preview.
+import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as yaml from 'js-yaml';
 import { API_GROUP, API_VERSION, KIND, type Wso2Frontend } from '../api/schema.js';
+import { printable } from '../api/text.js';
 import { UsageError } from './usage-error.js';
 import { formatProblem, quote } from '../api/validate.js';
 import { nodeConfiguration, roleConfiguration, type Placement } from '../model/product-config.js';
 import { buildTopology, type Topology } from '../model/topology.js';
 import { validateSpec } from '../model/validate.js';
 import type { NginxLayout } from '../render/nginx/config.js';
-import { PREVIEW_CA_PATH, previewTree, type TreeFile } from '../render/nginx/preview.js';
+import { previewTree, type TreeFile } from '../render/nginx/preview.js';
 import { agentAccess } from '../render/agent.js';
 import { nameProblems } from '../render/names.js';
 import { caSecretName, certificateSecretName, desiredObjects } from '../render/objects.js';
 import { certManagerCertificate } from '../render/cert-manager.js';
 import { patchRole, productSnippets } from '../render/product/patch.js';
 import { caTrustSteps, wso2Workloads } from '../render/workloads.js';
+import { issueCa, type KeyAndCertificate } from '../tls/issuer.js';
 import { issuePreviewCertificates } from '../tls/preview.js';
 
-export const usage = `wso2-frontend render -f RESOURCE.yaml [--nginx-dir DIR [--bind ADDRESS] [--http-port N] [--https-port N]] [--product-config DIR [--base PRODUCT_HOME]]
+export const usage = `wso2-frontend render -f RESOURCE.yaml [--nginx-dir DIR [--bind ADDRESS] [--http-port N] [--https-port N] | --product-config DIR [--base PRODUCT_HOME]] [--ca-dir DIR]
 
 Validates a Wso2Frontend and prints, as multi-document YAML, the objects the operator would
 create for it. With --nginx-dir, writes a runnable NGINX tree instead, with certificates for
-local use; serve it with: nginx -p DIR -c nginx.conf
+local use, and prints the command that serves it in the foreground (Ctrl-C stops it)
   --bind ADDRESS    address NGINX listens on (default 127.0.0.1)
   --http-port N     plain HTTP port (default 8080)
   --https-port N    HTTPS port (default 8443)
 With --product-config, writes what each WSO2 node must have in its own configuration instead:
 per external node (per role for managed backends) a directory with the patched files of
 PRODUCT_HOME when --base is given, else minimal deployment.toml/site.json snippets, and
-CHANGES.txt saying what to set where.`;
+CHANGES.txt saying what to set where. Run render once for each of --nginx-dir and --product-config.
+  --ca-dir DIR      the local CA (ca.crt, and ca.key readable by its owner only) that signs the
+                    NGINX tree's certificates and that the nodes trust: made there when DIR has
+                    none, reused when it has, so that the trees of several renders agree.
+                    Default: a new CA in the output directory (DIR/tls/ca, or DIR/_ca)`;
 
 // Read as kubectl reads YAML (YAML 1.1 scalars): an unquoted `http: off` is the boolean false,
 // which the API server refuses, not the string "off".
@@ -72,6 +80,38 @@ function writeTree(dir: string, tree: readonly TreeFile[]): void {
     mkdirSync(dirname(join(dir, path)), { recursive: true });
     writeFileSync(join(dir, path), text, { mode: secret ? 0o600 : 0o644 });
   }
+}
+
+/**
+ * The local CA in `dir`: read when it holds one, else made there (the key readable by its owner
+ * only). Its key is never printed: only the directory is named.
+ */
+function localCa(dir: string, privateKey: Parameters<typeof issueCa>[1]['key']): KeyAndCertificate {
+  const [certFile, keyFile] = [join(dir, 'ca.crt'), join(dir, 'ca.key')];
+  if (existsSync(certFile) !== existsSync(keyFile))
+    throw new UsageError(`--ca-dir ${dir}: needs both ca.crt and ca.key, or neither (a new CA is then made)`);
+  if (existsSync(certFile)) {
+    const certificatePem = readFileSync(certFile, 'utf8');
+    const certificate = new X509Certificate(certificatePem);
+    if (!certificate.ca) throw new UsageError(`--ca-dir ${dir}: ca.crt is not a CA certificate`);
+    return {
+      certificatePem,
+      privateKeyPem: readFileSync(keyFile, 'utf8'),
+      notBefore: new Date(certificate.validFrom),
+      notAfter: new Date(certificate.validTo),
+    };
+  }
+  const ca = issueCa('wso2-frontend local preview CA', { now: new Date(), key: privateKey });
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(certFile, ca.certificatePem, { mode: 0o644 });
+  writeFileSync(keyFile, ca.privateKeyPem, { mode: 0o600 });
+  return ca;
+}
+
+/** The NGINX this project fetches for its tests (NGINX_SERIES), when this is a clone of it; else undefined. */
+function projectNginxScript(): string | undefined {
+  const script = fileURLToPath(new URL('../../scripts/nginx-binaries.sh', import.meta.url));
+  return existsSync(script) ? script : undefined;
 }
 
 /**
@@ -131,16 +171,29 @@ export function runRender(argv: string[]): number {
       'https-port': { type: 'string' },
       'product-config': { type: 'string' },
       base: { type: 'string' },
+      'ca-dir': { type: 'string' },
     },
     strict: true,
   });
   if (!values.file) throw new UsageError('-f RESOURCE.yaml is required');
+  // A flag of one output with another one chosen would be silently ignored: refuse it instead.
+  if (values['nginx-dir'] !== undefined && values['product-config'] !== undefined)
+    throw new UsageError(
+      '--nginx-dir and --product-config write different outputs: run render once for each (give both the same --ca-dir so that they agree)',
+    );
+  const nginxOnly = (['bind', 'http-port', 'https-port'] as const).filter((flag) => values[flag] !== undefined);
+  if (nginxOnly.length && values['nginx-dir'] === undefined)
+    throw new UsageError(`${nginxOnly.map((f) => `--${f}`).join(', ')}: only with --nginx-dir DIR`);
+  if (values['ca-dir'] !== undefined && values['nginx-dir'] === undefined && values['product-config'] === undefined)
+    throw new UsageError('--ca-dir: only with --nginx-dir DIR or --product-config DIR');
   const resource = readResource(values.file);
   const result = validateSpec(resource.spec);
   const problems = [...nameProblems(resource), ...(result.ok ? [] : result.problems)];
   if (!result.ok || problems.length) {
     console.error(
-      `${values.file}: ${quote(resource.metadata.name)} is not valid:\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`,
+      printable(
+        `${values.file}: ${quote(resource.metadata.name)} is not valid:\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`,
+      ),
     );
     return 1;
   }
@@ -153,9 +206,18 @@ export function runRender(argv: string[]): number {
     if (existsSync(out) && readdirSync(out).length > 0)
       throw new UsageError(`--product-config ${out}: exists and is not empty`);
     const placement = { name: resource.metadata.name, namespace: resource.metadata.namespace ?? 'default' };
-    const trust = topology.backends.source === 'external' ? caTrustSteps(resource, topology) : '';
+    // Self-signed: the nodes trust the local CA that a render --nginx-dir with the same --ca-dir serves with.
+    // `_ca`: no node or role is named so (RFC 1123 labels have no _).
+    const caDir = values['ca-dir'] ?? join(out, '_ca');
+    const caFile = topology.tls.mode === 'self-signed' ? resolve(caDir, 'ca.crt') : undefined;
+    if (caFile && topology.backends.source === 'external') localCa(caDir, topology.tls.privateKey);
+    const trust = topology.backends.source === 'external' ? caTrustSteps(resource, topology, caFile) : '';
     const written = writeProductConfig(out, topology, placement, values.base, trust);
     console.log(`Wrote the product configuration of ${written.join(', ')} to ${out}.`);
+    if (caFile && topology.backends.source === 'external')
+      console.log(
+        `The nodes trust the CA in ${caDir}: render the NGINX tree with --ca-dir ${caDir} so that it serves certificates from it.`,
+      );
     return 0;
   }
 
@@ -194,11 +256,28 @@ export function runRender(argv: string[]): number {
   };
   if (existsSync(dir) && readdirSync(dir).length > 0)
     throw new UsageError(`--nginx-dir ${dir}: exists and is not empty`);
-  const tree = previewTree(topology, layout, issuePreviewCertificates(topology.certificates, topology.tls, new Date()));
+  const caDir = values['ca-dir'] ?? join(dir, 'tls', 'ca');
+  const ca = localCa(caDir, topology.tls.privateKey);
+  const tree = previewTree(
+    topology,
+    layout,
+    issuePreviewCertificates(topology.certificates, topology.tls, new Date(), ca),
+  );
   writeTree(dir, tree);
   const host = topology.sites[0]!.host;
+  const prefix = resolve(dir);
+  const script = projectNginxScript();
+  const nginx = script ? `"$(bash ${script})"` : 'nginx';
   console.log(`Wrote ${tree.filter((f) => f.path.endsWith('.conf')).length} configuration files and certificates to ${dir}.
-Serve it:  nginx -p ${dir} -c nginx.conf
-Try it:    curl --cacert ${join(dir, PREVIEW_CA_PATH)} --resolve ${host}:${listen.https}:${layout.listen.address} https://${host}:${listen.https}/`);
+Serve it in the foreground (Ctrl-C stops it):
+  ${nginx} -e stderr -p ${prefix}/ -c nginx.conf -g 'daemon off;'
+${
+  script
+    ? `  (${script} prints the path of the NGINX this project tests with, fetching it once; an nginx 1.27 or later on your PATH works too)`
+    : '  (needs an nginx 1.27 or later on your PATH)'
+}
+Try it:    curl --cacert ${resolve(caDir, 'ca.crt')} --resolve ${host}:${listen.https}:${layout.listen.address} https://${host}:${listen.https}/
+A 502 Bad Gateway means NGINX runs but cannot reach the WSO2 nodes the resource names.
+The CA is in ${caDir}: pass --ca-dir ${caDir} to the next render (and to --product-config) to keep it.`);
   return 0;
 }

@@ -181,7 +181,14 @@ export class LocalControlPlane {
   /** Starts a control plane and waits until it is healthy (and, with workloads, can run pods). */
   static async start(options: LocalControlPlaneOptions = {}): Promise<LocalControlPlane> {
     const plane = new LocalControlPlane(options);
-    await plane.start();
+    try {
+      await plane.start();
+    } catch (error) {
+      // A temporary directory is only ever removed by stop(): a start that failed (or that a
+      // Ctrl-C at the terminal cut short, killing the components) would leave it behind.
+      if (plane.ownsDir) rmSync(plane.dir, { recursive: true, force: true });
+      throw error;
+    }
     return plane;
   }
 

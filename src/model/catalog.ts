@@ -135,7 +135,7 @@ const PASSTHROUGH_HTTP = 8280;
 export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
   'apim-single': {
     product: 'api-manager',
-    seed: '001/002/004 "NGINX for a Single Node deployment"',
+    seed: 'WSO2 API-M "Configuring the Proxy Server and the Load Balancer", "NGINX for a Single Node deployment"',
     description: 'one all-in-one node; portals on one host, API traffic on another; no stickiness',
     roles: { 'all-in-one': { replicas: 1 } },
     sites: {
@@ -159,7 +159,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
   },
   'apim-active-active': {
     product: 'api-manager',
-    seed: '001/002/004 "NGINX for an Active-Active deployment"',
+    seed: 'WSO2 API-M "Configuring the Proxy Server and the Load Balancer", "NGINX for an Active-Active deployment"',
     description: 'two all-in-one nodes; portals sticky (mandatory for Publisher and Store), API traffic not',
     roles: { 'all-in-one': { replicas: 2 } },
     sites: {
@@ -183,7 +183,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
   },
   'apim-ha-gateway': {
     product: 'api-manager',
-    seed: '001/002/004 "NGINX for a deployment with HA for the Gateway"',
+    seed: 'WSO2 API-M "Configuring the Proxy Server and the Load Balancer", "NGINX for a deployment with HA for the Gateway"',
     description:
       'gateway manager on its own host (sticky on 9443), gateway workers behind the API host (no stickiness on 8243)',
     roles: { 'gateway-manager': { replicas: 1 }, 'gateway-worker': { replicas: 2 } },
@@ -208,7 +208,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
   },
   'apim-ha-publisher': {
     product: 'api-manager',
-    seed: '001/002/004 "NGINX for a deployment with HA for the Publisher"',
+    seed: 'WSO2 API-M "Configuring the Proxy Server and the Load Balancer", "NGINX for a deployment with HA for the Publisher"',
     description: 'two Publisher nodes, sticky',
     roles: { publisher: { replicas: 2 } },
     sites: {
@@ -224,7 +224,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
   },
   'apim-ha-store': {
     product: 'api-manager',
-    seed: '001/002/004 "NGINX for a deployment with HA for the API Store"',
+    seed: 'WSO2 API-M "Configuring the Proxy Server and the Load Balancer", "NGINX for a deployment with HA for the API Store"',
     description: 'two Store (Developer Portal) nodes, sticky',
     roles: { store: { replicas: 2 } },
     sites: {
@@ -240,7 +240,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
   },
   'apim-ha-key-manager': {
     product: 'api-manager',
-    seed: '001/002/004 "NGINX for a deployment with HA for the Key Manager"',
+    seed: 'WSO2 API-M "Configuring the Proxy Server and the Load Balancer", "NGINX for a deployment with HA for the Key Manager"',
     description: 'two Key Manager nodes, sticky',
     roles: { 'key-manager': { replicas: 2 } },
     sites: {
@@ -302,9 +302,9 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
   },
   'is-pattern-1': {
     product: 'identity-server',
-    seed: '003 "Fronting with a load balancer (Nginx)"',
+    seed: 'WSO2 IS "Setting Up Deployment Pattern 1", "Fronting with a load balancer (Nginx)"',
     description:
-      'two-node cluster; workers behind is host (HTTP proxied to 9763), node redirects rewritten to the public host (seed 003 endpoint locations), management host pinned to the manager node',
+      'two-node cluster; workers behind is host (HTTP proxied to 9763), node redirects rewritten to the public host (endpoint locations of WSO2 IS "Setting Up Deployment Pattern 1"), management host pinned to the manager node',
     roles: { worker: { replicas: 2 }, manager: { replicas: 1 } },
     sites: {
       identity: {
@@ -328,7 +328,7 @@ export const PATTERN_PRESETS: Record<PatternName, PatternPreset> = {
   },
   'ei-cluster': {
     product: 'enterprise-integrator',
-    seed: '000 "Configuring the load balancer"',
+    seed: 'WSO2 EI "Setting up a Load balancer", "Configuring the load balancer"',
     description:
       'two ESB nodes; HTTPS to 8243 (sticky), HTTP proxied to 8280, management console host pinned to node 1',
     roles: { integrator: { replicas: 2 } },

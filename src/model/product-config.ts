@@ -94,7 +94,8 @@ export interface Placement {
 }
 
 // Sources, cited once each.
-const SEED_APIM = 'seed 001/002 "Configure the product": deployment.toml [server] hostname, proxyPort';
+const SEED_APIM =
+  'WSO2 API-M "Configuring the Proxy Server and the Load Balancer", "Configure the product": deployment.toml [server] hostname, proxyPort';
 const APIM_HOSTNAME_DOC =
   'apim.docs.wso2.com/en/4.4.0/install-and-setup/setup/deployment-best-practices/changing-the-hostname/';
 const HELM_APIM_AIO = 'wso2/helm-apim all-in-one/confs/instance-1/deployment.toml';
@@ -108,10 +109,12 @@ const MI_CATALOG =
   'apim.docs.wso2.com/en/4.1.0/reference/config-catalog-mi/ ([transport.http] listener.wsdl_epr_prefix)';
 const IS_SYSTEM_APPS =
   'wso2/carbon-identity-framework#5304 and wso2-extensions/identity-inbound-auth-oauth#2301 ([console]/[myaccount] callback_url, IS 7.0+, regexp= allowed); the paths of wso2/identity-apps README (#8515); wso2/product-is#25948';
-const SEED_IS = 'seed 003 "Changing hostnames and ports" / "Configure the Proxy Port in IS Nodes"';
-const SEED_APIM2 = 'seed 004 "Configure the reverse proxy settings in the product" (site.json reverseProxy)';
+const SEED_IS =
+  'WSO2 IS "Setting Up Deployment Pattern 1", "Changing hostnames and ports" / "Configure the Proxy Port in IS Nodes"';
+const SEED_APIM2 =
+  'WSO2 API-M 2.x "Configuring the Proxy Server and the Load Balancer", "Configure the reverse proxy settings in the product" (site.json reverseProxy)';
 const SEED_EI =
-  'seed 000 + EI 6 docs "Deploying WSO2 EI" (carbon.xml HostName, catalina proxyPort, axis2.xml WSDLEPRPrefix)';
+  'WSO2 EI "Setting up a Load balancer" + EI 6 docs "Deploying WSO2 EI" (carbon.xml HostName, catalina proxyPort, axis2.xml WSDLEPRPrefix)';
 const APIM2_DOC =
   'API-M 2.x docs "Configuring the Proxy Server and the Load Balancer" (api-manager.xml GatewayEndpoint, APIStore URL)';
 
@@ -411,8 +414,17 @@ function apiManager2Files(topology: Topology, role: Role): ProductFile[] {
   const { hostname, managementHostname } = hostnameOf(topology, role);
   const { https, http } = topology.ports;
   const files = [
-    carbonXml('repository/conf/carbon.xml', hostname, managementHostname, 'seed 004 / API-M 2.x docs'),
-    catalinaServerXml('repository/conf/tomcat/catalina-server.xml', topology, 'seed 004 / API-M 2.x docs'),
+    carbonXml(
+      'repository/conf/carbon.xml',
+      hostname,
+      managementHostname,
+      'WSO2 API-M 2.x "Configuring the Proxy Server and the Load Balancer"',
+    ),
+    catalinaServerXml(
+      'repository/conf/tomcat/catalina-server.xml',
+      topology,
+      'WSO2 API-M 2.x "Configuring the Proxy Server and the Load Balancer"',
+    ),
   ];
   const apiManagerXml: OwnedSetting[] = [];
   const gateway = siteHost(topology, 'gateway');

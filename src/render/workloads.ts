@@ -123,20 +123,24 @@ function frontendCaSecret(frontend: Wso2Frontend, topology: Topology): string | 
 
 /**
  * For external nodes, the end of CHANGES.txt: add the frontend's CA to the product's
- * client-truststore, as seeds 000 and 003 import the load balancer's certificate, with the alias
- * and the keytool step the init container of managed pods runs.
+ * client-truststore, as WSO2's deployment documents import the load balancer's certificate, with
+ * the alias and the keytool step the init container of managed pods runs. Offline (`render`),
+ * `caFile` is the CA certificate written beside it; else the frontend's Secret holds it.
  */
-export function caTrustSteps(frontend: Wso2Frontend, topology: Topology): string {
+export function caTrustSteps(frontend: Wso2Frontend, topology: Topology, caFile?: string): string {
   const secret = frontendCaSecret(frontend, topology);
   if (!secret) return '';
   const ns = placementOf(frontend).namespace;
+  const file = caFile ?? 'wso2-frontend-ca.crt';
   return [
     '',
-    "Trust the frontend's CA (seeds 000/003: import the load balancer certificate), keeping the shipped entries:",
-    `  kubectl get secret ${secret} -n ${ns} -o jsonpath='{.data.ca\\.crt}' | base64 -d > wso2-frontend-ca.crt`,
+    "Trust the frontend's CA (as WSO2's deployment documents import the load balancer's certificate), keeping the shipped entries:",
+    caFile
+      ? `  the CA certificate is ${caFile} (written by this render; the NGINX tree of a render with the same --ca-dir serves with it)`
+      : `  kubectl get secret ${secret} -n ${ns} -o jsonpath='{.data.ca\\.crt}' | base64 -d > ${file}`,
     ...TRUSTSTORES.map(
       (t) =>
-        `  keytool -importcert -noprompt -trustcacerts -alias ${LB_CA_ALIAS} -file wso2-frontend-ca.crt -keystore ${t} -storepass wso2carbon`,
+        `  keytool -importcert -noprompt -trustcacerts -alias ${LB_CA_ALIAS} -file ${file} -keystore ${t} -storepass wso2carbon`,
     ),
     '  (each truststore the product has; your [truststore] password instead of wso2carbon when you changed it)',
     '',

@@ -1,5 +1,5 @@
 // Certificates for a local preview of a frontend (`render --nginx-dir`, the tests, the
-// benchmarks): a fresh CA, and a server certificate per planned certificate as the operator's
+// benchmarks): a fresh CA (or the one given), and a server certificate per planned certificate as the operator's
 // self-signed mode issues it (every host plus the extra SANs).
 import {
   issueCa,
@@ -21,9 +21,10 @@ export function issuePreviewCertificates(
   certificates: readonly { name: string; hosts: readonly string[] }[],
   tls: { extraSANs: readonly string[]; privateKey: KeySpec },
   now: Date,
+  /** Kept from an earlier preview, so that what trusts it (the nodes' truststores) goes on trusting. */
+  ca: KeyAndCertificate = issueCa('wso2-frontend local preview CA', { now, key: tls.privateKey }),
 ): PreviewCertificates {
   const key = tls.privateKey;
-  const ca = issueCa('wso2-frontend local preview CA', { now, key });
   const servers = new Map<string, TlsSecretData>();
   for (const { name, hosts } of certificates) {
     const [names] = serverCertificateNames(hosts, tls.extraSANs, false);

@@ -37,11 +37,12 @@ test.each(examples().map((e) => [e.file, e.resource] as const))(
 );
 
 test.each(examples().map((e) => [e.file] as const))(
-  '%s names the seed or layout it reproduces in its opening comment',
+  '%s names the WSO2 document or layout it reproduces in its opening comment, never our word seed',
   async (file) => {
     const { readFileSync } = await import('node:fs');
     const text = readFileSync(`examples/${file}`, 'utf8');
-    expect(text).toMatch(/^# (Seeds? \d{3}|API Manager 4\.x|Identity Server 7|Micro Integrator)/);
+    expect(text).toMatch(/^# (WSO2 (API-M|API-M 2\.x|IS|EI) "|API Manager 4\.x|Identity Server 7|Micro Integrator)/);
+    expect(text).not.toMatch(/\bseeds?\b/i);
     const body = text.split('\n').filter((l) => !l.startsWith('#') && l.trim() !== '');
     expect(body.length).toBeLessThanOrEqual(22);
   },

@@ -57,7 +57,8 @@ const cases: Case[] = [
     name: 'an upper-case host name',
     spec: withSpec({ sites: { portal: { host: 'API.example.com' } } }),
     path: 'spec.sites.portal.host',
-    message: 'must be a lower-case RFC 1123 host name',
+    message:
+      'Invalid value: "API.example.com": use lower case ("api.example.com"): must be a lower-case RFC 1123 host name',
     server: 'should match',
   },
   {
@@ -274,7 +275,23 @@ const cases: Case[] = [
       backends: { external: { nodes: [node('node-1', ['integrator'])] } },
     }),
     path: 'spec.sites',
-    message: 'pinnedNode must name a node in spec.backends.external.nodes',
+    message: 'site management: pinnedNode "node-9" names no node in spec.backends.external.nodes',
+    cel: true,
+  },
+  {
+    name: 'a node address with a port',
+    spec: withSpec({ backends: { external: { nodes: [node('node-1', ['all-in-one'], '10.0.0.1:9443')] } } }),
+    path: 'spec.backends.external.nodes[0].address',
+    message:
+      'must be the address alone, without a port: the ports come from the pattern (for example 9443), and portOffset shifts them all',
+    cel: true,
+  },
+  {
+    name: 'an IPv4-mapped IPv6 node address',
+    spec: withSpec({ backends: { external: { nodes: [node('node-1', ['all-in-one'], '::ffff:192.0.2.1')] } } }),
+    path: 'spec.backends.external.nodes[0].address',
+    message:
+      'an IPv4-mapped IPv6 address is refused, as Kubernetes refuses it as an IP address; write the IPv4 address itself: 192.0.2.1',
     cel: true,
   },
   {
@@ -511,3 +528,17 @@ test.each(cases.map((c, i) => [c.name, c, i] as const))(
     expect(error).toMatch(new RegExp(expected));
   },
 );
+
+test('an upper-case host: the API server says to use lower case, beside the pattern it shows', async () => {
+  const resource = {
+    apiVersion: 'wso2-frontend.dev/v1alpha1',
+    kind: 'Wso2Frontend',
+    metadata: { name: 'upper-case-host', namespace },
+    spec: withSpec({ sites: { portal: { host: 'API.example.com' } } }) as Wso2FrontendSpec,
+  };
+  const error = await kubectl(['apply', '--dry-run=server', '-f', '-'], yaml.dump(resource)).then(
+    () => '',
+    (e: Error) => e.message,
+  );
+  expect(error).toContain('spec.sites[portal].host: Invalid value: "API.example.com": use lower case');
+});

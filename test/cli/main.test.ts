@@ -27,6 +27,16 @@ test('a subcommand option it does not know is rejected with a non-zero exit', ()
   expect(result.stderr).toContain("Unknown option '--no-such-flag'");
 });
 
+test('start, operator and agent each take --log-level and refuse a level they do not know', () => {
+  const env = { ...process.env, POD_NAME: 'p', POD_NAMESPACE: 'n' };
+  for (const command of [['start'], ['operator'], ['agent', '--config-map', 'x']]) {
+    expect(run(command[0]!, '--help').stdout).toContain('--log-level');
+    const result = spawnSync(process.execPath, [cli, ...command, '--log-level', 'verbose'], { encoding: 'utf8', env });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('--log-level must be debug');
+  }
+});
+
 test('without the development tools, as in the product image, start names itself a development command and operator still loads', () => {
   // The Dockerfile's build stage removes exactly these from dist/.
   const app = mkdtempSync(join(tmpdir(), 'wso2-frontend-image-'));

@@ -38,7 +38,8 @@ test('render --product-config without --base: per node, minimal site.json snippe
   const result = run('render', '-f', 'examples/apim-2-active-active.yaml', '--product-config', out);
   expect(result.stderr).toBe('');
   expect(result.status).toBe(0);
-  expect(readdirSync(out).sort()).toEqual(['node-1', 'node-2']);
+  // And the local CA the nodes trust (self-signed mode).
+  expect(readdirSync(out).sort()).toEqual(['_ca', 'node-1', 'node-2']);
   const store = readFileSync(
     join(out, 'node-1', 'repository__deployment__server__jaggeryapps__store__site__conf__site.json'),
     'utf8',
@@ -48,7 +49,7 @@ test('render --product-config without --base: per node, minimal site.json snippe
   expect(changes).toContain('repository/conf/carbon.xml:\n  Server/HostName = "apim.example.com"');
   expect(changes).toContain('Server/Service/Connector[@port="9443"]/@proxyPort = "443"');
   expect(changes).toContain(
-    'keytool -importcert -noprompt -trustcacerts -alias wso2-frontend-lb-ca -file wso2-frontend-ca.crt -keystore repository/resources/security/client-truststore.p12',
+    `keytool -importcert -noprompt -trustcacerts -alias wso2-frontend-lb-ca -file ${join(out, '_ca', 'ca.crt')} -keystore repository/resources/security/client-truststore.p12`,
   );
 });
 
@@ -61,7 +62,7 @@ test('render --product-config --base PRODUCT_HOME: the node gets its patched fil
   const out = join(scratch, 'is-5-patched');
   const result = run('render', '-f', 'examples/is-pattern-1.yaml', '--product-config', out, '--base', home);
   expect(result.status).toBe(0);
-  const node = readdirSync(out).sort()[0]!;
+  const node = readdirSync(out).find((d) => d !== '_ca')!;
   for (const path of [
     'repository/conf/carbon.xml',
     'repository/conf/tomcat/catalina-server.xml',

@@ -1,13 +1,26 @@
 // `wso2-frontend render`: the objects as YAML, or a runnable NGINX tree; bad input is named and
 // nothing is written.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as yaml from 'js-yaml';
 import { send } from '../support/client.js';
 import { freePort, onLoopback } from '../support/frontend.js';
-import { NginxProcess, nginxTest } from '../support/nginx.js';
+import { nginxTest } from '../support/nginx.js';
+import { eventually } from '../support/cluster.js';
 import { example } from '../support/resources.js';
 
 const cli = join(process.cwd(), 'dist', 'cli', 'main.js');
@@ -78,7 +91,17 @@ test('render -f of a frontend with tls.mode issuer prints the cert-manager Certi
   expect(result.stdout).not.toMatch(/=apim-single-tls-frontend-issued:/);
 });
 
-test('render --nginx-dir writes a tree that nginx -p DIR -c nginx.conf serves on the chosen address and ports', async () => {
+/** Whether something accepts TCP connections on 127.0.0.1:port. */
+const accepts = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+  });
+
+test('render --nginx-dir prints a serve command that runs as printed, in the foreground, until Ctrl-C', async () => {
   const file = join(scratch, 'ei.yaml');
   writeFileSync(file, yaml.dump(onLoopback(example('ei-cluster.yaml'), 70)));
   const dir = join(scratch, 'ei-tree');
@@ -96,11 +119,25 @@ test('render --nginx-dir writes a tree that nginx -p DIR -c nginx.conf serves on
     String(ports.https),
   );
   expect(result.status).toBe(0);
-  expect(result.stdout).toContain(`nginx -p ${dir} -c nginx.conf`);
   expect(nginxTest(dir)).toEqual({ ok: true, output: '' });
+  expect(result.stdout).toContain('A 502 Bad Gateway means NGINX runs but cannot reach the WSO2 nodes');
+  const lines = result.stdout.split('\n');
+  const command = lines[lines.findIndex((l) => l.startsWith('Serve it in the foreground (Ctrl-C stops it):')) + 1]!;
+  expect(command).toContain(`-p ${dir}/ -c nginx.conf`);
 
-  const nginx = await NginxProcess.start(dir, ports.https);
+  // As a user at a terminal: the shell runs it, Ctrl-C signals the whole foreground group.
+  // Its output goes to a file, as to a terminal: NGINX cannot open /dev/stdout on a socket.
+  const logFile = join(scratch, 'serve.log');
+  const log = openSync(logFile, 'w');
+  const serve = spawn('bash', ['-c', command.trim()], { detached: true, stdio: ['ignore', log, log] });
+  closeSync(log);
+  const output = () => readFileSync(logFile, 'utf8');
+  const exited = new Promise<number | null>((resolve) => serve.once('exit', (code) => resolve(code)));
   try {
+    await eventually(`the printed command to listen on ${ports.https}`, async () => {
+      if (serve.exitCode !== null) throw new Error(`it exited: ${output()}`);
+      return (await accepts(ports.https)) ? true : undefined;
+    });
     const redirect = await send({ scheme: 'http', port: ports.http, host: 'ui.ei.wso2.com', path: '/carbon/' });
     expect(redirect.headers.location).toBe(`https://ui.ei.wso2.com:${ports.https}/carbon/`);
     // No node runs behind it here: the TLS handshake with the generated certificate is what matters.
@@ -112,7 +149,48 @@ test('render --nginx-dir writes a tree that nginx -p DIR -c nginx.conf serves on
     });
     expect(response.status).toBe(502);
   } finally {
-    await nginx.stop();
+    if (serve.exitCode === null) process.kill(-serve.pid!, 'SIGINT');
+  }
+  await exited;
+  await eventually('NGINX to stop listening', async () => ((await accepts(ports.https)) ? undefined : true));
+});
+
+test('render refuses a flag it would ignore, and writes nothing', () => {
+  const [a, b] = [join(scratch, 'both-a'), join(scratch, 'both-b')];
+  const both = run('-f', 'examples/apim-active-active.yaml', '--nginx-dir', a, '--product-config', b);
+  expect(both.status).toBe(2);
+  expect(both.stderr).toContain('--nginx-dir and --product-config write different outputs: run render once for each');
+  expect(existsSync(a) || existsSync(b)).toBe(false);
+  const ports = run('-f', 'examples/apim-active-active.yaml', '--product-config', b, '--https-port', '9443');
+  expect(ports.status).toBe(2);
+  expect(ports.stderr).toContain('--https-port: only with --nginx-dir DIR');
+  expect(existsSync(b)).toBe(false);
+});
+
+test('the product configuration and the NGINX tree of two renders share one CA, and CHANGES.txt names the files written, not a Secret', () => {
+  const config = join(scratch, 'shared-ca-config');
+  const first = run('-f', 'examples/apim-active-active.yaml', '--product-config', config);
+  expect(first.status).toBe(0);
+  const caDir = join(config, '_ca');
+  expect(first.stdout).toContain(`render the NGINX tree with --ca-dir ${caDir}`);
+  const changes = readFileSync(join(config, 'node-1', 'CHANGES.txt'), 'utf8');
+  expect(changes).not.toContain('kubectl');
+  expect(changes).toContain(`the CA certificate is ${join(caDir, 'ca.crt')}`);
+  expect(changes).toContain(`-file ${join(caDir, 'ca.crt')}`);
+  expect(statSync(join(caDir, 'ca.key')).mode & 0o077).toBe(0);
+
+  const trees = ['shared-ca-tree-1', 'shared-ca-tree-2'].map((name) => join(scratch, name));
+  for (const tree of trees) {
+    const render = run('-f', 'examples/apim-active-active.yaml', '--nginx-dir', tree, '--ca-dir', caDir);
+    expect(render.status).toBe(0);
+    expect(render.stdout + render.stderr).not.toContain('PRIVATE KEY');
+  }
+  const ca = new X509Certificate(readFileSync(join(caDir, 'ca.crt')));
+  for (const tree of trees) {
+    const [certificate] = readdirSync(join(tree, 'tls'), { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('tls.crt'))
+      .map((f) => new X509Certificate(readFileSync(join(tree, 'tls', f))));
+    expect(certificate!.verify(ca.publicKey)).toBe(true);
   }
 });
 
@@ -126,10 +204,39 @@ test('an invalid resource is rejected with each field named, exit code 1, and no
   const result = run('-f', file, '--nginx-dir', dir);
   expect(result.status).toBe(1);
   expect(result.stderr).toContain(
-    'spec.sites.portal.host: Invalid value: "API.example.com": must be a lower-case RFC 1123 host name',
+    'spec.sites.portal.host: Invalid value: "API.example.com": use lower case ("api.example.com"): must be a lower-case RFC 1123 host name',
   );
   expect(result.stderr).toContain('spec.nginx.replicas: Invalid value: 0: must be greater than or equal to 1');
   expect(existsSync(dir)).toBe(false);
+});
+
+test('offline messages say how to fix the input, and never echo a control character', () => {
+  const file = join(scratch, 'fixable.yaml');
+  writeFileSync(
+    file,
+    `apiVersion: wso2-frontend.dev/v1alpha1
+kind: Wso2Frontend
+metadata: {name: fixable}
+spec:
+  product: api-manager
+  pattern: apim-single
+  sites: {"po\\x1brtal": {hots: a.example.com}, portal: {hots: a.example.com}}
+  nginx: {replica: 2}
+  backends: {external: {nodes: [{name: node-1, address: "10.0.0.1:9443", roles: [all-in-one]}]}}
+`,
+  );
+  const result = run('-f', file);
+  expect(result.status).toBe(1);
+  expect(result.stderr).not.toContain('\x1b');
+  expect(result.stderr).toContain('spec.sites.po\\x1brtal.hots: unknown field');
+  expect(result.stderr).toContain('spec.sites.portal.hots: unknown field; did you mean host?');
+  expect(result.stderr).toContain('spec.nginx.replica: unknown field; did you mean replicas?');
+
+  writeFileSync(file, 'apiVersion: v1\x1b\nkind: [');
+  const unparsable = run('-f', file);
+  expect(unparsable.status).toBe(1);
+  expect(unparsable.stderr).not.toContain('\x1b');
+  expect(unparsable.stderr).toContain('apiVersion: v1\\x1b');
 });
 
 test('usage mistakes exit 2 with the reason', () => {
@@ -143,9 +250,9 @@ test('usage mistakes exit 2 with the reason', () => {
   ).toContain('--https-port: must be a port number from 1 to 65535');
 });
 
-test("the README's render commands run as written, through npx, with an older node first on the PATH", () => {
-  const readme = readFileSync('README.md', 'utf8');
-  const section = readme.slice(readme.indexOf('## Render offline'));
+test('the render commands of docs/operations.md run as written, through npx, with an older node first on the PATH', () => {
+  const doc = readFileSync('docs/operations.md', 'utf8');
+  const section = doc.slice(doc.indexOf('## Render offline'));
   const block = /```sh\n([\s\S]*?)```/.exec(section)![1]!;
   const commands = block
     .split('\n')

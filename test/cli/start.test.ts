@@ -3,8 +3,9 @@
 // the PID a user or a process manager holds.
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { eventually } from '../support/cluster.js';
 import { installedAndFileCrd } from '../support/resources.js';
 
@@ -71,24 +72,96 @@ const commandOf = (pid: number) => {
   }
 };
 
-test('start without a reachable cluster runs the operator locally until the example is Ready, and Ctrl-C stops everything', async () => {
-  const child = spawn(process.execPath, [join(process.cwd(), 'dist', 'cli', 'main.js'), 'start'], {
-    env: { ...process.env, KUBECONFIG: '/nonexistent/kubeconfig' },
+/** `start` as a user runs it, with KUBECONFIG pointing at a cluster that answers (the test run's). */
+function startCommand(args: string[] = [], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [join(process.cwd(), 'dist', 'cli', 'main.js'), 'start', ...args], {
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  const { output, printed } = instructions(child);
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))),
+  );
+  return { child, exited, ...instructions(child) };
+}
+
+/** The local control plane's directory, from the kubeconfig path in the instructions. */
+const planeDir = (output: string) => dirname(/export KUBECONFIG=(\S+)/.exec(output)![1]!);
+
+test('start uses its own local control plane even when KUBECONFIG points at a cluster that answers, logs at info, and SIGINT removes everything', async () => {
+  const answering = process.env.KUBECONFIG!;
+  const { child, exited, output, printed } = startCommand();
   await printed;
   expect(output()).toContain('apim-active-active is Ready (https://api.am.wso2.com/,https://gw.am.wso2.com/)');
-  expect(output()).toMatch(/export KUBECONFIG=\S+\/kubeconfig/);
+  const dir = planeDir(output());
+  expect(join(dir, 'kubeconfig')).not.toBe(answering);
+  expect(existsSync(dir)).toBe(true);
+  const json = output()
+    .split('\n')
+    .filter((line) => line.startsWith('{'));
+  expect(json.filter((line) => (JSON.parse(line) as { level: string }).level === 'debug')).toEqual([]);
+  expect(output()).not.toContain('watch failed');
   child.kill('SIGINT');
   expect(await exited).toBe(0);
+  expect(existsSync(dir)).toBe(false);
+});
+
+test('a second Ctrl-C while start stops neither kills it half-way nor leaves its temporary directory', async () => {
+  const { child, exited, output, printed } = startCommand(['--log-level', 'error']);
+  await printed;
+  const dir = planeDir(output());
+  expect(
+    output()
+      .split('\n')
+      .filter((line) => line.startsWith('{')),
+  ).toEqual([]);
+  child.kill('SIGINT');
+  await eventually('the stop to begin', () => (output().includes('Stopping the operator') ? true : undefined), 10_000);
+  child.kill('SIGINT');
+  expect(await exited).toBe(0);
+  expect(output()).toContain('Still stopping');
+  expect(existsSync(dir)).toBe(false);
+});
+
+test('start --cluster current names the context it uses; an unknown --cluster or --log-level is refused', async () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'start-current-'));
+  try {
+    const kubeconfig = join(scratch, 'kubeconfig');
+    writeFileSync(
+      kubeconfig,
+      `apiVersion: v1
+kind: Config
+clusters: [{name: far, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: someone, user: {token: x}}]
+contexts: [{name: production-eu, context: {cluster: far, user: someone}}]
+current-context: production-eu
+`,
+    );
+    const current = startCommand(['--cluster', 'current', '--log-level', 'error'], { KUBECONFIG: kubeconfig });
+    await eventually('the context to be named', () =>
+      current.output().includes('Using the cluster of kubeconfig context "production-eu" (https://127.0.0.1:1)')
+        ? true
+        : undefined,
+    );
+    current.child.kill('SIGTERM');
+    expect(await current.exited).toBe(0);
+
+    for (const [args, message] of [
+      [['--cluster', 'prod'], '--cluster must be local (the default) or current'],
+      [['--log-level', 'verbose'], '--log-level must be debug'],
+    ] as const) {
+      const refused = startCommand([...args]);
+      expect(await refused.exited).toBe(2);
+      expect(refused.output()).toContain(message);
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
 });
 
 test('npm start installs the CRD exactly as crds/ holds it, and SIGTERM to the npm PID stops the operator and the whole control plane', async () => {
   // --ignore-scripts skips only the prestart build, which the test run has done already.
   const npm = spawn('npm', ['start', '--ignore-scripts'], {
-    env: { ...process.env, KUBECONFIG: '/nonexistent/kubeconfig' },
+    env: process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) => npm.once('exit', resolve));
@@ -121,4 +194,5 @@ test('npm start installs the CRD exactly as crds/ holds it, and SIGTERM to the n
     throw new Error(`${error.message}; still running:\n${family.filter(running).map(commandOf).join('\n')}`);
   });
   expect(output()).toContain('Stopping the operator and the local control plane...');
+  expect(existsSync(dirname(kubeconfig))).toBe(false);
 });

@@ -104,6 +104,8 @@ const addressCases = (): CorpusCase[] =>
       ['a node address as one decimal number', '2130706433'],
       ['a node address of three numbers', '127.0.1'],
       ['a node address with a port', 'apim-1.example.com:9443'],
+      ['an IPv4 node address with a port', '10.0.0.1:9443'],
+      ['an IPv4-mapped IPv6 node address', '::ffff:192.0.2.1'],
       ['a node address of 254 characters', hostOfLength(254)],
       ['an empty node address', ''],
     ] as const
@@ -299,6 +301,12 @@ const boundCases = (): CorpusCase[] => {
     ),
     api('9 sites', 'spec.sites', withSpec({ sites: sites(9) })),
     api('an unknown spec field', 'spec.replicas', withSpec({ replicas: 3 })),
+    api('a misspelt NGINX field', 'spec.nginx.replica', withSpec({ nginx: { replica: 2 } })),
+    api(
+      'an upper-case site host',
+      'spec.sites.portal.host',
+      withSpec({ sites: { portal: { host: 'Portal.Example.com' } } }),
+    ),
     api(
       'a raw NGINX snippet (there is no such field)',
       'spec.nginx.configurationSnippet',

@@ -53,15 +53,15 @@ test.each(SEED_EXAMPLES)('the golden files of %s pass nginx -t', (file) => {
 });
 
 test.each(SEED_EXAMPLES)(
-  'every vhost of %s says which seed it reproduces, and the seed settings are commented',
+  'every vhost of %s names the WSO2 document it reproduces, and the settings from it are commented',
   (file) => {
     for (const [name, text] of Object.entries(rendered(file))) {
       if (name === 'nginx.conf') {
-        expect(text).toContain('# seeds: proxy_read_timeout 5m');
+        expect(text).toContain("# WSO2's load-balancer documents: proxy_read_timeout 5m");
         expect(text).toContain('"ssl on;" was removed in NGINX 1.25.1');
       } else {
-        expect(text).toMatch(/^# Site [a-z-]+: [a-z0-9.-]+\.\n# Pattern [a-z0-9-]+, from (0\d\d|001\/002\/004) /);
-        expect(text).toContain('# replaces the seeds\' "listen 443; ssl on;"');
+        expect(text).toMatch(/^# Site [a-z-]+: [a-z0-9.-]+\.\n# Pattern [a-z0-9-]+, from WSO2 (API-M|IS|EI) "/);
+        expect(text).toContain('# replaces the documents\' "listen 443; ssl on;"');
       }
     }
   },

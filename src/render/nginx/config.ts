@@ -165,12 +165,12 @@ export function renderMainConf(t: Topology, layout: NginxLayout, configHash?: st
     ...(layout.trafficLog ? trafficLogSettings(t) : []),
     blank,
     comment(
-      'WebSocket upgrades (seeds: "Upgrade $http_upgrade" and "Connection upgrade"), through a map so\nordinary requests keep their keep-alive connection to the node.',
+      'WebSocket upgrades (WSO2\'s load-balancer documents: "Upgrade $http_upgrade" and "Connection upgrade"), through a map so\nordinary requests keep their keep-alive connection to the node.',
     ),
     block('map', ['$http_upgrade', '$connection_upgrade'], [directive('default', 'upgrade'), directive("''", "''")]),
     blank,
     comment(
-      'TLS 1.2 and 1.3 only, modern ciphers (the seeds\' "ssl on;" was removed in NGINX 1.25.1; "listen ... ssl" replaces it).',
+      'TLS 1.2 and 1.3 only, modern ciphers (the documents\' "ssl on;" was removed in NGINX 1.25.1; "listen ... ssl" replaces it).',
     ),
     directive('ssl_protocols', 'TLSv1.2', 'TLSv1.3'),
     directive('ssl_ciphers', TLS12_CIPHERS),
@@ -180,9 +180,18 @@ export function renderMainConf(t: Topology, layout: NginxLayout, configHash?: st
     directive('ssl_session_tickets', 'off'),
     blank,
     comment('Towards the WSO2 nodes.'),
-    because(directive('proxy_http_version', '1.1'), 'seeds; needed for WebSockets and upstream keep-alive'),
-    because(directive('proxy_read_timeout', value('duration', n.timeouts.read)), 'seeds: proxy_read_timeout 5m'),
-    because(directive('proxy_send_timeout', value('duration', n.timeouts.send)), 'seeds: proxy_send_timeout 5m'),
+    because(
+      directive('proxy_http_version', '1.1'),
+      "WSO2's load-balancer documents; needed for WebSockets and upstream keep-alive",
+    ),
+    because(
+      directive('proxy_read_timeout', value('duration', n.timeouts.read)),
+      "WSO2's load-balancer documents: proxy_read_timeout 5m",
+    ),
+    because(
+      directive('proxy_send_timeout', value('duration', n.timeouts.send)),
+      "WSO2's load-balancer documents: proxy_send_timeout 5m",
+    ),
     directive('proxy_connect_timeout', value('duration', n.timeouts.connect)),
     because(
       directive('proxy_buffer_size', value('size', bufferSize)),
@@ -447,7 +456,12 @@ function balancing(u: Upstream): Node[] {
     case 'none':
       return [];
     case 'client-ip':
-      return [because(directive('ip_hash'), 'seeds: ip_hash, stickiness by client address on community NGINX')];
+      return [
+        because(
+          directive('ip_hash'),
+          "WSO2's load-balancer documents: ip_hash, stickiness by client address on community NGINX",
+        ),
+      ];
     case 'cookie': {
       const c = s.cookie;
       return [
@@ -478,7 +492,7 @@ function balancing(u: Upstream): Node[] {
             'lookup=$cookie_jsessionid',
             `zone=${variableName(u)}_sessions:1m`,
           ),
-          'seeds: NGINX Plus sticky learn on JSESSIONID',
+          "WSO2's load-balancer documents: NGINX Plus sticky learn on JSESSIONID",
         ),
       ];
   }
@@ -572,7 +586,9 @@ function failurePolicy(upstream: Upstream): Node[] {
 function nodeRedirects(site: Site, layout: NginxLayout): Node[] {
   if (site.nodeOrigins.length === 0) return [];
   return [
-    comment("Redirects to a node's own URL (address, name, product port) go to the public URL (seed 003)."),
+    comment(
+      'Redirects to a node\'s own URL (address, name, product port) go to the public URL (WSO2 IS "Setting Up Deployment Pattern 1").',
+    ),
     ...site.nodeOrigins.map((o) => {
       const scheme = o.scheme === 'http' && site.http.mode === 'proxy' ? 'http' : 'https';
       return directive(
@@ -599,16 +615,19 @@ function proxiedServerSettings(
     ...(upstream.protocol === 'https'
       ? [because(directive('proxy_ssl_name', value('host', site.host)), 'SNI towards the nodes: the public host name')]
       : []),
-    because(directive('proxy_set_header', 'Host', '$http_host'), 'seeds'),
-    because(directive('proxy_set_header', 'X-Forwarded-Host', '$host'), 'seeds'),
-    because(directive('proxy_set_header', 'X-Forwarded-Server', '$host'), 'seeds'),
-    because(directive('proxy_set_header', 'X-Forwarded-For', '$proxy_add_x_forwarded_for'), 'seeds'),
+    because(directive('proxy_set_header', 'Host', '$http_host'), "WSO2's load-balancer documents"),
+    because(directive('proxy_set_header', 'X-Forwarded-Host', '$host'), "WSO2's load-balancer documents"),
+    because(directive('proxy_set_header', 'X-Forwarded-Server', '$host'), "WSO2's load-balancer documents"),
+    because(
+      directive('proxy_set_header', 'X-Forwarded-For', '$proxy_add_x_forwarded_for'),
+      "WSO2's load-balancer documents",
+    ),
     because(
       directive('proxy_set_header', 'X-Forwarded-Port', value('port', publicPort)),
-      'seeds 001/002/004: X-Forwarded-Port 443, the public port',
+      'WSO2 API-M "Configuring the Proxy Server and the Load Balancer": X-Forwarded-Port 443, the public port',
     ),
     directive('proxy_set_header', 'X-Forwarded-Proto', scheme),
-    because(directive('proxy_set_header', 'Upgrade', '$http_upgrade'), 'seeds: WebSocket'),
+    because(directive('proxy_set_header', 'Upgrade', '$http_upgrade'), "WSO2's load-balancer documents: WebSocket"),
     directive('proxy_set_header', 'Connection', '$connection_upgrade'),
     ...failurePolicy(upstream),
     ...nodeRedirects(site, layout),
@@ -642,12 +661,15 @@ export function renderVhost(t: Topology, site: Site, layout: NginxLayout): strin
     [
       because(
         directive('listen', listenArg(layout, layout.listen.https), 'ssl'),
-        'replaces the seeds\' "listen 443; ssl on;"',
+        'replaces the documents\' "listen 443; ssl on;"',
       ),
       directive('server_name', value('host', site.host)),
       directive('ssl_certificate', tls.certificate),
       directive('ssl_certificate_key', tls.key),
-      because(directive('access_log', '/dev/stdout', 'wso2_json'), 'seeds: per-vhost logs, here to stdout'),
+      because(
+        directive('access_log', '/dev/stdout', 'wso2_json'),
+        "WSO2's load-balancer documents: per-vhost logs, here to stdout",
+      ),
       ...(layout.trafficLog ? [trafficAccessLog()] : []),
       directive('error_log', 'stderr'),
       ...proxiedServerSettings(t, site, site.https.locations, 'https', layout),
@@ -675,7 +697,7 @@ export function renderVhost(t: Topology, site: Site, layout: NginxLayout): strin
                         '301',
                         [publicOrigin('https', site.host, layout.publicPorts.https), '$request_uri'].flat(),
                       ),
-                      'seeds: HTTP to HTTPS, permanent',
+                      "WSO2's load-balancer documents: HTTP to HTTPS, permanent",
                     ),
                   ]
                 : [
