@@ -92,6 +92,8 @@ describe('cluster-wide install (kubectl apply -k deploy/)', () => {
   let kubeconfig: string;
 
   beforeAll(async () => {
+    // As documented: the CRD on its own first, then the operator.
+    await kubectl(['apply', '--server-side', '-f', 'crds/']);
     await kubectl(['apply', '-k', 'deploy/']);
     namespace = await createNamespace('rbac');
     kubeconfig = await serviceAccountKubeconfig(OPERATOR_NAMESPACE, ACCOUNT, dir);
@@ -233,6 +235,7 @@ describe('namespaced install (kubectl apply -k deploy/namespaced/)', () => {
       [],
     );
     expect(objects.map((o) => o.kind)).not.toContain('ClusterRole');
+    await kubectl(['apply', '--server-side', '-f', 'crds/']);
     await kubectl(['apply', '-f', '-'], rendered);
     kubeconfig = await serviceAccountKubeconfig(operatorNamespace, ACCOUNT, dir);
   });
