@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes a fresh machine ready for `npm test`: the Debian packages the tests use, the NGINX the
 # operator's image ships (Debian unstable's, fetched once into the cache, no root needed), the
-# control-plane binaries and the GitOps tests' Go tools (each built once from the Go module proxy,
+# control-plane binaries, the real node's kubelet, kube-proxy and pause image, and the GitOps tests' Go tools (each built once from the Go module proxy,
 # then cached outside the repo).
 # Quick when everything is already there.
 set -euo pipefail
@@ -17,6 +17,15 @@ command -v unshare >/dev/null || missing+=(util-linux)
 command -v ip >/dev/null || missing+=(iproute2)
 # keytool adds the frontend CA to real JKS and PKCS#12 truststores, as the WSO2 init container does (test/render/product-workloads.test.ts).
 command -v keytool >/dev/null || missing+=(default-jre-headless)
+# The real node of test/realnode (src/localcluster/real-node.ts): containerd with runc, the CNI
+# plugins, the tools kube-proxy runs, gcc for the pause binary, and busybox for its test image.
+command -v containerd >/dev/null || missing+=(containerd)
+command -v runc >/dev/null || missing+=(runc)
+[ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
+command -v iptables >/dev/null || missing+=(iptables)
+command -v conntrack >/dev/null || missing+=(conntrack)
+command -v gcc >/dev/null || missing+=(gcc libc6-dev)
+[ -x /bin/busybox ] && /bin/busybox --list | grep -qx httpd || missing+=(busybox-static)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=()
   if [ "$(id -u)" != 0 ]; then
@@ -36,6 +45,9 @@ log "nginx: $nginx_bin ($("$nginx_bin" -v 2>&1))"
 
 bin_dir=$(bash scripts/control-plane-binaries.sh)
 log "control-plane binaries: $bin_dir"
+
+node_dir=$(bash scripts/node-binaries.sh)
+log "real-node binaries: $node_dir"
 
 # The GitOps tests' Go tools: Argo CD's Lua engine with the health check, kstatus, and helm.
 go_tools=$(bash scripts/go-tools.sh all)
