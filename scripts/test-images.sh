@@ -25,17 +25,15 @@ NODE_VERSION="${NODE_VERSION:-24.21.0}"
 NPM_VERSION="${NPM_VERSION:-11.21.3}"
 NGINX_SERIES="${NGINX_SERIES:-1.30}"
 DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-# The WSO2 products and versions the stand-in is built for: product:version:image name:uid
-# (the uid is the official image's, src/model/catalog.ts imageUser).
+# The WSO2 products and versions the stand-in is built for, with what differs between them:
+# product:version|image name|uid (src/model/catalog.ts imageUser, the official image's)|
+# truststore type|HTTPS ports|HTTP ports|other ports (the product's defaults, as the pods expose them)
 WSO2_BUILDS=(
-  "api-manager:4.5.0:wso2am:10001"
-  "api-manager:3.2.0:wso2am:802"
-  "api-manager:2.6.0:wso2am:802"
-  "identity-server:7.1.0:wso2is:802"
-  "identity-server:5.11.0:wso2is:802"
-  "identity-server:5.8.0:wso2is:802"
-  "enterprise-integrator:6.6.0:wso2ei-integrator:802"
-  "micro-integrator:4.4.0:wso2mi:10802"
+  "api-manager:4.5.0|wso2am|10001|p12|9443 8243 8099 8021|9763 8280 9099 9021|5672 9611 9711"
+  "api-manager:2.6.0|wso2am|802|jks|9443 8243|9763 8280|5672 9611 9711"
+  "identity-server:7.1.0|wso2is|802|p12|9443|9763|"
+  "enterprise-integrator:6.6.0|wso2ei|802|jks|9443 8243|9763 8280|"
+  "micro-integrator:4.4.0|wso2mi|10802|jks|8253 9164|8290|"
 )
 
 log() { printf '[test-images] %s\n' "$*" >&2; }
@@ -167,9 +165,110 @@ check() {
   log "  $(tr '\n' ' ' <<<"$out")"
 }
 
+# The operator image and the NGINX + agent image, from the Dockerfile as it is; both tagged with
+# a hash of every input of the build (the bases included).
+project() {
+  local key
+  key=$( (hash_paths Dockerfile .dockerignore package.json package-lock.json tsconfig.json tsconfig.build.json \
+    src crds examples; bh inspect --format '{{.FromImageID}}' "$node_image"; bh inspect --format '{{.FromImageID}}' "$nginx_image") | hash_of)
+  operator_image="localhost/wso2-frontend-operator:test-$key"
+  nginx_agent_image="localhost/wso2-frontend-nginx:test-$key"
+  local target name
+  for target in operator nginx; do
+    name=$operator_image
+    [ "$target" = nginx ] && name=$nginx_agent_image
+    has_image "$name" && continue
+    local started=$SECONDS
+    log "building the $target image from the Dockerfile (bases: the stand-ins)"
+    local npm_settings
+    mapfile -t npm_settings < <(bash scripts/buildah-npm-settings.sh "$work")
+    bh bud --quiet --isolation chroot --pull=never --layers "${npm_settings[@]}" \
+      --build-arg NODE_IMAGE="$node_image" --build-arg NGINX_IMAGE="$nginx_image" \
+      --target "$target" --tag "$name" --file Dockerfile . >/dev/null
+    log "$target image ready in $((SECONDS - started)) s: $name"
+  done
+  check "$operator_image" 'node /app/dist/cli/main.js --help 2>&1 | head -3; id'
+  check "$nginx_agent_image" 'nginx -v 2>&1; node /app/dist/cli/main.js agent --help 2>&1 | head -2; id'
+}
+
+# The product's own files, at their paths in the product home, from the test fixtures (WSO2's
+# shipped files, trimmed): $1 product:version, $2 the home to fill.
+product_files() {
+  local f=test/fixtures/product home=$2
+  case "$1" in
+    api-manager:4.*) install -D -m 0644 $f/apim-4/deployment.toml "$home/repository/conf/deployment.toml" ;;
+    api-manager:2.*)
+      install -D -m 0644 $f/carbon4/carbon.xml "$home/repository/conf/carbon.xml"
+      install -D -m 0644 $f/carbon4/catalina-server.xml "$home/repository/conf/tomcat/catalina-server.xml"
+      install -D -m 0644 $f/apim-2/api-manager.xml "$home/repository/conf/api-manager.xml"
+      local app
+      for app in store publisher admin; do
+        install -D -m 0644 "$f/apim-2/$app-site.json" "$home/repository/deployment/server/jaggeryapps/$app/site/conf/site.json"
+      done
+      ;;
+    identity-server:7.*) install -D -m 0644 $f/is-7/deployment.toml "$home/repository/conf/deployment.toml" ;;
+    enterprise-integrator:6.*)
+      install -D -m 0644 $f/carbon4/carbon.xml "$home/conf/carbon.xml"
+      install -D -m 0644 $f/carbon4/catalina-server.xml "$home/conf/tomcat/catalina-server.xml"
+      install -D -m 0644 $f/ei-6/axis2.xml "$home/conf/axis2/axis2.xml"
+      ;;
+    micro-integrator:4.*) install -D -m 0644 $f/mi-4/deployment.toml "$home/conf/deployment.toml" ;;
+    *) log "no product files for $1"; return 1 ;;
+  esac
+}
+
+# The WSO2 stand-ins: a base (Debian bookworm, OpenJDK's JRE for keytool, openssl), then one
+# small image per product and version from test/images/wso2/Dockerfile.
+wso2() {
+  local key arch
+  arch=$(dpkg --print-architecture)
+  key=$( (sed -n '/^wso2()/,/^}/p' "$repo/scripts/test-images.sh") | hash_of)
+  wso2_base="localhost/wso2-frontend-stand-in/wso2-base:$key"
+  if ! has_image "$wso2_base"; then
+    local started=$SECONDS
+    log "building the WSO2 stand-in base (Debian bookworm, openjdk-17-jre-headless)"
+    debian_image "$wso2_base" bookworm openjdk-17-jre-headless,openssl,ca-certificates \
+      'rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \
+      --env JAVA_HOME="/usr/lib/jvm/java-17-openjdk-$arch"
+    log "WSO2 stand-in base ready in $((SECONDS - started)) s: $wso2_base"
+  fi
+  wso2_json=""
+  local build product version name uid truststore https http tcp image context
+  for build in "${WSO2_BUILDS[@]}"; do
+    IFS='|' read -r product name uid truststore https http tcp <<<"$build"
+    version=${product#*:}
+    context="$work/wso2-${product//:/-}"
+    mkdir -p "$context/product"
+    cp test/images/wso2/Dockerfile test/images/wso2/docker-entrypoint.sh test/images/wso2/server.js "$context/"
+    product_files "$product" "$context/product"
+    key=$( (cd "$context" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
+      echo "$build"; bh inspect --format '{{.FromImageID}}' "$wso2_base" "$node_image") | hash_of)
+    image="localhost/wso2-frontend-stand-in/$name:$version-$key"
+    if ! has_image "$image"; then
+      local started=$SECONDS
+      bh bud --quiet --isolation chroot --pull=never --layers \
+        --build-arg BASE="$wso2_base" --build-arg NODE_IMAGE="$node_image" --build-arg USER_ID="$uid" \
+        --build-arg WSO2_SERVER_NAME="$name" --build-arg WSO2_SERVER_VERSION="$version" \
+        --build-arg TRUSTSTORE="$truststore" --build-arg HTTPS_PORTS="$https" --build-arg HTTP_PORTS="$http" \
+        --build-arg TCP_PORTS="$tcp" --tag "$image" "$context" >/dev/null
+      check "$image" "id; ls \$WSO2_SERVER_HOME/repository/resources/security; \$JAVA_HOME/bin/keytool -list -storepass wso2carbon -keystore \$WSO2_SERVER_HOME/repository/resources/security/client-truststore.$truststore | grep -c trustedCertEntry"
+      log "WSO2 stand-in $product ready in $((SECONDS - started)) s: $image"
+    fi
+    wso2_json+="${wso2_json:+, }$(json_string "$product"): $(json_string "$image")"
+  done
+}
+
 json_string() { printf '"%s"' "$1"; }
 
-case "$what" in
-  bases) bases ;;
-esac
-printf '{"bases": {"node": %s, "nginx": %s}}\n' "$(json_string "$node_image")" "$(json_string "$nginx_image")"
+bases
+case "$what" in project | all) project ;; esac
+case "$what" in wso2 | all) wso2 ;; esac
+{
+  printf '{"storage": [%s, %s, %s, %s, %s, %s],\n' "$(json_string --root)" "$(json_string "$cache_root/storage")" \
+    "$(json_string --runroot)" "$(json_string "$cache_root/run")" "$(json_string --storage-driver)" "$(json_string overlay)"
+  printf ' "bases": {"node": %s, "nginx": %s}' "$(json_string "$node_image")" "$(json_string "$nginx_image")"
+  [ -n "${operator_image:-}" ] &&
+    printf ',\n "operator": %s, "nginx": %s' "$(json_string "$operator_image")" "$(json_string "$nginx_agent_image")"
+  [ -n "${wso2_json:-}" ] && printf ',\n "wso2": {%s}' "$wso2_json"
+  printf '}\n'
+}
