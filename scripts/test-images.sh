@@ -57,6 +57,14 @@ work=$(mktemp -d "$cache_root/.work.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 has_image() { bh inspect --type image "$1" >/dev/null 2>&1; }
+# Removes the other tags of a freshly built image's name (builds of older inputs), so the
+# storage holds one build of each image.
+prune_other_tags() {
+  local name=${1%:*} old
+  for old in $(bh images --noheading --format '{{.Name}}:{{.Tag}}' --filter "reference=$name" 2>/dev/null); do
+    [ "$old" = "$1" ] || bh rmi "$old" >/dev/null 2>&1 || true
+  done
+}
 hash_of() { sha256sum | cut -c1-16; }
 # A hash of files and directories of the repository (names and contents).
 hash_paths() {
@@ -80,6 +88,7 @@ debian_image() {
   bh add "$ctr" "$tar" / >/dev/null
   bh config "$@" "$ctr"
   bh commit --quiet --rm "$ctr" "$name" >/dev/null
+  prune_other_tags "$name"
 }
 
 bases() {
@@ -185,6 +194,7 @@ project() {
     bh bud --quiet --isolation chroot --pull=never --layers "${npm_settings[@]}" \
       --build-arg NODE_IMAGE="$node_image" --build-arg NGINX_IMAGE="$nginx_image" \
       --target "$target" --tag "$name" --file Dockerfile . >/dev/null
+    prune_other_tags "$name"
     log "$target image ready in $((SECONDS - started)) s: $name"
   done
   check "$operator_image" 'node /app/dist/cli/main.js --help 2>&1 | head -3; id'
@@ -222,14 +232,15 @@ product_files() {
 wso2() {
   local key arch
   arch=$(dpkg --print-architecture)
-  key=$( (sed -n '/^wso2()/,/^}/p' "$repo/scripts/test-images.sh") | hash_of)
+  # The base's inputs: its suite, packages and environment.
+  local packages=openjdk-17-jre-headless,openssl,ca-certificates java_home="/usr/lib/jvm/java-17-openjdk-$arch"
+  key=$(echo "bookworm $packages $java_home" | hash_of)
   wso2_base="localhost/wso2-frontend-stand-in/wso2-base:$key"
   if ! has_image "$wso2_base"; then
     local started=$SECONDS
     log "building the WSO2 stand-in base (Debian bookworm, openjdk-17-jre-headless)"
-    debian_image "$wso2_base" bookworm openjdk-17-jre-headless,openssl,ca-certificates \
-      'rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \
-      --env JAVA_HOME="/usr/lib/jvm/java-17-openjdk-$arch"
+    debian_image "$wso2_base" bookworm "$packages" \
+      'rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' --env JAVA_HOME="$java_home"
     log "WSO2 stand-in base ready in $((SECONDS - started)) s: $wso2_base"
   fi
   wso2_json=""
@@ -242,7 +253,7 @@ wso2() {
     cp test/images/wso2/Dockerfile test/images/wso2/docker-entrypoint.sh test/images/wso2/server.js "$context/"
     product_files "$product" "$context/product"
     key=$( (cd "$context" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
-      echo "$build"; bh inspect --format '{{.FromImageID}}' "$wso2_base" "$node_image") | hash_of)
+      echo "$build"; bh inspect --format '{{.FromImageID}}' "$wso2_base"; bh inspect --format '{{.FromImageID}}' "$node_image") | hash_of)
     image="localhost/wso2-frontend-stand-in/$name:$version-$key"
     if ! has_image "$image"; then
       local started=$SECONDS
@@ -252,6 +263,7 @@ wso2() {
         --build-arg TRUSTSTORE="$truststore" --build-arg HTTPS_PORTS="$https" --build-arg HTTP_PORTS="$http" \
         --build-arg TCP_PORTS="$tcp" --tag "$image" "$context" >/dev/null
       check "$image" "id; ls \$WSO2_SERVER_HOME/repository/resources/security; \$JAVA_HOME/bin/keytool -list -storepass wso2carbon -keystore \$WSO2_SERVER_HOME/repository/resources/security/client-truststore.$truststore | grep -c trustedCertEntry"
+      prune_other_tags "$image"
       log "WSO2 stand-in $product ready in $((SECONDS - started)) s: $image"
     fi
     wso2_json+="${wso2_json:+, }$(json_string "$product"): $(json_string "$image")"
