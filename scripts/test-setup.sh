@@ -17,6 +17,11 @@ command -v unshare >/dev/null || missing+=(util-linux)
 command -v ip >/dev/null || missing+=(iproute2)
 # keytool adds the frontend CA to real JKS and PKCS#12 truststores, as the WSO2 init container does (test/render/product-workloads.test.ts).
 command -v keytool >/dev/null || missing+=(default-jre-headless)
+# The real node's images (scripts/test-images.sh): built with buildah from the Dockerfile, on base
+# stand-ins made by mmdebstrap, pushed to a registry on loopback (Debian's docker-registry).
+command -v buildah >/dev/null || missing+=(buildah)
+command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
+command -v docker-registry >/dev/null || missing+=(docker-registry)
 # The real node of test/realnode (src/localcluster/real-node.ts): containerd with runc, the CNI
 # plugins, the tools kube-proxy runs, gcc for the pause binary, and busybox for its test image.
 command -v containerd >/dev/null || missing+=(containerd)
@@ -52,3 +57,13 @@ log "real-node binaries: $node_dir"
 # The GitOps tests' Go tools: Argo CD's Lua engine with the health check, kstatus, and helm.
 go_tools=$(bash scripts/go-tools.sh all)
 log "Go tools: $(echo "$go_tools" | tr '\n' ' ')"
+
+# The real node's images: the base stand-ins, the operator and NGINX images from the Dockerfile,
+# the WSO2 stand-ins (cached by their inputs; minutes the first time, a second or two after).
+# Building them (chroot, mounts) needs root, as CI runs.
+if [ "$(id -u)" = 0 ]; then
+  bash scripts/test-images.sh all >/dev/null
+  log "images: built or cached (scripts/test-images.sh)"
+else
+  log "images: not built (scripts/test-images.sh needs root); the real-node tests will build them"
+fi

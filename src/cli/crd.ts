@@ -4,16 +4,16 @@ import { parseArgs } from 'node:util';
 import { crdYaml } from '../render/crd.js';
 import { withFieldReference } from '../render/reference.js';
 
-export const usage = `wso2-frontend crd [--update-readme FILE]
+export const usage = `wso2-frontend crd [--update-reference FILE]
 
 Prints the Wso2Frontend CustomResourceDefinition as YAML (the file in crds/). With
---update-readme, rewrites the field reference in FILE instead.`;
+--update-reference, rewrites the field reference in FILE (docs/reference.md) instead.`;
 
 export function runCrd(argv: string[]): number {
-  const { values } = parseArgs({ args: argv, options: { 'update-readme': { type: 'string' } }, strict: true });
-  const readme = values['update-readme'];
-  if (readme !== undefined) {
-    writeFileSync(readme, withFieldReference(readFileSync(readme, 'utf8')));
+  const { values } = parseArgs({ args: argv, options: { 'update-reference': { type: 'string' } }, strict: true });
+  const file = values['update-reference'];
+  if (file !== undefined) {
+    writeFileSync(file, withFieldReference(readFileSync(file, 'utf8')));
     return 0;
   }
   process.stdout.write(crdYaml());

@@ -41,7 +41,7 @@ export function agentRole(frontend: Wso2Frontend, topology: Topology): V1Role {
       ...(secrets.length
         ? [{ apiGroups: [''], resources: ['secrets'], resourceNames: secrets, verbs: ['get', 'list', 'watch'] }]
         : []),
-      // Pod names are not known in advance: any Pod's status in the namespace (see README, "The reload agent").
+      // Pod names are not known in advance: any Pod's status in the namespace (see docs/concepts.md, "The reload agent").
       { apiGroups: [''], resources: ['pods/status'], verbs: ['patch'] },
     ],
   };

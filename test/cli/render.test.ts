@@ -143,9 +143,9 @@ test('usage mistakes exit 2 with the reason', () => {
   ).toContain('--https-port: must be a port number from 1 to 65535');
 });
 
-test("the README's render commands run as written, through npx, with an older node first on the PATH", () => {
-  const readme = readFileSync('README.md', 'utf8');
-  const section = readme.slice(readme.indexOf('## Render offline'));
+test('the render commands of docs/operations.md run as written, through npx, with an older node first on the PATH', () => {
+  const doc = readFileSync('docs/operations.md', 'utf8');
+  const section = doc.slice(doc.indexOf('## Render offline'));
   const block = /```sh\n([\s\S]*?)```/.exec(section)![1]!;
   const commands = block
     .split('\n')
