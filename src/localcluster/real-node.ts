@@ -20,6 +20,7 @@ import * as yaml from 'js-yaml';
 import { ensureNodeCredentials, REAL_NODE_IP, type ControlPlanePki } from './pki.js';
 import { freePort } from './ports.js';
 import { ComponentProcess } from './process.js';
+import { registryHostsToml } from './registry.js';
 
 export const REAL_NODE_NAME = 'real-node-0';
 export const REAL_POD_CIDR = '10.245.0.0/24';
@@ -348,6 +349,8 @@ export class RealNode {
     d('containerd');
 
     writeFileSync(join(d('containerd'), 'config.toml'), this.containerdConfig(socket));
+    // Any other registry (docker.io included) resolves to a closed loopback port: no pull leaves the machine.
+    writeFileSync(join(d('containerd', 'certs.d', '_default'), 'hosts.toml'), 'server = "http://127.0.0.1:9"\n');
     for (const registry of this.options.registries ?? []) this.allowRegistry(registry);
     writeFileSync(join(d('cni', 'net.d'), '10-wso2fe.conflist'), JSON.stringify(this.cniConfig(), null, 2));
     // Pods get a resolver that answers nothing: no lookup ever leaves the machine.
@@ -483,10 +486,17 @@ export class RealNode {
     if (!/^127\.0\.0\.1:\d+$/.test(address)) throw new Error(`registry ${address}: only 127.0.0.1:PORT (loopback)`);
     const dir = join(this.dir, 'containerd', 'certs.d', address);
     mkdirSync(dir, { recursive: true });
-    writeFileSync(
-      join(dir, 'hosts.toml'),
-      `server = "http://${address}"\n\n[host."http://${address}"]\n  capabilities = ["pull", "resolve"]\n`,
-    );
+    writeFileSync(join(dir, 'hosts.toml'), registryHostsToml(address));
+  }
+
+  /**
+   * Makes an image of the registry known under another name too (the name a pod asks for):
+   * pulls it from the registry and tags it, so an IfNotPresent pull finds it.
+   */
+  tagImage(reference: string, as: string): void {
+    const ctr = ['--address', containerdSocket(this.dir), '-n', 'k8s.io'];
+    run('ctr', [...ctr, 'images', 'pull', '--hosts-dir', join(this.dir, 'containerd', 'certs.d'), reference]);
+    run('ctr', [...ctr, 'images', 'tag', '--force', reference, as]);
   }
 
   /** Stops the node and puts the host back as it was. */

@@ -1,6 +1,7 @@
-// Stops the real-node plane, then fails the run if the node left anything on this machine:
-// a process, a mount, the bridge, a firewall chain, a pod cgroup or a changed sysctl.
+// Stops the real-node plane and the registry, then fails the run if the node left anything on
+// this machine: a process, a mount, the bridge, a firewall chain, a pod cgroup or a changed sysctl.
 export default async function realNodeTeardown() {
+  await globalThis.__WSO2_FRONTEND_REGISTRY__?.stop();
   const plane = globalThis.__WSO2_FRONTEND_REAL_NODE_PLANE__;
   if (!plane) return;
   const node = plane.realNode;
