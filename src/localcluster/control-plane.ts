@@ -19,7 +19,7 @@ import * as yaml from 'js-yaml';
 import { ensurePki, REAL_NODE_IP, type ControlPlanePki } from './pki.js';
 import { freePort } from './ports.js';
 import { ComponentProcess } from './process.js';
-import { RealNode, SERVICE_CIDR } from './real-node.js';
+import { cleanUpKilledRealNode, RealNode, SERVICE_CIDR } from './real-node.js';
 
 let root: string | undefined;
 
@@ -123,6 +123,8 @@ function isAlive(pid: number): boolean {
 /** Removes temporary directories left by runs whose process is gone (killed, not stopped). */
 function removeAbandonedDirs(): void {
   if (!existsSync(tempRoot)) return;
+  // A killed run's real node has mounts under its directory: unmounted (and the host put back) first.
+  cleanUpKilledRealNode();
   for (const entry of readdirSync(tempRoot)) {
     const owner = Number(entry.split('-')[0]);
     if (Number.isInteger(owner) && owner !== process.pid && !isAlive(owner)) {

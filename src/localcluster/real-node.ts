@@ -255,6 +255,17 @@ function cleanUp(record: Record): void {
   for (const state of ['containerd', 'cni']) rmSync(join(record.dir, state), { recursive: true, force: true });
 }
 
+/**
+ * Puts the host back after a real node whose process was killed (its directory may be about to
+ * be removed: its mounts go first). Nothing to do when no such run is recorded.
+ */
+export function cleanUpKilledRealNode(): void {
+  const record = readRecord();
+  if (!record || isAlive(record.pid)) return;
+  cleanUp(record);
+  rmSync(RECORD_FILE, { force: true });
+}
+
 /** What a real node left on this machine (processes, mounts, bridge, chains, cgroups, sysctls), as readable lines; empty when nothing. */
 export function realNodeLeftovers(dir: string, sysctls: { [name: string]: string }): string[] {
   const found: string[] = [];

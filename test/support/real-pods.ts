@@ -2,11 +2,13 @@
 // in-process against the real-node plane, and examples made to run on a 2-core node with the
 // project's NGINX image and the WSO2 stand-ins.
 import { execFile } from 'node:child_process';
+import type { IncomingHttpHeaders } from 'node:http';
+import { Agent, request as httpsRequest } from 'node:https';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import type { Wso2Frontend } from '../../src/api/schema.js';
 import type { PushedImages } from '../../src/localcluster/images.js';
-import { PATTERN_PRESETS, PRODUCT_INFO } from '../../src/model/catalog.js';
+import { onRealNode } from '../../src/localcluster/real-cluster.js';
 import { createOperator } from '../../src/controller/setup.js';
 import { kubeConfig } from './cluster.js';
 
@@ -26,27 +28,8 @@ export async function startOperator(): Promise<{ stop: () => Promise<void> }> {
   return { stop: () => controller.stop() };
 }
 
-/** Small requests so that every pod of a pattern fits on this machine's 2 cores (the products' own default asks 1 CPU each). */
-const SMALL = { requests: { cpu: '10m', memory: '64Mi' }, limits: { memory: '512Mi' } };
-
 /** The resource with the project's NGINX image, the WSO2 stand-in of its product and version, and small requests. */
-export function onRealPods(resource: Wso2Frontend, images = pushedImages()): Wso2Frontend {
-  const copy = structuredClone(resource);
-  const spec = copy.spec;
-  spec.nginx = { ...spec.nginx, image: images.nginx };
-  const managed = spec.backends.managed;
-  if (managed) {
-    const version = spec.version ?? PRODUCT_INFO[spec.product].defaultVersion;
-    const image = images.wso2[`${spec.product}:${version}`];
-    if (!image) throw new Error(`no WSO2 stand-in image for ${spec.product} ${version}`);
-    managed.image = image;
-    const components = (managed.components ??= {});
-    for (const role of Object.keys(PATTERN_PRESETS[spec.pattern].roles)) {
-      components[role] = { ...components[role], resources: SMALL };
-    }
-  }
-  return copy;
-}
+export const onRealPods = (resource: Wso2Frontend, images = pushedImages()) => onRealNode(resource, images);
 
 /** curl from this machine; the body, or the failure. */
 export async function curl(args: string[]): Promise<{ ok: boolean; out: string }> {
@@ -59,3 +42,88 @@ export async function curl(args: string[]): Promise<{ ok: boolean; out: string }
 }
 
 export const core = () => kubeConfig().makeApiClient(k8s.CoreV1Api);
+
+export interface Target {
+  /** Where to connect (a ClusterIP, or the node's address for a NodePort). */
+  address: string;
+  port: number;
+  /** The public host: TLS server name and Host header. */
+  host: string;
+  path?: string;
+}
+
+/** One HTTPS request through NGINX; resolves with the status and the body, fails on a network error or timeout. */
+export function request(
+  target: Target,
+  agent: Agent | false,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string; headers: IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      {
+        host: target.address,
+        port: target.port,
+        path: target.path ?? '/',
+        servername: target.host,
+        headers: { host: target.host, ...headers },
+        rejectUnauthorized: false,
+        agent,
+        timeout: 10_000,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+export interface LoadCounts {
+  ok: number;
+  failed: number;
+  /** Failures by message (a status other than 200, or a network error). */
+  errors: Map<string, number>;
+}
+
+/** Constant load until stopped: `keepAlive` clients on kept-alive connections and `fresh` clients opening a connection per request. */
+export function constantLoad(
+  target: Target,
+  keepAlive = 4,
+  fresh = 2,
+): { counts: LoadCounts; stop: () => Promise<LoadCounts> } {
+  let stopped = false;
+  const counts: LoadCounts = { ok: 0, failed: 0, errors: new Map() };
+  const pool = new Agent({ keepAlive: true, maxSockets: keepAlive });
+  const client = async (agent: Agent | false) => {
+    while (!stopped) {
+      try {
+        const { status } = await request(target, agent);
+        if (status !== 200) throw new Error(`status ${status}`);
+        counts.ok++;
+      } catch (error) {
+        counts.failed++;
+        const message = (error as Error).message;
+        counts.errors.set(message, (counts.errors.get(message) ?? 0) + 1);
+      }
+    }
+  };
+  const clients = [
+    ...Array.from({ length: keepAlive }, () => client(pool)),
+    ...Array.from({ length: fresh }, () => client(false)),
+  ];
+  return {
+    counts,
+    async stop() {
+      stopped = true;
+      await Promise.all(clients);
+      pool.destroy();
+      return counts;
+    },
+  };
+}
