@@ -18,7 +18,7 @@ import * as k8s from '@kubernetes/client-node';
 import * as yaml from 'js-yaml';
 import { ensurePki, REAL_NODE_IP, type ControlPlanePki } from './pki.js';
 import { freePort } from './ports.js';
-import { ComponentProcess } from './process.js';
+import { ComponentProcess, isAlive } from './process.js';
 import { cleanUpKilledRealNode, RealNode, SERVICE_CIDR } from './real-node.js';
 
 let root: string | undefined;
@@ -76,9 +76,9 @@ interface SavedState {
   kubeconfig: string;
 }
 
-/** Finds (or builds, once) the control-plane binaries; progress goes to stderr. */
-export function controlPlaneBinaries(): string {
-  const script = join(packageRoot(), 'scripts', 'control-plane-binaries.sh');
+/** Runs a scripts/ script that finds (or builds, once) binaries and prints their directory last; progress goes to stderr. */
+function binariesFrom(name: string): string {
+  const script = join(packageRoot(), 'scripts', name);
   const result = spawnSync('bash', [script], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`${script} failed with exit code ${result.status}`);
   const dir = result.stdout.trim().split('\n').pop();
@@ -86,15 +86,11 @@ export function controlPlaneBinaries(): string {
   return dir;
 }
 
-/** Finds (or builds, once) kubelet, kube-proxy and the pause image (scripts/node-binaries.sh). */
-export function nodeBinaries(): string {
-  const script = join(packageRoot(), 'scripts', 'node-binaries.sh');
-  const result = spawnSync('bash', [script], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`${script} failed with exit code ${result.status}`);
-  const dir = result.stdout.trim().split('\n').pop();
-  if (!dir) throw new Error(`${script} printed no directory`);
-  return dir;
-}
+/** The control-plane binaries (etcd, kube-apiserver, ..., kwok). */
+export const controlPlaneBinaries = () => binariesFrom('control-plane-binaries.sh');
+
+/** kubelet, kube-proxy and the pause image of the real node. */
+export const nodeBinaries = () => binariesFrom('node-binaries.sh');
 
 /** Six distinct free loopback ports. */
 async function pickPorts(): Promise<Ports> {
@@ -109,15 +105,6 @@ async function pickPorts(): Promise<Ports> {
     number,
   ];
   return { etcdClient, etcdPeer, apiserver, controllerManager, scheduler, kwok };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Removes temporary directories left by runs whose process is gone (killed, not stopped). */

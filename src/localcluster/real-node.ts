@@ -19,7 +19,7 @@ import * as k8s from '@kubernetes/client-node';
 import * as yaml from 'js-yaml';
 import { ensureNodeCredentials, REAL_NODE_IP, type ControlPlanePki } from './pki.js';
 import { freePort } from './ports.js';
-import { ComponentProcess } from './process.js';
+import { ComponentProcess, isAlive } from './process.js';
 import { registryHostsToml } from './registry.js';
 
 export const REAL_NODE_NAME = 'real-node-0';
@@ -85,15 +85,6 @@ function run(command: string, args: string[], allowFailure = false): { ok: boole
     throw new Error(`${command} ${args.join(' ')} failed: ${(result.stderr || result.stdout || '').trim()}`);
   }
   return { ok, out: result.stdout ?? '' };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Processes whose command line mentions `needle`, or (with `names`) whose executable has one of those names. */

@@ -3,7 +3,7 @@
 // project's NGINX image and the WSO2 stand-ins.
 import { execFile } from 'node:child_process';
 import type { IncomingHttpHeaders } from 'node:http';
-import { Agent, request as httpsRequest } from 'node:https';
+import { type Agent, request as httpsRequest } from 'node:https';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import type { Wso2Frontend } from '../../src/api/schema.js';
@@ -11,6 +11,7 @@ import type { PushedImages } from '../../src/localcluster/images.js';
 import { onRealNode } from '../../src/localcluster/real-cluster.js';
 import { createOperator } from '../../src/controller/setup.js';
 import { kubeConfig } from './cluster.js';
+import { loadUntilStopped } from './load.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -84,46 +85,13 @@ export function request(
   });
 }
 
-export interface LoadCounts {
-  ok: number;
-  failed: number;
-  /** Failures by message (a status other than 200, or a network error). */
-  errors: Map<string, number>;
-}
-
-/** Constant load until stopped: `keepAlive` clients on kept-alive connections and `fresh` clients opening a connection per request. */
-export function constantLoad(
-  target: Target,
-  keepAlive = 4,
-  fresh = 2,
-): { counts: LoadCounts; stop: () => Promise<LoadCounts> } {
-  let stopped = false;
-  const counts: LoadCounts = { ok: 0, failed: 0, errors: new Map() };
-  const pool = new Agent({ keepAlive: true, maxSockets: keepAlive });
-  const client = async (agent: Agent | false) => {
-    while (!stopped) {
-      try {
-        const { status } = await request(target, agent);
-        if (status !== 200) throw new Error(`status ${status}`);
-        counts.ok++;
-      } catch (error) {
-        counts.failed++;
-        const message = (error as Error).message;
-        counts.errors.set(message, (counts.errors.get(message) ?? 0) + 1);
-      }
-    }
-  };
-  const clients = [
-    ...Array.from({ length: keepAlive }, () => client(pool)),
-    ...Array.from({ length: fresh }, () => client(false)),
-  ];
-  return {
-    counts,
-    async stop() {
-      stopped = true;
-      await Promise.all(clients);
-      pool.destroy();
-      return counts;
+/** Constant load of HTTPS requests to `target` (each must answer 200) until stopped. */
+export const constantLoad = (target: Target, keepAlive = 4, fresh = 2) =>
+  loadUntilStopped(
+    async (agent) => {
+      const { status } = await request(target, agent);
+      if (status !== 200) throw new Error(`status ${status}`);
     },
-  };
-}
+    keepAlive,
+    fresh,
+  );
