@@ -1,15 +1,38 @@
 // Tests run as native ES modules (client-node 2.x ships ESM only), compiled by ts-jest.
-/** @type {import('jest').Config} */
-export default {
+// Two projects, each with its own cluster started before its first test file and stopped after
+// its last (Jest runs a project's global setup only when one of its files runs):
+// - kwok: every file outside test/realnode, on a control plane whose pods kwok fakes;
+// - real-node: test/realnode, on a control plane with a real node (containerd, kubelet, kube-proxy).
+const common = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
-  testMatch: ['**/*.test.ts'],
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
-  // One control plane for the whole run, started before the first test file and stopped after the last.
-  globalSetup: '<rootDir>/test/support/global-setup.js',
-  globalTeardown: '<rootDir>/test/support/global-teardown.js',
+};
+
+/** @type {import('jest').Config} */
+export default {
+  projects: [
+    {
+      ...common,
+      displayName: 'kwok',
+      roots: ['<rootDir>/test'],
+      testMatch: ['**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/realnode/'],
+      globalSetup: '<rootDir>/test/support/global-setup.js',
+      globalTeardown: '<rootDir>/test/support/global-teardown.js',
+    },
+    {
+      ...common,
+      displayName: 'real-node',
+      roots: ['<rootDir>/test/realnode'],
+      testMatch: ['**/*.test.ts'],
+      globalSetup: '<rootDir>/test/support/real-node-setup.js',
+      globalTeardown: '<rootDir>/test/support/real-node-teardown.js',
+      // The real-node plane's kubeconfig, in each test file's own process.env.
+      setupFiles: ['<rootDir>/test/support/real-node-env.js'],
+    },
+  ],
   reporters: ['default', '<rootDir>/test/support/component-logs-reporter.js'],
   testTimeout: 120000,
 };

@@ -34,6 +34,7 @@ import {
 } from '../test/support/agent.js';
 import { send } from '../test/support/client.js';
 import { FakeWso2Node } from '../test/support/fake-wso2.js';
+import { loadUntilStopped } from '../test/support/load.js';
 import { onLoopback, topologyOf } from '../test/support/frontend.js';
 import { OperatorProcess } from '../test/support/operator-process.js';
 import { ServedFrontend } from '../test/support/served-frontend.js';
@@ -134,35 +135,8 @@ const summary = (samples: number[]) => {
 };
 
 /** Constant load until stopped: `keepAlive` clients on kept-alive connections and `fresh` clients opening a connection per request. */
-function load(s: Setup, keepAlive: number, fresh: number) {
-  let stopped = false;
-  const counts = { ok: 0, failed: 0, errors: new Map<string, number>() };
-  const pool = new Agent({ keepAlive: true, maxSockets: keepAlive });
-  const client = async (agent: Agent | false) => {
-    while (!stopped) {
-      try {
-        await portalNode(s, agent);
-        counts.ok++;
-      } catch (error) {
-        counts.failed++;
-        const message = (error as Error).message;
-        counts.errors.set(message, (counts.errors.get(message) ?? 0) + 1);
-      }
-    }
-  };
-  const clients = [
-    ...Array.from({ length: keepAlive }, () => client(pool)),
-    ...Array.from({ length: fresh }, () => client(false)),
-  ];
-  return {
-    counts,
-    async stop() {
-      stopped = true;
-      await Promise.all(clients);
-      pool.destroy();
-    },
-  };
-}
+const load = (s: Setup, keepAlive: number, fresh: number) =>
+  loadUntilStopped((agent) => portalNode(s, agent), keepAlive, fresh);
 
 /** Reload times the agent logged ("serving configuration" lines carry reloadMs). */
 function loggedReloadTimes(logFile: string): number[] {

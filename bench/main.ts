@@ -1,7 +1,8 @@
 // npm run bench: every benchmark, printing its figures; `npm run bench -- operator tls` runs
-// only the parts named (render, tls, throughput, traffic, operator, agent, fuzz).
+// only the parts named (render, tls, throughput, traffic, operator, agent, fuzz, images).
 import { benchAgent } from './agent.js';
 import { benchFuzz } from './fuzz.js';
+import { benchImages } from './images.js';
 import { benchOperator } from './operator.js';
 import { benchRender } from './render.js';
 import { benchThroughput } from './throughput.js';
@@ -16,6 +17,7 @@ const parts: Record<string, () => void | Promise<void>> = {
   agent: benchAgent,
   fuzz: benchFuzz,
   traffic: benchTrafficCost,
+  images: benchImages,
 };
 const named = process.argv.slice(2);
 const unknown = named.filter((name) => !(name in parts));

@@ -18,7 +18,7 @@ import { createOperator } from '../controller/setup.js';
 import { runOperator } from './operator.js';
 import { UsageError } from './usage-error.js';
 
-export const usage = `wso2-frontend start [--cluster local|current] [--log-level debug|info|error]
+export const usage = `wso2-frontend start [--cluster local|current] [--node kwok|real] [--log-level debug|info|error]
 
 Starts a local control plane on loopback, installs the CRD, applies
 examples/apim-active-active.yaml and runs the operator there, until Ctrl-C (or SIGTERM); the
@@ -28,7 +28,11 @@ control plane and its temporary directory are removed on every stop. KUBECONFIG 
                       ~/.kube/config); prints the context's name first. Install the CRD there
                       first (see README); no leader election: run no other operator there
   --log-level LEVEL   debug (also each reconcile and apply), info (what changed; default) or
-                      error (errors only)`;
+                      error (errors only)
+  --node real         the local control plane with a node whose pods run for real on this machine
+                      (root; containerd, kubelet, kube-proxy), the project's images built from the
+                      Dockerfile and WSO2 stand-in pods; applies examples/is-7-managed.yaml and
+                      prints a curl through NGINX. Default: kwok (pods that run no container)`;
 
 const examplePath = () => join(packageRoot(), 'examples', 'apim-active-active.yaml');
 
@@ -104,15 +108,23 @@ export async function runStart(argv: string[]): Promise<number> {
     options: {
       cluster: { type: 'string', default: 'local' },
       'log-level': { type: 'string', default: 'info' },
+      node: { type: 'string', default: 'kwok' },
     },
     strict: true,
     allowPositionals: true,
   });
   if (positionals.length) throw new UsageError(`start takes no arguments, got ${positionals.join(' ')}\n\n${usage}`);
   const logLevel = parseLogLevel(values['log-level']);
-  if (values.cluster === 'current') return runOnCurrentCluster(logLevel);
+  if (values.node !== 'kwok' && values.node !== 'real')
+    throw new UsageError(`--node must be kwok (the default) or real, not ${JSON.stringify(values.node)}`);
+  if (values.cluster === 'current') {
+    if (values.node === 'real')
+      throw new UsageError('--node real starts its own cluster: it does not go with --cluster current');
+    return runOnCurrentCluster(logLevel);
+  }
   if (values.cluster !== 'local')
     throw new UsageError(`--cluster must be local (the default) or current, not ${JSON.stringify(values.cluster)}`);
+  if (values.node === 'real') return startOnRealNode(logLevel);
 
   const signals = stopSignals();
   console.log('Starting a local control plane on loopback (the first run builds it; see README).');
@@ -164,4 +176,53 @@ Press Ctrl-C to stop.`);
     await controller?.stop();
     await plane?.stop();
   }
+}
+
+/** `start --node real`: the IS 7 example with WSO2 stand-in pods on a real node, and a curl through its NGINX Service. */
+async function startOnRealNode(logLevel: ReturnType<typeof parseLogLevel>): Promise<number> {
+  const signals = stopSignals();
+  console.log('Starting a local cluster with a real node and building the images (minutes the first time)...');
+  const { startRealCluster, onRealNode } = await import('../localcluster/real-cluster.js');
+  const cluster = await startRealCluster();
+  const kubeConfig = cluster.plane.kubeConfig();
+  await installCrd(kubeConfig, FIELD_MANAGER);
+  const { controller } = createOperator({ kubeConfig, resyncPeriodMs: 600_000, logger: atLevel(logLevel) });
+  await controller.start();
+  const file = yaml.load(readFileSync(join(packageRoot(), 'examples', 'is-7-managed.yaml'), 'utf8')) as Wso2Frontend;
+  // Self-signed certificates: the example's Secret is the user's to provide.
+  const { tls: _userSecret, ...spec } = file.spec;
+  const example = onRealNode({ ...file, metadata: { ...file.metadata, namespace: 'default' }, spec }, cluster.images);
+  await RawApplyApi.fromKubeConfig(kubeConfig).apply(example, FIELD_MANAGER);
+  const name = example.metadata.name;
+  const custom = kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+  const read = async () =>
+    (await custom.getNamespacedCustomObject({
+      group: API_GROUP,
+      version: API_VERSION,
+      namespace: 'default',
+      plural: PLURAL,
+      name,
+    })) as Wso2Frontend;
+  let ready = false;
+  for (let i = 0; i < 600 && !ready; i++) {
+    ready = (await read()).status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+    if (!ready) await sleep(500);
+  }
+  const service = await kubeConfig
+    .makeApiClient(k8s.CoreV1Api)
+    .readNamespacedService({ name: `${name}-nginx`, namespace: 'default' });
+  const host = example.spec.sites?.identity?.host ?? 'login.example.com';
+  console.log(`
+${name} runs on real pods and is ${ready ? 'Ready' : 'not Ready yet'}. A request through NGINX to a WSO2 stand-in pod:
+  curl -k --resolve ${host}:443:${service.spec?.clusterIP} https://${host}/
+In another shell:
+  export KUBECONFIG=${cluster.plane.kubeconfigPath}
+  kubectl get pods -o wide
+  kubectl get wso2frontend ${name}
+Press Ctrl-C to stop (the node puts back everything it changed on this machine).`);
+  await signals.stopRequested;
+  console.log('Stopping the operator and the local cluster...');
+  await controller.stop();
+  await cluster.stop();
+  return 0;
 }

@@ -16,9 +16,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import * as yaml from 'js-yaml';
-import { ensurePki, type ControlPlanePki } from './pki.js';
+import { ensurePki, REAL_NODE_IP, type ControlPlanePki } from './pki.js';
 import { freePort } from './ports.js';
-import { ComponentProcess } from './process.js';
+import { ComponentProcess, isAlive } from './process.js';
+import { cleanUpKilledRealNode, RealNode, SERVICE_CIDR } from './real-node.js';
 
 let root: string | undefined;
 
@@ -39,7 +40,6 @@ export const FAKE_NODE_NAME = 'kwok-node-0';
 /** On a namespace: real reload agents report on its NGINX pods, and the agents' stand-in (agent-stand-in.ts) stays away. */
 export const REAL_AGENTS_LABEL = 'wso2-frontend.dev/real-agents';
 export const POD_CIDR = '10.244.0.0/16';
-const SERVICE_CIDR = '10.96.0.0/16';
 const NODE_IP = '10.244.0.1';
 
 export interface LocalControlPlaneOptions {
@@ -52,6 +52,13 @@ export interface LocalControlPlaneOptions {
   workloads?: boolean;
   /** Directory with the binaries; found or built by scripts/control-plane-binaries.sh when omitted. */
   binDir?: string;
+  /**
+   * Where pods run: on kwok's fake node (the default; no container runs) or on a real node of
+   * this machine (containerd, kubelet, kube-proxy; root only, one per machine: real-node.ts).
+   */
+  node?: 'kwok' | 'real';
+  /** Registries the real node pulls from over plain HTTP (host:port on loopback). */
+  registries?: string[];
 }
 
 interface Ports {
@@ -69,15 +76,21 @@ interface SavedState {
   kubeconfig: string;
 }
 
-/** Finds (or builds, once) the control-plane binaries; progress goes to stderr. */
-export function controlPlaneBinaries(): string {
-  const script = join(packageRoot(), 'scripts', 'control-plane-binaries.sh');
+/** Runs a scripts/ script that finds (or builds, once) binaries and prints their directory last; progress goes to stderr. */
+function binariesFrom(name: string): string {
+  const script = join(packageRoot(), 'scripts', name);
   const result = spawnSync('bash', [script], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`${script} failed with exit code ${result.status}`);
   const dir = result.stdout.trim().split('\n').pop();
   if (!dir) throw new Error(`${script} printed no directory`);
   return dir;
 }
+
+/** The control-plane binaries (etcd, kube-apiserver, ..., kwok). */
+export const controlPlaneBinaries = () => binariesFrom('control-plane-binaries.sh');
+
+/** kubelet, kube-proxy and the pause image of the real node. */
+export const nodeBinaries = () => binariesFrom('node-binaries.sh');
 
 /** Six distinct free loopback ports. */
 async function pickPorts(): Promise<Ports> {
@@ -94,18 +107,11 @@ async function pickPorts(): Promise<Ports> {
   return { etcdClient, etcdPeer, apiserver, controllerManager, scheduler, kwok };
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Removes temporary directories left by runs whose process is gone (killed, not stopped). */
 function removeAbandonedDirs(): void {
   if (!existsSync(tempRoot)) return;
+  // A killed run's real node has mounts under its directory: unmounted (and the host put back) first.
+  cleanUpKilledRealNode();
   for (const entry of readdirSync(tempRoot)) {
     const owner = Number(entry.split('-')[0]);
     if (Number.isInteger(owner) && owner !== process.pid && !isAlive(owner)) {
@@ -159,6 +165,8 @@ export class LocalControlPlane {
   private readonly pki: ControlPlanePki;
   private ports: Ports | undefined;
   private components: ComponentProcess[] = [];
+  /** The real node, when pods run on this machine (options.node 'real'). */
+  readonly realNode: RealNode | undefined;
 
   private constructor(options: LocalControlPlaneOptions) {
     this.workloads = options.workloads ?? true;
@@ -176,6 +184,16 @@ export class LocalControlPlane {
     mkdirSync(join(this.dir, 'logs'), { recursive: true });
     this.pki = ensurePki(join(this.dir, 'pki'));
     this.kubeconfigPath = join(this.dir, 'kubeconfig');
+    if (options.node === 'real') {
+      if (!this.workloads) throw new Error('a real node needs the workloads (kube-controller-manager, kube-scheduler)');
+      this.realNode = new RealNode({
+        dir: join(this.dir, 'node'),
+        binDir: nodeBinaries(),
+        pki: this.pki,
+        logsDir: this.logsDir,
+        ...(options.registries ? { registries: options.registries } : {}),
+      });
+    }
   }
 
   /** Starts a control plane and waits until it is healthy (and, with workloads, can run pods). */
@@ -194,7 +212,8 @@ export class LocalControlPlane {
 
   get apiServerUrl(): string {
     if (!this.ports) throw new Error('the control plane has not been started');
-    return `https://127.0.0.1:${this.ports.apiserver}`;
+    // With a real node, the API server listens on the pod network's gateway: pods reach it there.
+    return `https://${this.realNode ? REAL_NODE_IP : '127.0.0.1'}:${this.ports.apiserver}`;
   }
 
   get logsDir(): string {
@@ -203,7 +222,7 @@ export class LocalControlPlane {
 
   /** Process ids of the running components, by component name. */
   pids(): Record<string, number | undefined> {
-    return Object.fromEntries(this.components.map((c) => [c.name, c.pid]));
+    return { ...Object.fromEntries(this.components.map((c) => [c.name, c.pid])), ...this.realNode?.pids() };
   }
 
   /** A client-node KubeConfig for the admin user. */
@@ -240,10 +259,12 @@ export class LocalControlPlane {
     this.components = this.defineComponents();
     track(this);
     try {
+      this.realNode?.prepareHost();
       const [etcd, apiserver, ...rest] = this.components;
       await this.startEtcd(etcd!);
       await this.startApiServerProcess(apiserver!);
       for (const component of rest) component.start();
+      if (this.realNode) await this.realNode.start(this.apiServerUrl, this.kubeConfig());
       if (this.workloads) await this.waitForWorkloads();
       this.saveState();
     } catch (error) {
@@ -286,15 +307,19 @@ export class LocalControlPlane {
 
   /** The last lines of every component log, for a failing test or a failed start. */
   logTails(lines = 40): string {
-    return this.components.map((c) => `----- ${c.name} (${c.logFile}) -----\n${c.logTail(lines)}`).join('\n');
+    const tails = this.components.map((c) => `----- ${c.name} (${c.logFile}) -----\n${c.logTail(lines)}`).join('\n');
+    return this.realNode ? `${tails}\n${this.realNode.logTails(lines)}` : tails;
   }
 
   /** Synchronous SIGKILL of every component, for the process 'exit' path. */
   killNow(): void {
+    this.realNode?.killNow();
     for (const component of this.components) component.kill();
   }
 
   private async stopComponents(): Promise<void> {
+    // The node first, while the API server still answers; then kube-apiserver before etcd (the reverse order hangs).
+    await this.realNode?.stop();
     for (const component of [...this.components].reverse()) await component.stop();
     running.delete(this);
     if (existsSync(this.dir)) this.saveState();
@@ -379,6 +404,7 @@ export class LocalControlPlane {
     };
     const component = (name: string, args: string[]) =>
       new ComponentProcess(name, join(this.binDir, name), args, join(this.logsDir, `${name}.log`));
+    const apiAddress = this.realNode ? REAL_NODE_IP : '127.0.0.1';
     const peerUrl = `http://127.0.0.1:${p.etcdPeer}`;
     const clientUrl = `http://127.0.0.1:${p.etcdClient}`;
     const kubeconfig = this.kubeconfigPath;
@@ -403,8 +429,8 @@ export class LocalControlPlane {
         '--log-level=warn',
       ]),
       component('kube-apiserver', [
-        '--advertise-address=127.0.0.1',
-        '--bind-address=127.0.0.1',
+        `--advertise-address=${apiAddress}`,
+        `--bind-address=${apiAddress}`,
         `--secure-port=${p.apiserver}`,
         `--etcd-servers=${clientUrl}`,
         `--cert-dir=${dataDir('apiserver')}`,
@@ -418,19 +444,28 @@ export class LocalControlPlane {
         '--requestheader-username-headers=X-Remote-User',
         '--requestheader-group-headers=X-Remote-Group',
         '--requestheader-extra-headers-prefix=X-Remote-Extra-',
-        '--authorization-mode=RBAC',
+        `--authorization-mode=${this.realNode ? 'Node,RBAC' : 'RBAC'}`,
         // PodSecurity (on by default, named to be explicit) admits pods against a namespace's
         // pod-security.kubernetes.io labels; OwnerReferencesPermissionEnforcement (as on
         // OpenShift) lets only a client that may update an owner's finalizers set
         // blockOwnerDeletion on an object it owns.
-        '--enable-admission-plugins=PodSecurity,OwnerReferencesPermissionEnforcement',
+        `--enable-admission-plugins=PodSecurity,OwnerReferencesPermissionEnforcement${this.realNode ? ',NodeRestriction' : ''}`,
         '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
         `--service-account-key-file=${pki.serviceAccountPublicKeyFile}`,
         `--service-account-signing-key-file=${pki.serviceAccountKeyFile}`,
         `--service-cluster-ip-range=${SERVICE_CIDR}`,
         '--allow-privileged=true',
-        // No real network: the `kubernetes` Service gets no endpoints instead of a loopback one.
-        '--endpoint-reconciler-type=none',
+        ...(this.realNode
+          ? [
+              // Pods reach the API server through the `kubernetes` Service: its endpoint is the gateway address.
+              '--endpoint-reconciler-type=lease',
+              '--kubelet-preferred-address-types=InternalIP',
+              `--kubelet-client-certificate=${pki.adminCertFile}`,
+              `--kubelet-client-key=${pki.adminKeyFile}`,
+              `--kubelet-certificate-authority=${pki.caCertFile}`,
+            ]
+          : // No real network: the `kubernetes` Service gets no endpoints instead of a loopback one.
+            ['--endpoint-reconciler-type=none']),
         '--profiling=false',
       ]),
     ];
@@ -459,6 +494,9 @@ export class LocalControlPlane {
         '--use-service-account-credentials=false',
       ]),
       component('kube-scheduler', controlLoop('kube-scheduler', p.scheduler)),
+    );
+    if (this.realNode) return components;
+    components.push(
       component('kwok', [
         `--kubeconfig=${kubeconfig}`,
         `--config=${join(packageRoot(), 'scripts', 'kwok-stages.yaml')}`,
@@ -492,19 +530,20 @@ export class LocalControlPlane {
       () => get(`https://127.0.0.1:${this.ports!.scheduler}/healthz`, insecure),
       (r) => r.status === 200,
     );
-    await this.waitFor(
-      this.component('kwok'),
-      () => get(`http://127.0.0.1:${this.ports!.kwok}/healthz`),
-      (r) => r.status === 200,
-    );
-
     const core = this.kubeConfig().makeApiClient(k8s.CoreV1Api);
-    await this.ensureFakeNode(core);
-    await this.waitFor(
-      this.component('kwok'),
-      () => core.readNode({ name: FAKE_NODE_NAME }),
-      (node) => node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
-    );
+    if (!this.realNode) {
+      await this.waitFor(
+        this.component('kwok'),
+        () => get(`http://127.0.0.1:${this.ports!.kwok}/healthz`),
+        (r) => r.status === 200,
+      );
+      await this.ensureFakeNode(core);
+      await this.waitFor(
+        this.component('kwok'),
+        () => core.readNode({ name: FAKE_NODE_NAME }),
+        (node) => node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+      );
+    }
     // Pods are admitted only once the service-account controller made the namespace's default account.
     await this.waitFor(
       this.component('kube-controller-manager'),

@@ -91,3 +91,13 @@ export class ComponentProcess {
     }
   }
 }
+
+/** Whether a process with this id exists. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

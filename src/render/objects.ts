@@ -202,6 +202,11 @@ export function nginxDeployment(frontend: Wso2Frontend, topology: Topology): V1D
               ports: NGINX_CONTAINER_PORTS.map((port) => ({ ...port })),
               // Ready: NGINX answers (the readiness gate adds: it serves a confirmed configuration).
               readinessProbe: { httpGet: { path: HEALTH_PATH, port: 'health' }, periodSeconds: 5, failureThreshold: 3 },
+              // Until the agent first answers (Node's start on a busy node took over 30 s on the real
+              // node), the liveness probe waits: without this the kubelet killed agents still
+              // starting, and while it ran their preStop and grace period it recomputed no pod
+              // readiness, so the ConfigurationServed gate, set meanwhile, never made the pod Ready.
+              startupProbe: { httpGet: { path: HEALTH_PATH, port: 'agent' }, periodSeconds: 2, failureThreshold: 150 },
               // Alive: the agent answers and its NGINX master runs.
               livenessProbe: { httpGet: { path: HEALTH_PATH, port: 'agent' }, periodSeconds: 10, failureThreshold: 3 },
               // Stop taking new connections once the endpoints are gone; then SIGTERM makes the

@@ -77,6 +77,14 @@ test('NGINX pods run as non-root with a read-only root file system and no capabi
   ]);
 });
 
+test('the liveness probe waits for a startup probe on the same endpoint: a slowly starting agent is not killed', () => {
+  const frontend = example('apim-active-active.yaml');
+  const container = nginxDeployment(frontend, topologyOf(frontend)).spec!.template.spec!.containers[0]!;
+  expect(container.startupProbe?.httpGet).toEqual(container.livenessProbe?.httpGet);
+  const startupWindow = container.startupProbe!.periodSeconds! * container.startupProbe!.failureThreshold!;
+  expect(startupWindow).toBeGreaterThanOrEqual(120);
+});
+
 test('the agent is given every Secret whose files nginx.conf names, laid out where nginx.conf expects them', () => {
   const secretFlags = (frontend: Wso2Frontend) => {
     const args = nginxDeployment(frontend, topologyOf(frontend)).spec!.template.spec!.containers[0]!.args!;
