@@ -194,11 +194,14 @@ project() {
     bh bud --quiet --isolation chroot --pull=never --layers "${npm_settings[@]}" \
       --build-arg NODE_IMAGE="$node_image" --build-arg NGINX_IMAGE="$nginx_image" \
       --target "$target" --tag "$name" --file Dockerfile . >/dev/null
+    if [ "$target" = operator ]; then
+      check "$name" 'node /app/dist/cli/main.js --help 2>&1 | head -1; id'
+    else
+      check "$name" 'nginx -v 2>&1; node /app/dist/cli/main.js agent --help 2>&1 | head -1; id'
+    fi
     prune_other_tags "$name"
     log "$target image ready in $((SECONDS - started)) s: $name"
   done
-  check "$operator_image" 'node /app/dist/cli/main.js --help 2>&1 | head -3; id'
-  check "$nginx_agent_image" 'nginx -v 2>&1; node /app/dist/cli/main.js agent --help 2>&1 | head -2; id'
 }
 
 # The product's own files, at their paths in the product home, from the test fixtures (WSO2's
