@@ -147,23 +147,27 @@ describe('npm run images', () => {
 });
 
 describe('the local registry', () => {
-  test('serves every test image under a reference with its address; stopped, it leaves no process', async () => {
-    const refs = await pushTestImages(registry, images);
-    expect(refs.operator).toBe(`${registry.address}/${images.operator.replace(/^localhost\//, '')}`);
-    expect(refs.nginx.split(':').pop()).toBe(refs.operator.split(':').pop());
-    expect(refs.operatorDefault).toBe(`${registry.address}/wso2-frontend-operator:0.1.0`);
-    for (const ref of [refs.operator, refs.nginx, ...Object.values(refs.wso2)]) {
-      const [repository, tag] = ref.slice(registry.address.length + 1).split(/:(?=[^:]*$)/) as [string, string];
-      expect(await registry.tags(repository)).toContain(tag);
-    }
-    // A registry of its own, stopped: its process is gone and nothing answers on its port.
-    const other = await LocalRegistry.start();
-    const { address, pid } = other;
-    expect(pid).toBeDefined();
-    await other.stop();
-    expect(() => process.kill(pid!, 0)).toThrow();
-    await expect(fetch(`http://${address}/v2/`)).rejects.toThrow();
-  });
+  test(
+    'serves every test image under a reference with its address; stopped, it leaves no process',
+    async () => {
+      const refs = await pushTestImages(registry, images);
+      expect(refs.operator).toBe(`${registry.address}/${images.operator.replace(/^localhost\//, '')}`);
+      expect(refs.nginx.split(':').pop()).toBe(refs.operator.split(':').pop());
+      expect(refs.operatorDefault).toBe(`${registry.address}/wso2-frontend-operator:0.1.0`);
+      for (const ref of [refs.operator, refs.nginx, ...Object.values(refs.wso2)]) {
+        const [repository, tag] = ref.slice(registry.address.length + 1).split(/:(?=[^:]*$)/) as [string, string];
+        expect(await registry.tags(repository)).toContain(tag);
+      }
+      // A registry of its own, stopped: its process is gone and nothing answers on its port.
+      const other = await LocalRegistry.start();
+      const { address, pid } = other;
+      expect(pid).toBeDefined();
+      await other.stop();
+      expect(() => process.kill(pid!, 0)).toThrow();
+      await expect(fetch(`http://${address}/v2/`)).rejects.toThrow();
+    },
+    15 * 60_000,
+  );
 });
 
 describe('the operator image', () => {

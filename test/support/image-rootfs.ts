@@ -5,6 +5,7 @@
 // uid and gid (chroot --userspec, so no capability is left). The network is the host's, so a
 // test reaches what it starts on loopback. Needs root, as the tests run in CI.
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { TestImages } from '../../src/localcluster/images.js';
 
@@ -47,7 +48,14 @@ export class ImageRootfs {
   /** A working container of the image (its own writable layer), mounted. */
   static async open(images: TestImages, image: string): Promise<ImageRootfs> {
     const buildah = (...args: string[]) => run('buildah', [...images.storage, ...args]).then((r) => r.stdout.trim());
-    const container = await buildah('from', '--pull=never', image);
+    // Named so that scripts/test-images.sh, which removes what interrupted builds left, keeps it.
+    const container = await buildah(
+      'from',
+      '--pull=never',
+      '--name',
+      `wso2-frontend-test-${randomBytes(6).toString('hex')}`,
+      image,
+    );
     const root = await buildah('mount', container);
     const inspected = JSON.parse(await buildah('inspect', '--type', 'container', container)) as {
       OCIv1: { config: ImageConfig };
