@@ -83,13 +83,21 @@ export class ImageRootfs {
         `touch ${r}/dev/${d}`,
         `mount --bind /dev/${d} ${r}/dev/${d}`,
       ]),
+      // As runc: /dev/fd and the standard streams are links into /proc (NGINX's `access_log /dev/stdout`).
+      `ln -s /proc/self/fd ${r}/dev/fd`,
+      ...['stdin', 'stdout', 'stderr'].map((name, fd) => `ln -s /proc/self/fd/${fd} ${r}/dev/${name}`),
       `mount -t proc proc ${r}/proc`,
+      // Mount points made and resolved inside the root (chroot), so a symbolic link in the image
+      // (/var/run -> /run) never leads to the host's directories.
       ...(options.binds ?? []).flatMap((b) => {
-        const target = quote(`${this.root}${b.container}`);
+        const target = quote(b.container);
         return [
-          b.file ? `mkdir -p "$(dirname ${target})" && touch ${target}` : `mkdir -p ${target}`,
-          `mount --bind ${quote(b.host)} ${target}`,
-          ...(b.readOnly ? [`mount -o remount,bind,ro ${target}`] : []),
+          b.file
+            ? `chroot ${r} sh -c 'mkdir -p "$(dirname "$1")" && touch "$1"' sh ${target}`
+            : `chroot ${r} mkdir -p ${target}`,
+          `t=${r}"$(chroot ${r} realpath -e ${target})"`,
+          `mount --bind ${quote(b.host)} "$t"`,
+          ...(b.readOnly ? [`mount -o remount,bind,ro "$t"`] : []),
         ];
       }),
       ...(options.readOnlyRoot ? [`mount -o remount,bind,ro ${r}`] : []),
