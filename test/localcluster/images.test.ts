@@ -158,6 +158,12 @@ describe('the local registry', () => {
         const [repository, tag] = ref.slice(registry.address.length + 1).split(/:(?=[^:]*$)/) as [string, string];
         expect(await registry.tags(repository)).toContain(tag);
       }
+      // Pushed again, unchanged: the registry has every tag, nothing is pushed.
+      const again = Date.now();
+      expect(await pushTestImages(registry, images)).toEqual(refs);
+      expect(Date.now() - again).toBeLessThan(10_000);
+      expect(await registry.has(`${images.operator.replace(/^localhost\//, '')}`)).toBe(true);
+      expect(await registry.has('wso2-frontend-operator:no-such-tag')).toBe(false);
       // A registry of its own, stopped: its process is gone and nothing answers on its port.
       const other = await LocalRegistry.start();
       const { address, pid } = other;
