@@ -75,6 +75,9 @@ if [ "$bases" = stand-in ]; then
   field() { node -e 'const j = JSON.parse(process.argv[1]); console.log([].concat(process.argv[2].split(".").reduce((o, k) => o[k], j)).join("\n"))' "$json" "$1"; }
   build_args=(--build-arg "NODE_IMAGE=$(field bases.node)" --build-arg "NGINX_IMAGE=$(field bases.nginx)")
   mapfile -t storage < <(field storage)
+  # The tests' image storage: one build at a time there (scripts/test-images.sh takes the same lock).
+  exec 9>"$(dirname "${storage[1]}")/.lock"
+  flock 9
 fi
 
 npm_settings=()

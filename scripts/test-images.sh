@@ -57,14 +57,14 @@ work=$(mktemp -d "$cache_root/.work.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 has_image() { bh inspect --type image "$1" >/dev/null 2>&1; }
-# Removes the other tags of a freshly built image's name (builds of older inputs), so the
-# storage holds one build of each image.
-prune_other_tags() {
-  local name=${1%:*} old
-  for old in $(bh images --noheading --format '{{.Name}}:{{.Tag}}' --filter "reference=$name" 2>/dev/null); do
-    [ "$old" = "$1" ] || bh rmi "$old" >/dev/null 2>&1 || true
-  done
-}
+# Working containers that interrupted builds left behind (a killed `buildah bud` keeps its
+# stages' containers). Builds run one at a time (the lock above); the tests' containers are
+# named wso2-frontend-test-* (test/support/image-rootfs.ts) and stay. Old images are kept:
+# several checkouts (worktrees, branches) share this cache, each with its own tags, and a
+# rebuild adds only the layers that changed.
+for ctr in $(bh containers --noheading --format '{{.ContainerName}}' 2>/dev/null); do
+  case "$ctr" in wso2-frontend-test-*) ;; *) bh rm "$ctr" >/dev/null 2>&1 || true ;; esac
+done
 hash_of() { sha256sum | cut -c1-16; }
 # A hash of files and directories of the repository (names and contents).
 hash_paths() {
@@ -88,7 +88,6 @@ debian_image() {
   bh add "$ctr" "$tar" / >/dev/null
   bh config "$@" "$ctr"
   bh commit --quiet --rm "$ctr" "$name" >/dev/null
-  prune_other_tags "$name"
 }
 
 bases() {
@@ -194,11 +193,13 @@ project() {
     bh bud --quiet --isolation chroot --pull=never --layers "${npm_settings[@]}" \
       --build-arg NODE_IMAGE="$node_image" --build-arg NGINX_IMAGE="$nginx_image" \
       --target "$target" --tag "$name" --file Dockerfile . >/dev/null
-    prune_other_tags "$name"
+    if [ "$target" = operator ]; then
+      check "$name" 'node /app/dist/cli/main.js --help 2>&1 | head -1; id'
+    else
+      check "$name" 'nginx -v 2>&1; node /app/dist/cli/main.js agent --help 2>&1 | head -1; id'
+    fi
     log "$target image ready in $((SECONDS - started)) s: $name"
   done
-  check "$operator_image" 'node /app/dist/cli/main.js --help 2>&1 | head -3; id'
-  check "$nginx_agent_image" 'nginx -v 2>&1; node /app/dist/cli/main.js agent --help 2>&1 | head -2; id'
 }
 
 # The product's own files, at their paths in the product home, from the test fixtures (WSO2's
@@ -263,7 +264,6 @@ wso2() {
         --build-arg TRUSTSTORE="$truststore" --build-arg HTTPS_PORTS="$https" --build-arg HTTP_PORTS="$http" \
         --build-arg TCP_PORTS="$tcp" --tag "$image" "$context" >/dev/null
       check "$image" "id; ls \$WSO2_SERVER_HOME/repository/resources/security; \$JAVA_HOME/bin/keytool -list -storepass wso2carbon -keystore \$WSO2_SERVER_HOME/repository/resources/security/client-truststore.$truststore | grep -c trustedCertEntry"
-      prune_other_tags "$image"
       log "WSO2 stand-in $product ready in $((SECONDS - started)) s: $image"
     fi
     wso2_json+="${wso2_json:+, }$(json_string "$product"): $(json_string "$image")"

@@ -115,10 +115,31 @@ export class LocalRegistry {
    */
   async push(localImage: string, repository: string, storage: string[] = []): Promise<string> {
     const reference = `${this.address}/${repository}`;
+    // The test images' tags carry a hash of their inputs: a tag the registry has is this image.
+    if (await this.has(repository)) return reference;
     await run('buildah', [...storage, 'push', '--quiet', '--tls-verify=false', localImage, `docker://${reference}`], {
       maxBuffer: 16 * 1024 * 1024,
     });
     return reference;
+  }
+
+  /** Whether the registry serves `name:tag` (a HEAD of its manifest). */
+  async has(repositoryAndTag: string): Promise<boolean> {
+    const at = repositoryAndTag.lastIndexOf(':');
+    const response = await fetch(
+      `http://${this.address}/v2/${repositoryAndTag.slice(0, at)}/manifests/${repositoryAndTag.slice(at + 1)}`,
+      {
+        method: 'HEAD',
+        headers: {
+          accept: [
+            'application/vnd.oci.image.manifest.v1+json',
+            'application/vnd.docker.distribution.manifest.v2+json',
+            'application/vnd.oci.image.index.v1+json',
+          ].join(', '),
+        },
+      },
+    );
+    return response.ok;
   }
 
   /** The tags the registry has for a repository (empty when it has none). */

@@ -5,6 +5,7 @@
 // uid and gid (chroot --userspec, so no capability is left). The network is the host's, so a
 // test reaches what it starts on loopback. Needs root, as the tests run in CI.
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { TestImages } from '../../src/localcluster/images.js';
 
@@ -47,7 +48,14 @@ export class ImageRootfs {
   /** A working container of the image (its own writable layer), mounted. */
   static async open(images: TestImages, image: string): Promise<ImageRootfs> {
     const buildah = (...args: string[]) => run('buildah', [...images.storage, ...args]).then((r) => r.stdout.trim());
-    const container = await buildah('from', '--pull=never', image);
+    // Named so that scripts/test-images.sh, which removes what interrupted builds left, keeps it.
+    const container = await buildah(
+      'from',
+      '--pull=never',
+      '--name',
+      `wso2-frontend-test-${randomBytes(6).toString('hex')}`,
+      image,
+    );
     const root = await buildah('mount', container);
     const inspected = JSON.parse(await buildah('inspect', '--type', 'container', container)) as {
       OCIv1: { config: ImageConfig };
@@ -75,13 +83,21 @@ export class ImageRootfs {
         `touch ${r}/dev/${d}`,
         `mount --bind /dev/${d} ${r}/dev/${d}`,
       ]),
+      // As runc: /dev/fd and the standard streams are links into /proc (NGINX's `access_log /dev/stdout`).
+      `ln -s /proc/self/fd ${r}/dev/fd`,
+      ...['stdin', 'stdout', 'stderr'].map((name, fd) => `ln -s /proc/self/fd/${fd} ${r}/dev/${name}`),
       `mount -t proc proc ${r}/proc`,
+      // Mount points made and resolved inside the root (chroot), so a symbolic link in the image
+      // (/var/run -> /run) never leads to the host's directories.
       ...(options.binds ?? []).flatMap((b) => {
-        const target = quote(`${this.root}${b.container}`);
+        const target = quote(b.container);
         return [
-          b.file ? `mkdir -p "$(dirname ${target})" && touch ${target}` : `mkdir -p ${target}`,
-          `mount --bind ${quote(b.host)} ${target}`,
-          ...(b.readOnly ? [`mount -o remount,bind,ro ${target}`] : []),
+          b.file
+            ? `chroot ${r} sh -c 'mkdir -p "$(dirname "$1")" && touch "$1"' sh ${target}`
+            : `chroot ${r} mkdir -p ${target}`,
+          `t=${r}"$(chroot ${r} realpath -e ${target})"`,
+          `mount --bind ${quote(b.host)} "$t"`,
+          ...(b.readOnly ? [`mount -o remount,bind,ro "$t"`] : []),
         ];
       }),
       ...(options.readOnlyRoot ? [`mount -o remount,bind,ro ${r}`] : []),
