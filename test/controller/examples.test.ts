@@ -24,11 +24,7 @@ import type { Controller } from '../../src/controller/runtime/controller.js';
 import type { Role } from '../../src/api/vocabulary.js';
 import { PATTERN_PRESETS } from '../../src/model/catalog.js';
 import { reconciles } from '../support/prometheus.js';
-import { installCertManagerCrd, issueAsCertManager, readCertificate } from '../support/cert-manager.js';
-import { issueCa } from '../../src/tls/issuer.js';
-import { buildTopology } from '../../src/model/topology.js';
-import { validateSpec } from '../../src/model/validate.js';
-import { certificateSecretName } from '../../src/render/objects.js';
+import { installCertManagerCrd, issueForIssuerFrontends } from '../support/cert-manager.js';
 import { createNamespace, eventually, kubeConfig, kubectl, kubectlOutcome } from '../support/cluster.js';
 import {
   conditionOf,
@@ -196,21 +192,10 @@ beforeAll(async () => {
   await Promise.all(
     EXAMPLES.map(({ file }) => kubectl(['apply', '--server-side', '-n', namespace, '-f', join('examples', file)])),
   );
-  const ca = issueCa('issuer CA', { now: new Date() });
-  for (const { resource } of EXAMPLES.filter((e) => e.resource.spec.tls?.mode === 'issuer')) {
-    const result = validateSpec(resource.spec);
-    if (!result.ok) throw new Error(`${resource.metadata.name} is not valid`);
-    for (const { name } of buildTopology(result.spec).certificates) {
-      const certificate = certificateSecretName(resource, name);
-      await eventually(`the Certificate ${certificate}`, () =>
-        readCertificate(namespace, certificate).then(
-          () => true,
-          () => undefined,
-        ),
-      );
-      await issueAsCertManager(namespace, certificate, ca, 1);
-    }
-  }
+  await issueForIssuerFrontends(
+    namespace,
+    EXAMPLES.map((e) => e.resource),
+  );
 });
 
 afterAll(async () => {

@@ -12,6 +12,7 @@ import { createNamespace, kubectl, serviceAccountKubeconfig } from '../support/c
 import { OperatorProcess } from '../support/operator-process.js';
 import { EVERYONE, expectForbidden, permissionsOf, sorted, type Permission } from '../support/rbac.js';
 import { examples, provideBaseConfig, provideTlsSecrets } from '../support/resources.js';
+import { installCertManagerCrd, issueForIssuerFrontends } from '../support/cert-manager.js';
 
 const OPERATOR_NAMESPACE = 'wso2-frontend-system';
 const ACCOUNT = 'wso2-frontend-operator';
@@ -64,6 +65,11 @@ async function examplesReady(
     await Promise.all(
       chosen.map(({ file }) => kubectl(['apply', '--server-side', '-n', namespace, '-f', join('examples', file)])),
     );
+    // tls.mode issuer: the Certificates the operator creates with its token, issued as cert-manager would.
+    await issueForIssuerFrontends(
+      namespace,
+      chosen.map((e) => e.resource),
+    );
     return await kubectl([
       'wait',
       '--for=condition=Ready',
@@ -95,6 +101,8 @@ describe('cluster-wide install (kubectl apply -k deploy/)', () => {
     // As documented: the CRD on its own first, then the operator.
     await kubectl(['apply', '--server-side', '-f', 'crds/']);
     await kubectl(['apply', '-k', 'deploy/']);
+    // The issuer example's Certificates: cert-manager's CRD, as on a cluster that runs cert-manager.
+    await installCertManagerCrd();
     namespace = await createNamespace('rbac');
     kubeconfig = await serviceAccountKubeconfig(OPERATOR_NAMESPACE, ACCOUNT, dir);
   });

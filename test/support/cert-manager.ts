@@ -12,7 +12,12 @@ import {
   type KeyAndCertificate,
   type TlsSecretData,
 } from '../../src/tls/issuer.js';
-import { kubeConfig, kubectl } from './cluster.js';
+import type { Wso2Frontend } from '../../src/api/schema.js';
+import { buildTopology } from '../../src/model/topology.js';
+import { validateSpec } from '../../src/model/validate.js';
+import { certificateSecretName } from '../../src/render/objects.js';
+import { issueCa } from '../../src/tls/issuer.js';
+import { eventually, kubeConfig, kubectl } from './cluster.js';
 
 export const CERT_MANAGER_CRD = 'test/fixtures/cert-manager/cert-manager.io_certificates.yaml';
 const CERTIFICATES = { group: 'cert-manager.io', version: 'v1', plural: 'certificates' };
@@ -118,4 +123,26 @@ async function setCertificateStatus(namespace: string, name: string, status: Rec
     '-p',
     JSON.stringify({ status }),
   ]);
+}
+
+/**
+ * Plays cert-manager for every frontend with tls.mode issuer among `resources`: waits for each
+ * Certificate the operator creates, then issues it under one CA, as cert-manager would.
+ */
+export async function issueForIssuerFrontends(namespace: string, resources: readonly Wso2Frontend[]): Promise<void> {
+  const ca = issueCa('issuer CA', { now: new Date() });
+  for (const resource of resources.filter((r) => r.spec.tls?.mode === 'issuer')) {
+    const result = validateSpec(resource.spec);
+    if (!result.ok) throw new Error(`${resource.metadata.name} is not valid`);
+    for (const { name } of buildTopology(result.spec).certificates) {
+      const certificate = certificateSecretName(resource, name);
+      await eventually(`the Certificate ${certificate}`, () =>
+        readCertificate(namespace, certificate).then(
+          () => true,
+          () => undefined,
+        ),
+      );
+      await issueAsCertManager(namespace, certificate, ca, 1);
+    }
+  }
 }
