@@ -59,9 +59,18 @@ function rows(s: Schema, path: string): string[] {
 /** Every CEL rule of the schema, where it sits and what the API server answers when it fails. */
 function celRules(s: Schema, path: string): string[] {
   const here = (s['x-kubernetes-validations'] ?? []).map((v) => {
-    // A constant message expression is a quoted CEL string: shown without its quotes.
-    const message = v.message ?? v.messageExpression?.replace(/^'(.*)'$/s, '$1') ?? '';
-    return `| \`${path || '(the resource)'}\` | ${cell(message)} | \`${cell(v.rule)}\` |`;
+    // A constant message expression is one quoted CEL string: shown as text without its quotes.
+    // A computed one is shown as the CEL it is, in code, so its brackets never read as links.
+    const constant = v.messageExpression?.match(/^'([^'\\]*)'$/s)?.[1];
+    const message =
+      v.message !== undefined
+        ? cell(v.message)
+        : constant !== undefined
+          ? cell(constant)
+          : v.messageExpression
+            ? `computed: \`${cell(v.messageExpression)}\``
+            : '';
+    return `| \`${path || '(the resource)'}\` | ${message} | \`${cell(v.rule)}\` |`;
   });
   const children = [
     ...Object.entries(s.properties ?? {}).map(([k, v]) => celRules(v, path ? `${path}.${k}` : k)),

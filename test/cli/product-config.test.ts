@@ -111,7 +111,8 @@ test('render --product-config for external distributed nodes: every node lists e
     { name: 'tm-2', address: '192.0.2.22', roles: ['traffic-manager'], portOffset: 1 },
     { name: 'gw-1', address: '192.0.2.31', roles: ['gateway'] },
   ]);
-  expect(readdirSync(out).sort()).toEqual(['cp-1', 'cp-2', 'gw-1', 'tm-1', 'tm-2']);
+  // _ca: the local CA render keeps beside the nodes' directories (--ca-dir next time).
+  expect(readdirSync(out).sort()).toEqual(['_ca', 'cp-1', 'cp-2', 'gw-1', 'tm-1', 'tm-2']);
   type Apim = {
     apim: {
       throttling: { throttle_decision_endpoints?: string[]; event_duplicate_url?: string[]; url_group?: unknown[] };

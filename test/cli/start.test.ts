@@ -26,7 +26,15 @@ function instructions(child: ChildProcessByStdio<null, Readable, Readable>): {
     };
     child.stdout.on('data', collect);
     child.stderr.on('data', collect);
+    // A child that exits first never prints them: no timer outlives it (a test that does not
+    // wait for the instructions would otherwise meet this rejection after the run).
+    child.once('exit', () => {
+      clearTimeout(timer);
+      reject(new Error(`exited before printing the instructions:\n${output}`));
+    });
   });
+  // Tests that wait for the instructions await this promise; the others must not see it rejected.
+  printed.catch(() => undefined);
   return { output: () => output, printed };
 }
 

@@ -72,6 +72,19 @@ const ELSEWHERE: { command: RegExp; file: string; runs: string }[] = [
     file: 'test/cli/render.test.ts',
     runs: "doc.indexOf('## Render offline')",
   },
+  // The foreground serve command, as render prints it: run there, and stopped with Ctrl-C.
+  {
+    command: /^"\$\(bash scripts\/nginx-binaries\.sh\)" -e stderr -p \/tmp\/apim\/ -c nginx\.conf -g 'daemon off;'$/,
+    file: 'test/cli/render.test.ts',
+    runs: 'render --nginx-dir prints a serve command that runs as printed',
+  },
+  // One CA for the product configuration and the NGINX tree of two renders.
+  {
+    command:
+      /^npx wso2-frontend render -f examples\/apim-active-active\.yaml (--product-config \/tmp\/apim-nodes|--nginx-dir \/tmp\/apim-2 --ca-dir \/tmp\/apim-nodes\/_ca)$/,
+    file: 'test/cli/render.test.ts',
+    runs: 'the product configuration and the NGINX tree of two renders share one CA',
+  },
 ];
 
 test('every command in README.md and docs/ runs here or in a named test', () => {
