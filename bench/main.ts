@@ -11,7 +11,7 @@ import { benchRender } from './render.js';
 import { benchThroughput } from './throughput.js';
 import { benchTls } from './tls.js';
 import { benchTrafficCost } from './traffic-cost.js';
-import { machine, type BenchResult, type Figures } from './results.js';
+import { machine, parseResult, type Figures } from './results.js';
 
 const parts: Record<string, () => Promise<Figures[keyof Figures] | void> | void> = {
   render: benchRender,
@@ -46,7 +46,10 @@ for (const [name, run] of Object.entries(parts)) {
     .filter(([key]) => key.startsWith('BENCH_'))
     .map(([key, value]) => `${key}=${JSON.stringify(value)} `);
   const command = `${settings.join('')}npm run bench -- ${process.argv.slice(2).join(' ')}`;
-  const result = { benchmark: name, command, machine: machine(load), date, figures } as BenchResult;
+  const file = join(jsonDir, `${name}.json`);
+  const text = `${JSON.stringify({ benchmark: name, command, machine: machine(load), date, figures }, null, 2)}\n`;
+  // Checked as npm run plots reads it, so a result written is one it can draw.
+  parseResult(file, text);
   mkdirSync(jsonDir, { recursive: true });
-  writeFileSync(join(jsonDir, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(file, text);
 }

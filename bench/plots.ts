@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { plot } from './plot.js';
-import type { BenchResult } from './results.js';
+import { parseResult, type BenchResult } from './results.js';
 
 export const PLOTS_DIR = 'docs/benchmarks';
 const DATA_DIR = join(PLOTS_DIR, 'data');
@@ -16,7 +16,7 @@ export function plotSources(): { data: string; svg: string; result: BenchResult 
     .map((f) => ({
       data: join(DATA_DIR, f),
       svg: join(PLOTS_DIR, f.replace(/\.json$/, '.svg')),
-      result: JSON.parse(readFileSync(join(DATA_DIR, f), 'utf8')) as BenchResult,
+      result: parseResult(join(DATA_DIR, f), readFileSync(join(DATA_DIR, f), 'utf8')),
     }));
 }
 

@@ -1,13 +1,13 @@
 // The plots of docs/benchmarks.md are drawn from the committed results (docs/benchmarks/data) by
 // `npm run plots`: each SVG is what the script draws from its data today (so neither can change
 // without the other), is well-formed XML, shows every figure and label of its data, and the page
-// embeds it.
+// embeds it. A data file of the wrong shape is refused by name and field.
 import { DOMParser } from '@xmldom/xmldom';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { plot } from '../../bench/plot.js';
 import { plotSources } from '../../bench/plots.js';
-import type { BenchResult } from '../../bench/results.js';
+import { parseResult, type BenchResult } from '../../bench/results.js';
 
 const sources = plotSources();
 const cases = sources.map((source) => [source.svg, source] as const);
@@ -57,4 +57,16 @@ test.each(cases)('%s is well-formed and shows its figures and labels', (_svg, { 
 
 test.each(cases)('docs/benchmarks.md embeds %s', (_svg, { svg }) => {
   expect(page).toContain(`](benchmarks/${basename(svg)})`);
+});
+
+test('a result with a wrong field is refused with the file and the field named', () => {
+  const { data } = sources.find((s) => s.result.benchmark === 'operator')!;
+  const result = JSON.parse(readFileSync(data, 'utf8'));
+  result.figures.batches[0].frontends = '100';
+  expect(() => parseResult(data, JSON.stringify(result))).toThrow(
+    `${data}/figures/batches/0/frontends: Expected integer`,
+  );
+  expect(() => parseResult(data, JSON.stringify({ ...result, benchmark: 'render' }))).toThrow(
+    `${data}/benchmark: must be one of throughput, operator, agent`,
+  );
 });
