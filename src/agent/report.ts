@@ -3,7 +3,13 @@
 // probes' annotation and SitesServing condition. Both go through the Pod's status subresource
 // (which also takes the Pod's annotations), so the agent needs no write access to Pods themselves.
 import * as k8s from '@kubernetes/client-node';
-import { SERVED_CONDITION, servedMessage, type ServedReason } from '../api/agent.js';
+import {
+  AGENT_CONTRACT,
+  AGENT_CONTRACT_ANNOTATION,
+  SERVED_CONDITION,
+  servedMessage,
+  type ServedReason,
+} from '../api/agent.js';
 import {
   formatSiteProbeReport,
   SITE_PROBES_ANNOTATION,
@@ -125,7 +131,14 @@ export class PodReporter {
       const same = sent && sent.status === (report.served ? 'True' : 'False');
       const condition = servedCondition(report, same ? sent.lastTransitionTime! : new Date());
       if (sent && same && sent.reason === condition.reason && sent.message === condition.message) return undefined;
-      return { body: { status: { conditions: [condition] } }, onWritten: () => (this.sent = condition) };
+      // The contract goes with each report, so the operator never reads a report without it.
+      return {
+        body: {
+          metadata: { annotations: { [AGENT_CONTRACT_ANNOTATION]: AGENT_CONTRACT } },
+          status: { conditions: [condition] },
+        },
+        onWritten: () => (this.sent = condition),
+      };
     });
   }
 

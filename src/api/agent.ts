@@ -22,8 +22,23 @@ export const CONFIG_HASH_PATH = '/config-hash';
 /** The Pod condition each agent keeps on its own Pod; the NGINX pods carry it as a readiness gate. */
 export const SERVED_CONDITION = 'wso2-frontend.dev/ConfigurationServed';
 
+/**
+ * The version of this contract. An agent writes it on its Pod with every report, and the operator
+ * checks it on every NGINX pod: bump it with any change that one side would misread if the other
+ * were older (an annotation, a condition, the ConfigMap layout, the agent's flags).
+ */
+export const AGENT_CONTRACT = '1';
+/** On each NGINX Pod, written by its agent (through the status subresource, with its reports): the contract it speaks. */
+export const AGENT_CONTRACT_ANNOTATION = 'wso2-frontend.dev/agent-contract';
+
 /** Reasons of the Pod condition. */
-export type ServedReason = 'Served' | 'ReloadFailed' | 'Waiting';
+export type ServedReason = 'Served' | 'ReloadFailed' | 'Waiting' | typeof STAND_IN_REASON;
+
+/**
+ * The reason on a report that the local control plane's stand-in wrote (src/localcluster): no
+ * NGINX runs in that pod, so nothing probes its sites, and Serving says so.
+ */
+export const STAND_IN_REASON = 'ServedByStandIn';
 
 /** The fingerprint of a PEM certificate (chain) as the operator hashes it into the configuration hash. */
 export function certificateFingerprint(pem: string): string {

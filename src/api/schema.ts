@@ -15,13 +15,6 @@ import {
 } from '@sinclair/typebox';
 import { AFFINITY_MODES, HTTP_MODES, PATTERNS, PRODUCTS, ROLES } from './vocabulary.js';
 
-/**
- * The NGINX pods' image: the Dockerfile's `nginx` target, nginxinc/nginx-unprivileged:1.30 (the
- * minor the data-plane tests run, scripts/nginx-binaries.sh NGINX_SERIES) with the reload agent
- * as its entrypoint, tagged like the operator's image (deploy/base/operator.yaml).
- */
-export const NGINX_IMAGE = 'wso2-frontend-nginx:0.1.0';
-
 export const API_GROUP = 'wso2-frontend.dev';
 export const API_VERSION = 'v1alpha1';
 export const KIND = 'Wso2Frontend';
@@ -422,10 +415,12 @@ export const NginxSettings = Type.Object(
         default: 'community',
       }),
     ),
-    image: Defaulted(
+    // No schema default: an unset image is the operator's own NGINX image (its configuration), so
+    // an operator upgrade moves the frontend to the matching agent; a default written into each
+    // spec would pin every frontend to the release that created it.
+    image: Type.Optional(
       Image(
-        "NGINX image with the reload agent (the Dockerfile's nginx target: NGINX 1.30 or newer, the agent as entrypoint).",
-        NGINX_IMAGE,
+        "NGINX image with the reload agent (the Dockerfile's nginx target: NGINX 1.30 or newer, the agent as entrypoint). Leave it unset to run the image the operator is configured with, which moves with operator upgrades; a pinned image stays until you change it. A digest is accepted (repo@sha256:..., repo:tag@sha256:...).",
       ),
     ),
     replicas: Defaulted(
@@ -582,6 +577,21 @@ export const Wso2FrontendSpec = Type.Object(
     nginx: Defaulted(NginxSettings),
     probes: Defaulted(Probes),
     networkPolicy: Type.Optional(NetworkPolicySettings),
+    imagePullSecrets: Type.Optional(
+      Type.Array(
+        Type.String({
+          description: 'A Secret of type kubernetes.io/dockerconfigjson in the frontend namespace.',
+          minLength: 1,
+          maxLength: 253,
+          pattern: DNS_SUBDOMAIN,
+        }),
+        {
+          description:
+            "Pull Secrets for every pod the operator runs for this frontend (NGINX, and the WSO2 pods with their init containers), in the frontend's namespace; listed before the operator's own (its --image-pull-secret).",
+          maxItems: 8,
+        },
+      ),
+    ),
   },
   { description: 'What to front and how.', additionalProperties: false },
 );

@@ -2,12 +2,22 @@
 import { parseArgs } from 'node:util';
 import { RECONCILE_POINTS, TEST_KILL_AT_ENV } from '../controller/reconciler.js';
 import { DEFAULT_CONCURRENCY, runOperator as run } from '../controller/setup.js';
+import { checkImageFlags, NGINX_IMAGE_CONTAINER, OPERATOR_CONTAINER, type ImageFlags } from '../controller/images.js';
+import { RELEASE_IMAGES } from '../model/images.js';
 import { parseLogLevel } from './log-level.js';
 
-export const usage = `wso2-frontend operator [--namespace NS]... [--health-port N] [--leader-elect [--lease-namespace NS]] [--resync-minutes N] [--concurrency N] [--log-level debug|info|error]
+export const usage = `wso2-frontend operator [--namespace NS]... [--health-port N] [--leader-elect [--lease-namespace NS]] [--resync-minutes N] [--concurrency N] [--log-level debug|info|error] [--operator-image REF] [--nginx-image REF] [--image-pull-secret NAME]...
 
 Reconciles every Wso2Frontend (in all namespaces, or the ones named) using the current
-kubeconfig, or the in-cluster service account. Serves /healthz, /readyz and /metrics.`;
+kubeconfig, or the in-cluster service account. Serves /healthz, /readyz and /metrics.
+
+Images it runs for frontends (a tag, a digest repo@sha256:..., or both):
+  --operator-image     its own image, for the WSO2 pods' product-configuration init container
+  --nginx-image        the NGINX + reload agent image, for frontends whose spec.nginx.image is unset
+  --image-pull-secret  a pull Secret every NGINX and WSO2 pod lists (it must exist in each
+                       frontend's namespace); repeat for more
+Without them, in a Pod (POD_NAME, POD_NAMESPACE set): the images of its own Pod's containers
+"${OPERATOR_CONTAINER}" and "${NGINX_IMAGE_CONTAINER}" (so kustomize images: moves both); else ${RELEASE_IMAGES.operator} and ${RELEASE_IMAGES.nginx}.`;
 
 export async function runOperator(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -20,6 +30,9 @@ export async function runOperator(argv: string[]): Promise<number> {
       'resync-minutes': { type: 'string', default: '10' },
       concurrency: { type: 'string', default: String(DEFAULT_CONCURRENCY) },
       'log-level': { type: 'string', default: 'info' },
+      'operator-image': { type: 'string' },
+      'nginx-image': { type: 'string' },
+      'image-pull-secret': { type: 'string', multiple: true },
     },
     strict: true,
   });
@@ -43,6 +56,16 @@ export async function runOperator(argv: string[]): Promise<number> {
     return 2;
   }
   const logLevel = parseLogLevel(values['log-level']);
+  const images: ImageFlags = {
+    ...(values['operator-image'] !== undefined ? { operatorImage: values['operator-image'] } : {}),
+    ...(values['nginx-image'] !== undefined ? { nginxImage: values['nginx-image'] } : {}),
+    pullSecrets: values['image-pull-secret'] ?? [],
+  };
+  const imageProblem = checkImageFlags(images);
+  if (imageProblem) {
+    process.stderr.write(`${imageProblem}\n`);
+    return 2;
+  }
   const testKillAt = process.env[TEST_KILL_AT_ENV];
   const killAt = RECONCILE_POINTS.find((point) => point === testKillAt);
   if (testKillAt && !killAt) {
@@ -58,5 +81,6 @@ export async function runOperator(argv: string[]): Promise<number> {
     concurrency,
     logLevel,
     ...(killAt ? { killAt } : {}),
+    images,
   });
 }

@@ -15,9 +15,16 @@ import {
   type Topology,
 } from '../model/topology.js';
 import { validateSpec } from '../model/validate.js';
+import { RELEASE_IMAGES, type OperatorImages } from '../model/images.js';
 import { agentAccess } from '../render/agent.js';
 import { desiredObjects, nginxName } from '../render/objects.js';
-import { CONFIG_HASH_ANNOTATION, SERVED_CONDITION, servedHashOf } from '../api/agent.js';
+import {
+  AGENT_CONTRACT,
+  AGENT_CONTRACT_ANNOTATION,
+  CONFIG_HASH_ANNOTATION,
+  SERVED_CONDITION,
+  servedHashOf,
+} from '../api/agent.js';
 import { LABEL, NGINX_COMPONENT, objectId } from '../render/ownership.js';
 import { networkPolicies } from '../render/network-policy.js';
 import { productConfigMap, productConfigName, wso2Access, wso2Workloads } from '../render/workloads.js';
@@ -33,7 +40,7 @@ import {
   type TruststoreSecretKeys,
 } from './product.js';
 import type { EventType } from './events.js';
-import type { Findings, Verdict } from './status.js';
+import { readyVerdict, type Findings, type Verdict } from './status.js';
 import { DEFAULT_PROBE_INTERVAL_MS, servingEvents, summariseProbes } from './serving.js';
 import { failingPods } from './pod-failures.js';
 import { oneLine } from '../api/text.js';
@@ -97,7 +104,7 @@ export interface ApplyPlan {
   issued: string[];
   certificates: ReadonlyMap<string, Date>;
   requeueAfterMs?: number;
-  /** Known before the apply: the user's base ConfigMap or truststore password Secret is missing (the pods wait for it). */
+  /** Known before the apply: the user's base ConfigMap or truststore password Secret is missing (new WSO2 pods cannot start). */
   productProblem?: Verdict;
   /** Owned keys the user's base files set to other values, as the ProductConfigured message names them. */
   overrides: string[];
@@ -118,7 +125,7 @@ export type Plan =
 /** Renewal is re-checked at least this often, so a long renewal time never outgrows a timer. */
 export const MAX_REQUEUE_MS = 12 * 3600 * 1000;
 
-export function plan(observed: Observed, now: Date): Plan {
+export function plan(observed: Observed, now: Date, images: OperatorImages = RELEASE_IMAGES): Plan {
   const { frontend } = observed;
   const generation = frontend.metadata.generation ?? 0;
   // Until a new configuration is applied, the one served is the one the status names.
@@ -150,7 +157,7 @@ export function plan(observed: Observed, now: Date): Plan {
       outcome: { findings, events: [event, ...probes.events], ...requeue(probes.recheckAfterMs) },
     };
   }
-  const topology = buildTopology(validation.spec, endpointsOf(observed.endpointSlices));
+  const topology = buildTopology(validation.spec, endpointsOf(observed.endpointSlices), images);
   const certificates = planCertificates(
     frontend,
     topology,
@@ -348,7 +355,8 @@ export function assess(
     CONFIG_HASH_ANNOTATION
   ];
   const configuration = withFailingPods(
-    rollout(deployment) ?? served(desiredHash ?? '', plan.nginxPods),
+    rollout(deployment) ??
+      withAgentContract(served(desiredHash ?? '', plan.nginxPods), plan.nginxPods, plan.topology.nginx.image),
     plan.nginxPods,
   );
   // status.configHash names what every ready NGINX pod serves: the previous hash until the new one is.
@@ -357,13 +365,26 @@ export function assess(
   const findings: Findings = {
     ...plan.findings,
     configuration,
-    backends: withFailingWso2Pods(backendsAvailable(plan.topology), plan.wso2Pods),
+    backends: withProductProblem(
+      withFailingWso2Pods(backendsAvailable(plan.topology), plan.wso2Pods),
+      plan.productProblem,
+    ),
     product: plan.overrides.length
       ? { ...product, message: `${product.message}; owned keys overridden: ${plan.overrides.join('; ')}` }
       : product,
     productConfigMap: productConfigName(frontend),
     ...(configHash ? { configHash } : {}),
   };
+  // A base ConfigMap or truststore password Secret that is missing: the WSO2 pods cannot start
+  // until the user creates it, which is a Warning, said once when the status first says so.
+  if (plan.productProblem)
+    events.push({
+      type: 'Warning',
+      reason: plan.productProblem.reason,
+      action: 'PatchProductConfig',
+      note: plan.productProblem.message,
+      onlyOnStatusChange: true,
+    });
   // Named once, when the status first says so (an edit of the user's ConfigMap changes the message).
   for (const note of plan.overrides)
     events.push({
@@ -402,7 +423,8 @@ export function assess(
       action: 'Reload',
       note: `NGINX serves configuration ${configHash}`,
     });
-  if (findings.configuration!.ok && findings.backends!.ok && findings.serving?.status !== 'False' && !wasReady)
+  // The Event says what the Ready condition says: never "serving" while Ready is False.
+  if (readyVerdict(findings).ok && !wasReady)
     events.push({
       type: 'Normal',
       reason: 'Ready',
@@ -490,10 +512,51 @@ function withFailingPods(verdict: Verdict, pods: readonly k8s.V1Pod[]): Verdict 
   return { ok: false, reason: 'PodNotReady', message: `NGINX ${failing}; ${verdict.message}`, waiting: true };
 }
 
+/**
+ * Once every NGINX pod runs the current template, each ready pod's agent must speak this
+ * operator's contract (AGENT_CONTRACT): an agent of another release may misread what the operator
+ * writes, so its report is not taken as served. Not waiting: only another image helps (a pinned
+ * spec.nginx.image older than the operator, or an operator configured with another release's
+ * NGINX image). The pods keep serving what they serve.
+ */
+function withAgentContract(verdict: Verdict, pods: readonly k8s.V1Pod[], image: string): Verdict {
+  const other = pods.filter(
+    (pod) =>
+      !pod.metadata?.deletionTimestamp &&
+      podCondition(pod, 'Ready')?.status === 'True' &&
+      podCondition(pod, SERVED_CONDITION) !== undefined &&
+      pod.metadata?.annotations?.[AGENT_CONTRACT_ANNOTATION] !== AGENT_CONTRACT,
+  );
+  if (!other.length) return verdict;
+  const first = other[0]!;
+  const theirs = first.metadata?.annotations?.[AGENT_CONTRACT_ANNOTATION];
+  const others = other.length > 1 ? ` (and ${other.length - 1} more pod(s))` : '';
+  return {
+    ok: false,
+    reason: 'AgentContractMismatch',
+    message: `NGINX pod ${first.metadata?.name}${others} runs a reload agent of contract ${theirs === undefined ? 'none (older than contract 1)' : oneLine(theirs, 20)} from image ${image}; this operator speaks contract ${AGENT_CONTRACT}: leave spec.nginx.image unset (the operator's NGINX image) or set an image of the operator's release`,
+  };
+}
+
 /** A role without a ready backend names the WSO2 pods whose containers failed, and why (a WSO2 pod down alone does not make the frontend not Ready). */
 function withFailingWso2Pods(verdict: Verdict, pods: readonly k8s.V1Pod[]): Verdict {
   const failing = verdict.ok ? undefined : failingPods(pods);
   return failing ? { ...verdict, message: `${verdict.message}; WSO2 ${failing}` } : verdict;
+}
+
+/**
+ * Ready WSO2 pods while the product configuration they need is missing: they started before it
+ * went missing, and new ones (a rollout, a rescheduled pod) cannot start; the verdict says so
+ * rather than a bare "every role has a ready backend" beside a ProductConfigured that says the
+ * pods wait.
+ */
+function withProductProblem(verdict: Verdict, problem: Verdict | undefined): Verdict {
+  return verdict.ok && problem
+    ? {
+        ...verdict,
+        message: `${verdict.message} (pods that started before; new WSO2 pods cannot start: ${problem.message})`,
+      }
+    : verdict;
 }
 
 const podCondition = (pod: k8s.V1Pod, type: string) => pod.status?.conditions?.find((c) => c.type === type);

@@ -36,7 +36,7 @@ export function checkBaseConfig(
       problem: {
         ok: false,
         reason: 'BaseConfigMapMissing',
-        message: `ConfigMap ${name} (spec.backends.managed.configMapName) does not exist; the WSO2 pods wait for it`,
+        message: `ConfigMap ${name} (spec.backends.managed.configMapName) does not exist; WSO2 pods cannot start until it does`,
         waiting: true,
       },
       overrides: [],
@@ -93,14 +93,14 @@ export function checkTruststorePassword(
     return {
       ok: false,
       reason: 'TruststorePasswordMissing',
-      message: `Secret ${secretName} (${where}) does not exist; the WSO2 pods wait for it`,
+      message: `Secret ${secretName} (${where}) does not exist; WSO2 pods cannot start until it does`,
       waiting: true,
     };
   if (!keys.includes(key))
     return {
       ok: false,
       reason: 'TruststorePasswordMissing',
-      message: `Secret ${secretName} (${where}) has no key ${key} (it has: ${[...keys].sort().join(', ') || 'none'}); the WSO2 pods wait for it`,
+      message: `Secret ${secretName} (${where}) has no key ${key} (it has: ${[...keys].sort().join(', ') || 'none'}); WSO2 pods cannot start until it has`,
       waiting: true,
     };
   return undefined;

@@ -28,6 +28,7 @@ import { assess, plan, type ApplyPlan, type Observed, type Outcome, type Plan } 
 import { parseKey, type Logger } from './runtime/controller.js';
 import type { WorkResult } from './runtime/workqueue.js';
 import { computeStatus, sameStatus } from './status.js';
+import type { OperatorImages } from '../model/images.js';
 
 /**
  * Points of a reconcile where a crash leaves work half done: a certificate issued but not yet
@@ -85,6 +86,8 @@ export interface ReconcilerOptions {
   /** The conditions of the status just assessed for a frontend (an empty list when it is gone). */
   onConditions?: (namespace: string, name: string, conditions: readonly { type: string; status: string }[]) => void;
   now?: () => Date;
+  /** The images the operator runs for frontends (its configuration); this release's when omitted. */
+  images?: OperatorImages;
   /** The requests for owned objects (default: the API server of kubeConfig). */
   client?: ClusterClient;
   /**
@@ -175,7 +178,7 @@ export class FrontendReconciler {
   private async reconcileFrontend(frontend: Wso2Frontend): Promise<WorkResult> {
     const now = this.now();
     let observed = await this.observe(frontend);
-    let next = plan(observed, now);
+    let next = plan(observed, now, this.options.images);
     for (
       let round = 1;
       next.action === 'read' || next.action === 'issue' || next.action === 'create' || next.action === 'request';
@@ -183,7 +186,7 @@ export class FrontendReconciler {
     ) {
       if (round === MAX_PLAN_ROUNDS) throw new Error(`no settled plan after ${round} rounds: ${next.action}`);
       observed = await this.provide(observed, next, now);
-      next = plan(observed, now);
+      next = plan(observed, now, this.options.images);
     }
     if (next.action === 'report') return this.report(frontend, next.outcome);
     const owner = this.owner(frontend);

@@ -14,6 +14,7 @@
 //   most once per refresh period, so a healthy fleet does not rewrite status on every report.
 import type * as k8s from '@kubernetes/client-node';
 import { parseSiteProbeReport, SITE_PROBES_ANNOTATION, SITE_PROBES_REFRESH_MS, type SiteProbe } from '../api/probe.js';
+import { SERVED_CONDITION, STAND_IN_REASON } from '../api/agent.js';
 import type { Condition, SiteStatus, Wso2FrontendStatus } from '../api/schema.js';
 import type { EventType } from './events.js';
 import type { ConditionReason } from './status.js';
@@ -131,7 +132,16 @@ export function summariseProbes(
   const recheck = fresh.map((r) => r.probedAt + staleAfter - now.getTime());
   return {
     sites,
-    serving: servingVerdict(sites, { pods: live.length, reported: fresh.length, stale, malformed, staleAfter }),
+    serving: servingVerdict(sites, {
+      pods: live.length,
+      reported: fresh.length,
+      stale,
+      malformed,
+      staleAfter,
+      standIns: live.filter(
+        (pod) => pod.status?.conditions?.find((c) => c.type === SERVED_CONDITION)?.reason === STAND_IN_REASON,
+      ).length,
+    }),
     ...(recheck.length ? { recheckAfterMs: Math.max(1000, Math.min(...recheck) + 1000) } : {}),
   };
 }
@@ -157,7 +167,7 @@ function keepRecentProbeTime(site: SiteStatus, before: SiteStatus | undefined): 
 
 function servingVerdict(
   sites: readonly SiteStatus[],
-  pods: { pods: number; reported: number; stale: number; malformed: number; staleAfter: number },
+  pods: { pods: number; reported: number; stale: number; malformed: number; staleAfter: number; standIns: number },
 ): ServingVerdict {
   const failing = sites.filter((s) => s.serving === 'False');
   if (failing.length)
@@ -178,7 +188,13 @@ function servingVerdict(
     return {
       status: 'Unknown',
       reason: pods.stale && !pods.reported ? 'ProbeReportsStale' : 'NoProbeResults',
-      message: `no site probe results: ${why} (probes are off, or the reload agents have not probed yet)`,
+      // Probes that are off never get here (ProbesDisabled): either the agents have not probed
+      // yet, or no agent runs at all (the local control plane's stand-ins).
+      message: `no site probe results: ${why} (${
+        pods.standIns && pods.standIns === pods.pods
+          ? 'the local control plane runs no NGINX: its stand-in reload agents report the configuration but do not probe the sites'
+          : 'the reload agents have not probed yet'
+      })`,
     };
   }
   const partly = sites.filter(degraded).map((s) => `${s.host}: ${nodesOf(s)} nodes answer`);

@@ -3,7 +3,7 @@
 // signals). The CLI only parses flags and calls runOperator.
 import { hostname } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
-import type * as k8s from '@kubernetes/client-node';
+import * as k8s from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION, KIND, PLURAL, type Wso2Frontend } from '../api/schema.js';
 import { LABEL, LEASE_NAME, MANAGED_SELECTOR, OWNED_KINDS, podReport } from '../render/ownership.js';
 import { EventRecorder } from './events.js';
@@ -24,6 +24,8 @@ import {
 } from './runtime/controller.js';
 import { PooledKubeConfig } from './runtime/kubeconfig.js';
 import { LeaderElector } from './runtime/leader.js';
+import { resolveImages, type ImageFlags } from './images.js';
+import type { OperatorImages } from '../model/images.js';
 
 export const PRIMARY: ResourceType = { group: API_GROUP, version: API_VERSION, plural: PLURAL, kind: KIND };
 export const DEFAULT_CONCURRENCY = 8;
@@ -71,6 +73,8 @@ export interface OperatorOptions {
   logger?: Logger;
   /** Told when a reconcile passes a ReconcilePoint (fault tests). */
   reached?: (point: ReconcilePoint, frontend: string, inFlight?: Promise<unknown>) => void;
+  /** The images it runs for frontends; this release's when omitted. */
+  images?: OperatorImages;
 }
 
 /** The controller with its reconciler, ready to start (used by the command and by tests). */
@@ -105,6 +109,7 @@ export function createOperator(options: OperatorOptions): {
     onGone: (namespace, name) => metrics!.forgetReconcileErrors(namespace, name),
     onConditions: (namespace, name, conditions) => metrics!.setConditions(namespace, name, conditions),
     ...(options.reached ? { reached: options.reached } : {}),
+    ...(options.images ? { images: options.images } : {}),
   });
   // A user's Secret changing (a cert-manager renewal, a truststore password Secret created) concerns those reading it.
   const userSecret = (secret: k8s.KubernetesObject) =>
@@ -196,6 +201,8 @@ export interface RunOptions {
   logLevel: LogLevel;
   /** Test-only (TEST_KILL_AT_ENV): the process kills itself with SIGKILL when a reconcile first passes this point. */
   killAt?: ReconcilePoint;
+  /** --operator-image, --nginx-image, --image-pull-secret. */
+  images: ImageFlags;
 }
 
 /**
@@ -231,7 +238,16 @@ export async function runOperator(options: RunOptions): Promise<number> {
   kubeConfig.loadFromDefault();
   const identity = `${hostname()}-${process.pid}`;
   const log = atLevel(options.logLevel);
+  const podName = process.env.POD_NAME;
+  const podNamespace = process.env.POD_NAMESPACE;
+  const images = await resolveImages(
+    options.images,
+    podName && podNamespace ? { name: podName, namespace: podNamespace } : undefined,
+    kubeConfig.makeApiClient(k8s.CoreV1Api),
+  );
+  log('info', 'images for frontends', { ...images });
   const { controller, metrics } = createOperator({
+    images,
     kubeConfig,
     namespaces: options.namespaces,
     resyncPeriodMs: options.resyncPeriodMs,

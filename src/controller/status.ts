@@ -38,6 +38,7 @@ export const CONDITION_REASONS = [
   'ReloadFailed',
   'ApplyFailed',
   'ApplyInvalid',
+  'AgentContractMismatch',
   // BackendsAvailable
   'NoReadyBackend',
   // ProductConfigured
@@ -104,38 +105,62 @@ function withTransitionTime(
   return { ...next, lastTransitionTime };
 }
 
-export function computeStatus(
-  findings: Findings,
-  previous: Wso2FrontendStatus | undefined,
-  now: Date,
-): Wso2FrontendStatus {
-  const aspects: [string, Verdict][] = [
+/** The conditions Ready summarises, in the order it names their problems. */
+function aspectsOf(findings: Findings): [string, Verdict][] {
+  return [
     ['Accepted', findings.accepted],
     ['CertificatesReady', findings.certificates ?? notChecked],
     ['ConfigurationServed', findings.configuration ?? notChecked],
     ['BackendsAvailable', findings.backends ?? notChecked],
     ['ProductConfigured', findings.product ?? notChecked],
   ];
-  const serving: ServingVerdict = findings.serving ?? {
-    status: 'Unknown',
-    reason: NOT_CHECKED,
-    message: 'not checked: an earlier step did not succeed',
-  };
+}
+
+function servingOf(findings: Findings): ServingVerdict {
+  return (
+    findings.serving ?? {
+      status: 'Unknown',
+      reason: NOT_CHECKED,
+      message: 'not checked: an earlier step did not succeed',
+    }
+  );
+}
+
+/** Every aspect that is not fine, Serving last (False only: Unknown never holds Ready back). */
+function failingAspects(findings: Findings): [string, Verdict][] {
+  const serving = servingOf(findings);
   // Last: a site that does not answer matters once everything the operator controls is in place.
   // The agents already require several failed probes in a row, so one blip does not flip Ready.
   const notServing: [string, Verdict][] =
     serving.status === 'False'
       ? [['Serving', { ok: false, reason: 'SitesNotServing', message: serving.message, waiting: true }]]
       : [];
-  const failing = [...aspects, ...notServing].filter(([, v]) => !v.ok);
-  // Stalled: something only the user can fix (a rejected spec, a bad certificate Secret).
-  const stalled = failing.filter(([, v]) => !v.ok && !v.waiting);
+  return [...aspectsOf(findings), ...notServing].filter(([, v]) => !v.ok);
+}
+
+/** The Ready condition as a verdict: the first real problem, or ready. The Ready Event follows it, so the two never disagree. */
+export function readyVerdict(findings: Findings): Verdict {
+  const failing = failingAspects(findings);
   // The summary names a real problem before an aspect that was not checked because of it.
-  const ready: Verdict = (failing.find(([, v]) => v.reason !== NOT_CHECKED) ?? failing[0])?.[1] ?? {
-    ok: true,
-    reason: 'Ready',
-    message: 'NGINX serves the current configuration and every role has a ready backend',
-  };
+  return (
+    (failing.find(([, v]) => v.reason !== NOT_CHECKED) ?? failing[0])?.[1] ?? {
+      ok: true,
+      reason: 'Ready',
+      message: 'NGINX serves the current configuration and every role has a ready backend',
+    }
+  );
+}
+
+export function computeStatus(
+  findings: Findings,
+  previous: Wso2FrontendStatus | undefined,
+  now: Date,
+): Wso2FrontendStatus {
+  const aspects = aspectsOf(findings);
+  const serving = servingOf(findings);
+  // Stalled: something only the user can fix (a rejected spec, a bad certificate Secret).
+  const stalled = failingAspects(findings).filter(([, v]) => !v.ok && !v.waiting);
+  const ready = readyVerdict(findings);
   const generation = findings.generation;
   const condition = (type: string, status: ConditionStatus, reason: ConditionReason, message: string) =>
     withTransitionTime(

@@ -3,12 +3,20 @@
 // True there. This component of the local control plane stands in for those agents, as kwok
 // stands in for the kubelet: for every NGINX pod kwok runs, it writes on the Pod the report an
 // agent writes once NGINX serves the frontend's ConfigMap (`serving <hash>`), and again whenever
-// the ConfigMap changes. It serves nothing and runs no `nginx -t`. Where a test runs the real
+// the ConfigMap changes, with the reason STAND_IN_REASON. It serves nothing, runs no `nginx -t`
+// and probes no site (the operator's Serving says so). Where a test runs the real
 // agent for a pod (test/agent, the end-to-end test), the pod's namespace carries the label
 // REAL_AGENTS_LABEL and this leaves its pods alone.
 //   node dist/localcluster/agent-stand-in.js KUBECONFIG
 import * as k8s from '@kubernetes/client-node';
-import { CONFIG_HASH_ANNOTATION, SERVED_CONDITION, servedHashOf } from '../api/agent.js';
+import {
+  AGENT_CONTRACT,
+  AGENT_CONTRACT_ANNOTATION,
+  CONFIG_HASH_ANNOTATION,
+  SERVED_CONDITION,
+  servedHashOf,
+  STAND_IN_REASON,
+} from '../api/agent.js';
 import { servedCondition } from '../agent/report.js';
 import { jsonLogger, RestartingInformer } from '../controller/runtime/controller.js';
 import { MANAGED_SELECTOR, NGINX_POD_SELECTOR } from '../render/ownership.js';
@@ -51,7 +59,11 @@ async function main(kubeconfigPath: string): Promise<void> {
         {
           name,
           namespace,
-          body: { status: { conditions: [servedCondition({ served: hash, reason: 'Served' }, new Date())] } },
+          body: {
+            // It stands in for this release's agent, so it speaks this release's contract.
+            metadata: { annotations: { [AGENT_CONTRACT_ANNOTATION]: AGENT_CONTRACT } },
+            status: { conditions: [servedCondition({ served: hash, reason: STAND_IN_REASON }, new Date())] },
+          },
         },
         k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
       );

@@ -14,8 +14,17 @@ interface Sourced {
   source: string;
 }
 
+/**
+ * The value the product's own file ships with. A base file that still has it made no choice, so
+ * replacing it is not reported as an override (WSO2's stock deployment.toml says `hostname =
+ * "localhost"`; that is the product's default, not the user's).
+ */
+interface Stock<T> {
+  stock?: T;
+}
+
 /** A key of deployment.toml, under the table the WSO2 docs write it in. */
-export interface TomlSetting extends Sourced {
+export interface TomlSetting extends Sourced, Stock<TomlValue> {
   kind: 'toml';
   table: string[];
   /** Dotted when the docs write it dotted under `table` (`listener.wsdl_epr_prefix`). */
@@ -35,7 +44,7 @@ export interface XmlStep {
 }
 
 /** The text of an element; created after the sibling `insertAfter` (or first in its parent) when absent. */
-export interface XmlTextSetting extends Sourced {
+export interface XmlTextSetting extends Sourced, Stock<string> {
   kind: 'xml-text';
   element: XmlStep[];
   value: string;
@@ -51,7 +60,7 @@ export interface XmlAttributeSetting extends Sourced {
 }
 
 /** A member of a JSON (with comments) document. */
-export interface JsonSetting extends Sourced {
+export interface JsonSetting extends Sourced, Stock<string | boolean | number> {
   kind: 'json';
   path: string[];
   value: string | boolean | number;
@@ -129,13 +138,17 @@ export function publicUrl(scheme: 'http' | 'https' | 'ws' | 'wss', host: string,
   return `${scheme}://${host}${port === defaultPort ? '' : `:${port}`}`;
 }
 
-const toml = (table: string, key: string, value: TomlValue, source: string): TomlSetting => ({
+const toml = (table: string, key: string, value: TomlValue, source: string, stock?: TomlValue): TomlSetting => ({
   kind: 'toml',
   table: table.split('.'),
   key: key.split('.'),
   value,
   source,
+  ...(stock === undefined ? {} : { stock }),
 });
+
+/** Every product's deployment.toml ships `[server] hostname = "localhost"`. */
+const STOCK_HOSTNAME = 'localhost';
 
 // The keys a new [[apim.gateway.environment]] starts with: those of the entry API-M ships.
 const DEFAULT_ENVIRONMENT: Record<string, TomlValue> = {
@@ -149,8 +162,19 @@ const DEFAULT_ENVIRONMENT: Record<string, TomlValue> = {
   password: '${admin.password}',
 };
 
+// The URLs of the entry API-M 4.x ships (3.2 has the same), before the fronting sets them.
+const STOCK_ENVIRONMENT: Record<string, TomlValue> = {
+  service_url: DEFAULT_ENVIRONMENT.service_url!,
+  http_endpoint: 'http://localhost:${http.nio.port}',
+  https_endpoint: 'https://localhost:${https.nio.port}',
+  ws_endpoint: 'ws://localhost:9099',
+  wss_endpoint: 'wss://localhost:8099',
+  websub_event_receiver_http_endpoint: 'http://localhost:9021',
+  websub_event_receiver_https_endpoint: 'https://localhost:8021',
+};
+
 const environment = (key: string, value: TomlValue, source: string): TomlSetting => ({
-  ...toml('apim.gateway.environment', key, value, source),
+  ...toml('apim.gateway.environment', key, value, source, STOCK_ENVIRONMENT[key]),
   entry: { match: { key: 'name', value: 'Default' }, create: DEFAULT_ENVIRONMENT },
 });
 
@@ -218,7 +242,7 @@ function apiManagerToml(topology: Topology, placement: Placement, role: Role, se
   const { hostname } = hostnameOf(topology, role);
   const { https, http } = topology.ports;
   const settings: TomlSetting[] = [
-    toml('server', 'hostname', hostname, `${SEED_APIM}; ${APIM_HOSTNAME_DOC}`),
+    toml('server', 'hostname', hostname, `${SEED_APIM}; ${APIM_HOSTNAME_DOC}`, STOCK_HOSTNAME),
     ...proxyPorts(topology, `${SEED_APIM}; ${HELM_APIM_AIO}`),
   ];
   const portal = siteHost(topology, 'portal') ?? siteHost(topology, 'store');
@@ -415,9 +439,15 @@ function systemAppCallback(topology: Topology, app: keyof typeof SYSTEM_APP_PATH
 function identityServerToml(topology: Topology, placement: Placement): TomlSetting[] {
   const host = siteHost(topology, 'identity')!;
   const settings: TomlSetting[] = [
-    toml('server', 'hostname', host, `${SEED_IS}; ${IS_HOSTNAME_DOC}; ${HELM_IS}`),
+    toml('server', 'hostname', host, `${SEED_IS}; ${IS_HOSTNAME_DOC}; ${HELM_IS}`, STOCK_HOSTNAME),
     // docs-is writes https://$ref{server.hostname} behind a proxy on 443; with another public port the origin carries it.
-    toml('server', 'base_path', publicUrl('https', host, topology.ports.https), `${IS_CONSOLE_HOST_DOC}; ${HELM_IS_5}`),
+    toml(
+      'server',
+      'base_path',
+      publicUrl('https', host, topology.ports.https),
+      `${IS_CONSOLE_HOST_DOC}; ${HELM_IS_5}`,
+      'https://$ref{server.hostname}:${carbon.management.port}',
+    ),
     ...proxyPorts(topology, `${SEED_IS}; ${HELM_IS}`),
   ];
   const is7 = parseVersion(topology.version)!.major >= 7;
@@ -453,7 +483,7 @@ function identityServerToml(topology: Topology, placement: Placement): TomlSetti
     // Hazelcast finds the other members through the Kubernetes API (the ServiceAccount the operator creates).
     const services = topology.backends.components.map((c) => `${placement.name}-${c.role}`).join(',');
     settings.push(
-      toml('clustering', 'membership_scheme', 'kubernetes', is7 ? HELM_IS : HELM_IS_5),
+      toml('clustering', 'membership_scheme', 'kubernetes', is7 ? HELM_IS : HELM_IS_5, 'wka'),
       toml('clustering', 'domain', is7 ? 'wso2.is.domain' : 'wso2.carbon.domain', is7 ? HELM_IS_VALUES : HELM_IS_5),
       ...(is7 ? [toml('clustering', 'local_member_port', '4001', HELM_IS_VALUES)] : []),
       toml('clustering', 'properties.KUBERNETES_NAMESPACE', placement.namespace, is7 ? HELM_IS : HELM_IS_5),
@@ -466,7 +496,7 @@ function identityServerToml(topology: Topology, placement: Placement): TomlSetti
 function microIntegratorToml(topology: Topology, role: Role): TomlSetting[] {
   const { hostname } = hostnameOf(topology, role);
   return [
-    toml('server', 'hostname', hostname, HELM_MI),
+    toml('server', 'hostname', hostname, HELM_MI, STOCK_HOSTNAME),
     toml('transport.http', 'listener.wsdl_epr_prefix', publicUrl('http', hostname, topology.ports.http), MI_CATALOG),
     toml(
       'transport.http',
@@ -514,11 +544,17 @@ function catalinaServerXml(path: string, topology: Topology, seed: string): Prod
   };
 }
 
-const json = (path: string, value: string | boolean | number, source: string): JsonSetting => ({
+const json = (
+  path: string,
+  value: string | boolean | number,
+  source: string,
+  stock?: string | boolean | number,
+): JsonSetting => ({
   kind: 'json',
   path: path.split('.'),
   value,
   source,
+  ...(stock === undefined ? {} : { stock }),
 });
 
 function apiManager2Files(topology: Topology, role: Role): ProductFile[] {
@@ -545,6 +581,7 @@ function apiManager2Files(topology: Topology, role: Role): ProductFile[] {
       value: `${publicUrl('http', gateway, http)},${publicUrl('https', gateway, https)}`,
       insertAfter: 'ServerURL',
       source: APIM2_DOC,
+      stock: 'http://${carbon.local.ip}:${http.nio.port},https://${carbon.local.ip}:${https.nio.port}',
     });
   const portal = siteHost(topology, 'portal') ?? siteHost(topology, 'store');
   if (portal && (role === 'all-in-one' || role === 'store'))
@@ -554,6 +591,7 @@ function apiManager2Files(topology: Topology, role: Role): ProductFile[] {
       value: `${publicUrl('https', portal, https)}/store`,
       insertAfter: 'DisplayURL',
       source: APIM2_DOC,
+      stock: 'https://localhost:${mgt.transport.https.port}/store',
     });
   if (apiManagerXml.length)
     files.push({ path: 'repository/conf/api-manager.xml', format: 'xml', required: false, settings: apiManagerXml });
@@ -570,9 +608,9 @@ function apiManager2Files(topology: Topology, role: Role): ProductFile[] {
       format: 'json',
       required: false,
       settings: [
-        json('reverseProxy.enabled', true, SEED_APIM2),
-        json('reverseProxy.host', hostname, SEED_APIM2),
-        json('reverseProxy.context', `/${app}`, SEED_APIM2),
+        json('reverseProxy.enabled', true, SEED_APIM2, false),
+        json('reverseProxy.host', hostname, SEED_APIM2, 'sample.proxydomain.com'),
+        json('reverseProxy.context', `/${app}`, SEED_APIM2, ''),
       ],
     });
   }
@@ -587,8 +625,8 @@ function identityServer5Files(topology: Topology): ProductFile[] {
     format: 'json',
     required: false,
     settings: [
-      json('proxy.proxyHost', host, `${SEED_IS} (${app}/conf/site.json proxy)`),
-      json('proxy.proxyHTTPSPort', String(topology.ports.https), `${SEED_IS} (${app}/conf/site.json proxy)`),
+      json('proxy.proxyHost', host, `${SEED_IS} (${app}/conf/site.json proxy)`, ''),
+      json('proxy.proxyHTTPSPort', String(topology.ports.https), `${SEED_IS} (${app}/conf/site.json proxy)`, ''),
     ],
   });
   return [

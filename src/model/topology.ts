@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { DEFAULT_KEY_SIZE, DNS_SUBDOMAIN, KEY_SIZES, type DefaultedSpec } from '../api/schema.js';
 import { defaultCookie } from '../api/validate.js';
 import type { AffinityMode, PatternName, Product, Role } from '../api/vocabulary.js';
+import { FORMER_DEFAULT_NGINX_IMAGES, RELEASE_IMAGES, type OperatorImages } from './images.js';
 import {
   PATTERN_PRESETS,
   PRODUCT_INFO,
@@ -206,6 +207,10 @@ export interface Topology {
     issuerRef?: IssuerRef;
   };
   certificates: CertificatePlan[];
+  /** The operator's image, which patches the product configuration in the WSO2 pods. */
+  operatorImage: string;
+  /** Pull Secrets of every pod the operator runs for the frontend (spec.imagePullSecrets, then the operator's). */
+  imagePullSecrets: string[];
   backendTls: { verify: boolean; caSecretName?: string };
   nginx: NginxSettings;
   probes: ProbeSettings;
@@ -329,7 +334,11 @@ function nodeOrigins(nodes: BackendNode[], sitePreset: SitePreset): NodeOrigin[]
  * The topology of a spec that `validateSpec` accepted (defaults applied). For managed backends
  * the upstream servers are the observed ready endpoints; until there are some, none.
  */
-export function buildTopology(spec: DefaultedSpec, observed: ObservedEndpoints = {}): Topology {
+export function buildTopology(
+  spec: DefaultedSpec,
+  observed: ObservedEndpoints = {},
+  images: OperatorImages = RELEASE_IMAGES,
+): Topology {
   const pattern = spec.pattern;
   const product = spec.product;
   const preset = PATTERN_PRESETS[pattern];
@@ -451,11 +460,13 @@ export function buildTopology(spec: DefaultedSpec, observed: ObservedEndpoints =
       ...(spec.tls.mode === 'issuer' && spec.tls.issuerRef ? { issuerRef: spec.tls.issuerRef } : {}),
     },
     certificates: certificatePlans(sites),
+    operatorImage: images.operator,
+    imagePullSecrets: [...new Set([...(spec.imagePullSecrets ?? []), ...images.pullSecrets])],
     backendTls: {
       verify: spec.backendTLS.verify,
       ...(spec.backendTLS.caSecretName ? { caSecretName: spec.backendTLS.caSecretName } : {}),
     },
-    nginx: nginxSettings(spec.nginx),
+    nginx: nginxSettings(spec.nginx, images.nginx),
     probes: { ...spec.probes },
     productSettings: {
       configFormat: PRODUCT_INFO[product].configFormat(semver),
@@ -489,6 +500,13 @@ function certificatePlans(sites: Site[]): CertificatePlan[] {
   return [...plans.values()];
 }
 
-function nginxSettings({ service, ...n }: DefaultedSpec['nginx']): NginxSettings {
-  return { ...n, service: { type: service.type, annotations: service.annotations ?? {} } };
+function nginxSettings({ service, image, ...n }: DefaultedSpec['nginx'], releaseImage: string): NginxSettings {
+  // Unset (or a former CRD default): the agent image of the operator that runs; pinned images
+  // stay as the user wrote them.
+  const pinned = image !== undefined && !FORMER_DEFAULT_NGINX_IMAGES.includes(image);
+  return {
+    ...n,
+    image: pinned ? image : releaseImage,
+    service: { type: service.type, annotations: service.annotations ?? {} },
+  };
 }

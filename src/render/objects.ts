@@ -158,6 +158,9 @@ export function nginxDeployment(frontend: Wso2Frontend, topology: Topology): V1D
           // The agent reads its ConfigMap and Secrets and reports on its Pod with this token.
           automountServiceAccountToken: true,
           readinessGates: [{ conditionType: SERVED_CONDITION }],
+          ...(topology.imagePullSecrets.length
+            ? { imagePullSecrets: topology.imagePullSecrets.map((name) => ({ name })) }
+            : {}),
           securityContext: {
             runAsNonRoot: true,
             runAsUser: NGINX_UID,

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { KubernetesObject, V1ConfigMap, V1ContainerState, V1Deployment, V1Pod } from '@kubernetes/client-node';
 import type { Wso2Frontend } from '../api/schema.js';
 import { SITE_PROBES_ANNOTATION } from '../api/probe.js';
+import { AGENT_CONTRACT_ANNOTATION } from '../api/agent.js';
 
 /** The operator's name: its field manager, the managed-by label value and its Lease. */
 export const OPERATOR_NAME = 'wso2-frontend-operator';
@@ -108,7 +109,13 @@ const trimState = ({ waiting, terminated }: V1ContainerState): V1ContainerState 
 export const podReport: Trim = (object) => {
   const pod = object as V1Pod;
   const { name, namespace, uid, resourceVersion, labels, deletionTimestamp } = pod.metadata ?? {};
-  const probes = pod.metadata?.annotations?.[SITE_PROBES_ANNOTATION];
+  // The agent's reports: its site probes and the contract it speaks (src/api/agent.ts).
+  const annotations = Object.fromEntries(
+    [SITE_PROBES_ANNOTATION, AGENT_CONTRACT_ANNOTATION].flatMap((key) => {
+      const value = pod.metadata?.annotations?.[key];
+      return value === undefined ? [] : [[key, value]];
+    }),
+  );
   return {
     apiVersion: pod.apiVersion,
     kind: pod.kind,
@@ -119,7 +126,7 @@ export const podReport: Trim = (object) => {
       resourceVersion,
       labels,
       ...(deletionTimestamp ? { deletionTimestamp } : {}),
-      ...(probes !== undefined ? { annotations: { [SITE_PROBES_ANNOTATION]: probes } } : {}),
+      ...(Object.keys(annotations).length ? { annotations } : {}),
     },
     status: {
       conditions: pod.status?.conditions ?? [],

@@ -54,8 +54,6 @@ export const productConfigName = (frontend: Wso2Frontend) => `${frontend.metadat
 export const wso2AccessName = (frontend: Wso2Frontend) => `${frontend.metadata.name}-wso2`;
 /** Pod-template annotation: a hash of the role's product configuration, so only changed roles roll. */
 export const PRODUCT_CONFIG_CHECKSUM = 'wso2-frontend.dev/product-config-checksum';
-/** The operator image, which runs `patch-product-config` in the WSO2 pods (deploy/operator.yaml). */
-export const DEFAULT_OPERATOR_IMAGE = 'wso2-frontend-operator:0.1.0';
 
 /** Where the init containers and the product container see the product configuration. */
 const MOUNT_ROOT = '/wso2-frontend';
@@ -74,7 +72,6 @@ const TRUSTSTORES = [
 ];
 
 export interface WorkloadOptions {
-  operatorImage?: string;
   /** A hash of the user's base ConfigMap (backends.managed.configMapName), so editing it rolls the pods. */
   baseConfigHash?: string;
 }
@@ -276,6 +273,7 @@ interface RoleProductConfig {
   baseConfigMap?: string;
   truststorePassword?: { secretName: string; key: string };
   operatorImage: string;
+  imagePullSecrets: string[];
 }
 
 /** The volumes and init containers that put the patched configuration into the config volume. */
@@ -395,6 +393,9 @@ function podSpec(
     serviceAccountName: wso2AccessName(frontend),
     // Only a product that finds its cluster members through the Kubernetes API gets a token.
     automountServiceAccountToken: clustersOnKubernetes(product.config),
+    ...(product.imagePullSecrets.length
+      ? { imagePullSecrets: product.imagePullSecrets.map((name) => ({ name })) }
+      : {}),
     // The user the official image runs as (src/model/catalog.ts imageUser), so the product home it owns stays writable.
     securityContext: {
       runAsNonRoot: true,
@@ -528,7 +529,8 @@ export function wso2Workloads(
         pods.map((p) => p.config),
         options.baseConfigHash,
       ),
-      operatorImage: options.operatorImage ?? DEFAULT_OPERATOR_IMAGE,
+      operatorImage: topology.operatorImage,
+      imagePullSecrets: topology.imagePullSecrets,
       ...(caSecret ? { caSecret } : {}),
       ...(backends.baseConfigMap ? { baseConfigMap: backends.baseConfigMap } : {}),
       ...(backends.truststorePassword ? { truststorePassword: backends.truststorePassword } : {}),

@@ -13,6 +13,7 @@ import { connect } from 'node:tls';
 import * as k8s from '@kubernetes/client-node';
 import type { Wso2Frontend } from '../../src/api/schema.js';
 import { TEST_EXTRA_MAIN_CONF_ENV } from '../../src/agent/agent.js';
+import { AGENT_CONTRACT, AGENT_CONTRACT_ANNOTATION } from '../../src/api/agent.js';
 import {
   AgentProcess,
   agentObjects,
@@ -137,6 +138,13 @@ test('serves the configuration it watches and reports its hash on its own Pod', 
   expect((await local.text()).trim()).toBe(hash);
   expect(await agent.metric(`wso2_frontend_agent_served_config_info{hash="${hash}"}`)).toBe(1);
   expect(await agent.metric('wso2_frontend_agent_reloads_total{result="success"}')).toBeGreaterThanOrEqual(1);
+});
+
+test('reports the contract it speaks on its own Pod, with its report (the operator checks it)', async () => {
+  const hash = await publish(frontendOn('node-1'));
+  await podReportsServed(hash);
+  const pod = await core.readNamespacedPod({ name: POD, namespace });
+  expect(pod.metadata?.annotations?.[AGENT_CONTRACT_ANNOTATION]).toBe(AGENT_CONTRACT);
 });
 
 test('a configuration change is served by new workers of the same NGINX master', async () => {

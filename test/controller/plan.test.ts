@@ -25,7 +25,12 @@ import {
   type KeyAndCertificate,
 } from '../../src/tls/issuer.js';
 import { generateRsaKeyPair } from '../../src/tls/x509.js';
-import { CONFIG_HASH_ANNOTATION, SERVED_CONDITION } from '../../src/api/agent.js';
+import {
+  AGENT_CONTRACT,
+  AGENT_CONTRACT_ANNOTATION,
+  CONFIG_HASH_ANNOTATION,
+  SERVED_CONDITION,
+} from '../../src/api/agent.js';
 import { formatSiteProbeReport, SITE_PROBES_ANNOTATION, type SiteProbe } from '../../src/api/probe.js';
 import { LABEL } from '../../src/render/ownership.js';
 
@@ -108,11 +113,12 @@ const desiredHash = (p: ApplyPlan) =>
   p.desired.find((o) => o.kind === 'ConfigMap' && o.metadata!.name === 'shop-nginx')!.metadata!.annotations![
     CONFIG_HASH_ANNOTATION
   ]!;
-/** An NGINX pod as its agent reports on it. */
+/** An NGINX pod as its agent (of this release's contract, unless told) reports on it. */
 function nginxPod(
   name: string,
   report: { served?: string; reason?: string; detail?: string } | undefined,
   ready = true,
+  contract: string | null = AGENT_CONTRACT,
 ): k8s.V1Pod {
   const conditions: k8s.V1PodCondition[] = [{ type: 'Ready', status: ready ? 'True' : 'False' }];
   if (report)
@@ -122,7 +128,8 @@ function nginxPod(
       reason: report.reason ?? 'Served',
       message: `serving ${report.served ?? 'nothing'}${report.detail ? `; ${report.detail}` : ''}`,
     });
-  return { metadata: { name, namespace: 'team' }, status: { conditions } };
+  const annotations = contract === null ? {} : { annotations: { [AGENT_CONTRACT_ANNOTATION]: contract } };
+  return { metadata: { name, namespace: 'team', ...annotations }, status: { conditions } };
 }
 /** The plan with its NGINX pods serving what each report says. */
 const withPods = (p: ApplyPlan, ...pods: k8s.V1Pod[]): ApplyPlan => ({ ...p, nginxPods: pods });
@@ -682,9 +689,43 @@ describe('assess: what the apply did', () => {
     });
   });
 
+  describe("the agents' contract (issue 26: agent and operator share one contract)", () => {
+    const assessWith = (contract: string | null) => {
+      const p = withPods(
+        settled(),
+        nginxPod('shop-nginx-a', { served: desiredHash(settled()) }),
+        nginxPod('shop-nginx-b', { served: desiredHash(settled()) }, true, contract),
+      );
+      return assess(p, { applied: appliedAll(p, servedDeployment(p, rolledOut)) });
+    };
+
+    test('an agent of another contract: ConfigurationServed False, naming the pod, both contracts and the image; Stalled', () => {
+      const outcome = assessWith('0');
+      expect(outcome.findings.configuration).toEqual({
+        ok: false,
+        reason: 'AgentContractMismatch',
+        message: `NGINX pod shop-nginx-b runs a reload agent of contract 0 from image wso2-frontend-nginx:0.1.0; this operator speaks contract ${AGENT_CONTRACT}: leave spec.nginx.image unset (the operator's NGINX image) or set an image of the operator's release`,
+      });
+      const status = computeStatus(outcome.findings, undefined, NOW);
+      expect(status.conditions!.find((c) => c.type === 'Stalled')).toMatchObject({
+        status: 'True',
+        reason: 'AgentContractMismatch',
+      });
+      expect(outcome.events.map((e) => e.reason)).not.toContain('Ready');
+    });
+
+    test('an agent from before the contract was written (no annotation) is named as such', () => {
+      expect(assessWith(null).findings.configuration?.message).toContain('contract none (older than contract 1)');
+    });
+
+    test('every agent of this contract: served', () => {
+      expect(assessWith(AGENT_CONTRACT).findings.configuration).toMatchObject({ ok: true, reason: 'Served' });
+    });
+  });
+
   test('a ready pod whose condition names no hash (not reported by an agent) does not serve', () => {
     const p = withPods(settled(), nginxPod('shop-nginx-a', { served: desiredHash(settled()) }), {
-      metadata: { name: 'shop-nginx-b' },
+      metadata: { name: 'shop-nginx-b', annotations: { [AGENT_CONTRACT_ANNOTATION]: AGENT_CONTRACT } },
       status: {
         conditions: [
           { type: 'Ready', status: 'True' },
@@ -1035,6 +1076,72 @@ describe("the user's base product files (backends.managed.configMapName)", () =>
     const outcome = assess(p, { applied: appliedAll(p, servedDeployment(p, rolledOut)) });
     expect(outcome.findings.product).toMatchObject({ ok: false, reason: 'BaseConfigMapMissing', waiting: true });
   });
+
+  describe('a missing base ConfigMap while NGINX serves and WSO2 pods are ready (issue 26: "Normal Ready" beside Ready=False)', () => {
+    const missing =
+      'ConfigMap shop-base (spec.backends.managed.configMapName) does not exist; WSO2 pods cannot start until it does';
+    const endpointSlices = [slice('s', 'all-in-one', [endpoint('shop-all-in-one-0', '10.244.0.5')])];
+    const assessed = (status?: Wso2Frontend['status']) => {
+      const p = servedBoth(
+        applyPlan(
+          plan(
+            observed({
+              frontend: frontend(withBase, status),
+              secrets: settledSecrets,
+              endpointSlices,
+              baseConfigMap: null,
+            }),
+            NOW,
+          ),
+        ),
+      );
+      return assess(p, { applied: appliedAll(p, servedDeployment(p, rolledOut)) });
+    };
+
+    test('no Ready Event: the status says Ready=False BaseConfigMapMissing', () => {
+      const outcome = assessed();
+      const ready = computeStatus(outcome.findings, undefined, NOW).conditions!.find((c) => c.type === 'Ready');
+      expect(ready).toMatchObject({ status: 'False', reason: 'BaseConfigMapMissing', message: missing });
+      expect(outcome.events.map((e) => e.reason)).not.toContain('Ready');
+    });
+
+    test('a Warning Event names the ConfigMap, said once when the status first says so', () => {
+      expect(assessed().events).toContainEqual({
+        type: 'Warning',
+        reason: 'BaseConfigMapMissing',
+        action: 'PatchProductConfig',
+        note: missing,
+        onlyOnStatusChange: true,
+      });
+    });
+
+    test('BackendsAvailable says the ready pods started before, and that new ones cannot start', () => {
+      expect(assessed().findings.backends).toEqual({
+        ok: true,
+        reason: 'BackendsReady',
+        message: `every role has a ready backend (pods that started before; new WSO2 pods cannot start: ${missing})`,
+      });
+    });
+
+    test('once the ConfigMap exists and the pods run it, Ready is announced', () => {
+      const before = computeStatus(assessed().findings, undefined, NOW);
+      const p = servedBoth(
+        applyPlan(
+          plan(
+            observed({
+              frontend: frontend(withBase, before),
+              secrets: settledSecrets,
+              endpointSlices,
+              baseConfigMap: { data: {} },
+            }),
+            NOW,
+          ),
+        ),
+      );
+      const outcome = assess(p, { applied: appliedAll(p, servedDeployment(p, rolledOut)) });
+      expect(outcome.events.map((e) => e.reason)).toEqual(['Ready']);
+    });
+  });
 });
 
 describe('the truststore password Secret (backends.managed.truststorePassword)', () => {
@@ -1054,7 +1161,7 @@ describe('the truststore password Secret (backends.managed.truststorePassword)',
       ok: false,
       reason: 'TruststorePasswordMissing',
       message:
-        'Secret shop-truststore (spec.backends.managed.truststorePassword) does not exist; the WSO2 pods wait for it',
+        'Secret shop-truststore (spec.backends.managed.truststorePassword) does not exist; WSO2 pods cannot start until it does',
       waiting: true,
     });
   });
@@ -1063,7 +1170,7 @@ describe('the truststore password Secret (backends.managed.truststorePassword)',
     expect(productAfter(['pass', 'user'])).toMatchObject({
       reason: 'TruststorePasswordMissing',
       message:
-        'Secret shop-truststore (spec.backends.managed.truststorePassword) has no key password (it has: pass, user); the WSO2 pods wait for it',
+        'Secret shop-truststore (spec.backends.managed.truststorePassword) has no key password (it has: pass, user); WSO2 pods cannot start until it has',
     });
   });
 

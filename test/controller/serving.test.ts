@@ -2,6 +2,7 @@
 // of its transitions: pure functions on plain pods and an injected clock.
 import type * as k8s from '@kubernetes/client-node';
 import { formatSiteProbeReport, SITE_PROBES_ANNOTATION, type SiteProbe } from '../../src/api/probe.js';
+import { SERVED_CONDITION, STAND_IN_REASON } from '../../src/api/agent.js';
 import type { SiteStatus, Wso2FrontendStatus } from '../../src/api/schema.js';
 import {
   servingEvents,
@@ -120,7 +121,7 @@ test("a pod's error text reaches the status as one printable line of at most 300
   expect(result.serving.message).not.toContain('\n');
 });
 
-test('no pod reported (probes off, agents not started): every site Unknown, and Serving Unknown saying why', () => {
+test('no pod reported (agents not started yet): every site Unknown, and Serving Unknown saying why', () => {
   const result = summarise([pod('nginx-a'), pod('nginx-b')]);
   expect(result.sites).toEqual([
     { host: 'api.am.wso2.com', serving: 'Unknown' },
@@ -130,9 +131,28 @@ test('no pod reported (probes off, agents not started): every site Unknown, and 
     status: 'Unknown',
     reason: 'NoProbeResults',
     message:
-      'no site probe results: 0/2 NGINX pods have a probe report newer than 3m (probes are off, or the reload agents have not probed yet)',
+      'no site probe results: 0/2 NGINX pods have a probe report newer than 3m (the reload agents have not probed yet)',
   });
   expect(result.recheckAfterMs).toBeUndefined();
+});
+
+test("the local control plane's stand-in agents (no NGINX runs there): Serving Unknown says they do not probe", () => {
+  // Issue 26: on `npm start` Serving said "probes are off, or the reload agents have not probed
+  // yet" while probes were on; the stand-ins never probe.
+  const standIn = (name: string): k8s.V1Pod => ({
+    ...pod(name),
+    status: {
+      conditions: [
+        { type: SERVED_CONDITION, status: 'True', reason: STAND_IN_REASON, message: 'serving 0123456789abcdef' },
+      ],
+    },
+  });
+  expect(summarise([standIn('nginx-a'), standIn('nginx-b')]).serving).toEqual({
+    status: 'Unknown',
+    reason: 'NoProbeResults',
+    message:
+      'no site probe results: 0/2 NGINX pods have a probe report newer than 3m (the local control plane runs no NGINX: its stand-in reload agents report the configuration but do not probe the sites)',
+  });
 });
 
 test('a report older than two refresh periods and two probe intervals does not count', () => {

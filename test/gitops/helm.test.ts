@@ -123,12 +123,43 @@ test('the values reach the operator Deployment: image, replicas, leader election
   expect(container.image).toBe('registry.example.com/wso2-frontend-operator:1.2.3');
   expect(container.args).toEqual([
     'operator',
+    '--operator-image=registry.example.com/wso2-frontend-operator:1.2.3',
+    '--nginx-image=wso2-frontend-nginx:0.1.0',
     '--health-port=8081',
     '--log-level=error',
     '--namespace=team-a',
     '--namespace=team-b',
   ]);
   expect(container.resources).toEqual({ requests: { cpu: '100m', memory: '192Mi' }, limits: { memory: '512Mi' } });
+});
+
+test('every image the operator runs comes from the values: tags, digests and the pull Secrets of the pods it runs (issue 26)', async () => {
+  const digest = `sha256:${'c'.repeat(64)}`;
+  const deployment = (
+    await template(
+      'image.repository=registry.example.com/team/wso2-frontend-operator',
+      `image.digest=${digest}`,
+      'nginxImage.repository=registry.example.com/team/wso2-frontend-nginx',
+      'nginxImage.tag=1.2.3',
+      `nginxImage.digest=${digest}`,
+      'imagePullSecrets[0].name=operator-registry',
+      'managedImagePullSecrets={team-registry,mirror}',
+    )
+  ).find((m) => m.kind === 'Deployment')!;
+  const pod = (
+    deployment.spec as {
+      template: { spec: { imagePullSecrets: unknown; containers: { image: string; args: string[] }[] } };
+    }
+  ).template.spec;
+  const container = pod.containers[0]!;
+  expect(container.image).toBe(`registry.example.com/team/wso2-frontend-operator@${digest}`);
+  expect(pod.imagePullSecrets).toEqual([{ name: 'operator-registry' }]);
+  expect(container.args.filter((a) => /image/.test(a))).toEqual([
+    `--operator-image=registry.example.com/team/wso2-frontend-operator@${digest}`,
+    `--nginx-image=registry.example.com/team/wso2-frontend-nginx:1.2.3@${digest}`,
+    '--image-pull-secret=team-registry',
+    '--image-pull-secret=mirror',
+  ]);
 });
 
 test('two replicas without leader election, or an unknown log level, are refused with the reason', async () => {

@@ -40,6 +40,8 @@ const OPERATOR_PERMISSIONS: Permission[] = [
 ];
 /** In its own namespace, also its leader-election Lease. */
 const LEASE: Permission = { resource: 'leases.coordination.k8s.io', names: '', verbs: 'get create update' };
+/** And its own Pod, read once for the images it runs (src/controller/images.ts). */
+const OWN_POD: Permission = { resource: 'pods', names: '', verbs: 'get' };
 
 /** Runs the operator as `kubeconfig`'s identity on `namespace`, applies the examples there, and waits until all are Ready. */
 async function examplesReady(
@@ -90,6 +92,8 @@ describe('cluster-wide install (kubectl apply -k deploy/)', () => {
   let kubeconfig: string;
 
   beforeAll(async () => {
+    // As documented: the CRD on its own first, then the operator.
+    await kubectl(['apply', '--server-side', '-f', 'crds/']);
     await kubectl(['apply', '-k', 'deploy/']);
     namespace = await createNamespace('rbac');
     kubeconfig = await serviceAccountKubeconfig(OPERATOR_NAMESPACE, ACCOUNT, dir);
@@ -231,6 +235,7 @@ describe('namespaced install (kubectl apply -k deploy/namespaced/)', () => {
       [],
     );
     expect(objects.map((o) => o.kind)).not.toContain('ClusterRole');
+    await kubectl(['apply', '--server-side', '-f', 'crds/']);
     await kubectl(['apply', '-f', '-'], rendered);
     kubeconfig = await serviceAccountKubeconfig(operatorNamespace, ACCOUNT, dir);
   });
@@ -253,7 +258,7 @@ describe('namespaced install (kubectl apply -k deploy/namespaced/)', () => {
   test('kubectl auth can-i --list: the table in the watched namespace, nothing in any other', async () => {
     expect(await permissionsOf(user, watched)).toEqual(sorted([...OPERATOR_PERMISSIONS, ...EVERYONE]));
     expect(await permissionsOf(user, 'kube-system')).toEqual(sorted(EVERYONE));
-    expect(await permissionsOf(user, operatorNamespace)).toEqual(sorted([LEASE, ...EVERYONE]));
+    expect(await permissionsOf(user, operatorNamespace)).toEqual(sorted([LEASE, OWN_POD, ...EVERYONE]));
   });
 
   test('Secrets outside the watched namespace are refused by the API server', async () => {

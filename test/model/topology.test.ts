@@ -1,7 +1,6 @@
 // The seed routing tables, computed by the model from the examples: for each public host and
 // port, which role and backend port it reaches, on which nodes, with which stickiness, and
 // which node a pinned management host goes to.
-import { NGINX_IMAGE } from '../../src/api/schema.js';
 import { buildTopology, serviceDnsNames, type Topology, type Upstream } from '../../src/model/topology.js';
 import { validateSpec } from '../../src/model/validate.js';
 import { topologyOf } from '../support/frontend.js';
@@ -311,7 +310,6 @@ test('validation returns every schema default, also inside objects the spec leav
     backendTLS: { verify: false },
     nginx: {
       edition: 'community',
-      image: NGINX_IMAGE,
       replicas: 2,
       service: { type: 'LoadBalancer' },
       timeouts: { connect: '60s', read: '5m', send: '5m' },

@@ -11,10 +11,13 @@ import type * as k8s from '@kubernetes/client-node';
 import * as yaml from 'js-yaml';
 import { parse as parseToml } from 'smol-toml';
 import type { Wso2Frontend } from '../../src/api/schema.js';
+import { RELEASE_IMAGES } from '../../src/model/images.js';
+import { buildTopology } from '../../src/model/topology.js';
+import { validateSpec } from '../../src/model/validate.js';
+import { nginxDeployment } from '../../src/render/objects.js';
 import { roleConfiguration } from '../../src/model/product-config.js';
 import {
   CONFIG_VOLUME,
-  DEFAULT_OPERATOR_IMAGE,
   PRODUCT_CONFIG_CHECKSUM,
   productConfigMap,
   productFilesScript,
@@ -38,6 +41,62 @@ const checksums = (frontend: Wso2Frontend) =>
   );
 const copy = (frontend: Wso2Frontend): Wso2Frontend => JSON.parse(JSON.stringify(frontend)) as Wso2Frontend;
 
+describe("images from the operator's configuration (issue 26: the init container's image could not be changed)", () => {
+  const OPERATOR = 'registry.example.com:5000/team/wso2-frontend-operator:1.2.3@sha256:' + 'a'.repeat(64);
+  const NGINX = 'registry.example.com:5000/team/wso2-frontend-nginx@sha256:' + 'b'.repeat(64);
+  const configured = { operator: OPERATOR, nginx: NGINX, pullSecrets: ['operator-registry'] };
+  const topologyWith = (frontend: Wso2Frontend) => {
+    const result = validateSpec(frontend.spec);
+    if (!result.ok) throw new Error(JSON.stringify(result.problems));
+    return buildTopology(result.spec, {}, configured);
+  };
+
+  test('the WSO2 pods run the configured operator image (a digest too) in their patch-product-config init container', () => {
+    const frontend = example('apim-distributed.yaml');
+    const pods = (
+      wso2Workloads(frontend, topologyWith(frontend)).filter((o) => o.kind !== 'Service') as Workload[]
+    ).map((w) => w.spec!.template.spec!);
+    expect(pods.length).toBeGreaterThan(1);
+    for (const pod of pods)
+      expect(pod.initContainers![1]).toMatchObject({ name: 'patch-product-config', image: OPERATOR });
+  });
+
+  test("an unset spec.nginx.image is the operator's NGINX image; a pinned one stays as written", () => {
+    const frontend = example('apim-single.yaml');
+    const image = (f: Wso2Frontend) => nginxDeployment(f, topologyWith(f)).spec!.template.spec!.containers[0]!.image;
+    expect(frontend.spec.nginx?.image).toBeUndefined();
+    expect(image(frontend)).toBe(NGINX);
+    const pinned = copy(frontend);
+    pinned.spec.nginx = { ...pinned.spec.nginx, image: 'mirror.example.com/nginx-agent:0.1.0' };
+    expect(image(pinned)).toBe('mirror.example.com/nginx-agent:0.1.0');
+  });
+
+  test('a spec holding the image the 0.1.0 CRD wrote as its default moves to the operator NGINX image too', () => {
+    // Resources created under the old CRD carry its default in their stored spec; no one chose it.
+    const frontend = copy(example('apim-single.yaml'));
+    frontend.spec.nginx = { ...frontend.spec.nginx, image: 'wso2-frontend-nginx:0.1.0' };
+    expect(nginxDeployment(frontend, topologyWith(frontend)).spec!.template.spec!.containers[0]!.image).toBe(NGINX);
+  });
+
+  test("the NGINX and WSO2 pods list spec.imagePullSecrets, then the operator's", () => {
+    const frontend = copy(example('apim-distributed.yaml'));
+    frontend.spec.imagePullSecrets = ['team-registry', 'operator-registry'];
+    const topology = topologyWith(frontend);
+    const expected = [{ name: 'team-registry' }, { name: 'operator-registry' }];
+    expect(nginxDeployment(frontend, topology).spec!.template.spec!.imagePullSecrets).toEqual(expected);
+    for (const w of wso2Workloads(frontend, topology).filter((o) => o.kind !== 'Service') as Workload[])
+      expect(w.spec!.template.spec!.imagePullSecrets).toEqual(expected);
+  });
+
+  test('a pull Secret name that is not a Secret name is refused, naming the field', () => {
+    const frontend = copy(example('apim-single.yaml'));
+    frontend.spec.imagePullSecrets = ['Team_Registry'];
+    const result = validateSpec(frontend.spec);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(JSON.stringify(result.problems)).toContain('imagePullSecrets');
+  });
+});
+
 test('every WSO2 pod template carries the two init containers, their volumes, the config volume mount and the checksum', () => {
   const frontend = example('apim-distributed.yaml');
   for (const workload of workloads(frontend)) {
@@ -51,7 +110,7 @@ test('every WSO2 pod template carries the two init containers, their volumes, th
     ];
     expect(pod.initContainers!.map((c) => [c.name, c.image])).toEqual([
       ['product-files', `wso2/${image}:4.5.0`],
-      ['patch-product-config', DEFAULT_OPERATOR_IMAGE],
+      ['patch-product-config', RELEASE_IMAGES.operator],
     ]);
     // The control plane's and traffic manager's pods each read the settings named after the pod.
     const perPod = role !== 'gateway';

@@ -48,7 +48,7 @@ export function patchJsonc(file: string, base: string, settings: readonly JsonSe
     const node = tree && jsonc.findNodeAtLocation(tree, setting.path);
     setIn(expected, setting.path, setting.value);
     if (node && isDeepStrictEqual(jsonc.getNodeValue(node), setting.value)) continue;
-    if (node)
+    if (node && !(setting.stock !== undefined && isDeepStrictEqual(jsonc.getNodeValue(node), setting.stock)))
       overrides.push({
         file,
         key: jsonKeyName(setting),

@@ -185,8 +185,10 @@ function applySetting(
     const found = getStaticTOMLValue(existing.value);
     if (isDeepStrictEqual(found, plain(setting.value))) return { text };
     const [start, end] = existing.value.range;
+    const patched = text.slice(0, start) + rendered + text.slice(end);
+    if (setting.stock !== undefined && isDeepStrictEqual(found, plain(setting.stock))) return { text: patched };
     return {
-      text: text.slice(0, start) + rendered + text.slice(end),
+      text: patched,
       override: { file, key: tomlKeyName(setting), found: text.slice(start, end), value: rendered },
     };
   }

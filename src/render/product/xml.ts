@@ -196,16 +196,20 @@ function applySetting(file: string, text: string, setting: XmlSetting): { text: 
     if (current.trim() === setting.value) return { text };
     const open = offsetOf(starts, element);
     const tagEnd = startTagEnd(text, open);
-    const override: Override = { file, key, found: current.trim(), value: setting.value };
+    const override: Override | undefined =
+      current.trim() === setting.stock ? undefined : { file, key, found: current.trim(), value: setting.value };
     if (text[tagEnd - 2] === '/') {
       const tag = text.slice(open, tagEnd - 2).replace(/\s+$/, '');
       return {
         text: text.slice(0, open) + `${tag}>${escapeText(setting.value)}</${element.nodeName}>` + text.slice(tagEnd),
-        override,
+        ...(override ? { override } : {}),
       };
     }
     const close = text.indexOf('</', tagEnd);
-    return { text: text.slice(0, tagEnd) + escapeText(setting.value) + text.slice(close), override };
+    return {
+      text: text.slice(0, tagEnd) + escapeText(setting.value) + text.slice(close),
+      ...(override ? { override } : {}),
+    };
   }
 
   const attributes = Object.entries(step.attributes ?? {})

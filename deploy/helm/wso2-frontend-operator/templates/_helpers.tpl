@@ -6,6 +6,16 @@
 {{- end -}}
 {{- end -}}
 
+{{/*
+An image reference from {repository, tag, digest}: repository[:tag][@digest], the tag being the
+chart's appVersion when neither tag nor digest is set. Call with (list .Values.image .Chart.AppVersion).
+*/}}
+{{- define "wso2-frontend-operator.image" -}}
+{{- $image := index . 0 -}}
+{{- $tag := $image.tag | default (ternary (index . 1) "" (empty $image.digest)) -}}
+{{- $image.repository -}}{{- if $tag }}:{{ $tag }}{{ end -}}{{- if $image.digest }}@{{ $image.digest }}{{ end -}}
+{{- end -}}
+
 {{- define "wso2-frontend-operator.selectorLabels" -}}
 app.kubernetes.io/name: {{ .Chart.Name }}
 app.kubernetes.io/instance: {{ .Release.Name }}
