@@ -6,14 +6,14 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 import type { BenchResult } from './results.js';
 
 /** A bar: its row, its series within the row (one bar each), its value. */
-export interface Bar {
+interface Bar {
   row: string;
   series: string;
   value: number;
 }
 
 /** What a plot shows: its bars, extra points (one throughput round each) and the value axis. */
-export interface Chart {
+interface Chart {
   title: string;
   /** Where the figures come from: date and machine (docs/benchmarks.md names the command). */
   subtitle: string;
@@ -24,7 +24,7 @@ export interface Chart {
   points: Bar[];
 }
 
-export function chartOf(result: BenchResult): Chart {
+function chartOf(result: BenchResult): Chart {
   const subtitle = `${result.date}, ${result.machine}`;
   switch (result.benchmark) {
     case 'throughput': {
