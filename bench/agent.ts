@@ -38,6 +38,7 @@ import { loadUntilStopped } from '../test/support/load.js';
 import { onLoopback, topologyOf } from '../test/support/frontend.js';
 import { OperatorProcess } from '../test/support/operator-process.js';
 import { ServedFrontend } from '../test/support/served-frontend.js';
+import type { AgentFigures } from './results.js';
 import { percentile } from './stats.js';
 
 const CHANGES = Number(process.env.BENCH_AGENT_CHANGES ?? 20);
@@ -129,9 +130,12 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30
   }
 }
 
-const summary = (samples: number[]) => {
+/** Prints p50, p99 and max of the samples, and keeps p50 and p99 under `name` for --json. */
+const summary = (latencies: AgentFigures['latencies'], name: string, samples: number[], unit = 'changes') => {
   const sorted = [...samples].sort((a, b) => a - b);
-  return `p50 ${percentile(sorted, 50).toFixed(0)} ms, p99 ${percentile(sorted, 99).toFixed(0)} ms, max ${sorted.at(-1)!.toFixed(0)} ms (${samples.length} changes)`;
+  const [p50, p99] = [Math.round(percentile(sorted, 50)), Math.round(percentile(sorted, 99))];
+  latencies.push({ name, p50Ms: p50, p99Ms: p99, count: samples.length });
+  return `p50 ${p50} ms, p99 ${p99} ms, max ${sorted.at(-1)!.toFixed(0)} ms (${samples.length} ${unit})`;
 };
 
 /** Constant load until stopped: `keepAlive` clients on kept-alive connections and `fresh` clients opening a connection per request. */
@@ -146,7 +150,8 @@ function loggedReloadTimes(logFile: string): number[] {
     .map((line) => (JSON.parse(line) as { reloadMs: number }).reloadMs);
 }
 
-export async function benchAgent(): Promise<void> {
+export async function benchAgent(): Promise<AgentFigures> {
+  const latencies: AgentFigures['latencies'] = [];
   console.log('\nReload agent (real NGINX, agent process, local control plane):');
   const plane = await LocalControlPlane.start();
   const dir = mkdtempSync(join(tmpdir(), 'wso2-frontend-bench-agent-'));
@@ -189,7 +194,9 @@ export async function benchAgent(): Promise<void> {
       await until(`${node} to answer`, async () => (await portalNode(s)) === node);
       edits.push(performance.now() - started);
     }
-    console.log(`  configuration edit -> served through NGINX: ${summary(edits)}; target p50 <= 500 ms, p99 <= 1.5 s`);
+    console.log(
+      `  configuration edit -> served through NGINX: ${summary(latencies, 'ConfigMap edit to served', edits)}; target p50 <= 500 ms, p99 <= 1.5 s`,
+    );
 
     // Change -> served, a certificate rotation (its Secret, then the ConfigMap naming it), certificates issued beforehand.
     const current = frontendOn(CHANGES % 2 === 0 ? 'node-1' : 'node-2');
@@ -203,7 +210,9 @@ export async function benchAgent(): Promise<void> {
       await until('the new certificate to be presented', async () => (await presentedCertificate(s)) === expected);
       rotated.push(performance.now() - started);
     }
-    console.log(`  certificate rotation -> presented by NGINX:  ${summary(rotated)}`);
+    console.log(
+      `  certificate rotation -> presented by NGINX:  ${summary(latencies, 'certificate rotation to presented', rotated)}`,
+    );
 
     // Constant load across reloads.
     const traffic = load(s, 8, 4);
@@ -257,18 +266,19 @@ export async function benchAgent(): Promise<void> {
 
     const reloads = loggedReloadTimes(join(dir, 'agent.log'));
     console.log(
-      `  reload (SIGHUP -> new worker answers with the new hash): ${summary(reloads).replace('changes', 'reloads')}; anchors: NGINX Ingress Controller "usually at least 200 ms", NGINX Gateway Fabric 101-244 ms averages`,
+      `  reload (SIGHUP -> new worker answers with the new hash): ${summary(latencies, 'reload (SIGHUP to new workers answering)', reloads, 'reloads')}; anchors: NGINX Ingress Controller "usually at least 200 ms", NGINX Gateway Fabric 101-244 ms averages`,
     );
     console.log(`  NGINX master PID unchanged across all of it: ${agent.masterPid() === master}`);
     await agent.stop();
     agent = undefined;
-    await benchEndpointSlices(plane, join(dir, 'endpoints'));
+    await benchEndpointSlices(plane, join(dir, 'endpoints'), latencies);
   } finally {
     await agent?.stop();
     for (const node of nodes) await node.stop();
     await plane.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+  return { latencies };
 }
 
 /**
@@ -277,7 +287,11 @@ export async function benchAgent(): Promise<void> {
  * pod becomes ready) switches its one endpoint between two addresses, each answered by a fake node
  * of its own; timed from the API write to the first gateway response from the new address.
  */
-async function benchEndpointSlices(plane: LocalControlPlane, dir: string): Promise<void> {
+async function benchEndpointSlices(
+  plane: LocalControlPlane,
+  dir: string,
+  latencies: AgentFigures['latencies'],
+): Promise<void> {
   const NAME = 'slices';
   const NS = 'bench-endpoints';
   const GATEWAY = 'gw.am.wso2.com';
@@ -367,7 +381,7 @@ async function benchEndpointSlices(plane: LocalControlPlane, dir: string): Promi
       if (i > 0) changes.push(performance.now() - started);
     }
     console.log(
-      `  EndpointSlice change -> first response from the new endpoint (operator, agent, NGINX): ${summary(changes)}; target p50 <= 500 ms, p99 <= 1.5 s`,
+      `  EndpointSlice change -> first response from the new endpoint (operator, agent, NGINX): ${summary(latencies, 'EndpointSlice change to first response', changes)}; target p50 <= 500 ms, p99 <= 1.5 s`,
     );
     console.log(`  NGINX master PID unchanged across them: ${frontend.agent.masterPid() === master}`);
   } finally {

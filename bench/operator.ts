@@ -22,6 +22,7 @@ import { productConfigMap, wso2Access, wso2Workloads } from '../src/render/workl
 import { caSecretData, issueCa, issueServerCertificate, tlsSecretData } from '../src/tls/issuer.js';
 import type { KeySpec } from '../src/tls/x509.js';
 import { cpuSecondsOf, heapAfterGcMb, memoryOf } from './process-stats.js';
+import type { OperatorFigures } from './results.js';
 import { percentile } from './stats.js';
 
 const SEQUENTIAL = Number(process.env.BENCH_OPERATOR_SEQUENTIAL ?? 20);
@@ -127,9 +128,10 @@ const writeCount = (before: Map<string, number>, after: Map<string, number>) =>
     .map(([resource, n]) => [resource, n - (before.get(resource) ?? 0)] as const)
     .filter(([resource, n]) => n > 0 && resource !== 'leases');
 
-export async function benchOperator(): Promise<void> {
+export async function benchOperator(): Promise<OperatorFigures> {
   const plane = await LocalControlPlane.start();
   let operator: ChildProcess | undefined;
+  const figures: OperatorFigures = { batches: [] };
   try {
     const kubeConfig = plane.kubeConfig();
     const objects = RawApplyApi.fromKubeConfig(kubeConfig);
@@ -298,6 +300,12 @@ export async function benchOperator(): Promise<void> {
         const reasons = new Map<string, number>();
         for (const e of recorded) reasons.set(e.reason ?? '', (reasons.get(e.reason ?? '') ?? 0) + 1);
         const baseline = baselineSeconds.get(size);
+        figures.batches.push({
+          frontends: size,
+          keys: `${key.algorithm}-${key.size}`,
+          seconds: Number(seconds.toFixed(1)),
+          baselineSeconds: baseline === undefined ? null : Number(baseline.toFixed(1)),
+        });
         console.log(
           `  ${size} resources, ${key.algorithm}-${key.size} keys, applied at once (${APPLY_CONCURRENCY} at a time, all applied after ${appliedSeconds.toFixed(1)} s): ${ready.size} Ready after ${seconds.toFixed(1)} s${baseline ? ` (baseline ${baseline.toFixed(1)} s, ratio ${(seconds / baseline).toFixed(2)})` : ''}; operator RSS peak ${peakMb.toFixed(0)} MB, ${memoryOf(pid).rssMb.toFixed(0)} MB now (${await operatorHeap(healthPort)})`,
         );
@@ -351,4 +359,5 @@ export async function benchOperator(): Promise<void> {
     operator?.kill('SIGTERM');
     await plane.stop();
   }
+  return figures;
 }

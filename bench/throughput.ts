@@ -18,6 +18,7 @@ import { buildTopology, type Topology } from '../src/model/topology.js';
 import { validateSpec } from '../src/model/validate.js';
 import { issueCa, issueServerCertificate } from '../src/tls/issuer.js';
 import { NGINX, nginxVersion, writeNginxTree } from '../test/support/nginx.js';
+import type { ThroughputFigures } from './results.js';
 
 const NODE_ADDRESS = '127.0.50.1';
 const ROUNDS = 5;
@@ -136,7 +137,7 @@ function cpuSeconds(pid: number): number {
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-export async function benchThroughput(): Promise<void> {
+export async function benchThroughput(): Promise<ThroughputFigures> {
   const scratch = mkdtempSync(join(tmpdir(), 'wso2-frontend-bench-'));
   // NGINX's workers (nobody, when the benchmark runs as root) reopen the rotated traffic log themselves.
   chmodSync(scratch, 0o755);
@@ -229,6 +230,20 @@ export async function benchThroughput(): Promise<void> {
     console.log(
       `  traffic log lines the reader counted: ${counted}, requests wrk completed: ${m.requests} (NGINX also logs those in flight when wrk stops)`,
     );
+    const figures = (name: string, mid: Run, rounds: Run[]) => ({
+      name,
+      rps: Math.round(mid.rps),
+      p99Ms: mid.p99,
+      rounds: rounds.map((r) => Math.round(r.rps)),
+    });
+    return {
+      configurations: [
+        figures('hand-written (API-M guide)', s, runs.seed),
+        figures('generated', g, runs.off),
+        figures('generated, traffic metrics on', m, runs.on),
+        figures('generated, traffic log to /dev/null', l, runs.logOnly),
+      ],
+    };
   } finally {
     for (const p of processes.reverse()) await p.stop(5000);
     rmSync(scratch, { recursive: true, force: true });
