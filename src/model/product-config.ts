@@ -3,6 +3,7 @@
 // between components, internal Service names) in the URLs it generates. Pure data from the
 // topology; the text editing is in src/render/product. Every key names the WSO2 document or
 // official chart file it comes from.
+import { isIP } from 'node:net';
 import type { Role } from '../api/vocabulary.js';
 import { parseVersion } from './catalog.js';
 import type { Topology } from './topology.js';
@@ -189,6 +190,9 @@ function roleAddress(topology: Topology, placement: Placement, role: Role): { ho
   return roleInstances(topology, placement, role)[0] ?? { host: 'localhost', offset: 0 };
 }
 
+/** `host:port` for a URL: an IPv6 node address in brackets (RFC 3986), or the port would read as part of it. */
+const authority = (host: string, port: number) => (isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`);
+
 const siteHost = (topology: Topology, site: string): string | undefined =>
   topology.sites.find((s) => s.name === site)?.host;
 
@@ -290,7 +294,7 @@ function distributedLinks(
   self: string | undefined,
 ): TomlSetting[] {
   const url = (scheme: string, { host, offset }: { host: string; offset: number }, port: number, suffix = '') =>
-    `${scheme}://${host}:${port + offset}${suffix}`;
+    `${scheme}://${authority(host, port + offset)}${suffix}`;
   const services = (target: Role) => url('https', roleAddress(topology, placement, target), CARBON_HTTPS, '/services/');
   const instances = (target: Role) => roleInstances(topology, placement, target);
   const every = (target: Role, scheme: string, port: number) => instances(target).map((i) => url(scheme, i, port));
@@ -385,7 +389,7 @@ function distributedLinks(
 
 function environmentServiceUrl(topology: Topology, placement: Placement, source: string): TomlSetting {
   const { host, offset } = roleAddress(topology, placement, 'gateway');
-  return environment('service_url', `https://${host}:${CARBON_HTTPS + offset}/services/`, source);
+  return environment('service_url', `https://${authority(host, CARBON_HTTPS + offset)}/services/`, source);
 }
 
 /** The paths the Console and My Account redirect back to, per tenant (`/t/`) and organization (`/o/`). */

@@ -347,6 +347,37 @@ describe('an external node with several roles', () => {
     expect(new Set(merged.map((m) => m.split(' = ')[0])).size).toBe(merged.length);
   });
 
+  test('IPv6 node addresses are bracketed in every URL built from them', () => {
+    const v6 = {
+      ...distributed,
+      spec: {
+        ...distributed.spec,
+        backends: {
+          external: {
+            nodes: [
+              { name: 'cp-tm', address: '2001:db8::1', roles: ['control-plane', 'traffic-manager'] as Role[] },
+              { name: 'gw', address: '2001:db8::2', roles: ['gateway'] as Role[] },
+            ],
+          },
+        },
+      },
+    } as Wso2Frontend;
+    const topology = topologyOf(v6);
+    const urls = (['control-plane', 'traffic-manager', 'gateway'] as Role[])
+      .flatMap((role) => roleConfiguration(topology, PLACEMENT, role).files.flatMap((f) => f.settings))
+      .flatMap((s) => (Array.isArray(s.value) ? s.value : [s.value]))
+      .filter((v): v is string => typeof v === 'string' && v.includes('2001:db8'));
+    expect(urls).toEqual(
+      expect.arrayContaining([
+        'tcp://[2001:db8::1]:5672',
+        'ssl://[2001:db8::1]:9711',
+        'https://[2001:db8::1]:9443/services/',
+        'https://[2001:db8::2]:9443/services/',
+      ]),
+    );
+    for (const u of urls) expect(new URL(u).hostname).toMatch(/^\[2001:db8::[12]\]$/);
+  });
+
   test("a key two roles set differently takes the node's first role's value", () => {
     const resource = example('apim-ha-gateway.yaml');
     const topology = topologyOf(resource);
