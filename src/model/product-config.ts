@@ -27,6 +27,8 @@ export interface TomlSetting extends Sourced {
    * value, or the one at `index`, else the first), and the keys a new entry starts with.
    */
   entry?: { match?: { key: string; value: string }; index?: number; create: Record<string, TomlValue> };
+  /** For a list the user also fills: the values must be in it, the user's other entries stay. */
+  include?: true;
 }
 
 /** One step of an element path: an element name and attribute values it must have. */
@@ -443,7 +445,8 @@ function identityServerToml(topology: Topology, placement: Placement): TomlSetti
     const console = publicUrl('https', consoleHost, topology.ports.https);
     settings.push(
       toml('console', 'server_origin', console, IS_CONSOLE_HOST_DOC),
-      toml('cors', 'allowed_origins', [console], IS_CONSOLE_HOST_DOC),
+      // The user's own applications' origins stay; the Console's joins them.
+      { ...toml('cors', 'allowed_origins', [console], IS_CONSOLE_HOST_DOC), include: true },
       toml('console.idp_configs', 'signInRedirectURL', `${console}/console`, IS_CONSOLE_HOST_DOC),
       toml(
         'console.idp_configs',

@@ -311,6 +311,40 @@ describe('Identity Server 7: the Console and My Account callback URLs follow the
   });
 });
 
+describe("Identity Server 7: the Console's origin joins the user's [cors] allowed_origins", () => {
+  const config = configOf(caseNamed('is-7-worker'));
+  const toml = config.files[0]!;
+  const origins = (base: string) => {
+    const result = patchFile(toml, base, 'deployment.toml');
+    return {
+      origins: (parseToml(result.text) as { cors: { allowed_origins: string[] } }).cors.allowed_origins,
+      overrides: result.overrides.filter((o) => o.key.startsWith('[cors]')),
+    };
+  };
+
+  test.each([
+    {
+      name: "the user's SPAs: kept, the Console's origin added",
+      base: '[cors]\nallowed_origins = ["https://spa.example.com", "https://shop.example.com"]\n',
+      expected: ['https://spa.example.com', 'https://shop.example.com', 'https://console.example.com'],
+    },
+    {
+      name: 'already listed: the list as it was',
+      base: '[cors]\nallowed_origins = ["https://console.example.com", "https://spa.example.com"]\n',
+      expected: ['https://console.example.com', 'https://spa.example.com'],
+    },
+    { name: 'no list: only the Console', base: '', expected: ['https://console.example.com'] },
+  ])('$name; no override reported', ({ base, expected }) => {
+    expect(origins(base)).toEqual({ origins: expected, overrides: [] });
+  });
+
+  test('CHANGES.txt says to add the origin, not to replace the list', () => {
+    expect(productSnippets(config)['CHANGES.txt']).toContain(
+      '[cors] allowed_origins includes "https://console.example.com" (keep your other entries)',
+    );
+  });
+});
+
 describe('an external node with several roles', () => {
   const distributed = (() => {
     const resource = example('apim-distributed.yaml');
