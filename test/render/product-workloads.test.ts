@@ -104,7 +104,7 @@ test('every WSO2 pod template carries the two init containers, their volumes, th
 test("the user's base ConfigMap is mounted into every role's pods (API-M 4.4: one image for every role)", () => {
   const frontend = copy(example('apim-distributed.yaml'));
   frontend.spec.version = '4.4.0';
-  frontend.spec.backends!.managed!.configMapName = 'apim-base-config';
+  frontend.spec.backends.managed!.configMapName = 'apim-base-config';
   for (const workload of workloads(frontend)) {
     const pod = workload.spec!.template.spec!;
     expect(pod.volumes).toContainEqual({ name: 'product-user', configMap: { name: 'apim-base-config' } });
