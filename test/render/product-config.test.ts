@@ -346,7 +346,8 @@ describe("Identity Server 7: the Console's origin joins the user's [cors] allowe
 });
 
 describe('an external node with several roles', () => {
-  const distributed = (() => {
+  /** Distributed API-M on two external nodes: control plane and traffic manager on one, the gateway on the other. */
+  const onNodes = (cpTm: string, gw: string): Wso2Frontend => {
     const resource = example('apim-distributed.yaml');
     return {
       ...resource,
@@ -355,14 +356,15 @@ describe('an external node with several roles', () => {
         backends: {
           external: {
             nodes: [
-              { name: 'cp-tm', address: '192.0.2.1', roles: ['control-plane', 'traffic-manager'] as Role[] },
-              { name: 'gw', address: '192.0.2.2', roles: ['gateway'] as Role[] },
+              { name: 'cp-tm', address: cpTm, roles: ['control-plane', 'traffic-manager'] as Role[] },
+              { name: 'gw', address: gw, roles: ['gateway'] as Role[] },
             ],
           },
         },
       },
-    } as Wso2Frontend;
-  })();
+    };
+  };
+  const distributed = onNodes('192.0.2.1', '192.0.2.2');
   const names = (files: ProductFile[]) =>
     files.flatMap((f) => f.settings.map((s) => `${settingName(s)} = ${String(s.value)}`));
 
@@ -382,21 +384,7 @@ describe('an external node with several roles', () => {
   });
 
   test('IPv6 node addresses are bracketed in every URL built from them', () => {
-    const v6 = {
-      ...distributed,
-      spec: {
-        ...distributed.spec,
-        backends: {
-          external: {
-            nodes: [
-              { name: 'cp-tm', address: '2001:db8::1', roles: ['control-plane', 'traffic-manager'] as Role[] },
-              { name: 'gw', address: '2001:db8::2', roles: ['gateway'] as Role[] },
-            ],
-          },
-        },
-      },
-    } as Wso2Frontend;
-    const topology = topologyOf(v6);
+    const topology = topologyOf(onNodes('2001:db8::1', '2001:db8::2'));
     const urls = (['control-plane', 'traffic-manager', 'gateway'] as Role[])
       .flatMap((role) => roleConfiguration(topology, PLACEMENT, role).files.flatMap((f) => f.settings))
       .flatMap((s) => (Array.isArray(s.value) ? s.value : [s.value]))
