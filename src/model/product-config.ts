@@ -3,6 +3,7 @@
 // between components, internal Service names) in the URLs it generates. Pure data from the
 // topology; the text editing is in src/render/product. Every key names the WSO2 document or
 // official chart file it comes from.
+import { isIP } from 'node:net';
 import type { Role } from '../api/vocabulary.js';
 import { parseVersion } from './catalog.js';
 import type { Topology } from './topology.js';
@@ -35,6 +36,8 @@ export interface TomlSetting extends Sourced, Stock<TomlValue> {
    * value, or the one at `index`, else the first), and the keys a new entry starts with.
    */
   entry?: { match?: { key: string; value: string }; index?: number; create: Record<string, TomlValue> };
+  /** For a list the user also fills: the values must be in it, the user's other entries stay. */
+  include?: true;
 }
 
 /** One step of an element path: an element name and attribute values it must have. */
@@ -213,6 +216,9 @@ function roleAddress(topology: Topology, placement: Placement, role: Role): { ho
   return roleInstances(topology, placement, role)[0] ?? { host: 'localhost', offset: 0 };
 }
 
+/** `host:port` for a URL: an IPv6 node address in brackets (RFC 3986), or the port would read as part of it. */
+const authority = (host: string, port: number) => (isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`);
+
 const siteHost = (topology: Topology, site: string): string | undefined =>
   topology.sites.find((s) => s.name === site)?.host;
 
@@ -314,7 +320,7 @@ function distributedLinks(
   self: string | undefined,
 ): TomlSetting[] {
   const url = (scheme: string, { host, offset }: { host: string; offset: number }, port: number, suffix = '') =>
-    `${scheme}://${host}:${port + offset}${suffix}`;
+    `${scheme}://${authority(host, port + offset)}${suffix}`;
   const services = (target: Role) => url('https', roleAddress(topology, placement, target), CARBON_HTTPS, '/services/');
   const instances = (target: Role) => roleInstances(topology, placement, target);
   const every = (target: Role, scheme: string, port: number) => instances(target).map((i) => url(scheme, i, port));
@@ -409,7 +415,7 @@ function distributedLinks(
 
 function environmentServiceUrl(topology: Topology, placement: Placement, source: string): TomlSetting {
   const { host, offset } = roleAddress(topology, placement, 'gateway');
-  return environment('service_url', `https://${host}:${CARBON_HTTPS + offset}/services/`, source);
+  return environment('service_url', `https://${authority(host, CARBON_HTTPS + offset)}/services/`, source);
 }
 
 /** The paths the Console and My Account redirect back to, per tenant (`/t/`) and organization (`/o/`). */
@@ -469,7 +475,8 @@ function identityServerToml(topology: Topology, placement: Placement): TomlSetti
     const console = publicUrl('https', consoleHost, topology.ports.https);
     settings.push(
       toml('console', 'server_origin', console, IS_CONSOLE_HOST_DOC),
-      toml('cors', 'allowed_origins', [console], IS_CONSOLE_HOST_DOC),
+      // The user's own applications' origins stay; the Console's joins them.
+      { ...toml('cors', 'allowed_origins', [console], IS_CONSOLE_HOST_DOC), include: true },
       toml('console.idp_configs', 'signInRedirectURL', `${console}/console`, IS_CONSOLE_HOST_DOC),
       toml(
         'console.idp_configs',

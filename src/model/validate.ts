@@ -12,6 +12,7 @@ import {
   PRODUCT_INFO,
   parseVersion,
   roleImageProblem,
+  roleRuntime,
   rolesOf,
   type SemVer,
 } from './catalog.js';
@@ -103,6 +104,24 @@ function presetProblems(spec: Wso2FrontendSpec): Problem[] {
       path: 'spec.backends.managed',
       message: `the operator cannot run Enterprise Integrator ${versionText}: WSO2 publishes no EI 7 image (docker-ei 7.x builds only Micro Integrator images, wso2mi 1.1.0 and 1.2.0); list your EI 7 nodes under spec.backends.external, or run product micro-integrator`,
     });
+  }
+  if (managed?.configMapName && version) {
+    // The base is laid over every role's product home: from one image's files, it would start the
+    // roles of other images (API-M 4.5+ distributed: acp, universal-gw, tm) with a foreign deployment.toml.
+    const images = rolesOf(spec.pattern).map(
+      (role) =>
+        [
+          role,
+          managed.components?.[role]?.image ??
+            managed.image ??
+            roleRuntime(product, versionText, spec.pattern, role).image,
+        ] as const,
+    );
+    if (new Set(images.map(([, image]) => image)).size > 1)
+      problems.push({
+        path: 'spec.backends.managed.configMapName',
+        message: `one base ConfigMap is laid over every role, but they run different images (${images.map(([role, image]) => `${role} ${image}`).join(', ')}), each with its own deployment.toml; leave configMapName out (each role starts from its own image's files, with the keys the fronting owns patched in), or run every role from one image`,
+      });
   }
   if (managed && version) {
     for (const role of rolesOf(spec.pattern)) {

@@ -455,14 +455,20 @@ function roleWorkload(
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
     metadata: roleMeta(frontend, role),
-    // Parallel: the pods do not depend on each other starting in order, and Carbon starts slowly.
     spec: {
       replicas,
       selector,
       template,
       // A role with peers: its pods' DNS names are under the headless Service (podsService).
       serviceName: component.peers ? podsServiceName(placementOf(frontend), role) : roleName(frontend, role),
+      // Parallel: peers list each other by DNS names published before they are ready and retry
+      // their connections, so no pod needs another ready first; OrderedReady would hold the
+      // second control plane until the first's slow Carbon start is over. (Scaling only: updates
+      // still go one pod at a time.)
       podManagementPolicy: 'Parallel',
+      // Explicit because it is not a Deployment's surge: a pod's name (and its peers' view of it)
+      // exists once, so each pod, highest ordinal first, is deleted before its replacement starts.
+      updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 0 } },
     },
   };
 }

@@ -155,7 +155,6 @@ test('API Manager 4.x distributed: portal, gateway, WebSocket and WebSub hosts; 
   expect(t.backends).toEqual({
     source: 'managed',
     imageUser: 10001,
-    baseConfigMap: 'apim-base-config',
     components: [
       {
         role: 'control-plane',

@@ -428,6 +428,41 @@ describe('what each managed API-M role runs', () => {
   });
 });
 
+describe('one base ConfigMap for roles that run different images is refused, naming the field', () => {
+  const spec = (version: string, managed: Record<string, unknown>) => ({
+    product: 'api-manager',
+    version,
+    pattern: 'apim-distributed',
+    backends: { managed: { configMapName: 'apim-base-config', ...managed } },
+  });
+  const problems = (s: Record<string, unknown>) => {
+    const result = validateSpec(s);
+    return result.ok ? [] : result.problems;
+  };
+
+  test('API-M 4.5: the three role images (wso2am-acp, wso2am-universal-gw, wso2am-tm) have three deployment.tomls', () => {
+    expect(problems(spec('4.5.0', {}))).toEqual([
+      {
+        path: 'spec.backends.managed.configMapName',
+        message: expect.stringMatching(
+          /^one base ConfigMap is laid over every role, but they run different images \(control-plane wso2\/wso2am-acp:4\.5\.0, gateway wso2\/wso2am-universal-gw:4\.5\.0, traffic-manager wso2\/wso2am-tm:4\.5\.0\)/,
+        ) as string,
+      },
+    ]);
+  });
+
+  test.each([
+    { name: 'API-M 4.4: every role runs wso2am with its profile', version: '4.4.0', managed: {} },
+    {
+      name: 'API-M 4.5: one image of your own for every role',
+      version: '4.5.0',
+      managed: { image: 'registry.example.com/my-apim:4.5.0' },
+    },
+  ])('$name: accepted', ({ version, managed }) => {
+    expect(problems(spec(version, managed))).toEqual([]);
+  });
+});
+
 describe('images that cannot run a role are refused, naming the field', () => {
   const spec = (version: string, managed: Record<string, unknown>) => ({
     product: 'api-manager',

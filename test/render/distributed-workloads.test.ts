@@ -64,6 +64,15 @@ test.each(['control-plane', 'traffic-manager'])(
   },
 );
 
+test.each(['control-plane', 'traffic-manager'])(
+  'the %s StatefulSet rolls one pod at a time (no surge: a pod name exists once) and starts its pods in parallel',
+  (role) => {
+    const workload = named<k8s.V1StatefulSet>(objects(frontend('4.4.0')), 'StatefulSet', `am-${role}`);
+    expect(workload.spec!.updateStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { partition: 0 } });
+    expect(workload.spec!.podManagementPolicy).toBe('Parallel');
+  },
+);
+
 test.each([
   // helm-apim 4.4.x: PROFILE_NAME on each role's deployment, which the image's entrypoint runs as -Dprofile=.
   {

@@ -317,8 +317,43 @@ describe('Identity Server 7: the Console and My Account callback URLs follow the
   });
 });
 
+describe("Identity Server 7: the Console's origin joins the user's [cors] allowed_origins", () => {
+  const config = configOf(caseNamed('is-7-worker'));
+  const toml = config.files[0]!;
+  const origins = (base: string) => {
+    const result = patchFile(toml, base, 'deployment.toml');
+    return {
+      origins: (parseToml(result.text) as { cors: { allowed_origins: string[] } }).cors.allowed_origins,
+      overrides: result.overrides.filter((o) => o.key.startsWith('[cors]')),
+    };
+  };
+
+  test.each([
+    {
+      name: "the user's SPAs: kept, the Console's origin added",
+      base: '[cors]\nallowed_origins = ["https://spa.example.com", "https://shop.example.com"]\n',
+      expected: ['https://spa.example.com', 'https://shop.example.com', 'https://console.example.com'],
+    },
+    {
+      name: 'already listed: the list as it was',
+      base: '[cors]\nallowed_origins = ["https://console.example.com", "https://spa.example.com"]\n',
+      expected: ['https://console.example.com', 'https://spa.example.com'],
+    },
+    { name: 'no list: only the Console', base: '', expected: ['https://console.example.com'] },
+  ])('$name; no override reported', ({ base, expected }) => {
+    expect(origins(base)).toEqual({ origins: expected, overrides: [] });
+  });
+
+  test('CHANGES.txt says to add the origin, not to replace the list', () => {
+    expect(productSnippets(config)['CHANGES.txt']).toContain(
+      '[cors] allowed_origins includes "https://console.example.com" (keep your other entries)',
+    );
+  });
+});
+
 describe('an external node with several roles', () => {
-  const distributed = (() => {
+  /** Distributed API-M on two external nodes: control plane and traffic manager on one, the gateway on the other. */
+  const onNodes = (cpTm: string, gw: string): Wso2Frontend => {
     const resource = example('apim-distributed.yaml');
     return {
       ...resource,
@@ -327,14 +362,15 @@ describe('an external node with several roles', () => {
         backends: {
           external: {
             nodes: [
-              { name: 'cp-tm', address: '192.0.2.1', roles: ['control-plane', 'traffic-manager'] as Role[] },
-              { name: 'gw', address: '192.0.2.2', roles: ['gateway'] as Role[] },
+              { name: 'cp-tm', address: cpTm, roles: ['control-plane', 'traffic-manager'] as Role[] },
+              { name: 'gw', address: gw, roles: ['gateway'] as Role[] },
             ],
           },
         },
       },
-    } as Wso2Frontend;
-  })();
+    };
+  };
+  const distributed = onNodes('192.0.2.1', '192.0.2.2');
   const names = (files: ProductFile[]) =>
     files.flatMap((f) => f.settings.map((s) => `${settingName(s)} = ${String(s.value)}`));
 
@@ -351,6 +387,23 @@ describe('an external node with several roles', () => {
     expect(merged).toContain('[apim.key_manager] service_url = https://192.0.2.1:9443/services/');
     expect(merged).toContain('[[apim.gateway.environment]] service_url = https://192.0.2.2:9443/services/');
     expect(new Set(merged.map((m) => m.split(' = ')[0])).size).toBe(merged.length);
+  });
+
+  test('IPv6 node addresses are bracketed in every URL built from them', () => {
+    const topology = topologyOf(onNodes('2001:db8::1', '2001:db8::2'));
+    const urls = (['control-plane', 'traffic-manager', 'gateway'] as Role[])
+      .flatMap((role) => roleConfiguration(topology, PLACEMENT, role).files.flatMap((f) => f.settings))
+      .flatMap((s) => (Array.isArray(s.value) ? s.value : [s.value]))
+      .filter((v): v is string => typeof v === 'string' && v.includes('2001:db8'));
+    expect(urls).toEqual(
+      expect.arrayContaining([
+        'tcp://[2001:db8::1]:5672',
+        'ssl://[2001:db8::1]:9711',
+        'https://[2001:db8::1]:9443/services/',
+        'https://[2001:db8::2]:9443/services/',
+      ]),
+    );
+    for (const u of urls) expect(new URL(u).hostname).toMatch(/^\[2001:db8::[12]\]$/);
   });
 
   test("a key two roles set differently takes the node's first role's value", () => {

@@ -120,8 +120,6 @@ test('every WSO2 pod template carries the two init containers, their volumes, th
       perPod ? '/wso2-frontend/settings/$(POD_NAME).json' : '/wso2-frontend/settings/settings.json',
       '--home',
       '/wso2-frontend/base',
-      '--user',
-      '/wso2-frontend/user',
       '--out',
       '/wso2-frontend/config',
     ]);
@@ -148,7 +146,6 @@ test('every WSO2 pod template carries the two init containers, their volumes, th
           optional: true,
         },
       },
-      { name: 'product-user', configMap: { name: 'apim-base-config' } },
     ]);
     expect(pod.containers[0]!.volumeMounts).toEqual([
       { name: 'product-config', mountPath: CONFIG_VOLUME, readOnly: true },
@@ -160,6 +157,17 @@ test('every WSO2 pod template carries the two init containers, their volumes, th
         type: 'RollingUpdate',
         rollingUpdate: { maxUnavailable: 0, maxSurge: 1 },
       });
+  }
+});
+
+test("the user's base ConfigMap is mounted into every role's pods (API-M 4.4: one image for every role)", () => {
+  const frontend = copy(example('apim-distributed.yaml'));
+  frontend.spec.version = '4.4.0';
+  frontend.spec.backends.managed!.configMapName = 'apim-base-config';
+  for (const workload of workloads(frontend)) {
+    const pod = workload.spec!.template.spec!;
+    expect(pod.volumes).toContainEqual({ name: 'product-user', configMap: { name: 'apim-base-config' } });
+    expect(pod.initContainers![1]!.args).toEqual(expect.arrayContaining(['--user', '/wso2-frontend/user']));
   }
 });
 

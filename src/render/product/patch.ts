@@ -45,6 +45,13 @@ export function settingValue(setting: OwnedSetting): string {
   return setting.kind === 'toml' ? renderTomlValue(setting.value) : JSON.stringify(setting.value);
 }
 
+/** One line of CHANGES.txt: the value to set, or for a list the user also fills, the values it must include. */
+function changeLine(setting: OwnedSetting): string {
+  if (setting.kind === 'toml' && setting.include && Array.isArray(setting.value))
+    return `  ${settingName(setting)} includes ${setting.value.map((v) => renderTomlValue(v)).join(', ')} (keep your other entries)`;
+  return `  ${settingName(setting)} = ${settingValue(setting)}`;
+}
+
 /** Patches one file; `name` is how errors and overrides call it (a ConfigMap key, a path). */
 export function patchFile(file: ProductFile, base: string, name = file.path): PatchedFile {
   const bytes = Buffer.byteLength(base, 'utf8');
@@ -98,13 +105,13 @@ export function productSnippets(config: RoleConfiguration | NodeConfiguration): 
   for (const file of config.files) {
     if (file.format === 'xml') {
       lines.push('', `${file.path}${file.required ? '' : ' (if present)'}:`);
-      for (const s of file.settings) lines.push(`  ${settingName(s)} = ${settingValue(s)}`);
+      for (const s of file.settings) lines.push(changeLine(s));
       continue;
     }
     const name = file.path.replace(/\//g, '__');
     out[name] = patchFile(file, file.format === 'json' ? '{}\n' : '').text;
     lines.push('', `${file.path}${file.required ? '' : ' (if present)'}: set the keys of ${name}, the others stay:`);
-    for (const s of file.settings) lines.push(`  ${settingName(s)} = ${settingValue(s)}`);
+    for (const s of file.settings) lines.push(changeLine(s));
   }
   out['CHANGES.txt'] = lines.join('\n') + '\n';
   return out;

@@ -178,20 +178,29 @@ function applySetting(
   } else {
     fullPath = [...setting.table, ...setting.key];
   }
-  setIn(expected, fullPath, plain(setting.value));
 
   const existing = findKeyValue(ast, fullPath);
   if (existing) {
     const found = getStaticTOMLValue(existing.value);
-    if (isDeepStrictEqual(found, plain(setting.value))) return { text };
     const [start, end] = existing.value.range;
+    if (setting.include && Array.isArray(found) && found.every((v) => typeof v === 'string')) {
+      // The user's entries first, as they wrote them; ours after, when missing. Nothing of theirs is overridden.
+      const merged = [...found, ...(setting.value as string[]).filter((v) => !found.includes(v))];
+      setIn(expected, fullPath, merged);
+      if (merged.length === found.length) return { text };
+      return { text: text.slice(0, start) + renderTomlValue(merged) + text.slice(end) };
+    }
+    setIn(expected, fullPath, plain(setting.value));
+    if (isDeepStrictEqual(found, plain(setting.value))) return { text };
     const patched = text.slice(0, start) + rendered + text.slice(end);
+    // The product's own value (hostname = "localhost") is replaced without being called an override.
     if (setting.stock !== undefined && isDeepStrictEqual(found, plain(setting.stock))) return { text: patched };
     return {
       text: patched,
       override: { file, key: tomlKeyName(setting), found: text.slice(start, end), value: rendered },
     };
   }
+  setIn(expected, fullPath, plain(setting.value));
 
   if (entry) {
     const at = insertionPoint(text, entry);
