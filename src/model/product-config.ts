@@ -492,7 +492,8 @@ function identityServerToml(topology: Topology, placement: Placement): TomlSetti
     settings.push(
       toml('clustering', 'membership_scheme', 'kubernetes', is7 ? HELM_IS : HELM_IS_5, 'wka'),
       toml('clustering', 'domain', is7 ? 'wso2.is.domain' : 'wso2.carbon.domain', is7 ? HELM_IS_VALUES : HELM_IS_5),
-      ...(is7 ? [toml('clustering', 'local_member_port', '4001', HELM_IS_VALUES)] : []),
+      // IS 7 ships local_member_port = "4000" under its wka clustering.
+      ...(is7 ? [toml('clustering', 'local_member_port', '4001', HELM_IS_VALUES, '4000')] : []),
       toml('clustering', 'properties.KUBERNETES_NAMESPACE', placement.namespace, is7 ? HELM_IS : HELM_IS_5),
       toml('clustering', 'properties.KUBERNETES_SERVICES', services, is7 ? HELM_IS : HELM_IS_5),
     );
