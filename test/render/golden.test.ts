@@ -4,11 +4,10 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Wso2Frontend } from '../../src/api/schema.js';
 import { containerLayout, renderNginx } from '../../src/render/nginx/config.js';
 import { onLoopback, topologyOf } from '../support/frontend.js';
 import { nginxTest, writeNginxTree } from '../support/nginx.js';
-import { example } from '../support/resources.js';
+import { example, is7ConsoleFrontend } from '../support/resources.js';
 
 const SEED_EXAMPLES = [
   'ei-cluster.yaml',
@@ -21,20 +20,10 @@ const SEED_EXAMPLES = [
   'apim-2-active-active.yaml',
   'is-pattern-1.yaml',
 ];
-/**
- * IS 7 (the default version) with the Console on its own host, as examples/is-7-managed.yaml names
- * the hosts, in front of the nodes of is-pattern-1.yaml: the Console host of docs-is
- * configure-console-hostname.md needs nodes to proxy to, which a managed example has only at run time.
- */
+// IS 7 with the Console on its own host (docs-is configure-console-hostname.md).
 const IS_7_CONSOLE = 'is-7-console.yaml';
-function is7Console(): Wso2Frontend {
-  const resource = structuredClone(example('is-pattern-1.yaml'));
-  delete resource.spec.version;
-  resource.spec.sites = structuredClone(example('is-7-managed.yaml').spec.sites);
-  return resource;
-}
 const CASES = [...SEED_EXAMPLES, IS_7_CONSOLE];
-const resourceOf = (file: string) => (file === IS_7_CONSOLE ? is7Console() : example(file));
+const resourceOf = (file: string) => (file === IS_7_CONSOLE ? is7ConsoleFrontend() : example(file));
 
 const goldenDir = (file: string) => join('test', 'golden', file.replace(/\.yaml$/, ''));
 // The seed 004 example names its nodes by DNS; the golden files keep loopback addresses so nginx -t can load them.
