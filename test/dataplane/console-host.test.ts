@@ -3,7 +3,7 @@
 // node with the Console host, every other path stays out, and the identity host the node names in
 // a redirect or in an HTML page comes back as the Console host, so the browser stays on it.
 import { send } from '../support/client.js';
-import { is7ConsoleFrontend } from '../support/resources.js';
+import { example, is7ConsoleFrontend } from '../support/resources.js';
 import { loopbackFrontendFor } from './loopback.js';
 
 const IDENTITY = 'login.example.com';
@@ -92,5 +92,33 @@ describe('IS 7 Console host', () => {
     expect(response.status).toBe(200);
     expect(response.answer).toMatchObject({ path: '/myaccount' });
     expect(response.answer!.node).toMatch(/^worker-[12]$/);
+  });
+});
+
+// The default hosts of is-pattern-1: the Console host mgt.is.wso2.com contains the identity host.
+describe('IS 7 Console host that contains the identity host', () => {
+  const resource = structuredClone(example('is-pattern-1.yaml'));
+  delete resource.spec.version;
+  const frontend = loopbackFrontendFor(resource, 78);
+
+  test('the Console host keeps its own name in a page where the identity host becomes it', async () => {
+    const port = frontend().ports.https;
+    const manager = frontend().nodes.find((n) => n.name === 'manager')!;
+    const links = (identity: string) =>
+      `<a href="https://${identity}:${port}/oauth2/token">token</a> <a href="https://mgt.is.wso2.com:${port}/console">Console</a>`;
+    manager.htmlPage = links('is.wso2.com');
+    try {
+      const response = await send({
+        scheme: 'https',
+        port,
+        host: 'mgt.is.wso2.com',
+        path: '/console',
+        ca: frontend().ca,
+      });
+      expect(response.status).toBe(200);
+      expect(response.body).toBe(links('mgt.is.wso2.com'));
+    } finally {
+      manager.htmlPage = undefined;
+    }
   });
 });

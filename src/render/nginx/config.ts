@@ -694,6 +694,14 @@ function consoleLocations(
           because(directive('proxy_set_header', 'Accept-Encoding', '""'), 'uncompressed, for sub_filter'),
           ...nodeRedirects(site, layout),
           because(directive('proxy_redirect', publicHttps(identityHost), publicHttps(site.host)), CONSOLE_HOST_DOC),
+          ...(site.host.includes(identityHost)
+            ? [
+                because(
+                  directive('sub_filter', ["'", value('host', site.host), "'"], ["'", value('host', site.host), "'"]),
+                  'the Console host contains the identity host: its own name is matched first and kept',
+                ),
+              ]
+            : []),
           because(
             directive('sub_filter', ["'", value('host', identityHost), "'"], ["'", value('host', site.host), "'"]),
             CONSOLE_HOST_DOC,
