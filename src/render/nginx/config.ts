@@ -663,17 +663,12 @@ const CONSOLE_HOST_DOC = 'wso2/docs-is en/includes/deploy/configure-console-host
  * with the identity host in redirects (proxy_redirect) and in page bodies (sub_filter) turned
  * into this host, so the browser stays on it. sub_filter reads only uncompressed bodies: that
  * location asks the node for none (Accept-Encoding ""), and since a location's own
- * proxy_set_header or proxy_redirect drops the server block's, it repeats them.
+ * proxy_set_header or proxy_redirect drops the server block's, it repeats them. The document's
+ * `gzip on` is left out: it only compresses answers to browsers, and compressed login pages
+ * that carry session keys over TLS are open to BREACH.
  */
-function consoleLocations(
-  t: Topology,
-  site: Site,
-  locations: Location[],
-  scheme: 'http' | 'https',
-  identityHost: string,
-  layout: NginxLayout,
-): Node[] {
-  const upstream = upstreamOf(t, locations[0]!);
+function consoleLocations(site: Site, upstream: Upstream, scheme: 'http' | 'https', layout: NginxLayout): Node[] {
+  const identityHost = site.consoleOf!.identityHost;
   const pass = directive('proxy_pass', `${upstream.protocol}://${upstream.name}`);
   const publicHttps = (host: string) => [publicOrigin('https', host, layout.publicPorts.https), '/'].flat();
   return [
@@ -717,16 +712,10 @@ function consoleLocations(
 }
 
 /** The locations of a listener: the Console host's own when the site is one and has nodes. */
-function siteLocations(
-  t: Topology,
-  site: Site,
-  locations: Location[],
-  scheme: 'http' | 'https',
-  layout: NginxLayout,
-): Node[] {
-  if (site.consoleOf && upstreamOf(t, locations[0]!).servers.length > 0)
-    return consoleLocations(t, site, locations, scheme, site.consoleOf.identityHost, layout);
-  return locations.map((l) => locationBlock(t, site, l));
+function siteLocations(t: Topology, site: Site, locations: Location[], scheme: 'http' | 'https', layout: NginxLayout) {
+  const upstream = upstreamOf(t, locations[0]!);
+  const console = site.consoleOf && upstream.servers.length > 0;
+  return console ? consoleLocations(site, upstream, scheme, layout) : locations.map((l) => locationBlock(t, site, l));
 }
 
 /** The upstreams a site's vhost defines and proxies to (those without a server are not written). */
