@@ -95,28 +95,27 @@ describe('IS 7 Console host', () => {
   });
 });
 
-// The default hosts of is-pattern-1: the Console host mgt.is.wso2.com contains the identity host.
-describe('IS 7 Console host that contains the identity host', () => {
+// A Console host that contains the identity host: ending with it (the default hosts of
+// is-pattern-1), or starting with it.
+describe.each([
+  ['is.wso2.com', 'mgt.is.wso2.com', 78],
+  ['login.example.com', 'login.example.com.internal', 80],
+])('IS 7 Console host that contains the identity host (%s, %s)', (identity, consoleHost, block) => {
   const resource = structuredClone(example('is-pattern-1.yaml'));
   delete resource.spec.version;
-  const frontend = loopbackFrontendFor(resource, 78);
+  resource.spec.sites = { identity: { host: identity }, management: { host: consoleHost } };
+  const frontend = loopbackFrontendFor(resource, block);
 
   test('the Console host keeps its own name in a page where the identity host becomes it', async () => {
     const port = frontend().ports.https;
     const manager = frontend().nodes.find((n) => n.name === 'manager')!;
-    const links = (identity: string) =>
-      `<a href="https://${identity}:${port}/oauth2/token">token</a> <a href="https://mgt.is.wso2.com:${port}/console">Console</a>`;
-    manager.htmlPage = links('is.wso2.com');
+    const links = (host: string) =>
+      `<a href="https://${host}:${port}/oauth2/token">token</a> <a href="https://${consoleHost}:${port}/console">Console</a>`;
+    manager.htmlPage = links(identity);
     try {
-      const response = await send({
-        scheme: 'https',
-        port,
-        host: 'mgt.is.wso2.com',
-        path: '/console',
-        ca: frontend().ca,
-      });
+      const response = await send({ scheme: 'https', port, host: consoleHost, path: '/console', ca: frontend().ca });
       expect(response.status).toBe(200);
-      expect(response.body).toBe(links('mgt.is.wso2.com'));
+      expect(response.body).toBe(links(consoleHost));
     } finally {
       manager.htmlPage = undefined;
     }
