@@ -469,10 +469,9 @@ function identityServerToml(topology: Topology, placement: Placement): TomlSetti
         HELM_IS,
       ),
     );
-  // IS 7 has no Carbon management console: the management host is the Console's own host.
-  const consoleHost = siteHost(topology, 'management');
-  if (is7 && consoleHost && consoleHost !== host) {
-    const console = publicUrl('https', consoleHost, topology.ports.https);
+  const consoleSite = topology.sites.find((s) => s.consoleOf);
+  if (consoleSite) {
+    const console = publicUrl('https', consoleSite.host, topology.ports.https);
     settings.push(
       toml('console', 'server_origin', console, IS_CONSOLE_HOST_DOC),
       // The user's own applications' origins stay; the Console's joins them.

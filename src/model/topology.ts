@@ -92,6 +92,12 @@ export interface Site {
   nodeOrigins: NodeOrigin[];
   /** The product's health path the site probes ask for (src/model/catalog.ts, probePath). */
   probePath: string;
+  /**
+   * Set on IS 7's management site when it has a host of its own: the Console's host. It proxies
+   * only the Console's paths, and the identity host in the node's redirects and pages becomes
+   * this host (docs-is en/includes/deploy/configure-console-hostname.md).
+   */
+  consoleOf?: { identityHost: string };
 }
 
 /** spec.probes, defaulted. */
@@ -395,6 +401,12 @@ export function buildTopology(
       probePath: probePath(product, semver, sitePreset),
     });
   }
+
+  // IS 7 has no Carbon management console: its management site is the Console's host.
+  const identity = sites.find((s) => s.name === 'identity');
+  const management = sites.find((s) => s.name === 'management');
+  if (product === 'identity-server' && semver.major >= 7 && identity && management && management.host !== identity.host)
+    management.consoleOf = { identityHost: identity.host };
 
   const roles = rolesOf(pattern);
   const hostServedBy = (role: Role, pinned: boolean) =>

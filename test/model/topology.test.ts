@@ -230,6 +230,19 @@ test('Identity Server 7 with a user Secret: every site serves that Secret, produ
   expect(t.productSettings.configFormat).toBe('deployment-toml');
 });
 
+test("only Identity Server 7's management site is the Console's host (docs-is configure-console-hostname.md); on 5.x it is the Carbon management console", () => {
+  const consoleOf = (t: Topology) => t.sites.map((s) => [s.name, s.consoleOf]);
+  expect(consoleOf(topologyOf(example('is-7-managed.yaml')))).toEqual([
+    ['identity', undefined],
+    ['management', { identityHost: 'login.example.com' }],
+  ]);
+  expect(consoleOf(topologyOf(example('is-pattern-1.yaml')))).toEqual([
+    ['identity', undefined],
+    ['management', undefined],
+  ]);
+  expect(topologyOf(example('apim-single.yaml')).sites.every((s) => s.consoleOf === undefined)).toBe(true);
+});
+
 test('the same spec always gives the same topology', () => {
   const spec = example('is-pattern-1.yaml').spec;
   expect(JSON.stringify(topologyOf(example('is-pattern-1.yaml')))).toBe(

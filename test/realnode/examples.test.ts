@@ -17,6 +17,7 @@ import {
   sitesOf,
 } from '../support/resources.js';
 import { core, curl, onRealPods, startOperator } from '../support/real-pods.js';
+import { topologyOf } from '../support/frontend.js';
 
 const MANAGED = examples().filter(({ resource }) => resource.spec.backends.managed);
 let operator: { stop: () => Promise<void> };
@@ -106,9 +107,14 @@ describe.each(MANAGED)('$file on real pods', ({ resource: example }) => {
     const service = await core().readNamespacedService({ name: nginxName(resource), namespace });
     const clusterIp = service.spec!.clusterIP!;
     const httpsPort = service.spec!.ports!.find((p) => p.name === 'https')!;
+    // IS 7's Console host proxies only the Console's paths (docs-is configure-console-hostname.md).
+    const consoleHosts = topologyOf(resource)
+      .sites.filter((s) => s.consoleOf)
+      .map((s) => s.host);
     for (const site of sitesOf(resource)) {
+      const path = consoleHosts.includes(site.host) ? '/console' : '/';
       const viaClusterIp = await eventually(`${site.host} through the ClusterIP`, async () => {
-        const r = await curl(['-k', '--resolve', `${site.host}:443:${clusterIp}`, `https://${site.host}/`]);
+        const r = await curl(['-k', '--resolve', `${site.host}:443:${clusterIp}`, `https://${site.host}${path}`]);
         return r.ok ? r.out : undefined;
       });
       expect(JSON.parse(viaClusterIp)).toMatchObject({ node: expect.stringContaining(name) });
@@ -116,7 +122,7 @@ describe.each(MANAGED)('$file on real pods', ({ resource: example }) => {
         '-k',
         '--resolve',
         `${site.host}:${httpsPort.nodePort}:${REAL_NODE_IP}`,
-        `https://${site.host}:${httpsPort.nodePort}/`,
+        `https://${site.host}:${httpsPort.nodePort}${path}`,
       ]);
       expect(viaNodePort.ok).toBe(true);
       expect(JSON.parse(viaNodePort.out)).toMatchObject({ node: expect.stringContaining(name) });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { containerLayout, renderNginx } from '../../src/render/nginx/config.js';
 import { onLoopback, topologyOf } from '../support/frontend.js';
 import { nginxTest, writeNginxTree } from '../support/nginx.js';
-import { example } from '../support/resources.js';
+import { example, is7ConsoleFrontend } from '../support/resources.js';
 
 const SEED_EXAMPLES = [
   'ei-cluster.yaml',
@@ -20,14 +20,19 @@ const SEED_EXAMPLES = [
   'apim-2-active-active.yaml',
   'is-pattern-1.yaml',
 ];
+// IS 7 with the Console on its own host (docs-is configure-console-hostname.md).
+const IS_7_CONSOLE = 'is-7-console.yaml';
+const CASES = [...SEED_EXAMPLES, IS_7_CONSOLE];
+const resourceOf = (file: string) => (file === IS_7_CONSOLE ? is7ConsoleFrontend() : example(file));
+
 const goldenDir = (file: string) => join('test', 'golden', file.replace(/\.yaml$/, ''));
 // The seed 004 example names its nodes by DNS; the golden files keep loopback addresses so nginx -t can load them.
 const rendered = (file: string) => {
-  const topology = topologyOf(onLoopback(example(file), 90));
+  const topology = topologyOf(onLoopback(resourceOf(file), 90));
   return renderNginx(topology, containerLayout(topology));
 };
 
-test.each(SEED_EXAMPLES)('%s renders exactly its golden files', (file) => {
+test.each(CASES)('%s renders exactly its golden files', (file) => {
   const files = rendered(file);
   const dir = goldenDir(file);
   if (process.env.UPDATE_GOLDEN === '1') {
@@ -40,10 +45,10 @@ test.each(SEED_EXAMPLES)('%s renders exactly its golden files', (file) => {
   for (const [name, text] of Object.entries(files)) expect(readFileSync(join(dir, name), 'utf8')).toBe(text);
 });
 
-test.each(SEED_EXAMPLES)('the golden files of %s pass nginx -t', (file) => {
+test.each(CASES)('the golden files of %s pass nginx -t', (file) => {
   const scratch = mkdtempSync(join(tmpdir(), 'wso2-frontend-golden-'));
   try {
-    const topology = topologyOf(onLoopback(example(file), 90));
+    const topology = topologyOf(onLoopback(resourceOf(file), 90));
     writeNginxTree(scratch, topology, containerLayout(topology));
     cpSync(goldenDir(file), scratch, { recursive: true });
     expect(nginxTest(scratch)).toEqual({ ok: true, output: '' });
@@ -52,7 +57,7 @@ test.each(SEED_EXAMPLES)('the golden files of %s pass nginx -t', (file) => {
   }
 });
 
-test.each(SEED_EXAMPLES)(
+test.each(CASES)(
   'every vhost of %s names the WSO2 document it reproduces, and the settings from it are commented',
   (file) => {
     for (const [name, text] of Object.entries(rendered(file))) {

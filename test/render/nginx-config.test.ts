@@ -13,7 +13,7 @@ import { CONFIG_HASH_PATH } from '../../src/api/agent.js';
 import { send } from '../support/client.js';
 import { freePort, onLoopback, topologyOf } from '../support/frontend.js';
 import { NginxProcess, nginxTest, writeNginxTree } from '../support/nginx.js';
-import { example, examples } from '../support/resources.js';
+import { example, examples, is7ConsoleFrontend } from '../support/resources.js';
 
 let scratch: string;
 beforeAll(() => {
@@ -72,6 +72,23 @@ test('the same resource renders byte-identical files every time', () => {
     const again = renderNginx(topologyOf(structuredClone(resource)), containerLayout(topologyOf(resource)));
     expect(again).toEqual(first);
   }
+});
+
+test("IS 7's Console host serves only the Console's paths on a proxied HTTP listener too, to the HTTP upstream", () => {
+  const resource = onLoopback(is7ConsoleFrontend(), 79);
+  resource.spec.sites!.management!.http = 'proxy';
+  const topology = topologyOf(resource);
+  const dir = join(scratch, 'is-7-console-http');
+  writeNginxTree(dir, topology, containerLayout(topology));
+  expect(nginxTest(dir)).toEqual({ ok: true, output: '' });
+  const vhost = renderNginx(topology, containerLayout(topology))['vhost-management.conf']!;
+  const httpServer = vhost.slice(vhost.indexOf('    listen 8080;'));
+  const consoleLocation = httpServer.slice(httpServer.indexOf('(console|oauth2|oidc|'));
+  const end = consoleLocation.indexOf('\n    }\n');
+  expect(consoleLocation.slice(0, end)).toContain('proxy_set_header X-Forwarded-Proto http;');
+  expect(consoleLocation.slice(0, end)).toContain("sub_filter 'login.example.com' 'console.example.com';");
+  expect(consoleLocation.slice(0, end)).toContain('proxy_pass http://management-http;');
+  expect(httpServer).toContain('location / {  # no other path on the Console host\n        return 404;');
 });
 
 test('one vhost file per public host, plus nginx.conf', () => {

@@ -4,10 +4,12 @@
 // 503 when an API's own backend is down), and a WebSocket echo. Every response says which node
 // and port answered and which headers arrived, so tests can see where NGINX sent a request, and
 // each node counts the requests it received (and keeps the last one). On demand it redirects
-// every request to a URL of its choice (a product that does not know its public host).
+// every request to a URL of its choice (a product that does not know its public host), or answers
+// with an HTML page of its choice (gzipped when the request accepts gzip, as Tomcat compresses).
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import { WebSocketServer } from 'ws';
 import { createCertificate, generateRsaKeyPair } from '../../src/tls/x509.js';
 
@@ -39,6 +41,8 @@ export class FakeWso2Node {
   redirectEverythingTo: string | undefined;
   /** The next `count` requests on `port` only are redirected to `location` (a failure of known length). */
   redirectNext: { port: number; count: number; location: string } | undefined;
+  /** While set, every request that is not redirected gets this HTML page (a page naming the product's public host). */
+  htmlPage: string | undefined;
   private readonly tls: { key: string; cert: string };
 
   constructor(
@@ -81,6 +85,14 @@ export class FakeWso2Node {
       headers.location = `${scheme}://${this.address}:${port}/authenticationendpoint/login.do?from=${this.name}`;
       req.resume();
       res.writeHead(302, headers).end();
+      return;
+    }
+    if (this.htmlPage !== undefined) {
+      const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+      req.resume();
+      res
+        .writeHead(200, { ...headers, 'content-type': 'text/html', ...(gzip ? { 'content-encoding': 'gzip' } : {}) })
+        .end(gzip ? gzipSync(this.htmlPage) : this.htmlPage);
       return;
     }
     headers['content-type'] = 'application/json';

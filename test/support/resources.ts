@@ -24,6 +24,18 @@ export function example(file: string): Wso2Frontend {
   return found.resource;
 }
 
+/**
+ * IS 7 (the default version) with the Console on its own host, as examples/is-7-managed.yaml names
+ * the hosts, in front of the external nodes of is-pattern-1.yaml: the Console host of docs-is
+ * configure-console-hostname.md needs nodes to proxy to, which a managed example has only at run time.
+ */
+export function is7ConsoleFrontend(): Wso2Frontend {
+  const resource = structuredClone(example('is-pattern-1.yaml'));
+  delete resource.spec.version;
+  resource.spec.sites = structuredClone(example('is-7-managed.yaml').spec.sites);
+  return resource;
+}
+
 /** A Wso2Frontend as the API server returns it (`kubectl get -o json`). */
 export async function readFrontend(namespace: string, name: string): Promise<Wso2Frontend> {
   return JSON.parse(await kubectl(['get', 'wso2frontend', name, '-n', namespace, '-o', 'json'])) as Wso2Frontend;

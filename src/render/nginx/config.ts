@@ -600,21 +600,12 @@ function nodeRedirects(site: Site, layout: NginxLayout): Node[] {
   ];
 }
 
-/** What every location of a listener shares; locations inherit it from the server block. */
-function proxiedServerSettings(
-  t: Topology,
-  site: Site,
-  locations: Location[],
-  scheme: 'http' | 'https',
-  layout: NginxLayout,
-): Node[] {
-  const publicPort = layout.publicPorts[scheme];
-  const upstream = upstreamOf(t, locations[0]!);
-  const hsts = t.nginx.hsts;
+/**
+ * The request headers the nodes get. A location that sets a proxy_set_header of its own inherits
+ * none of these from its server block, so such a location repeats them.
+ */
+function proxyHeaders(scheme: 'http' | 'https', layout: NginxLayout): Node[] {
   return [
-    ...(upstream.protocol === 'https'
-      ? [because(directive('proxy_ssl_name', value('host', site.host)), 'SNI towards the nodes: the public host name')]
-      : []),
     because(directive('proxy_set_header', 'Host', '$http_host'), "WSO2's load-balancer documents"),
     because(directive('proxy_set_header', 'X-Forwarded-Host', '$host'), "WSO2's load-balancer documents"),
     because(directive('proxy_set_header', 'X-Forwarded-Server', '$host'), "WSO2's load-balancer documents"),
@@ -623,12 +614,30 @@ function proxiedServerSettings(
       "WSO2's load-balancer documents",
     ),
     because(
-      directive('proxy_set_header', 'X-Forwarded-Port', value('port', publicPort)),
+      directive('proxy_set_header', 'X-Forwarded-Port', value('port', layout.publicPorts[scheme])),
       'WSO2 API-M "Configuring the Proxy Server and the Load Balancer": X-Forwarded-Port 443, the public port',
     ),
     directive('proxy_set_header', 'X-Forwarded-Proto', scheme),
     because(directive('proxy_set_header', 'Upgrade', '$http_upgrade'), "WSO2's load-balancer documents: WebSocket"),
     directive('proxy_set_header', 'Connection', '$connection_upgrade'),
+  ];
+}
+
+/** What every location of a listener shares; locations inherit it from the server block. */
+function proxiedServerSettings(
+  t: Topology,
+  site: Site,
+  locations: Location[],
+  scheme: 'http' | 'https',
+  layout: NginxLayout,
+): Node[] {
+  const upstream = upstreamOf(t, locations[0]!);
+  const hsts = t.nginx.hsts;
+  return [
+    ...(upstream.protocol === 'https'
+      ? [because(directive('proxy_ssl_name', value('host', site.host)), 'SNI towards the nodes: the public host name')]
+      : []),
+    ...proxyHeaders(scheme, layout),
     ...failurePolicy(upstream),
     ...nodeRedirects(site, layout),
     // HSTS tells browsers never to use plain HTTP: only true where the site does not serve it.
@@ -643,6 +652,70 @@ function proxiedServerSettings(
         ]
       : []),
   ];
+}
+
+const CONSOLE_HOST_DOC = 'wso2/docs-is en/includes/deploy/configure-console-hostname.md (Step 1)';
+
+/**
+ * IS 7's Console on its own host, as docs-is's "Restrict Public Access to Management Operations",
+ * Approach 2, writes its server block: two locations, and no other path of the node. The first
+ * passes the APIs the Console calls; the second the Console and the login flow it goes through,
+ * with the identity host in redirects (proxy_redirect) and in page bodies (sub_filter) turned
+ * into this host, so the browser stays on it. sub_filter reads only uncompressed bodies: that
+ * location asks the node for none (Accept-Encoding ""), and since a location's own
+ * proxy_set_header or proxy_redirect drops the server block's, it repeats them. The document's
+ * `gzip on` is left out: it only compresses answers to browsers, and compressed login pages
+ * that carry session keys over TLS are open to BREACH.
+ */
+function consoleLocations(site: Site, upstream: Upstream, scheme: 'http' | 'https', layout: NginxLayout): Node[] {
+  const identityHost = site.consoleOf!.identityHost;
+  const pass = directive('proxy_pass', `${upstream.protocol}://${upstream.name}`);
+  const publicHttps = (host: string) => [publicOrigin('https', host, layout.publicPorts.https), '/'].flat();
+  return [
+    comment(`IS 7 Console host, ${CONSOLE_HOST_DOC}: only the Console's paths reach the node.`),
+    because(
+      block('location', ['~', '^(/t/[^/]+)?(/o(/[^/]+)?)?/(api|scim2|logincontext)(.*)$'], [pass]),
+      'the APIs the Console calls',
+    ),
+    because(
+      block(
+        'location',
+        [
+          '~',
+          '^(/t/[^/]+)?(/o/[^/]+)?/(console|oauth2|oidc|authenticationendpoint|accountrecoveryendpoint|commonauth)(.*)$',
+        ],
+        [
+          ...proxyHeaders(scheme, layout),
+          because(directive('proxy_set_header', 'Accept-Encoding', '""'), 'uncompressed, for sub_filter'),
+          ...nodeRedirects(site, layout),
+          because(directive('proxy_redirect', publicHttps(identityHost), publicHttps(site.host)), CONSOLE_HOST_DOC),
+          ...(site.host.includes(identityHost)
+            ? [
+                because(
+                  directive('sub_filter', ["'", value('host', site.host), "'"], ["'", value('host', site.host), "'"]),
+                  'the Console host contains the identity host: its own name is matched first and kept',
+                ),
+              ]
+            : []),
+          because(
+            directive('sub_filter', ["'", value('host', identityHost), "'"], ["'", value('host', site.host), "'"]),
+            CONSOLE_HOST_DOC,
+          ),
+          directive('sub_filter_once', 'off'),
+          pass,
+        ],
+      ),
+      'the Console and its login flow',
+    ),
+    because(block('location', ['/'], [directive('return', '404')]), 'no other path on the Console host'),
+  ];
+}
+
+/** The locations of a listener: the Console host's own when the site is one and has nodes. */
+function siteLocations(t: Topology, site: Site, locations: Location[], scheme: 'http' | 'https', layout: NginxLayout) {
+  const upstream = upstreamOf(t, locations[0]!);
+  const console = site.consoleOf && upstream.servers.length > 0;
+  return console ? consoleLocations(site, upstream, scheme, layout) : locations.map((l) => locationBlock(t, site, l));
 }
 
 /** The upstreams a site's vhost defines and proxies to (those without a server are not written). */
@@ -673,7 +746,7 @@ export function renderVhost(t: Topology, site: Site, layout: NginxLayout): strin
       ...(layout.trafficLog ? [trafficAccessLog()] : []),
       directive('error_log', 'stderr'),
       ...proxiedServerSettings(t, site, site.https.locations, 'https', layout),
-      ...site.https.locations.map((l) => locationBlock(t, site, l)),
+      ...siteLocations(t, site, site.https.locations, 'https', layout),
     ],
   );
   const httpServer =
@@ -702,7 +775,7 @@ export function renderVhost(t: Topology, site: Site, layout: NginxLayout): strin
                   ]
                 : [
                     ...proxiedServerSettings(t, site, site.http.locations, 'http', layout),
-                    ...site.http.locations.map((l) => locationBlock(t, site, l)),
+                    ...siteLocations(t, site, site.http.locations, 'http', layout),
                   ]),
             ],
           ),
