@@ -78,6 +78,31 @@ const ELSEWHERE: { command: RegExp; file: string; runs: string }[] = [
     file: 'test/cli/render.test.ts',
     runs: 'render --nginx-dir prints a serve command that runs as printed',
   },
+  // npm run images is scripts/images.sh: built, pushed to a local registry and printed there.
+  {
+    command:
+      /^npm run images -- --registry registry\.example\.com\/platform( --tag 0\.1\.0-rc1 --builder buildah)? --push$/,
+    file: 'test/localcluster/images.test.ts',
+    runs: "'scripts/images.sh',",
+  },
+  // The CRD on its own, before the operator's install (the permissions test installs it so).
+  {
+    command: /^kubectl apply --server-side -f crds\/$/,
+    file: 'test/gitops/rbac.test.ts',
+    runs: "['apply', '--server-side', '-f', 'crds/']",
+  },
+  // npm start with a real node: run as documented, its curl asked, stopped with Ctrl-C.
+  {
+    command: /^sudo npm start -- --node real$/,
+    file: 'test/realnode-start/start.test.ts',
+    runs: "spawn('npm', ['start', '--ignore-scripts', '--', '--node', 'real']",
+  },
+  // One real-node file run alone: the real-node project of jest.config.js runs every such file.
+  {
+    command: /^sudo node --experimental-vm-modules node_modules\/jest\/bin\/jest\.js test\/realnode\/node\.test\.ts$/,
+    file: 'jest.config.js',
+    runs: "roots: ['<rootDir>/test/realnode']",
+  },
   // One CA for the product configuration and the NGINX tree of two renders.
   {
     command:

@@ -81,6 +81,7 @@ function fullSpecs(): Record<string, unknown>[] {
       clientMaxBodySize: '100m',
     },
     networkPolicy: { enabled: true, metricsNamespaces: ['monitoring'] },
+    imagePullSecrets: ['registry-credentials'],
   };
   return [
     {
