@@ -3,6 +3,7 @@
 // its last (Jest runs a project's global setup only when one of its files runs):
 // - kwok: every file outside test/realnode, on a control plane whose pods kwok fakes;
 // - real-node: test/realnode, on a control plane with a real node (containerd, kubelet, kube-proxy).
+// test/realnode-start starts a real node of its own: jest.start.config.js runs it after these.
 const common = {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
@@ -18,7 +19,7 @@ export default {
       displayName: 'kwok',
       roots: ['<rootDir>/test'],
       testMatch: ['**/*.test.ts'],
-      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/realnode/'],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/realnode/', '<rootDir>/test/realnode-start/'],
       globalSetup: '<rootDir>/test/support/global-setup.js',
       globalTeardown: '<rootDir>/test/support/global-teardown.js',
     },

@@ -44,6 +44,9 @@ const SYSCTLS = [
   'net.ipv4.ip_forward',
   'net.ipv4.conf.all.route_localnet',
 ];
+/** The values now of the sysctls a real node may change (to give realNodeLeftovers() what they were). */
+export const nodeSysctls = (): { [name: string]: string } =>
+  Object.fromEntries(SYSCTLS.filter((name) => existsSync(sysctlPath(name))).map((n) => [n, readSysctl(n)]));
 const NODE_PROCESSES = ['containerd', 'kubelet', 'kube-proxy', 'containerd-shim-runc-v2'];
 /** The iptables chains the node's components make: kube-proxy's and the kubelet's (KUBE-), portmap's (CNI-), ours. */
 const CHAIN_PREFIXES = ['KUBE-', 'CNI-', 'WSO2FE-'];
@@ -308,9 +311,7 @@ export class RealNode {
       );
     }
     if (previous) cleanUp(previous);
-    const sysctls = Object.fromEntries(
-      SYSCTLS.filter((name) => existsSync(sysctlPath(name))).map((n) => [n, readSysctl(n)]),
-    );
+    const sysctls = nodeSysctls();
     this.record = { pid: process.pid, dir: this.dir, binDir: this.options.binDir, sysctls };
     writeFileSync(RECORD_FILE, JSON.stringify(this.record, null, 2));
 
