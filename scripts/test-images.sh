@@ -30,6 +30,7 @@ DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 # truststore type|HTTPS ports|HTTP ports|other ports (the product's defaults, as the pods expose them)
 WSO2_BUILDS=(
   "api-manager:4.5.0|wso2am|10001|p12|9443 8243 8099 8021|9763 8280 9099 9021|5672 9611 9711"
+  "api-manager:4.4.0|wso2am|10001|jks|9443 8243 8099 8021|9763 8280 9099 9021|5672 9611 9711"
   "api-manager:2.6.0|wso2am|802|jks|9443 8243|9763 8280|5672 9611 9711"
   "identity-server:7.1.0|wso2is|802|p12|9443|9763|"
   "enterprise-integrator:6.6.0|wso2ei|802|jks|9443 8243|9763 8280|"
