@@ -234,6 +234,13 @@ function killAt(
 
 /** Runs the operator with the current kubeconfig until SIGINT or SIGTERM; the exit code (1: lost the lease). */
 export async function runOperator(options: RunOptions): Promise<number> {
+  // Listened to from the first line: a signal while the operator starts (reading its images,
+  // starting the health server) asks for a stop rather than killing the process. Listeners stay
+  // for the whole shutdown: a second signal must not kill the process before the lease is released.
+  let requestStop!: () => void;
+  const stopRequested = new Promise<void>((resolve) => (requestStop = resolve));
+  process.on('SIGINT', () => requestStop());
+  process.on('SIGTERM', () => requestStop());
   const kubeConfig = new PooledKubeConfig();
   kubeConfig.loadFromDefault();
   const identity = `${hostname()}-${process.pid}`;
@@ -263,11 +270,6 @@ export async function runOperator(options: RunOptions): Promise<number> {
     isLive: () => true,
     isReady: () => ready,
   });
-  // Listeners stay for the whole shutdown: a second signal must not kill the process before the lease is released.
-  let requestStop!: () => void;
-  const stopRequested = new Promise<void>((resolve) => (requestStop = resolve));
-  process.on('SIGINT', () => requestStop());
-  process.on('SIGTERM', () => requestStop());
   // For the benchmark's post-GC heap figures: only a process started with --expose-gc has gc(),
   // and only who may signal the process can ask; nothing on the network can.
   const gc = (globalThis as { gc?: () => void }).gc;

@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { APIM_ROLE_IMAGES, repositoryName } from '../model/catalog.js';
 import { RELEASE_IMAGES } from '../model/images.js';
 import { packageRoot } from './control-plane.js';
 import type { LocalRegistry } from './registry.js';
@@ -57,15 +58,31 @@ export async function testImages(): Promise<TestImages> {
 /** The repository path of a local image (`localhost/a/b:t` is `a/b:t`). */
 export const repositoryOf = (localImage: string) => localImage.replace(/^localhost\//, '');
 
+/**
+ * The API-M stand-in again under the names of WSO2's separate role images (wso2am-acp,
+ * wso2am-universal-gw, wso2am-tm, as from 4.5), beside it in the registry with its tag: the
+ * operator refuses wso2am for a role that has its own image, as it would the real one.
+ */
+export const roleImageOf = (standIn: string, roleImage: string) =>
+  standIn.replace(/\/wso2am:(?=[^/]*$)/, `/${roleImage}:`);
+
 /** Pushes the operator, NGINX and WSO2 images; returns their references in the registry. */
 export async function pushTestImages(registry: LocalRegistry, images: TestImages): Promise<PushedImages> {
   const push = (image: string) => registry.push(image, repositoryOf(image), images.storage);
+  const roleImages = Object.values(images.wso2)
+    .filter((image) => repositoryName(image) === 'wso2am')
+    .flatMap((image) =>
+      Object.values(APIM_ROLE_IMAGES).map((role) =>
+        registry.push(image, repositoryOf(roleImageOf(image, role)), images.storage),
+      ),
+    );
   const [operator, operatorDefault, nginx, ...wso2] = await Promise.all([
     push(images.operator),
     registry.push(images.operator, RELEASE_IMAGES.operator, images.storage),
     push(images.nginx),
     ...Object.values(images.wso2).map(push),
   ]);
+  await Promise.all(roleImages);
   return {
     operator: operator,
     operatorDefault: operatorDefault,

@@ -2,10 +2,11 @@
 // with the project's images (built from the Dockerfile on the base stand-ins) and the WSO2
 // stand-ins, for `npm start -- --node real` and the test run's real-node project.
 import type { Wso2Frontend } from '../api/schema.js';
-import { PATTERN_PRESETS, PRODUCT_INFO } from '../model/catalog.js';
+import type { Role } from '../api/vocabulary.js';
+import { PATTERN_PRESETS, PRODUCT_INFO, repositoryName, roleRuntime } from '../model/catalog.js';
 import { RELEASE_IMAGES } from '../model/images.js';
 import { LocalControlPlane } from './control-plane.js';
-import { pushTestImages, testImages, type PushedImages } from './images.js';
+import { pushTestImages, roleImageOf, testImages, type PushedImages } from './images.js';
 import { LocalRegistry } from './registry.js';
 
 export interface RealCluster {
@@ -60,8 +61,11 @@ export function onRealNode(resource: Wso2Frontend, images: PushedImages): Wso2Fr
     if (!image) throw new Error(`no WSO2 stand-in image for ${spec.product} ${version}`);
     managed.image = image;
     const components = (managed.components ??= {});
-    for (const role of Object.keys(PATTERN_PRESETS[spec.pattern].roles)) {
-      components[role] = { ...components[role], resources: SMALL };
+    for (const role of Object.keys(PATTERN_PRESETS[spec.pattern].roles) as Role[]) {
+      // A role WSO2 ships as its own image (API-M 4.5 distributed) runs the stand-in under that name.
+      const own = repositoryName(roleRuntime(spec.product, version, spec.pattern, role).image);
+      const roleImage = own !== repositoryName(image) ? { image: roleImageOf(image, own) } : {};
+      components[role] = { ...components[role], ...roleImage, resources: SMALL };
     }
   }
   return copy;

@@ -98,7 +98,7 @@ const APIM_PROFILES: Partial<Record<Role, string>> = {
  * wso2/docker-apim dockerfiles/ubuntu/apim-acp, apim-universal-gw and apim-tm (WSO2_SERVER_NAME),
  * first in tag v4.5.0.1; helm-apim 4.5.x names its charts after them.
  */
-const APIM_ROLE_IMAGES: Partial<Record<Role, string>> = {
+export const APIM_ROLE_IMAGES: Partial<Record<Role, string>> = {
   'control-plane': 'wso2am-acp',
   gateway: 'wso2am-universal-gw',
   'traffic-manager': 'wso2am-tm',
@@ -117,7 +117,7 @@ export function roleRuntime(product: Product, version: string, pattern: PatternN
 }
 
 /** An image's repository name without registry, path, tag or digest: `wso2am-tm` of `wso2/wso2am-tm:4.5.0`. */
-const repositoryName = (image: string) => image.split('@')[0]!.split('/').pop()!.split(':')[0]!;
+export const repositoryName = (image: string) => image.split('@')[0]!.split('/').pop()!.split(':')[0]!;
 
 /**
  * Why an image cannot run a role, when it is one of WSO2's API-M images meant for another role or
