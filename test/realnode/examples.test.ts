@@ -82,7 +82,10 @@ describe.each(MANAGED)('$file on real pods', ({ resource: example }) => {
 
   test('each WSO2 pod started with the public host and the proxy port in its configuration', async () => {
     const pods = (await core().listNamespacedPod({ namespace })).items;
-    const wso2 = pods.filter((p) => p.spec?.containers.some((c) => c.image === resource.spec.backends.managed!.image));
+    // The WSO2 image, or a role's own (API-M 4.5 distributed: wso2am-acp, -universal-gw, -tm).
+    const managed = resource.spec.backends.managed!;
+    const images = [managed.image, ...Object.values(managed.components ?? {}).map((c) => c?.image)];
+    const wso2 = pods.filter((p) => p.spec?.containers.some((c) => images.includes(c.image)));
     expect(wso2.length).toBeGreaterThan(0);
     const hosts = sitesOf(resource).map((s) => s.host);
     for (const pod of wso2) {
