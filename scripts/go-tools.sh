@@ -4,6 +4,8 @@
 #                  the Lua engine Argo CD embeds
 #   kstatus        tools/kstatus/main.go on sigs.k8s.io/cli-utils/pkg/kstatus/status (Flux, kpt)
 #   helm           helm.sh/helm/v3/cmd/helm
+#   prometheus     github.com/prometheus/prometheus/cmd/prometheus (the alert and dashboard tests' server)
+#   promtool       github.com/prometheus/prometheus/cmd/promtool (check rules, test rules)
 # `scripts/go-tools.sh all` builds every one (scripts/test-setup.sh does) and prints one path a line.
 #
 # Like scripts/control-plane-binaries.sh: built with the machine's Go from the Go module proxy,
@@ -15,6 +17,8 @@ cd "$(dirname "$0")/.."
 GOPHER_LUA_VERSION="${GOPHER_LUA_VERSION:-v1.1.1}"
 CLI_UTILS_VERSION="${CLI_UTILS_VERSION:-v0.37.2}"
 HELM_VERSION="${HELM_VERSION:-v3.22.0}"
+# v0.316.0 builds with the machine's Go (its go.mod asks for go 1.26.7).
+PROMETHEUS_VERSION="${PROMETHEUS_VERSION:-v0.316.0}"
 
 log() { printf '[go-tools] %s\n' "$*" >&2; }
 
@@ -53,20 +57,34 @@ build_helm() {
   GOBIN="$work/bin" go install -trimpath -ldflags "$flags" "helm.sh/helm/v3/cmd/helm@${HELM_VERSION}"
 }
 
+# Both binaries into one directory. No build tag `builtinassets`: without it the web UI is not
+# embedded (web/ui/ui.go; the release builds add it), and the tests need only the HTTP API.
+# `remove_all_sd` leaves out every service discovery but static, file and http
+# (plugins/minimum.go): the cloud and Kubernetes SDKs are most of the build time, and the tests
+# scrape their own addresses. `netgo` as in the release builds (.promu.yml).
+build_prometheus() {
+  local work=$1 common=github.com/prometheus/common/version
+  local flags="-s -w -X $common.Version=${PROMETHEUS_VERSION#v} -X $common.Revision=${PROMETHEUS_VERSION} -X $common.Branch=HEAD"
+  GOBIN="$work/bin" go install -trimpath -tags "netgo remove_all_sd" -ldflags "$flags" \
+    "github.com/prometheus/prometheus/cmd/prometheus@${PROMETHEUS_VERSION}" \
+    "github.com/prometheus/prometheus/cmd/promtool@${PROMETHEUS_VERSION}"
+}
+
 tool_path() {
   local name=$1 key
   case "$name" in
     argocd-health) key="$name-gopher-lua-${GOPHER_LUA_VERSION}-$(source_hash tools/argocd-health/main.go)" ;;
     kstatus) key="$name-cli-utils-${CLI_UTILS_VERSION}-$(source_hash tools/kstatus/main.go)" ;;
     helm) key="helm-${HELM_VERSION}" ;;
-    *) log "unknown tool $name (argocd-health, kstatus, helm, all)"; return 2 ;;
+    prometheus | promtool) key="prometheus-${PROMETHEUS_VERSION}" ;;
+    *) log "unknown tool $name (argocd-health, kstatus, helm, prometheus, promtool, all)"; return 2 ;;
   esac
   local dest="$cache_root/$key"
   if [ -x "$dest/$name" ]; then printf '%s\n' "$dest/$name"; return 0; fi
 
   command -v go >/dev/null || { log "Go is needed to build $name once"; return 1; }
-  # One builder per tool at a time: parallel test runs wait for the first build.
-  exec 9>"$cache_root/.$name.lock"
+  # One builder per cache directory at a time: parallel test runs wait for the first build.
+  exec 9>"$cache_root/.${key%%-*}.lock"
   flock 9
   if [ -x "$dest/$name" ]; then printf '%s\n' "$dest/$name"; exec 9>&-; return 0; fi
   local work started=$SECONDS
@@ -77,6 +95,7 @@ tool_path() {
     argocd-health) build_runner argocd-health "github.com/yuin/gopher-lua@${GOPHER_LUA_VERSION}" "$work" ;;
     kstatus) build_runner kstatus "sigs.k8s.io/cli-utils@${CLI_UTILS_VERSION}" "$work" ;;
     helm) build_helm "$work" ;;
+    prometheus | promtool) build_prometheus "$work" ;;
   esac
   rm -rf "$dest"
   mv "$work/bin" "$dest"
@@ -87,7 +106,7 @@ tool_path() {
 }
 
 if [ "${1:-}" = all ]; then
-  for tool in argocd-health kstatus helm; do tool_path "$tool"; done
+  for tool in argocd-health kstatus helm prometheus promtool; do tool_path "$tool"; done
 else
-  tool_path "${1:?usage: scripts/go-tools.sh argocd-health|kstatus|helm|all}"
+  tool_path "${1:?usage: scripts/go-tools.sh argocd-health|kstatus|helm|prometheus|promtool|all}"
 fi

@@ -6,7 +6,8 @@ import { registerStubStatusMetrics } from './stub-status.js';
 import { TrafficMetrics } from './traffic.js';
 
 /** How an attempt to serve a new configuration ended. */
-export type ReloadResult = 'success' | 'invalid' | 'failed';
+const RELOAD_RESULTS = ['success', 'invalid', 'failed'] as const;
+export type ReloadResult = (typeof RELOAD_RESULTS)[number];
 
 const prefix = 'wso2_frontend_agent_';
 
@@ -39,6 +40,9 @@ export class AgentMetrics {
       labelNames: ['result'],
       registers,
     });
+    // Every result from the start, at 0: an alert on increase() sees the first failure too (a
+    // series that first appears at 1 has no increase).
+    for (const result of RELOAD_RESULTS) this.reloads.inc({ result }, 0);
     this.reloadDuration = new Histogram({
       name: `${prefix}reload_duration_seconds`,
       help: 'From the reload signal to a new worker answering with the new hash (or giving up), by result.',

@@ -1,15 +1,16 @@
 // `wso2-frontend docs --update`: rewrites the generated parts of docs/ (npm run generate).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { renderAgentMetrics, renderOperatorMetrics } from '../controller/metrics-reference.js';
+import { renderAgentMetrics, renderAlerts, renderOperatorMetrics } from '../controller/metrics-reference.js';
 import { renderFieldReference, withGenerated } from '../render/reference.js';
 import { UsageError } from './usage-error.js';
 
 export const usage = `wso2-frontend docs --update [--dir DIR]
 
 Rewrites the generated parts of the documentation in DIR (default docs): the field reference
-of reference.md (from the CRD schema) and the metric tables of observability.md (from the
-operator's and the agent's metric registries).`;
+of reference.md (from the CRD schema), the metric tables of observability.md (from the
+operator's and the agent's metric registries) and its table of alerts (from
+deploy/prometheus/wso2-frontend.rules.yaml).`;
 
 /** Each generated part: the file, the name of its markers, and its content now. */
 export function generatedParts(): { file: string; name: string; content: () => string }[] {
@@ -17,6 +18,7 @@ export function generatedParts(): { file: string; name: string; content: () => s
     { file: 'reference.md', name: 'field reference', content: renderFieldReference },
     { file: 'observability.md', name: 'operator metrics', content: renderOperatorMetrics },
     { file: 'observability.md', name: 'agent metrics', content: renderAgentMetrics },
+    { file: 'observability.md', name: 'alerts', content: renderAlerts },
   ];
 }
 

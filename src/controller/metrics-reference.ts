@@ -1,6 +1,8 @@
 // docs/observability.md's metric tables, rendered from the registries the operator and the agent
 // serve, so the documentation lists exactly what /metrics exports. The agent's registry is built
 // here too (it is self-contained); Node's default process metrics are left out.
+import { readFileSync } from 'node:fs';
+import * as yaml from 'js-yaml';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { AgentMetrics } from '../agent/metrics.js';
 import { OperatorMetrics } from './observability.js';
@@ -38,4 +40,32 @@ export function renderAgentMetrics(): string {
   // Nothing is read from NGINX here: the stub_status metrics are only collected on a scrape.
   const metrics = new AgentMetrics(() => 1, { frontend: 'docs', stubStatusUrl: 'http://127.0.0.1:9/stub_status' });
   return table(metrics.registry);
+}
+
+/** The plain rules file the Helm chart and kustomize ship as a PrometheusRule too. */
+export const ALERT_RULES_FILE = 'deploy/prometheus/wso2-frontend.rules.yaml';
+
+export interface AlertRule {
+  alert: string;
+  expr: string;
+  for?: string;
+  labels: { severity: string };
+  annotations: { summary: string; description: string; runbook_url: string };
+}
+
+/** The rule groups of the plain rules file (read from the repository's root). */
+export function alertGroups(file = ALERT_RULES_FILE): { name: string; rules: AlertRule[] }[] {
+  return (yaml.load(readFileSync(file, 'utf8')) as { groups: { name: string; rules: AlertRule[] }[] }).groups;
+}
+
+/** docs/observability.md's table of the alerts, one row a rule, linking each runbook. */
+export function renderAlerts(): string {
+  const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const rows = alertGroups().flatMap((group) =>
+    group.rules.map((rule) => {
+      const anchor = rule.annotations.runbook_url.slice(rule.annotations.runbook_url.indexOf('#'));
+      return `| [${rule.alert}](troubleshooting.md${anchor}) | ${group.name} | ${rule.labels.severity} | \`${cell(rule.expr)}\` | ${rule.for ?? '0'} |`;
+    }),
+  );
+  return ['| alert | group | severity | fires when | for |', '|---|---|---|---|---|', ...rows].join('\n');
 }

@@ -40,6 +40,7 @@ export class OperatorMetrics {
    * read on every scrape, so the queue and the client need no hooks into the metrics.
    */
   private readonly heapAfterGc: Gauge;
+  private readonly leader: Gauge;
 
   constructor(
     queueStats: () => WorkQueueStats,
@@ -103,6 +104,12 @@ export class OperatorMetrics {
       help: 'V8 heap in use right after the last full garbage collection asked for with SIGUSR2 (only under node --expose-gc).',
       registers,
     });
+    this.leader = new Gauge({
+      name: `${metricPrefix}leader`,
+      help: 'Whether this operator process reconciles: 1 once it holds the leader-election lease (or, without leader election, once its caches are filled), 0 while it stands by.',
+      registers,
+    });
+    this.leader.set(0);
     this.certificateExpiry = new Gauge({
       name: `${metricPrefix}certificate_expiry_seconds`,
       help: 'Seconds until the notAfter time of a certificate served for a WSO2Frontend (negative once expired).',
@@ -160,6 +167,11 @@ export class OperatorMetrics {
     const key = `${namespace}/${name}`;
     if (!conditions.length) this.conditionsByFrontend.delete(key);
     else this.conditionsByFrontend.set(key, new Map(conditions.map((c) => [c.type, c.status])));
+  }
+
+  /** This process has started reconciling (it leads, or runs without leader election). */
+  setLeading(leading: boolean): void {
+    this.leader.set(leading ? 1 : 0);
   }
 
   observeHeapAfterGc(bytes: number): void {

@@ -292,13 +292,16 @@ export async function runOperator(options: RunOptions): Promise<number> {
       identity,
       // Never after a stop was requested: the controller is draining or stopped for good.
       onStartedLeading: () => {
-        if (!stopping && !lostLeadership) void controller.start();
+        if (stopping || lostLeadership) return;
+        metrics.setLeading(true);
+        void controller.start();
       },
       // Unless we are shutting down, another replica may lead now: stop at once rather than
       // reconcile beside it, and exit non-zero so the pod is restarted as a fresh candidate.
       onStoppedLeading: () => {
         if (stopping) return;
         lostLeadership = true;
+        metrics.setLeading(false);
         requestStop();
       },
     });
@@ -306,7 +309,7 @@ export async function runOperator(options: RunOptions): Promise<number> {
     ready = true; // a standby is ready: it is waiting for the lease
   } else {
     // A SIGTERM while the caches fill (an API server that does not answer) still stops it.
-    await Promise.race([controller.start(), stopRequested]);
+    await Promise.race([controller.start().then(() => metrics.setLeading(true)), stopRequested]);
     ready = true;
   }
   log('info', 'operator started', { identity, healthPort: health.port, leaderElection: options.leaderElect });

@@ -113,6 +113,9 @@ describe('two replicas with leader election', () => {
     await kubectl(['wait', '--for=condition=Ready', `wso2frontend/${NAME}`, '-n', namespace, '--timeout=90s']);
     expect(reconciles(await leader.metrics())).toBeGreaterThan(0);
     expect(reconciles(await standby.metrics())).toBe(0);
+    // wso2_frontend_leader, which the alert Wso2FrontendNoLeader reads: 1 on the leader alone.
+    expect(sumOf(await leader.metrics(), 'wso2_frontend_leader')).toBe(1);
+    expect(sumOf(await standby.metrics(), 'wso2_frontend_leader')).toBe(0);
     const reporters = (await operatorEvents(namespace)).map((e) => e.reportingInstance);
     expect(reporters).not.toHaveLength(0);
     expect(new Set(reporters)).toEqual(new Set([leader.identity]));
@@ -156,6 +159,7 @@ describe('two replicas with leader election', () => {
     );
     expect(update.reportingInstance).toBe(standby.identity);
     expect(reconciles(await standby.metrics())).toBeGreaterThan(0);
+    expect(sumOf(await standby.metrics(), 'wso2_frontend_leader')).toBe(1);
   });
 
   test('a leader stopped with SIGTERM releases the Lease at once and exits 0', async () => {
@@ -362,6 +366,8 @@ describe('the running command', () => {
       return current.some((s) => s.name === 'wso2_frontend_queue_depth' && s.value === 0) ? current : undefined;
     });
     expect(sumOf(samples, 'wso2_frontend_reconcile_total', { result: 'success' })).toBeGreaterThan(0);
+    // Without leader election the one process reconciles: wso2_frontend_leader is 1.
+    expect(sumOf(samples, 'wso2_frontend_leader')).toBe(1);
     for (const result of ['success', 'requeue', 'error']) {
       const count = sumOf(samples, 'wso2_frontend_reconcile_total', { result });
       expect({ result, timed: sumOf(samples, 'wso2_frontend_reconcile_duration_seconds_count', { result }) }).toEqual({

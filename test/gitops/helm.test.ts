@@ -74,7 +74,7 @@ test('helm lint --strict passes with the default values and with every option tu
       '--strict',
       CHART,
       '--set',
-      'watchNamespaces={team-a,team-b},metrics.serviceMonitor.enabled=true,nginxMetrics.podMonitor.enabled=true,logLevel=error,replicas=1,leaderElection.enabled=false',
+      'watchNamespaces={team-a,team-b},metrics.serviceMonitor.enabled=true,nginxMetrics.podMonitor.enabled=true,alerts.prometheusRule.enabled=true,logLevel=error,replicas=1,leaderElection.enabled=false',
     ]),
   ).toContain('0 chart(s) failed');
 });
@@ -175,6 +175,7 @@ test('the metrics Service is on by default and the ServiceMonitor renders when a
   expect(defaults.map((m) => m.kind)).not.toContain('ServiceMonitor');
   const monitor = (await template('metrics.serviceMonitor.enabled=true')).find((m) => m.kind === 'ServiceMonitor')!;
   expect(monitor.spec).toMatchObject({
+    jobLabel: 'app.kubernetes.io/name',
     endpoints: [{ port: 'metrics', path: '/metrics', interval: '30s', honorLabels: true }],
   });
 });

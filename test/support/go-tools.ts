@@ -1,10 +1,10 @@
 // The Go tools the GitOps tests run (scripts/go-tools.sh builds each once from the Go module
 // proxy and caches it outside the repository): Argo CD's Lua engine with a health script, and
-// kstatus as Flux and kpt compute it.
+// kstatus as Flux and kpt compute it, Helm, and Prometheus with promtool.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 
-export type GoTool = 'argocd-health' | 'kstatus' | 'helm';
+export type GoTool = 'argocd-health' | 'kstatus' | 'helm' | 'prometheus' | 'promtool';
 
 /** The path of the tool's binary (built on first use). */
 export function goTool(tool: GoTool): string {
