@@ -3,7 +3,8 @@
 // NGINX before its container stops) under constant load through the NGINX Service, from
 // kept-alive clients and clients opening a connection per request, and no request fails. Clients
 // holding NGINX's affinity cookie stay on their node until that pod is terminating, then move
-// once, to a node they keep.
+// once, to a node they keep. POSTs run beside them: NGINX never resends one a node received, so
+// a node that stopped before NGINX stopped sending to it would fail them.
 import { Agent } from 'node:https';
 import * as k8s from '@kubernetes/client-node';
 import type { Wso2Frontend } from '../../src/api/schema.js';
@@ -18,6 +19,7 @@ import {
   readFrontend,
   sitesOf,
 } from '../support/resources.js';
+import { loadUntilStopped } from '../support/load.js';
 import { constantLoad, core, onRealPods, request, startOperator, type Target } from '../support/real-pods.js';
 
 let operator: { stop: () => Promise<void> };
@@ -111,11 +113,23 @@ test('an image change rolls the workers under load with no failed request; a coo
       terminatingSince.set(pod.metadata.name!, Date.now());
   });
   const load = constantLoad(target);
+  // A login form's POST, on kept-alive connections and new ones.
+  const posts = loadUntilStopped(
+    async (agent) => {
+      const { status, body } = await request(target, agent, {}, 'username=admin&password=admin');
+      if (status !== 200) throw new Error(`status ${status}`);
+      const { method } = JSON.parse(body) as { method: string };
+      if (method !== 'POST') throw new Error(`the node got a ${method}`);
+    },
+    2,
+    1,
+  );
   const clients = [
     ...Array.from({ length: 2 }, () => cookieClient(new Agent({ keepAlive: true, maxSockets: 1 }))),
     ...Array.from({ length: 2 }, () => cookieClient(false)),
   ];
   let counts;
+  let postCounts;
   let patchedAt = 0;
   let rolledAt = 0;
   try {
@@ -148,11 +162,17 @@ test('an image change rolls the workers under load with no failed request; a coo
     );
   } finally {
     counts = await load.stop();
+    postCounts = await posts.stop();
     await Promise.all(clients.map((c) => c.stop()));
     stopWatch();
   }
   expect({ failed: counts.failed, errors: Object.fromEntries(counts.errors) }).toEqual({ failed: 0, errors: {} });
   expect(counts.ok).toBeGreaterThan(100);
+  expect({ failed: postCounts.failed, errors: Object.fromEntries(postCounts.errors) }).toEqual({
+    failed: 0,
+    errors: {},
+  });
+  expect(postCounts.ok).toBeGreaterThan(50);
   expect(clients.map((c) => c.errors)).toEqual(clients.map(() => []));
 
   const moves = clients.flatMap((c) => {
@@ -160,7 +180,7 @@ test('an image change rolls the workers under load with no failed request; a coo
     return path.slice(1).map((s, i) => s.from - (terminatingSince.get(path[i]!.node) ?? NaN));
   });
   console.log(
-    `WSO2 rollout of 2 workers: ${counts.ok} requests, ${counts.failed} failed, ${((rolledAt - patchedAt) / 1000).toFixed(1)} s from the change to the old pods gone; cookie clients moved ${moves.length} times, ${moves.map((ms) => `${ms} ms`).join(', ')} after their pod began terminating`,
+    `WSO2 rollout of 2 workers: ${counts.ok} GETs and ${postCounts.ok} POSTs, ${counts.failed + postCounts.failed} failed, ${((rolledAt - patchedAt) / 1000).toFixed(1)} s from the change to the old pods gone; cookie clients moved ${moves.length} times, ${moves.map((ms) => `${ms} ms`).join(', ')} after their pod began terminating`,
   );
   const after = await workerPods();
   expect(after.map((p) => p.spec!.containers.find((c) => c.name === 'wso2')!.image)).toEqual([image, image]);
