@@ -34,12 +34,44 @@ import {
 } from '../model/product-config.js';
 import type { Component, Topology } from '../model/topology.js';
 import { hasPeers } from '../model/catalog.js';
+import { KEEPALIVE_MIN_TIMEOUT_SECONDS } from './nginx/config.js';
 import { certificateSecretName } from './objects.js';
 import { labelsFor, meta, selectorFor } from './ownership.js';
 import { configMapKey } from './product/layout.js';
 import { productSnippets } from './product/patch.js';
 
 export type Wso2Workload = V1Deployment | V1StatefulSet | V1Service;
+
+/**
+ * How long the operator and the agents may take to bring an EndpointSlice change into every NGINX
+ * replica: the EndpointSlice update, the operator's reconcile, each agent's watch and reload
+ * (about 0.3 s in all on the real node), with room for a busy operator and node.
+ */
+const NGINX_FOLLOWS_SECONDS = 7;
+/**
+ * How long a WSO2 container keeps serving once its pod is terminating, before it gets SIGTERM
+ * (its preStop hook). The pod's endpoint turns `terminating` at once and the operator drops it
+ * from the upstreams (src/controller/plan.ts endpointsOf), but NGINX follows only after
+ * NGINX_FOLLOWS_SECONDS, and after its reload an old NGINX worker may still pass one request,
+ * routed by the previous configuration, on a kept-alive client connection
+ * (keepalive_min_timeout). So no request is sent to a node that has started closing. Not
+ * Kubernetes' `sleep` action: it needs 1.30, the chart supports 1.29, and every WSO2 image has
+ * `sleep` (WSO2's helm-apim preStop runs it too).
+ */
+export const WSO2_DRAIN_SECONDS = KEEPALIVE_MIN_TIMEOUT_SECONDS + NGINX_FOLLOWS_SECONDS;
+/**
+ * A new pod counts as available (and an old one may go) only this long after it is ready: by
+ * then every NGINX replica lists it. Without it, replicas that reload a moment apart could
+ * disagree on the servers while a session moves off the old pod: one sends the session to the
+ * new pod, the next does not know that pod yet and sends it elsewhere.
+ */
+export const WSO2_MIN_READY_SECONDS = NGINX_FOLLOWS_SECONDS;
+/**
+ * The pod's grace period: the drain, then a minute for the requests the node still has in flight
+ * to finish before the kubelet kills it. Not NGINX's read timeout (spec.nginx.timeouts.read):
+ * a change of an NGINX setting must not roll the WSO2 pods.
+ */
+export const WSO2_TERMINATION_GRACE_SECONDS = WSO2_DRAIN_SECONDS + 60;
 
 // WSO2 recommends 2 cores and 4 GB per API Manager node. Request half the cores so a pattern fits
 // on small nodes, and no CPU limit so Carbon's start-up burst is not throttled; the memory limit
@@ -388,6 +420,8 @@ function podSpec(
     resources: component.resources ?? DEFAULT_RESOURCES,
     volumeMounts: [{ name: 'product-config', mountPath: CONFIG_VOLUME, readOnly: true }],
     securityContext: CONTAINER_SECURITY,
+    // Drained from NGINX before it stops (WSO2_DRAIN_SECONDS).
+    lifecycle: { preStop: { exec: { command: ['sleep', String(WSO2_DRAIN_SECONDS)] } } },
   };
   return {
     serviceAccountName: wso2AccessName(frontend),
@@ -406,6 +440,7 @@ function podSpec(
     },
     initContainers,
     containers: [container],
+    terminationGracePeriodSeconds: WSO2_TERMINATION_GRACE_SECONDS,
     volumes,
   };
 }
@@ -442,9 +477,12 @@ function roleWorkload(
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: roleMeta(frontend, role),
-      // A configuration change rolls one new pod in before an old one goes: capacity never drops.
+      // A configuration or image change rolls one new pod in before an old one goes: capacity
+      // never drops. The new pod gets traffic once its readiness probe passes (NGINX lists only
+      // ready endpoints); the old one is drained from NGINX before it stops (WSO2_DRAIN_SECONDS).
       spec: {
         replicas,
+        minReadySeconds: WSO2_MIN_READY_SECONDS,
         selector,
         template,
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
@@ -457,6 +495,8 @@ function roleWorkload(
     metadata: roleMeta(frontend, role),
     spec: {
       replicas,
+      // As for a Deployment: the next pod is replaced only once NGINX lists this one.
+      minReadySeconds: WSO2_MIN_READY_SECONDS,
       selector,
       template,
       // A role with peers: its pods' DNS names are under the headless Service (podsService).
@@ -467,7 +507,8 @@ function roleWorkload(
       // still go one pod at a time.)
       podManagementPolicy: 'Parallel',
       // Explicit because it is not a Deployment's surge: a pod's name (and its peers' view of it)
-      // exists once, so each pod, highest ordinal first, is deleted before its replacement starts.
+      // exists once, so each pod, highest ordinal first, is deleted before its replacement starts
+      // (after its drain: WSO2_DRAIN_SECONDS more per pod); the other pods serve meanwhile.
       updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 0 } },
     },
   };

@@ -3,6 +3,7 @@
 // answers 503 when an API's own backend is down); only a connection error or a timeout fails
 // the node and is retried. UI and management traffic: a 502/504 from a node that renders its own
 // pages means it cannot serve, so the request goes to the next node; its 503 is passed through.
+// A non-idempotent request (POST, PATCH) a node received is never sent to another node.
 import { send, type FrontendResponse } from '../support/client.js';
 import { LoopbackFrontend, onLoopback } from '../support/frontend.js';
 import { example } from '../support/resources.js';
@@ -19,9 +20,21 @@ afterAll(async () => {
 const received = () => frontend.nodes.reduce((sum, node) => sum + node.received, 0);
 
 /** Sends one request and returns the response with how many requests the nodes received for it. */
-async function sendCounted(host: string, path: string): Promise<{ response: FrontendResponse; attempts: number }> {
+async function sendCounted(
+  host: string,
+  path: string,
+  method = 'GET',
+): Promise<{ response: FrontendResponse; attempts: number }> {
   const before = received();
-  const response = await send({ scheme: 'https', port: frontend.ports.https, host, path, ca: frontend.ca });
+  const response = await send({
+    scheme: 'https',
+    port: frontend.ports.https,
+    host,
+    path,
+    ca: frontend.ca,
+    method,
+    ...(method === 'GET' ? {} : { body: 'grant_type=password' }),
+  });
   return { response, attempts: received() - before };
 }
 
@@ -60,3 +73,13 @@ test.each([502, 504])('a portal node answering %i cannot serve: the request goes
   expect(attempts).toBe(2);
   expect(response.status).toBe(status);
 });
+
+test.each(['POST', 'PATCH'])(
+  'a %s a portal node received and answered 502 is not sent to the other node: it may have acted on it',
+  async (method) => {
+    const { response, attempts } = await sendCounted('api.am.wso2.com', '/publisher/status/502', method);
+    expect(attempts).toBe(1);
+    expect(response.status).toBe(502);
+    expect(response.answer).toMatchObject({ method, path: '/publisher/status/502' });
+  },
+);

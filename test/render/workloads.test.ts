@@ -1,6 +1,7 @@
 // The WSO2 pods the operator runs for managed backends: one workload and one Service per role,
 // accepted by the real API server, a StatefulSet where a management host is pinned to pod -0,
-// the product ports named and served, TCP probes, hardened pods, and resources from the spec.
+// the product ports named and served, TCP probes, hardened pods, resources from the spec, and
+// rollouts that surge before any pod goes and drain each pod from NGINX before it stops.
 import * as k8s from '@kubernetes/client-node';
 import * as yaml from 'js-yaml';
 import type { Wso2Frontend } from '../../src/api/schema.js';
@@ -187,6 +188,29 @@ test("startup, readiness and liveness probes open a TCP connection to the role's
     const container = containerOf(objects, name);
     for (const probe of [container.startupProbe, container.readinessProbe, container.livenessProbe])
       expect(probe!.tcpSocket).toEqual({ port: 'https-9443' });
+  }
+});
+
+test('a rollout: a Deployment starts a new pod before an old one goes, a StatefulSet replaces one pod at a time, each only 7 s after the new pod is ready; each WSO2 container serves 10 s more once terminating (preStop), within a 70 s grace period', () => {
+  for (const file of MANAGED) {
+    for (const workload of rendered(file).objects.filter((o) => o.kind !== 'Service')) {
+      expect((workload as k8s.V1Deployment).spec!.minReadySeconds).toBe(7);
+      if (workload.kind === 'Deployment')
+        expect((workload as k8s.V1Deployment).spec!.strategy).toEqual({
+          type: 'RollingUpdate',
+          rollingUpdate: { maxUnavailable: 0, maxSurge: 1 },
+        });
+      else
+        expect((workload as k8s.V1StatefulSet).spec!.updateStrategy).toEqual({
+          type: 'RollingUpdate',
+          rollingUpdate: { partition: 0 },
+        });
+      const pod = (workload as k8s.V1Deployment).spec!.template.spec!;
+      expect(pod.containers.map((c) => [c.name, c.lifecycle])).toEqual([
+        ['wso2', { preStop: { exec: { command: ['sleep', '10'] } } }],
+      ]);
+      expect(pod.terminationGracePeriodSeconds).toBe(70);
+    }
   }
 });
 

@@ -53,11 +53,12 @@ export interface Target {
   path?: string;
 }
 
-/** One HTTPS request through NGINX; resolves with the status and the body, fails on a network error or timeout. */
+/** One HTTPS request through NGINX (a GET, or a POST of `form`); resolves with the status and the body, fails on a network error or timeout. */
 export function request(
   target: Target,
   agent: Agent | false,
   headers: Record<string, string> = {},
+  form?: string,
 ): Promise<{ status: number; body: string; headers: IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
@@ -65,8 +66,13 @@ export function request(
         host: target.address,
         port: target.port,
         path: target.path ?? '/',
+        method: form === undefined ? 'GET' : 'POST',
         servername: target.host,
-        headers: { host: target.host, ...headers },
+        headers: {
+          host: target.host,
+          ...(form === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded' }),
+          ...headers,
+        },
         rejectUnauthorized: false,
         agent,
         timeout: 10_000,
@@ -81,7 +87,7 @@ export function request(
     );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
-    req.end();
+    req.end(form);
   });
 }
 

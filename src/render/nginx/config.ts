@@ -124,6 +124,12 @@ export function serverNamesHashBucketSize(hosts: readonly string[]): number {
 export const WORKER_SHUTDOWN_TIMEOUT = '60s';
 
 /**
+ * After a reload, an old worker still takes one request on a client connection that was idle for
+ * less than this (keepalive_min_timeout), routed by the configuration before the reload.
+ */
+export const KEEPALIVE_MIN_TIMEOUT_SECONDS = 3;
+
+/**
  * `configHash` is the hash of this configuration as the operator computes it (without the
  * health listener's answer, which carries it): the reload agent reads it back from a new worker
  * to confirm that the configuration is served.
@@ -137,7 +143,7 @@ export function renderMainConf(t: Topology, layout: NginxLayout, configHash?: st
     directive('sendfile', 'on'),
     directive('keepalive_timeout', '65s'),
     because(
-      directive('keepalive_min_timeout', '3s'),
+      directive('keepalive_min_timeout', [value('integer', KEEPALIVE_MIN_TIMEOUT_SECONDS), 's']),
       'on a reload, an old worker does not close a connection a client may be reusing right now',
     ),
     because(
