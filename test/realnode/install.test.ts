@@ -29,7 +29,7 @@ import {
   readFrontend,
   settledFrontend,
 } from '../support/resources.js';
-import { core, onRealPods, pushedImages } from '../support/real-pods.js';
+import { core, curl, onRealPods, pushedImages } from '../support/real-pods.js';
 
 const execFileAsync = promisify(execFile);
 const CHART = 'deploy/helm/wso2-frontend-operator';
@@ -443,10 +443,15 @@ describe.each([
     await kubectl(['get', 'crd', CRD]);
     const after = await readFrontend(frontendNamespace, NAME);
     expect(after.metadata.uid).toBe(served.metadata.uid);
+    // Its NGINX keeps serving, unreconciled: a request through the Service reaches a WSO2 pod.
+    const service = await core().readNamespacedService({ name: nginxName(after), namespace: frontendNamespace });
+    const host = after.spec.sites!.identity!.host;
+    const answer = await curl(['-k', '--resolve', `${host}:443:${service.spec!.clusterIP}`, `https://${host}/`]);
+    expect(answer.ok).toBe(true);
+    expect(JSON.parse(answer.out)).toMatchObject({ node: expect.stringContaining(NAME) });
     if (conditionOf(after, 'Ready')?.status !== 'True')
       throw new Error(
         `Ready is no longer True after the uninstall: ${JSON.stringify(after.status?.conditions, null, 1)}\nbefore: ${JSON.stringify(served.status?.conditions, null, 1)}\n${logs.map((l) => l()).join('\n')}`,
       );
-    await core().readNamespacedService({ name: nginxName(after), namespace: frontendNamespace });
   }, 180_000);
 });
