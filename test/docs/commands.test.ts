@@ -51,12 +51,17 @@ const ELSEWHERE: { command: RegExp; file: string; runs: string }[] = [
     file: 'test/gitops/rbac.test.ts',
     runs: "'kustomize', 'deploy/namespaced/'",
   },
-  // helm: the chart is linted, rendered and applied with --dry-run=server by a real helm there.
+  // helm: installed on the real node, into a namespace created and labelled first, and uninstalled there.
+  {
+    command: /^kubectl create namespace wso2-frontend-system$/,
+    file: 'test/realnode/install.test.ts',
+    runs: "kubectl(['create', 'namespace', this.namespace])",
+  },
   {
     command:
-      /^helm install wso2-frontend-operator deploy\/helm\/wso2-frontend-operator --namespace wso2-frontend-system --create-namespace$/,
-    file: 'test/gitops/helm.test.ts',
-    runs: 'deploy/helm/wso2-frontend-operator',
+      /^helm install wso2-frontend-operator deploy\/helm\/wso2-frontend-operator --namespace wso2-frontend-system$/,
+    file: 'test/realnode/install.test.ts',
+    runs: "['install', RELEASE, CHART, '--namespace', this.namespace",
   },
   // Argo CD's CRDs are not installed here; the Application's health check runs in argocd-health.
   {
