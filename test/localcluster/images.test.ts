@@ -225,6 +225,8 @@ describe('the NGINX image', () => {
         chownSync(termination, 101, 101);
         await withRootfs(images.nginx, async (rootfs) => {
           expect(rootfs.config.User).toBe('101:101');
+          // The signal a pod's stop sends the agent (PID 1, which handles SIGTERM), not NGINX's SIGQUIT.
+          expect(rootfs.config.StopSignal).toBe('SIGTERM');
           const agent = await AgentProcess.start({
             namespace,
             pod,
