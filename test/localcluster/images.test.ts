@@ -361,6 +361,7 @@ describe('the WSO2 stand-in', () => {
         // 1. The product-files init container: the image's own files out, its keytool adds the CA.
         await wso2.exec(['sh', '-c', productFilesScript(config)], {
           user,
+          readOnlyRoot: true,
           binds: [
             { host: base, container: '/wso2-frontend/base' },
             { host: out, container: '/wso2-frontend/config' },
