@@ -53,6 +53,10 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 USER 101:101
 # The agent starts NGINX itself (the master is its child) and stops it gracefully on SIGTERM.
+# NGINX's image says STOPSIGNAL SIGQUIT (NGINX's graceful quit), which the runtime would send to
+# the agent, PID 1, where a signal it does not handle is ignored: a deleted pod then served on
+# until its grace period ended and SIGKILL cut every connection (test/realnode/disruption.test.ts).
+STOPSIGNAL SIGTERM
 ENTRYPOINT ["node", "--max-semi-space-size=1", "/app/dist/cli/main.js", "agent"]
 
 FROM node AS operator

@@ -286,10 +286,14 @@ function containerPorts(component: Component): V1ContainerPort[] {
 /** What every container of the WSO2 pods runs with: no privilege escalation, no capabilities. */
 const CONTAINER_SECURITY: V1SecurityContext = {
   allowPrivilegeEscalation: false,
-  // Carbon writes into its home (logs, tmp, deployment, database files), so the root file system stays writable.
+  // Carbon writes into its home (logs, tmp, deployment, database files) and the image's entrypoint
+  // copies the config volume over it, so the root file system stays writable, as in WSO2's own
+  // charts (kubernetes-is sets readOnlyRootFilesystem: false for these writes; helm-apim leaves it unset).
   readOnlyRootFilesystem: false,
   capabilities: { drop: ['ALL'] },
 };
+/** The init containers write only to the pod's emptyDirs (the product files out, keytool, the patched files): a read-only root. */
+const INIT_CONTAINER_SECURITY: V1SecurityContext = { ...CONTAINER_SECURITY, readOnlyRootFilesystem: true };
 const INIT_RESOURCES: V1ResourceRequirements = {
   requests: { cpu: '100m', memory: '256Mi' },
   limits: { memory: '512Mi' },
@@ -362,7 +366,7 @@ function productConfigPieces(frontend: Wso2Frontend, image: string, product: Rol
         ...(product.caSecret ? [mount('lb-ca', 'lb-ca', true)] : []),
       ],
       resources: INIT_RESOURCES,
-      securityContext: CONTAINER_SECURITY,
+      securityContext: INIT_CONTAINER_SECURITY,
     },
     {
       name: 'patch-product-config',
@@ -388,7 +392,7 @@ function productConfigPieces(frontend: Wso2Frontend, image: string, product: Rol
         ...(product.baseConfigMap ? [mount('product-user', 'user', true)] : []),
       ],
       resources: INIT_RESOURCES,
-      securityContext: CONTAINER_SECURITY,
+      securityContext: INIT_CONTAINER_SECURITY,
     },
   ];
   return { volumes, initContainers };

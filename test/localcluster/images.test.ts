@@ -225,6 +225,8 @@ describe('the NGINX image', () => {
         chownSync(termination, 101, 101);
         await withRootfs(images.nginx, async (rootfs) => {
           expect(rootfs.config.User).toBe('101:101');
+          // The signal a pod's stop sends the agent (PID 1, which handles SIGTERM), not NGINX's SIGQUIT.
+          expect(rootfs.config.StopSignal).toBe('SIGTERM');
           const agent = await AgentProcess.start({
             namespace,
             pod,
@@ -359,6 +361,7 @@ describe('the WSO2 stand-in', () => {
         // 1. The product-files init container: the image's own files out, its keytool adds the CA.
         await wso2.exec(['sh', '-c', productFilesScript(config)], {
           user,
+          readOnlyRoot: true,
           binds: [
             { host: base, container: '/wso2-frontend/base' },
             { host: out, container: '/wso2-frontend/config' },

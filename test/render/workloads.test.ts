@@ -214,7 +214,7 @@ test('a rollout: a Deployment starts a new pod before an old one goes, a Statefu
   }
 });
 
-test('WSO2 pods run as the user of their official image (IS 802, API-M 4.3+ 10001), non-root, every container without privilege escalation or capabilities; a service-account token only where clustering needs one', () => {
+test('WSO2 pods run as the user of their official image (IS 802, API-M 4.3+ 10001), non-root, every container without privilege escalation or capabilities, the init containers on a read-only root; a service-account token only where clustering needs one', () => {
   const imageUser: Record<string, number> = { 'apim-distributed.yaml': 10001, 'is-7-managed.yaml': 802 };
   for (const file of MANAGED) {
     for (const workload of rendered(file).objects.filter((o) => o.kind !== 'Service') as k8s.V1Deployment[]) {
@@ -229,10 +229,17 @@ test('WSO2 pods run as the user of their official image (IS 802, API-M 4.3+ 1000
         fsGroup: imageUser[file],
         seccompProfile: { type: 'RuntimeDefault' },
       });
-      for (const container of [...pod.initContainers!, ...pod.containers])
+      // The product writes into its home; the init containers only into the pod's emptyDirs.
+      for (const container of pod.containers)
         expect(container.securityContext).toEqual({
           allowPrivilegeEscalation: false,
           readOnlyRootFilesystem: false,
+          capabilities: { drop: ['ALL'] },
+        });
+      for (const container of pod.initContainers!)
+        expect(container.securityContext).toEqual({
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
           capabilities: { drop: ['ALL'] },
         });
     }

@@ -34,6 +34,7 @@ interface ImageConfig {
   Env?: string[] | null;
   User?: string;
   WorkingDir?: string;
+  StopSignal?: string;
 }
 
 export class ImageRootfs {

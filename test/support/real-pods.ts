@@ -53,7 +53,13 @@ export interface Target {
   path?: string;
 }
 
-/** One HTTPS request through NGINX (a GET, or a POST of `form`); resolves with the status and the body, fails on a network error or timeout. */
+/** A request's failure before any byte of a response arrived; `reusedSocket`: it was sent on a kept-alive connection. */
+export type RequestError = Error & { beforeResponse?: true; reusedSocket?: boolean };
+
+/**
+ * One HTTPS request through NGINX (a GET, or a POST of `form`); resolves with the status and the
+ * body, fails on a network error or timeout (a RequestError before any response).
+ */
 export function request(
   target: Target,
   agent: Agent | false,
@@ -61,6 +67,7 @@ export function request(
   form?: string,
 ): Promise<{ status: number; body: string; headers: IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
+    let responded = false;
     const req = httpsRequest(
       {
         host: target.address,
@@ -78,6 +85,7 @@ export function request(
         timeout: 10_000,
       },
       (res) => {
+        responded = true;
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => (body += chunk));
@@ -86,7 +94,9 @@ export function request(
       },
     );
     req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
+    req.on('error', (error) =>
+      reject(responded ? error : Object.assign(error, { beforeResponse: true, reusedSocket: req.reusedSocket })),
+    );
     req.end(form);
   });
 }
