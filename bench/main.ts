@@ -1,5 +1,5 @@
 // npm run bench: every benchmark, printing its figures; `npm run bench -- operator tls` runs
-// only the parts named (render, tls, throughput, traffic, operator, agent, fuzz, images), and
+// only the parts named (render, tls, throughput, traffic, operator, agent, fuzz, images, realnode), and
 // `--json DIR` also writes the figures of those that return them to DIR/PART.json (bench/results.ts).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -8,6 +8,7 @@ import { benchAgent } from './agent.js';
 import { benchFuzz } from './fuzz.js';
 import { benchImages } from './images.js';
 import { benchOperator } from './operator.js';
+import { benchRealNode } from './realnode.js';
 import { benchRender } from './render.js';
 import { benchThroughput } from './throughput.js';
 import { benchTls } from './tls.js';
@@ -23,6 +24,7 @@ const parts: Record<string, () => Promise<Figures[keyof Figures] | void> | void>
   fuzz: benchFuzz,
   traffic: benchTrafficCost,
   images: benchImages,
+  realnode: benchRealNode,
 };
 const args = process.argv.slice(2);
 const jsonAt = args.indexOf('--json');

@@ -281,6 +281,8 @@ export class RealNode {
   private readonly dir: string;
   private readonly components: ComponentProcess[] = [];
   private record: Record | undefined;
+  /** Milliseconds from starting containerd to the node Ready, once start() got that far (npm run bench -- realnode). */
+  startToReadyMs: number | undefined;
 
   constructor(private readonly options: RealNodeOptions) {
     this.dir = options.dir;
@@ -465,6 +467,7 @@ export class RealNode {
     );
     this.components.push(containerd, kubelet, kubeProxy);
 
+    const started = performance.now();
     containerd.start();
     await this.until(
       containerd,
@@ -479,6 +482,7 @@ export class RealNode {
       const node = await core.readNode({ name: REAL_NODE_NAME });
       return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
     });
+    this.startToReadyMs = performance.now() - started;
     await this.until(kubeProxy, 'kube-proxy synced its rules', () =>
       run('iptables', ['-w', '-t', 'nat', '-S', 'KUBE-SERVICES'], true).out.includes('default/kubernetes:https'),
     );
