@@ -109,8 +109,9 @@ beforeAll(async () => {
   resource = onLoopback(example('apim-active-active.yaml'), BLOCK);
   resource.metadata = { name: 'probes', namespace };
   resource.spec.tls = { mode: 'secret', secretName: USER_SECRET };
-  // Fast probes for the test: every 2 s, 1 s to answer, down after 3 failures.
-  resource.spec.probes = { intervalSeconds: 2, timeoutSeconds: 1, failureThreshold: 3, successThreshold: 1 };
+  // Fast probes for the test: every 3 s, 2 s to answer (1 s timed out on a busy machine, and three
+  // such timeouts flipped a site the test had not touched), down after 3 failures.
+  resource.spec.probes = { intervalSeconds: 3, timeoutSeconds: 2, failureThreshold: 3, successThreshold: 1 };
   const topology = topologyOf(resource);
   await kubectl(
     ['apply', '-f', '-'],
@@ -241,7 +242,7 @@ test('one failed probe does not flip a serving site', async () => {
   // of known length, whatever the test's own pace: each node redirects its next two requests on
   // the portal's port. A round sends one to each node (the node probes) and the site probe to one
   // of them, so the first round fails and at most the next one too; then every request is answered.
-  // Armed right after a round ends (its portal result counted; the next starts 2 s later), so no
+  // Armed right after a round ends (its portal result counted; the next starts 3 s later), so no
   // round is in flight whose node probes would use the redirects up before its site probe.
   const counted = await portalProbes('success');
   const deadline = Date.now() + 10_000;
@@ -264,7 +265,8 @@ test('one failed probe does not flip a serving site', async () => {
   expect(await portalProbes('failure')).toBeLessThan(failures + 3);
   const after = (await podReport())!;
   expect(after.portal.serving).toBe(true);
-  expect(after.condition.lastTransitionTime).toEqual(before.condition.lastTransitionTime);
+  // No site flipped meanwhile (the condition names any that did).
+  expect(after.condition).toMatchObject({ status: 'True', lastTransitionTime: before.condition.lastTransitionTime });
 });
 
 test('nodes that redirect to their own internal URL: not serving, "redirect leaves the public host"; then it recovers', async () => {
