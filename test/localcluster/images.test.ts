@@ -301,6 +301,7 @@ describe('the NGINX image', () => {
 // One frontend per WSO2 stand-in: an example of its product, at its version.
 const EXAMPLE_OF: Record<string, string> = {
   'api-manager:4.5.0': 'apim-distributed.yaml',
+  'api-manager:4.4.0': 'apim-distributed.yaml',
   'api-manager:2.6.0': 'apim-2-active-active.yaml',
   'identity-server:7.1.0': 'is-7-managed.yaml',
   'enterprise-integrator:6.6.0': 'ei-cluster.yaml',
