@@ -58,6 +58,10 @@ const served = async () => decoded(await core().readNamespacedSecret({ name: CER
 
 beforeAll(async () => {
   await installCrd();
+  // This file starts on a cluster without cert-manager; the files that play cert-manager for the
+  // issuer example (examples, rbac) install its Certificate CRD in the run's shared control plane,
+  // and Jest may run them first.
+  await kubectl(['delete', 'crd', 'certificates.cert-manager.io', '--ignore-not-found', '--wait=true']);
   namespace = await createNamespace('cert-manager');
   ({ controller, metrics } = createOperator({
     kubeConfig: kubeConfig(),
